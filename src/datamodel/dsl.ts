@@ -19,8 +19,11 @@ export type Ty =
   | { readonly kind: 'set'; readonly of: Ty }
   | { readonly kind: 'map'; readonly key: Ty; readonly value: Ty }
   | { readonly kind: 'record'; readonly cls: string }
-  /** A value whose shape depends on the call (event.from's result, say). */
-  | { readonly kind: 'any' }
+  /**
+   * A value whose shape depends on the call (event.from's result, say). `label` is how
+   * xenapi.json spells it ("an event batch", "<class> record").
+   */
+  | { readonly kind: 'any'; readonly label?: string }
   | { readonly kind: 'void' };
 
 export interface EnumDecl {
@@ -42,6 +45,8 @@ export const t = {
   map: (key: Ty, value: Ty): Ty => ({ kind: 'map', key, value }),
   record: (cls: string): Ty => ({ kind: 'record', cls }),
   enum: (e: EnumDecl): Ty => ({ kind: 'enum', name: e.name, values: e.values }),
+  /** A value of call-dependent shape with the name xenapi.json gives it. */
+  opaque: (label: string): Ty => ({ kind: 'any', label }),
   /** The ubiquitous `(string -> string) map`. */
   smap: { kind: 'map', key: { kind: 'string' }, value: { kind: 'string' } } as Ty,
 } as const;
@@ -59,6 +64,7 @@ export function renderTy(ty: Ty): string {
     case 'set': return `${renderTy(ty.of)} set`;
     case 'map': return `(${renderTy(ty.key)} -> ${renderTy(ty.value)}) map`;
     case 'record': return `${ty.cls} record`;
+    case 'any': return ty.label ?? 'any';
     default: return ty.kind;
   }
 }
@@ -80,6 +86,8 @@ export interface FieldDecl {
   readonly inverse?: { readonly cls: string; readonly field: string };
   /** Least role allowed to call the setter (and add_to/remove_from); the class default otherwise. */
   readonly writeRole?: Role;
+  /** An explicit setter role list, for the few that are not a prefix of the role order. */
+  readonly writeRoles?: readonly Role[];
   /** Not shown to clients (password hashes). */
   readonly internal?: boolean;
 }
@@ -127,12 +135,22 @@ export interface ClassDecl {
   readonly createRole: Role;
   /** The field xe and get_by_name_label use; absent for classes without names. */
   readonly nameField?: string;
+  /** Whether get_by_name_label exists (pool has a name but no lookup by it). */
+  readonly byNameLabel: boolean;
+  /** Whether get_all/get_all_records exist (sessions and users cannot be listed). */
+  readonly lists: boolean;
+  /**
+   * Whether any implicit message (get_record, get_<field>, set_<field>…) exists. Classes
+   * that are not rows in the database (event, message, vdi_nbd_server_info) have none.
+   */
+  readonly accessors: boolean;
 }
 
 interface FieldOpts {
   default?: unknown;
   inverse?: { cls: string; field: string };
   writeRole?: Role;
+  writeRoles?: readonly Role[];
   internal?: boolean;
 }
 
@@ -156,6 +174,7 @@ function field(qualifier: Qualifier) {
     default: opts.default ?? defaultFor(ty),
     ...(opts.inverse ? { inverse: opts.inverse } : {}),
     ...(opts.writeRole ? { writeRole: opts.writeRole } : {}),
+    ...(opts.writeRoles ? { writeRoles: opts.writeRoles } : {}),
     ...(opts.internal ? { internal: true } : {}),
   });
 }
@@ -216,11 +235,16 @@ interface ClassOpts {
   writeRole?: Role;
   createRole?: Role;
   nameField?: string;
+  /** False for the few classes without a uuid field (event, vdi_nbd_server_info). */
+  uuid?: boolean;
+  byNameLabel?: boolean;
+  lists?: boolean;
+  accessors?: boolean;
 }
 
 /** Every class has `uuid` first, as in XenAPI; declarations list the rest. */
 export function cls(name: string, o: ClassOpts): ClassDecl {
-  const hasUuid = o.fields.some((f) => f.name === 'uuid');
+  const hasUuid = o.uuid === false || o.fields.some((f) => f.name === 'uuid');
   const fields = hasUuid ? o.fields : [runtime('uuid', t.string, 'Unique identifier of the object'), ...o.fields];
   const names = new Set<string>();
   for (const f of fields) {
@@ -238,5 +262,8 @@ export function cls(name: string, o: ClassOpts): ClassDecl {
     writeRole: o.writeRole ?? 'pool-operator',
     createRole: o.createRole ?? o.writeRole ?? 'pool-operator',
     ...(o.nameField ?? (hasName ? 'name_label' : undefined) ? { nameField: o.nameField ?? 'name_label' } : {}),
+    byNameLabel: o.byNameLabel ?? hasName,
+    lists: o.lists ?? true,
+    accessors: o.accessors ?? true,
   };
 }

@@ -1,12 +1,16 @@
 /**
  * @module
- * The pool: the set of hosts sharing one database, one master and default storage.
+ * The pool: the set of hosts sharing one database, one master and default storage. Holds
+ * pool-wide settings (HA, default SR, TLS, update sync) and the calls that change
+ * membership.
  */
-import { cls, ctor, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { poolAllowedOperations, telemetryFrequency, updateSyncFrequency } from './enums.js';
 
 export const pool = cls('pool', {
   doc: 'A group of hosts managed together, with one master holding the database',
   writeRole: 'pool-operator',
+  byNameLabel: false,
   fields: [
     rw('name_label', t.string, 'Short name of the pool'),
     rw('name_description', t.string, 'Longer description of the pool'),
@@ -14,9 +18,56 @@ export const pool = cls('pool', {
     rw('default_SR', t.ref('SR'), 'Where new disks go when no SR is named'),
     rw('suspend_image_SR', t.ref('SR'), 'Where suspended VMs keep their memory images'),
     rw('crash_dump_SR', t.ref('SR'), 'Where crash dumps are written'),
-    rw('other_config', t.smap, 'Free-form settings', { writeRole: 'vm-admin' }),
+    rw('other_config', t.smap, 'Free-form key/value settings for clients and tools'),
     runtime('ha_enabled', t.bool, 'Whether high availability is on'),
-    rw('tags', t.set(t.string), 'User labels', { writeRole: 'vm-operator' }),
+    runtime('ha_configuration', t.smap, 'Settings HA was enabled with'),
+    runtime('ha_statefiles', t.set(t.string), 'The VDIs HA uses as its shared state files'),
+    runtime('ha_host_failures_to_tolerate', t.int, 'How many host failures HA plans to survive'),
+    runtime('ha_plan_exists_for', t.int, 'How many host failures the current HA plan can actually survive'),
+    rw('ha_allow_overcommit', t.bool, 'Whether VM operations may leave the pool unable to meet the HA plan'),
+    runtime('ha_overcommitted', t.bool, 'True when the pool can no longer meet the HA plan'),
+    runtime('blobs', t.map(t.string, t.ref('blob')), 'Named binary objects attached to this object'),
+    rw('tags', t.set(t.string), 'Labels users attach to group and find objects', { writeRole: 'vm-operator' }),
+    rw('gui_config', t.smap, 'Settings stored on behalf of graphical clients', { writeRole: 'vm-operator' }),
+    rw('health_check_config', t.smap, 'Settings of the remote health check service'),
+    runtime('wlb_url', t.string, 'Address of the workload balancing server'),
+    runtime('wlb_username', t.string, 'User name on the workload balancing server'),
+    rw('wlb_enabled', t.bool, 'Whether workload balancing may place and move VMs', { writeRoles: ['pool-admin', 'pool-operator', 'client-cert'] }),
+    rw('wlb_verify_cert', t.bool, 'Whether the workload balancing server\'s certificate is checked'),
+    runtime('redo_log_enabled', t.bool, 'Whether the database is also replicated to a redo log on shared storage'),
+    runtime('redo_log_vdi', t.ref('VDI'), 'The VDI holding the redo log, if any'),
+    runtime('vswitch_controller', t.string, 'Address of the vSwitch controller (obsolete)'),
+    runtime('restrictions', t.smap, 'Feature limits that apply to the whole pool, from licensing'),
+    inverse('metadata_VDIs', 'VDI', 'metadata_of_pool', 'VDIs that hold database copies for disaster recovery'),
+    runtime('ha_cluster_stack', t.string, 'The cluster stack HA uses'),
+    runtime('allowed_operations', t.set(t.enum(poolAllowedOperations)), 'Operations that may be started on this object now'),
+    runtime('current_operations', t.map(t.string, t.enum(poolAllowedOperations)), 'Operations running on this object, keyed by the task that runs them'),
+    runtime('guest_agent_config', t.smap, 'Settings passed to the agents inside guests'),
+    runtime('cpu_info', t.smap, 'The CPU features common to every host, which bounds what VMs may use'),
+    rw('policy_no_vendor_device', t.bool, 'When true, new VMs get no vendor device for Windows Update drivers'),
+    rw('live_patching_disabled', t.bool, 'When true, updates are never applied as live patches'),
+    runtime('igmp_snooping_enabled', t.bool, 'Whether IGMP snooping is on for the pool\'s networks'),
+    ctor('uefi_certificates', t.string, 'The UEFI Secure Boot certificates shipped with the hosts'),
+    ctor('custom_uefi_certificates', t.string, 'UEFI Secure Boot certificates supplied by the administrator'),
+    rw('is_psr_pending', t.bool, 'True while a pool secret rotation has not finished'),
+    runtime('tls_verification_enabled', t.bool, 'Whether hosts check one another\'s TLS certificates'),
+    runtime('repositories', t.set(t.ref('Repository')), 'Update repositories the pool is configured with'),
+    runtime('client_certificate_auth_enabled', t.bool, 'Whether clients may log in with TLS client certificates'),
+    runtime('client_certificate_auth_name', t.string, 'The certificate name accepted for client certificate logins'),
+    runtime('repository_proxy_url', t.string, 'Proxy used to reach update repositories'),
+    runtime('repository_proxy_username', t.string, 'User name for the repository proxy'),
+    runtime('repository_proxy_password', t.ref('secret'), 'Secret holding the repository proxy password'),
+    rw('migration_compression', t.bool, 'Whether live migration compresses memory by default'),
+    rw('coordinator_bias', t.bool, 'Whether the master is placed last when choosing hosts for VMs', { default: true }),
+    ctor('local_auth_max_threads', t.int, 'Upper bound of threads checking local passwords', { default: 8 }),
+    ctor('ext_auth_max_threads', t.int, 'Upper bound of threads checking directory passwords', { default: 1 }),
+    runtime('telemetry_uuid', t.ref('secret'), 'Secret identifying the pool to the telemetry service'),
+    runtime('telemetry_frequency', t.enum(telemetryFrequency), 'How often telemetry is collected', { default: 'weekly' }),
+    runtime('telemetry_next_collection', t.datetime, 'When telemetry will next be collected'),
+    runtime('last_update_sync', t.datetime, 'When updates were last synchronised from the repositories'),
+    runtime('update_sync_frequency', t.enum(updateSyncFrequency), 'How often updates are synchronised automatically', { default: 'weekly' }),
+    runtime('update_sync_day', t.int, 'Day of the week (0 is Sunday) for weekly update synchronisation'),
+    runtime('update_sync_enabled', t.bool, 'Whether updates are synchronised automatically'),
   ],
   messages: [
     message('join', {
@@ -27,6 +78,112 @@ export const pool = cls('pool', {
         param('master_password', t.string, 'Password of that user'),
       ],
       errors: ['JOINING_HOST_CANNOT_CONTAIN_SHARED_SRS'],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('join_force', {
+      doc: 'Joins a pool like join, skipping the compatibility checks that can be overridden',
+      params: [
+        param('master_address', t.string, 'Address of the pool master to join'),
+        param('master_username', t.string, 'User on that master'),
+        param('master_password', t.string, 'Password of that user'),
+      ],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('eject', {
+      doc: 'Removes a member from the pool; the host forgets its VMs and restarts as a pool of its own',
+      params: [
+        param('host', t.ref('host'), 'The member to remove'),
+      ],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('emergency_transition_to_master', {
+      doc: 'Makes the called member take over as master when the old master is gone',
+      role: 'pool-operator',
+    }),
+    message('emergency_reset_master', {
+      doc: 'Tells a member that the master now lives at another address',
+      params: [
+        param('master_address', t.string, 'Address of the new master'),
+      ],
+      role: 'pool-operator',
+    }),
+    message('recover_slaves', {
+      doc: 'Points members that are still waiting for a dead master at the called host, which is master now',
+      result: t.set(t.ref('host')),
+      resultDoc: 'The members that were recovered',
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('designate_new_master', {
+      doc: 'Hands the master role over to another member in an orderly way',
+      params: [
+        param('host', t.ref('host'), 'The member that becomes master'),
+      ],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('sync_database', {
+      doc: 'Copies the pool database to every member so that a new master would lose nothing',
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('enable_ha', {
+      doc: 'Turns on high availability, using the given SRs for heartbeats',
+      params: [
+        param('heartbeat_srs', t.set(t.ref('SR')), 'SRs to hold the HA state files'),
+        param('configuration', t.smap, 'Extra HA settings', {  }),
+      ],
+      roles: ['pool-admin', 'pool-operator', 'client-cert'],
+      async: true,
+    }),
+    message('disable_ha', {
+      doc: 'Turns high availability off',
+      roles: ['pool-admin', 'pool-operator', 'client-cert'],
+      async: true,
+    }),
+    message('set_ha_host_failures_to_tolerate', {
+      doc: 'Sets how many host failures the HA plan must survive',
+      params: [
+        param('self', t.ref('pool'), 'The pool'),
+        param('value', t.int, 'Number of host failures to plan for'),
+      ],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('ha_compute_max_host_failures_to_tolerate', {
+      doc: 'Works out how many host failures the pool could survive with its current VMs',
+      result: t.int,
+      resultDoc: 'The largest number of failures a plan exists for',
+      role: 'pool-operator',
+    }),
+    message('create_new_blob', {
+      doc: 'Attaches a new empty binary object to the pool',
+      params: [
+        param('pool', t.ref('pool'), 'The pool'),
+        param('name', t.string, 'Name of the blob within the pool'),
+        param('mime_type', t.string, 'Content type of the data'),
+        param('public', t.bool, 'Whether it may be read without a session', false),
+      ],
+      result: t.ref('blob'),
+      resultDoc: 'The new blob',
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('get_license_state', {
+      doc: 'Reports the licence the pool runs under and when it expires',
+      params: [
+        param('self', t.ref('pool'), 'The pool'),
+      ],
+      result: t.smap,
+      resultDoc: 'Licence facts such as edition and expiry',
+      role: 'read-only',
+      async: true,
+    }),
+    message('certificate_sync', {
+      doc: 'Makes every host trust the certificates of all the others',
       role: 'pool-operator',
       async: true,
     }),

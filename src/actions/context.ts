@@ -1,0 +1,79 @@
+/**
+ * @module
+ * What an action receives: the pool database, the caller's session, the task it runs
+ * under (for async calls) and the host's services. Actions are plain functions from this
+ * context and a named-argument object to a result, so they can be called from the wire,
+ * from other actions and from tests alike.
+ */
+import type { PoolDb } from '../core/ports/pool-db.js';
+import type { Ref } from '../core/ref.js';
+import type { Role } from '../datamodel/roles.js';
+
+/** A logged-in session as the toolstack knows it (the DB row holds the public part). */
+export interface SessionInfo {
+  readonly ref: Ref<'session'>;
+  readonly userName: string;
+  readonly role: Role;
+  readonly isLocalSuperuser: boolean;
+  readonly originator: string;
+  /** Pool-internal sessions (member to master) are not subject to idle expiry. */
+  readonly internal: boolean;
+}
+
+/** Progress and cancellation for work that runs under a task. */
+export interface TaskHandle {
+  readonly ref: Ref<'task'>;
+  readonly signal: AbortSignal;
+  setProgress(fraction: number): void;
+}
+
+/** Login and session bookkeeping, as the session actions need it. */
+export interface SessionsPort {
+  login(uname: string, pwd: string, originator: string, peer: string): Promise<SessionInfo>;
+  logout(ref: string): void;
+  logoutUser(name: string, except?: string): void;
+  getUser(name: string): { name: string; hash: string; role: Role } | undefined;
+  setUser(name: string, password: string, role: Role, subject?: string): Promise<void>;
+  removeUser(name: string): void;
+}
+
+/** Task bookkeeping, as the task actions need it. */
+export interface TasksPort {
+  create(nameLabel: string, nameDescription: string, session?: Ref<'session'>): Ref<'task'>;
+  cancel(ref: Ref<'task'>): void;
+  destroy(ref: Ref<'task'>): void;
+}
+
+/**
+ * Host services the actions reach through ports; `src/main/` decides what fills them.
+ * Later subsystems (storage, hypervisor, pool transport, updates) add members here.
+ */
+export interface Services {
+  readonly db: PoolDb;
+  /** This host's ref in the pool database. */
+  readonly hostRef: Ref<'host'>;
+  readonly now: () => Date;
+  readonly sessions: SessionsPort;
+  readonly tasks: TasksPort;
+  /** Where this host keeps its files (database, certificates, patches). */
+  readonly dataDir: string;
+  /** Other things wired by main, looked up by name to keep this module free of adapters. */
+  readonly [extra: string]: unknown;
+}
+
+export interface ActionContext {
+  readonly services: Services;
+  readonly db: PoolDb;
+  /** Undefined only for sessionless messages (login). */
+  readonly session: SessionInfo | undefined;
+  /** Present when the call runs asynchronously under a task. */
+  readonly task: TaskHandle | undefined;
+  /** The remote address of the caller, for login throttling and audit. */
+  readonly peer: string;
+}
+
+export type ActionArgs = Record<string, unknown>;
+export type Action = (ctx: ActionContext, args: ActionArgs) => unknown | Promise<unknown>;
+
+/** Implementations of one class's explicit messages, keyed by message name. */
+export type ClassActions = Readonly<Record<string, Action>>;

@@ -1,0 +1,120 @@
+/**
+ * @module
+ * xapi's record filter language, as `get_all_records_where` and `xe` send it:
+ * `field "name__label"="x" and not (field "uuid"="y" or true)`. Namespaced fields are
+ * written with `__` in filters and `_` on the wire, so both spellings are accepted.
+ */
+import { ApiError } from '../core/api-error.js';
+
+export type FilterExpr =
+  | { op: 'true' }
+  | { op: 'false' }
+  | { op: 'not'; e: FilterExpr }
+  | { op: 'and' | 'or'; a: FilterExpr; b: FilterExpr }
+  | { op: 'eq'; a: Operand; b: Operand };
+type Operand = { field: string } | { literal: string };
+
+type Token = { kind: 'word' | 'str' | 'sym'; v: string };
+
+function tokenize(src: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (/\s/.test(c)) { i++; continue; }
+    if (c === '(' || c === ')' || c === '=') { out.push({ kind: 'sym', v: c }); i++; continue; }
+    if (c === '"') {
+      let s = '';
+      i++;
+      while (i < src.length && src[i] !== '"') {
+        if (src[i] === '\\' && i + 1 < src.length) i++;
+        s += src[i++];
+      }
+      if (i >= src.length) throw bad(src);
+      i++;
+      out.push({ kind: 'str', v: s });
+      continue;
+    }
+    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i));
+    if (!m) throw bad(src);
+    out.push({ kind: 'word', v: m[0] });
+    i += m[0].length;
+  }
+  return out;
+}
+
+function bad(src: string): ApiError {
+  return new ApiError('INVALID_VALUE', ['expr', src]);
+}
+
+export function parseFilter(src: string): FilterExpr {
+  const toks = tokenize(src);
+  let pos = 0;
+  const peek = () => toks[pos];
+  const take = () => {
+    const tk = toks[pos++];
+    if (!tk) throw bad(src);
+    return tk;
+  };
+  const operand = (): Operand => {
+    const tk = take();
+    if (tk.kind === 'word' && tk.v === 'field') {
+      const name = take();
+      if (name.kind !== 'str') throw bad(src);
+      return { field: name.v };
+    }
+    if (tk.kind === 'str') return { literal: tk.v };
+    throw bad(src);
+  };
+  const primary = (): FilterExpr => {
+    const tk = peek();
+    if (!tk) throw bad(src);
+    if (tk.kind === 'word' && tk.v === 'true') { pos++; return { op: 'true' }; }
+    if (tk.kind === 'word' && tk.v === 'false') { pos++; return { op: 'false' }; }
+    if (tk.kind === 'word' && tk.v === 'not') { pos++; return { op: 'not', e: primary() }; }
+    if (tk.kind === 'sym' && tk.v === '(') {
+      pos++;
+      const e = orExpr();
+      const close = take();
+      if (close.v !== ')') throw bad(src);
+      return e;
+    }
+    const a = operand();
+    const eq = take();
+    if (eq.v !== '=') throw bad(src);
+    return { op: 'eq', a, b: operand() };
+  };
+  const andExpr = (): FilterExpr => {
+    let e = primary();
+    while (peek()?.kind === 'word' && peek()!.v === 'and') { pos++; e = { op: 'and', a: e, b: primary() }; }
+    return e;
+  };
+  const orExpr = (): FilterExpr => {
+    let e = andExpr();
+    while (peek()?.kind === 'word' && peek()!.v === 'or') { pos++; e = { op: 'or', a: e, b: andExpr() }; }
+    return e;
+  };
+  const e = orExpr();
+  if (pos !== toks.length) throw bad(src);
+  return e;
+}
+
+/** String form of a field value as xapi's filter compares it. */
+function fieldText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+export function evalFilter(e: FilterExpr, row: Record<string, unknown>): boolean {
+  const val = (o: Operand) => ('literal' in o ? o.literal : fieldText(row[o.field.replace(/__/g, '_')]));
+  switch (e.op) {
+    case 'true': return true;
+    case 'false': return false;
+    case 'not': return !evalFilter(e.e, row);
+    case 'and': return evalFilter(e.a, row) && evalFilter(e.b, row);
+    case 'or': return evalFilter(e.a, row) || evalFilter(e.b, row);
+    case 'eq': return val(e.a) === val(e.b);
+  }
+}

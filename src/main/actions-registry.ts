@@ -1,0 +1,15 @@
+/**
+ * @module
+ * Which module implements which class's explicit messages. Generic messages (getters,
+ * setters, create/destroy) need no entry: the dispatcher derives them from the datamodel.
+ */
+import type { ClassActions } from '../actions/context.js';
+import { eventActions } from '../actions/event.js';
+import { sessionActions } from '../actions/session.js';
+import { taskActions } from '../actions/task.js';
+
+export const actionsByClass: Readonly<Record<string, ClassActions>> = {
+  session: sessionActions,
+  task: taskActions,
+  event: eventActions,
+};

@@ -1,0 +1,100 @@
+/**
+ * @module
+ * What a host does when it finds its data directory empty: make itself master of a new
+ * pool, with its host and metrics records, XenServer's roles, and the root account.
+ * On every later start it only refreshes what a restart changes (agent start time).
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { freemem, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { PoolDb } from '../core/ports/pool-db.js';
+import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
+import { RoleDescriptions, Roles } from '../datamodel/roles.js';
+import { API_VERSION, softwareVersion } from './product.js';
+
+export interface HostIdentity {
+  readonly hostName: string;
+  readonly address: string;
+  /** Seconds since the epoch at which this host "booted" (its hypervisor started). */
+  readonly bootTime: number;
+  readonly memoryTotal?: number;
+}
+
+export interface FirstStartResult {
+  readonly hostRef: Ref<'host'>;
+  /** Set when the root password was generated and written to a file. */
+  readonly generatedPasswordFile?: string;
+  readonly created: boolean;
+}
+
+const THIS_HOST = 'this_host';
+
+export function thisHostRef(db: PoolDb): Ref<'host'> | undefined {
+  return db.getMeta(THIS_HOST) as Ref<'host'> | undefined;
+}
+
+export async function ensurePool(
+  db: PoolDb,
+  dataDir: string,
+  id: HostIdentity,
+  rootPassword: string | undefined,
+  setUser: (name: string, pw: string) => Promise<void>,
+): Promise<FirstStartResult> {
+  const now = Date.now() / 1000;
+  const existing = thisHostRef(db);
+  if (existing && db.get('host', existing)) {
+    const row = db.get('host', existing)!;
+    db.update('host', existing, {
+      address: id.address,
+      other_config: {
+        ...(row.other_config as Record<string, string>),
+        agent_start_time: now.toFixed(3),
+        boot_time: id.bootTime.toFixed(3),
+      },
+    });
+    return { hostRef: existing, created: false };
+  }
+
+  let generatedPasswordFile: string | undefined;
+  let pw = rootPassword;
+  if (!pw) {
+    pw = randomBytes(12).toString('base64url');
+    generatedPasswordFile = join(dataDir, 'root-password');
+    await writeFile(generatedPasswordFile, `${pw}\n`, { mode: 0o600 });
+  }
+  await setUser('root', pw);
+
+  const hostRef = newRef<'host'>();
+  const metricsRef = newRef<'host_metrics'>();
+  const memTotal = id.memoryTotal ?? totalmem();
+  db.transaction(() => {
+    db.create('host_metrics', metricsRef, {
+      uuid: newUuid(),
+      memory_total: memTotal,
+      memory_free: Math.min(memTotal, freemem()),
+      live: true,
+      last_updated: xapiDate(),
+    });
+    db.create('host', hostRef, {
+      uuid: newUuid(),
+      name_label: id.hostName,
+      name_description: 'Default install',
+      hostname: id.hostName,
+      address: id.address,
+      enabled: true,
+      API_version_major: API_VERSION.major,
+      API_version_minor: API_VERSION.minor,
+      API_version_vendor: API_VERSION.vendor,
+      software_version: softwareVersion(id.hostName),
+      metrics: metricsRef,
+      other_config: { agent_start_time: now.toFixed(3), boot_time: id.bootTime.toFixed(3) },
+    });
+    db.create('pool', newRef<'pool'>(), { uuid: newUuid(), name_label: '', master: hostRef });
+    for (const role of Roles) {
+      db.create('role', newRef<'role'>(), { uuid: newUuid(), name_label: role, name_description: RoleDescriptions[role] });
+    }
+    db.setMeta(THIS_HOST, hostRef);
+  });
+  return { hostRef, created: true, ...(generatedPasswordFile ? { generatedPasswordFile } : {}) };
+}

@@ -1,0 +1,50 @@
+/**
+ * @module
+ * The host's TLS identity: a certificate and key given with flags, or generated at first
+ * start into `<data-dir>/tls/` and reused afterwards, as a XenServer host keeps its
+ * `xapi-ssl.pem`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+
+export interface TlsIdentity {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export async function loadOrCreateTlsIdentity(
+  dataDir: string,
+  opts: { certFile?: string; keyFile?: string; hostName: string; addresses: readonly string[] },
+): Promise<TlsIdentity> {
+  if (opts.certFile && opts.keyFile) {
+    return { cert: await readFile(opts.certFile, 'utf8'), key: await readFile(opts.keyFile, 'utf8') };
+  }
+  const dir = join(dataDir, 'tls');
+  const certPath = join(dir, 'host-cert.pem');
+  const keyPath = join(dir, 'host-key.pem');
+  if (existsSync(certPath) && existsSync(keyPath)) {
+    return { cert: await readFile(certPath, 'utf8'), key: await readFile(keyPath, 'utf8') };
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const altNames = [
+    { type: 2 as const, value: opts.hostName },
+    { type: 2 as const, value: 'localhost' },
+    ...opts.addresses.map((ip) => ({ type: 7 as const, ip })),
+  ];
+  const pems = await generate([{ name: 'commonName', value: opts.hostName }], {
+    keySize: 2048,
+    days: 3650,
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      { name: 'subjectAltName', altNames },
+    ],
+  } as Parameters<typeof generate>[1]);
+  await writeFile(keyPath, pems.private, { mode: 0o600 });
+  await writeFile(certPath, pems.cert, { mode: 0o644 });
+  return { cert: pems.cert, key: pems.private };
+}

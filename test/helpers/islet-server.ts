@@ -1,0 +1,74 @@
+/**
+ * @module
+ * Starts a real `bin/islet server` process on 127.0.0.1 on a port the OS picks, in a
+ * fresh temporary data directory, and stops it (and removes the directory) afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './repo-root.js';
+
+export interface IsletProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly rootPassword: string;
+  readonly child: ChildProcess;
+  /** Output the server wrote to stderr so far, for failure messages. */
+  stderr(): string;
+  /** SIGKILL, as a crash would. */
+  kill9(): Promise<void>;
+  /** Starts it again on the same data directory and port. */
+  restart(): Promise<IsletProcess>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  rootPassword?: string;
+  dataDir?: string;
+  port?: number;
+  env?: Record<string, string>;
+  /** Remove the data directory on stop; the default when the helper made it. */
+  ownsDataDir?: boolean;
+}
+
+export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
+  const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'islet-test-')));
+  const rootPassword = o.rootPassword ?? 'test-root-pw';
+  const bin = join(repoRoot(), 'bin', 'islet');
+  const child = spawn(process.execPath, [bin, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${o.port ?? 0}`, '--root-password', rootPassword], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...o.env },
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`islet did not become ready:\n${err}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^ready (\S+)$/m.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`islet exited ${code}:\n${err}`)); });
+  });
+  const port = Number(new URL(url).port);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const self: IsletProcess = {
+    url, port, dataDir, rootPassword, child,
+    stderr: () => err,
+    kill9: async () => { child.kill('SIGKILL'); await exited; },
+    restart: () => startIslet({ ...o, dataDir, port, ownsDataDir: o.ownsDataDir ?? !o.dataDir }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (o.ownsDataDir ?? !o.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
