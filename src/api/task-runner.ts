@@ -36,11 +36,13 @@ export class TaskRunner {
       progress: 0,
       other_config: session ? { session } : {},
     });
-    this.controllers.set(ref, new AbortController());
     return ref;
   }
 
-  /** A handle for work that reports through the task `ref`. */
+  /**
+   * A handle for work that reports through the task `ref`. Until some work holds one,
+   * cancelling the task ends it at once (a client-made task nobody has used yet).
+   */
   handle(ref: Ref<'task'>): TaskHandle {
     let ctl = this.controllers.get(ref);
     if (!ctl) {

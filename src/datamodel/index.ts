@@ -9,10 +9,28 @@ import { role } from './role.js';
 import { task } from './task.js';
 import { event } from './event.js';
 import { pool } from './pool.js';
+import { poolPatch } from './pool-patch.js';
+import { poolUpdate } from './pool-update.js';
+import { vm } from './vm.js';
+import { vmMetrics } from './vm-metrics.js';
+import { vmGuestMetrics } from './vm-guest-metrics.js';
 import { host } from './host.js';
+import { hostPatch } from './host-patch.js';
 import { hostMetrics } from './host-metrics.js';
+import { network } from './network.js';
+import { vif } from './vif.js';
+import { pif } from './pif.js';
+import { sm } from './sm.js';
+import { sr } from './sr.js';
+import { vdi } from './vdi.js';
+import { vbd } from './vbd.js';
+import { pbd } from './pbd.js';
+import { console } from './console.js';
 import { user } from './user.js';
-import { message } from './message.js';
+import { blob } from './blob.js';
+import { messageClass } from './message.js';
+import { vdiNbdServerInfo } from './vdi-nbd-server-info.js';
+import { Certificate } from './certificate.js';
 
 export const classes: readonly ClassDecl[] = [
   session,
@@ -21,10 +39,28 @@ export const classes: readonly ClassDecl[] = [
   task,
   event,
   pool,
+  poolPatch,
+  poolUpdate,
+  vm,
+  vmMetrics,
+  vmGuestMetrics,
   host,
+  hostPatch,
   hostMetrics,
+  network,
+  vif,
+  pif,
+  sm,
+  sr,
+  vdi,
+  vbd,
+  pbd,
+  console,
   user,
-  message,
+  blob,
+  messageClass,
+  vdiNbdServerInfo,
+  Certificate,
 ];
 
 const byName = new Map(classes.map((c) => [c.name, c]));

@@ -6,7 +6,7 @@
 import { cls, message, param, runtime, t } from './dsl.js';
 import { messageCls } from './enums.js';
 
-export const message = cls('message', {
+export const messageClass = cls('message', {
   doc: 'An alert about an object, with a priority and text for the administrator',
   writeRole: 'pool-operator',
   accessors: false,

@@ -16,8 +16,8 @@ export interface FieldSpec {
   readonly ty: Ty;
   readonly kind: StoredKind;
   readonly dflt: unknown;
-  /** Arrays and objects, which get copied on the way in and out. */
-  readonly container: boolean;
+  /** How a value is copied: shallowly when its elements are scalars, which is most of them. */
+  readonly copy: 'none' | 'set' | 'map' | 'deep';
 }
 
 /** One inverse set, fed by a ref field of another (or the same) class. */
@@ -40,7 +40,8 @@ export interface ClassSchema {
   readonly persist: boolean;
   readonly fields: readonly FieldSpec[];
   readonly byName: ReadonlyMap<string, FieldSpec>;
-  readonly containers: readonly string[];
+  /** Every field, stored or computed, in declaration order: the order of records. */
+  readonly declared: readonly string[];
   readonly inverses: readonly InverseSpec[];
   readonly computed: ReadonlySet<string>;
   readonly backRefs: ReadonlyMap<string, BackRef>;
@@ -100,10 +101,11 @@ function compileClass(c: ClassDecl, feeders: ReadonlyMap<string, string[]>): Cla
       inverses.push({ name: f.name, key: `${f.inverse.cls}.${f.inverse.field}` });
       continue;
     }
+    if (f.name === '__proto__') throw new Error(`db: ${c.name} has a field named __proto__`);
     if (lower.has(f.name.toLowerCase())) throw new Error(`db: field ${c.name}.${f.name} clashes with another column`);
     lower.add(f.name.toLowerCase());
     const kind = kindOf(f.ty);
-    fields.push({ name: f.name, ty: f.ty, kind, dflt: f.default, container: kind === 'json' });
+    fields.push({ name: f.name, ty: f.ty, kind, dflt: f.default, copy: copyKind(f.ty) });
     const problem = checkValue(f.ty, f.default);
     if (problem) throw new Error(`db: default of ${c.name}.${f.name}: ${problem}`);
     const targets = feeders.get(`${c.name}.${f.name}`);
@@ -115,11 +117,20 @@ function compileClass(c: ClassDecl, feeders: ReadonlyMap<string, string[]>): Cla
     persist: c.persist,
     fields,
     byName: new Map(fields.map((f) => [f.name, f])),
-    containers: fields.filter((f) => f.container).map((f) => f.name),
+    declared: c.fields.map((f) => f.name),
     inverses,
     computed: new Set(inverses.map((i) => i.name)),
     backRefs,
   };
+}
+
+const isScalar = (ty: Ty): boolean => !['set', 'map', 'record', 'any'].includes(ty.kind);
+
+function copyKind(ty: Ty): FieldSpec['copy'] {
+  if (isScalar(ty)) return 'none';
+  if (ty.kind === 'set' && isScalar(ty.of)) return 'set';
+  if (ty.kind === 'map' && isScalar(ty.value)) return 'map';
+  return 'deep';
 }
 
 /** Why `v` is not a value of type `ty`, or undefined when it is. */
@@ -184,8 +195,18 @@ export function refsOf(v: unknown): string[] {
   return [];
 }
 
+/** A copy of a field's value that shares nothing mutable with the original. */
+export function copyOf(f: FieldSpec, v: unknown): unknown {
+  switch (f.copy) {
+    case 'none': return v;
+    case 'set': return Array.isArray(v) ? v.slice() : cloneValue(v);
+    case 'map': return isPlainObject(v) ? { ...v } : cloneValue(v);
+    default: return cloneValue(v);
+  }
+}
+
 /** The value a field takes when nobody gave one. */
 export function defaultOf(f: FieldSpec): unknown {
-  return f.container ? cloneValue(f.dflt) : f.dflt;
+  return copyOf(f, f.dflt);
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { freemem, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
@@ -72,7 +72,6 @@ export async function ensurePool(
     db.create('host_metrics', metricsRef, {
       uuid: newUuid(),
       memory_total: memTotal,
-      memory_free: Math.min(memTotal, freemem()),
       live: true,
       last_updated: xapiDate(),
     });

@@ -41,7 +41,8 @@ export interface RunningHost {
 export async function startHostServer(o: HostServerOptions): Promise<RunningHost> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   await mkdir(o.dataDir, { recursive: true });
-  const db = openPoolDb(join(o.dataDir, 'pool.db'), classes);
+  // Events and plain structs (vdi_nbd_server_info) have no uuid: they are not stored objects.
+  const db = openPoolDb(join(o.dataDir, 'pool.db'), classes.filter((c) => c.fields.some((f) => f.name === 'uuid')));
   let hostRef = '' as Ref<'host'>;
   const sessions = new SessionStore(db, () => hostRef);
   const tasks = new TaskRunner(db, () => hostRef);

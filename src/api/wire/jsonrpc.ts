@@ -7,7 +7,6 @@
  * clients read 0 as success). Requests follow ocaml-rpc's rules: the id must be present,
  * not null, and an integer or a string.
  */
-import { type WireValue, toJson } from './wire-value.js';
 
 /** Thrown for a body that is not a JSON-RPC call; xapi answers those with HTTP 500. */
 export class JsonRpcParseError extends Error {
@@ -62,14 +61,19 @@ export function parseJsonRpcCall(body: string): JsonRpcCall {
   return { method: o.method, params, id, version };
 }
 
-/** The response to a successful call. */
-export function jsonRpcSuccess(id: JsonRpcId, version: JsonRpcVersion, value: WireValue): string {
-  const result = toJson(value);
+/**
+ * The response to a successful call. `result` is the JSON form of the value, as
+ * `toJson(wire)` gives it.
+ */
+export function jsonRpcSuccess(id: JsonRpcId | null, version: JsonRpcVersion, result: unknown): string {
   return JSON.stringify(version === 1 ? { result, error: null, id } : { jsonrpc: '2.0', result, id });
 }
 
-/** The response to a failed call; `errorDescription` is `[CODE, params…]`. */
-export function jsonRpcFailure(id: JsonRpcId, version: JsonRpcVersion, errorDescription: readonly string[]): string {
+/**
+ * The response to a failed call; `errorDescription` is `[CODE, params…]`. The id is null
+ * only when the request was too broken to have one.
+ */
+export function jsonRpcFailure(id: JsonRpcId | null, version: JsonRpcVersion, errorDescription: readonly string[]): string {
   if (version === 1) return JSON.stringify({ result: null, error: errorDescription, id });
   const [message = '', ...data] = errorDescription;
   return JSON.stringify({ jsonrpc: '2.0', error: { code: 1, message, data }, id });

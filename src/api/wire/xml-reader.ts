@@ -186,6 +186,15 @@ export class XmlReader {
     for (let k = from; k < to; k++) {
       const c = s.charCodeAt(k);
       if (c === AMP) {
+        // The predefined entities without allocating their names: most escaped text is these.
+        const fast = s.startsWith('amp;', k + 1) ? '&' : s.startsWith('lt;', k + 1) ? '<'
+          : s.startsWith('gt;', k + 1) ? '>' : s.startsWith('quot;', k + 1) ? '"' : undefined;
+        if (fast !== undefined) {
+          out += s.slice(last, k) + fast;
+          k += fast === '&' ? 4 : fast === '"' ? 5 : 3;
+          last = k + 1;
+          continue;
+        }
         out += s.slice(last, k);
         const semi = s.indexOf(';', k + 1);
         if (semi < 0 || semi >= to || semi - k > 12) { this.i = k; this.fail('malformed entity reference'); }

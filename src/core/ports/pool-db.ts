@@ -33,24 +33,42 @@ export interface PoolDb {
   /** Current generation; 0 for an empty database. */
   readonly generation: number;
 
-  /** A full record (defaults and inverse fields included), or undefined. */
+  /**
+   * A full record (defaults and inverse fields included), or undefined. It is the caller's
+   * own copy: changing it changes nothing in the database.
+   */
   get(cls: string, ref: Ref): Row | undefined;
   /** Every object of a class, in creation order. */
   all(cls: string): Array<[Ref, Row]>;
   refByUuid(cls: string, uuid: string): Ref | undefined;
 
-  /** Adds an object; missing fields take their declared defaults. `uuid` is required. */
+  /**
+   * Adds an object; missing fields take their declared defaults. `uuid` is required and
+   * unique within the class. An existing ref or uuid, an unknown or computed (inverse)
+   * field, or a value of the wrong type is a programming error (a plain Error).
+   */
   create(cls: string, ref: Ref, row: Row): void;
-  /** Changes some stored fields of an object that exists. */
+  /**
+   * Changes some stored fields of an object; fields whose value is `undefined` are left
+   * alone; an empty patch still counts as a change (event.inject). An unknown ref throws
+   * ApiError HANDLE_INVALID [cls, ref].
+   */
   update(cls: string, ref: Ref, patch: Row): void;
-  /** Removes an object, leaving a tombstone for event readers. */
+  /** Removes an object, leaving a tombstone for event readers. Unknown ref: HANDLE_INVALID. */
   remove(cls: string, ref: Ref): void;
-  /** Runs `fn` so that all its writes commit together or not at all. */
+  /**
+   * Runs `fn` so that all its writes commit together (one generation) or not at all: if it
+   * throws, the database is as before. A nested call joins the outer one; if it throws and
+   * the outer catches, only the nested writes are undone. `fn` must be synchronous.
+   */
   transaction<T>(fn: () => T): T;
 
   /**
-   * What changed after generation `since`, restricted by `wants(cls, ref)`.
-   * Throws ApiError EVENTS_LOST when `since` is older than the tombstones kept.
+   * What changed after generation `since`, restricted by `wants(cls, ref)`. An object
+   * created after `since` reports `add` whatever happened next, and reports nothing if it
+   * is already gone again. A change of a relation (VBD.VM) also reports the objects whose
+   * inverse sets changed (both VMs). Throws ApiError EVENTS_LOST when `since` is older than
+   * the tombstones kept, or newer than the current generation (a token from an earlier run).
    */
   changesSince(since: number, wants: (cls: string, ref: Ref) => boolean): ChangesSince;
   /** Resolves when the generation passes `since`, or after `timeoutMs`, or on abort. */
@@ -60,5 +78,14 @@ export interface PoolDb {
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string | undefined): void;
 
+  /** Every persisted object, the meta entries and the generation, as one JSON document. */
+  dumpJson(): string;
+  /**
+   * Makes the persisted objects and meta entries those of a dump, in one transaction that
+   * event readers see as ordinary changes. Memory-only objects are left alone.
+   */
+  restoreJson(json: string): void;
+
+  /** Wakes every waiter; later writes throw. */
   close(): void;
 }

@@ -1,0 +1,15 @@
+/**
+ * @module
+ * `npm run bench -- <name>`: performance goals measured as ratios against a reference
+ * measured in the same run, never as absolute times.
+ */
+const benches: Record<string, () => Promise<void>> = {
+  api: async () => (await import('./api-bench.js')).run(),
+};
+
+const name = process.argv[2];
+if (!name || !benches[name]) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}>\n`);
+  process.exit(2);
+}
+await benches[name]!();

@@ -1,0 +1,261 @@
+/**
+ * @module
+ * One simulated host's hypervisor: its domains, memory and the rules Xen and xenopsd
+ * enforce (one domain per VM, no overcommit, operations only from the right state, one
+ * operation per domain at a time, a hard stop always possible). It implements the
+ * `Hypervisor` port in-process; the simulator process serves it over the wire, and tests
+ * may also use it directly. Guest-initiated behaviour (halting, rebooting, crashing, being
+ * slow or deaf to requests) is driven through `configureGuest` and `guestShutdown`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  DomainEventKind, HypervisorError, HypervisorErrorCode,
+  type CreateDomain, type DomainEvent, type DomainInfo, type Hypervisor, type HypervisorInfo,
+  type MigrateOptions, type MigrationDestination, type ResumeDomain, type ShutdownReason, type SuspendResult,
+} from '../../src/core/ports/hypervisor.js';
+import { defaultGuest, type GuestBehaviour, type MigratingDomain } from '../../src/hypervisor/sim-protocol.js';
+import { DomainTable, exclusive, nowSeconds, requireIdle, requireState, snapshot, type Domain } from './domain-table.js';
+import { MemoryLedger } from './memory-ledger.js';
+import { sendDomain } from './migration-send.js';
+import { MigrationTokens } from './migration-tokens.js';
+import { requestGuestHalt } from './simulated-guest.js';
+import { readSuspendImage, writeSuspendImage } from './suspend-image.js';
+
+export interface SimHostOptions {
+  /** Bytes of host memory. */
+  readonly memory: number;
+  readonly cpus: number;
+  readonly overheadPerDomain: number;
+  /** MiB/s a live migration copies; 0 copies instantly. */
+  readonly migrationRateMiBs: number;
+  /** Epoch seconds; defaults to now. */
+  readonly bootTime?: number;
+}
+
+/** An accepted incoming migration, holding its memory until committed or dropped. */
+export interface IncomingMigration {
+  commit(): DomainInfo;
+  abort(): void;
+}
+
+const CLEAN_REBOOT_TIMEOUT_MS = 60_000;
+
+function invalid(what: string): never {
+  throw new HypervisorError(HypervisorErrorCode.invalidArgument, what);
+}
+
+function checkSpec(vmUuid: unknown, memory: unknown, vcpus: unknown): void {
+  if (typeof vmUuid !== 'string' || !vmUuid) invalid('vmUuid must be a non-empty string');
+  if (!Number.isSafeInteger(memory) || (memory as number) <= 0) invalid('memory must be a positive integer of bytes');
+  if (!Number.isSafeInteger(vcpus) || (vcpus as number) <= 0) invalid('vcpus must be a positive integer');
+}
+
+export class SimHost implements Hypervisor {
+  readonly bootId = randomUUID();
+  readonly bootTime: number;
+  private readonly table = new DomainTable();
+  private readonly ledger: MemoryLedger;
+  private readonly tokens = new MigrationTokens();
+  /** VMs arriving by migration: they count as present for `create` and `resume`. */
+  private readonly arriving = new Set<string>();
+  private readonly watchers = new Set<(e: DomainEvent) => void>();
+
+  constructor(readonly options: SimHostOptions) {
+    this.ledger = new MemoryLedger(options.memory, options.overheadPerDomain);
+    this.bootTime = options.bootTime ?? nowSeconds();
+  }
+
+  async info(): Promise<HypervisorInfo> {
+    return {
+      memoryTotal: this.ledger.total, memoryFree: this.ledger.free,
+      memoryOverheadPerDomain: this.ledger.overheadPerDomain,
+      bootTime: this.bootTime, bootId: this.bootId, cpus: this.options.cpus,
+    };
+  }
+
+  async list(): Promise<DomainInfo[]> {
+    return this.table.list().map(snapshot);
+  }
+
+  async create(spec: CreateDomain): Promise<DomainInfo> {
+    checkSpec(spec.vmUuid, spec.memory, spec.vcpus);
+    this.requireAbsent(spec.vmUuid);
+    this.ledger.reserve(spec.vmUuid, spec.memory);
+    const d = this.table.add({
+      vmUuid: spec.vmUuid, state: spec.paused ? 'paused' : 'running', memory: spec.memory, vcpus: spec.vcpus,
+      startedAt: nowSeconds(), guest: defaultGuest,
+    });
+    return this.emit(DomainEventKind.created, d);
+  }
+
+  async destroy(vmUuid: string): Promise<void> {
+    const d = this.table.get(vmUuid);
+    this.drop(d);
+    this.emit(DomainEventKind.destroyed, d);
+  }
+
+  async shutdown(vmUuid: string, opts: { timeoutMs: number }): Promise<void> {
+    const d = this.table.get(vmUuid);
+    requireState(d, 'running');
+    await exclusive(d, 'clean_shutdown', (signal) =>
+      requestGuestHalt(d, 'poweroff', opts.timeoutMs, signal, this.lateHalt));
+    this.drop(d);
+    this.emit(DomainEventKind.shutdown, d);
+  }
+
+  async reboot(vmUuid: string, opts: { clean: boolean; timeoutMs?: number }): Promise<DomainInfo> {
+    const d = this.table.get(vmUuid);
+    if (opts.clean) {
+      requireState(d, 'running');
+      await exclusive(d, 'clean_reboot', (signal) =>
+        requestGuestHalt(d, 'reboot', opts.timeoutMs ?? CLEAN_REBOOT_TIMEOUT_MS, signal, this.lateHalt));
+    } else {
+      requireState(d, 'running', 'paused', 'shutdown');
+      // A hard reboot overrides a clean request still waiting on the guest, as in xapi.
+      if (d.busy?.op.startsWith('clean_')) d.busy.cancel.abort();
+      else requireIdle(d);
+    }
+    this.table.rebuild(d);
+    return this.emit(DomainEventKind.rebooted, d);
+  }
+
+  async pause(vmUuid: string): Promise<DomainInfo> {
+    const d = this.table.get(vmUuid);
+    requireState(d, 'running');
+    requireIdle(d);
+    d.state = 'paused';
+    return this.emit(DomainEventKind.paused, d);
+  }
+
+  async unpause(vmUuid: string): Promise<DomainInfo> {
+    const d = this.table.get(vmUuid);
+    requireState(d, 'paused');
+    requireIdle(d);
+    d.state = 'running';
+    return this.emit(DomainEventKind.unpaused, d);
+  }
+
+  async suspend(vmUuid: string, opts: { path: string }): Promise<SuspendResult> {
+    const d = this.table.get(vmUuid);
+    requireState(d, 'running');
+    if (typeof opts?.path !== 'string' || !opts.path) invalid('path must name the image file');
+    if (!d.guest.pvDrivers) {
+      throw new HypervisorError(HypervisorErrorCode.noGuestAgent, `the guest of VM ${vmUuid} has no PV drivers`, { vmUuid });
+    }
+    const bytes = await exclusive(d, 'suspend', () => writeSuspendImage(opts.path, this.carry(d)));
+    this.drop(d);
+    this.emit(DomainEventKind.suspended, d);
+    return { path: opts.path, bytes };
+  }
+
+  async resume(spec: ResumeDomain): Promise<DomainInfo> {
+    const img = await readSuspendImage(spec.path);
+    if (img.vmUuid !== spec.vmUuid) {
+      throw new HypervisorError(HypervisorErrorCode.badImage,
+        `${spec.path} holds VM ${img.vmUuid}, not ${spec.vmUuid}`, { path: spec.path, vmUuid: spec.vmUuid });
+    }
+    this.requireAbsent(spec.vmUuid);
+    this.ledger.reserve(spec.vmUuid, img.memory);
+    const d = this.table.add({ ...img, state: spec.paused ? 'paused' : 'running' });
+    return this.emit(DomainEventKind.resumed, d);
+  }
+
+  async prepareReceive(vmUuid: string): Promise<string> {
+    if (typeof vmUuid !== 'string' || !vmUuid) invalid('vmUuid must be a non-empty string');
+    return this.tokens.issue(vmUuid);
+  }
+
+  async migrateSend(vmUuid: string, dest: MigrationDestination, opts: MigrateOptions = {}): Promise<void> {
+    const d = this.table.get(vmUuid);
+    requireState(d, 'running', 'paused');
+    if (!dest || typeof dest.address !== 'string' || typeof dest.token !== 'string') invalid('destination needs address, port and token');
+    await exclusive(d, 'migrate', (signal) =>
+      sendDomain({ ...this.carry(d), state: d.state as 'running' | 'paused' }, dest,
+        this.options.migrationRateMiBs, (f) => opts.onProgress?.(f), signal));
+    this.drop(d);
+    this.emit(DomainEventKind.migratedOut, d);
+  }
+
+  async watch(onEvent: (e: DomainEvent) => void): Promise<() => void> {
+    this.watchers.add(onEvent);
+    return () => { this.watchers.delete(onEvent); };
+  }
+
+  /** The host goes down: every domain ends, silently. */
+  async close(): Promise<void> {
+    this.table.clear();
+    this.watchers.clear();
+  }
+
+  /** Changes how a domain's simulated guest behaves from now on. */
+  configureGuest(vmUuid: string, behaviour: Partial<GuestBehaviour>): DomainInfo {
+    const d = this.table.get(vmUuid);
+    d.guest = { ...d.guest, ...behaviour };
+    return snapshot(d);
+  }
+
+  /** The guest halts, asks to reboot or crashes on its own. */
+  guestShutdown(vmUuid: string, reason: ShutdownReason): DomainInfo {
+    const d = this.table.get(vmUuid);
+    requireState(d, 'running');
+    requireIdle(d);
+    d.state = 'shutdown';
+    d.shutdownReason = reason;
+    return this.emit(DomainEventKind.guestShutdown, d);
+  }
+
+  /** Destination side: checks and reserves for a migration presented with `token`. */
+  acceptIncoming(token: unknown, dom: MigratingDomain): IncomingMigration {
+    checkSpec(dom?.vmUuid, dom?.memory, dom?.vcpus);
+    this.tokens.consume(token, dom.vmUuid);
+    this.requireAbsent(dom.vmUuid);
+    const key = `incoming:${dom.vmUuid}`;
+    this.ledger.reserve(key, dom.memory);
+    this.arriving.add(dom.vmUuid);
+    let open = true;
+    const finish = () => { open = false; this.arriving.delete(dom.vmUuid); };
+    return {
+      commit: () => {
+        if (!open) throw new HypervisorError(HypervisorErrorCode.migrationFailed, 'migration already finished');
+        finish();
+        this.ledger.rename(key, dom.vmUuid);
+        const d = this.table.add({ ...dom, state: dom.state === 'paused' ? 'paused' : 'running' });
+        return this.emit(DomainEventKind.migratedIn, d);
+      },
+      abort: () => {
+        if (!open) return;
+        finish();
+        this.ledger.release(key);
+      },
+    };
+  }
+
+  private readonly lateHalt = (d: Domain, reason: ShutdownReason): void => {
+    if (this.table.find(d.vmUuid) === d && d.state === 'running' && !d.busy) this.guestShutdown(d.vmUuid, reason);
+  };
+
+  private requireAbsent(vmUuid: string): void {
+    if (this.table.has(vmUuid) || this.arriving.has(vmUuid)) {
+      throw new HypervisorError(HypervisorErrorCode.alreadyExists, `VM ${vmUuid} already has a domain on this host`, { vmUuid });
+    }
+  }
+
+  private carry(d: Domain): Omit<MigratingDomain, 'state'> {
+    return { vmUuid: d.vmUuid, memory: d.memory, vcpus: d.vcpus, startedAt: d.startedAt, guestBootId: d.guestBootId, guest: d.guest };
+  }
+
+  private drop(d: Domain): void {
+    this.table.remove(d);
+    this.ledger.release(d.vmUuid);
+  }
+
+  private emit(kind: DomainEventKind, d: Domain): DomainInfo {
+    const present = this.table.find(d.vmUuid) === d;
+    const info = snapshot(d);
+    const e: DomainEvent = present ? { kind, vmUuid: d.vmUuid, domain: info } : { kind, vmUuid: d.vmUuid };
+    for (const w of this.watchers) {
+      try { w(e); } catch { /* a watcher's failure is its own */ }
+    }
+    return info;
+  }
+}

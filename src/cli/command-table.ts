@@ -1,0 +1,45 @@
+/**
+ * @module
+ * xe's command table: for each command its required and optional parameters, its help and
+ * where its implementation lives. Implementations load lazily, so `xe` starts quickly no
+ * matter how many commands exist. The generic `<class>-list` and `<class>-param-*`
+ * commands are generated from the records (`class-command-specs.ts`); every other command
+ * is one small module under `commands/` plus one entry in `COMMANDS` below, e.g.
+ *
+ * ```ts
+ * { name: 'vm-start', reqd: [], optn: ['force', 'on'], flags: ['vm-selectors', 'standard'],
+ *   help: 'Starts the selected VMs.', load: () => import('./commands/vm-start.js') },
+ * ```
+ */
+import type { CommandModule } from './command-context.js';
+
+/** `*-selectors` add xe's object selection help and parameters; `standard` lists it in `xe help`. */
+export type CommandFlag = 'vm-selectors' | 'host-selectors' | 'sr-selectors' | 'standard' | 'hidden';
+
+export interface CommandSpec {
+  readonly name: string;
+  readonly reqd: readonly string[];
+  readonly optn: readonly string[];
+  readonly help: string;
+  readonly flags?: readonly CommandFlag[];
+  readonly load: () => Promise<CommandModule>;
+}
+
+/** Hand-written commands. `help` is not one: xe answers it before looking at this table. */
+const COMMANDS: readonly CommandSpec[] = [];
+
+async function generated(): Promise<readonly CommandSpec[]> {
+  const m = await import('./class-command-specs.js');
+  return m.classCommandSpecs();
+}
+
+export async function findCommand(name: string): Promise<CommandSpec | undefined> {
+  return COMMANDS.find((c) => c.name === name) ?? (await generated()).find((c) => c.name === name);
+}
+
+/** Every command, hand-written ones first. */
+export async function allCommands(): Promise<readonly CommandSpec[]> {
+  const gen = await generated();
+  const names = new Set(COMMANDS.map((c) => c.name));
+  return [...COMMANDS, ...gen.filter((c) => !names.has(c.name))];
+}

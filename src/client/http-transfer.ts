@@ -1,0 +1,118 @@
+/**
+ * @module
+ * HTTP PUT and GET against the toolstack's file handlers (`/pool_patch_upload`,
+ * `/import_raw_vdi`, `/export_raw_vdi`). xapi may answer with a redirect to the host that
+ * holds the data, so both follow a few `302`s; a PUT can only be replayed when its body is
+ * a buffer or a file, never a one-shot stream.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+
+/** What a PUT sends: bytes in memory, a file by path, or a stream of unknown length. */
+export type FileBody = Buffer | Uint8Array | Readable | { readonly path: string };
+
+export interface PutOptions {
+  /** Called as bytes leave, with the total when it is known. */
+  readonly onProgress?: (sent: number, total: number | undefined) => void;
+}
+
+export interface PutResult {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/** A handler answered with something other than 2xx. */
+export class HttpStatusError extends Error {
+  constructor(readonly status: number, readonly body: string, url: URL) {
+    super(`HTTP ${status} from ${url.pathname}${body ? `: ${body.slice(0, 200)}` : ''}`);
+    this.name = 'HttpStatusError';
+  }
+}
+
+const MAX_REDIRECTS = 3;
+const CHUNK = 64 * 1024;
+
+function moduleFor(u: URL): typeof http | typeof https {
+  return u.protocol === 'https:' ? https : http;
+}
+
+/** A redirect may leave the origin (another host of the pool); keep the query we were given. */
+function redirectTarget(from: URL, location: string): URL {
+  const next = new URL(location, from);
+  if (!next.search) next.search = from.search;
+  return next;
+}
+
+async function bodySize(body: FileBody): Promise<number | undefined> {
+  if (Buffer.isBuffer(body) || body instanceof Uint8Array) return body.byteLength;
+  if (body instanceof Readable) return undefined;
+  const st = await fs.promises.stat(body.path);
+  return st.isFile() ? st.size : undefined;
+}
+
+function bodyStream(body: FileBody): Readable {
+  if (body instanceof Readable) return body;
+  if (Buffer.isBuffer(body) || body instanceof Uint8Array) {
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    return Readable.from((function* () {
+      for (let i = 0; i < buf.length; i += CHUNK) yield buf.subarray(i, i + CHUNK);
+    })());
+  }
+  return fs.createReadStream(body.path, { highWaterMark: CHUNK });
+}
+
+export async function httpPut(url: URL, agent: http.Agent, body: FileBody, opts: PutOptions = {}, hops = 0): Promise<PutResult> {
+  const total = await bodySize(body);
+  const src = bodyStream(body);
+  const res = await new Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
+    if (total !== undefined) headers['Content-Length'] = total;
+    const req = moduleFor(url).request(url, { method: 'PUT', agent, headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: r.headers }));
+      r.on('error', reject);
+    });
+    req.on('error', reject);
+    let sent = 0;
+    src.on('data', (c: Buffer) => {
+      sent += c.length;
+      opts.onProgress?.(sent, total);
+    });
+    src.on('error', (e) => req.destroy(e));
+    src.pipe(req);
+  });
+  if (res.status >= 300 && res.status < 400 && res.headers.location) {
+    if (body instanceof Readable) throw new Error(`cannot replay a streamed upload after a redirect to ${res.headers.location}`);
+    if (hops >= MAX_REDIRECTS) throw new Error('too many redirects');
+    return httpPut(redirectTarget(url, res.headers.location), agent, body, opts, hops + 1);
+  }
+  if (res.status < 200 || res.status >= 300) throw new HttpStatusError(res.status, res.text, url);
+  return { status: res.status, body: res.text, headers: res.headers };
+}
+
+export function httpGet(url: URL, agent: http.Agent, hops = 0): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    const req = moduleFor(url).request(url, { method: 'GET', agent }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume();
+        if (hops >= MAX_REDIRECTS) return reject(new Error('too many redirects'));
+        return resolve(httpGet(redirectTarget(url, res.headers.location), agent, hops + 1));
+      }
+      if (status !== 200) {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => reject(new HttpStatusError(status, Buffer.concat(chunks).toString('utf8'), url)));
+        res.on('error', reject);
+        return;
+      }
+      resolve(res);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

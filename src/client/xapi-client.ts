@@ -1,0 +1,245 @@
+/**
+ * @module
+ * A small XenAPI client speaking JSON-RPC v2 (`POST /jsonrpc`) over `http:` or `https:`
+ * with one keep-alive agent, plus the HTTP PUT/GET handlers (`/pool_patch_upload`,
+ * `/import_raw_vdi`, `/export_raw_vdi`). It is what `xe` and the web console talk
+ * through; it knows nothing of the server's internals. A self-signed server certificate is
+ * accepted unless a CA is given, as xe does against a XenServer host.
+ *
+ * @example
+ * const c = new XapiClient({ url: 'https://127.0.0.1:8443' });
+ * await c.login('root', 'secret');
+ * const hosts = await c.call('host.get_all');
+ * await c.logout();
+ * c.close();
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { XapiCallError } from './xapi-call-error.js';
+import { type FileBody, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
+import { decodeTaskResult } from './task-result.js';
+
+export interface XapiClientOptions {
+  /** `https://host[:port]` or `http://host[:port]`; a path is ignored. */
+  readonly url: string | URL;
+  /** Verify the server certificate. Defaults to true when `ca` is given, else false. */
+  readonly rejectUnauthorized?: boolean;
+  /** PEM of the CA that signed the server certificate. */
+  readonly ca?: string | Buffer;
+  /** Receives one line per call and reply, for `xe --debug`. */
+  readonly debug?: (line: string) => void;
+}
+
+export interface LoginOptions {
+  readonly version?: string;
+  readonly originator?: string;
+}
+
+/** Calls that take no session as their first argument. */
+function isSessionless(method: string): boolean {
+  return /^session\.(login_with_password|slave_local_login_with_password|slave_login|login_with_password)$/.test(method)
+    || method.startsWith('system.');
+}
+
+export class XapiClient {
+  #base: URL;
+  #agent: http.Agent;
+  #session: string | undefined;
+  #nextId = 1;
+  readonly #debug: ((line: string) => void) | undefined;
+
+  constructor(opts: XapiClientOptions) {
+    const u = new URL(String(opts.url));
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`unsupported URL scheme ${u.protocol}`);
+    this.#base = new URL(`${u.protocol}//${u.host}`);
+    this.#debug = opts.debug;
+    this.#agent = u.protocol === 'https:'
+      ? new https.Agent({
+        keepAlive: true,
+        rejectUnauthorized: opts.rejectUnauthorized ?? opts.ca !== undefined,
+        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      })
+      : new http.Agent({ keepAlive: true });
+  }
+
+  /** Where calls go now; changes when login is redirected to the master. */
+  get url(): string {
+    return this.#base.origin;
+  }
+
+  get sessionId(): string | undefined {
+    return this.#session;
+  }
+
+  /** Adopts a session obtained elsewhere (another client, a test fixture). */
+  useSession(ref: string | undefined): void {
+    this.#session = ref;
+  }
+
+  /**
+   * Calls `method`. When logged in, the session is passed as the first argument of every
+   * call except the logins, as XenAPI expects, so callers give only the real arguments.
+   */
+  call(method: string, ...params: unknown[]): Promise<unknown> {
+    const args = this.#session !== undefined && !isSessionless(method) ? [this.#session, ...params] : params;
+    return this.rawCall(method, args);
+  }
+
+  /** One JSON-RPC v2 request with exactly the arguments given. */
+  async rawCall(method: string, params: readonly unknown[]): Promise<unknown> {
+    const id = this.#nextId++;
+    const body = JSON.stringify({ jsonrpc: '2.0', method, params, id });
+    this.#debug?.(`call ${method} ${redact(method, params)}`);
+    const { status, text } = await this.#post('/jsonrpc', body);
+    if (status !== 200) throw new Error(`HTTP ${status} from ${this.#base.origin}/jsonrpc: ${text.slice(0, 200)}`);
+    let reply: { result?: unknown; error?: unknown };
+    try {
+      reply = JSON.parse(text) as typeof reply;
+    } catch {
+      throw new Error(`malformed JSON-RPC reply from ${this.#base.origin}: ${text.slice(0, 200)}`);
+    }
+    if (reply.error !== undefined && reply.error !== null) {
+      const err = toCallError(reply.error);
+      this.#debug?.(`fail ${method} ${err.message}`);
+      throw err;
+    }
+    this.#debug?.(`done ${method}`);
+    return reply.result;
+  }
+
+  /**
+   * Logs in. A pool member answers `HOST_IS_SLAVE [master]`; the client then re-targets
+   * itself to the master, once, keeping scheme and port unless the address names a port.
+   */
+  async login(user: string, password: string, opts: LoginOptions = {}): Promise<string> {
+    const args: unknown[] = [user, password];
+    if (opts.version !== undefined || opts.originator !== undefined) args.push(opts.version ?? '1.1', opts.originator ?? '');
+    let ref: unknown;
+    try {
+      ref = await this.rawCall('session.login_with_password', args);
+    } catch (e) {
+      if (!(e instanceof XapiCallError) || e.code !== 'HOST_IS_SLAVE' || !e.params[0]) throw e;
+      this.#base = masterUrl(this.#base, e.params[0]);
+      ref = await this.rawCall('session.login_with_password', args);
+    }
+    this.#session = String(ref);
+    return this.#session;
+  }
+
+  async logout(): Promise<void> {
+    if (this.#session === undefined) return;
+    try {
+      await this.call('session.logout');
+    } finally {
+      this.#session = undefined;
+    }
+  }
+
+  /**
+   * Runs `Async.<method>` and waits for its task: resolves with the task's result (decoded
+   * from the XML-RPC fragment the server stores), rejects with the task's error.
+   */
+  async callAsync(method: string, ...params: unknown[]): Promise<unknown> {
+    const task = String(await this.call(`Async.${method}`, ...params));
+    try {
+      return await this.waitTask(task);
+    } finally {
+      await this.call('task.destroy', task).catch(() => undefined);
+    }
+  }
+
+  /** Polls a task until it leaves `pending`, then returns its decoded result or throws. */
+  async waitTask(task: string): Promise<unknown> {
+    let delay = 20;
+    for (;;) {
+      const rec = (await this.call('task.get_record', task)) as Record<string, unknown>;
+      const status = String(rec.status);
+      if (status === 'success') return decodeTaskResult(String(rec.result ?? ''));
+      if (status === 'failure') throw XapiCallError.fromList((rec.error_info as unknown[] | undefined) ?? []);
+      if (status === 'cancelled') throw new XapiCallError('TASK_CANCELLED', [task]);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+
+  /** HTTP PUT to a handler; `session_id` is added to the query when logged in. */
+  putFile(path: string, query: Record<string, string>, body: FileBody, opts: PutOptions = {}): Promise<PutResult> {
+    return httpPut(this.#target(path, query), this.#agent, body, opts);
+  }
+
+  /** HTTP GET from a handler: the response body as a stream, after a 200. */
+  getFile(path: string, query: Record<string, string>): Promise<Readable> {
+    return httpGet(this.#target(path, query), this.#agent);
+  }
+
+  /** Drops the pooled connections so the process can exit. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #target(path: string, query: Record<string, string>): URL {
+    const u = new URL(path, this.#base);
+    const q = { ...query };
+    if (this.#session !== undefined && q.session_id === undefined) q.session_id = this.#session;
+    for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
+    return u;
+  }
+
+  #post(path: string, body: string): Promise<{ status: number; text: string }> {
+    const u = new URL(path, this.#base);
+    const mod = u.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(u, {
+        method: 'POST',
+        agent: this.#agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'islet-xapi-client' },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}
+
+/** JSON-RPC v2 `{code, message: CODE, data: [...]}` or v1 `[CODE, ...]`. */
+function toCallError(error: unknown): XapiCallError {
+  if (Array.isArray(error)) return XapiCallError.fromList(error);
+  if (typeof error === 'object' && error !== null) {
+    const e = error as { message?: unknown; data?: unknown };
+    const data = Array.isArray(e.data) ? e.data : e.data === undefined ? [] : [e.data];
+    return new XapiCallError(typeof e.message === 'string' ? e.message : 'INTERNAL_ERROR', data);
+  }
+  return new XapiCallError('INTERNAL_ERROR', [String(error)]);
+}
+
+/** The master's URL from a HOST_IS_SLAVE address: `a.b.c.d`, `host:port`, `[v6]:port` or a URL. */
+export function masterUrl(current: URL, address: string): URL {
+  if (/^https?:\/\//.test(address)) return new URL(new URL(address).origin);
+  const u = new URL(current.origin);
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  const hp = /^([^:]+):(\d+)$/.exec(address);
+  if (v6) {
+    u.hostname = `[${v6[1]}]`;
+    if (v6[2]) u.port = v6[2];
+  } else if (hp) {
+    u.hostname = hp[1]!;
+    u.port = hp[2]!;
+  } else if (address.includes(':')) {
+    u.hostname = `[${address}]`;
+  } else {
+    u.hostname = address;
+  }
+  return u;
+}
+
+/** Debug lines never show passwords. */
+function redact(method: string, params: readonly unknown[]): string {
+  const shown = method.startsWith('session.') && method.includes('login') ? [params[0], '********'] : params;
+  const s = JSON.stringify(shown);
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+}

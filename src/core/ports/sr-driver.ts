@@ -1,0 +1,114 @@
+/**
+ * @module
+ * The storage driver port, in the manner of XenServer's SMAPI: a driver knows how to
+ * make, attach and inspect one type of SR (VHD files on a local or shared path, a NetApp
+ * or EqualLogic array) and how to make, snapshot, clone and destroy the virtual disks in
+ * it. The toolstack keeps the XenAPI records; the driver keeps the bytes and reports
+ * what is really there, so space figures come from the storage and never from the model.
+ *
+ * Snapshot trees follow XenServer: the disks users see are leaves; interior nodes are
+ * hidden, read-only base copies that the driver's garbage collector removes or
+ * coalesces once nothing visible depends on them. Every multi-step change is journaled
+ * by the driver, so a crash at any point leaves every visible disk readable with its
+ * exact content.
+ */
+import type { BlockDevice } from './block-device.js';
+
+export type Allocation = 'thin' | 'thick';
+
+/** What the storage says about one virtual disk. */
+export interface VdiInfo {
+  readonly uuid: string;
+  readonly virtualSize: number;
+  /** Bytes really allocated on the storage for this node alone (its own blocks and metadata). */
+  readonly physicalUtilisation: number;
+  /** The node this one is a differencing child of, if any. */
+  readonly parentUuid?: string;
+  /** Interior node of a snapshot tree; never shown to users. */
+  readonly hidden: boolean;
+  readonly readOnly: boolean;
+  readonly allocation: Allocation;
+  /** Driver-specific facts, surfaced in `VDI.sm_config` (vhd-parent, allocation…). */
+  readonly smConfig: Readonly<Record<string, string>>;
+}
+
+/** What the storage says about itself. */
+export interface SrStat {
+  /** The SR's own identity as the storage reports it (array serial, uuid on disk). */
+  readonly identity: string;
+  readonly physicalSize: number;
+  /** Bytes really in use on the storage. */
+  readonly physicalUtilisation: number;
+  /** Sum of the virtual sizes of the visible disks. */
+  readonly virtualAllocation: number;
+  /** Warnings to raise as XenAPI messages (a newer firmware than tested, say). */
+  readonly warnings?: readonly string[];
+}
+
+export interface ProbeResult {
+  readonly uuid: string;
+  readonly deviceConfig: Readonly<Record<string, string>>;
+  readonly physicalSize?: number;
+  readonly smConfig?: Readonly<Record<string, string>>;
+}
+
+export interface VdiCreateSpec {
+  readonly uuid: string;
+  readonly virtualSize: number;
+  readonly allocation: Allocation;
+  readonly nameLabel?: string;
+}
+
+/** The result of snapshotting or cloning a leaf. */
+export interface SnapshotResult {
+  /** The new disk (the snapshot or the clone). */
+  readonly created: VdiInfo;
+  /** The original disk after the operation: same uuid, possibly a new node underneath. */
+  readonly original: VdiInfo;
+  /** A hidden base node made by the operation, if one was needed. */
+  readonly base?: VdiInfo;
+}
+
+export interface GcReport {
+  readonly removed: readonly string[];
+  readonly coalesced: readonly string[];
+}
+
+/** An SR attached on this host: its disks can be changed and opened for I/O. */
+export interface AttachedSr {
+  readonly srUuid: string;
+  stat(): Promise<SrStat>;
+  /** Every node on the storage, hidden ones included. */
+  scan(): Promise<VdiInfo[]>;
+  vdiCreate(spec: VdiCreateSpec): Promise<VdiInfo>;
+  vdiDestroy(uuid: string): Promise<void>;
+  vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo>;
+  /** A read-only snapshot of `uuid`, whose content is the disk's as of now. */
+  vdiSnapshot(uuid: string, newUuid: string): Promise<SnapshotResult>;
+  /** A writable copy-on-write clone of `uuid`. */
+  vdiClone(uuid: string, newUuid: string): Promise<SnapshotResult>;
+  vdiStat(uuid: string): Promise<VdiInfo>;
+  /** Opens a disk for I/O; read-only for snapshots and hidden nodes. */
+  activate(uuid: string, opts: { readOnly: boolean }): Promise<BlockDevice>;
+  deactivate(uuid: string): Promise<void>;
+  /** Removes and coalesces hidden nodes nothing visible needs; journaled. */
+  gc(opts?: { signal?: AbortSignal }): Promise<GcReport>;
+  /** Releases the SR on this host. */
+  detach(): Promise<void>;
+}
+
+export interface SrDriver {
+  /** The SR type this driver serves (`file`, `netapp`, `equallogic`). */
+  readonly type: string;
+  /** Finds SRs the device config reaches, with their uuids. */
+  probe(deviceConfig: Readonly<Record<string, string>>): Promise<ProbeResult[]>;
+  /** Makes a new, empty SR on the storage. */
+  create(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>>): Promise<SrStat>;
+  /**
+   * Attaches an existing SR. The storage's own identity decides: attaching a device
+   * config that reaches a different SR than `srUuid` fails with a clear error.
+   */
+  attach(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<AttachedSr>;
+  /** Removes the SR and everything in it from the storage. */
+  destroy(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<void>;
+}

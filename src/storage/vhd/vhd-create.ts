@@ -1,0 +1,105 @@
+/**
+ * @module
+ * Creating VHD files. Dynamic and differencing disks are laid out as blktap does: footer copy,
+ * dynamic header at 512, BAT at 1536 (padded to a sector), parent locators after the BAT, and
+ * the footer right after; an empty disk costs about 4 KiB plus 4 bytes per 2 MiB of virtual
+ * size. Fixed disks are thick: every byte of the virtual size is written.
+ */
+import { randomUUID } from 'node:crypto';
+import { open, stat } from 'node:fs/promises';
+import { padToSector, serializeBat } from './bat.js';
+import {
+  DEFAULT_BLOCK_SIZE,
+  HEADER_SIZE,
+  isPowerOfTwo,
+  MAX_BLOCK_SIZE,
+  MIN_BLOCK_SIZE,
+  newDynamicHeader,
+  serializeDynamicHeader,
+  UNUSED_BAT_ENTRY,
+} from './dynamic-header.js';
+import { check } from './errors.js';
+import { DiskType, FOOTER_SIZE, MAX_VHD_SIZE, newFooter, serializeFooter } from './footer.js';
+import { encodeLocator, locatorSpaceFor, parentUnicodeName, relativeParentPath, WRITTEN_LOCATOR_CODES } from './parent-locator.js';
+import { vhdTimestamp } from './uuid-bytes.js';
+import { openState } from './vhd-open.js';
+import { writeFully } from './vhd-state.js';
+
+export interface CreateOptions {
+  blockSize?: number;
+  uuid?: string;
+}
+
+const TABLE_OFFSET = FOOTER_SIZE + HEADER_SIZE;
+const ZERO_CHUNK = 8 * 1024 * 1024;
+
+function checkSize(size: number): void {
+  check(Number.isSafeInteger(size) && size >= 0 && size % 512 === 0, 'INVALID_ARGUMENT', `size ${size} is not a whole number of sectors`);
+  check(size <= MAX_VHD_SIZE, 'BAD_SIZE', `size ${size} exceeds 2040 GiB`);
+}
+
+/** Writes `parts` (offset → bytes) into a new file; never replaces an existing one. */
+async function writeNew(path: string, parts: Array<[number, Buffer]>): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    for (const [at, buf] of parts) await writeFully(fh, buf, at);
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function createDynamic(path: string, virtualSize: number, opts: CreateOptions = {}): Promise<void> {
+  checkSize(virtualSize);
+  const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  check(isPowerOfTwo(blockSize) && blockSize >= MIN_BLOCK_SIZE && blockSize <= MAX_BLOCK_SIZE, 'UNSUPPORTED_BLOCK_SIZE', `block size ${blockSize}`);
+  const entries = Math.ceil(virtualSize / blockSize);
+  const batBytes = padToSector(entries * 4);
+  const footer = serializeFooter(newFooter(DiskType.Dynamic, virtualSize, opts.uuid ?? randomUUID()));
+  const header = serializeDynamicHeader(newDynamicHeader(TABLE_OFFSET, entries, blockSize));
+  const bat = serializeBat(new Uint32Array(entries).fill(UNUSED_BAT_ENTRY), batBytes);
+  await writeNew(path, [[0, Buffer.concat([footer, header, bat, footer])]]);
+}
+
+export async function createDifferencing(path: string, parentPath: string, opts: { uuid?: string } = {}): Promise<void> {
+  const parent = await openState(parentPath, true);
+  await parent.fh.close();
+  const parentMtime = (await stat(parentPath)).mtime;
+  const size = parent.footer.currentSize;
+  const blockSize = parent.header?.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const entries = Math.ceil(size / blockSize);
+  const batBytes = padToSector(entries * 4);
+  const hdr = newDynamicHeader(TABLE_OFFSET, entries, blockSize);
+  hdr.parentUuid = parent.footer.uuid;
+  hdr.parentTimestamp = vhdTimestamp(parentMtime);
+  hdr.parentUnicodeName = parentUnicodeName(parentPath);
+  const rel = relativeParentPath(path, parentPath);
+  const payloads: Buffer[] = [];
+  let at = TABLE_OFFSET + batBytes;
+  WRITTEN_LOCATOR_CODES.forEach((code, i) => {
+    const payload = encodeLocator(code, rel);
+    const space = locatorSpaceFor(payload);
+    hdr.locators[i] = { code, dataSpace: space, dataLength: payload.length, dataOffset: at };
+    const padded = Buffer.alloc(space);
+    payload.copy(padded);
+    payloads.push(padded);
+    at += space;
+  });
+  const footer = serializeFooter(newFooter(DiskType.Differencing, size, opts.uuid ?? randomUUID()));
+  const bat = serializeBat(new Uint32Array(entries).fill(UNUSED_BAT_ENTRY), batBytes);
+  await writeNew(path, [[0, Buffer.concat([footer, serializeDynamicHeader(hdr), bat, ...payloads, footer])]]);
+}
+
+/** A thick disk: zeros are written over the whole virtual size so the space is really taken. */
+export async function createFixed(path: string, virtualSize: number, opts: { uuid?: string } = {}): Promise<void> {
+  checkSize(virtualSize);
+  const fh = await open(path, 'wx');
+  try {
+    const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, Math.max(virtualSize, 1)));
+    for (let at = 0; at < virtualSize; at += zeros.length) {
+      await writeFully(fh, zeros.subarray(0, Math.min(zeros.length, virtualSize - at)), at);
+    }
+    await writeFully(fh, serializeFooter(newFooter(DiskType.Fixed, virtualSize, opts.uuid ?? randomUUID())), virtualSize);
+  } finally {
+    await fh.close();
+  }
+}
