@@ -9,9 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  DomainEventKind, HypervisorError, HypervisorErrorCode,
+  DomainEventKind, HypervisorError, HypervisorErrorCode, ShutdownReason,
   type CreateDomain, type DomainEvent, type DomainInfo, type Hypervisor, type HypervisorInfo,
-  type MigrateOptions, type MigrationDestination, type ResumeDomain, type ShutdownReason, type SuspendResult,
+  type MigrateOptions, type MigrationDestination, type ResumeDomain, type SuspendResult,
 } from '../../src/core/ports/hypervisor.js';
 import { defaultGuest, type GuestBehaviour, type MigratingDomain } from '../../src/hypervisor/sim-protocol.js';
 import { DomainTable, exclusive, nowSeconds, requireIdle, requireState, snapshot, type Domain } from './domain-table.js';
@@ -196,6 +196,7 @@ export class SimHost implements Hypervisor {
 
   /** The guest halts, asks to reboot or crashes on its own. */
   guestShutdown(vmUuid: string, reason: ShutdownReason): DomainInfo {
+    if (!Object.values(ShutdownReason).includes(reason)) invalid(`unknown shutdown reason ${String(reason)}`);
     const d = this.table.get(vmUuid);
     requireState(d, 'running');
     requireIdle(d);

@@ -32,7 +32,7 @@ export interface SessionsPort {
   login(uname: string, pwd: string, originator: string, peer: string): Promise<SessionInfo>;
   logout(ref: string): void;
   logoutUser(name: string, except?: string): void;
-  getUser(name: string): { name: string; hash: string; role: Role } | undefined;
+  getUser(name: string): { name: string; hash: string; role: Role; subject?: string } | undefined;
   setUser(name: string, password: string, role: Role, subject?: string): Promise<void>;
   removeUser(name: string): void;
 }

@@ -36,7 +36,7 @@ export const sessionActions: ClassActions = {
         throw new ApiError('CHANGE_PASSWORD_REJECTED', ['The old password is wrong']);
       }
     }
-    await ctx.services.sessions.setUser(user.name, newPwd, user.role);
+    await ctx.services.sessions.setUser(user.name, newPwd, user.role, user.subject);
     ctx.services.sessions.logoutUser(user.name, s.ref);
     return '';
   },

@@ -59,7 +59,20 @@ export class SessionStore {
     }
     this.failures.delete(`${uname}|${peer}`);
     this.failures.delete(`${uname}|*`);
-    return this.open(user, originator, internal);
+    return this.open({ ...user, role: this.effectiveRole(user) }, originator, internal);
+  }
+
+  /**
+   * A user's role now: for a subject-backed user, the strongest role its subject holds in
+   * the database (so `subject.add_to_roles` takes effect at the next login); root is
+   * pool-admin.
+   */
+  effectiveRole(user: LocalUser): Role {
+    if (!user.subject) return user.role;
+    const subj = this.db.get('subject', user.subject as Ref);
+    if (!subj) return 'read-only';
+    const names = (subj.roles as string[]).map((r) => String(this.db.get('role', r as Ref)?.name_label ?? ''));
+    return Roles.find((r) => names.includes(r)) ?? 'read-only';
   }
 
   /** Opens a session without a password check, for pool-internal logins already authenticated. */

@@ -5,6 +5,7 @@
  */
 export const ErrorCodes = {
   INTERNAL_ERROR: ['message'],
+  SUBJECT_ALREADY_EXISTS: [],
   MESSAGE_METHOD_UNKNOWN: ['method'],
   MESSAGE_PARAMETER_COUNT_MISMATCH: ['method', 'expected', 'received'],
   MESSAGE_DEPRECATED: [],

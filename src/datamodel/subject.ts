@@ -33,6 +33,18 @@ export const subject = cls('subject', {
       ],
       role: 'pool-admin',
     }),
+    message('islet_create_local_user', {
+      doc: 'Islet extension: makes a local user with a password, as a subject holding one role, so pools without a directory can still give people less than root',
+      params: [
+        param('name', t.string, 'Login name of the new user'),
+        param('password', t.string, 'Initial password'),
+        param('role', t.ref('role'), 'The role the user holds'),
+      ],
+      result: t.ref('subject'),
+      resultDoc: 'The subject standing for the new user',
+      errors: ['INVALID_VALUE', 'SUBJECT_ALREADY_EXISTS'],
+      role: 'pool-admin',
+    }),
     message('get_permissions_name_label', {
       doc: 'Lists every permission the subject holds through its roles',
       params: [
