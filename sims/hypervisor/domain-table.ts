@@ -73,7 +73,7 @@ export class DomainTable {
     return ++this.lastDomid;
   }
 
-  add(init: Omit<Domain, 'domid' | 'life'> & { guestBootId?: string }): Domain {
+  add(init: Omit<Domain, 'domid' | 'life' | 'guestBootId'> & { guestBootId?: string }): Domain {
     if (this.byUuid.has(init.vmUuid)) throw new Error(`domain for ${init.vmUuid} exists`);
     const d: Domain = { ...init, guestBootId: init.guestBootId ?? randomUUID(), domid: this.nextDomid(), life: new AbortController() };
     this.byUuid.set(d.vmUuid, d);

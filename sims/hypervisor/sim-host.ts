@@ -112,8 +112,12 @@ export class SimHost implements Hypervisor {
     } else {
       requireState(d, 'running', 'paused', 'shutdown');
       // A hard reboot overrides a clean request still waiting on the guest, as in xapi.
-      if (d.busy?.op.startsWith('clean_')) d.busy.cancel.abort();
-      else requireIdle(d);
+      if (d.busy?.op.startsWith('clean_')) {
+        d.busy.cancel.abort();
+        delete d.busy;
+      } else {
+        requireIdle(d);
+      }
     }
     this.table.rebuild(d);
     return this.emit(DomainEventKind.rebooted, d);

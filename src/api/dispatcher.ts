@@ -14,7 +14,8 @@ import type { Action, ActionContext, ClassActions, Services, SessionInfo } from 
 import { implicitAction } from './implicit-actions.js';
 import type { SessionStore } from './session-store.js';
 import type { TaskRunner } from './task-runner.js';
-import { decodeArg, encodeTyped, toXmlValue, type WireValue } from './wire/typed-value.js';
+import { decodeArg, encodeTyped, toXmlValue } from './wire/typed-value.js';
+import { setOwn, type WireValue } from './wire/wire-value.js';
 
 
 interface MethodEntry {
@@ -90,7 +91,7 @@ export class Dispatcher {
     if (Array.isArray(value)) return { t: 'array', v: value.map((x) => this.encode(x, ty)) };
     if (value !== null && typeof value === 'object') {
       const v: Record<string, WireValue> = {};
-      for (const [k, x] of Object.entries(value)) v[k] = this.encode(x, ty);
+      for (const [k, x] of Object.entries(value)) setOwn(v, k, this.encode(x, ty));
       return { t: 'struct', v };
     }
     return encodeTyped(value, ty, this.fieldsOf);
@@ -116,7 +117,7 @@ export class Dispatcher {
     }
     const args: Record<string, unknown> = {};
     msg.params.forEach((p, i) => {
-      args[p.name] = i < rest.length ? decodeArg(rest[i], p.ty, p.name) : p.default;
+      args[p.name] = i < rest.length ? decodeArg(rest[i], p.ty, p.name, this.fieldsOf) : p.default;
     });
     this.o.gate?.(entry, session);
     const ctx = (task?: ActionContext['task']): ActionContext => ({

@@ -10,7 +10,7 @@ import { ApiError, toApiError } from '../core/api-error.js';
 import type { Dispatcher } from './dispatcher.js';
 import { jsonRpcFailure, jsonRpcSuccess, parseJsonRpcCall } from './wire/jsonrpc.js';
 import { toJson } from './wire/typed-value.js';
-import { parseXmlRpcCall, xmlRpcFailure, xmlRpcSuccess } from './wire/xmlrpc.js';
+import { parseXmlRpcCall, xmlRpcBare, xmlRpcFailure, xmlRpcSuccess } from './wire/xmlrpc.js';
 
 /** A handler for a raw HTTP resource such as `PUT /pool_patch_upload`. */
 export type ResourceHandler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => Promise<void>;
@@ -85,7 +85,8 @@ export function createHttpApi(o: HttpApiOptions): (req: IncomingMessage, res: Se
     }
     try {
       const value = await o.dispatcher.call(call.method, call.params, peerOf(req));
-      send(res, 200, 'text/xml', xmlRpcSuccess(value));
+      // xapi answers system.* calls bare, without the Status/Value wrapper.
+      send(res, 200, 'text/xml', call.method.startsWith('system.') ? xmlRpcBare(value) : xmlRpcSuccess(value));
     } catch (e) {
       const err = toApiError(e);
       if (err.code === 'INTERNAL_ERROR') log(`${call.method}: ${e instanceof Error ? e.stack : String(e)}`);

@@ -7,7 +7,8 @@
  * datamodel field is still shown: those xe does not list follow xe's own, named by the
  * rule `_` → `-`. A class of the datamodel with no entry here has no xe commands.
  */
-import type { RefResolver, Rec } from './ref-resolver.js';
+import { NOT_IN_DATABASE, type RefResolver, type Rec } from './ref-resolver.js';
+import { renderDate } from './value-render.js';
 
 export interface Row {
   readonly ref: string;
@@ -90,6 +91,12 @@ const vmLayout = {
   comma: ['tags'],
   rename: { suspend_VDI: 'suspend-VDI-uuid', suspend_SR: 'suspend-SR-uuid', consoles: 'console-uuids', domid: 'dom-id' },
   transform: { 'power-state': lower },
+  derived: [
+    viaRef('memory-actual', 'metrics', 'VM_metrics', 'memory_actual'),
+    viaRef('VCPUs-number', 'metrics', 'VM_metrics', 'VCPUs_number'),
+    viaRef('start-time', 'metrics', 'VM_metrics', 'start_time'),
+    viaRef('install-time', 'metrics', 'VM_metrics', 'install_time'),
+  ],
 } as const;
 
 export const overlays: readonly ClassOverlay[] = [
@@ -149,9 +156,9 @@ export const overlays: readonly ClassOverlay[] = [
       control_domain: 'control-domain-uuid', resident_VMs: 'resident-vms',
     },
     derived: [
-      { name: 'memory-total', loads: ['host_metrics'], get: ({ rec }, r) => metric(r, rec.metrics, 'memory_total') },
-      { name: 'memory-free', loads: ['host_metrics'], get: ({ rec }, r) => metric(r, rec.metrics, 'memory_free') },
-      { name: 'host-metrics-live', loads: ['host_metrics'], get: ({ rec }, r) => metric(r, rec.metrics, 'live') },
+      viaRef('memory-total', 'metrics', 'host_metrics', 'memory_total'),
+      viaRef('memory-free', 'metrics', 'host_metrics', 'memory_free'),
+      viaRef('host-metrics-live', 'metrics', 'host_metrics', 'live'),
     ],
   },
   { ...vmLayout, xe: 'vm', defaultParams: w('name-label uuid power-state'), defaultFilters: [['is-a-template', 'false']] },
@@ -284,11 +291,17 @@ export const overlays: readonly ClassOverlay[] = [
   { api: 'Feature', xe: 'feature', defaultParams: w('uuid name-label name-description enabled experimental version host-uuid'), rename: { host: 'host-uuid' } },
 ];
 
-function metric(r: RefResolver, ref: unknown, field: string): string {
-  const m = r.record('host_metrics', ref);
-  if (!m) return '<unknown>';
-  const v = m[field];
-  return typeof v === 'boolean' ? String(v) : String(v ?? '');
+/** A field xe shows from a metrics object: `field` of the `cls` record that `refField` points to. */
+function viaRef(name: string, refField: string, cls: string, field: string): DerivedField {
+  return {
+    name, loads: [cls],
+    get: ({ rec }, r) => {
+      const m = r.record(cls, rec[refField]);
+      if (!m) return NOT_IN_DATABASE;
+      const v = m[field];
+      return typeof v === 'string' && /^\d{8}T|^\d{4}-\d\d-\d\dT/.test(v) ? renderDate(v) : String(v ?? '');
+    },
+  };
 }
 
 /** A patch's hosts: the hosts of its host_patch records, as uuids. */

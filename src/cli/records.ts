@@ -71,13 +71,15 @@ function naturalShape(ty: Ty, f: FieldDecl): FieldShape {
 function modelField(o: ClassOverlay, c: ClassDecl, f: FieldDecl): CliField {
   const name = xeNameOf(o, f.name);
   const natural = naturalShape(f.ty, f);
-  const shape: FieldShape = o.multi ? (o.multi.includes(name) ? natural : 'scalar') : natural;
+  // xe's lists speak only for the fields xe has; the datamodel's extra fields keep their own shape.
+  const known = o.order?.includes(name) ?? false;
+  const shape: FieldShape = o.multi && known ? (o.multi.includes(name) ? natural : 'scalar') : natural;
   const hasMsg = (m: string) => c.messages.some((x) => x.name === m);
   const rw = f.qualifier === 'RW';
   const settable = shape === 'scalar' && natural === 'scalar'
-    && (o.settable ? o.settable.includes(name) : true) && (rw || hasMsg(`set_${f.name}`));
+    && (o.settable && known ? o.settable.includes(name) : true) && (rw || hasMsg(`set_${f.name}`));
   const addable = shape !== 'scalar'
-    && (o.addable ? o.addable.includes(name) : true) && (rw || hasMsg(`add_to_${f.name}`));
+    && (o.addable && known ? o.addable.includes(name) : true) && (rw || hasMsg(f.ty.kind === 'set' ? `add_${f.name}` : `add_to_${f.name}`));
   const sep = o.comma?.includes(name) ? ', ' : '; ';
   const transform = o.transform?.[name];
   const classes = refClasses(f.ty);

@@ -6,6 +6,7 @@
  * one coalesced change per object without a scan of the whole database. The list is
  * compacted once stale entries outnumber live ones.
  */
+import type { ChangeOp, ObjectChange } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import type { Tombstone } from './pool-db-store.js';
 
@@ -50,6 +51,60 @@ export class ChangeLog {
       else hi = mid;
     }
     for (let i = lo; i < e.length; i++) yield e[i]!;
+  }
+
+  /**
+   * One change per object whose latest entry is after `since`, oldest first. `live` finds
+   * an object that exists; one created after `since` reports `add` whatever came next,
+   * and reports nothing if it is already gone again.
+   */
+  changes(
+    since: number,
+    live: (cls: string, ref: Ref) => { readonly createdGen: number; readonly modifiedGen: number } | undefined,
+    wants: (cls: string, ref: Ref) => boolean,
+  ): ObjectChange[] {
+    const out: ObjectChange[] = [];
+    const seen = new Set<string>();
+    for (const en of this.after(since)) {
+      const key = objectKey(en.cls, en.ref);
+      if (seen.has(key)) continue;
+      let op: ChangeOp;
+      const e = live(en.cls, en.ref);
+      if (e) {
+        if (e.modifiedGen !== en.gen) continue; // a later entry describes it
+        op = e.createdGen > since ? 'add' : 'mod';
+      } else {
+        const t = this.tombstones.get(key);
+        if (!t || t.deletedGen !== en.gen) continue;
+        seen.add(key);
+        if (t.createdGen > since) continue; // born and gone since the reader last looked
+        op = 'del';
+      }
+      seen.add(key);
+      if (wants(en.cls, en.ref)) out.push({ cls: en.cls, ref: en.ref, op, gen: en.gen });
+    }
+    return out;
+  }
+
+  /** Forgets the oldest tombstones beyond `max`; returns them. */
+  prune(max: number): Tombstone[] {
+    const pruned: Tombstone[] = [];
+    const excess = this.tombstones.size - max;
+    for (const [key, t] of this.tombstones) {
+      if (pruned.length >= excess) break;
+      this.tombstones.delete(key);
+      pruned.push(t);
+      this.prunedGen = Math.max(this.prunedGen, t.deletedGen);
+    }
+    return pruned;
+  }
+
+  /** Puts tombstones back in deletion order (rollbacks only, so rarely). */
+  unprune(ts: readonly Tombstone[], prunedGen: number): void {
+    const all = [...ts, ...this.tombstones.values()].sort((a, b) => a.deletedGen - b.deletedGen);
+    this.tombstones.clear();
+    for (const t of all) this.tombstones.set(objectKey(t.cls, t.ref), t);
+    this.prunedGen = prunedGen;
   }
 
   /** Rebuilds the list from the current state when it has grown well past it. */

@@ -87,8 +87,13 @@ export function compileSchema(classes: readonly ClassDecl[]): DbSchema {
     }
   }
   const out = new Map<string, ClassSchema>();
-  for (const c of classes) out.set(c.name, compileClass(c, feeders));
+  for (const c of classes) if (hasRows(c)) out.set(c.name, compileClass(c, feeders));
   return out;
+}
+
+/** Classes without a uuid (event, vdi_nbd_server_info) are values, never rows. */
+export function hasRows(c: ClassDecl): boolean {
+  return c.fields.some((f) => f.name === 'uuid');
 }
 
 function compileClass(c: ClassDecl, feeders: ReadonlyMap<string, string[]>): ClassSchema {
@@ -111,7 +116,6 @@ function compileClass(c: ClassDecl, feeders: ReadonlyMap<string, string[]>): Cla
     const targets = feeders.get(`${c.name}.${f.name}`);
     if (targets) backRefs.set(f.name, { key: `${c.name}.${f.name}`, targets });
   }
-  if (!fields.some((f) => f.name === 'uuid')) throw new Error(`db: class ${c.name} has no uuid field`);
   return {
     name: c.name,
     persist: c.persist,
@@ -131,6 +135,28 @@ function copyKind(ty: Ty): FieldSpec['copy'] {
   if (ty.kind === 'set' && isScalar(ty.of)) return 'set';
   if (ty.kind === 'map' && isScalar(ty.value)) return 'map';
   return 'deep';
+}
+
+/**
+ * The validated `[field, value]` pairs of a row or patch, values copied, undefined values
+ * skipped. Unknown or computed fields and ill-typed values are programming errors.
+ */
+export function checkRow(s: ClassSchema, row: Record<string, unknown>): Array<[FieldSpec, unknown]> {
+  if (typeof row !== 'object' || row === null) throw new Error(`db: ${s.name}: a row is an object`);
+  const out: Array<[FieldSpec, unknown]> = [];
+  for (const name of Object.keys(row)) {
+    const v = row[name];
+    if (v === undefined) continue;
+    const f = s.byName.get(name);
+    if (!f) {
+      if (s.computed.has(name)) throw new Error(`db: ${s.name}.${name} is computed and cannot be written`);
+      throw new Error(`db: ${s.name} has no field ${name}`);
+    }
+    const problem = checkValue(f.ty, v);
+    if (problem) throw new Error(`db: ${s.name}.${name}: ${problem}`);
+    out.push([f, copyOf(f, v)]);
+  }
+  return out;
 }
 
 /** Why `v` is not a value of type `ty`, or undefined when it is. */

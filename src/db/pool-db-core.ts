@@ -7,18 +7,17 @@
  * before the caller gets control back. Without a store this is the in-memory database.
  */
 import { ApiError } from '../core/api-error.js';
-import type { ChangeOp, ChangesSince, ObjectChange, PoolDb, Row } from '../core/ports/pool-db.js';
+import type { ChangesSince, PoolDb, Row } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import type { ClassDecl } from '../datamodel/dsl.js';
 import { ChangeLog, objectKey, type LogEntry } from './change-log.js';
 import { ChangeWaiters } from './change-waiters.js';
-import {
-  type BackRef, type ClassSchema, type DbSchema, type FieldSpec, checkValue, compileSchema, copyOf, refsOf,
-} from './db-schema.js';
+import { type BackRef, type ClassSchema, type DbSchema, checkRow, compileSchema, hasRows, refsOf } from './db-schema.js';
 import { InverseIndex } from './inverse-index.js';
 import { dumpPoolDb, restorePoolDb } from './pool-db-dump.js';
 import type { LoadedState, PoolDbStore, Tombstone } from './pool-db-store.js';
 import { compileCopiers, type RowCopiers } from './row-copier.js';
+import { Transactions } from './transactions.js';
 
 export interface PoolDbOptions {
   /** Most deletions remembered for event readers; a token older than the forgotten ones gets EVENTS_LOST. */
@@ -51,6 +50,8 @@ const GENERATION_STEP = 1000;
 export class PoolDbCore implements PoolDb {
   readonly schema: DbSchema;
   readonly #classes = new Map<string, ClassState>();
+  /** Declared classes that never have rows: reading them finds nothing, writing them is a bug. */
+  readonly #rowless: ReadonlySet<string>;
   readonly #index = new InverseIndex();
   readonly #log = new ChangeLog();
   readonly #waiters = new ChangeWaiters();
@@ -61,32 +62,43 @@ export class PoolDbCore implements PoolDb {
   #ceiling = 0;
   #seq = 0;
   #closed = false;
-  // State of the open transaction, if any.
-  #depth = 0;
-  #txnGen = 0;
-  #dirty = false;
-  /** A write inside the transaction failed part-way; committing it is no longer safe. */
-  #doomed: { error: unknown } | undefined;
-  #undo: Array<() => void> = [];
+  readonly #tx: Transactions;
+  /** Classes a rollback put objects back into, whose creation order needs restoring. */
   readonly #resort = new Set<ClassState>();
 
   constructor(classes: readonly ClassDecl[], opts: PoolDbOptions = {}, openStore?: (schema: DbSchema) => PoolDbStore) {
     this.schema = compileSchema(classes);
+    this.#rowless = new Set(classes.filter((c) => !hasRows(c)).map((c) => c.name));
     this.#maxTombstones = Math.max(0, opts.maxTombstones ?? 10000);
     for (const s of this.schema.values()) {
       const keys = s.inverses.map((i) => i.key);
       const copy = compileCopiers(s, (i, ref) => this.#index.get(keys[i]!, ref));
       this.#classes.set(s.name, { schema: s, copy, objects: new Map(), byUuid: new Map() });
     }
-    if (!openStore) return;
-    const store = openStore(this.schema);
+    const store = openStore?.(this.schema);
     try {
-      this.#load(store.load());
+      if (store) this.#load(store.load());
     } catch (e) {
-      store.close();
+      store!.close();
       throw e;
     }
     this.#store = store;
+    this.#tx = new Transactions(store, {
+      nextGen: () => this.#gen + 1,
+      finish: () => {
+        this.#pruneTombstones();
+        this.#raiseCeiling();
+      },
+      committed: (gen) => {
+        this.#gen = gen;
+        this.#log.maybeCompact(this.#liveCount(), () => this.#liveEntries());
+        this.#waiters.notify(gen);
+      },
+      rolledBack: () => {
+        for (const cs of this.#resort) cs.objects = new Map([...cs.objects].sort((a, b) => a[1].seq - b[1].seq));
+        this.#resort.clear();
+      },
+    });
   }
 
   get generation(): number {
@@ -96,20 +108,20 @@ export class PoolDbCore implements PoolDb {
   // --- reads -------------------------------------------------------------------------
 
   get(cls: string, ref: Ref): Row | undefined {
-    const cs = this.#cls(cls);
-    const e = cs.objects.get(ref);
-    return e && cs.copy.record(e.row, ref);
+    const cs = this.#readable(cls);
+    const e = cs?.objects.get(ref);
+    return e && cs!.copy.record(e.row, ref);
   }
 
   all(cls: string): Array<[Ref, Row]> {
-    const cs = this.#cls(cls);
+    const cs = this.#readable(cls);
     const out: Array<[Ref, Row]> = [];
-    for (const [ref, e] of cs.objects) out.push([ref, cs.copy.record(e.row, ref)]);
+    if (cs) for (const [ref, e] of cs.objects) out.push([ref, cs.copy.record(e.row, ref)]);
     return out;
   }
 
   refByUuid(cls: string, uuid: string): Ref | undefined {
-    return this.#cls(cls).byUuid.get(uuid);
+    return this.#readable(cls)?.byUuid.get(uuid);
   }
 
   getMeta(key: string): string | undefined {
@@ -129,25 +141,25 @@ export class PoolDbCore implements PoolDb {
     if (cs.objects.has(ref)) throw new Error(`db: ${cls} ${ref} already exists`);
     const given: Row = {};
     for (const f of cs.schema.fields) given[f.name] = f.dflt;
-    for (const [f, v] of this.#checked(cs, row)) given[f.name] = v;
+    for (const [f, v] of checkRow(cs.schema, row)) given[f.name] = v;
     const full = cs.copy.stored(given);
     const uuid = full['uuid'];
     if (typeof uuid !== 'string' || uuid === '') throw new Error(`db: ${cls} ${ref} needs a uuid`);
     if (cs.byUuid.has(uuid)) throw new Error(`db: ${cls} uuid ${uuid} is already in use`);
     this.#write(() => {
-      const gen = this.#txnGen;
+      const gen = this.#tx.gen;
       const entry: Entry = { row: full, createdGen: gen, modifiedGen: gen, seq: ++this.#seq };
-      if (this.#stores(cs)) this.#persist().insertObject(cls, { ref, createdGen: gen, modifiedGen: gen, row: full });
+      if (this.#stores(cs)) this.#tx.persist().insertObject(cls, { ref, createdGen: gen, modifiedGen: gen, row: full });
       const key = objectKey(cls, ref);
       const tomb = this.#log.tombstones.get(key);
       if (tomb) {
-        if (this.#stores(cs)) this.#persist().dropTombstone(cls, ref);
+        if (this.#stores(cs)) this.#tx.persist().dropTombstone(cls, ref);
         this.#log.tombstones.delete(key);
-        this.#undo.push(() => this.#restoreTombstones([tomb]));
+        this.#tx.onUndo(() => this.#log.unprune([tomb], this.#log.prunedGen));
       }
       cs.objects.set(ref, entry);
       cs.byUuid.set(uuid, ref);
-      this.#undo.push(() => {
+      this.#tx.onUndo(() => {
         cs.objects.delete(ref);
         cs.byUuid.delete(uuid);
       });
@@ -161,7 +173,7 @@ export class PoolDbCore implements PoolDb {
     const e = cs.objects.get(ref);
     if (!e) throw new ApiError('HANDLE_INVALID', [cls, ref]);
     // An empty patch still counts as a change of the object: event.inject relies on it.
-    const changes = this.#checked(cs, patch);
+    const changes = checkRow(cs.schema, patch);
     const uuid = changes.find(([f]) => f.name === 'uuid')?.[1];
     if (uuid !== undefined) {
       if (uuid === '') throw new Error(`db: ${cls} ${ref} needs a uuid`);
@@ -169,17 +181,17 @@ export class PoolDbCore implements PoolDb {
       if (holder !== undefined && holder !== ref) throw new Error(`db: ${cls} uuid ${String(uuid)} is already in use`);
     }
     this.#write(() => {
-      const gen = this.#txnGen;
-      if (this.#stores(cs)) this.#persist().updateObject(cls, ref, Object.fromEntries(changes.map(([f, v]) => [f.name, v])), gen);
+      const gen = this.#tx.gen;
+      if (this.#stores(cs)) this.#tx.persist().updateObject(cls, ref, Object.fromEntries(changes.map(([f, v]) => [f.name, v])), gen);
       const row = e.row;
       for (const [{ name }, v] of changes) {
         const old = row[name];
         row[name] = v;
-        this.#undo.push(() => { row[name] = old; });
+        this.#tx.onUndo(() => { row[name] = old; });
         if (name === 'uuid' && old !== v) {
           cs.byUuid.delete(old as string);
           cs.byUuid.set(v as string, ref);
-          this.#undo.push(() => {
+          this.#tx.onUndo(() => {
             cs.byUuid.delete(v as string);
             cs.byUuid.set(old as string, ref);
           });
@@ -197,17 +209,17 @@ export class PoolDbCore implements PoolDb {
     const e = cs.objects.get(ref);
     if (!e) throw new ApiError('HANDLE_INVALID', [cls, ref]);
     this.#write(() => {
-      const tomb: Tombstone = { cls, ref, createdGen: e.createdGen, deletedGen: this.#txnGen };
+      const tomb: Tombstone = { cls, ref, createdGen: e.createdGen, deletedGen: this.#tx.gen };
       if (this.#stores(cs)) {
-        this.#persist().deleteObject(cls, ref);
-        this.#persist().putTombstone(tomb);
+        this.#tx.persist().deleteObject(cls, ref);
+        this.#tx.persist().putTombstone(tomb);
       }
       const uuid = e.row['uuid'] as string;
       cs.objects.delete(ref);
       cs.byUuid.delete(uuid);
       const key = objectKey(cls, ref);
       this.#log.tombstones.set(key, tomb);
-      this.#undo.push(() => {
+      this.#tx.onUndo(() => {
         this.#log.tombstones.delete(key);
         cs.objects.set(ref, e);
         cs.byUuid.set(uuid, ref);
@@ -222,34 +234,15 @@ export class PoolDbCore implements PoolDb {
     if (typeof key !== 'string') throw new Error('db: meta keys are strings');
     if (value !== undefined && typeof value !== 'string') throw new Error(`db: meta ${key}: values are strings`);
     this.#write(() => {
-      if (this.#store) this.#persist().setMeta(key, value);
+      if (this.#store) this.#tx.persist().setMeta(key, value);
       const old = this.#meta.get(key);
       if (value === undefined) this.#meta.delete(key);
       else this.#meta.set(key, value);
-      this.#undo.push(() => {
+      this.#tx.onUndo(() => {
         if (old === undefined) this.#meta.delete(key);
         else this.#meta.set(key, old);
       });
     });
-  }
-
-  /** Validated `[field, value]` pairs of a row or patch, values copied; undefined ones are skipped. */
-  #checked(cs: ClassState, row: Row): Array<[FieldSpec, unknown]> {
-    if (typeof row !== 'object' || row === null) throw new Error(`db: ${cs.schema.name}: a row is an object`);
-    const out: Array<[FieldSpec, unknown]> = [];
-    for (const name of Object.keys(row)) {
-      const v = row[name];
-      if (v === undefined) continue;
-      const f = cs.schema.byName.get(name);
-      if (!f) {
-        if (cs.schema.computed.has(name)) throw new Error(`db: ${cs.schema.name}.${name} is computed and cannot be written`);
-        throw new Error(`db: ${cs.schema.name} has no field ${name}`);
-      }
-      const problem = checkValue(f.ty, v);
-      if (problem) throw new Error(`db: ${cs.schema.name}.${name}: ${problem}`);
-      out.push([f, copyOf(f, v)]);
-    }
-    return out;
   }
 
   /** Moves `ref` between inverse sets, and bumps the objects whose computed sets changed. */
@@ -259,13 +252,13 @@ export class PoolDbCore implements PoolDb {
     for (const t of was) {
       if (now.has(t)) continue;
       this.#index.remove(br.key, t, ref);
-      this.#undo.push(() => this.#index.add(br.key, t, ref));
+      this.#tx.onUndo(() => this.#index.add(br.key, t, ref));
       this.#touchTargets(br, t);
     }
     for (const t of now) {
       if (was.has(t)) continue;
       this.#index.add(br.key, t, ref);
-      this.#undo.push(() => this.#index.remove(br.key, t, ref));
+      this.#tx.onUndo(() => this.#index.remove(br.key, t, ref));
       this.#touchTargets(br, t);
     }
   }
@@ -274,9 +267,9 @@ export class PoolDbCore implements PoolDb {
     for (const cls of br.targets) {
       const cs = this.#classes.get(cls)!;
       const e = cs.objects.get(target as Ref);
-      if (!e || e.modifiedGen === this.#txnGen) continue;
-      if (this.#stores(cs)) this.#persist().touchObject(cls, target as Ref, this.#txnGen);
-      this.#setModified(e, this.#txnGen);
+      if (!e || e.modifiedGen === this.#tx.gen) continue;
+      if (this.#stores(cs)) this.#tx.persist().touchObject(cls, target as Ref, this.#tx.gen);
+      this.#setModified(e, this.#tx.gen);
       this.#logChange(cls, target as Ref);
     }
   }
@@ -284,108 +277,25 @@ export class PoolDbCore implements PoolDb {
   #setModified(e: Entry, gen: number): void {
     const old = e.modifiedGen;
     e.modifiedGen = gen;
-    this.#undo.push(() => { e.modifiedGen = old; });
+    this.#tx.onUndo(() => { e.modifiedGen = old; });
   }
 
   #logChange(cls: string, ref: Ref): void {
-    this.#log.append(this.#txnGen, cls, ref);
-    this.#undo.push(() => this.#log.pop());
-    this.#dirty = true;
+    this.#log.append(this.#tx.gen, cls, ref);
+    this.#tx.onUndo(() => this.#log.pop());
+    this.#tx.dirty = true;
   }
 
   // --- transactions ------------------------------------------------------------------
 
   transaction<T>(fn: () => T): T {
     this.#assertOpen();
-    return this.#depth === 0 ? this.#outer(fn) : this.#nested(fn);
+    return this.#tx.run(fn);
   }
 
-  /** A single write joins the open transaction, or is a transaction of its own. */
   #write(fn: () => void): void {
     this.#assertOpen();
-    if (this.#depth === 0) {
-      this.#outer(fn);
-      return;
-    }
-    try {
-      fn();
-    } catch (error) {
-      this.#doomed ??= { error };
-      throw error;
-    }
-  }
-
-  #outer<T>(fn: () => T): T {
-    this.#depth = 1;
-    this.#txnGen = this.#gen + 1;
-    this.#dirty = false;
-    this.#doomed = undefined;
-    this.#undo = [];
-    let result: T;
-    try {
-      result = fn();
-      assertSync(result);
-      // fn() may have set it: TypeScript cannot see that through the call.
-      const doomed = this.#doomed as { error: unknown } | undefined;
-      if (doomed) throw new Error('db: transaction abandoned: a write inside it failed', { cause: doomed.error });
-      if (this.#dirty) {
-        this.#pruneTombstones();
-        this.#raiseCeiling();
-      }
-      if (this.#store?.active) this.#store.commit();
-    } catch (e) {
-      this.#rollbackTo(0);
-      if (this.#store?.active) {
-        try { this.#store.rollback(); } catch { /* the store is already unusable; keep the first error */ }
-      }
-      throw e;
-    } finally {
-      this.#depth = 0;
-      this.#undo = [];
-      this.#doomed = undefined;
-    }
-    if (this.#dirty) {
-      this.#gen = this.#txnGen;
-      this.#log.maybeCompact(this.#liveCount(), () => this.#liveEntries());
-      this.#waiters.notify(this.#gen);
-    }
-    return result;
-  }
-
-  /** An inner transaction: a savepoint, so that a caught inner failure leaves the outer intact. */
-  #nested<T>(fn: () => T): T {
-    const mark = this.#undo.length;
-    const dirty = this.#dirty;
-    const doomed = this.#doomed;
-    const store = this.#store;
-    const sp = store?.active ? store.savepoint() : undefined;
-    this.#depth++;
-    try {
-      const r = fn();
-      assertSync(r);
-      if (sp) store!.release(sp);
-      return r;
-    } catch (e) {
-      this.#rollbackTo(mark);
-      this.#dirty = dirty;
-      this.#doomed = doomed;
-      try {
-        // With no savepoint the store transaction began inside this scope: all of it goes.
-        if (sp) store!.rollbackTo(sp);
-        else if (store?.active) store.rollback();
-      } catch (error) {
-        this.#doomed ??= { error };
-      }
-      throw e;
-    } finally {
-      this.#depth--;
-    }
-  }
-
-  #rollbackTo(mark: number): void {
-    while (this.#undo.length > mark) this.#undo.pop()!();
-    for (const cs of this.#resort) cs.objects = new Map([...cs.objects].sort((a, b) => a[1].seq - b[1].seq));
-    this.#resort.clear();
+    this.#tx.write(fn);
   }
 
   /** Whether writes to this class go to the store (there is one, and the class persists). */
@@ -393,48 +303,22 @@ export class PoolDbCore implements PoolDb {
     return this.#store !== undefined && cs.schema.persist;
   }
 
-  #persist(): PoolDbStore {
-    const store = this.#store!;
-    if (!store.active) store.begin();
-    return store;
-  }
-
   #pruneTombstones(): void {
-    const excess = this.#log.tombstones.size - this.#maxTombstones;
-    if (excess <= 0) return;
-    const pruned: Tombstone[] = [];
-    let persisted = false;
-    for (const [key, t] of this.#log.tombstones) {
-      if (pruned.length >= excess) break;
-      if (this.#stores(this.#classes.get(t.cls)!)) {
-        this.#persist().dropTombstone(t.cls, t.ref);
-        persisted = true;
-      }
-      this.#log.tombstones.delete(key);
-      pruned.push(t);
-    }
     const oldPruned = this.#log.prunedGen;
-    this.#log.prunedGen = Math.max(oldPruned, ...pruned.map((t) => t.deletedGen));
-    if (persisted) this.#persist().setState('pruned_gen', this.#log.prunedGen);
-    this.#undo.push(() => {
-      this.#log.prunedGen = oldPruned;
-      this.#restoreTombstones(pruned);
-    });
-  }
-
-  /** Puts forgotten tombstones back in deletion order (rollback only, so rarely). */
-  #restoreTombstones(ts: readonly Tombstone[]): void {
-    const all = [...ts, ...this.#log.tombstones.values()].sort((a, b) => a.deletedGen - b.deletedGen);
-    this.#log.tombstones.clear();
-    for (const t of all) this.#log.tombstones.set(objectKey(t.cls, t.ref), t);
+    const pruned = this.#log.prune(this.#maxTombstones);
+    if (pruned.length === 0) return;
+    this.#tx.onUndo(() => this.#log.unprune(pruned, oldPruned));
+    const stored = pruned.filter((t) => this.#stores(this.#classes.get(t.cls)!));
+    for (const t of stored) this.#tx.persist().dropTombstone(t.cls, t.ref);
+    if (stored.length > 0) this.#tx.persist().setState('pruned_gen', this.#log.prunedGen);
   }
 
   #raiseCeiling(): void {
-    if (!this.#store || this.#txnGen <= this.#ceiling) return;
+    if (!this.#store || this.#tx.gen <= this.#ceiling) return;
     const old = this.#ceiling;
-    this.#ceiling = this.#txnGen + GENERATION_STEP;
-    this.#persist().setState('generation', this.#ceiling);
-    this.#undo.push(() => { this.#ceiling = old; });
+    this.#ceiling = this.#tx.gen + GENERATION_STEP;
+    this.#tx.persist().setState('generation', this.#ceiling);
+    this.#tx.onUndo(() => { this.#ceiling = old; });
   }
 
   // --- events ------------------------------------------------------------------------
@@ -442,31 +326,12 @@ export class PoolDbCore implements PoolDb {
   changesSince(since: number, wants: (cls: string, ref: Ref) => boolean): ChangesSince {
     // A token from the future comes from an earlier life of the database: nothing can be said about it.
     if (!Number.isFinite(since) || since < this.#log.prunedGen || since > this.#gen) throw new ApiError('EVENTS_LOST');
-    const changes: ObjectChange[] = [];
-    const seen = new Set<string>();
-    for (const en of this.#log.after(since)) {
-      const key = objectKey(en.cls, en.ref);
-      if (seen.has(key)) continue;
-      let op: ChangeOp;
-      const e = this.#classes.get(en.cls)!.objects.get(en.ref);
-      if (e) {
-        if (e.modifiedGen !== en.gen) continue; // a later entry describes it
-        op = e.createdGen > since ? 'add' : 'mod';
-      } else {
-        const t = this.#log.tombstones.get(key);
-        if (!t || t.deletedGen !== en.gen) continue;
-        seen.add(key);
-        if (t.createdGen > since) continue; // born and gone since the reader last looked
-        op = 'del';
-      }
-      seen.add(key);
-      if (wants(en.cls, en.ref)) changes.push({ cls: en.cls, ref: en.ref, op, gen: en.gen });
-    }
-    return { changes, gen: this.#gen };
+    const live = (cls: string, ref: Ref) => this.#classes.get(cls)!.objects.get(ref);
+    return { changes: this.#log.changes(since, live, wants), gen: this.#gen };
   }
 
   waitForChange(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new Error('db: the database is closed'));
     return this.#waiters.wait(since, this.#gen, timeoutMs, signal);
   }
 
@@ -484,9 +349,9 @@ export class PoolDbCore implements PoolDb {
 
   close(): void {
     if (this.#closed) return;
-    if (this.#depth > 0) throw new Error('db: close() inside a transaction');
+    if (this.#tx.open) throw new Error('db: close() inside a transaction');
     this.#closed = true;
-    this.#waiters.wakeAll();
+    this.#waiters.failAll(new Error('db: the database is closed'));
     const store = this.#store;
     if (!store) return;
     try {
@@ -537,17 +402,16 @@ export class PoolDbCore implements PoolDb {
 
   #cls(cls: string): ClassState {
     const cs = this.#classes.get(cls);
-    if (!cs) throw new Error(`db: unknown class ${cls}`);
-    return cs;
+    if (cs) return cs;
+    if (this.#rowless.has(cls)) throw new Error(`db: ${cls} has no uuid, so its values are not stored objects`);
+    throw new Error(`db: unknown class ${cls}`);
+  }
+
+  #readable(cls: string): ClassState | undefined {
+    return this.#rowless.has(cls) ? undefined : this.#cls(cls);
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new Error('db: the database is closed');
-  }
-}
-
-function assertSync(result: unknown): void {
-  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-    throw new Error('db: transaction callbacks must be synchronous (writes after an await would escape it)');
   }
 }

@@ -47,9 +47,7 @@ export function compileCopiers(s: ClassSchema, inverse: (i: number, ref: Ref) =>
     const i = s.inverses.findIndex((inv) => inv.name === name);
     return `${JSON.stringify(name)}: h.inv(${i}, ref)`;
   });
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see the module header
   const storedFn = new Function('h', 'r', `return {${stored.join(',')}};`) as (h: Helpers, r: Row) => Row;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const recordFn = new Function('h', 'r', 'ref', `return {${record.join(',')}};`) as (h: Helpers, r: Row, ref: Ref) => Row;
   return {
     stored: (row) => storedFn(h, row),

@@ -41,8 +41,8 @@ export interface RunningHost {
 export async function startHostServer(o: HostServerOptions): Promise<RunningHost> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   await mkdir(o.dataDir, { recursive: true });
-  // Events and plain structs (vdi_nbd_server_info) have no uuid: they are not stored objects.
-  const db = openPoolDb(join(o.dataDir, 'pool.db'), classes.filter((c) => c.fields.some((f) => f.name === 'uuid')));
+  // Classes without a uuid (event, vdi_nbd_server_info) are known to the db but never rows.
+  const db = openPoolDb(join(o.dataDir, 'pool.db'), classes);
   let hostRef = '' as Ref<'host'>;
   const sessions = new SessionStore(db, () => hostRef);
   const tasks = new TaskRunner(db, () => hostRef);

@@ -66,7 +66,8 @@ describe('SqlitePoolDb on disk', () => {
       assert.equal(again.generation, gen, 'a clean close keeps the exact generation');
       assert.equal(again.refByUuid('VM', records.a!['uuid'] as string), a);
       const res = again.changesSince(beforeRemove, everything);
-      assert.deepEqual(res.changes.map((c) => `${c.op} ${c.ref}`), [`del ${b}`]);
+      // b was a snapshot of a, so a's snapshots changed too.
+      assert.deepEqual(res.changes.map((c) => `${c.op} ${c.ref}`), [`mod ${a}`, `del ${b}`]);
       again.update('VM', a, { name_label: 'after reopen' });
       assert.equal(again.generation, gen + 1);
     } finally {
@@ -111,7 +112,7 @@ describe('SqlitePoolDb on disk', () => {
     const a = newRef<'VM'>();
     crashed.create('VM', a, { uuid: newUuid() });
     for (let i = 0; i < 5; i++) crashed.create('task', newRef(), { uuid: newUuid(), VM: a });
-    assert.equal(crashed.get('VM', a)!['current_tasks']!.constructor, Array);
+    assert.equal((crashed.get('VM', a)!['current_tasks'] as Ref[]).length, 5);
     // Not closed: the next open sees the file as a crash left it.
     const next = openPoolDb(path, testModel);
     try {
@@ -187,7 +188,8 @@ describe('SqlitePoolDb on disk', () => {
     }
   });
 
-  it('writes a plain SQLite file that sqlite3 reads', { skip: !hasSqlite3() && 'sqlite3 not installed' }, () => {
+  // The sqlite3 shell is the oracle; CI installs it, so only a developer machine may skip.
+  it('writes a plain SQLite file that sqlite3 reads', { skip: !process.env['CI'] && !hasSqlite3() && 'sqlite3 not installed' }, () => {
     const path = tempDb();
     const db = openPoolDb(path, testModel);
     const a = newRef<'VM'>();
@@ -198,9 +200,6 @@ describe('SqlitePoolDb on disk', () => {
     db.close();
     assert.deepEqual(sqlite3Json(path, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
     assert.deepEqual(sqlite3Json(path, 'PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
-    const [row] = sqlite3Json(path, 'SELECT ref, uuid, name_label, is_template, tags, other_config, memory, VBDs FROM VM')
-      .concat(sqlite3Json(path, "SELECT 'no VBDs column' AS VBDs WHERE 0"));
-    void row;
     const rows = sqlite3Json(path, 'SELECT ref, uuid, name_label, is_template, tags, other_config, memory FROM VM');
     assert.deepEqual(rows, [{ ref: a, uuid, name_label: 'a', is_template: 1, tags: '["x"]', other_config: '{"k":"v"}', memory: 5 }]);
     const cols = sqlite3Json(path, "SELECT name FROM pragma_table_info('VM')").map((c) => c['name']);
@@ -273,6 +272,6 @@ describe('SqlitePoolDb crash safety', () => {
         db.close();
       }
     }
-    if (hasSqlite3()) assert.deepEqual(sqlite3Json(path, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    if (process.env['CI'] || hasSqlite3()) assert.deepEqual(sqlite3Json(path, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
   });
 });

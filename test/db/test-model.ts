@@ -2,7 +2,7 @@
  * @module
  * A tiny datamodel for the pool database tests: VMs and their disks (a one-to-many
  * relation with its inverse), a self relation (snapshots), a memory-only class pointing
- * into a persisted one, and every kind of stored value. `grownModel` is the same model a
+ * into a persisted one, a struct without uuid, and every kind of stored value. `grownModel` is the same model a
  * release later, with new fields and a new class, to test opening an older file.
  */
 import { cls, ctor, enumDecl, inverse, runtime, rw, t, type ClassDecl } from '../../src/datamodel/dsl.js';
@@ -44,7 +44,10 @@ const task = cls('task', {
   ],
 });
 
-export const testModel: readonly ClassDecl[] = [cls('VM', { doc: 'A virtual machine', fields: vmFields }), vbd, task];
+/** A value type with no uuid (like vdi_nbd_server_info): declared, never a row. */
+const nbdInfo = cls('nbd_info', { doc: 'A plain struct', uuid: false, persist: false, fields: [rw('address', t.string, 'Where')] });
+
+export const testModel: readonly ClassDecl[] = [cls('VM', { doc: 'A virtual machine', fields: vmFields }), vbd, task, nbdInfo];
 
 /** The same model a release later: new VM fields with non-trivial defaults, a new class. */
 export const grownModel: readonly ClassDecl[] = [
@@ -61,6 +64,7 @@ export const grownModel: readonly ClassDecl[] = [
   }),
   vbd,
   task,
+  nbdInfo,
   cls('SR', { doc: 'Storage, added later', fields: [rw('name_label', t.string, 'Name')] }),
 ];
 

@@ -12,7 +12,7 @@ import { PreEncoded, type WireValue, setOwn } from './wire-value.js';
 import { dateToXapi, normalizeXapiDate } from './xapi-date.js';
 
 export { type WireValue, PreEncoded, preEncoded, toJson } from './wire-value.js';
-export { toXmlValue } from './xmlrpc.js';
+export { toXmlValue } from './xml-writer.js';
 
 /** The declared fields of a class, or undefined for an unknown class. */
 export type FieldResolver = (cls: string) => readonly FieldDecl[] | undefined;
@@ -77,7 +77,10 @@ export function encodeTyped(value: unknown, ty: Ty, resolveFields?: FieldResolve
   switch (ty.kind) {
     case 'string': case 'enum': case 'ref':
       return { t: 'string', v: typeof value === 'string' ? value : value == null ? '' : String(value) };
-    case 'int': return { t: 'int', v: toNumber(value, ty) };
+    case 'int': {
+      const n = toNumber(value, ty);
+      return Number.isFinite(n) ? { t: 'int', v: n } : encodeError(value, ty);
+    }
     case 'float': return { t: 'double', v: toNumber(value, ty) };
     case 'bool': return { t: 'bool', v: value === true || value === 'true' };
     case 'datetime':

@@ -46,9 +46,11 @@ export class XmlReader {
     throw new XmlRpcParseError(message, this.i);
   }
 
-  /** Skips a byte-order mark and an `<?xml …?>` declaration at the very start. */
+  /** Skips a byte-order mark and an `<?xml …?>` declaration at the start. */
   prolog(): void {
     if (this.s.charCodeAt(0) === 0xfeff) this.i = 1;
+    // XML wants the declaration first; a stray leading newline from a client is forgiven.
+    while (this.i < this.s.length && isSpace(this.s.charCodeAt(this.i))) this.i++;
     if (this.s.startsWith('<?xml', this.i) && isSpaceOrEnd(this.s.charCodeAt(this.i + 5))) {
       const end = this.s.indexOf('?>', this.i + 5);
       if (end < 0) this.fail('unterminated XML declaration');

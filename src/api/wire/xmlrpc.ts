@@ -6,11 +6,13 @@
  * ocaml-rpc's layout: the `{Status, Value}` / `{Status, ErrorDescription}` struct, no
  * whitespace, int64 as untyped strings, doubles as C's `%.16g`.
  */
-import { type OpenTag, XmlReader, XmlRpcParseError, isBlank } from './xml-reader.js';
+import { type OpenTag, XmlReader, isBlank } from './xml-reader.js';
 import { type WireValue, setOwn } from './wire-value.js';
 import { normalizeXapiDate } from './xapi-date.js';
+import { escapeXml, formatInt, toXmlValue } from './xml-writer.js';
 
 export { XmlRpcParseError } from './xml-reader.js';
+export { escapeXml, formatDouble, toXmlValue } from './xml-writer.js';
 
 /** Nesting of arrays and structs a request may use; XenAPI values need a handful. */
 export const MAX_XML_DEPTH = 64;
@@ -217,98 +219,13 @@ export function parseXmlRpcResponse(body: string): XmlRpcResponse {
   return result;
 }
 
-// ---------------------------------------------------------------------------------------
-// Serialisation
-
-const NEEDS_ESCAPE = /[&<>"\r\x00-\x08\x0b\x0c\x0e-\x1f]/;
-const ESCAPE_ALL = /[&<>"\r\x00-\x08\x0b\x0c\x0e-\x1f]/g;
-
-function escapeChar(c: string): string {
-  switch (c) {
-    case '&': return '&amp;';
-    case '<': return '&lt;';
-    case '>': return '&gt;';
-    case '"': return '&quot;';
-    // ocaml-rpc sends CR raw, which the client's XML parser then turns into LF; a
-    // reference keeps the value intact.
-    case '\r': return '&#13;';
-    // Not representable in XML 1.0; ocaml-rpc drops them too.
-    default: return '';
-  }
-}
-
-/** Escapes character data as ocaml-rpc does (`&<>"`; invalid control characters dropped). */
-export function escapeXml(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? s.replace(ESCAPE_ALL, escapeChar) : s;
-}
-
-/** C's `printf("%.16g")`, the format ocaml-rpc writes doubles with. */
-export function formatDouble(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (x === Infinity) return 'inf';
-  if (x === -Infinity) return '-inf';
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  const e = x.toExponential(15); // 16 significant digits, rounded once
-  const ePos = e.indexOf('e');
-  const exp = Number(e.slice(ePos + 1));
-  const neg = x < 0;
-  const digits = e.slice(neg ? 1 : 0, ePos).replace('.', '');
-  let out: string;
-  if (exp < -4 || exp >= 16) {
-    const frac = digits.slice(1).replace(/0+$/, '');
-    const abs = exp < 0 ? -exp : exp;
-    out = `${digits[0]}${frac ? `.${frac}` : ''}e${exp < 0 ? '-' : '+'}${abs < 10 ? `0${abs}` : abs}`;
-  } else if (exp >= 0) {
-    const frac = digits.slice(exp + 1).replace(/0+$/, '');
-    out = digits.slice(0, exp + 1) + (frac ? `.${frac}` : '');
-  } else {
-    out = `0.${'0'.repeat(-exp - 1)}${digits.replace(/0+$/, '')}`;
-  }
-  return neg ? `-${out}` : out;
-}
-
-function formatInt(n: number): string {
-  // String() switches to exponent notation at 1e21; int64 never gets there, but a
-  // caller's bad number must not produce an unparsable value.
-  return Math.abs(n) < 1e21 ? String(Math.trunc(n)) : BigInt(Math.trunc(n)).toString();
-}
-
-function appendValue(w: WireValue): string {
-  switch (w.t) {
-    case 'string': return `<value>${escapeXml(w.v)}</value>`;
-    case 'int': return `<value>${formatInt(w.v)}</value>`;
-    case 'i4': return `<value><i4>${formatInt(w.v)}</i4></value>`;
-    case 'double': return `<value><double>${formatDouble(w.v)}</double></value>`;
-    case 'bool': return w.v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>';
-    case 'datetime': return `<value><dateTime.iso8601>${escapeXml(w.v)}</dateTime.iso8601></value>`;
-    case 'nil': return '<value><nil/></value>';
-    case 'array': {
-      let out = '<value><array><data>';
-      const a = w.v;
-      for (let i = 0; i < a.length; i++) out += appendValue(a[i]!);
-      return `${out}</data></array></value>`;
-    }
-    case 'struct': {
-      let out = '<value><struct>';
-      const o = w.v;
-      for (const k in o) out += `<member><name>${escapeXml(k)}</name>${appendValue(o[k]!)}</member>`;
-      return `${out}</struct></value>`;
-    }
-  }
-}
-
-/** The `<value>…</value>` fragment of a wire value (also a task's `result`). */
-export function toXmlValue(wire: WireValue): string {
-  return appendValue(wire);
-}
-
 const HEAD = '<?xml version="1.0"?><methodResponse><params><param>';
 const TAIL = '</param></params></methodResponse>';
 
 /** A successful xapi response: `{Status: "Success", Value}`. */
 export function xmlRpcSuccess(value: WireValue): string {
   return `${HEAD}<value><struct><member><name>Status</name><value>Success</value></member>`
-    + `<member><name>Value</name>${appendValue(value)}</member></struct></value>${TAIL}`;
+    + `<member><name>Value</name>${toXmlValue(value)}</member></struct></value>${TAIL}`;
 }
 
 /** A failed xapi call: `{Status: "Failure", ErrorDescription: [CODE, params…]}`. */
@@ -325,7 +242,7 @@ export function xmlRpcFailure(errorDescription: readonly string[]): string {
  * over XML-RPC.
  */
 export function xmlRpcBare(value: WireValue): string {
-  return `${HEAD}${appendValue(value)}${TAIL}`;
+  return `${HEAD}${toXmlValue(value)}${TAIL}`;
 }
 
 /** A standard XML-RPC fault, for a request that cannot even be parsed. */

@@ -32,7 +32,9 @@ async function list(ctx: CommandContext, cc: CliClass): Promise<void> {
   const filtered = await filterRows(cc, all, [...cc.defaultFilters, ...filterParams(ctx.params)], res);
   // xe's --all prints every record, ignoring the filters.
   const rows = getBoolParam(ctx.params, 'all') ? all : filtered;
-  const fields = chooseFields(cc, getParam(ctx.params, 'params'));
+  const chosen = chooseFields(cc, getParam(ctx.params, 'params'));
+  // --minimal shows only the first field, so only it needs rendering.
+  const fields = ctx.printer.minimal ? chosen.slice(0, 1) : chosen;
   await prepare(fields, rows, res);
   ctx.printer.table(rows.map((row) => render(fields, row, res)));
 }
@@ -71,8 +73,11 @@ async function paramGet(ctx: CommandContext, cc: CliClass): Promise<void> {
   ctx.printer.list([f.get(row, res)]);
 }
 
-function method(cc: CliClass, verb: string, f: CliField): string {
-  return `${cc.api}.${verb}_${f.decl!.name}`;
+/** XenAPI's setter names: `set_f`; `add_to_f`/`remove_from_f` for maps; `add_f`/`remove_f` for sets. */
+function method(cc: CliClass, verb: 'set' | 'add_to' | 'remove_from', f: CliField): string {
+  const isSet = f.decl!.ty.kind === 'set';
+  const v = isSet && verb === 'add_to' ? 'add' : isSet && verb === 'remove_from' ? 'remove' : verb;
+  return `${cc.api}.${v}_${f.decl!.name}`;
 }
 
 async function paramSet(ctx: CommandContext, cc: CliClass): Promise<void> {

@@ -30,7 +30,10 @@ export interface ChangesSince {
 }
 
 export interface PoolDb {
-  /** Current generation; 0 for an empty database. */
+  /**
+   * Current generation; 0 for an empty database. It never goes back, not even across a
+   * restart or a crash (after a crash it may jump ahead).
+   */
   readonly generation: number;
 
   /**
@@ -71,10 +74,16 @@ export interface PoolDb {
    * the tombstones kept, or newer than the current generation (a token from an earlier run).
    */
   changesSince(since: number, wants: (cls: string, ref: Ref) => boolean): ChangesSince;
-  /** Resolves when the generation passes `since`, or after `timeoutMs`, or on abort. */
+  /**
+   * Resolves when the generation passes `since`, or after `timeoutMs`, or on abort; rejects
+   * when the database is (or gets) closed, so that a wait-and-retry loop ends.
+   */
   waitForChange(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 
-  /** Small internal key/value store (user password hashes, journals), persisted. */
+  /**
+   * Small internal key/value store (user password hashes, journals), persisted, rolled back
+   * with transactions; no generation counts its changes and no event reports them.
+   */
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string | undefined): void;
 
@@ -86,6 +95,6 @@ export interface PoolDb {
    */
   restoreJson(json: string): void;
 
-  /** Wakes every waiter; later writes throw. */
+  /** Fails every waiter; later writes throw, reads still answer from memory. */
   close(): void;
 }

@@ -35,7 +35,14 @@ export interface Negotiated {
 const MAX_OPTIONS = 1024;
 const BASE_ALLOCATION_ID = 1;
 
-export async function negotiate(raw: Socket, opts: NbdServerOptions, secure?: SecureContext): Promise<Negotiated | undefined> {
+/**
+ * Runs option haggling on a fresh connection. `session.socket` always holds the socket
+ * currently in use (the TLS wrapper after STARTTLS), so the caller can close the right one
+ * when this resolves to `undefined` or throws.
+ */
+export async function negotiate(
+  raw: Socket, opts: NbdServerOptions, secure: SecureContext | undefined, session: { socket: Duplex },
+): Promise<Negotiated | undefined> {
   const peer = `${raw.remoteAddress}:${raw.remotePort}`;
   let socket: Duplex = raw;
   let reader = new SocketReader(raw);
@@ -50,134 +57,145 @@ export async function negotiate(raw: Socket, opts: NbdServerOptions, secure?: Se
   greeting.writeUInt16BE(HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES, 16);
   raw.write(greeting);
 
-  const clientFlags = (await reader.read(4)).readUInt32BE(0);
-  if (clientFlags & ~(ClientFlag.FIXED_NEWSTYLE | ClientFlag.NO_ZEROES)) return undefined;
-  const noZeroes = (clientFlags & ClientFlag.NO_ZEROES) !== 0;
+  let handedOver = false;
+  try {
+    return await haggle();
+  } finally {
+    // Whatever ended the handshake, stop buffering what the client sends.
+    if (!handedOver) reader.detach();
+  }
 
-  const reply = (opt: number, type: number, data?: Buffer | string): void => {
-    const body = typeof data === 'string' ? Buffer.from(data) : data;
-    const h = Buffer.allocUnsafe(20);
-    h.writeBigUInt64BE(OPTION_REPLY_MAGIC, 0);
-    h.writeUInt32BE(opt, 8);
-    h.writeUInt32BE(type, 12);
-    h.writeUInt32BE(body?.length ?? 0, 16);
-    socket.write(body?.length ? Buffer.concat([h, body]) : h);
-  };
+  async function haggle(): Promise<Negotiated | undefined> {
+    const clientFlags = (await reader.read(4)).readUInt32BE(0);
+    if (clientFlags & ~(ClientFlag.FIXED_NEWSTYLE | ClientFlag.NO_ZEROES)) return undefined;
+    const noZeroes = (clientFlags & ClientFlag.NO_ZEROES) !== 0;
 
-  for (let count = 0; count < MAX_OPTIONS; count++) {
-    const head = await reader.read(OPTION_HEADER_SIZE);
-    if (head.readBigUInt64BE(0) !== IHAVEOPT) return undefined;
-    const opt = head.readUInt32BE(8);
-    const len = head.readUInt32BE(12);
-    if (len > MAX_OPTION_DATA) return undefined;
-    const data = await reader.read(len);
+    const reply = (opt: number, type: number, data?: Buffer | string): void => {
+      const body = typeof data === 'string' ? Buffer.from(data) : data;
+      const h = Buffer.allocUnsafe(20);
+      h.writeBigUInt64BE(OPTION_REPLY_MAGIC, 0);
+      h.writeUInt32BE(opt, 8);
+      h.writeUInt32BE(type, 12);
+      h.writeUInt32BE(body?.length ?? 0, 16);
+      socket.write(body?.length ? Buffer.concat([h, body]) : h);
+    };
 
-    if (opts.tlsRequired && !tls && opt !== Opt.STARTTLS && opt !== Opt.ABORT) {
-      if (opt === Opt.EXPORT_NAME) return undefined;
-      reply(opt, Rep.ERR_TLS_REQD, 'TLS is required: send NBD_OPT_STARTTLS first');
-      continue;
-    }
+    for (let count = 0; count < MAX_OPTIONS; count++) {
+      const head = await reader.read(OPTION_HEADER_SIZE);
+      if (head.readBigUInt64BE(0) !== IHAVEOPT) return undefined;
+      const opt = head.readUInt32BE(8);
+      const len = head.readUInt32BE(12);
+      if (len > MAX_OPTION_DATA) return undefined;
+      const data = await reader.read(len);
 
-    switch (opt) {
-      case Opt.ABORT:
-        reply(opt, Rep.ACK);
-        return undefined;
-
-      case Opt.EXPORT_NAME: {
-        const name = data.toString('utf8');
-        const handle = await resolve(opts, name, ctx());
-        if (!handle) return undefined;
-        const readOnly = handle.readOnly || handle.device.readOnly;
-        const flags = transmissionFlags(readOnly, structured, opts.multiConn === true);
-        const out = Buffer.alloc(noZeroes ? 10 : 134);
-        out.writeBigUInt64BE(BigInt(handle.device.size), 0);
-        out.writeUInt16BE(flags, 8);
-        socket.write(out);
-        return done(name, handle, readOnly, flags);
+      if (opts.tlsRequired && !tls && opt !== Opt.STARTTLS && opt !== Opt.ABORT) {
+        if (opt === Opt.EXPORT_NAME) return undefined;
+        reply(opt, Rep.ERR_TLS_REQD, 'TLS is required: send NBD_OPT_STARTTLS first');
+        continue;
       }
 
-      case Opt.LIST: {
-        if (len !== 0) { reply(opt, Rep.ERR_INVALID, 'NBD_OPT_LIST takes no data'); break; }
-        const names = opts.listExports ? await opts.listExports(ctx()).catch(() => [] as string[]) : [];
-        for (const n of names) {
-          const b = Buffer.from(n);
-          const d = Buffer.allocUnsafe(4 + b.length);
-          d.writeUInt32BE(b.length, 0);
-          b.copy(d, 4);
-          reply(opt, Rep.SERVER, d);
+      switch (opt) {
+        case Opt.ABORT:
+          reply(opt, Rep.ACK);
+          return undefined;
+
+        case Opt.EXPORT_NAME: {
+          const name = data.toString('utf8');
+          const handle = await resolve(opts, name, ctx());
+          if (!handle) return undefined;
+          const readOnly = handle.readOnly || handle.device.readOnly;
+          const flags = transmissionFlags(readOnly, structured, opts.multiConn === true);
+          const out = Buffer.alloc(noZeroes ? 10 : 134);
+          out.writeBigUInt64BE(BigInt(handle.device.size), 0);
+          out.writeUInt16BE(flags, 8);
+          socket.write(out);
+          return done(name, handle, readOnly, flags);
         }
-        reply(opt, Rep.ACK);
-        break;
-      }
 
-      case Opt.STARTTLS: {
-        if (!secure) { reply(opt, Rep.ERR_POLICY, 'TLS is not configured'); break; }
-        if (len !== 0 || tls) { reply(opt, Rep.ERR_INVALID, tls ? 'TLS already started' : 'NBD_OPT_STARTTLS takes no data'); break; }
-        reply(opt, Rep.ACK);
-        // The client may not send anything before our ACK reaches it, so read-ahead is a violation.
-        if (reader.detach().length) return undefined;
-        socket = await upgrade(raw, secure, opts.tls?.requestCert === true);
-        reader = new SocketReader(socket);
-        tls = true;
-        structured = false; // the spec forbids carrying option state across the upgrade
-        meta = undefined;
-        break;
-      }
-
-      case Opt.INFO:
-      case Opt.GO: {
-        const req = parseInfoRequest(data);
-        if (!req) { reply(opt, Rep.ERR_INVALID, 'malformed NBD_OPT_INFO/GO'); break; }
-        let handle: ExportHandle | undefined;
-        try {
-          handle = await opts.resolveExport(req.name, ctx());
-        } catch (e) {
-          opts.onError?.(e, { peer, export: req.name });
-          reply(opt, Rep.ERR_POLICY, 'export refused');
+        case Opt.LIST: {
+          if (len !== 0) { reply(opt, Rep.ERR_INVALID, 'NBD_OPT_LIST takes no data'); break; }
+          const names = opts.listExports ? await opts.listExports(ctx()).catch(() => [] as string[]) : [];
+          for (const n of names) {
+            const b = Buffer.from(n);
+            const d = Buffer.allocUnsafe(4 + b.length);
+            d.writeUInt32BE(b.length, 0);
+            b.copy(d, 4);
+            reply(opt, Rep.SERVER, d);
+          }
+          reply(opt, Rep.ACK);
           break;
         }
-        if (!handle) { reply(opt, Rep.ERR_UNKNOWN, 'unknown export'); break; }
-        const readOnly = handle.readOnly || handle.device.readOnly;
-        const flags = transmissionFlags(readOnly, structured, opts.multiConn === true);
-        reply(opt, Rep.INFO, infoExport(handle.device.size, flags));
-        reply(opt, Rep.INFO, infoBlockSize(handle.device.minBlockSize, handle.device.preferredBlockSize));
-        reply(opt, Rep.ACK);
-        if (opt === Opt.GO) return done(req.name, handle, readOnly, flags);
-        await handle.release().catch((e: unknown) => opts.onError?.(e, { peer, export: req.name }));
-        break;
-      }
 
-      case Opt.STRUCTURED_REPLY:
-        if (len !== 0) { reply(opt, Rep.ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data'); break; }
-        structured = true;
-        reply(opt, Rep.ACK);
-        break;
-
-      case Opt.LIST_META_CONTEXT:
-      case Opt.SET_META_CONTEXT: {
-        if (!structured) { reply(opt, Rep.ERR_INVALID, 'negotiate structured replies first'); break; }
-        const req = parseMetaRequest(data);
-        if (opt === Opt.SET_META_CONTEXT) meta = undefined; // replaced even when it fails
-        if (!req) { reply(opt, Rep.ERR_INVALID, 'malformed metadata context request'); break; }
-        const wanted = opt === Opt.LIST_META_CONTEXT
-          ? req.queries.length === 0 || req.queries.some((q) => q === 'base:' || q === BASE_ALLOCATION)
-          : req.queries.includes(BASE_ALLOCATION);
-        if (wanted) {
-          const d = Buffer.allocUnsafe(4 + BASE_ALLOCATION.length);
-          d.writeUInt32BE(opt === Opt.SET_META_CONTEXT ? BASE_ALLOCATION_ID : 0, 0);
-          d.write(BASE_ALLOCATION, 4);
-          reply(opt, Rep.META_CONTEXT, d);
-          if (opt === Opt.SET_META_CONTEXT) meta = { exportName: req.name };
+        case Opt.STARTTLS: {
+          if (!secure) { reply(opt, Rep.ERR_POLICY, 'TLS is not configured'); break; }
+          if (len !== 0 || tls) { reply(opt, Rep.ERR_INVALID, tls ? 'TLS already started' : 'NBD_OPT_STARTTLS takes no data'); break; }
+          reply(opt, Rep.ACK);
+          // The client may not send anything before our ACK reaches it, so read-ahead is a violation.
+          if (reader.detach().length) return undefined;
+          socket = await upgrade(raw, secure, opts.tls?.requestCert === true);
+          session.socket = socket;
+          reader = new SocketReader(socket);
+          tls = true;
+          structured = false; // the spec forbids carrying option state across the upgrade
+          meta = undefined;
+          break;
         }
-        reply(opt, Rep.ACK);
-        break;
-      }
 
-      default:
-        reply(opt, Rep.ERR_UNSUP);
+        case Opt.INFO:
+        case Opt.GO: {
+          const req = parseInfoRequest(data);
+          if (!req) { reply(opt, Rep.ERR_INVALID, 'malformed NBD_OPT_INFO/GO'); break; }
+          let handle: ExportHandle | undefined;
+          try {
+            handle = await opts.resolveExport(req.name, ctx());
+          } catch (e) {
+            opts.onError?.(e, { peer, export: req.name });
+            reply(opt, Rep.ERR_POLICY, 'export refused');
+            break;
+          }
+          if (!handle) { reply(opt, Rep.ERR_UNKNOWN, 'unknown export'); break; }
+          const readOnly = handle.readOnly || handle.device.readOnly;
+          const flags = transmissionFlags(readOnly, structured, opts.multiConn === true);
+          reply(opt, Rep.INFO, infoExport(handle.device.size, flags));
+          reply(opt, Rep.INFO, infoBlockSize(handle.device.minBlockSize, handle.device.preferredBlockSize));
+          reply(opt, Rep.ACK);
+          if (opt === Opt.GO) return done(req.name, handle, readOnly, flags);
+          await handle.release().catch((e: unknown) => opts.onError?.(e, { peer, export: req.name }));
+          break;
+        }
+
+        case Opt.STRUCTURED_REPLY:
+          if (len !== 0) { reply(opt, Rep.ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data'); break; }
+          structured = true;
+          reply(opt, Rep.ACK);
+          break;
+
+        case Opt.LIST_META_CONTEXT:
+        case Opt.SET_META_CONTEXT: {
+          if (!structured) { reply(opt, Rep.ERR_INVALID, 'negotiate structured replies first'); break; }
+          const req = parseMetaRequest(data);
+          if (opt === Opt.SET_META_CONTEXT) meta = undefined; // replaced even when it fails
+          if (!req) { reply(opt, Rep.ERR_INVALID, 'malformed metadata context request'); break; }
+          const wanted = opt === Opt.LIST_META_CONTEXT
+            ? req.queries.length === 0 || req.queries.some((q) => q === 'base:' || q === BASE_ALLOCATION)
+            : req.queries.includes(BASE_ALLOCATION);
+          if (wanted) {
+            const d = Buffer.allocUnsafe(4 + BASE_ALLOCATION.length);
+            d.writeUInt32BE(opt === Opt.SET_META_CONTEXT ? BASE_ALLOCATION_ID : 0, 0);
+            d.write(BASE_ALLOCATION, 4);
+            reply(opt, Rep.META_CONTEXT, d);
+            if (opt === Opt.SET_META_CONTEXT) meta = { exportName: req.name };
+          }
+          reply(opt, Rep.ACK);
+          break;
+        }
+
+        default:
+          reply(opt, Rep.ERR_UNSUP);
+      }
     }
+    return undefined;
   }
-  return undefined;
 
   async function resolve(o: NbdServerOptions, name: string, c: ExportContext): Promise<ExportHandle | undefined> {
     try {
@@ -189,6 +207,7 @@ export async function negotiate(raw: Socket, opts: NbdServerOptions, secure?: Se
   }
 
   function done(name: string, handle: ExportHandle, readOnly: boolean, flags: number): Negotiated {
+    handedOver = true;
     return {
       socket, leftover: reader.detach(), tls, name, handle, readOnly, structured,
       metaContextId: structured && meta?.exportName === name ? BASE_ALLOCATION_ID : undefined,
@@ -212,6 +231,7 @@ function upgrade(raw: Socket, secureContext: SecureContext, requestCert: boolean
     const fail = (e?: Error): void => reject(e ?? new Error('TLS handshake aborted'));
     t.once('error', fail);
     t.once('close', () => fail());
+    t.on('error', () => undefined); // a broken peer surfaces as 'close'; never crash the process
     t.once('secure', () => {
       t.off('error', fail);
       resolve(t);

@@ -15,6 +15,8 @@ export class ConnectionClosed extends Error {
   }
 }
 
+const READ_AHEAD = 128 * 1024;
+
 export class SocketReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -24,7 +26,10 @@ export class SocketReader {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     this.serve();
+    // A handshake needs little read-ahead; a client flooding us waits in its own buffers.
+    if (this.buffered > READ_AHEAD && !this.detached) this.socket.pause();
   };
+  private detached = false;
   private readonly onEnd = (): void => this.fail(new ConnectionClosed());
   private readonly onError = (e: Error): void => this.fail(new ConnectionClosed(e.message));
 
@@ -50,6 +55,7 @@ export class SocketReader {
 
   /** Stops reading; returns the bytes read ahead, which the next owner must consume first. */
   detach(): Buffer {
+    this.detached = true;
     this.socket.pause();
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
@@ -97,6 +103,7 @@ export class SocketReader {
       }
     }
     this.buffered -= n;
+    if (this.buffered <= READ_AHEAD && !this.detached && this.socket.isPaused()) this.socket.resume();
     return out;
   }
 }

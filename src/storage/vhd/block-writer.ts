@@ -33,9 +33,9 @@ function isZero(buf: Buffer): boolean {
  * The sector runs of a block write that must reach the disk. On a root dynamic disk a zero
  * granule can be skipped when none of its sectors is stored (it reads as zeros already).
  */
-function runsToWrite(st: VhdState, chunk: Buffer, inBlock: number, bm: Buffer | null): Run[] {
+function runsToWrite(st: VhdState, chunk: Buffer, inBlock: number, bm: Buffer | null, allocate: boolean): Run[] {
   const count = chunk.length / 512;
-  if (st.footer.diskType !== DiskType.Dynamic) return [{ start: inBlock, count }];
+  if (allocate || st.footer.diskType !== DiskType.Dynamic) return [{ start: inBlock, count }];
   const runs: Run[] = [];
   for (let s = inBlock; s < inBlock + count; ) {
     const end = Math.min(inBlock + count, (Math.floor(s / GRANULE) + 1) * GRANULE);
@@ -82,15 +82,18 @@ async function allocateBlock(st: VhdState, block: number, inBlock: number, chunk
   if (runs[0]!.start !== 0) writes.push(writeFully(st.fh, bm, pos));
   await Promise.all(writes);
   st.bitmaps.set(block, bm);
-  st.bat![block] = pos / 512;
-  await writeFully(st.fh, batEntryBytes(pos / 512), st.header!.tableOffset + block * 4);
+  // Under the metadata lock: a concurrent resize may be moving the BAT.
+  await st.metaLock.run(0, async () => {
+    st.bat![block] = pos / 512;
+    await writeFully(st.fh, batEntryBytes(pos / 512), st.header!.tableOffset + block * 4);
+  });
 }
 
-async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: Buffer): Promise<void> {
+async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: Buffer, allocate: boolean): Promise<void> {
   await st.blockLocks.run(block, async () => {
     const entry = st.bat![block]!;
     const bm = entry === UNUSED_BAT_ENTRY ? null : await readBitmap(st, block);
-    const runs = runsToWrite(st, chunk, inBlock, bm);
+    const runs = runsToWrite(st, chunk, inBlock, bm, allocate);
     if (runs.length === 0) return;
     if (bm === null) return allocateBlock(st, block, inBlock, chunk, runs);
     const dataAt = entry * 512 + st.bitmapBytes;
@@ -102,8 +105,11 @@ async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: B
   });
 }
 
-/** Writes whole sectors at `sector`; the caller has checked bounds and alignment. */
-export async function writeSectors(st: VhdState, sector: number, data: Buffer): Promise<void> {
+/**
+ * Writes whole sectors at `sector`; the caller has checked bounds and alignment. `allocate`
+ * turns zero detection off, for callers that want the space taken (NBD's NO_HOLE).
+ */
+export async function writeSectors(st: VhdState, sector: number, data: Buffer, allocate = false): Promise<void> {
   if (!st.bat) return writeFully(st.fh, data, sector * 512);
   const spb = st.sectorsPerBlock;
   const count = data.length / 512;
@@ -112,7 +118,7 @@ export async function writeSectors(st: VhdState, sector: number, data: Buffer): 
     const block = Math.floor(s / spb);
     const inBlock = s - block * spb;
     const n = Math.min(spb - inBlock, sector + count - s);
-    writes.push(writeBlock(st, block, inBlock, data.subarray((s - sector) * 512, (s - sector + n) * 512)));
+    writes.push(writeBlock(st, block, inBlock, data.subarray((s - sector) * 512, (s - sector + n) * 512), allocate));
     s += n;
   }
   await Promise.all(writes);

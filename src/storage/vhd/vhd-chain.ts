@@ -9,7 +9,8 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { check, VhdError } from './errors.js';
 import { resolveParentPath } from './parent-locator.js';
-import { VhdFile, type Extent } from './vhd-file.js';
+import { KeyedLock } from './keyed-lock.js';
+import { VhdFile, type Extent, type WriteOptions } from './vhd-file.js';
 
 export interface ChainOptions {
   /** Open the leaf read-only too (parents always are). */
@@ -51,6 +52,8 @@ async function findParent(child: VhdFile): Promise<string> {
 }
 
 export class VhdChain {
+  private readonly rmwLocks = new KeyedLock();
+
   private constructor(readonly layers: readonly VhdFile[]) {}
 
   static async open(leafPath: string, opts: ChainOptions = {}): Promise<VhdChain> {
@@ -105,11 +108,16 @@ export class VhdChain {
     for (const layer of this.layers) {
       if (gaps.length === 0) break;
       const next: Gap[] = [];
-      const work: Array<Promise<void> | void> = [];
+      const work: Promise<void>[] = [];
       for (const g of gaps) {
         for (const r of await layer.map(g.sector * 512, g.count * 512)) {
-          if (r.fileOffset !== null) work.push(hit(layer, r.offset, r.length, r.fileOffset));
-          else {
+          if (r.fileOffset !== null) {
+            const p = Promise.resolve(hit(layer, r.offset, r.length, r.fileOffset));
+            // Handled below by Promise.all; without this a failure while we still await
+            // the next map would count as an unhandled rejection.
+            p.catch(() => undefined);
+            work.push(p);
+          } else {
             const last = next[next.length - 1];
             if (last && last.sector + last.count === r.offset / 512) last.count += r.length / 512;
             else next.push({ sector: r.offset / 512, count: r.length / 512 });
@@ -122,34 +130,48 @@ export class VhdChain {
     return gaps;
   }
 
-  /** The disk's bytes at any offset and length. */
-  async read(offset: number, length: number): Promise<Buffer> {
+  /**
+   * The disk's bytes at any offset and length. A sector-aligned read fills `into` (when it is
+   * long enough) instead of allocating.
+   */
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     this.checkRange(offset, length);
     const first = Math.floor(offset / 512);
     const end = Math.ceil((offset + length) / 512);
     const base = first * 512;
-    const out = Buffer.allocUnsafe((end - first) * 512);
+    const aligned = offset === base && length === (end - first) * 512;
+    const out = aligned && into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe((end - first) * 512);
     const holes = await this.resolve(first, end - first, (layer, off, len, fileOffset) =>
       layer.readMapped({ offset: off, length: len, fileOffset }, out, off - base),
     );
     for (const h of holes) out.fill(0, h.sector * 512 - base, (h.sector + h.count) * 512 - base);
-    return offset === base && length === out.length ? out : out.subarray(offset - base, offset - base + length);
+    return aligned ? out : out.subarray(offset - base, offset - base + length);
   }
 
-  /** Writes to the leaf; partial sectors at either end are merged with the chain's data. */
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  /**
+   * Writes to the leaf at any offset and length. Partial sectors at either end are merged with
+   * the chain's current data under a per-sector lock, so two writes sharing a sector do not
+   * undo each other.
+   */
+  async write(offset: number, data: Uint8Array, opts: WriteOptions = {}): Promise<void> {
     this.checkRange(offset, data.length);
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
     const end = offset + buf.length;
-    if (offset % 512 === 0 && end % 512 === 0) return this.leaf.write(offset, buf);
-    const first = Math.floor(offset / 512) * 512;
-    const last = Math.ceil(end / 512) * 512;
-    const merged = Buffer.allocUnsafe(last - first);
-    const head = await this.read(first, 512);
-    head.copy(merged, 0);
-    if (last - 512 > first) (await this.read(last - 512, 512)).copy(merged, last - 512 - first);
-    buf.copy(merged, offset - first);
-    await this.leaf.write(first, merged);
+    if (buf.length === 0) return;
+    if (offset % 512 === 0 && end % 512 === 0) return this.leaf.write(offset, buf, opts);
+    const first = Math.floor(offset / 512);
+    const last = Math.ceil(end / 512) - 1;
+    const merge = async (): Promise<void> => {
+      const merged = Buffer.allocUnsafe((last - first + 1) * 512);
+      if (offset % 512 !== 0) await this.read(first * 512, 512, merged);
+      if (end % 512 !== 0 && (last > first || offset % 512 === 0)) (await this.read(last * 512, 512)).copy(merged, (last - first) * 512);
+      buf.copy(merged, offset - first * 512);
+      await this.leaf.write(first * 512, merged, opts);
+    };
+    const edges = [...new Set([offset % 512 !== 0 ? first : -1, end % 512 !== 0 ? last : -1])].filter((s) => s >= 0);
+    // Ascending lock order: two writes can never wait on each other in a cycle.
+    const locked = edges.reduceRight<() => Promise<void>>((inner, sector) => () => this.rmwLocks.run(sector, inner), merge);
+    await locked();
   }
 
   /** Data (stored by some layer) vs hole, merged over layers, covering exactly the range. */

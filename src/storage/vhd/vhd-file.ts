@@ -20,6 +20,11 @@ export interface OpenOptions {
   readOnly?: boolean;
 }
 
+export interface WriteOptions {
+  /** Store every sector written, zeros included (no zero detection). */
+  allocate?: boolean;
+}
+
 /** A byte range that is stored (`allocated`) or not in the file or chain asked. */
 export interface Extent {
   offset: number;
@@ -125,11 +130,15 @@ export class VhdFile {
     return { data, present };
   }
 
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  /**
+   * Writes whole sectors. On a disk without parent, zeros that would land on sectors not
+   * stored are skipped (they read as zeros already) unless `allocate` is set.
+   */
+  async write(offset: number, data: Uint8Array, opts: WriteOptions = {}): Promise<void> {
     this.checkRange(offset, data.length);
     assertWritable(this.st);
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
-    await writeSectors(this.st, offset / 512, buf);
+    await writeSectors(this.st, offset / 512, buf, opts.allocate ?? false);
   }
 
   /** Which parts of the range this file stores, sector-precise, as merged extents. */

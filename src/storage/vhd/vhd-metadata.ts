@@ -110,7 +110,10 @@ export async function setParent(st: VhdState, parentPath: string): Promise<void>
   await st.metaLock.run(0, async () => {
     const locators = st.header!.locators.map((l) => ({ ...l }));
     // Locators of other codes would still name the old parent: drop them.
-    for (const l of locators) if (!WRITTEN_LOCATOR_CODES.includes(l.code as never)) l.code = PlatformCode.None;
+    // (blktap's checker wants unused entries all zero.)
+    for (const l of locators) {
+      if (!WRITTEN_LOCATOR_CODES.includes(l.code as never)) Object.assign(l, { code: PlatformCode.None, dataSpace: 0, dataLength: 0, dataOffset: 0 });
+    }
     for (const code of WRITTEN_LOCATOR_CODES) {
       const payload = encodeLocator(code, rel);
       let loc = locators.find((l) => l.code === code);

@@ -4,11 +4,11 @@
  * disks the header, the BAT and every BAT entry, before any data is served. Every rule
  * broken is a `VhdError`; memory used is bounded by the file's own size.
  */
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { parseBat } from './bat.js';
 import { parseDynamicHeader, HEADER_SIZE } from './dynamic-header.js';
-import { check } from './errors.js';
-import { DiskType, FOOTER_SIZE, parseFooter } from './footer.js';
+import { check, VhdError } from './errors.js';
+import { DiskType, FOOTER_SIZE, parseFooter, type Footer } from './footer.js';
 import {
   bitmapBytesFor,
   checkBatEntries,
@@ -35,18 +35,37 @@ async function findBatmap(fh: FileHandle, bat: ByteRange, footerOffset: number):
   return ranges;
 }
 
+/** The footer at the end; a missing one with a valid copy at 0 means the file was cut short. */
+async function readFooter(fh: FileHandle, footerOffset: number, path: string): Promise<Footer> {
+  try {
+    return parseFooter(await readAt(fh, footerOffset, FOOTER_SIZE), path);
+  } catch (e) {
+    if (!(e instanceof VhdError) || e.code !== 'BAD_COOKIE' || footerOffset === 0) throw e;
+    let copy: Footer | null = null;
+    try {
+      copy = parseFooter(await readAt(fh, 0, FOOTER_SIZE), path);
+    } catch {
+      throw e;
+    }
+    if (copy.diskType === DiskType.Fixed) throw e;
+    throw new VhdError('TRUNCATED', `no valid footer at the end (${e.code}) but a valid copy at offset 0`, path);
+  }
+}
+
 export async function openState(path: string, readOnly: boolean): Promise<VhdState> {
+  // Opening a FIFO would block forever; a VHD lives in a regular file.
+  check((await stat(path)).isFile(), 'INVALID_ARGUMENT', 'not a regular file', path);
   const fh = await open(path, readOnly ? 'r' : 'r+');
   try {
     const { size: fileSize } = await fh.stat();
     check(fileSize >= FOOTER_SIZE, 'TRUNCATED', `file of ${fileSize} bytes has no footer`, path);
     const footerOffset = fileSize - FOOTER_SIZE;
-    const footer = parseFooter(await readAt(fh, footerOffset, FOOTER_SIZE), path);
+    const footer = await readFooter(fh, footerOffset, path);
     checkVirtualSize(footer, path);
-    const base = { path, fh, readOnly, footer, footerOffset, closed: false, ...newCaches() };
+    const base = { path, fh, readOnly, footer, footerOffset, closed: false };
     if (footer.diskType === DiskType.Fixed) {
       check(footer.currentSize <= footerOffset, 'TRUNCATED', `fixed disk of ${footer.currentSize} bytes in a ${fileSize} byte file`, path);
-      return { ...base, header: null, bat: null, dataEnd: footer.currentSize, metadata: [], bitmapBytes: 0, sectorsPerBlock: 0 };
+      return { ...base, ...newCaches(0), header: null, bat: null, dataEnd: footer.currentSize, metadata: [], bitmapBytes: 0, sectorsPerBlock: 0 };
     }
     const headerOffset = checkHeaderPlacement(footer, fileSize, path);
     const header = parseDynamicHeader(await readAt(fh, headerOffset, HEADER_SIZE), path);
@@ -56,7 +75,7 @@ export async function openState(path: string, readOnly: boolean): Promise<VhdSta
     const metadata = metadataRanges(footer, header, batRange, batmap, fileSize);
     const bitmapBytes = bitmapBytesFor(header.blockSize);
     const dataEnd = checkBatEntries(bat, bitmapBytes + header.blockSize, metadata, footerOffset, path);
-    return { ...base, header, bat, dataEnd, metadata, bitmapBytes, sectorsPerBlock: header.blockSize / 512 };
+    return { ...base, ...newCaches(bitmapBytes), header, bat, dataEnd, metadata, bitmapBytes, sectorsPerBlock: header.blockSize / 512 };
   } catch (e) {
     await fh.close();
     throw e;

@@ -12,8 +12,8 @@ import { KeyedLock } from './keyed-lock.js';
 import type { ByteRange } from './layout.js';
 import { LruMap } from './lru-map.js';
 
-/** Bitmaps cached per file: 16384 × 512 B = 8 MiB, covering 32 GiB of 2 MiB blocks. */
-export const BITMAP_CACHE_ENTRIES = 16384;
+/** Bytes of bitmaps cached per file: 16384 × 512 B, covering 32 GiB of 2 MiB blocks. */
+export const BITMAP_CACHE_BYTES = 8 * 1024 * 1024;
 
 export interface VhdState {
   readonly path: string;
@@ -38,8 +38,9 @@ export interface VhdState {
   closed: boolean;
 }
 
-export function newCaches(): Pick<VhdState, 'bitmaps' | 'blockLocks' | 'metaLock'> {
-  return { bitmaps: new LruMap(BITMAP_CACHE_ENTRIES), blockLocks: new KeyedLock(), metaLock: new KeyedLock() };
+export function newCaches(bitmapBytes: number): Pick<VhdState, 'bitmaps' | 'blockLocks' | 'metaLock'> {
+  const entries = Math.max(64, Math.floor(BITMAP_CACHE_BYTES / Math.max(512, bitmapBytes)));
+  return { bitmaps: new LruMap(entries), blockLocks: new KeyedLock(), metaLock: new KeyedLock() };
 }
 
 export function assertOpen(st: VhdState): void {

@@ -12,7 +12,7 @@ import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { invalidPatchLog } from '../errors.js';
-import { PAYLOAD_PREFIX } from './entry-path.js';
+import { PAYLOAD_PREFIX, ancestors } from './entry-path.js';
 import { toTrustedKeys, type TrustedKeySource } from './keyring.js';
 import { withUpdateArchive, type ReadOptions } from './update-archive.js';
 import type { UpdateManifest } from './update-manifest.js';
@@ -49,6 +49,9 @@ async function extractTree(zip: SafeZip, manifest: UpdateManifest, prefix: strin
       await chmod(dest, f.mode);
       written.push(rel);
     }
+    // mkdir's mode passes through the umask; installed directories must not depend on it.
+    const dirs = new Set(written.flatMap((rel) => ancestors(rel)));
+    for (const d of dirs) await chmod(join(tmp, d), 0o755);
     await chmod(tmp, 0o755);
     await rename(tmp, target);
     return written;

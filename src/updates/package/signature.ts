@@ -51,12 +51,15 @@ export async function verifyDetachedSignature(
   let good: SignatureCheck | undefined;
   for (const s of result.signatures) {
     const key = trusted.find((k) => k.getKeys(s.keyID).length > 0);
-    if (!key) continue;
+    if (!key) {
+      s.verified.catch(() => undefined); // an unknown signer's result is not wanted, nor its rejection
+      continue;
+    }
     const who = fingerprintOf(key);
     try {
       await s.verified;
     } catch (e) {
-      throw invalidPatch(`bad signature by trusted key ${who}: ${(e as Error).message}`);
+      throw invalidPatch(`signature by trusted key ${who} does not verify: ${(e as Error).message}`);
     }
     let signer: openpgp.PublicKey | openpgp.Subkey;
     try {

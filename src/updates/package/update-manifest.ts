@@ -130,14 +130,15 @@ export function checkManifest(value: unknown): ManifestCheck {
   const files = 'files' in value ? checkFiles(value.files, bad) : [];
 
   if (problems.length) return { ok: false, problems };
-  const v = value as Record<string, never>;
+  // Every field has been checked above, so this view of the value is now accurate.
+  const v = value as Omit<Partial<UpdateManifest>, 'files'> & Pick<UpdateManifest, 'uuid' | 'name_label' | 'version' | 'installation_size'>;
   const manifest: UpdateManifest = {
     uuid: v.uuid, name_label: v.name_label, name_description: v.name_description ?? '', version: v.version,
-    after_apply_guidance: [...(v.after_apply_guidance as Guidance[])], installation_size: v.installation_size,
+    after_apply_guidance: [...(v.after_apply_guidance ?? [])], installation_size: v.installation_size,
     requires: [...(v.requires ?? [])], conflicts: [...(v.conflicts ?? [])],
     other_config: { ...(v.other_config ?? {}) }, files,
   };
-  if (v.applies_to) manifest.applies_to = { ...(v.applies_to as AppliesTo) };
+  if (v.applies_to) manifest.applies_to = { ...v.applies_to };
   return { ok: true, manifest };
 }
 

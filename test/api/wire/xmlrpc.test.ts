@@ -83,6 +83,10 @@ describe('parseXmlRpcCall', () => {
     assert.equal(o['__proto__'], '日本語');
   });
 
+  it('forgives whitespace before the XML declaration', () => {
+    assert.equal(parseXmlRpcCall(`\n  ${call('')}\n`).method, 'VM.get_record');
+  });
+
   it('accepts a call without params and namespaced type tags', () => {
     assert.deepEqual(parseXmlRpcCall('<methodCall><methodName>system.listMethods</methodName></methodCall>'),
       { method: 'system.listMethods', params: [] });

@@ -4,7 +4,7 @@
  * by us.
  */
 import assert from 'node:assert/strict';
-import { open as openFile, readFile, truncate, writeFile } from 'node:fs/promises';
+import { open as openFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createDynamic, createFixed, DiskType, open, VhdChain } from '../../../src/storage/vhd/index.js';
@@ -88,6 +88,7 @@ test('qemu-img reads our fixed VHD (thick: every byte allocated)', async () => {
     const vhd = join(dir, 'fixed.vhd');
     await createFixed(vhd, size);
     const expected = Buffer.alloc(size);
+    assert.ok((await stat(vhd)).blocks * 512 >= size, 'thick: really allocated');
     const f = await open(vhd);
     assert.equal(f.diskType, DiskType.Fixed);
     await scatterWrites((o, d) => f.write(o, d), expected, 2, 40);

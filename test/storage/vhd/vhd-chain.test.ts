@@ -138,30 +138,35 @@ test('zeros: nothing allocated on a root disk, recorded in a child', async () =>
   });
 });
 
-test('coalesce the middle node into the base, re-parent the leaf, content unchanged', async () => {
-  await withTempDir(async (dir) => {
-    const size = 16 * MiB;
-    const { paths, expected } = await buildChain(dir, size);
-    const [leaf, mid, base] = paths as [string, string, string];
-    const midFile = await open(mid, { readOnly: true });
-    const baseFile = await open(base);
-    const stats = await coalesceInto(midFile, baseFile);
-    assert.ok(stats.bytes > 0);
-    await Promise.all([midFile.close(), baseFile.close()]);
-    const leafFile = await open(leaf);
-    await leafFile.setParent(base);
-    assert.equal(leafFile.parentUuid, (await open(base, { readOnly: true }).then(async (f) => (await f.close(), f.uuid))));
-    await leafFile.close();
-    await rename(mid, join(dir, 'gone.vhd'));
-    const chain = await VhdChain.open(leaf, { readOnly: true });
-    assert.equal(chain.layers.length, 2);
-    assert.ok((await chain.readAll()).equals(expected));
-    await chain.close();
-    const out = join(dir, 'py.raw');
-    await pyvhdiDump([leaf, base], out);
-    assert.ok((await readFile(out)).equals(expected));
+for (const grain of [1, 4096]) {
+  test(`coalesce the middle node into the base, re-parent the leaf (${grain}-byte writes)`, async () => {
+    await withTempDir(async (dir) => {
+      const size = 16 * MiB;
+      const { paths, expected } = await buildChain(dir, size, grain);
+      const [leaf, mid, base] = paths as [string, string, string];
+      const midFile = await open(mid, { readOnly: true });
+      const baseFile = await open(base);
+      const stats = await coalesceInto(midFile, baseFile);
+      assert.ok(stats.bytes > 0);
+      await Promise.all([midFile.close(), baseFile.close()]);
+      const leafFile = await open(leaf);
+      await leafFile.setParent(base);
+      const baseUuid = (await readFile(base)).subarray(-512 + 68, -512 + 84).toString('hex');
+      assert.equal(leafFile.parentUuid!.replace(/-/g, ''), baseUuid);
+      await leafFile.close();
+      await rename(mid, join(dir, 'gone.vhd'));
+      const chain = await VhdChain.open(leaf, { readOnly: true });
+      assert.equal(chain.layers.length, 2);
+      assert.ok((await chain.readAll()).equals(expected));
+      await chain.close();
+      if (grain % 4096 === 0) {
+        const out = join(dir, 'py.raw');
+        await pyvhdiDump([leaf, base], out);
+        assert.ok((await readFile(out)).equals(expected));
+      }
+    });
   });
-});
+}
 
 test('copyAllocated flattens a chain into a new dynamic disk', async () => {
   await withTempDir(async (dir) => {

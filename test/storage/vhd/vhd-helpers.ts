@@ -4,15 +4,26 @@
  * libvhdi's Python binding) run as child processes, and a seeded PRNG so failures replay.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createCipheriv } from 'node:crypto';
+import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'islet-vhd-'));
+/**
+ * A fresh directory, removed afterwards. `inMemory` puts it on /dev/shm when that tmpfs has
+ * room: tests that must write a gigabyte stay fast on a slow disk (tmpfs is sparse-aware and
+ * reports st_blocks like ext4, so thinness is still measured on real files).
+ */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>, opts: { inMemory?: boolean } = {}): Promise<T> {
+  let base = tmpdir();
+  if (opts.inMemory) {
+    const fs = await statfs('/dev/shm').catch(() => null);
+    if (fs && fs.bavail * fs.bsize > 4 * 1024 ** 3) base = '/dev/shm';
+  }
+  const dir = await mkdtemp(join(base, 'islet-vhd-'));
   try {
     return await fn(dir);
   } finally {
@@ -84,9 +95,11 @@ export function randInt(rnd: () => number, n: number): number {
   return Math.floor(rnd() * n);
 }
 
+/** Deterministic incompressible bytes: AES-128-CTR keystream keyed by the seed. */
 export function patternBuffer(length: number, seed: number): Buffer {
-  const rnd = prng(seed);
-  const b = Buffer.allocUnsafe(Math.ceil(length / 4) * 4);
-  for (let i = 0; i < b.length; i += 4) b.writeUInt32LE(Math.floor(rnd() * 0x100000000), i);
-  return b.subarray(0, length);
+  const key = Buffer.alloc(16);
+  key.writeUInt32BE(seed >>> 0, 0);
+  key.writeUInt32BE(Math.floor(seed / 2 ** 32) >>> 0, 4);
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+  return Buffer.concat([cipher.update(Buffer.alloc(length)), cipher.final()]);
 }

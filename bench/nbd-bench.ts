@@ -1,0 +1,170 @@
+/**
+ * @module
+ * NBD data-path throughput: `nbdcopy` reading a 1 GiB export into a file and writing a
+ * file into it, against Islet's NBD server (its own process, raw file adapter) and
+ * against `qemu-nbd -f raw` serving the same file, beside a plain `cp` of the file. Files
+ * live on tmpfs when there is one, so the disk does not drown the difference. Each case
+ * runs once with a single connection and once with multi-conn (ours `multiConn`,
+ * qemu-nbd `-e 4`), servers alternating, median of the rounds. Goal: ratio >= 1.0.
+ *
+ * Env: BENCH_NBD_MIB (default 1024), BENCH_ROUNDS (default 3).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+interface Served {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function run(): Promise<void> {
+  const mib = Number(process.env.BENCH_NBD_MIB ?? 1024);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  for (const tool of ['nbdcopy', 'qemu-nbd']) {
+    if (!(await exec('which', [tool]).then(() => true, () => false))) {
+      console.log(`nbd: skipped, ${tool} is not installed`);
+      return;
+    }
+  }
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dir = await mkdtemp(join(base, 'islet-nbd-bench-'));
+  try {
+    const src = join(dir, 'src.raw');
+    const served = join(dir, 'served.raw');
+    const out = join(dir, 'out.raw');
+    await writeRandom(src, mib);
+    await exec('cp', [src, served]);
+    const size = mib * 1024 * 1024;
+    console.log(`nbd: nbdcopy of a ${mib} MiB raw image (random data) on ${base}, median of ${rounds} rounds`);
+
+    const cpTimes: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      await rm(out, { force: true });
+      cpTimes.push(await timed(() => exec('cp', [src, out])));
+    }
+    const cp = median(cpTimes);
+    console.log(`  cp             ${fmt(size, cp)}`);
+
+    for (const multi of [false, true]) {
+      const t = { ours: { read: [] as number[], write: [] as number[] }, qemu: { read: [] as number[], write: [] as number[] } };
+      for (let i = 0; i < rounds; i++) {
+        for (const who of i % 2 ? (['qemu', 'ours'] as const) : (['ours', 'qemu'] as const)) {
+          const s = who === 'ours' ? await serveOurs(served, multi) : await serveQemu(served, multi);
+          try {
+            const uri = `nbd://127.0.0.1:${s.port}/bench`;
+            await rm(out, { force: true });
+            t[who].read.push(await timed(() => exec('nbdcopy', [uri, out])));
+            t[who].write.push(await timed(() => exec('nbdcopy', [src, uri])));
+          } finally {
+            await s.stop();
+          }
+        }
+      }
+      const label = multi ? 'multi-conn' : '1 conn';
+      for (const op of ['read', 'write'] as const) {
+        const ours = median(t.ours[op]);
+        const qemu = median(t.qemu[op]);
+        console.log(`  ${op.padEnd(5)} ${label.padEnd(10)} islet ${fmt(size, ours)}   qemu-nbd ${fmt(size, qemu)}   ` +
+          `islet/qemu-nbd ${(qemu / ours).toFixed(2)}  islet/cp ${(cp / ours).toFixed(2)}  (goal islet/qemu-nbd >= 1.00)`);
+      }
+    }
+    await exec('cmp', [src, served]); // the last write round must have landed byte for byte
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function writeRandom(path: string, mib: number): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    const chunk = Buffer.allocUnsafe(1024 * 1024);
+    for (let i = 0; i < mib; i++) await fh.write(randomFillSync(chunk), 0, chunk.length, i * chunk.length);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function serveOurs(file: string, multi: boolean): Promise<Served> {
+  const here = fileURLToPath(import.meta.url);
+  const script = join(here, '..', here.endsWith('.ts') ? 'nbd-serve.ts' : 'nbd-serve.js');
+  const child = spawn(process.execPath, [...process.execArgv, script, file, ...(multi ? ['--multi-conn'] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /ready (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (c) => reject(new Error(`nbd-serve exited ${c}`)));
+  });
+  return { port, stop: () => stop(child) };
+}
+
+async function serveQemu(file: string, multi: boolean): Promise<Served> {
+  const port = await freePort();
+  const child = spawn('qemu-nbd', ['-f', 'raw', '-b', '127.0.0.1', '-p', String(port), '-x', 'bench', '-t', ...(multi ? ['-e', '4'] : []), file], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    if (await canConnect(port)) break;
+    if (i > 100 || child.exitCode !== null) throw new Error('qemu-nbd did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, stop: () => stop(child) };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+async function timed(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return (performance.now() - t0) / 1000;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function fmt(bytes: number, seconds: number): string {
+  return `${(bytes / seconds / 1e6).toFixed(0).padStart(5)} MB/s (${seconds.toFixed(2)} s)`;
+}

@@ -1,0 +1,165 @@
+/**
+ * @module
+ * An NBD server for Islet's virtual disks: a TCP listener whose connections go through
+ * the fixed newstyle handshake (`handshake.ts`) and then serve one export each
+ * (`transmission.ts`). Exports are looked up by name through the toolstack's resolver,
+ * which decides what a name (VDI plus authorising token) grants; the server only speaks
+ * the protocol. A misbehaving client loses its own connection and nothing else.
+ *
+ * @example
+ * const server = new NbdServer({ resolveExport: async (name) => lookup(name) });
+ * const { port } = await server.listen(0, '127.0.0.1');
+ * // nbdinfo nbd://127.0.0.1:PORT/NAME
+ * await server.close();
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { negotiate } from './handshake.js';
+import { NBD_DEFAULTS, type NbdServerOptions } from './nbd-options.js';
+import { Transmission } from './transmission.js';
+
+interface Connection {
+  socket: Socket;
+  transmission: Transmission | undefined;
+  done: Promise<void>;
+}
+
+/** How long a closing server waits for in-flight requests before cutting connections. */
+const CLOSE_GRACE_MS = 5000;
+
+export class NbdServer {
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly secure: SecureContext | undefined;
+  private closing = false;
+
+  constructor(private readonly opts: NbdServerOptions) {
+    this.secure = opts.tls
+      ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, minVersion: 'TLSv1.2' })
+      : undefined;
+    if (opts.tlsRequired && !this.secure) throw new Error('tlsRequired needs tls.cert and tls.key');
+    this.server = createServer({ noDelay: true }, (s) => this.accept(s));
+    this.server.on('error', (e) => this.report(e, '-'));
+  }
+
+  /** Starts listening; port 0 picks a free one. */
+  listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; host: string }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address() as AddressInfo;
+        resolve({ port: a.port, host: a.address });
+      });
+    });
+  }
+
+  /** Number of open client connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Stops accepting, lets every connection finish the requests it has in flight (up to a
+   * grace period), closes them and releases their exports.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const listening = new Promise<void>((r) => this.server.close(() => r()));
+    for (const c of this.connections) {
+      if (c.transmission) c.transmission.stop();
+      else c.socket.destroy();
+    }
+    const all = Promise.all([...this.connections].map((c) => c.done));
+    const timer = setTimeout(() => {
+      for (const c of this.connections) c.socket.destroy();
+    }, CLOSE_GRACE_MS);
+    await all;
+    clearTimeout(timer);
+    await listening;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => undefined); // failures surface as 'close'; never crash the process
+    socket.setKeepAlive(true, 60_000);
+    const conn: Connection = { socket, transmission: undefined, done: Promise.resolve() };
+    this.connections.add(conn);
+    conn.done = this.serve(conn)
+      .catch((e: unknown) => this.report(e, peerOf(socket)))
+      .finally(() => {
+        socket.destroy();
+        this.connections.delete(conn);
+      });
+  }
+
+  private async serve(conn: Connection): Promise<void> {
+    const { socket } = conn;
+    const peer = peerOf(socket);
+    const session: { socket: Duplex } = { socket };
+    const timeout = this.opts.handshakeTimeoutMs ?? NBD_DEFAULTS.handshakeTimeoutMs;
+    const timer = setTimeout(() => socket.destroy(), timeout);
+    let n;
+    try {
+      n = await negotiate(socket, this.opts, this.secure, session);
+    } catch {
+      n = undefined; // the peer went away or broke TLS: nothing to answer
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!n) {
+      await endGently(session.socket);
+      return;
+    }
+    if (this.closing) {
+      await n.handle.release().catch((e: unknown) => this.report(e, peer, n.name));
+      return;
+    }
+    const t = new Transmission(n.socket, n.leftover, {
+      device: n.handle.device,
+      readOnly: n.readOnly,
+      structured: n.structured,
+      metaContextId: n.metaContextId,
+      maxInFlightBytes: this.opts.maxInFlightBytes ?? NBD_DEFAULTS.maxInFlightBytes,
+      maxInFlightRequests: this.opts.maxInFlightRequests ?? NBD_DEFAULTS.maxInFlightRequests,
+      onError: (e) => this.report(e, peer, n.name),
+    });
+    conn.transmission = t;
+    try {
+      await t.run();
+    } finally {
+      await n.handle.release().catch((e: unknown) => this.report(e, peer, n.name));
+    }
+  }
+
+  private report(e: unknown, peer: string, name?: string): void {
+    try {
+      this.opts.onError?.(e, { peer, export: name });
+    } catch {
+      // a failing logger must not take the server down
+    }
+  }
+}
+
+function peerOf(s: Socket): string {
+  return `${s.remoteAddress}:${s.remotePort}`;
+}
+
+/** Half-closes after flushing what we wrote (an ABORT's ACK), then cuts a peer that lingers. */
+function endGently(s: Duplex): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.destroyed) return resolve();
+    const t = setTimeout(() => s.destroy(), 2000);
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    s.on('error', () => undefined);
+    s.resume(); // drain whatever the peer still sends so that its FIN reaches us
+    s.end();
+  });
+}

@@ -1,0 +1,130 @@
+/**
+ * @module
+ * Where incoming bytes land. A plain socket delivers fresh 64 KiB chunks as 'data'
+ * events; for a multi-gigabyte copy that is an allocation, a GC'd backing store and a
+ * memcpy per chunk. A *steered* socket instead reads into a buffer its consumer picks
+ * before every read (Node's `onread` option), so a WRITE payload can be received straight
+ * into the buffer that goes to the disk, and request headers into one reused staging area.
+ *
+ * Node only offers `onread` when constructing a socket, not for accepted ones, so
+ * `steer()` moves the accepted socket's handle into a new `net.Socket` built with it.
+ * That relies on the (stable but undocumented) `_handle` field; when it is not there we
+ * keep the plain socket and everything still works, only with one copy more.
+ */
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+export interface InputSink {
+  /** Buffer the next read may fill (steered sockets only; any length > 0). */
+  nextBuffer(): Buffer;
+  /**
+   * `buf[0..n)` arrived. When `reused` is set, `buf` is overwritten by a later read, so
+   * the sink must copy whatever it keeps past this call.
+   */
+  onData(buf: Buffer, n: number, reused: boolean): void;
+}
+
+const STAGING_SIZE = 64 * 1024;
+
+export class SocketInput {
+  private sink: InputSink | undefined;
+  /** Bytes that arrived with no sink attached, handed to the next one. */
+  private held: Buffer[] = [];
+  private readonly staging: Buffer;
+  private readonly onChunk = (c: Buffer): void => this.deliver(c, c.length, false);
+
+  private constructor(readonly socket: Duplex, readonly steered: boolean) {
+    this.staging = steered ? Buffer.allocUnsafe(STAGING_SIZE) : Buffer.alloc(0);
+    if (!steered) socket.on('data', this.onChunk);
+  }
+
+  /** Input over any stream, fed by its 'data' events (TLS sockets, fallbacks). */
+  static plain(socket: Duplex): SocketInput {
+    return new SocketInput(socket, false);
+  }
+
+  /**
+   * Rebuilds an accepted, not yet reading socket (server `pauseOnConnect`) as a steered
+   * one. The original object is retired; use the returned socket from now on.
+   */
+  static steer(accepted: Socket): SocketInput {
+    const handle = (accepted as unknown as { _handle?: { readStart?: unknown; useUserBuffer?: unknown } | null })._handle;
+    if (!handle || typeof handle.useUserBuffer !== 'function' || typeof handle.readStart !== 'function') {
+      return SocketInput.plain(accepted);
+    }
+    let input: SocketInput | undefined;
+    const socket = new Socket({
+      handle,
+      allowHalfOpen: false,
+      onread: {
+        buffer: () => input?.nextBuffer() ?? Buffer.allocUnsafe(STAGING_SIZE),
+        callback: (n: number, buf: Uint8Array) => {
+          input!.deliver(buf as Buffer, n, true);
+        },
+      },
+    } as ConstructorParameters<typeof Socket>[0] & { handle: unknown });
+    // Retire the old wrapper without closing the handle it no longer owns; this also
+    // settles the server's connection count.
+    (accepted as unknown as { _handle: unknown })._handle = null;
+    accepted.destroy();
+    input = new SocketInput(socket, true);
+    socket.pause();
+    return input;
+  }
+
+  /** Starts delivering to `sink` (first whatever arrived while nobody listened). */
+  attach(sink: InputSink): void {
+    this.sink = sink;
+    const held = this.held;
+    this.held = [];
+    for (const b of held) {
+      if (this.sink !== sink) {
+        this.held.push(b);
+        continue;
+      }
+      sink.onData(b, b.length, false);
+    }
+    if (this.sink === sink) this.socket.resume();
+  }
+
+  /** Stops reading and delivering; bytes already read are kept for the next sink. */
+  detach(): void {
+    this.sink = undefined;
+    this.socket.pause();
+  }
+
+  /** Stops reading for good and forgets the socket (before handing it to TLS). */
+  release(): Buffer[] {
+    this.detach();
+    if (!this.steered) this.socket.off('data', this.onChunk);
+    const held = this.held;
+    this.held = [];
+    return held;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.sink) this.socket.resume();
+  }
+
+  private nextBuffer(): Buffer {
+    return this.sink ? this.sink.nextBuffer() : this.staging;
+  }
+
+  private deliver(buf: Buffer, n: number, reused: boolean): void {
+    if (this.sink) {
+      this.sink.onData(buf, n, reused);
+      return;
+    }
+    this.held.push(reused ? Buffer.from(buf.subarray(0, n)) : buf.subarray(0, n));
+    this.socket.pause();
+  }
+
+  /** The staging area a sink may hand back from `nextBuffer()` when it has no better target. */
+  get stagingBuffer(): Buffer {
+    return this.staging;
+  }
+}

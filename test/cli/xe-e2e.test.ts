@@ -1,0 +1,188 @@
+/**
+ * The compiled `bin/xe` against a real Islet server: the golden outputs of `host-list`,
+ * `vm-list` (default and params=all), `pool-param-get`, `host-param-set`/`-get`, errors,
+ * --minimal, TLS and plain HTTP, and a run through a symlink. Expected values are read
+ * independently through the XenAPI client. Needs `npm run build` (bin/xe runs dist/).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { XapiClient } from '../../src/client/xapi-client.js';
+import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
+import { repoRoot } from '../helpers/repo-root.js';
+
+interface Run { code: number | null; out: string; err: string }
+
+const PW = 'xe-e2e-pw';
+let home: string;
+
+function runXe(bin: string, args: readonly string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    // A clean HOME keeps the developer's ~/.xe out of the test.
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    delete env.XE_EXTRA_ARGS;
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('bin/xe end to end', () => {
+  let islet: IsletProcess;
+  let api: XapiClient;
+  const bin = join(repoRoot(), 'bin', 'xe');
+  const xe = (...args: string[]) => runXe(bin, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args]);
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'xe-home-'));
+    islet = await startIslet({ rootPassword: PW });
+    api = new XapiClient({ url: `https://127.0.0.1:${islet.port}` });
+    await api.login('root', PW);
+  });
+  after(async () => {
+    await api.logout().catch(() => undefined);
+    api.close();
+    await islet.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  async function onlyRecord(cls: string): Promise<Record<string, unknown>> {
+    const all = (await api.call(`${cls}.get_all_records`)) as Record<string, Record<string, unknown>>;
+    const recs = Object.values(all);
+    assert.equal(recs.length, 1);
+    return recs[0]!;
+  }
+
+  it('xe host-list prints the host record as XenServer lays it out', async () => {
+    const h = await onlyRecord('host');
+    const r = await xe('host-list');
+    assert.equal(r.err, '');
+    assert.equal(r.code, 0);
+    // Key column: "name-description ( RW)" (22) + 4; the first key left-aligned, the others right-aligned.
+    assert.equal(r.out,
+      `uuid ( RO)                : ${h.uuid}\n`
+      + `          name-label ( RW): ${h.name_label}\n`
+      + `    name-description ( RW): ${h.name_description}\n`
+      + '\n\n');
+  });
+
+  it('xe vm-list shows VMs but not templates, default fields in record order', async () => {
+    const vmRef = String(await api.call('VM.create', { name_label: 'web one', name_description: 'first' }));
+    const tplRef = String(await api.call('VM.create', { name_label: 'tpl', is_a_template: true }));
+    const vm = (await api.call('VM.get_record', vmRef)) as Record<string, unknown>;
+    const tpl = (await api.call('VM.get_record', tplRef)) as Record<string, unknown>;
+    const r = await xe('vm-list');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out,
+      `uuid ( RO)           : ${vm.uuid}\n`
+      + '     name-label ( RW): web one\n'
+      + `    power-state ( RO): ${String(vm.power_state).toLowerCase()}\n`
+      + '\n\n');
+    const t = await xe('template-list', '--minimal');
+    assert.equal(t.out, `${tpl.uuid}\n`);
+    const filtered = await xe('vm-list', 'name-label=nobody');
+    assert.equal(filtered.out, '');
+  });
+
+  it('xe vm-list params=all prints every field of each VM, aligned, in one block per VM', async () => {
+    const r = await xe('vm-list', 'params=all');
+    assert.equal(r.code, 0, r.err);
+    const blocks = r.out.split('\n\n\n').filter((b) => b !== '');
+    const vms = Object.values((await api.call('VM.get_all_records')) as Record<string, Record<string, unknown>>)
+      .filter((v) => v.is_a_template !== true);
+    assert.equal(blocks.length, vms.length);
+    assert.ok(r.out.endsWith('\n\n\n'));
+    for (const block of blocks) {
+      const lines = block.split('\n');
+      assert.match(lines[0]!, /^uuid \( RO\) +: [0-9a-f-]{36}$/);
+      const col = lines[0]!.indexOf(': ');
+      for (const l of lines) {
+        assert.match(l, /^ *[A-Za-z][\w-]* \((?: RO| RW|SRO|SRW|MRO|MRW)\) *: /, l);
+        assert.equal(l.indexOf(': '), col, `misaligned: ${l}`);
+      }
+      const names = lines.map((l) => l.trim().split(' ')[0]);
+      assert.ok(names.includes('name-label') && names.includes('power-state') && names.includes('is-a-template'));
+      assert.ok(lines.includes(`${' '.repeat(col - 'name-label ( RW)'.length)}name-label ( RW): web one`));
+      assert.ok(lines.some((l) => l.endsWith('is-a-template ( RW): false')));
+    }
+  });
+
+  it('xe pool-param-get prints one field', async () => {
+    const [pool] = (await api.call('pool.get_all')) as string[];
+    await api.call('pool.set_name_label', pool, 'Pool, with a comma');
+    const uuid = String(await api.call('pool.get_uuid', pool));
+    const r = await xe('pool-param-get', `uuid=${uuid}`, 'param-name=name-label');
+    assert.deepEqual(r, { code: 0, out: 'Pool, with a comma\n', err: '' });
+    const m = await xe('pool-param-get', `uuid=${uuid}`, 'param-name=name-label', '--minimal');
+    assert.equal(m.out, 'Pool\\, with a comma\n');
+    const list = await xe('pool-list', '--minimal');
+    assert.equal(list.out, `${uuid}\n`);
+  });
+
+  it('xe host-param-set then host-param-get round-trips, and the API sees it', async () => {
+    const h = await onlyRecord('host');
+    const set = await xe('host-param-set', `uuid=${h.uuid}`, 'name-label=x', 'other-config:islet-test=v1');
+    assert.deepEqual(set, { code: 0, out: '', err: '' });
+    const get = await xe('host-param-get', `uuid=${h.uuid}`, 'param-name=name-label');
+    assert.deepEqual(get, { code: 0, out: 'x\n', err: '' });
+    const key = await xe('host-param-get', `uuid=${h.uuid}`, 'param-name=other-config', 'param-key=islet-test');
+    assert.equal(key.out, 'v1\n');
+    const after = await onlyRecord('host');
+    assert.equal(after.name_label, 'x');
+    assert.equal((after.other_config as Record<string, string>)['islet-test'], 'v1');
+    const ro = await xe('host-param-set', `uuid=${h.uuid}`, 'enabled=false');
+    assert.equal(ro.code, 1);
+    assert.match(ro.err, /Failure: Field 'enabled' is read-only\.\n$/);
+  });
+
+  it('prints XenAPI errors with their parameters and exits 1', async () => {
+    const r = await xe('vm-param-get', 'uuid=not-a-uuid', 'param-name=name-label');
+    assert.equal(r.code, 1);
+    assert.equal(r.out, '');
+    assert.match(r.err, /\ntype: VM\nuuid: not-a-uuid\n$/);
+    const bad = await runXe(bin, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', 'wrong', 'host-list']);
+    assert.deepEqual(bad, { code: 1, out: '', err: "Authentication failed\nFor usage run: 'xe help'\n" });
+    const unknown = await xe('no-such-command');
+    assert.deepEqual(unknown, { code: 1, out: '', err: "Unknown command: no-such-command\nFor usage run: 'xe help'\n" });
+    const missing = await xe('host-param-get', 'param-name=name-label');
+    assert.equal(missing.err, "Required parameter not found: uuid\nFor usage run: 'xe help'\n");
+  });
+
+  it('speaks TLS to a named host and plain HTTP with --nossl, on the same port', async () => {
+    const h = await onlyRecord('host');
+    for (const extra of [['-s', 'localhost'], ['-s', 'localhost', '--nossl']]) {
+      const r = await runXe(bin, [...extra, '-p', String(islet.port), '-pw', PW, 'host-list', '--minimal']);
+      assert.deepEqual(r, { code: 0, out: `${h.uuid}\n`, err: '' }, extra.join(' '));
+    }
+  });
+
+  it('reads the connection from ~/.xe and works through a symlink', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(home, '.xe'), `server=127.0.0.1\nport=${islet.port}\npassword=${PW}\n`);
+    const link = join(home, 'xe-link');
+    await symlink(bin, link);
+    try {
+      const h = await onlyRecord('host');
+      const r = await runXe(link, ['host-list', 'params=uuid', '--minimal']);
+      assert.deepEqual(r, { code: 0, out: `${h.uuid}\n`, err: '' });
+    } finally {
+      await rm(join(home, '.xe'), { force: true });
+    }
+  });
+
+  it('answers help without a server', async () => {
+    const r = await runXe(bin, ['-s', '127.0.0.1', '-p', '1', 'help', 'vm-list']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^command name            : vm-list\n        reqd params     : \n        optional params : params, /);
+    const none = await runXe(bin, []);
+    assert.equal(none.code, 0);
+    assert.match(none.err, /^Usage:/);
+  });
+});
