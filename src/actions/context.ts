@@ -5,7 +5,10 @@
  * context and a named-argument object to a result, so they can be called from the wire,
  * from other actions and from tests alike.
  */
+import type { Hypervisor } from '../core/ports/hypervisor.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
+import type { PoolLink } from '../core/ports/pool-link.js';
+import type { StorageHost } from '../core/ports/storage-host.js';
 import type { Ref } from '../core/ref.js';
 import type { Role } from '../datamodel/roles.js';
 
@@ -57,8 +60,12 @@ export interface Services {
   readonly tasks: TasksPort;
   /** Where this host keeps its files (database, certificates, patches). */
   readonly dataDir: string;
-  /** Other things wired by main, looked up by name to keep this module free of adapters. */
-  readonly [extra: string]: unknown;
+  /** Storage drivers and attached SRs of this host. */
+  readonly storage?: StorageHost;
+  /** This host's hypervisor (the simulator process on this machine). */
+  readonly hypervisor?: Hypervisor;
+  /** The other hosts of the pool; absent on a host that has never had any. */
+  readonly pool?: PoolLink;
 }
 
 export interface ActionContext {

@@ -37,9 +37,6 @@ export interface CommandLine {
   readonly params: Params;
 }
 
-
-
-
 export function defaultConnection(): Connection {
   return {
     server: '127.0.0.1', port: undefined, username: 'root', password: 'null', passwordFile: '',

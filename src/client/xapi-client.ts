@@ -48,17 +48,23 @@ export class XapiClient {
   #session: string | undefined;
   #nextId = 1;
   readonly #debug: ((line: string) => void) | undefined;
+  readonly #opts: XapiClientOptions;
 
   constructor(opts: XapiClientOptions) {
     const u = new URL(String(opts.url));
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`unsupported URL scheme ${u.protocol}`);
     this.#base = new URL(`${u.protocol}//${u.host}`);
     this.#debug = opts.debug;
-    this.#agent = u.protocol === 'https:'
+    this.#opts = opts;
+    this.#agent = this.#makeAgent();
+  }
+
+  #makeAgent(): http.Agent {
+    return this.#base.protocol === 'https:'
       ? new https.Agent({
         keepAlive: true,
-        rejectUnauthorized: opts.rejectUnauthorized ?? opts.ca !== undefined,
-        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+        rejectUnauthorized: this.#opts.rejectUnauthorized ?? this.#opts.ca !== undefined,
+        ...(this.#opts.ca !== undefined ? { ca: this.#opts.ca } : {}),
       })
       : new http.Agent({ keepAlive: true });
   }
@@ -120,7 +126,13 @@ export class XapiClient {
       ref = await this.rawCall('session.login_with_password', args);
     } catch (e) {
       if (!(e instanceof XapiCallError) || e.code !== 'HOST_IS_SLAVE' || !e.params[0]) throw e;
-      this.#base = masterUrl(this.#base, e.params[0]);
+      const next = masterUrl(this.#base, e.params[0]);
+      if (next.protocol !== this.#base.protocol) {
+        this.#agent.destroy();
+        this.#base = next;
+        this.#agent = this.#makeAgent();
+      }
+      this.#base = next;
       ref = await this.rawCall('session.login_with_password', args);
     }
     this.#session = String(ref);

@@ -7,47 +7,12 @@
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import type { TlsIdentity } from './tls-identity.js';
 
 export interface DualListener {
   readonly server: Server;
   readonly port: number;
   close(): Promise<void>;
-}
-
-/**
- * A TLS socket built on a raw TCP handle reads the handle directly and would miss the
- * byte already consumed to choose the protocol, so TLS goes through a stream that
- * replays it first.
- */
-function tlsFeed(socket: Socket, first: Buffer): Duplex {
-  const feed = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _enc, cb) {
-      socket.write(chunk, cb);
-    },
-    final(cb) {
-      socket.end();
-      cb();
-    },
-    destroy(err, cb) {
-      socket.destroy();
-      cb(err);
-    },
-  });
-  feed.push(first);
-  socket.on('data', (d: Buffer) => {
-    if (!feed.push(d)) socket.pause();
-  });
-  socket.on('end', () => feed.push(null));
-  socket.on('close', () => feed.destroy());
-  // HTTP handlers read the peer address from the socket they were given.
-  Object.defineProperty(feed, 'remoteAddress', { get: () => socket.remoteAddress });
-  Object.defineProperty(feed, 'remotePort', { get: () => socket.remotePort });
-  return feed;
 }
 
 export async function listenDual(host: string, port: number, tls: TlsIdentity, handler: RequestListener): Promise<DualListener> {

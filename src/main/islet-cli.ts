@@ -6,6 +6,7 @@ import { startHostServer } from './host-server.js';
 
 const USAGE = `usage:
   islet server --data-dir DIR --listen ADDR:PORT [--root-password PW] [--tls-cert FILE --tls-key FILE]
+  islet update build --source DIR --manifest FILE --key FILE --out NAME.xsupdate [--zip]
 `;
 
 function parseFlags(argv: string[]): Record<string, string> {
@@ -68,6 +69,13 @@ export async function main(argv: string[]): Promise<void> {
     switch (cmd) {
       case 'server':
         return await server(rest);
+      case 'update': {
+        const [sub, ...args] = rest;
+        if (sub !== 'build') throw new Error('usage: islet update build …');
+        const { runUpdateBuildCli } = await import('../updates/package/build-cli.js');
+        await runUpdateBuildCli(args);
+        return;
+      }
       default:
         process.stderr.write(USAGE);
         process.exit(cmd ? 2 : 0);

@@ -7,18 +7,18 @@
  * garbage, refusal); the caller then closes the socket.
  */
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { ExportContext, ExportHandle, NbdServerOptions } from './nbd-options.js';
 import {
   BASE_ALLOCATION, ClientFlag, HandshakeFlag, IHAVEOPT, Info, MAX_OPTION_DATA, MAX_PAYLOAD, MAX_STRING,
   NBDMAGIC, OPTION_HEADER_SIZE, OPTION_REPLY_MAGIC, Opt, Rep, TransmissionFlag,
 } from './protocol.js';
+import { SocketInput } from './socket-input.js';
 import { SocketReader } from './socket-reader.js';
 
 export interface Negotiated {
-  /** The socket to continue on: the original one, or its TLS wrapper. */
-  socket: Duplex;
+  /** The input to continue on: the original socket's, or its TLS wrapper's. */
+  input: SocketInput;
   /** Bytes already read past the end of the handshake. */
   leftover: Buffer;
   tls: boolean;
@@ -36,16 +36,16 @@ const MAX_OPTIONS = 1024;
 const BASE_ALLOCATION_ID = 1;
 
 /**
- * Runs option haggling on a fresh connection. `session.socket` always holds the socket
- * currently in use (the TLS wrapper after STARTTLS), so the caller can close the right one
- * when this resolves to `undefined` or throws.
+ * Runs option haggling on a fresh connection. `session.input` always holds the input in
+ * use (the TLS wrapper's after STARTTLS), so the caller can close the right socket when
+ * this resolves to `undefined` or throws.
  */
 export async function negotiate(
-  raw: Socket, opts: NbdServerOptions, secure: SecureContext | undefined, session: { socket: Duplex },
+  session: { input: SocketInput }, peer: string, opts: NbdServerOptions, secure: SecureContext | undefined,
 ): Promise<Negotiated | undefined> {
-  const peer = `${raw.remoteAddress}:${raw.remotePort}`;
-  let socket: Duplex = raw;
-  let reader = new SocketReader(raw);
+  let input = session.input;
+  let socket = input.socket;
+  let reader = new SocketReader(input);
   let tls = false;
   let structured = false;
   let meta: { exportName: string } | undefined;
@@ -55,7 +55,7 @@ export async function negotiate(
   greeting.writeBigUInt64BE(NBDMAGIC, 0);
   greeting.writeBigUInt64BE(IHAVEOPT, 8);
   greeting.writeUInt16BE(HandshakeFlag.FIXED_NEWSTYLE | HandshakeFlag.NO_ZEROES, 16);
-  raw.write(greeting);
+  socket.write(greeting);
 
   let handedOver = false;
   try {
@@ -131,10 +131,11 @@ export async function negotiate(
           if (len !== 0 || tls) { reply(opt, Rep.ERR_INVALID, tls ? 'TLS already started' : 'NBD_OPT_STARTTLS takes no data'); break; }
           reply(opt, Rep.ACK);
           // The client may not send anything before our ACK reaches it, so read-ahead is a violation.
-          if (reader.detach().length) return undefined;
-          socket = await upgrade(raw, secure, opts.tls?.requestCert === true);
-          session.socket = socket;
-          reader = new SocketReader(socket);
+          if (reader.detach().length || input.release().length) return undefined;
+          const tlsSocket = await upgrade(socket as Socket, secure, opts.tls?.requestCert === true);
+          session.input = input = SocketInput.plain(tlsSocket);
+          socket = tlsSocket;
+          reader = new SocketReader(input);
           tls = true;
           structured = false; // the spec forbids carrying option state across the upgrade
           meta = undefined;
@@ -209,7 +210,7 @@ export async function negotiate(
   function done(name: string, handle: ExportHandle, readOnly: boolean, flags: number): Negotiated {
     handedOver = true;
     return {
-      socket, leftover: reader.detach(), tls, name, handle, readOnly, structured,
+      input, leftover: reader.detach(), tls, name, handle, readOnly, structured,
       metaContextId: structured && meta?.exportName === name ? BASE_ALLOCATION_ID : undefined,
       transmissionFlags: flags,
     };

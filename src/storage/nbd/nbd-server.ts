@@ -17,10 +17,12 @@ import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { negotiate } from './handshake.js';
 import { NBD_DEFAULTS, type NbdServerOptions } from './nbd-options.js';
+import { SocketInput } from './socket-input.js';
 import { Transmission } from './transmission.js';
 
 interface Connection {
-  socket: Socket;
+  /** Whichever socket is current: the accepted one's steered rebuild, or a TLS wrapper. */
+  socket: Duplex;
   transmission: Transmission | undefined;
   done: Promise<void>;
 }
@@ -39,7 +41,8 @@ export class NbdServer {
       ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, minVersion: 'TLSv1.2' })
       : undefined;
     if (opts.tlsRequired && !this.secure) throw new Error('tlsRequired needs tls.cert and tls.key');
-    this.server = createServer({ noDelay: true }, (s) => this.accept(s));
+    // Paused on connect so that the socket can be rebuilt as a steered one before any read.
+    this.server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(s));
     this.server.on('error', (e) => this.report(e, '-'));
   }
 
@@ -80,46 +83,50 @@ export class NbdServer {
     await listening;
   }
 
-  private accept(socket: Socket): void {
+  private accept(accepted: Socket): void {
+    const peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    accepted.on('error', () => undefined); // failures surface as 'close'; never crash the process
     if (this.closing) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
-    socket.on('error', () => undefined); // failures surface as 'close'; never crash the process
-    socket.setKeepAlive(true, 60_000);
+    accepted.setKeepAlive(true, 60_000);
+    const input = SocketInput.steer(accepted);
+    const socket = input.socket;
+    socket.on('error', () => undefined);
     const conn: Connection = { socket, transmission: undefined, done: Promise.resolve() };
     this.connections.add(conn);
-    conn.done = this.serve(conn)
-      .catch((e: unknown) => this.report(e, peerOf(socket)))
+    conn.done = this.serve(conn, input, peer)
+      .catch((e: unknown) => this.report(e, peer))
       .finally(() => {
+        conn.socket.destroy();
         socket.destroy();
         this.connections.delete(conn);
       });
   }
 
-  private async serve(conn: Connection): Promise<void> {
-    const { socket } = conn;
-    const peer = peerOf(socket);
-    const session: { socket: Duplex } = { socket };
+  private async serve(conn: Connection, input: SocketInput, peer: string): Promise<void> {
+    const session = { input };
     const timeout = this.opts.handshakeTimeoutMs ?? NBD_DEFAULTS.handshakeTimeoutMs;
-    const timer = setTimeout(() => socket.destroy(), timeout);
+    const timer = setTimeout(() => session.input.socket.destroy(), timeout);
     let n;
     try {
-      n = await negotiate(socket, this.opts, this.secure, session);
+      n = await negotiate(session, peer, this.opts, this.secure);
     } catch {
       n = undefined; // the peer went away or broke TLS: nothing to answer
     } finally {
       clearTimeout(timer);
+      conn.socket = session.input.socket;
     }
     if (!n) {
-      await endGently(session.socket);
+      await endGently(session.input);
       return;
     }
     if (this.closing) {
       await n.handle.release().catch((e: unknown) => this.report(e, peer, n.name));
       return;
     }
-    const t = new Transmission(n.socket, n.leftover, {
+    const t = new Transmission(n.input, n.leftover, {
       device: n.handle.device,
       readOnly: n.readOnly,
       structured: n.structured,
@@ -130,7 +137,7 @@ export class NbdServer {
     });
     conn.transmission = t;
     try {
-      await t.run();
+      await t.serve();
     } finally {
       await n.handle.release().catch((e: unknown) => this.report(e, peer, n.name));
     }
@@ -145,12 +152,9 @@ export class NbdServer {
   }
 }
 
-function peerOf(s: Socket): string {
-  return `${s.remoteAddress}:${s.remotePort}`;
-}
-
 /** Half-closes after flushing what we wrote (an ABORT's ACK), then cuts a peer that lingers. */
-function endGently(s: Duplex): Promise<void> {
+function endGently(input: SocketInput): Promise<void> {
+  const s = input.socket;
   return new Promise((resolve) => {
     if (s.destroyed) return resolve();
     const t = setTimeout(() => s.destroy(), 2000);
@@ -158,8 +162,8 @@ function endGently(s: Duplex): Promise<void> {
       clearTimeout(t);
       resolve();
     });
-    s.on('error', () => undefined);
-    s.resume(); // drain whatever the peer still sends so that its FIN reaches us
+    // Drain whatever the peer still sends, so that its FIN reaches us.
+    input.attach({ nextBuffer: () => input.stagingBuffer, onData: () => undefined });
     s.end();
   });
 }

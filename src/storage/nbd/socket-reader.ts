@@ -1,11 +1,11 @@
 /**
  * @module
- * Exact-length async reads from a socket, for the handshake phase where each step waits
- * for the client. It can be detached (pausing the socket and handing back whatever was
- * read ahead) so that the same socket can be upgraded to TLS or handed to the
- * transmission phase without losing a byte.
+ * Exact-length async reads over a `SocketInput`, for the handshake phase where each step
+ * waits for the client. Read-ahead is bounded (a flooding client waits in its own
+ * buffers), and `detach()` hands back whatever was read past the last request, so that
+ * the transmission phase, or TLS, can take over the same connection without losing a byte.
  */
-import type { Duplex } from 'node:stream';
+import type { InputSink, SocketInput } from './socket-input.js';
 
 /** The peer closed or broke the connection before sending what was needed. */
 export class ConnectionClosed extends Error {
@@ -17,29 +17,34 @@ export class ConnectionClosed extends Error {
 
 const READ_AHEAD = 128 * 1024;
 
-export class SocketReader {
+export class SocketReader implements InputSink {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private waiter: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
-  private readonly onData = (chunk: Buffer): void => {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    this.serve();
-    // A handshake needs little read-ahead; a client flooding us waits in its own buffers.
-    if (this.buffered > READ_AHEAD && !this.detached) this.socket.pause();
-  };
   private detached = false;
   private readonly onEnd = (): void => this.fail(new ConnectionClosed());
   private readonly onError = (e: Error): void => this.fail(new ConnectionClosed(e.message));
 
-  constructor(private readonly socket: Duplex, leftover?: Buffer) {
-    if (leftover?.length) this.onData(leftover);
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onEnd);
-    socket.on('error', this.onError);
-    socket.resume();
+  constructor(private readonly input: SocketInput) {
+    const s = input.socket;
+    s.on('end', this.onEnd);
+    s.on('close', this.onEnd);
+    s.on('error', this.onError);
+    if (s.destroyed || s.readableEnded) this.onEnd();
+    input.attach(this);
+  }
+
+  nextBuffer(): Buffer {
+    return this.input.stagingBuffer;
+  }
+
+  onData(buf: Buffer, n: number, reused: boolean): void {
+    const c = reused ? Buffer.from(buf.subarray(0, n)) : buf.subarray(0, n);
+    this.chunks.push(c);
+    this.buffered += n;
+    this.serve();
+    if (this.buffered > READ_AHEAD && !this.detached) this.input.pause();
   }
 
   /** Exactly `n` bytes; rejects with ConnectionClosed if the peer goes away first. */
@@ -55,12 +60,14 @@ export class SocketReader {
 
   /** Stops reading; returns the bytes read ahead, which the next owner must consume first. */
   detach(): Buffer {
-    this.detached = true;
-    this.socket.pause();
-    this.socket.off('data', this.onData);
-    this.socket.off('end', this.onEnd);
-    this.socket.off('close', this.onEnd);
-    this.socket.off('error', this.onError);
+    if (!this.detached) {
+      this.detached = true;
+      this.input.detach();
+      const s = this.input.socket;
+      s.off('end', this.onEnd);
+      s.off('close', this.onEnd);
+      s.off('error', this.onError);
+    }
     const rest = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     this.chunks = [];
     this.buffered = 0;
@@ -103,7 +110,7 @@ export class SocketReader {
       }
     }
     this.buffered -= n;
-    if (this.buffered <= READ_AHEAD && !this.detached && this.socket.isPaused()) this.socket.resume();
+    if (this.buffered <= READ_AHEAD && !this.detached) this.input.resume();
     return out;
   }
 }

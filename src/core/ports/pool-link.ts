@@ -1,0 +1,20 @@
+/**
+ * @module
+ * How a host reaches the rest of its pool. On the master, work that must happen on a
+ * particular host (start a domain, attach an SR there, install an update) goes through
+ * `callOnHost`; a member uses `master` to learn where to send clients.
+ */
+import type { Ref } from '../ref.js';
+
+export interface PoolLink {
+  /** Whether this host holds the pool database now. */
+  isMaster(): boolean;
+  /** The master's address, as HOST_IS_SLAVE reports it. */
+  masterAddress(): string;
+  /**
+   * Runs a XenAPI call on `host` as the pool's internal user and returns its decoded
+   * result; on this host it is a local call. Fails with HOST_OFFLINE when the host
+   * cannot be reached.
+   */
+  callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[]): Promise<unknown>;
+}
