@@ -5,6 +5,7 @@
  */
 const benches: Record<string, () => Promise<void>> = {
   api: async () => (await import('./api-bench.js')).run(),
+  nbd: async () => (await import('./nbd-bench.js')).run(),
 };
 
 const name = process.argv[2];

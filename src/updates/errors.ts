@@ -25,6 +25,19 @@ export const UpdateErrorCodes = {
   PATCH_PRECHECK_FAILED_WRONG_SERVER_BUILD: ['patch', 'found_build', 'required_build'],
   PATCH_PRECHECK_FAILED_VM_RUNNING: ['patch'],
   PATCH_PRECHECK_FAILED_OUT_OF_SPACE: ['patch', 'found_space', 'required_required'],
+  UPDATE_ALREADY_EXISTS: ['uuid'],
+  UPDATE_ALREADY_APPLIED: ['update'],
+  UPDATE_ALREADY_APPLIED_IN_POOL: ['update'],
+  UPDATE_APPLY_FAILED: ['output'],
+  UPDATE_IS_APPLIED: [],
+  UPDATE_POOL_APPLY_FAILED: ['hosts'],
+  UPDATE_PRECHECK_FAILED_UNKNOWN_ERROR: ['update', 'info'],
+  UPDATE_PRECHECK_FAILED_PREREQUISITE_MISSING: ['update', 'prerequisite_update'],
+  UPDATE_PRECHECK_FAILED_CONFLICT_PRESENT: ['update', 'conflict_update'],
+  UPDATE_PRECHECK_FAILED_WRONG_SERVER_VERSION: ['update', 'installed_version', 'required_version'],
+  UPDATE_PRECHECK_FAILED_OUT_OF_SPACE: ['update', 'available_space', 'required_space'],
+  CANNOT_EVACUATE_HOST: ['errors'],
+  COULD_NOT_IMPORT_DATABASE: ['reason'],
 } as const satisfies Record<string, readonly string[]>;
 
 declareErrors(UpdateErrorCodes);

@@ -56,7 +56,9 @@ export class FileBlockDevice implements BlockDevice {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new Error(`${path} is not a regular file`);
-      const initial = st.blocks === 0 ? ChunkState.Zero : ChunkState.Unknown;
+      // No blocks at all: all holes. Every block allocated: no holes, nothing to learn.
+      // Otherwise only reading tells which chunks are zero.
+      const initial = st.blocks === 0 ? ChunkState.Zero : st.blocks * 512 >= st.size ? ChunkState.Data : ChunkState.Unknown;
       return new FileBlockDevice(fh, st.size, readOnly, new AllocationMap(st.size, granularityFor(st.size, opts.granularity), initial));
     } catch (e) {
       await fh.close();
