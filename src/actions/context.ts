@@ -9,6 +9,7 @@ import type { Hypervisor } from '../core/ports/hypervisor.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { PoolLink } from '../core/ports/pool-link.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
+import type { UpdatesPort } from '../core/ports/updates.js';
 import type { Ref } from '../core/ref.js';
 import type { Role } from '../datamodel/roles.js';
 
@@ -64,8 +65,12 @@ export interface Services {
   readonly storage?: StorageHost;
   /** This host's hypervisor (the simulator process on this machine). */
   readonly hypervisor?: Hypervisor;
+  /** `HOST:PORT` where this host's hypervisor accepts incoming live migrations. */
+  readonly hypervisorEndpoint?: () => string | undefined;
   /** The other hosts of the pool; absent on a host that has never had any. */
   readonly pool?: PoolLink;
+  /** Hotfix support: internal sessions, hook limits, rolling update runs (src/updates/). */
+  readonly updates?: UpdatesPort;
 }
 
 export interface ActionContext {

@@ -4,6 +4,7 @@
  * Holds the calls that enable, evacuate, reboot and restart a host.
  */
 import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { hostDomainMessages } from './host-domain-messages.js';
 import { hostAllowedOperations, hostDisplay, hostNumaAffinityPolicy, latestSyncedUpdatesAppliedState, updateGuidances } from './enums.js';
 
 export const host = cls('host', {
@@ -290,5 +291,6 @@ export const host = cls('host', {
       role: 'pool-operator',
       async: true,
     }),
+    ...hostDomainMessages,
   ],
 });

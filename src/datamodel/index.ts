@@ -31,6 +31,7 @@ import { blob } from './blob.js';
 import { messageClass } from './message.js';
 import { vdiNbdServerInfo } from './vdi-nbd-server-info.js';
 import { Certificate } from './certificate.js';
+import { isletRollingUpdate } from './islet-rolling-update.js';
 
 export const classes: readonly ClassDecl[] = [
   session,
@@ -61,6 +62,8 @@ export const classes: readonly ClassDecl[] = [
   messageClass,
   vdiNbdServerInfo,
   Certificate,
+  // Islet's own classes come last; they have no place in XenAPI's order.
+  isletRollingUpdate,
 ];
 
 const byName = new Map(classes.map((c) => [c.name, c]));

@@ -75,6 +75,38 @@ export const poolPatch = cls('pool_patch', {
       role: 'pool-operator',
       async: true,
     }),
+    // Pool-internal: the master has a host do its part of precheck/apply/clean on its own disk.
+    // `job` is JSON (src/updates/host-ops.ts HostJob); results are JSON too.
+    message('islet_host_precheck', {
+      doc: 'Runs the host-side checks of a precheck on the host called (pool-internal)',
+      params: [param('job', t.string, 'What to check, as JSON')],
+      result: t.string,
+      resultDoc: 'Output of the package\'s precheck hook',
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_host_apply', {
+      doc: 'Installs an update on the host called (pool-internal)',
+      params: [param('job', t.string, 'What to install, as JSON')],
+      result: t.string,
+      resultDoc: 'The applied marker and hook output, as JSON',
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_host_clean', {
+      doc: 'Deletes an update file from the host called (pool-internal)',
+      params: [param('job', t.string, 'Which update, as JSON')],
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_host_applied', {
+      doc: 'Lists the applied-update markers of the host called (pool-internal)',
+      params: [param('job', t.string, 'Unused; JSON')],
+      result: t.string,
+      resultDoc: 'The markers, as JSON',
+      role: 'pool-admin',
+      internal: true,
+    }),
     message('clean_on_host', {
       doc: 'Deletes the uploaded hotfix file from one host',
       params: [

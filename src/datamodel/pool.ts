@@ -68,6 +68,7 @@ export const pool = cls('pool', {
     runtime('update_sync_frequency', t.enum(updateSyncFrequency), 'How often updates are synchronised automatically', { default: 'weekly' }),
     runtime('update_sync_day', t.int, 'Day of the week (0 is Sunday) for weekly update synchronisation'),
     runtime('update_sync_enabled', t.bool, 'Whether updates are synchronised automatically'),
+    runtime('islet_mixed_state', t.bool, 'True while the hosts differ in the updates they have applied or run (src/updates/update-state.ts)'),
   ],
   messages: [
     message('join', {
@@ -184,6 +185,96 @@ export const pool = cls('pool', {
     }),
     message('certificate_sync', {
       doc: 'Makes every host trust the certificates of all the others',
+      role: 'pool-operator',
+      async: true,
+    }),
+    // Pool-internal messages between hosts (src/pool/): hidden from clients, and refused
+    // unless the session was opened with the pool secret (islet_join_request excepted).
+    message('islet_join_request', {
+      doc: 'Islet internal: a host asks the master to add it to the pool; returns the pool secret (JSON)',
+      params: [param('member', t.string, 'The joining host\'s host and metrics records and address, as JSON')],
+      result: t.string,
+      resultDoc: 'JSON with the pool secret',
+      role: 'pool-operator',
+      internal: true,
+    }),
+    message('islet_heartbeat', {
+      doc: 'Islet internal: a member tells the master it is alive and where it serves',
+      params: [param('host', t.ref('host'), 'The member'), param('status', t.string, 'Address, port and times, as JSON')],
+      result: t.string,
+      resultDoc: 'JSON acknowledgement',
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_db_changes', {
+      doc: 'Islet internal: the database changes after a generation (or a full dump), waiting up to timeout seconds for one',
+      params: [param('since', t.int, 'Generation the replica has reached; -1 for none'), param('timeout', t.float, 'Seconds to wait for a change')],
+      result: t.string,
+      resultDoc: 'JSON replica update',
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_db_apply', {
+      doc: 'Islet internal: writes a member made to its replica, for the master to apply',
+      params: [param('writes', t.string, 'JSON list of writes')],
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_set_master', {
+      doc: 'Islet internal: tells a host which host is master now',
+      params: [param('master_address', t.string, 'Address (host:port) of the master')],
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_take_over', {
+      doc: 'Islet internal: tells a member to become master (designate_new_master)',
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_ejected', {
+      doc: 'Islet internal: tells a member it has been ejected and must start over as a pool of its own',
+      role: 'pool-admin',
+      internal: true,
+    }),
+    // Hotfixes (src/updates/): the keys updates must be signed with, and rolling pool updates.
+    message('islet_add_update_key', {
+      doc: 'Trusts an OpenPGP public key (armoured, as gpg --armor --export writes) to sign updates',
+      params: [param('key', t.string, 'The armoured public key block; several keys may be given in one')],
+      result: t.set(t.string),
+      resultDoc: 'Fingerprints of the keys added',
+      role: 'pool-admin',
+    }),
+    message('islet_remove_update_key', {
+      doc: 'Stops trusting an update signing key',
+      params: [param('fingerprint', t.string, 'Fingerprint of the key, 40 hex digits')],
+      role: 'pool-admin',
+    }),
+    message('islet_list_update_keys', {
+      doc: 'Lists the keys trusted to sign updates',
+      result: t.map(t.string, t.string),
+      resultDoc: 'Fingerprint to the key\'s first user id',
+      role: 'read-only',
+    }),
+    message('islet_rolling_update', {
+      doc: 'Applies an update to every host, one at a time, master first, evacuating each host live and restarting it as the update asks',
+      params: [
+        param('update', t.ref('pool_update'), 'The update to roll out'),
+        param('options', t.smap, 'dry_run=true: only return the plan; force=true: start although the pool is in a mixed state; restart=host|toolstack|none: override the update\'s guidance'),
+      ],
+      result: t.string,
+      resultDoc: 'The run (an islet_rolling_update ref), or the plan for a dry run',
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('islet_rolling_update_resume', {
+      doc: 'Continues a rolling update paused by a failure, from the step that failed',
+      params: [param('run', t.ref('islet_rolling_update'), 'The paused run')],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('islet_rolling_update_abort', {
+      doc: 'Stops a rolling update for good; hosts it disabled are enabled again',
+      params: [param('run', t.ref('islet_rolling_update'), 'The run')],
       role: 'pool-operator',
       async: true,
     }),

@@ -84,5 +84,17 @@ export const session = cls('session', {
       role: 'pool-operator',
       async: true,
     }),
+    message('islet_pool_login', {
+      doc: 'Islet internal: opens a pool-internal session for another host of the pool, which proves itself with the pool secret',
+      params: [
+        param('host_uuid', t.string, 'The calling host'),
+        param('secret', t.string, 'The pool secret'),
+      ],
+      result: t.ref('session'),
+      resultDoc: 'A pool-internal session',
+      role: 'pool-admin',
+      sessionless: true,
+      internal: true,
+    }),
   ],
 });

@@ -101,6 +101,14 @@ export const sr = cls('SR', {
       role: 'vm-power-admin',
       async: true,
     }),
+    message('islet_gc', {
+      doc: 'Runs the SR\'s garbage collector now (removing and coalescing base copies nothing visible needs) and waits for it',
+      params: [
+        param('sr', t.ref('SR'), 'The SR'),
+      ],
+      role: 'vm-power-admin',
+      async: true,
+    }),
     message('probe', {
       doc: 'Asks a driver what SRs exist at a storage location',
       params: [

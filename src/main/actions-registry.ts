@@ -5,13 +5,37 @@
  */
 import type { ClassActions } from '../actions/context.js';
 import { eventActions } from '../actions/event.js';
+import { hostVmActions } from '../actions/host-vm-actions.js';
 import { sessionActions } from '../actions/session.js';
 import { subjectActions } from '../actions/subject.js';
 import { taskActions } from '../actions/task.js';
+import { hostLifecycleActions } from '../pool/host-lifecycle-actions.js';
+import { poolActions, poolSessionActions } from '../pool/pool-actions.js';
+import { pbdActions } from '../actions/pbd.js';
+import { srActions } from '../actions/sr.js';
+import { vbdActions } from '../actions/vbd.js';
+import { vdiActions } from '../actions/vdi.js';
+import { vmDiskActions } from '../actions/vm-disks.js';
+import { vmPowerActions } from '../actions/vm-power.js';
+import { hostPatchActions } from '../actions/host-patch.js';
+import { poolPatchActions } from '../actions/pool-patch.js';
+import { poolUpdateActions } from '../actions/pool-update.js';
+import { poolRollingUpdateActions, poolUpdateKeyActions } from '../actions/pool-updates.js';
 
 export const actionsByClass: Readonly<Record<string, ClassActions>> = {
-  session: sessionActions,
+  session: { ...sessionActions, ...poolSessionActions },
   subject: subjectActions,
   task: taskActions,
   event: eventActions,
+  // Other modules' VM and host actions join these by spreading into the same objects.
+  VM: { ...vmDiskActions, ...vmPowerActions },
+  SR: srActions,
+  PBD: pbdActions,
+  VDI: vdiActions,
+  VBD: vbdActions,
+  host: { ...hostVmActions, ...hostLifecycleActions },
+  pool: { ...poolActions, ...poolUpdateKeyActions, ...poolRollingUpdateActions },
+  pool_patch: poolPatchActions,
+  pool_update: poolUpdateActions,
+  host_patch: hostPatchActions,
 };

@@ -18,16 +18,34 @@ import { openPoolDb } from '../db/sqlite-pool-db.js';
 import { actionsByClass } from './actions-registry.js';
 import { listenDual } from './dual-listener.js';
 import { ensurePool } from './first-start.js';
+import { HostHypervisor } from './hypervisor-process.js';
+import { reportDomains } from '../actions/domain-reconcile.js';
+import { clearStaleVmOperations } from '../actions/vm-operation-lock.js';
 import { loadOrCreateTlsIdentity } from './tls-identity.js';
+import { attachPool, preparePool } from '../pool/pool-wiring.js';
+import { prepareUpdates } from './updates-wiring.js';
+import { prepareStorage } from './storage-wiring.js';
+import type { StorageHost } from '../core/ports/storage-host.js';
 
 export interface HostServerOptions {
   readonly dataDir: string;
+  /** Storage drivers to use instead of the ones Islet ships (tests). */
+  readonly storage?: StorageHost;
   readonly host: string;
   readonly port: number;
   readonly rootPassword?: string;
   readonly tlsCertFile?: string;
   readonly tlsKeyFile?: string;
   readonly log?: (msg: string) => void;
+  /** The hypervisor simulator's state directory; `<dataDir>/hypervisor` by default. */
+  readonly hypervisorStateDir?: string;
+  /** Start a simulator when none runs there (default true; off under a pool supervisor). */
+  readonly spawnHypervisor?: boolean;
+  /** Memory (`16G`…) and migration rate (MiB/s) of a simulator this host starts. */
+  readonly hypervisorMemory?: string;
+  readonly migrationRate?: number;
+  /** `--update-key` files: OpenPGP keys a new pool trusts to sign updates. */
+  readonly updateKeyFiles?: readonly string[];
 }
 
 export interface RunningHost {
@@ -42,7 +60,9 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   await mkdir(o.dataDir, { recursive: true });
   // Classes without a uuid (event, vdi_nbd_server_info) are known to the db but never rows.
-  const db = openPoolDb(join(o.dataDir, 'pool.db'), classes);
+  // A member's writes go to its master from the first one on: the pool layer wraps the database.
+  const prepared = preparePool(openPoolDb(join(o.dataDir, 'pool.db'), classes), o.dataDir, classes);
+  const db = prepared.db;
   let hostRef = '' as Ref<'host'>;
   const sessions = new SessionStore(db, () => hostRef);
   const tasks = new TaskRunner(db, () => hostRef);
@@ -54,10 +74,40 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     (user, pw) => sessions.setUser(user, pw, 'pool-admin'),
   );
   hostRef = first.hostRef;
+  const pool = attachPool(prepared, { dataDir: o.dataDir, classes, sessions, hostRef, listenHost: o.host, log });
+  const updates = await prepareUpdates({
+    db, hostRef, sessions, tasks, dataDir: o.dataDir, pool: pool.link, log,
+    createdPool: first.created, ...(o.updateKeyFiles ? { updateKeyFiles: o.updateKeyFiles } : {}),
+  });
 
-  const services: Services = { db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir };
-  const dispatcher = new Dispatcher({ classes, actions: actionsByClass, sessions, tasks, services });
+  const hypervisor = new HostHypervisor({
+    stateDir: o.hypervisorStateDir ?? join(o.dataDir, 'hypervisor'),
+    spawn: o.spawnHypervisor ?? true,
+    listenHost: o.host,
+    advertiseHost: () => String(db.get('host', hostRef)?.address || '127.0.0.1'),
+    ...(o.hypervisorMemory ?? process.env.ISLET_HYPERVISOR_MEMORY ? { memory: o.hypervisorMemory ?? process.env.ISLET_HYPERVISOR_MEMORY } : {}),
+    ...(o.migrationRate ?? process.env.ISLET_MIGRATION_RATE ? { migrationRateMiBs: o.migrationRate ?? Number(process.env.ISLET_MIGRATION_RATE) } : {}),
+    log,
+  });
+  const storage = prepareStorage({
+    db, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
+  });
+  const services: Services = {
+    db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir, storage: storage.host,
+    hypervisor, hypervisorEndpoint: () => hypervisor.endpoint(),
+    pool: pool.link,
+    updates: updates.port,
+  };
+  // Operations recorded by a previous run died with it; only the master keeps the record.
+  if (!services.pool || services.pool.isMaster()) clearStaleVmOperations(db);
+  await hypervisor.start((gone) => reportDomains(services, gone));
+  const dispatcher = new Dispatcher({ classes, actions: actionsByClass, sessions, tasks, services, gate: pool.gate });
+  pool.wire(dispatcher);
   const resources = new Map<string, ResourceHandler>();
+  for (const [key, handler] of pool.resources) resources.set(key, handler);
+  for (const [key, handler] of updates.resources) resources.set(key, handler);
+  for (const [key, handler] of storage.resources(services)) resources.set(key, handler);
+  await storage.start(services);
   const tls = await loadOrCreateTlsIdentity(o.dataDir, {
     ...(o.tlsCertFile ? { certFile: o.tlsCertFile } : {}),
     ...(o.tlsKeyFile ? { keyFile: o.tlsKeyFile } : {}),
@@ -65,6 +115,8 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     addresses: [o.host],
   });
   const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log }));
+  await pool.start(listener.port);
+  updates.start(services);
   const shownHost = o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     url: `http://${shownHost}:${listener.port}`,
@@ -72,7 +124,11 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     hostRef,
     ...(first.generatedPasswordFile ? { generatedPasswordFile: first.generatedPasswordFile } : {}),
     stop: async () => {
+      updates.stop();
+      await pool.stop();
       await listener.close();
+      await hypervisor.stop();
+      await storage.stop();
       db.close();
     },
   };

@@ -6,7 +6,13 @@ import { startHostServer } from './host-server.js';
 
 const USAGE = `usage:
   islet server --data-dir DIR --listen ADDR:PORT [--root-password PW] [--tls-cert FILE --tls-key FILE]
+               [--update-key FILE]…   (keys trusted to sign updates, at first start)
+               [--hypervisor-state DIR] [--spawn-hypervisor true|false]
+               [--hypervisor-memory SIZE] [--migration-rate MIBS]
   islet update build --source DIR --manifest FILE --key FILE --out NAME.xsupdate [--zip]
+  islet pool up --hosts N --data-dir DIR --base-port P [--root-password PW] [--migration-rate MIBS]
+                [--memory SIZE] [--addresses A,B,…]
+  islet toolstack-restart (--data-dir HOSTDIR | -s HOST -p PORT -u USER -pw PASS)
 `;
 
 function parseFlags(argv: string[]): Record<string, string> {
@@ -25,6 +31,18 @@ function parseFlags(argv: string[]): Record<string, string> {
   return out;
 }
 
+/** Takes every `--NAME V` / `--NAME=V` out of argv (a flag that may repeat). */
+function takeRepeated(argv: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length;) {
+    const a = argv[i]!;
+    if (a === `--${name}` && argv[i + 1] !== undefined) { out.push(argv[i + 1]!); argv.splice(i, 2); }
+    else if (a.startsWith(`--${name}=`)) { out.push(a.slice(name.length + 3)); argv.splice(i, 1); }
+    else i++;
+  }
+  return out;
+}
+
 function parseListen(s: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s);
   if (!m) throw new Error(`--listen wants ADDR:PORT, got ${s}`);
@@ -32,6 +50,7 @@ function parseListen(s: string): { host: string; port: number } {
 }
 
 async function server(argv: string[]): Promise<void> {
+  const updateKeyFiles = takeRepeated(argv, 'update-key');
   const f = parseFlags(argv);
   if (!f['data-dir'] || !f.listen) throw new Error('server needs --data-dir and --listen');
   const { host, port } = parseListen(f.listen);
@@ -40,6 +59,11 @@ async function server(argv: string[]): Promise<void> {
     ...(f['root-password'] ? { rootPassword: f['root-password'] } : {}),
     ...(f['tls-cert'] ? { tlsCertFile: f['tls-cert'] } : {}),
     ...(f['tls-key'] ? { tlsKeyFile: f['tls-key'] } : {}),
+    ...(f['hypervisor-state'] ? { hypervisorStateDir: f['hypervisor-state'] } : {}),
+    ...(f['spawn-hypervisor'] ? { spawnHypervisor: !['false', '0', 'no'].includes(f['spawn-hypervisor']) } : {}),
+    ...(f['hypervisor-memory'] ? { hypervisorMemory: f['hypervisor-memory'] } : {}),
+    ...(f['migration-rate'] ? { migrationRate: Number(f['migration-rate']) } : {}),
+    ...(updateKeyFiles.length ? { updateKeyFiles } : {}),
   });
   if (running.generatedPasswordFile) {
     process.stderr.write(`root password generated and written to ${running.generatedPasswordFile}\n`);
@@ -74,6 +98,18 @@ export async function main(argv: string[]): Promise<void> {
         if (sub !== 'build') throw new Error('usage: islet update build …');
         const { runUpdateBuildCli } = await import('../updates/package/build-cli.js');
         await runUpdateBuildCli(args);
+        return;
+      }
+      case 'pool': {
+        const [sub, ...args] = rest;
+        if (sub !== 'up') throw new Error('usage: islet pool up --hosts N --data-dir DIR --base-port P …');
+        const { poolUp } = await import('../pool/supervisor/pool-up-command.js');
+        await poolUp(args);
+        return;
+      }
+      case 'toolstack-restart': {
+        const { toolstackRestart } = await import('../pool/supervisor/toolstack-restart.js');
+        process.exitCode = await toolstackRestart(rest);
         return;
       }
       default:

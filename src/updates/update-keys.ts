@@ -14,7 +14,7 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import { fingerprintOf, readPublicKeys } from './package/keyring.js';
 import './errors.js';
 
-const META_KEY = 'islet:update-keys';
+const META_KEY = 'pool:update-keys';
 
 export interface StoredUpdateKey {
   /** 40 uppercase hex digits. */

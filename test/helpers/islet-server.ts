@@ -4,7 +4,7 @@
  * fresh temporary data directory, and stops it (and removes the directory) afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
@@ -21,7 +21,12 @@ export interface IsletProcess {
   kill9(): Promise<void>;
   /** Starts it again on the same data directory and port. */
   restart(): Promise<IsletProcess>;
+  /** Stops the server and the hypervisor simulator it started (which outlives a server crash). */
   stop(): Promise<void>;
+  /** The pid of the host's hypervisor simulator, if one was started. */
+  hypervisorPid(): Promise<number | undefined>;
+  /** Kills the hypervisor simulator (SIGKILL: the host's domains are gone) and waits for it to end. */
+  killHypervisor(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface StartOptions {
@@ -31,13 +36,34 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Remove the data directory on stop; the default when the helper made it. */
   ownsDataDir?: boolean;
+  /** Extra `islet server` arguments. */
+  args?: string[];
+}
+
+async function readPid(dataDir: string): Promise<number | undefined> {
+  const text = await readFile(join(dataDir, 'hypervisor', 'pid'), 'utf8').catch(() => '');
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+const isAlive = (pid: number) => {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+};
+
+async function killPid(pid: number | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (pid === undefined || !isAlive(pid)) return;
+  try { process.kill(pid, signal); } catch { return; }
+  for (let i = 0; i < 200 && isAlive(pid); i++) {
+    if (i === 100) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'islet-test-')));
   const rootPassword = o.rootPassword ?? 'test-root-pw';
   const bin = join(repoRoot(), 'bin', 'islet');
-  const child = spawn(process.execPath, [bin, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${o.port ?? 0}`, '--root-password', rootPassword], {
+  const child = spawn(process.execPath, [bin, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${o.port ?? 0}`, '--root-password', rootPassword, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...o.env },
   });
@@ -60,13 +86,17 @@ export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
     stderr: () => err,
     kill9: async () => { child.kill('SIGKILL'); await exited; },
     restart: () => startIslet({ ...o, dataDir, port, ownsDataDir: o.ownsDataDir ?? !o.dataDir }),
+    hypervisorPid: () => readPid(dataDir),
+    killHypervisor: async (signal = 'SIGKILL') => killPid(await readPid(dataDir), signal),
     stop: async () => {
+      const hvPid = await readPid(dataDir);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
         clearTimeout(t);
       }
+      await killPid(hvPid, 'SIGTERM');
       if (o.ownsDataDir ?? !o.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -9,6 +9,9 @@
  * silently shortened write is data loss. A write that resolved is visible to every later
  * read on the same device object; it is durable only after `flush()` (or with `fua`).
  * A write interrupted by a crash leaves each byte old or new, never anything else.
+ *
+ * Failures: out-of-range → `RangeError`; writing a read-only device → an Error with
+ * `code: 'EROFS'`; out of space → `code: 'ENOSPC'`; anything else is an I/O error.
  */
 
 /** One run of bytes sharing an allocation state. */
@@ -36,7 +39,10 @@ export interface BlockDevice {
    * which lets callers recycle buffers; adapters are free to ignore it.
    */
   read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
-  /** `fua`: the data is durable when the promise resolves. */
+  /**
+   * `fua`: the data is durable when the promise resolves. The adapter must not keep a
+   * reference to `data` past that point: the caller recycles the buffer.
+   */
   write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void>;
   /** Afterwards the range reads as zeroes; `mayTrim` lets the adapter deallocate it. */
   writeZeroes(offset: number, length: number, opts?: { mayTrim?: boolean; fua?: boolean }): Promise<void>;

@@ -17,4 +17,9 @@ export interface PoolLink {
    * cannot be reached.
    */
   callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[]): Promise<unknown>;
+  /**
+   * Copies a file kept under the master's data directory (`path` relative to it) to
+   * `dest` on this host, authenticated with the pool secret.
+   */
+  fetchFromMaster?(path: string, dest: string): Promise<void>;
 }

@@ -36,7 +36,7 @@ export interface TransmissionConfig {
 /** Largest range one BLOCK_STATUS asks the device about; the client asks again for the rest. */
 const MAX_STATUS_QUERY = 256 * 1024 * 1024;
 /** Largest device read serving a run of consecutive READs. */
-const MAX_READ_RUN = 2097152;
+const MAX_READ_RUN = 512 * 1024;
 
 const ALLOWED_FLAGS: Record<number, number> = {
   [Cmd.READ]: CmdFlag.FUA | CmdFlag.DF,
@@ -86,6 +86,12 @@ export class Transmission implements RequestHandler {
         if (!this.closed) s.end();
         resolve();
       };
+      if (s.destroyed) {
+        // Gone between the handshake and now: its 'close' has already been emitted.
+        this.closed = true;
+        this.stop();
+        return;
+      }
       this.reader.start();
     });
   }

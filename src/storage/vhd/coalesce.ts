@@ -20,15 +20,25 @@ async function growTo(dst: VhdFile, size: number): Promise<void> {
   if (dst.size < size) await dst.resize(size);
 }
 
+export interface CoalesceOptions {
+  /**
+   * Called before each allocated block of the child is copied: the SR layer uses it for
+   * cancellation (throw to stop; the copy is idempotent, so stopping half way is harmless)
+   * and for its crash-point tests.
+   */
+  onBlock?: (block: number) => void | Promise<void>;
+}
+
 /**
  * Writes every sector stored in `child` (bitmap bit set) into `parent`, growing the parent to
  * the child's size first. Afterwards the child's children can be re-pointed at the parent.
  */
-export async function coalesceInto(child: VhdFile, parent: VhdFile): Promise<CopyStats> {
+export async function coalesceInto(child: VhdFile, parent: VhdFile, opts: CoalesceOptions = {}): Promise<CopyStats> {
   await growTo(parent, child.size);
   const stats = { bytes: 0 };
   const bs = child.blockSize;
   for (const block of child.allocatedBlocks()) {
+    await opts.onBlock?.(block);
     const start = block * bs;
     const len = Math.min(bs, child.size - start);
     for (const r of await child.map(start, len)) {

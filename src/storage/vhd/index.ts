@@ -14,7 +14,7 @@ export { geometryForSize, type Geometry } from './geometry.js';
 export { createDynamic, createDifferencing, createFixed, type CreateOptions } from './vhd-create.js';
 export { VhdFile, type Extent, type MappedRange, type OpenOptions, type WriteOptions } from './vhd-file.js';
 export { VhdChain, DEFAULT_MAX_DEPTH, type ChainOptions, type DataChunk } from './vhd-chain.js';
-export { coalesceInto, copyAllocated, type CopyStats } from './coalesce.js';
+export { coalesceInto, copyAllocated, type CoalesceOptions, type CopyStats } from './coalesce.js';
 
 /** Opens and validates one VHD file (same as `VhdFile.open`). */
 export function open(path: string, opts: OpenOptions = {}): Promise<VhdFile> {

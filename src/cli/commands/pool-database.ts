@@ -1,0 +1,36 @@
+/**
+ * @module
+ * `xe pool-dump-database file-name=` and `xe pool-restore-database file-name= [dry-run=true]`:
+ * the pool database saved to a file on the client and put back, through the master's
+ * `/pool/xmldbdump` resource as xe does it. Islet's dump is JSON rather than xapi's XML.
+ */
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { getBoolParam, getParam } from '../argv.js';
+import { RecordFailure } from '../cli-errors.js';
+import type { CommandModule } from '../command-context.js';
+
+export const poolDumpDatabase: CommandModule = {
+  run: async (ctx) => {
+    const file = getParam(ctx.params, 'file-name')!;
+    const body = await ctx.client.getFile('/pool/xmldbdump', {});
+    const tmp = `${file}.partial-${process.pid}`;
+    try {
+      await pipeline(body, fs.createWriteStream(tmp, { mode: 0o600 }));
+      fs.renameSync(tmp, file);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e instanceof Error && 'code' in e && e.code === 'ENOENT' ? new RecordFailure(`Failed to write file ${file}`) : e;
+    }
+  },
+};
+
+export const poolRestoreDatabase: CommandModule = {
+  run: async (ctx) => {
+    const file = getParam(ctx.params, 'file-name')!;
+    if (!fs.existsSync(file)) throw new RecordFailure(`Failed to open file ${file}`);
+    const q: Record<string, string> = { restore: 'true' };
+    if (getBoolParam(ctx.params, 'dry-run')) q.dry_run = 'true';
+    await ctx.client.putFile('/pool/xmldbdump', q, { path: file });
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * @module
+ * Storage as one host's toolstack needs it: the storage host with the drivers Islet ships
+ * (the `file` SR), the disk import and export HTTP resources, and at start the local SR of a
+ * fresh host, the re-plugging of this host's PBDs and, on the master, the built-in
+ * templates. A test may hand in its own storage host.
+ */
+import type { Services } from '../actions/context.js';
+import { createVdiExportHandler } from '../api/vdi-export-handler.js';
+import { createVdiImportHandler } from '../api/vdi-import-handler.js';
+import type { ResourceHandler } from '../api/http-api.js';
+import type { SessionStore } from '../api/session-store.js';
+import type { TaskRunner } from '../api/task-runner.js';
+import type { PoolDb } from '../core/ports/pool-db.js';
+import type { PoolLink } from '../core/ports/pool-link.js';
+import type { StorageHost } from '../core/ports/storage-host.js';
+import { createStorageHost } from '../storage/storage-host.js';
+import { ensureBuiltinTemplates } from './builtin-templates.js';
+import { ensureLocalStorage, replugPbds } from './local-storage.js';
+
+export interface StorageWiringOptions {
+  readonly db: PoolDb;
+  readonly sessions: SessionStore;
+  readonly tasks: TaskRunner;
+  readonly dataDir: string;
+  readonly pool?: PoolLink;
+  readonly log: (msg: string) => void;
+  readonly storage?: StorageHost & { unplugAll?(): Promise<void> };
+}
+
+export interface StorageWiring {
+  readonly host: StorageHost;
+  resources(services: Services): ReadonlyArray<readonly [string, ResourceHandler]>;
+  /** Before the API serves: local SR, PBDs plugged again, templates. */
+  start(services: Services): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function prepareStorage(o: StorageWiringOptions): StorageWiring {
+  const host = o.storage ?? createStorageHost();
+  return {
+    host,
+    resources: (services) => {
+      const deps = { db: o.db, sessions: o.sessions, tasks: o.tasks, dataDir: o.dataDir, log: o.log, services, ...(o.pool ? { pool: o.pool } : {}) };
+      return [
+        ['PUT /import_raw_vdi', createVdiImportHandler(deps)],
+        ['GET /export_raw_vdi', createVdiExportHandler(deps)],
+      ];
+    },
+    start: async (services) => {
+      const master = !services.pool || services.pool.isMaster();
+      try {
+        await ensureLocalStorage(services, o.log);
+      } catch (e) {
+        o.log(`local SR could not be created: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      await replugPbds(services, o.log);
+      if (master) ensureBuiltinTemplates(o.db);
+    },
+    stop: async () => {
+      await host.unplugAll?.();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * @module
+ * The master's view of which hosts are alive. Members send a heartbeat every few seconds;
+ * a host silent for longer than the liveness timeout gets `host_metrics.live = false`
+ * (clients and placement see it, `callOnHost` answers HOST_OFFLINE for it) and becomes
+ * live again with its next heartbeat. A master that has just started gives every member
+ * one full timeout to show up before judging it, since it cannot know when they last spoke.
+ * Only changes are written, so a quiet pool causes no events.
+ */
+import type { PoolDb } from '../core/ports/pool-db.js';
+import { isNullRef, xapiDate, type Ref } from '../core/ref.js';
+
+export interface LivenessOptions {
+  readonly db: PoolDb;
+  readonly self: Ref<'host'>;
+  readonly timeoutMs: number;
+  readonly now?: () => number;
+  readonly log?: (msg: string) => void;
+  /** Called when a host is judged dead, to abandon calls in flight to it. */
+  readonly onDead?: (host: Ref<'host'>) => void;
+}
+
+export class LivenessMonitor {
+  readonly #last = new Map<string, number>();
+  readonly #o: LivenessOptions;
+  readonly #now: () => number;
+  #startedAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(o: LivenessOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#startedAt = this.#now();
+    this.#setLive(this.#o.self, true);
+    const every = Math.max(100, Math.min(1000, Math.floor(this.#o.timeoutMs / 5)));
+    this.#timer = setInterval(() => this.check(), every);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** A member spoke: it is live from now on. */
+  heartbeat(host: Ref<'host'>): void {
+    this.#last.set(host, this.#now());
+    this.#setLive(host, true);
+  }
+
+  /** The host is known to be going away (reboot, shutdown): no need to wait for silence. */
+  markDead(host: Ref<'host'>): void {
+    this.#last.set(host, -Infinity);
+    if (this.#setLive(host, false)) this.#o.onDead?.(host);
+  }
+
+  isLive(host: Ref<'host'>): boolean {
+    if (host === this.#o.self) return true;
+    return liveInDb(this.#o.db, host);
+  }
+
+  /** Judges every member now (the timer does it regularly). */
+  check(): void {
+    const now = this.#now();
+    for (const [ref] of this.#o.db.all('host')) {
+      if (ref === this.#o.self) continue;
+      const last = this.#last.get(ref) ?? this.#startedAt;
+      if (now - last > this.#o.timeoutMs && liveInDb(this.#o.db, ref as Ref<'host'>)) {
+        this.#o.log?.(`pool: host ${ref} missed its heartbeats for ${Math.round((now - last) / 1000)} s; marking it not live`);
+        if (this.#setLive(ref as Ref<'host'>, false)) this.#o.onDead?.(ref as Ref<'host'>);
+      }
+    }
+  }
+
+  /** Returns whether anything changed. */
+  #setLive(host: Ref<'host'>, live: boolean): boolean {
+    const db = this.#o.db;
+    const metrics = db.get('host', host)?.metrics;
+    if (typeof metrics !== 'string' || isNullRef(metrics) || !db.get('host_metrics', metrics as Ref)) return false;
+    if (db.get('host_metrics', metrics as Ref)!.live === live) return false;
+    db.update('host_metrics', metrics as Ref, { live, last_updated: xapiDate() });
+    return true;
+  }
+}
+
+/** `host_metrics.live` of a host as the database says (false when it has no metrics). */
+export function liveInDb(db: PoolDb, host: Ref<'host'>): boolean {
+  const metrics = db.get('host', host)?.metrics;
+  if (typeof metrics !== 'string' || isNullRef(metrics)) return false;
+  return db.get('host_metrics', metrics as Ref)?.live === true;
+}

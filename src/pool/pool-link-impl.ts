@@ -1,0 +1,56 @@
+/**
+ * @module
+ * The PoolLink port as the pool layer fills it: membership questions answered from this
+ * host's role, host-local work run on the host that must do it (through the local
+ * dispatcher for this host, over a pooled pool-internal connection for the others; a host
+ * that is not live or does not answer gives HOST_OFFLINE), and files fetched from the
+ * master with the pool secret.
+ */
+import { createWriteStream } from 'node:fs';
+import https from 'node:https';
+import { pipeline } from 'node:stream/promises';
+import { ApiError } from '../core/api-error.js';
+import type { PoolLink } from '../core/ports/pool-link.js';
+import type { Ref } from '../core/ref.js';
+import { peerUrl } from './host-address.js';
+import type { PoolNode } from './pool-node.js';
+
+export const POOL_FILE_PATH = '/islet_pool_file';
+export const POOL_SECRET_HEADER = 'x-islet-pool-secret';
+
+export class PoolLinkImpl implements PoolLink {
+  constructor(readonly node: PoolNode) {}
+
+  isMaster(): boolean {
+    return this.node.isMaster();
+  }
+
+  masterAddress(): string {
+    return this.node.masterAddressForClients();
+  }
+
+  callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[]): Promise<unknown> {
+    return this.node.callOnHost(host, method, params);
+  }
+
+  /**
+   * Copies a file kept under the master's data directory (`path` relative to it) to `dest`
+   * on this host: how a member gets an uploaded update before applying it.
+   */
+  async fetchFromMaster(path: string, dest: string): Promise<void> {
+    const url = new URL(POOL_FILE_PATH, peerUrl(this.node.masterHostPort()));
+    url.searchParams.set('path', path);
+    await new Promise<void>((resolve, reject) => {
+      const req = https.get(url, { rejectUnauthorized: false, headers: { [POOL_SECRET_HEADER]: this.node.secret }, timeout: 30_000 }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new ApiError('INTERNAL_ERROR', [`fetching ${path} from the master: HTTP ${res.statusCode}`]));
+          return;
+        }
+        pipeline(res, createWriteStream(dest)).then(resolve, reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('no answer from the master')));
+      req.on('error', (e) => reject(new ApiError('INTERNAL_ERROR', [`fetching ${path} from the master: ${e.message}`])));
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * @module
+ * The `file` SR type: VHD files in a directory, `device_config:path` (or sm's `location`).
+ * A local directory makes a local SR; a directory every host reaches (NFS and the like)
+ * makes a shared one, the driver does not care which. The SR is whatever `sr.json` in the
+ * directory says it is: attach checks the uuid there, so a path that now reaches another
+ * SR is refused rather than silently used.
+ */
+import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
+import { FileSr, checkIdentity, usedBytes } from './file-sr.js';
+import { Journal } from './journal.js';
+import { SrDir, UUID_RE } from './sr-dir.js';
+import { backendError, isNotFound } from './sr-errors.js';
+import { SrLock } from './sr-lock.js';
+
+export function pathOf(deviceConfig: Readonly<Record<string, string>>): string {
+  const p = deviceConfig.path ?? deviceConfig.location;
+  if (!p) throw backendError('ConfigLocationMissing', 'device_config:path is required');
+  return resolve(p);
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
+
+export class FileSrDriver implements SrDriver {
+  readonly type = 'file';
+
+  /** The SR in the directory itself and those in its immediate subdirectories. */
+  async probe(deviceConfig: Readonly<Record<string, string>>): Promise<ProbeResult[]> {
+    const root = pathOf(deviceConfig);
+    if (!(await isDir(root))) return [];
+    const candidates = [root];
+    for (const e of await readdir(root, { withFileTypes: true })) if (e.isDirectory() && !e.name.startsWith('.')) candidates.push(join(root, e.name));
+    const out: ProbeResult[] = [];
+    for (const path of candidates) {
+      const dir = new SrDir(path);
+      const id = await dir.readIdentity().catch(() => null);
+      if (!id || !UUID_RE.test(id.uuid)) continue;
+      out.push({ uuid: id.uuid, deviceConfig: { ...deviceConfig, path }, physicalSize: await dir.sizeBytes(), smConfig: id.smConfig ?? {} });
+    }
+    return out;
+  }
+
+  async create(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>>): Promise<SrStat> {
+    if (!UUID_RE.test(srUuid)) throw backendError('FileSRCreate', `bad SR uuid ${srUuid}`);
+    const path = pathOf(deviceConfig);
+    try {
+      await mkdir(path, { recursive: true });
+    } catch (e) {
+      throw backendError('FileSRCreate', `cannot create ${path}: ${(e as Error).message}`);
+    }
+    const dir = new SrDir(path);
+    const existing = await dir.readIdentity().catch(() => null);
+    if (existing) throw backendError('SRExists', `${path} already holds SR ${existing.uuid}`);
+    await new Journal(path).init();
+    // The identity goes last: a crash before it leaves a directory that is no SR yet.
+    await dir.writeIdentity({ uuid: srUuid, type: 'file', version: 1, created: new Date().toISOString(), smConfig: { ...smConfig } });
+    return { identity: srUuid, physicalSize: await dir.sizeBytes(), physicalUtilisation: await usedBytes(dir), virtualAllocation: 0 };
+  }
+
+  async attach(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<AttachedSr> {
+    return FileSr.attach(srUuid, pathOf(deviceConfig));
+  }
+
+  /** Removes the SR's files (VHDs, journal, identity) and the directory if nothing else is in it. */
+  async destroy(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<void> {
+    const dir = new SrDir(pathOf(deviceConfig));
+    await checkIdentity(dir, srUuid);
+    try {
+      await new SrLock(dir.lockFile).run(async () => {
+        for (const uuid of await dir.uuids()) await rm(dir.vhd(uuid), { force: true });
+        await dir.sweepTemporaries();
+        await rm(join(dir.path, '.journal'), { recursive: true, force: true });
+        await rm(dir.flagsFile, { force: true });
+        await rm(dir.identityFile, { force: true });
+      });
+      await rmdir(dir.path).catch(() => undefined);
+    } catch (e) {
+      throw backendError('FileSRDelete', (e as Error).message);
+    }
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * @module
+ * A file SR attached on this host: the `AttachedSr` over one directory of VHD files. Every
+ * change of the trees runs under the SR lock (one at a time across processes and hosts);
+ * attaching first recovers what a crashed operation left. Space figures come from the file
+ * system: `physicalSize` from statfs, `physicalUtilisation` from the blocks really allocated
+ * to the SR's own files (so a directory on a shared file system reports only what this SR
+ * uses), `virtualAllocation` from the visible disks.
+ *
+ * Disks opened with `activate` are paused and reopened around tree changes in this
+ * process. A disk active on another host of a shared SR is not: the toolstack runs such
+ * changes on the host where the disk is active, as xapi does.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiError } from '../../core/api-error.js';
+import type { BlockDevice } from '../../core/ports/block-device.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo } from '../../core/ports/sr-driver.js';
+import { VhdError } from '../vhd/index.js';
+import { VhdBlockDevice } from '../vhd/vhd-block-device.js';
+import { ActiveDisk } from './active-disk.js';
+import { allocatedBytes } from './durable-fs.js';
+import { gcStep, isAbort, type GcRunState } from './gc.js';
+import { Journal } from './journal.js';
+import { recoverAll } from './recovery.js';
+import type { SrContext } from './sr-context.js';
+import { SrDir, toVdiInfo } from './sr-dir.js';
+import { backendError, isNoSpace, srFull } from './sr-errors.js';
+import { SrLock } from './sr-lock.js';
+import { createVdi, destroyVdi, readExisting, resizeVdi, snapshotVdi } from './tree-ops.js';
+import { VdiTree } from './vdi-tree.js';
+
+/** Checks the directory holds the SR `srUuid`; the error names what is there instead. */
+export async function checkIdentity(dir: SrDir, srUuid: string): Promise<void> {
+  let id;
+  try {
+    id = await dir.readIdentity();
+  } catch (e) {
+    throw backendError('SRUnavailable', `cannot read ${dir.identityFile}: ${(e as Error).message}`);
+  }
+  if (!id) throw backendError('SRUnavailable', `no SR at ${dir.path}`);
+  if (id.uuid !== srUuid) throw backendError('SRUnavailable', `${dir.path} holds SR ${id.uuid}, not ${srUuid}`);
+}
+
+/** Bytes allocated to the SR's own files: the VHDs, its identity, flags and journal. */
+export async function usedBytes(dir: SrDir): Promise<number> {
+  let total = 0;
+  for (const base of [dir.path, join(dir.path, '.journal')]) {
+    let names: string[] = [];
+    try {
+      names = await readdir(base);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n !== '.journal') total += await allocatedBytes(join(base, n));
+  }
+  return total;
+}
+
+/** Maps storage failures to XenAPI errors; ApiErrors pass through. */
+async function guard<T>(dir: SrDir, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    if (isNoSpace(e)) throw srFull(0, await dir.freeBytes().catch(() => 0));
+    if (e instanceof VhdError) throw backendError('VDIUnavailable', e.message);
+    throw e;
+  }
+}
+
+export class FileSr implements AttachedSr {
+  private readonly lock: SrLock;
+  private readonly journal: Journal;
+  private readonly disks = new Map<string, ActiveDisk>();
+  private readonly ctx: SrContext;
+  private detached = false;
+
+  private constructor(
+    readonly srUuid: string,
+    readonly dir: SrDir,
+  ) {
+    this.lock = new SrLock(dir.lockFile);
+    this.journal = new Journal(dir.path);
+    this.ctx = {
+      srUuid,
+      dir,
+      journal: this.journal,
+      isActive: (uuid) => this.disks.has(uuid),
+      pause: async (uuids) => {
+        const paused = [...new Set(uuids)].map((u) => this.disks.get(u)).filter((d): d is ActiveDisk => d !== undefined);
+        for (const d of paused) await d.pause();
+        return async () => {
+          for (const d of paused) await d.resume();
+        };
+      },
+    };
+  }
+
+  /** Attaches the SR at `path`, recovering any operation a crash interrupted. */
+  static async attach(srUuid: string, path: string): Promise<FileSr> {
+    const dir = new SrDir(path);
+    await checkIdentity(dir, srUuid);
+    const sr = new FileSr(srUuid, dir);
+    await sr.journal.init();
+    await sr.locked(() => recoverAll(sr.ctx));
+    return sr;
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.detached) return Promise.reject(new ApiError('SR_NOT_ATTACHED', [this.srUuid]));
+    return this.lock.run(() => guard(this.dir, fn));
+  }
+
+  private async info(uuid: string): Promise<VdiInfo> {
+    return toVdiInfo(await readExisting(this.ctx, uuid), await this.dir.readOnlyFlags());
+  }
+
+  stat(): Promise<SrStat> {
+    return this.locked(async () => {
+      const { nodes } = await this.dir.readAll();
+      return {
+        identity: this.srUuid,
+        physicalSize: await this.dir.sizeBytes(),
+        physicalUtilisation: await usedBytes(this.dir),
+        virtualAllocation: nodes.filter((n) => !n.hidden).reduce((s, n) => s + n.virtualSize, 0),
+      };
+    });
+  }
+
+  scan(): Promise<VdiInfo[]> {
+    return this.locked(async () => {
+      const flags = await this.dir.readOnlyFlags();
+      return new VdiTree((await this.dir.readAll()).nodes).ordered().map((n) => toVdiInfo(n, flags));
+    });
+  }
+
+  vdiCreate(spec: VdiCreateSpec): Promise<VdiInfo> {
+    return this.locked(async () => {
+      await createVdi(this.ctx, spec.uuid, spec.virtualSize, spec.allocation === 'thick');
+      return this.info(spec.uuid);
+    });
+  }
+
+  vdiDestroy(uuid: string): Promise<void> {
+    return this.locked(() => destroyVdi(this.ctx, uuid));
+  }
+
+  vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
+    return this.locked(async () => {
+      await resizeVdi(this.ctx, uuid, newVirtualSize);
+      return this.info(uuid);
+    });
+  }
+
+  private copyOnWrite(uuid: string, newUuid: string, readOnly: boolean): Promise<SnapshotResult> {
+    return this.locked(async () => {
+      const { base } = await snapshotVdi(this.ctx, uuid, newUuid, readOnly);
+      return {
+        created: await this.info(newUuid),
+        original: await this.info(uuid),
+        ...(base ? { base: await this.info(base) } : {}),
+      };
+    });
+  }
+
+  vdiSnapshot(uuid: string, newUuid: string): Promise<SnapshotResult> {
+    return this.copyOnWrite(uuid, newUuid, true);
+  }
+
+  vdiClone(uuid: string, newUuid: string): Promise<SnapshotResult> {
+    return this.copyOnWrite(uuid, newUuid, false);
+  }
+
+  vdiStat(uuid: string): Promise<VdiInfo> {
+    return this.locked(() => this.info(uuid));
+  }
+
+  activate(uuid: string, opts: { readOnly: boolean }): Promise<BlockDevice> {
+    return this.locked(async () => {
+      const info = await this.info(uuid);
+      if (!opts.readOnly && info.readOnly) throw new ApiError('VDI_READONLY', [uuid]);
+      let disk = this.disks.get(uuid);
+      if (!disk) {
+        const path = this.dir.vhd(uuid);
+        disk = await ActiveDisk.open(
+          uuid,
+          () => VhdBlockDevice.open(path, { readOnly: info.hidden }),
+          (d) => {
+            if (this.disks.get(uuid) === d) this.disks.delete(uuid);
+          },
+        );
+        this.disks.set(uuid, disk);
+      }
+      return disk.handle(opts.readOnly);
+    });
+  }
+
+  async deactivate(uuid: string): Promise<void> {
+    await this.disks.get(uuid)?.closeAll();
+  }
+
+  /** Collects and coalesces until nothing is left to do, or `signal` aborts (between or within steps). */
+  async gc(opts: { signal?: AbortSignal } = {}): Promise<GcReport> {
+    const report = { removed: [] as string[], coalesced: [] as string[] };
+    const run: GcRunState = { skip: new Set(), splits: new Map(), ...(opts.signal ? { signal: opts.signal } : {}) };
+    await this.locked(() => recoverAll(this.ctx));
+    while (!opts.signal?.aborted) {
+      let step;
+      try {
+        step = await this.locked(() => gcStep(this.ctx, run));
+      } catch (e) {
+        if (isAbort(e)) break;
+        throw e;
+      }
+      if (!step) break;
+      report.removed.push(...step.removed);
+      report.coalesced.push(...step.coalesced);
+    }
+    return report;
+  }
+
+  async detach(): Promise<void> {
+    if (this.detached) return;
+    for (const d of [...this.disks.values()]) await d.closeAll();
+    // Wait for an operation in progress, then refuse new ones.
+    await this.lock.run(async () => undefined);
+    this.detached = true;
+  }
+}

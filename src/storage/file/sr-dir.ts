@@ -1,0 +1,164 @@
+/**
+ * @module
+ * The on-disk layout of a file SR, one directory: `sr.json` (the SR's identity: its uuid,
+ * which decides what an attach finds, whatever path or server it was reached through),
+ * `<vdi-uuid>.vhd` per node of the snapshot trees (the VHD footer carries the same uuid and
+ * the hidden flag; a differencing header names the parent), `vdi-flags.json` for what VHD
+ * cannot say (read-only snapshots), `.journal/` and `.lock`. Names starting with a dot and
+ * ending in `.tmp` are files under construction, removed by recovery.
+ */
+import { readdir, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VdiInfo } from '../../core/ports/sr-driver.js';
+import { DiskType, VhdFile } from '../vhd/index.js';
+import { readJson, removeDurable, writeFileDurable } from './durable-fs.js';
+import { isNotFound } from './sr-errors.js';
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface SrIdentity {
+  uuid: string;
+  type: 'file';
+  version: 1;
+  created: string;
+  smConfig?: Record<string, string>;
+}
+
+/** What the SR layer needs to know of one VHD file. */
+export interface NodeInfo {
+  uuid: string;
+  virtualSize: number;
+  /** st_blocks × 512 of the file. */
+  physical: number;
+  parentUuid: string | null;
+  hidden: boolean;
+  fixed: boolean;
+  /** Blocks this node stores itself (every block of a fixed disk). */
+  allocatedBlocks: number;
+  blockSize: number;
+}
+
+interface VdiFlags {
+  readOnly: Record<string, true>;
+}
+
+export class SrDir {
+  constructor(readonly path: string) {}
+
+  vhd(uuid: string): string {
+    return join(this.path, `${uuid}.vhd`);
+  }
+  get identityFile(): string {
+    return join(this.path, 'sr.json');
+  }
+  get flagsFile(): string {
+    return join(this.path, 'vdi-flags.json');
+  }
+  get lockFile(): string {
+    return join(this.path, '.lock');
+  }
+
+  async readIdentity(): Promise<SrIdentity | null> {
+    return readJson<SrIdentity>(this.identityFile);
+  }
+
+  async writeIdentity(id: SrIdentity): Promise<void> {
+    await writeFileDurable(this.identityFile, JSON.stringify(id, null, 2) + '\n');
+  }
+
+  /** Uuids of the VHD files present. */
+  async uuids(): Promise<string[]> {
+    const names = await readdir(this.path);
+    return names.filter((n) => n.endsWith('.vhd') && UUID_RE.test(n.slice(0, -4))).map((n) => n.slice(0, -4));
+  }
+
+  /** Removes files left under construction by an operation that died. */
+  async sweepTemporaries(): Promise<void> {
+    for (const n of await readdir(this.path)) {
+      if (n.startsWith('.') && n.endsWith('.tmp')) await removeDurable(join(this.path, n));
+    }
+  }
+
+  async readNode(uuid: string): Promise<NodeInfo> {
+    const path = this.vhd(uuid);
+    const f = await VhdFile.open(path, { readOnly: true });
+    try {
+      return nodeOf(uuid, f, (await stat(path)).blocks * 512);
+    } finally {
+      await f.close();
+    }
+  }
+
+  /** Every node whose file opens; `broken` lists the uuids of files that do not. */
+  async readAll(): Promise<{ nodes: NodeInfo[]; broken: string[] }> {
+    const nodes: NodeInfo[] = [];
+    const broken: string[] = [];
+    for (const uuid of await this.uuids()) {
+      try {
+        nodes.push(await this.readNode(uuid));
+      } catch (e) {
+        // Deleted between readdir and open by another host's GC: not there any more.
+        if (!isNotFound(e)) broken.push(uuid);
+      }
+    }
+    return { nodes, broken };
+  }
+
+  async readOnlyFlags(): Promise<Set<string>> {
+    const f = await readJson<VdiFlags>(this.flagsFile);
+    return new Set(Object.keys(f?.readOnly ?? {}));
+  }
+
+  /** Sets or clears read-only marks; marks of files no longer present are dropped. */
+  async updateReadOnly(changes: Record<string, boolean>): Promise<void> {
+    const flags = await this.readOnlyFlags();
+    // Nothing to change writes nothing: undo paths call this on a full file system.
+    if (Object.entries(changes).every(([uuid, ro]) => flags.has(uuid) === ro)) return;
+    for (const [uuid, ro] of Object.entries(changes)) {
+      if (ro) flags.add(uuid);
+      else flags.delete(uuid);
+    }
+    const present = new Set(await this.uuids());
+    const readOnly: Record<string, true> = {};
+    for (const uuid of [...flags].sort()) if (present.has(uuid)) readOnly[uuid] = true;
+    await writeFileDurable(this.flagsFile, JSON.stringify({ readOnly }));
+  }
+
+  async freeBytes(): Promise<number> {
+    const s = await statfs(this.path);
+    return s.bavail * s.bsize;
+  }
+
+  async sizeBytes(): Promise<number> {
+    const s = await statfs(this.path);
+    return s.blocks * s.bsize;
+  }
+}
+
+export function nodeOf(uuid: string, f: VhdFile, physical: number): NodeInfo {
+  return {
+    uuid,
+    virtualSize: f.size,
+    physical,
+    parentUuid: f.parentUuid,
+    hidden: f.hidden,
+    fixed: f.diskType === DiskType.Fixed,
+    allocatedBlocks: f.allocatedBlocks().length,
+    blockSize: f.blockSize,
+  };
+}
+
+export function toVdiInfo(n: NodeInfo, readOnlyFlags: ReadonlySet<string>): VdiInfo {
+  const smConfig: Record<string, string> = { vdi_type: 'vhd' };
+  if (n.parentUuid) smConfig['vhd-parent'] = n.parentUuid;
+  return {
+    uuid: n.uuid,
+    virtualSize: n.virtualSize,
+    physicalUtilisation: n.physical,
+    ...(n.parentUuid ? { parentUuid: n.parentUuid } : {}),
+    hidden: n.hidden,
+    readOnly: n.hidden || readOnlyFlags.has(n.uuid),
+    allocation: n.fixed ? 'thick' : 'thin',
+    smConfig,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * @module
+ * The XenAPI errors the file SR raises. Storage backends in XenServer report failures as
+ * `SR_BACKEND_FAILURE_<n>` with the sm error number and params `[status, message, stderr]`
+ * (message like `The SR is not available [opterr=…]`); Islet uses the same numbers, so
+ * scripts written against XenServer recognise them. Space exhaustion is xapi's `SR_FULL`.
+ */
+import { ApiError } from '../../core/api-error.js';
+import { declareErrors } from '../../datamodel/errors.js';
+
+/** sm error numbers (`XE_SR_ERRORCODES.xml`) and their standard messages. */
+export const SmError = {
+  LockErr: [37, 'The lock/unlock request failed'],
+  SRExists: [42, 'The SR already exists'],
+  VDIExists: [43, 'The VDI already exists'],
+  VDIUnavailable: [46, 'The VDI is not available'],
+  SRUnavailable: [47, 'The SR is not available'],
+  FileSRCreate: [61, 'File SR creation error'],
+  FileSRDelete: [63, 'File SR deletion error'],
+  VDISize: [79, 'VDI Invalid size'],
+  VDIDelete: [80, 'Failed to mark VDI hidden'],
+  VDIClone: [81, 'Failed to clone VDI'],
+  VDISnapshot: [82, 'Failed to snapshot VDI'],
+  ConfigLocationMissing: [94, 'The request is missing the location parameter'],
+  SnapshotChainTooLong: [109, 'The snapshot chain is too long'],
+} as const satisfies Record<string, readonly [number, string]>;
+export type SmError = keyof typeof SmError;
+
+declareErrors(
+  Object.fromEntries(Object.values(SmError).map(([n]) => [`SR_BACKEND_FAILURE_${n}`, ['status', 'stdout', 'stderr']])),
+);
+
+/** `SR_BACKEND_FAILURE_<n>` as xapi reports an sm failure, with the reason as `opterr`. */
+export function backendError(which: SmError, opterr?: string): ApiError {
+  const [n, text] = SmError[which];
+  return new ApiError(`SR_BACKEND_FAILURE_${n}`, ['', opterr ? `${text} [opterr=${opterr}]` : text, '']);
+}
+
+export function srFull(requested: number, maximum: number): ApiError {
+  return new ApiError('SR_FULL', [String(requested), String(Math.max(0, maximum))]);
+}
+
+export function vdiMissing(srUuid: string, vdiUuid: string): ApiError {
+  return new ApiError('VDI_MISSING', [srUuid, vdiUuid]);
+}
+
+export function isNoSpace(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+export function isNotFound(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'ENOENT';
+}

@@ -1,0 +1,121 @@
+/**
+ * @module
+ * The SR lock: one tree-changing operation at a time per SR, across every process and host
+ * that reaches the directory (a shared SR is one directory seen by all hosts, like sm's SR
+ * lock on NFS). Inside a process a promise chain orders the callers; across processes a
+ * lock file made with O_EXCL does, holding `{host, pid}` and refreshed while held. A lock
+ * left by a dead process is taken over: at once when its holder was a process of this host
+ * that no longer exists, after `staleMs` without refresh otherwise (a crashed host).
+ */
+import { readFile, utimes, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { backendError, isNotFound } from './sr-errors.js';
+
+interface LockOwner {
+  host: string;
+  pid: number;
+  token: string;
+}
+
+export interface SrLockOptions {
+  /** Give up waiting after this long. */
+  timeoutMs?: number;
+  /** A lock not refreshed for this long belongs to a dead host. */
+  staleMs?: number;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class SrLock {
+  private tail: Promise<void> = Promise.resolve();
+  private readonly timeoutMs: number;
+  private readonly staleMs: number;
+
+  constructor(
+    private readonly path: string,
+    opts: SrLockOptions = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
+    this.staleMs = opts.staleMs ?? 30_000;
+  }
+
+  /** Runs `fn` holding the lock. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const prev = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((r) => (release = r));
+    try {
+      await prev;
+      const owner = await this.acquireFile();
+      const refresh = setInterval(() => void utimes(this.path, new Date(), new Date()).catch(() => undefined), Math.max(1000, this.staleMs / 6));
+      refresh.unref();
+      try {
+        return await fn();
+      } finally {
+        clearInterval(refresh);
+        await this.releaseFile(owner);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private async acquireFile(): Promise<LockOwner> {
+    const me: LockOwner = { host: hostname(), pid: process.pid, token: randomUUID() };
+    const deadline = Date.now() + this.timeoutMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+      try {
+        await writeFile(this.path, JSON.stringify(me), { flag: 'wx' });
+        return me;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      }
+      if (await this.takeOverIfStale()) continue;
+      if (Date.now() > deadline) throw backendError('LockErr', `SR lock ${this.path} is held`);
+      await sleep(delay);
+    }
+  }
+
+  /** Removes a lock whose holder is gone; true if the caller should retry at once. */
+  private async takeOverIfStale(): Promise<boolean> {
+    let text: string;
+    let mtime: number;
+    try {
+      [text, mtime] = await Promise.all([readFile(this.path, 'utf8'), stat(this.path).then((s) => s.mtimeMs)]);
+    } catch (e) {
+      if (isNotFound(e)) return true;
+      throw e;
+    }
+    let holder: Partial<LockOwner> = {};
+    try {
+      holder = JSON.parse(text) as LockOwner;
+    } catch {
+      // Half-written by a holder that died between create and write: judge by age only.
+    }
+    const deadHere = holder.host === hostname() && typeof holder.pid === 'number' && !pidAlive(holder.pid);
+    if (!deadHere && Date.now() - mtime < this.staleMs) return false;
+    await unlink(this.path).catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
+    return true;
+  }
+
+  private async releaseFile(owner: LockOwner): Promise<void> {
+    try {
+      const holder = JSON.parse(await readFile(this.path, 'utf8')) as LockOwner;
+      if (holder.token === owner.token) await unlink(this.path);
+    } catch (e) {
+      if (!isNotFound(e) && !(e instanceof SyntaxError)) throw e;
+    }
+  }
+}

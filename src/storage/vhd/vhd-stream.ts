@@ -1,0 +1,98 @@
+/**
+ * @module
+ * A disk's content as a dynamic VHD byte stream, for `GET /export_raw_vdi?format=vhd`: the
+ * layout blktap writes (footer copy, dynamic header at 512, BAT at 1536, blocks, footer),
+ * holding only the blocks where the source has data. The source's block status is read
+ * first to lay out the BAT and each block's sector bitmap, so the stream's length is known
+ * before the first byte (a `Content-Length` can be sent) and the data is read once, in order.
+ */
+import { randomUUID } from 'node:crypto';
+import { padToSector, serializeBat } from './bat.js';
+import { setBits } from './bitmap.js';
+import { DEFAULT_BLOCK_SIZE, HEADER_SIZE, newDynamicHeader, UNUSED_BAT_ENTRY, serializeDynamicHeader } from './dynamic-header.js';
+import { DiskType, FOOTER_SIZE, newFooter, SECTOR, serializeFooter } from './footer.js';
+
+/** What the stream reads: a disk's size, its zero ranges and its bytes. */
+export interface StreamSource {
+  readonly size: number;
+  read(offset: number, length: number): Promise<Buffer>;
+  blockStatus(offset: number, length: number): Promise<ReadonlyArray<{ offset: number; length: number; zero: boolean }>>;
+}
+
+export interface VhdStreamPlan {
+  /** Virtual size of the VHD: the source's, rounded up to a whole sector. */
+  readonly size: number;
+  readonly blockSize: number;
+  /** Indices of the blocks written, ascending. */
+  readonly blocks: readonly number[];
+  /** Per written block, its sector bitmap (one bit per sector holding data). */
+  readonly bitmaps: ReadonlyMap<number, Buffer>;
+  /** Bytes the whole stream has. */
+  readonly length: number;
+}
+
+const WINDOW = 1024 * 1024 * 1024;
+
+function bitmapBytes(blockSize: number): number {
+  return padToSector(blockSize / SECTOR / 8);
+}
+
+function tableBytes(size: number, blockSize: number): number {
+  return padToSector(Math.ceil(size / blockSize) * 4);
+}
+
+/** Lays out the stream from the source's block status. */
+export async function planVhdStream(src: StreamSource, blockSize = DEFAULT_BLOCK_SIZE): Promise<VhdStreamPlan> {
+  const size = Math.ceil(src.size / SECTOR) * SECTOR;
+  const bitmaps = new Map<number, Buffer>();
+  const perBlock = blockSize / SECTOR;
+  for (let w = 0; w < src.size; w += WINDOW) {
+    for (const e of await src.blockStatus(w, Math.min(WINDOW, src.size - w))) {
+      if (e.zero) continue;
+      const end = Math.ceil((e.offset + e.length) / SECTOR);
+      for (let s = Math.floor(e.offset / SECTOR); s < end;) {
+        const block = Math.floor(s / perBlock);
+        const upto = Math.min(end, (block + 1) * perBlock);
+        let bm = bitmaps.get(block);
+        if (!bm) {
+          bm = Buffer.alloc(bitmapBytes(blockSize));
+          bitmaps.set(block, bm);
+        }
+        setBits(bm, s - block * perBlock, upto - s);
+        s = upto;
+      }
+    }
+  }
+  const blocks = [...bitmaps.keys()].sort((a, b) => a - b);
+  const head = FOOTER_SIZE + HEADER_SIZE + tableBytes(size, blockSize);
+  const length = head + blocks.length * (bitmapBytes(blockSize) + blockSize) + FOOTER_SIZE;
+  return { size, blockSize, blocks, bitmaps, length };
+}
+
+/** The stream's bytes in order; `uuid` names the exported disk. */
+export async function* vhdStreamChunks(src: StreamSource, plan: VhdStreamPlan, uuid: string = randomUUID()): AsyncGenerator<Buffer> {
+  const { size, blockSize, blocks } = plan;
+  const entries = Math.ceil(size / blockSize);
+  const tableOffset = FOOTER_SIZE + HEADER_SIZE;
+  const bmBytes = bitmapBytes(blockSize);
+  const bat = new Uint32Array(entries).fill(UNUSED_BAT_ENTRY);
+  let at = tableOffset + tableBytes(size, blockSize);
+  for (const b of blocks) {
+    bat[b] = at / SECTOR;
+    at += bmBytes + blockSize;
+  }
+  const footer = serializeFooter(newFooter(DiskType.Dynamic, size, uuid));
+  yield Buffer.concat([
+    footer,
+    serializeDynamicHeader(newDynamicHeader(tableOffset, entries, blockSize)),
+    serializeBat(bat, tableBytes(size, blockSize)),
+  ]);
+  for (const b of blocks) {
+    yield plan.bitmaps.get(b)!;
+    const start = b * blockSize;
+    const n = Math.max(0, Math.min(blockSize, src.size - start));
+    const data = n > 0 ? await src.read(start, n) : Buffer.alloc(0);
+    yield n === blockSize ? data : Buffer.concat([data, Buffer.alloc(blockSize - n)]);
+  }
+  yield footer;
+}

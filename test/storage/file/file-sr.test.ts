@@ -1,0 +1,273 @@
+/**
+ * The file SR driver against the SrDriver contract, its activated disks against the
+ * BlockDevice contract, and the file-specific promises: identity on disk, thin snapshots,
+ * no inflation, no overhead, deleting one snapshot keeps the others, over-commit, SR_FULL.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ApiError } from '../../../src/core/api-error.js';
+import { FileSrDriver } from '../../../src/storage/file/file-sr-driver.js';
+import { runBlockDeviceContract } from '../block-device.contract.js';
+import { checkTree, pattern, runSrDriverContract, vdiHash, visibleHashes, writeVdi } from '../sr-driver.contract.js';
+import { buildTree, GiB, KiB, makeTempDir, MiB, newSr, vhdBytes } from './file-sr-helpers.js';
+
+runSrDriverContract('file', async () => {
+  const dir = await makeTempDir();
+  return { driver: new FileSrDriver(), deviceConfig: { path: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+runBlockDeviceContract('file SR activate()', async (size) => {
+  const t = await newSr();
+  const uuid = randomUUID();
+  await t.sr.vdiCreate({ uuid, virtualSize: size, allocation: 'thin' });
+  return {
+    device: await t.sr.activate(uuid, { readOnly: false }),
+    reopen: () => t.sr.activate(uuid, { readOnly: false }),
+    cleanup: () => t.close(),
+  };
+});
+
+runBlockDeviceContract('file SR activate() of a snapshotted disk', async (size) => {
+  const t = await newSr();
+  const uuid = randomUUID();
+  await t.sr.vdiCreate({ uuid, virtualSize: size, allocation: 'thin' });
+  // Gives the disk a hidden base and leaves it an empty child: I/O then goes through a chain.
+  await t.sr.vdiSnapshot(uuid, randomUUID());
+  return {
+    device: await t.sr.activate(uuid, { readOnly: false }),
+    reopen: () => t.sr.activate(uuid, { readOnly: false }),
+    cleanup: () => t.close(),
+  };
+});
+
+function apiCode(code: string) {
+  return (e: unknown) => {
+    assert.ok(e instanceof ApiError, String(e));
+    assert.equal(e.code, code, e.message);
+    return true;
+  };
+}
+
+describe('file SR identity', () => {
+  it('an SR is what sr.json says: another uuid is refused with SR_BACKEND_FAILURE_47', async () => {
+    const t = await newSr();
+    try {
+      const other = randomUUID();
+      await assert.rejects(t.driver.attach(other, t.deviceConfig), (e) => {
+        apiCode('SR_BACKEND_FAILURE_47')(e);
+        assert.match((e as ApiError).params[1]!, new RegExp(`holds SR ${t.srUuid}, not ${other}`));
+        return true;
+      });
+      await assert.rejects(t.driver.attach(t.srUuid, { path: join(t.path, 'nowhere') }), apiCode('SR_BACKEND_FAILURE_47'));
+      await assert.rejects(t.driver.create(randomUUID(), t.deviceConfig, {}), apiCode('SR_BACKEND_FAILURE_42'));
+      await assert.rejects(t.driver.attach(t.srUuid, {}), apiCode('SR_BACKEND_FAILURE_94'));
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('probe finds SRs in the directory and in its subdirectories', async () => {
+    const root = await makeTempDir();
+    try {
+      const a = await newSr(join(root, 'a'));
+      const b = await newSr(join(root, 'b'));
+      const found = await new FileSrDriver().probe({ path: root });
+      assert.deepEqual(new Set(found.map((p) => p.uuid)), new Set([a.srUuid, b.srUuid]));
+      assert.equal(found.find((p) => p.uuid === a.srUuid)!.deviceConfig.path, a.path);
+      assert.deepEqual((await new FileSrDriver().probe({ path: a.path })).map((p) => p.uuid), [a.srUuid]);
+      await a.close();
+      await b.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('file SR thinness (hotfix truths 1, 2, 4)', () => {
+  it('thin snapshot stays thin: every new node is metadata only', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      await t.sr.vdiCreate({ uuid, virtualSize: GiB, allocation: 'thin' });
+      await writeVdi(t.sr, uuid, 0, pattern(8 * MiB, 1));
+      const before = await vhdBytes(t.path);
+      const r = await t.sr.vdiSnapshot(uuid, randomUUID());
+      assert.ok(r.base, 'a disk with data gets a base');
+      const after = await vhdBytes(t.path);
+      // Two new empty children of a 1 GiB disk: footer, header, 2 KiB BAT, locators each.
+      assert.ok(after - before <= 2 * 16 * KiB, `snapshot added ${after - before} bytes`);
+      for (const n of [r.created, r.original]) assert.ok(n.physicalUtilisation <= 16 * KiB, `${n.uuid}: ${n.physicalUtilisation}`);
+      const c = await t.sr.vdiClone(r.created.uuid, randomUUID());
+      assert.equal(c.base, undefined, 'cloning an unmodified snapshot adds no depth');
+      assert.ok(c.created.physicalUtilisation <= 16 * KiB);
+      // Writes after the snapshot cost their own size, not a copy of the base.
+      await writeVdi(t.sr, uuid, 4 * MiB, pattern(64 * KiB, 2));
+      assert.ok((await t.sr.vdiStat(uuid)).physicalUtilisation <= 64 * KiB + 16 * KiB);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('snapshots do not inflate: 20 snapshots with writes between cost data written + metadata (< 1%)', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      await t.sr.vdiCreate({ uuid, virtualSize: 256 * MiB, allocation: 'thin' });
+      let written = 0;
+      for (let i = 0; i < 20; i++) {
+        const len = 6 * MiB;
+        await writeVdi(t.sr, uuid, ((i * 7) % 40) * 6 * MiB, pattern(len, 100 + i));
+        written += len;
+        await t.sr.vdiSnapshot(uuid, randomUUID());
+      }
+      const used = await vhdBytes(t.path);
+      const st = await t.sr.stat();
+      assert.ok(used >= written, `used ${used} < written ${written}`);
+      assert.ok(used - written < written * 0.01, `overhead ${used - written} over ${written} written`);
+      assert.ok(st.physicalUtilisation >= used && st.physicalUtilisation - used < 64 * KiB, 'SR utilisation is its files');
+      assert.equal(st.virtualAllocation, 21 * 256 * MiB);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('no overhead: a 100 GiB thin disk and 10 snapshots take < 4 MiB before any write', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      await t.sr.vdiCreate({ uuid, virtualSize: 100 * GiB, allocation: 'thin' });
+      for (let i = 0; i < 10; i++) await t.sr.vdiSnapshot(uuid, randomUUID());
+      const used = await vhdBytes(t.path);
+      assert.ok(used < 4 * MiB, `used ${used}`);
+      const nodes = await t.sr.scan();
+      // One base, the disk and its ten snapshots: unmodified disks add no depth.
+      assert.equal(nodes.length, 12);
+      assert.equal(nodes.filter((n) => n.hidden).length, 1);
+      assert.ok((await t.sr.stat()).physicalUtilisation < 4 * MiB);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('file SR trees (hotfix truth 3)', () => {
+  it('deleting one snapshot keeps the others: every choice of victim, then GC', async () => {
+    const t0 = await newSr();
+    const { vdis } = await buildTree(t0.sr);
+    const expected = await visibleHashes(t0.sr);
+    await t0.close();
+    assert.ok(expected.size >= 7);
+    for (const [role, victim] of Object.entries(vdis)) {
+      const t = await newSr();
+      try {
+        // Rebuilding is deterministic apart from uuids: map roles.
+        const built = await buildTree(t.sr);
+        const hashes = new Map<string, string>();
+        for (const [r, u] of Object.entries(built.vdis)) hashes.set(u, expected.get(vdis[r]!)!);
+        await t.sr.vdiDestroy(built.vdis[role]!);
+        hashes.delete(built.vdis[role]!);
+        await t.sr.gc();
+        const nodes = await t.sr.scan();
+        checkTree(nodes, { collected: true });
+        assert.deepEqual(new Set(nodes.filter((n) => !n.hidden).map((n) => n.uuid)), new Set(hashes.keys()), `after deleting ${role}`);
+        for (const [u, h] of hashes) assert.equal(await vdiHash(t.sr, u), h, `content kept after deleting ${role} (${victim})`);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
+  it('GC gives the space of deleted snapshots back and shortens chains', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      await t.sr.vdiCreate({ uuid, virtualSize: 16 * MiB, allocation: 'thin' });
+      const snaps: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        await writeVdi(t.sr, uuid, 0, pattern(4 * MiB, 200 + i));
+        const s = randomUUID();
+        await t.sr.vdiSnapshot(uuid, s);
+        snaps.push(s);
+      }
+      const h = await vdiHash(t.sr, uuid);
+      const full = await vhdBytes(t.path);
+      for (const s of snaps) await t.sr.vdiDestroy(s);
+      const report = await t.sr.gc();
+      assert.ok(report.removed.length + report.coalesced.length > 0);
+      const nodes = await t.sr.scan();
+      assert.equal(nodes.length, 1, 'one file left');
+      assert.equal(nodes[0]!.parentUuid, undefined);
+      assert.equal(await vdiHash(t.sr, uuid), h);
+      assert.ok((await vhdBytes(t.path)) < full / 4, 'space given back');
+      assert.ok((await vhdBytes(t.path)) <= 4 * MiB + 64 * KiB);
+      assert.deepEqual(await t.sr.gc(), { removed: [], coalesced: [] });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a chain may not grow past depth 30 (SR_BACKEND_FAILURE_109)', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      await t.sr.vdiCreate({ uuid, virtualSize: MiB, allocation: 'thin' });
+      for (let i = 0; i < 29; i++) {
+        await writeVdi(t.sr, uuid, 0, pattern(512, i));
+        await t.sr.vdiSnapshot(uuid, randomUUID());
+      }
+      await writeVdi(t.sr, uuid, 0, pattern(512, 99));
+      await assert.rejects(t.sr.vdiSnapshot(uuid, randomUUID()), apiCode('SR_BACKEND_FAILURE_109'));
+      checkTree(await t.sr.scan());
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an active busy leaf is coalesced while it keeps serving I/O', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      await t.sr.vdiCreate({ uuid, virtualSize: 64 * MiB, allocation: 'thin' });
+      await writeVdi(t.sr, uuid, 0, pattern(4 * MiB, 300));
+      const snap = randomUUID();
+      await t.sr.vdiSnapshot(uuid, snap);
+      const dev = await t.sr.activate(uuid, { readOnly: false });
+      await dev.write(8 * MiB, pattern(30 * MiB, 301));
+      await t.sr.vdiDestroy(snap);
+      const gc = t.sr.gc();
+      // Writes during GC land, and reads see them.
+      for (let i = 0; i < 8; i++) await dev.write(40 * MiB + i * 4096, pattern(4096, 400 + i));
+      await gc;
+      await t.sr.gc();
+      for (let i = 0; i < 8; i++) assert.ok((await dev.read(40 * MiB + i * 4096, 4096)).equals(pattern(4096, 400 + i)));
+      assert.ok((await dev.read(8 * MiB, 30 * MiB)).equals(pattern(30 * MiB, 301)));
+      assert.ok((await dev.read(0, 4 * MiB)).equals(pattern(4 * MiB, 300)));
+      await dev.close();
+      const nodes = await t.sr.scan();
+      assert.equal(nodes.length, 1);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('file SR space', () => {
+  it('a thick disk really takes its size; one larger than the free space is SR_FULL and leaves nothing', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      const info = await t.sr.vdiCreate({ uuid, virtualSize: 8 * MiB, allocation: 'thick' });
+      assert.equal(info.allocation, 'thick');
+      assert.ok(info.physicalUtilisation >= 8 * MiB);
+      const before = (await readdir(t.path)).sort();
+      const free = (await stat(t.path)) && (await t.sr.stat()).physicalSize;
+      await assert.rejects(t.sr.vdiCreate({ uuid: randomUUID(), virtualSize: free * 2, allocation: 'thick' }), apiCode('SR_FULL'));
+      assert.deepEqual((await readdir(t.path)).sort(), before);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Many requests in flight on one connection: pipelined requests all get correct replies,
+ * replies come back out of order when the device finishes out of order, overlapping
+ * writes still land in the order sent, and a client that floods writes at a stalled
+ * device is held back by TCP instead of filling the server's memory.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { BlockDevice } from '../../../src/core/ports/block-device.js';
+import { FileBlockDevice } from '../../../src/storage/nbd/file-block-device.js';
+import { MiniClient, NBD } from './mini-client.js';
+import { KiB, MiB, makeTempDir, pattern, serveFile } from './nbd-fixture.js';
+import { rm } from 'node:fs/promises';
+
+/** Wraps a device so a test can hold up or slow down its operations. */
+class HookedDevice implements BlockDevice {
+  readonly size: number;
+  readonly readOnly = false;
+  /** Called before each read/write reaches the inner device. */
+  before: (op: 'read' | 'write', offset: number, length: number) => Promise<void> = async () => undefined;
+  constructor(private readonly inner: BlockDevice) {
+    this.size = inner.size;
+  }
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    await this.before('read', offset, length);
+    return this.inner.read(offset, length, into);
+  }
+  async write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void> {
+    await this.before('write', offset, data.length);
+    return this.inner.write(offset, data, opts);
+  }
+  writeZeroes(o: number, l: number, opts?: { mayTrim?: boolean; fua?: boolean }): Promise<void> {
+    return this.inner.writeZeroes(o, l, opts);
+  }
+  trim(o: number, l: number): Promise<void> {
+    return this.inner.trim(o, l);
+  }
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+  blockStatus(o: number, l: number) {
+    return this.inner.blockStatus(o, l);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+async function withServer(size: number, fn: (port: number, dev: HookedDevice) => Promise<void>, opts: { maxInFlightBytes?: number } = {}): Promise<void> {
+  const dir = await makeTempDir();
+  const dev = new HookedDevice(await FileBlockDevice.create(join(dir, 'd.raw'), size));
+  const served = await serveFile(undefined, { device: dev, ...opts });
+  try {
+    await fn(served.port, dev);
+  } finally {
+    await served.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('NBD requests in flight', () => {
+  for (const structured of [true, false]) {
+    it(`64 pipelined requests get 64 correct replies (${structured ? 'structured' : 'simple'} replies)`, async () => {
+      await withServer(16 * MiB, async (port) => {
+        const c = await MiniClient.connect(port, { exportName: 'disk', structured });
+        const model = Buffer.alloc(16 * MiB);
+        const writes = Array.from({ length: 32 }, (_, i) => {
+          const data = pattern(64 * KiB + i * 512, i + 1);
+          data.copy(model, i * 256 * KiB);
+          return c.write(i * 256 * KiB, data);
+        });
+        // Reads of untouched ranges, sent before any write reply came back.
+        const reads = Array.from({ length: 32 }, (_, i) => c.read(8 * MiB + i * 128 * KiB, 128 * KiB));
+        assert.equal(c.inFlight, 64);
+        const wr = await Promise.all(writes);
+        const rd = await Promise.all(reads);
+        assert.ok(wr.every((r) => r.error === 0));
+        assert.ok(rd.every((r) => r.error === 0 && r.data!.length === 128 * KiB && r.data!.every((b) => b === 0)));
+        const back = await Promise.all(Array.from({ length: 64 }, (_, i) => c.read(i * 256 * KiB, 256 * KiB)));
+        back.forEach((r, i) => assert.ok(r.data!.equals(model.subarray(i * 256 * KiB, (i + 1) * 256 * KiB)), `read ${i}`));
+        await c.disconnect();
+      });
+    });
+  }
+
+  it('replies come back out of order when the device finishes out of order', async () => {
+    await withServer(4 * MiB, async (port, dev) => {
+      dev.before = async (op, offset) => {
+        if (op === 'read' && offset === 0) await sleep(300);
+      };
+      const c = await MiniClient.connect(port, { exportName: 'disk', structured: true });
+      const order: number[] = [];
+      // Non-adjacent ranges, so they are not served by one combined read.
+      const all = [0, 1, 2, 3].map((i) => c.read(i * MiB, 4 * KiB).then((r) => { order.push(i); return r; }));
+      await Promise.all(all);
+      assert.equal(order[order.length - 1], 0, `the slow first read answered last: ${order}`);
+      await c.disconnect();
+    });
+  });
+
+  it('overlapping writes land in the order they were sent, and reads see earlier writes', async () => {
+    await withServer(4 * MiB, async (port, dev) => {
+      let n = 0;
+      dev.before = async (op) => {
+        if (op === 'write') await sleep(((n++ * 7) % 5) * 5); // later writes often finish first if unordered
+      };
+      const c = await MiniClient.connect(port, { exportName: 'disk', structured: true });
+      const sends: Promise<unknown>[] = [];
+      let last: Buffer = Buffer.alloc(0);
+      for (let i = 0; i < 40; i++) {
+        last = pattern(64 * KiB, 100 + i);
+        sends.push(c.write(MiB + (i % 3) * 512, last));
+      }
+      const read = c.read(MiB + 39 % 3 * 512, 64 * KiB);
+      await Promise.all(sends);
+      assert.ok((await read).data!.equals(last), 'the pipelined read saw the last write');
+      assert.ok((await c.read(MiB + (39 % 3) * 512, 64 * KiB)).data!.equals(last));
+      await c.disconnect();
+    });
+  });
+
+  it('a write flood at a stalled device is held back by TCP, not buffered, and completes afterwards', async () => {
+    const limit = 8 * MiB;
+    await withServer(256 * MiB, async (port, dev) => {
+      let gate!: () => void;
+      const open = new Promise<void>((r) => (gate = r));
+      let received = 0;
+      dev.before = async (op, _o, len) => {
+        if (op !== 'write') return;
+        received += len;
+        await open;
+      };
+      const c = await MiniClient.connect(port, { exportName: 'disk' });
+      const replies = Array.from({ length: 160 }, (_, i) => c.write(i * MiB, pattern(MiB, i + 1)));
+      await sleep(500);
+      assert.ok(received <= limit + MiB, `device saw ${received} bytes while stalled`);
+      assert.ok(received >= MiB, 'some writes got through before the stall');
+      assert.ok(c.socket.writableLength > 50 * MiB, `the rest waits on the client side (${c.socket.writableLength})`);
+      gate();
+      const r = await Promise.all(replies);
+      assert.ok(r.every((x) => x.error === 0));
+      assert.ok((await c.read(159 * MiB, MiB)).data!.equals(pattern(MiB, 160)));
+      await c.disconnect();
+    }, { maxInFlightBytes: limit });
+  });
+
+  it('block status through the mini client: extents, and exactly one with REQ_ONE', async () => {
+    await withServer(4 * MiB, async (port) => {
+      const c = await MiniClient.connect(port, { exportName: 'disk', structured: true, metaContext: true });
+      await c.write(MiB, pattern(128 * KiB, 9));
+      const all = await c.request(NBD.CMD.BLOCK_STATUS, 0, 4 * MiB);
+      assert.equal(all.error, 0);
+      assert.deepEqual(all.extents, [
+        { length: MiB, flags: 3 }, { length: 128 * KiB, flags: 0 }, { length: 3 * MiB - 128 * KiB, flags: 3 },
+      ]);
+      const one = await c.request(NBD.CMD.BLOCK_STATUS, 512 * KiB, 2 * MiB, NBD.FLAG.REQ_ONE);
+      assert.deepEqual(one.extents, [{ length: 512 * KiB, flags: 3 }]);
+      await c.disconnect();
+    });
+  });
+});
