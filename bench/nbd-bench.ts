@@ -3,7 +3,7 @@
  * NBD data-path throughput: `nbdcopy` reading a 1 GiB export into a file and writing a
  * file into it, against Islet's NBD server (its own process, raw file adapter) and
  * against `qemu-nbd -f raw` serving the same file, beside a plain `cp` of the file. Files
- * live on tmpfs when there is one, so the disk does not drown the difference. Each case
+ * live on tmpfs when it has room (in RAM too), so the disk does not drown the difference. Each case
  * runs once with a single connection and once with multi-conn (ours `multiConn`,
  * qemu-nbd `-e 4`), servers alternating, median of the rounds. Goal: ratio >= 1.0.
  *
@@ -11,10 +11,9 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm, statfs } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,7 +25,13 @@ interface Served {
   stop(): Promise<void>;
 }
 
+/** Set in the server child, so that nothing there can start another benchmark. */
+const CHILD_MARK = 'ISLET_NBD_BENCH_CHILD';
+/** Per nbdcopy run: a hung copy fails the benchmark instead of blocking it. */
+const COPY_TIMEOUT_MS = 10 * 60_000;
+
 export async function run(): Promise<void> {
+  if (process.env[CHILD_MARK]) throw new Error('nbd-bench must not run inside its own server process');
   const mib = Number(process.env.BENCH_NBD_MIB ?? 1024);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   for (const tool of ['nbdcopy', 'qemu-nbd']) {
@@ -35,7 +40,7 @@ export async function run(): Promise<void> {
       return;
     }
   }
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const base = await scratchBase(3 * mib * 1024 * 1024);
   const dir = await mkdtemp(join(base, 'islet-nbd-bench-'));
   try {
     const src = join(dir, 'src.raw');
@@ -62,8 +67,8 @@ export async function run(): Promise<void> {
           try {
             const uri = `nbd://127.0.0.1:${s.port}/bench`;
             await rm(out, { force: true });
-            t[who].read.push(await timed(() => exec('nbdcopy', [uri, out])));
-            t[who].write.push(await timed(() => exec('nbdcopy', [src, uri])));
+            t[who].read.push(await timed(() => exec('nbdcopy', [uri, out], { timeout: COPY_TIMEOUT_MS })));
+            t[who].write.push(await timed(() => exec('nbdcopy', [src, uri], { timeout: COPY_TIMEOUT_MS })));
           } finally {
             await s.stop();
           }
@@ -83,6 +88,16 @@ export async function run(): Promise<void> {
   }
 }
 
+/**
+ * tmpfs when it can hold the three images with room to spare *in memory* (tmpfs pages are
+ * RAM, shared with everything else on the host), else the ordinary temp directory.
+ */
+async function scratchBase(bytes: number): Promise<string> {
+  const shm = await statfs('/dev/shm').catch(() => undefined);
+  if (shm && shm.bavail * shm.bsize > 2 * bytes && freemem() > 3 * bytes) return '/dev/shm';
+  return tmpdir();
+}
+
 async function writeRandom(path: string, mib: number): Promise<void> {
   const fh = await open(path, 'w');
   try {
@@ -95,9 +110,12 @@ async function writeRandom(path: string, mib: number): Promise<void> {
 
 async function serveOurs(file: string, multi: boolean): Promise<Served> {
   const here = fileURLToPath(import.meta.url);
-  const script = join(here, '..', here.endsWith('.ts') ? 'nbd-serve.ts' : 'nbd-serve.js');
-  const child = spawn(process.execPath, [...process.execArgv, script, file, ...(multi ? ['--multi-conn'] : [])], {
+  const fromSource = here.endsWith('.ts');
+  const script = join(here, '..', fromSource ? 'nbd-serve.ts' : 'nbd-serve.js');
+  // Never inherit execArgv: under `node -e` it holds the code that started this benchmark.
+  const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), script, file, ...(multi ? ['--multi-conn'] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, [CHILD_MARK]: '1' },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
@@ -114,7 +132,7 @@ async function serveOurs(file: string, multi: boolean): Promise<Served> {
 async function serveQemu(file: string, multi: boolean): Promise<Served> {
   const port = await freePort();
   const child = spawn('qemu-nbd', ['-f', 'raw', '-b', '127.0.0.1', '-p', String(port), '-x', 'bench', '-t', ...(multi ? ['-e', '4'] : []), file], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: 'ignore', // it complains about our readiness probes
   });
   for (let i = 0; ; i++) {
     if (await canConnect(port)) break;

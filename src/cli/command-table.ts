@@ -12,6 +12,7 @@
  * ```
  */
 import type { CommandModule } from './command-context.js';
+import { UPDATE_COMMANDS } from './update-command-specs.js';
 
 /** `*-selectors` add xe's object selection help and parameters; `standard` lists it in `xe help`. */
 export type CommandFlag = 'vm-selectors' | 'host-selectors' | 'sr-selectors' | 'standard' | 'hidden';
@@ -26,7 +27,7 @@ export interface CommandSpec {
 }
 
 /** Hand-written commands. `help` is not one: xe answers it before looking at this table. */
-const COMMANDS: readonly CommandSpec[] = [];
+const COMMANDS: readonly CommandSpec[] = [...UPDATE_COMMANDS];
 
 async function generated(): Promise<readonly CommandSpec[]> {
   const m = await import('./class-command-specs.js');

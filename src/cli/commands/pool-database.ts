@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { getBoolParam, getParam } from '../argv.js';
 import { RecordFailure } from '../cli-errors.js';
 import type { CommandModule } from '../command-context.js';
+import { HttpStatusError } from '../../client/http-transfer.js';
 
 export const poolDumpDatabase: CommandModule = {
   run: async (ctx) => {
@@ -31,6 +32,11 @@ export const poolRestoreDatabase: CommandModule = {
     if (!fs.existsSync(file)) throw new RecordFailure(`Failed to open file ${file}`);
     const q: Record<string, string> = { restore: 'true' };
     if (getBoolParam(ctx.params, 'dry-run')) q.dry_run = 'true';
-    await ctx.client.putFile('/pool/xmldbdump', q, { path: file });
+    try {
+      await ctx.client.putFile('/pool/xmldbdump', q, { path: file });
+    } catch (e) {
+      if (e instanceof HttpStatusError) throw new RecordFailure(e.body.trim() || e.message);
+      throw e;
+    }
   },
 };
