@@ -2,10 +2,11 @@
  * @module
  * NBD data-path throughput: `nbdcopy` reading a 1 GiB export into a file and writing a
  * file into it, against Islet's NBD server (its own process, raw file adapter) and
- * against `qemu-nbd -f raw` serving the same file, beside a plain `cp` of the file. Files
- * live on tmpfs when it has room (in RAM too), so the disk does not drown the difference. Each case
- * runs once with a single connection and once with multi-conn (ours `multiConn`,
- * qemu-nbd `-e 4`), servers alternating, median of the rounds. Goal: ratio >= 1.0.
+ * against `qemu-nbd -f raw` serving the same file, beside a plain `cp` of the file.
+ * Files live on tmpfs when it has room (in RAM too), so that the disk does not drown the
+ * difference. Each case runs once with a single connection and once with multi-conn (ours `multiConn`,
+ * qemu-nbd `-e 4`); both servers stay up across rounds, which alternate between them;
+ * median of the rounds. Goal: islet/qemu-nbd >= 1.0.
  *
  * Env: BENCH_NBD_MIB (default 1024), BENCH_ROUNDS (default 3).
  */
@@ -60,19 +61,24 @@ export async function run(): Promise<void> {
     console.log(`  cp             ${fmt(size, cp)}`);
 
     for (const multi of [false, true]) {
+      // Both servers stay up for all rounds (one warm-up copy each, untimed), so that
+      // neither pays process start-up or JIT warm-up inside a measurement.
+      const servers = { ours: await serveOurs(served, multi), qemu: await serveQemu(served, multi) };
       const t = { ours: { read: [] as number[], write: [] as number[] }, qemu: { read: [] as number[], write: [] as number[] } };
-      for (let i = 0; i < rounds; i++) {
-        for (const who of i % 2 ? (['qemu', 'ours'] as const) : (['ours', 'qemu'] as const)) {
-          const s = who === 'ours' ? await serveOurs(served, multi) : await serveQemu(served, multi);
-          try {
-            const uri = `nbd://127.0.0.1:${s.port}/bench`;
+      try {
+        const uri = (who: 'ours' | 'qemu'): string => `nbd://127.0.0.1:${servers[who].port}/bench`;
+        const copy = (from: string, to: string): Promise<number> => timed(() => exec('nbdcopy', [from, to], { timeout: COPY_TIMEOUT_MS }));
+        for (const who of ['ours', 'qemu'] as const) await copy(uri(who), 'null:');
+        for (let i = 0; i < rounds; i++) {
+          for (const who of i % 2 ? (['qemu', 'ours'] as const) : (['ours', 'qemu'] as const)) {
             await rm(out, { force: true });
-            t[who].read.push(await timed(() => exec('nbdcopy', [uri, out], { timeout: COPY_TIMEOUT_MS })));
-            t[who].write.push(await timed(() => exec('nbdcopy', [src, uri], { timeout: COPY_TIMEOUT_MS })));
-          } finally {
-            await s.stop();
+            t[who].read.push(await copy(uri(who), out));
+            t[who].write.push(await copy(src, uri(who)));
           }
         }
+      } finally {
+        await servers.ours.stop();
+        await servers.qemu.stop();
       }
       const label = multi ? 'multi-conn' : '1 conn';
       for (const op of ['read', 'write'] as const) {
@@ -114,15 +120,20 @@ async function serveOurs(file: string, multi: boolean): Promise<Served> {
   const script = join(here, '..', fromSource ? 'nbd-serve.ts' : 'nbd-serve.js');
   // Never inherit execArgv: under `node -e` it holds the code that started this benchmark.
   const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), script, file, ...(multi ? ['--multi-conn'] : [])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'], // stdin: the child exits when we go away
     env: { ...process.env, [CHILD_MARK]: '1' },
   });
   const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('nbd-serve did not start')), 30_000);
+    child.once('exit', () => clearTimeout(t));
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = /ready (\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
+      if (m) {
+        clearTimeout(t);
+        resolve(Number(m[1]));
+      }
     });
     child.once('exit', (c) => reject(new Error(`nbd-serve exited ${c}`)));
   });

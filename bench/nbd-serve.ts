@@ -2,7 +2,8 @@
  * @module
  * Child process for `nbd-bench`: serves one raw file as export `bench` with Islet's NBD
  * server on 127.0.0.1 and prints `ready <port>`, so the server under test has a process
- * (and event loop) of its own, as it would in a host. Stops on SIGTERM.
+ * (and event loop) of its own, as it would in a host. Stops on SIGTERM or when its
+ * stdin closes (the benchmark that started it is gone).
  *
  * Usage: node nbd-serve.js FILE [--multi-conn]
  */
@@ -29,9 +30,17 @@ const server = new NbdServer({
 });
 const { port } = await server.listen(0, '127.0.0.1');
 process.stdout.write(`ready ${port}\n`);
-process.on('SIGTERM', () => {
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
   void server.close().then(async () => {
     await shared?.close();
     process.exit(0);
   });
-});
+};
+process.on('SIGTERM', stop);
+// Our parent holds our stdin: when it goes away, however it died, so do we.
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();

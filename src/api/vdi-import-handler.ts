@@ -1,9 +1,9 @@
 /**
  * @module
  * `PUT /import_raw_vdi?vdi=&session_id=&task_id=&format=raw|vhd`: writes a disk image into
- * a VDI. Raw bodies are streamed in 2 MiB chunks; a chunk of zeroes is not written where
- * the disk already reads as zeroes, so importing a sparse image into a thin disk stores only
- * its data. A VHD body (fixed or dynamic) is spooled to a temporary file and its stored
+ * a VDI. Raw bodies are streamed in 2 MiB chunks and only the 4 KiB pages that change the
+ * disk are written, so importing a sparse image into a thin disk stores only its data, and
+ * re-importing content a snapshot already shares takes no new space. A VHD body (fixed or dynamic) is spooled to a temporary file and its stored
  * blocks copied. Without `vdi=`, a raw import with `sr_id=` and a known length makes a new
  * disk of that size first. The task's result is the VDI's ref.
  */
@@ -30,12 +30,35 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** Writes one chunk, skipping zeroes the disk already reads as zeroes. */
+const PAGE = 4096;
+
+/**
+ * Makes the disk hold `data` at `offset`, writing only the pages that differ from what it
+ * holds now: zeroes where it reads as zeroes, and identical data rewritten over a snapshot's
+ * shared blocks, would otherwise take new space for nothing.
+ */
 async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data: Buffer): Promise<void> {
   if (offset + data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(offset + data.length)]);
-  if (!isZero(data)) return dev.write(offset, data);
-  const ext = await dev.blockStatus(offset, data.length);
-  if (ext.some((e) => !e.zero)) await dev.writeZeroes(offset, data.length, { mayTrim: true });
+  const blank = (await dev.blockStatus(offset, data.length)).every((e) => e.zero);
+  if (blank && isZero(data)) return;
+  const current = blank ? undefined : await dev.read(offset, data.length);
+  const same = (at: number, n: number) => current
+    ? data.subarray(at, at + n).equals(current.subarray(at, at + n))
+    : isZero(data.subarray(at, at + n));
+  let run = -1;
+  const flushRun = async (end: number) => {
+    if (run < 0) return;
+    const part = data.subarray(run, end);
+    if (isZero(part)) await dev.writeZeroes(offset + run, part.length, { mayTrim: true });
+    else await dev.write(offset + run, part);
+    run = -1;
+  };
+  for (let at = 0; at < data.length; at += PAGE) {
+    const n = Math.min(PAGE, data.length - at);
+    if (same(at, n)) await flushRun(at);
+    else if (run < 0) run = at;
+  }
+  await flushRun(data.length);
 }
 
 async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext): Promise<void> {

@@ -41,8 +41,9 @@ async function list(ctx: CommandContext, cc: CliClass): Promise<void> {
 
 async function loadOne(ctx: CommandContext, cc: CliClass): Promise<{ row: Row; res: RefResolver }> {
   const row = await fetchByUuid(ctx, cc, getParam(ctx.params, 'uuid')!);
+  // No seeding with this one record: it would mark the class as loaded, and references to
+  // other objects of the same class (a VM's parent, snapshots) would not resolve.
   const res = ctx.resolver();
-  res.seed(cc.api, [[row.ref, row.rec]]);
   return { row, res };
 }
 

@@ -27,7 +27,9 @@ export interface SpawnReadyOptions {
 export function spawnReady(o: SpawnReadyOptions): Promise<ReadyChild> {
   const log = createWriteStream(o.logFile, { flags: 'a' });
   log.write(`--- ${new Date().toISOString()} starting ${o.label}: ${o.args.join(' ')}\n`);
-  const child = spawn(o.command, [...o.args], { env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C or a signal to the supervisor's group reaches the
+  // supervisor alone, which then stops the hosts in order.
+  const child = spawn(o.command, [...o.args], { env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
     log.write(`--- ${new Date().toISOString()} ${o.label} exited (${signal ?? code})\n`);
     log.end();
@@ -53,6 +55,7 @@ export function spawnReady(o: SpawnReadyOptions): Promise<ReadyChild> {
       if (m) {
         ready = true;
         clearTimeout(timer);
+        log.write(`--- ${new Date().toISOString()} ${o.label} ready\n`);
         resolve({ child, address: m[1]!, exited });
       }
     });

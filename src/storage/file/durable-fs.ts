@@ -33,9 +33,12 @@ export async function writeFileDurable(path: string, text: string): Promise<void
   try {
     await fh.writeFile(text);
     await fh.sync();
-  } finally {
+  } catch (e) {
     await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
   }
+  await fh.close();
   await rename(tmp, path);
   await fsyncDir(dirname(path));
 }

@@ -26,11 +26,6 @@ export interface SnapshotRecord {
   readOnly: boolean;
 }
 
-export interface DestroyRecord {
-  op: 'destroy';
-  vdi: string;
-}
-
 /** Hidden `child` merged into `parent` (its only child); then `child`'s children re-pointed. */
 export interface CoalesceRecord {
   op: 'coalesce';
@@ -48,14 +43,12 @@ export interface LeafCoalesceRecord {
   phase: 'copy' | 'swap';
 }
 
-export type JournalRecord = SnapshotRecord | DestroyRecord | CoalesceRecord | LeafCoalesceRecord;
+export type JournalRecord = SnapshotRecord | CoalesceRecord | LeafCoalesceRecord;
 
 function keyOf(r: JournalRecord): string {
   switch (r.op) {
     case 'snapshot':
       return r.leaf;
-    case 'destroy':
-      return r.vdi;
     case 'coalesce':
       return r.child;
     case 'leaf-coalesce':

@@ -54,10 +54,6 @@ export async function recoverRecord(ctx: SrContext, r: JournalRecord): Promise<v
     case 'snapshot':
       await undoSnapshot(ctx, r);
       break;
-    case 'destroy':
-      await removeDurable(ctx.dir.vhd(r.vdi));
-      await ctx.dir.updateReadOnly({ [r.vdi]: false });
-      break;
     case 'coalesce':
       if (r.phase === 'relink') await finishRelink(ctx, r);
       break;

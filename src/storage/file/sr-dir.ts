@@ -43,6 +43,8 @@ interface VdiFlags {
 }
 
 export class SrDir {
+  private readonly nodes = new Map<string, { key: string; node: NodeInfo }>();
+
   constructor(readonly path: string) {}
 
   vhd(uuid: string): string {
@@ -79,11 +81,22 @@ export class SrDir {
     }
   }
 
+  /**
+   * The node's facts. Opening a VHD reads and checks its whole block table, so the facts are
+   * kept per file and reused while the file's inode, size and change time are the same (any
+   * write, rename or link changes the change time).
+   */
   async readNode(uuid: string): Promise<NodeInfo> {
     const path = this.vhd(uuid);
+    const st = await stat(path);
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
+    const hit = this.nodes.get(uuid);
+    if (hit && hit.key === key) return { ...hit.node, physical: st.blocks * 512 };
     const f = await VhdFile.open(path, { readOnly: true });
     try {
-      return nodeOf(uuid, f, (await stat(path)).blocks * 512);
+      const node = nodeOf(uuid, f, st.blocks * 512);
+      this.nodes.set(uuid, { key, node });
+      return node;
     } finally {
       await f.close();
     }
@@ -93,7 +106,9 @@ export class SrDir {
   async readAll(): Promise<{ nodes: NodeInfo[]; broken: string[] }> {
     const nodes: NodeInfo[] = [];
     const broken: string[] = [];
-    for (const uuid of await this.uuids()) {
+    const uuids = await this.uuids();
+    for (const gone of [...this.nodes.keys()].filter((u) => !uuids.includes(u))) this.nodes.delete(gone);
+    for (const uuid of uuids) {
       try {
         nodes.push(await this.readNode(uuid));
       } catch (e) {

@@ -3,19 +3,31 @@
  * The SR lock: one tree-changing operation at a time per SR, across every process and host
  * that reaches the directory (a shared SR is one directory seen by all hosts, like sm's SR
  * lock on NFS). Inside a process a promise chain orders the callers; across processes a
- * lock file made with O_EXCL does, holding `{host, pid}` and refreshed while held. A lock
- * left by a dead process is taken over: at once when its holder was a process of this host
- * that no longer exists, after `staleMs` without refresh otherwise (a crashed host).
+ * symbolic link does: creating it is atomic and fails if it exists, its target names the
+ * holder (`pid@host#token`) and, being short, lives in the inode, so the lock can still be
+ * taken on a full file system (where reads and cleanup must keep working). The holder
+ * refreshes its time while it holds it. A lock left by a dead process is taken over: at
+ * once when its holder was a process of this host that no longer exists, after `staleMs`
+ * without refresh otherwise (a crashed host).
  */
-import { readFile, utimes, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, lutimes, readlink, symlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { backendError, isNotFound } from './sr-errors.js';
 
 interface LockOwner {
   host: string;
   pid: number;
   token: string;
+}
+
+function encode(o: LockOwner): string {
+  return `${o.pid}@${o.host}#${o.token}`;
+}
+
+function decode(target: string): Partial<LockOwner> {
+  const m = /^(\d+)@(.*)#([0-9a-f]+)$/.exec(target);
+  return m ? { pid: Number(m[1]), host: m[2]!, token: m[3]! } : {};
 }
 
 export interface SrLockOptions {
@@ -57,7 +69,7 @@ export class SrLock {
     try {
       await prev;
       const owner = await this.acquireFile();
-      const refresh = setInterval(() => void utimes(this.path, new Date(), new Date()).catch(() => undefined), Math.max(1000, this.staleMs / 6));
+      const refresh = setInterval(() => void lutimes(this.path, new Date(), new Date()).catch(() => undefined), Math.max(1000, this.staleMs / 6));
       refresh.unref();
       try {
         return await fn();
@@ -71,11 +83,11 @@ export class SrLock {
   }
 
   private async acquireFile(): Promise<LockOwner> {
-    const me: LockOwner = { host: hostname(), pid: process.pid, token: randomUUID() };
+    const me: LockOwner = { host: hostname(), pid: process.pid, token: randomBytes(6).toString('hex') };
     const deadline = Date.now() + this.timeoutMs;
     for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
       try {
-        await writeFile(this.path, JSON.stringify(me), { flag: 'wx' });
+        await symlink(encode(me), this.path);
         return me;
       } catch (e) {
         if ((e as { code?: string }).code !== 'EEXIST') throw e;
@@ -88,21 +100,15 @@ export class SrLock {
 
   /** Removes a lock whose holder is gone; true if the caller should retry at once. */
   private async takeOverIfStale(): Promise<boolean> {
-    let text: string;
+    let holder: Partial<LockOwner>;
     let mtime: number;
     try {
-      [text, mtime] = await Promise.all([readFile(this.path, 'utf8'), stat(this.path).then((s) => s.mtimeMs)]);
+      [holder, mtime] = await Promise.all([readlink(this.path).then(decode), lstat(this.path).then((s) => s.mtimeMs)]);
     } catch (e) {
       if (isNotFound(e)) return true;
       throw e;
     }
-    let holder: Partial<LockOwner> = {};
-    try {
-      holder = JSON.parse(text) as LockOwner;
-    } catch {
-      // Half-written by a holder that died between create and write: judge by age only.
-    }
-    const deadHere = holder.host === hostname() && typeof holder.pid === 'number' && !pidAlive(holder.pid);
+    const deadHere = holder.host === hostname() && holder.pid !== undefined && !pidAlive(holder.pid);
     if (!deadHere && Date.now() - mtime < this.staleMs) return false;
     await unlink(this.path).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
@@ -112,10 +118,9 @@ export class SrLock {
 
   private async releaseFile(owner: LockOwner): Promise<void> {
     try {
-      const holder = JSON.parse(await readFile(this.path, 'utf8')) as LockOwner;
-      if (holder.token === owner.token) await unlink(this.path);
+      if ((await readlink(this.path)) === encode(owner)) await unlink(this.path);
     } catch (e) {
-      if (!isNotFound(e) && !(e instanceof SyntaxError)) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 }

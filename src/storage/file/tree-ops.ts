@@ -72,12 +72,14 @@ export async function destroyVdi(ctx: SrContext, uuid: string): Promise<void> {
   const node = await readExisting(ctx, uuid);
   if (node.hidden) throw backendError('VDIDelete', `${uuid} is a hidden base copy; only leaves can be deleted`);
   if (ctx.isActive(uuid)) throw new ApiError('VDI_IN_USE', [uuid, 'destroy']);
-  const rec = { op: 'destroy', vdi: uuid } as const;
-  await ctx.journal.write(rec);
+  // One unlink: atomic, so no journal, and it needs no space, so a full SR can be freed.
+  // Hidden parents left without a visible child are the garbage collector's.
   await removeDurable(ctx.dir.vhd(uuid));
   crashPoint('destroy.unlinked');
-  await ctx.dir.updateReadOnly({ [uuid]: false });
-  await ctx.journal.remove(rec);
+  // A stale read-only mark is harmless (dropped on the next write), so a full disk may skip it.
+  await ctx.dir.updateReadOnly({ [uuid]: false }).catch((e: unknown) => {
+    if (!isNoSpace(e)) throw e;
+  });
 }
 
 export async function resizeVdi(ctx: SrContext, uuid: string, requested: number): Promise<void> {

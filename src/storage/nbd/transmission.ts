@@ -35,6 +35,8 @@ export interface TransmissionConfig {
 
 /** Largest range one BLOCK_STATUS asks the device about; the client asks again for the rest. */
 const MAX_STATUS_QUERY = 256 * 1024 * 1024;
+/** How long the last replies may take to drain to a client that stopped reading. */
+const FLUSH_TIMEOUT_MS = 10_000;
 /** Largest device read serving a run of consecutive READs. */
 const MAX_READ_RUN = 512 * 1024;
 
@@ -73,18 +75,26 @@ export class Transmission implements RequestHandler {
   serve(): Promise<void> {
     return new Promise<void>((resolve) => {
       const s = this.input.socket;
+      let flushing: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(flushing);
+        resolve();
+      };
       s.on('end', () => this.stop());
       s.on('error', () => undefined); // 'close' follows; an abrupt client is not our error
       s.on('close', () => {
         this.closed = true;
         this.replies.kill();
         this.stop();
+        if (flushing) done();
       });
       this.idle = () => {
         if (!this.stopped || this.requestsInFlight > 0) return;
         this.idle = undefined;
-        if (!this.closed) s.end();
-        resolve();
+        if (this.closed) return done();
+        // Let the last replies reach the client before the caller tears the socket down.
+        flushing = setTimeout(done, FLUSH_TIMEOUT_MS);
+        s.end(done);
       };
       if (s.destroyed) {
         // Gone between the handshake and now: its 'close' has already been emitted.

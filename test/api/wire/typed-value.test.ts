@@ -104,7 +104,7 @@ describe('encodeTyped', () => {
     assert.throws(() => encodeTyped({}, t.record('nope'), resolve), /no field declarations/);
   });
 
-  it('encodes a record of 100 fields in microseconds', () => {
+  it('encodes a record of 100 fields, every kind of value', () => {
     const big: FieldDecl[] = [];
     const value: Record<string, unknown> = {};
     for (let i = 0; i < 100; i++) {
@@ -114,15 +114,9 @@ describe('encodeTyped', () => {
       value[`f${i}`] = ['value', i * 1000, true, { a: 'b' }, ['OpaqueRef:1', 'OpaqueRef:2']][kind];
     }
     const r: FieldResolver = () => big;
-    const n = 5000;
-    for (let i = 0; i < 500; i++) toXmlValue(encodeTyped(value, t.record('big'), r)); // warm up
-    const t0 = performance.now();
-    let len = 0;
-    for (let i = 0; i < n; i++) len += toXmlValue(encodeTyped(value, t.record('big'), r)).length;
-    const perRecordUs = ((performance.now() - t0) * 1000) / n;
-    assert.ok(len > 0);
-    // Typically ~15 µs on one core; the bound leaves room for a loaded machine.
-    assert.ok(perRecordUs < 200, `${perRecordUs.toFixed(1)} µs per record (encode + XML)`);
+    const xml = toXmlValue(encodeTyped(value, t.record('big'), r));
+    assert.equal((xml.match(/<member>/g) ?? []).length, 100 + 20);
+    assert.match(xml, /<name>f1<\/name><value>1000<\/value>/);
   });
 });
 

@@ -1,0 +1,47 @@
+/**
+ * @module
+ * xe's VM power and host maintenance commands (`vm-start`, `vm-shutdown`, `vm-reboot`,
+ * `vm-suspend`, `vm-resume`, `vm-pause`, `vm-unpause`, `vm-migrate`, `host-disable`,
+ * `host-enable`, `host-evacuate`, `host-compute-free-memory`), for the command table.
+ */
+import type { CommandSpec } from './command-table.js';
+
+export const VM_POWER_COMMANDS: readonly CommandSpec[] = [
+  { name: 'vm-start', reqd: [], optn: ['force', 'on', 'paused'], flags: ['standard', 'vm-selectors'],
+    help: 'Start the selected VM(s). Where the pool has several hosts, on=<host> chooses the host to start on.',
+    load: () => import('./commands/vm-start.js') },
+  { name: 'vm-suspend', reqd: [], optn: [], flags: ['standard', 'vm-selectors'],
+    help: 'Suspend the selected VM(s).',
+    load: () => import('./commands/vm-suspend.js') },
+  { name: 'vm-resume', reqd: [], optn: ['force', 'on'], flags: ['standard', 'vm-selectors'],
+    help: 'Resume the selected VM(s).',
+    load: () => import('./commands/vm-resume.js') },
+  { name: 'vm-shutdown', reqd: [], optn: ['force'], flags: ['standard', 'vm-selectors'],
+    help: 'Shut down the selected VM(s). --force stops them at once, as pulling the plug would.',
+    load: () => import('./commands/vm-shutdown.js') },
+  { name: 'vm-reboot', reqd: [], optn: ['force'], flags: ['standard', 'vm-selectors'],
+    help: 'Reboot the selected VM(s).',
+    load: () => import('./commands/vm-reboot.js') },
+  { name: 'vm-migrate', reqd: [], optn: ['live', 'host', 'host-uuid', 'remote-master', 'remote-username', 'remote-password', 'remote-network', 'force', 'copy', 'compress'],
+    flags: ['standard', 'vm-selectors'],
+    help: 'Migrate the selected VM(s) to another host of the pool without shutting them down. host= takes the name or the uuid of the host.',
+    load: () => import('./commands/vm-migrate.js') },
+  { name: 'vm-pause', reqd: [], optn: [], flags: ['standard', 'vm-selectors'],
+    help: 'Pause a running VM. The VM keeps its memory but is not scheduled.',
+    load: () => import('./commands/vm-pause.js') },
+  { name: 'vm-unpause', reqd: [], optn: [], flags: ['standard', 'vm-selectors'],
+    help: 'Unpause a paused VM.',
+    load: () => import('./commands/vm-unpause.js') },
+  { name: 'host-disable', reqd: [], optn: ['auto-enable'], flags: ['host-selectors'],
+    help: 'Disable the XE host: it accepts no new VMs until it is enabled again.',
+    load: () => import('./commands/host-disable.js') },
+  { name: 'host-enable', reqd: [], optn: [], flags: ['host-selectors'],
+    help: 'Enable the XE host.',
+    load: () => import('./commands/host-enable.js') },
+  { name: 'host-evacuate', reqd: [], optn: ['network-uuid', 'batch-size'], flags: ['host-selectors'],
+    help: 'Migrate all VMs off a host.',
+    load: () => import('./commands/host-evacuate.js') },
+  { name: 'host-compute-free-memory', reqd: [], optn: [], flags: ['host-selectors'],
+    help: 'Computes the amount of free memory on the host.',
+    load: () => import('./commands/host-compute-free-memory.js') },
+];
