@@ -12,7 +12,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdtemp, open, rm, statfs } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, statfs } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,14 @@ const exec = promisify(execFile);
 
 interface Served {
   port: number;
+  pid: number;
   stop(): Promise<void>;
+}
+
+interface Sample {
+  seconds: number;
+  /** CPU the server process used (user + system), when /proc tells. */
+  cpu: number;
 }
 
 /** Set in the server child, so that nothing there can start another benchmark. */
@@ -64,16 +71,20 @@ export async function run(): Promise<void> {
       // Both servers stay up for all rounds (one warm-up copy each, untimed), so that
       // neither pays process start-up or JIT warm-up inside a measurement.
       const servers = { ours: await serveOurs(served, multi), qemu: await serveQemu(served, multi) };
-      const t = { ours: { read: [] as number[], write: [] as number[] }, qemu: { read: [] as number[], write: [] as number[] } };
+      const t = { ours: { read: [] as Sample[], write: [] as Sample[] }, qemu: { read: [] as Sample[], write: [] as Sample[] } };
       try {
         const uri = (who: 'ours' | 'qemu'): string => `nbd://127.0.0.1:${servers[who].port}/bench`;
-        const copy = (from: string, to: string): Promise<number> => timed(() => exec('nbdcopy', [from, to], { timeout: COPY_TIMEOUT_MS }));
-        for (const who of ['ours', 'qemu'] as const) await copy(uri(who), 'null:');
+        const copy = async (who: 'ours' | 'qemu', from: string, to: string): Promise<Sample> => {
+          const cpu0 = await cpuSeconds(servers[who].pid);
+          const seconds = await timed(() => exec('nbdcopy', [from, to], { timeout: COPY_TIMEOUT_MS }));
+          return { seconds, cpu: (await cpuSeconds(servers[who].pid)) - cpu0 };
+        };
+        for (const who of ['ours', 'qemu'] as const) await copy(who, uri(who), 'null:');
         for (let i = 0; i < rounds; i++) {
           for (const who of i % 2 ? (['qemu', 'ours'] as const) : (['ours', 'qemu'] as const)) {
             await rm(out, { force: true });
-            t[who].read.push(await copy(uri(who), out));
-            t[who].write.push(await copy(src, uri(who)));
+            t[who].read.push(await copy(who, uri(who), out));
+            t[who].write.push(await copy(who, src, uri(who)));
           }
         }
       } finally {
@@ -82,10 +93,16 @@ export async function run(): Promise<void> {
       }
       const label = multi ? 'multi-conn' : '1 conn';
       for (const op of ['read', 'write'] as const) {
-        const ours = median(t.ours[op]);
-        const qemu = median(t.qemu[op]);
+        const ours = median(t.ours[op].map((x) => x.seconds));
+        const qemu = median(t.qemu[op].map((x) => x.seconds));
+        const oursCpu = median(t.ours[op].map((x) => x.cpu));
+        const qemuCpu = median(t.qemu[op].map((x) => x.cpu));
         console.log(`  ${op.padEnd(5)} ${label.padEnd(10)} islet ${fmt(size, ours)}   qemu-nbd ${fmt(size, qemu)}   ` +
           `islet/qemu-nbd ${(qemu / ours).toFixed(2)}  islet/cp ${(cp / ours).toFixed(2)}  (goal islet/qemu-nbd >= 1.00)`);
+        if (oursCpu > 0 && qemuCpu > 0) {
+          console.log(`  ${''.padEnd(16)} server CPU per GiB: islet ${(oursCpu / (size / 2 ** 30)).toFixed(2)} s, ` +
+            `qemu-nbd ${(qemuCpu / (size / 2 ** 30)).toFixed(2)} s, qemu-nbd/islet ${(qemuCpu / oursCpu).toFixed(2)}`);
+        }
       }
     }
     await exec('cmp', [src, served]); // the last write round must have landed byte for byte
@@ -137,7 +154,7 @@ async function serveOurs(file: string, multi: boolean): Promise<Served> {
     });
     child.once('exit', (c) => reject(new Error(`nbd-serve exited ${c}`)));
   });
-  return { port, stop: () => stop(child) };
+  return { port, pid: child.pid!, stop: () => stop(child) };
 }
 
 async function serveQemu(file: string, multi: boolean): Promise<Served> {
@@ -150,7 +167,23 @@ async function serveQemu(file: string, multi: boolean): Promise<Served> {
     if (i > 100 || child.exitCode !== null) throw new Error('qemu-nbd did not start');
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { port, stop: () => stop(child) };
+  return { port, pid: child.pid!, stop: () => stop(child) };
+}
+
+let ticksPerSecond: number | undefined;
+/**
+ * User + system CPU seconds of a process so far (0 where /proc is missing). On a shared
+ * machine this is steadier than wall time, which other tenants' load distorts.
+ */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    ticksPerSecond ??= Number((await exec('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
 }
 
 function stop(child: ChildProcess): Promise<void> {

@@ -28,6 +28,11 @@ export interface CreateArgs {
   readonly paused?: boolean;
 }
 
+export interface ReceiveTicket {
+  readonly dest: MigrationDestination;
+  readonly info: HypervisorInfo;
+}
+
 /** One host's domains, wherever that host is. */
 export interface HostDomains {
   readonly host: Ref<'host'>;
@@ -42,8 +47,11 @@ export interface HostDomains {
   /** Saves the domain into an image on that host; the domain ends. */
   suspend(vmUuid: string): Promise<SuspendResult>;
   resume(vmUuid: string, path: string, paused: boolean): Promise<DomainInfo>;
-  /** Destination side of a live migration: where and with which token to send. */
-  prepareReceive(vmUuid: string): Promise<MigrationDestination>;
+  /**
+   * Destination side of a live migration: where and with which token to send, with the
+   * host's figures to check the VM fits (one round trip for both).
+   */
+  prepareReceive(vmUuid: string): Promise<ReceiveTicket>;
   /** Source side; progress is reported only when the source is this host. */
   migrateSend(vmUuid: string, dest: MigrationDestination, onProgress?: (f: number) => void): Promise<void>;
 }
@@ -85,9 +93,10 @@ async function runLocal(s: Services, method: Method, a: Args, onProgress?: (f: n
     case 'prepareReceive': {
       const endpoint = s.hypervisorEndpoint?.();
       if (!endpoint) throw unavailable('this host\'s hypervisor accepts no migrations');
-      const token = await hv.prepareReceive(a.vmUuid);
+      const [info, token] = await Promise.all([hv.info(), hv.prepareReceive(a.vmUuid)]);
       const colon = endpoint.lastIndexOf(':');
-      return { address: endpoint.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(endpoint.slice(colon + 1)), token };
+      const dest = { address: endpoint.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port: Number(endpoint.slice(colon + 1)), token };
+      return { dest, info };
     }
     case 'migrateSend': return hv.migrateSend(a.vmUuid, a.dest, onProgress ? { onProgress } : {});
   }

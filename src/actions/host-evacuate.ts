@@ -14,8 +14,8 @@ import type { HypervisorInfo } from '../core/ports/hypervisor.js';
 import { newRef, type Ref } from '../core/ref.js';
 import { vmOperationError } from '../core/vm-operations.js';
 import type { ActionContext, ClassActions } from './context.js';
-import { migrateLocked } from './vm-migrate.js';
-import { getVm, vmOpView, withVmOperation } from './vm-operation-lock.js';
+import { poolMigrate } from './vm-migrate.js';
+import { getVm, vmOpView } from './vm-operation-lock.js';
 import { assertCanRunOn, costOn, hostInfo, hostIsLive, vmNeeds } from './vm-placement.js';
 
 export const DEFAULT_EVACUATE_BATCH_SIZE = 10;
@@ -126,7 +126,7 @@ async function evacuate(ctx: ActionContext, host: Ref<'host'>, batchSize: number
     const quiet: ActionContext = { ...ctx, task: undefined };
     await windowed(moves, n, async ([vm, to]) => {
       try {
-        await withVmOperation(quiet, vm, 'pool_migrate', (op) => migrateLocked(quiet, vm, to, op));
+        await poolMigrate(quiet, vm, to);
       } catch (e) {
         const err = toApiError(e);
         // A VM shut down meanwhile no longer needs moving.

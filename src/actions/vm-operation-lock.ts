@@ -68,28 +68,39 @@ export function whenVmIdle(db: PoolDb, vm: Ref<'VM'>, cb: () => void): void {
  * operations forbid it, listed in `current_operations` while it runs, removed after.
  */
 export async function withVmOperation<T>(
-  ctx: ActionContext, vm: Ref<'VM'>, op: VmOperations, fn: (opRef: string) => Promise<T>,
+  ctx: ActionContext, vm: Ref<'VM'>, op: VmOperations,
+  /** `atRelease` writes the outcome in the same change that lets go of the VM. */
+  fn: (opRef: string, atRelease: (write: () => void) => void) => Promise<T>,
+  /** More of the VM's fields to set in the same change that takes the lock. */
+  begin: Row = {},
 ): Promise<T> {
   const db = ctx.db;
   const opRef = ctx.task?.ref ?? newRef<'task'>();
   db.transaction(() => {
     assertVmOperation(db, vm, op);
     const cur = { ...(getVm(db, vm).current_operations as Record<string, string>), [opRef]: op };
-    updateVm(db, vm, { current_operations: cur });
+    updateVm(db, vm, { ...begin, current_operations: cur });
   });
+  let settle: (() => void) | undefined;
   try {
-    return await fn(opRef);
+    return await fn(opRef, (write) => { settle = write; });
   } finally {
     const row = db.get('VM', vm);
     if (row) {
       const cur = { ...(row.current_operations as Record<string, string>) };
       delete cur[opRef];
-      updateVm(db, vm, { current_operations: cur });
+      let failed: unknown;
+      db.transaction(() => {
+        // The lock goes even if recording the outcome fails.
+        try { settle?.(); } catch (e) { failed = e; }
+        updateVm(db, vm, { current_operations: cur });
+      });
       if (Object.keys(cur).length === 0) {
         const waiters = idleWaiters.get(vm) ?? [];
         idleWaiters.delete(vm);
         for (const w of waiters) w();
       }
+      if (failed !== undefined) throw failed;
     }
   }
 }

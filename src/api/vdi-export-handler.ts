@@ -21,15 +21,21 @@ const ZEROES = Buffer.alloc(CHUNK);
 class Sink {
   sent = 0;
   private gone = false;
+  private readonly closed: Promise<void>;
 
   constructor(private readonly res: ServerResponse, private readonly total: number, private readonly progress: (f: number) => void) {
-    res.once('close', () => { this.gone = true; });
+    this.closed = new Promise((resolve) => res.once('close', () => {
+      this.gone = true;
+      resolve();
+    }));
   }
 
   async write(buf: Buffer): Promise<void> {
     if (this.gone || this.res.destroyed) throw new ApiError('INTERNAL_ERROR', ['the client closed the connection']);
     this.sent += buf.length;
-    if (!this.res.write(buf)) await Promise.race([once(this.res, 'drain'), once(this.res, 'close')]);
+    if (!this.res.write(buf)) {
+      await Promise.race([new Promise<void>((resolve) => this.res.once('drain', resolve)), this.closed]);
+    }
     this.progress(this.total ? this.sent / this.total : 1);
   }
 }

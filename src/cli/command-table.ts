@@ -15,9 +15,13 @@ import type { CommandModule } from './command-context.js';
 import { UPDATE_COMMANDS } from './update-command-specs.js';
 import { STORAGE_COMMANDS } from './storage-command-specs.js';
 import { VM_POWER_COMMANDS } from './vm-power-command-specs.js';
+import { POOL_COMMANDS } from './pool-command-specs.js';
 
-/** `*-selectors` add xe's object selection help and parameters; `standard` lists it in `xe help`. */
-export type CommandFlag = 'vm-selectors' | 'host-selectors' | 'sr-selectors' | 'standard' | 'hidden';
+/**
+ * `*-selectors` add xe's object selection help and parameters; `standard` lists it in `xe help`;
+ * `local` logs in on the host named, even a member (`session.slave_local_login_with_password`).
+ */
+export type CommandFlag = 'vm-selectors' | 'host-selectors' | 'sr-selectors' | 'standard' | 'hidden' | 'local';
 
 export interface CommandSpec {
   readonly name: string;
@@ -29,7 +33,7 @@ export interface CommandSpec {
 }
 
 /** Hand-written commands. `help` is not one: xe answers it before looking at this table. */
-const COMMANDS: readonly CommandSpec[] = [...UPDATE_COMMANDS, ...STORAGE_COMMANDS, ...VM_POWER_COMMANDS];
+const COMMANDS: readonly CommandSpec[] = [...UPDATE_COMMANDS, ...STORAGE_COMMANDS, ...VM_POWER_COMMANDS, ...POOL_COMMANDS];
 
 async function generated(): Promise<readonly CommandSpec[]> {
   const m = await import('./class-command-specs.js');

@@ -90,7 +90,11 @@ export async function main(argv: readonly string[], io: XeIo = defaultIo, argv0 
     const client = new XapiClient({ url: serverUrl(conn), ...(debug ? { debug } : {}) });
     try {
       const mod = await spec.load();
-      await client.login(conn.username, conn.password, { version: '1.1', originator: 'cli' });
+      if (spec.flags?.includes('local')) {
+        client.useSession(String(await client.rawCall('session.slave_local_login_with_password', [conn.username, conn.password])));
+      } else {
+        await client.login(conn.username, conn.password, { version: '1.1', originator: 'cli' });
+      }
       try {
         await mod.run(makeContext({ cmd, params, printer, client, conn, argv0 }));
       } finally {

@@ -118,7 +118,10 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
       return;
     }
     // xapi answers before reading the body; Xen Orchestra's length-less uploads depend on it.
-    if (task) res.writeHead(200, { 'content-type': 'text/plain' });
+    if (task) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.flushHeaders();
+    }
     const tmp = join(patchDir(o.dataDir), `.upload-${randomBytes(8).toString('hex')}`);
     try {
       await mkdir(patchDir(o.dataDir), { recursive: true });

@@ -22,7 +22,7 @@ import { ActiveDisk } from './active-disk.js';
 import { allocatedBytes } from './durable-fs.js';
 import { gcStep, isAbort, type GcRunState } from './gc.js';
 import { Journal } from './journal.js';
-import { recoverAll } from './recovery.js';
+import { recoverAll, recoverPending } from './recovery.js';
 import type { SrContext } from './sr-context.js';
 import { SrDir, toVdiInfo } from './sr-dir.js';
 import { backendError, isNoSpace, srFull } from './sr-errors.js';
@@ -103,13 +103,23 @@ export class FileSr implements AttachedSr {
     await checkIdentity(dir, srUuid);
     const sr = new FileSr(srUuid, dir);
     await sr.journal.init();
-    await sr.locked(() => recoverAll(sr.ctx));
+    await sr.lock.run(() => guard(dir, () => recoverAll(sr.ctx)));
     return sr;
   }
 
+  /**
+   * Runs `fn` under the SR lock, after recovering any operation left unfinished (one that
+   * died on another host, or whose own undo failed here): nothing may change a tree with an
+   * unfinished operation in it, and nothing may read one.
+   */
   private locked<T>(fn: () => Promise<T>): Promise<T> {
     if (this.detached) return Promise.reject(new ApiError('SR_NOT_ATTACHED', [this.srUuid]));
-    return this.lock.run(() => guard(this.dir, fn));
+    return this.lock.run(() =>
+      guard(this.dir, async () => {
+        await recoverPending(this.ctx);
+        return fn();
+      }),
+    );
   }
 
   private async info(uuid: string): Promise<VdiInfo> {
@@ -118,12 +128,13 @@ export class FileSr implements AttachedSr {
 
   stat(): Promise<SrStat> {
     return this.locked(async () => {
-      const { nodes } = await this.dir.readAll();
+      const { nodes, broken } = await this.dir.readAll();
       return {
         identity: this.srUuid,
         physicalSize: await this.dir.sizeBytes(),
         physicalUtilisation: await usedBytes(this.dir),
         virtualAllocation: nodes.filter((n) => !n.hidden).reduce((s, n) => s + n.virtualSize, 0),
+        ...(broken.length ? { warnings: broken.map((u) => `VHD file ${this.dir.vhd(u)} cannot be read; the disk is left out`) } : {}),
       };
     });
   }
@@ -204,7 +215,6 @@ export class FileSr implements AttachedSr {
   async gc(opts: { signal?: AbortSignal } = {}): Promise<GcReport> {
     const report = { removed: [] as string[], coalesced: [] as string[] };
     const run: GcRunState = { skip: new Set(), splits: new Map(), ...(opts.signal ? { signal: opts.signal } : {}) };
-    await this.locked(() => recoverAll(this.ctx));
     while (!opts.signal?.aborted) {
       let step;
       try {

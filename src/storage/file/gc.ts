@@ -121,9 +121,11 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
     return { removed: garbage.map((n) => n.uuid), coalesced: [] };
   }
   const free = await ctx.dir.freeBytes();
+  // Merging changes what the parent alone reads: not while someone has the parent open.
+  const eligible = (n: NodeInfo) => !run.skip.has(n.uuid) && n.physical <= free && !ctx.isActive(n.parentUuid!);
   for (const c of tree.coalesceCandidates()) {
     // The copy may need as much new space as the child holds.
-    if (run.skip.has(c.uuid) || c.physical > free) continue;
+    if (!eligible(c)) continue;
     try {
       await coalesce(ctx, tree, c, run.signal);
       return { removed: [], coalesced: [c.uuid] };
@@ -133,7 +135,7 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
     }
   }
   for (const l of tree.leafCoalesceCandidates()) {
-    if (run.skip.has(l.uuid) || l.physical > free) continue;
+    if (!eligible(l)) continue;
     const splits = run.splits.get(l.uuid) ?? 0;
     const stored = l.allocatedBlocks * l.blockSize;
     try {

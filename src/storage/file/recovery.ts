@@ -64,10 +64,16 @@ export async function recoverRecord(ctx: SrContext, r: JournalRecord): Promise<v
   await ctx.journal.remove(r);
 }
 
-/** Recovers every unfinished operation and removes files left under construction. */
-export async function recoverAll(ctx: SrContext): Promise<number> {
+/** Recovers every unfinished operation, oldest first. */
+export async function recoverPending(ctx: SrContext): Promise<number> {
   const pending = await ctx.journal.pending();
   for (const r of pending) await recoverRecord(ctx, r);
-  await ctx.dir.sweepTemporaries();
   return pending.length;
+}
+
+/** Recovery at attach: unfinished operations, then files left under construction. */
+export async function recoverAll(ctx: SrContext): Promise<number> {
+  const n = await recoverPending(ctx);
+  await ctx.dir.sweepTemporaries();
+  return n;
 }

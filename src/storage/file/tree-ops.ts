@@ -160,8 +160,10 @@ async function snapshotPaused(ctx: SrContext, uuid: string, created: string | nu
     return { base: rec.base };
   } catch (e) {
     if (journaled) {
-      await undoSnapshot(ctx, rec);
-      await ctx.journal.remove(rec);
+      // If the undo fails too, the record stays and the next operation's recovery retries.
+      await undoSnapshot(ctx, rec)
+        .then(() => ctx.journal.remove(rec))
+        .catch(() => undefined);
     }
     if (isNoSpace(e)) throw srFull(0, await ctx.dir.freeBytes());
     throw e;

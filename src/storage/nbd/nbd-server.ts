@@ -41,8 +41,9 @@ export class NbdServer {
       ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, minVersion: 'TLSv1.2' })
       : undefined;
     if (opts.tlsRequired && !this.secure) throw new Error('tlsRequired needs tls.cert and tls.key');
-    // Paused on connect so that the socket can be rebuilt as a steered one before any read.
-    this.server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.accept(s));
+    // Paused on connect so that the socket can be rebuilt as a steered one before any read;
+    // half-open so that a client that shuts its side after its last request still gets replies.
+    this.server = createServer({ noDelay: true, pauseOnConnect: true, allowHalfOpen: true }, (s) => this.accept(s));
     this.server.on('error', (e) => this.report(e, '-'));
   }
 

@@ -55,7 +55,7 @@ export class SocketInput {
     let input: SocketInput | undefined;
     const socket = new Socket({
       handle,
-      allowHalfOpen: false,
+      allowHalfOpen: true, // a client may send its last requests and shut its side before reading the replies
       onread: {
         buffer: () => input?.nextBuffer() ?? Buffer.allocUnsafe(STAGING_SIZE),
         callback: (n: number, buf: Uint8Array) => {

@@ -154,4 +154,36 @@ describe('file SR crash safety', () => {
       }
     });
   });
+
+  it('a crash during recovery is recovered by the next attach', async () => {
+    // First crash mid-operation; the next worker dies again while its attach recovers.
+    const pairs = [
+      ['journal.coalesce.relink:1', 'coalesce.relinked:2'],
+      ['coalesce.relinked:1', 'coalesce.removed:1'],
+      ['journal.leaf-coalesce.swap:1', 'leaf.unhidden:1'],
+      ['leaf.unhidden:1', 'leaf.renamed:1'],
+      ['snapshot.leaf-replaced:1', 'journal.snapshot.done:1'],
+    ];
+    let i = 0;
+    await pool(pairs, 2, async ([first, second]) => {
+      const path = await copyOf(`double-${i++}`);
+      try {
+        for (const spec of [first!, second!]) {
+          const r = await runWorker({ ...plan, path }, { ISLET_CRASH_AT: spec });
+          assert.equal(r.signal, 'SIGKILL', `${spec}: died there (code ${r.code}, ${r.stderr})`);
+        }
+        const sr = await new FileSrDriver().attach(srUuid, { path });
+        try {
+          await checkContents(sr, `${first} then ${second}`);
+          await sr.gc();
+          checkTree(await sr.scan(), { collected: true });
+          await checkContents(sr, `${first} then ${second}, after gc`);
+        } finally {
+          await sr.detach();
+        }
+      } finally {
+        await rm(path, { recursive: true, force: true });
+      }
+    });
+  });
 });

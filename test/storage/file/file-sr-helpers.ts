@@ -75,26 +75,33 @@ export interface BuiltTree {
 }
 
 /**
- * A tree three levels deep with two branches: disk `vm` with snapshots s1..s3 (writes in
- * between), a clone `c1` of s1 with its own writes and snapshot `cs1`, and a clone `c2` of
- * s2. Writes are partial blocks at odd offsets so coalescing must honour sector bitmaps.
+ * A tree four levels deep with two branches and five snapshots: disk `vm` with snapshots
+ * s1..s3 (writes in between), a clone `c1` of s1 with its own writes and snapshot `cs1`, a
+ * clone `c2` of s2 with its snapshot `cs2`. Writes are partial blocks at odd sector offsets so coalescing must honour sector
+ * bitmaps; `pageAligned` rounds them to 4 KiB (libvhdi resolves bitmaps a byte, 8 sectors,
+ * at a time, so it is an oracle only for page-aligned data).
  */
-export async function buildTree(sr: AttachedSr, size = 8 * MiB): Promise<BuiltTree> {
+export async function buildTree(sr: AttachedSr, opts: { size?: number; pageAligned?: boolean } = {}): Promise<BuiltTree> {
+  const size = opts.size ?? 8 * MiB;
+  const up = (n: number) => (opts.pageAligned ? Math.ceil(n / 4096) * 4096 : n);
+  const write = (uuid: string, offset: number, length: number, seed: number) => writeVdi(sr, uuid, up(offset), pattern(up(length), seed));
   const v: Record<string, string> = {};
   const id = (role: string) => (v[role] = randomUUID());
   await sr.vdiCreate({ uuid: id('vm'), virtualSize: size, allocation: 'thin' });
-  await writeVdi(sr, v.vm!, 0, pattern(3 * MiB + 4096, 1));
+  await write(v.vm!, 0, 3 * MiB + 4096, 1);
   await sr.vdiSnapshot(v.vm!, id('s1'));
-  await writeVdi(sr, v.vm!, MiB + 512, pattern(2 * MiB, 2));
+  await write(v.vm!, MiB + 512, 2 * MiB, 2);
   await sr.vdiSnapshot(v.vm!, id('s2'));
-  await writeVdi(sr, v.vm!, 5 * MiB - 1536, pattern(MiB + 7 * 512, 3));
+  await write(v.vm!, 5 * MiB - 1536, MiB + 7 * 512, 3);
   await sr.vdiSnapshot(v.vm!, id('s3'));
-  await writeVdi(sr, v.vm!, 6 * MiB, pattern(64 * KiB, 4));
+  await write(v.vm!, 6 * MiB, 64 * KiB, 4);
   await sr.vdiClone(v.s1!, id('c1'));
-  await writeVdi(sr, v.c1!, 2 * MiB - 512, pattern(MiB, 5));
+  await write(v.c1!, 2 * MiB - 512, MiB, 5);
   await sr.vdiSnapshot(v.c1!, id('cs1'));
-  await writeVdi(sr, v.c1!, 7 * MiB, pattern(3 * 512, 6));
+  await write(v.c1!, 7 * MiB, 3 * 512, 6);
   await sr.vdiClone(v.s2!, id('c2'));
-  await writeVdi(sr, v.c2!, 4 * MiB, pattern(100 * KiB, 7));
+  await write(v.c2!, 4 * MiB, 100 * KiB, 7);
+  await sr.vdiSnapshot(v.c2!, id('cs2'));
+  await write(v.c2!, 4 * MiB + 64 * KiB, 8 * 512, 8);
   return { vdis: v };
 }

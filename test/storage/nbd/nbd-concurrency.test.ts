@@ -147,6 +147,46 @@ describe('NBD requests in flight', () => {
     }, { maxInFlightBytes: limit });
   });
 
+  it('a client that shuts its sending side after its last request still gets every reply', async () => {
+    await withServer(8 * MiB, async (port, dev) => {
+      dev.before = () => sleep(20);
+      const c = await MiniClient.connect(port, { exportName: 'disk', structured: true });
+      await c.write(0, pattern(MiB, 8));
+      const reads = Array.from({ length: 16 }, (_, i) => c.read(i * 64 * KiB, 64 * KiB));
+      c.socket.end(); // FIN after the requests: replies must still come back
+      const got = await Promise.all(reads);
+      assert.ok(Buffer.concat(got.map((r) => r.data!)).equals(pattern(MiB, 8)));
+      await new Promise<void>((res) => (c.socket.destroyed ? res() : c.socket.once('close', () => res())));
+    });
+  });
+
+  it('closing the server answers the requests in flight before it hangs up', async () => {
+    const dir = await makeTempDir();
+    const dev = new HookedDevice(await FileBlockDevice.create(join(dir, 'd.raw'), 8 * MiB));
+    const served = await serveFile(undefined, { device: dev });
+    try {
+      let gate!: () => void;
+      const open = new Promise<void>((r) => (gate = r));
+      dev.before = () => open;
+      const c = await MiniClient.connect(served.port, { exportName: 'disk', structured: true });
+      const data = pattern(MiB, 5);
+      const w = c.write(0, data);
+      const r = c.read(4 * MiB, MiB);
+      await sleep(100);
+      const closing = served.server.close();
+      await sleep(50);
+      gate();
+      assert.equal((await w).error, 0);
+      assert.equal((await r).error, 0);
+      await closing;
+      await new Promise<void>((res) => (c.socket.destroyed ? res() : c.socket.once('close', () => res())));
+      assert.ok((await dev.read(0, MiB)).equals(data));
+    } finally {
+      await served.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('block status through the mini client: extents, and exactly one with REQ_ONE', async () => {
     await withServer(4 * MiB, async (port) => {
       const c = await MiniClient.connect(port, { exportName: 'disk', structured: true, metaContext: true });

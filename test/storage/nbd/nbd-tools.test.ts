@@ -101,6 +101,24 @@ describe('NBD server with nbdinfo, nbdcopy and qemu-img', { skip }, () => {
   });
 });
 
+describe('NBD server as a qemu-img target', { skip }, () => {
+  it('qemu-img convert writes an image into the export (large writes, zeroes, flush)', async () => {
+    await withTempDir(async (dir) => {
+      const target = join(dir, 'target.raw');
+      await makeRawFile(target, 48 * MiB, [{ offset: 0, data: pattern(48 * MiB, 20) }]); // all data, to be zeroed
+      const served = await serveFile(target);
+      try {
+        const src = join(dir, 'src.raw');
+        await makeRawFile(src, 48 * MiB, [{ offset: 3 * MiB + 512, data: pattern(5 * MiB, 21) }, { offset: 40 * MiB, data: pattern(64 * KiB, 22) }]);
+        await runOk('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', src, served.uri()]);
+        assert.ok((await readFile(target)).equals(await readFile(src)));
+      } finally {
+        await served.close();
+      }
+    });
+  });
+});
+
 describe('NBD server export options', { skip }, () => {
   it('a read-only export says so and refuses writes', async () => {
     await withTempDir(async (dir) => {
