@@ -13,7 +13,7 @@ const MiB = 1024 * 1024;
 
 export async function run(): Promise<void> {
   const vms = Number(process.env.BENCH_EVACUATE_VMS ?? 20);
-  const rate = Number(process.env.BENCH_EVACUATE_RATE ?? 256);
+  const rate = Number(process.env.BENCH_EVACUATE_RATE ?? 128);
   const memory = Number(process.env.BENCH_EVACUATE_MEMORY ?? 512);
   const batch = Number(process.env.BENCH_EVACUATE_BATCH ?? 10);
   const hostMemory = `${Math.ceil((vms * (memory + 8)) / 1024) + 2}G`;

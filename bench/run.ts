@@ -6,6 +6,8 @@
 const benches: Record<string, () => Promise<void>> = {
   api: async () => (await import('./api-bench.js')).run(),
   nbd: async () => (await import('./nbd-bench.js')).run(),
+  snapshot: async () => (await import('./snapshot-bench.js')).run(),
+  evacuate: async () => (await import('./evacuate-bench.js')).run(),
 };
 
 const name = process.argv[2];

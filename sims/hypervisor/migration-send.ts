@@ -51,8 +51,11 @@ export async function sendDomain(
     }
     const total = copyDurationMs(dom.memory, rateMiBs);
     const steps = Math.max(1, Math.ceil(total / TICK_MS));
+    // Each tick sleeps until its due time, so timer lateness does not add up over a long copy.
+    const start = performance.now();
     for (let i = 1; i <= steps; i++) {
-      if (total > 0) await sleep(total / steps, undefined, { signal });
+      const due = start + (total * i) / steps - performance.now();
+      if (total > 0) await sleep(Math.max(0, due), undefined, { signal });
       if (!conn.isOpen) throw failed('the destination went away during the copy');
       onProgress(i / steps);
     }

@@ -6,11 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { isXapiError } from '../../src/client/xapi-call-error.js';
+import { PoolLinkImpl } from '../../src/pool/pool-link-impl.js';
+import type { PoolNode } from '../../src/pool/pool-node.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
 
@@ -179,6 +183,39 @@ describe('islet pool up', { timeout: 600_000 }, () => {
     await pool.startHost(2);
     await waitFor(() => live(2), 30_000, 'host2 live again');
     await c.call('host.restart_agent', refs[2]);
+  });
+
+  it('host.shutdown of a disabled member stops both processes; started again, it is live with a later boot_time', async () => {
+    const before = await otherConfig(2);
+    await c.call('host.disable', refs[2]);
+    await c.call('host.shutdown', refs[2]);
+    assert.equal(await live(2), false, 'marked not live at once');
+    await waitFor(async () => {
+      const s = await pool.hostStatus(2);
+      return s.state === 'down' && !s.toolstackPid && !s.hypervisorPid;
+    }, 30_000, 'host2 down');
+    await pool.startHost(2);
+    await waitFor(() => live(2), 30_000, 'host2 live');
+    assert.ok(Number((await otherConfig(2)).boot_time) > Number(before.boot_time));
+    assert.equal(await c.call('host.get_enabled', refs[2]), true, 'a host comes back from a boot enabled');
+  });
+
+  it('hosts fetch files from the master with the pool secret', async () => {
+    const secret = readFileSync(join(pool.hosts[1]!.dataDir, 'pool-secret'), 'utf8').trim();
+    writeFileSync(join(pool.hosts[0]!.dataDir, 'fetch-me.bin'), 'payload');
+    const get = (path: string, s: string) => fetch(`${pool.masterUrl}/islet_pool_file?path=${encodeURIComponent(path)}`, { headers: { 'x-islet-pool-secret': s } });
+    assert.equal(await (await get('fetch-me.bin', secret)).text(), 'payload');
+    assert.equal((await get('fetch-me.bin', 'wrong')).status, 403);
+    assert.equal((await get('../host1/pool-secret', secret)).status, 400);
+    assert.equal((await get('no-such-file', secret)).status, 404);
+    // The member side, as a member's toolstack runs it.
+    const port = pool.hosts[0]!.port;
+    const link = new PoolLinkImpl({ masterHostPort: () => ({ host: '127.0.0.1', port }), secret } as unknown as PoolNode);
+    const dest = join(pool.dir, 'fetched.bin');
+    await link.fetchFromMaster('fetch-me.bin', dest);
+    assert.equal(await readFile(dest, 'utf8'), 'payload');
+    await rm(dest);
+    await assert.rejects(link.fetchFromMaster('missing', dest));
   });
 
   it('a crashed master comes back with the pool intact and its members reconnect', async () => {

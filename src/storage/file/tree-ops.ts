@@ -5,8 +5,10 @@
  * file hard-linked to a new name, so the leaf's name never points at nothing) under two new
  * empty children, the original (same uuid) and the new disk; a leaf with nothing of its own
  * just gets a sibling under its parent, so snapshotting an unmodified disk or reverting adds
- * no depth. Each multi-step change is journaled; a failure undoes it on the spot and leaves
- * nothing behind. All run under the SR lock.
+ * no depth. A thick disk's blocks stay where they are, in its base; the new leaves are thin
+ * (only what is written after the snapshot takes space). Each multi-step change is
+ * journaled; a failure undoes it on the spot and leaves nothing behind. All run under the
+ * SR lock.
  */
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../core/api-error.js';
@@ -63,7 +65,7 @@ export async function createVdi(ctx: SrContext, uuid: string, requested: number,
     await publish(tmp, path);
   } catch (e) {
     await removeDurable(tmp).catch(() => undefined);
-    if (isNoSpace(e)) throw srFull(thick ? size : 0, await ctx.dir.freeBytes());
+    if (isNoSpace(e)) throw srFull(size, await ctx.dir.freeBytes());
     throw e;
   }
 }

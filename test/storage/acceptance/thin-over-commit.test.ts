@@ -1,7 +1,7 @@
 /**
  * Hotfix item 1: thin provisioning may over-commit an SR, and running out of space fails
  * cleanly. On a 64 MiB tmpfs, `xe sr-create type=file` makes an SR; thin disks totalling
- * 3 GiB can be created; a thick disk larger than the free space is refused (SR_FULL, nothing
+ * 768 MiB can be created; a thick disk larger than the free space is refused (SR_FULL, nothing
  * left behind); writing 40 MiB into one disk works, writing 40 MiB more into another fails
  * with an error rather than a hang or a crash, and nothing already written is lost: the
  * first disk's content is intact, the server keeps serving, and once space is freed writes
@@ -52,9 +52,9 @@ describe('thin over-commit (hotfix item 1)', () => {
     if (!mounted) return t.skip('needs root to mount a tmpfs');
     const rec = await f.api.call('SR.get_record', sr) as Record<string, any>;
     assert.ok(rec.physical_size <= 64 * MiB);
-    for (let i = 0; i < 3; i++) disks.push(await f.xeOk('vdi-create', `sr-uuid=${srUuid}`, `name-label=thin${i}`, 'virtual-size=1GiB'));
+    for (let i = 0; i < 3; i++) disks.push(await f.xeOk('vdi-create', `sr-uuid=${srUuid}`, `name-label=thin${i}`, 'virtual-size=256MiB'));
     const after = await f.api.call('SR.get_record', sr) as Record<string, any>;
-    assert.equal(after.virtual_allocation, 3 * 1024 * MiB);
+    assert.equal(after.virtual_allocation, 3 * 256 * MiB);
     assert.ok(after.physical_utilisation < 1 * MiB);
   });
 
@@ -75,7 +75,7 @@ describe('thin over-commit (hotfix item 1)', () => {
       assert.match(`${e.code} ${e.message}`, /SR_FULL/);
       return true;
     });
-    assert.equal((await exportDigest(f.api, a!)).sha, sha256(Buffer.concat([first, Buffer.alloc(1024 * MiB - first.length)])));
+    assert.equal((await exportDigest(f.api, a!)).sha, sha256(Buffer.concat([first, Buffer.alloc(256 * MiB - first.length)])));
     // The server still works, and the SR's figures are still true.
     await f.xeOk('sr-scan', `uuid=${srUuid}`);
     const rec = await f.api.call('SR.get_record', sr) as Record<string, any>;
@@ -89,8 +89,8 @@ describe('thin over-commit (hotfix item 1)', () => {
     const c = String(await f.api.call('VDI.get_by_uuid', disks[2]));
     const data = pattern(13, 8 * MiB);
     await importImage(f.api, c, data);
-    assert.equal((await exportDigest(f.api, c)).sha, sha256(Buffer.concat([data, Buffer.alloc(1024 * MiB - data.length)])));
+    assert.equal((await exportDigest(f.api, c)).sha, sha256(Buffer.concat([data, Buffer.alloc(256 * MiB - data.length)])));
     const a = String(await f.api.call('VDI.get_by_uuid', disks[0]));
-    assert.equal((await exportDigest(f.api, a)).sha, sha256(Buffer.concat([first, Buffer.alloc(1024 * MiB - first.length)])));
+    assert.equal((await exportDigest(f.api, a)).sha, sha256(Buffer.concat([first, Buffer.alloc(256 * MiB - first.length)])));
   });
 });

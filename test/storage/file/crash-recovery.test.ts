@@ -101,7 +101,7 @@ describe('file SR crash safety', () => {
   /** Every disk reads what it read before; new disks read what their source did. */
   async function checkContents(sr: AttachedSr, label: string): Promise<void> {
     const visible = (await sr.scan()).filter((n) => !n.hidden).map((n) => n.uuid);
-    for (const [u, h] of originals) {
+    for (const u of originals.keys()) {
       if (!plan.destroy.includes(u)) assert.ok(visible.includes(u), `${label}: ${u} still there`);
     }
     for (const u of visible) {

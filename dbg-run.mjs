@@ -1,0 +1,11 @@
+import { createClient } from 'xen-api';
+import { createReadStream } from 'node:fs';
+const [port, file] = process.argv.slice(2);
+const xo = createClient({ url: `https://127.0.0.1:${port}`, auth: { user: 'root', password: 'pw' }, allowUnauthorized: true, debounce: 0 });
+await xo.connect();
+console.log('connected');
+const task = await xo.createTask('upload patch');
+console.log('task', task);
+const p = xo.putResource(createReadStream(file), '/pool_patch_upload', { task });
+p.then((r) => { console.log('result', r); process.exit(0); }, (e) => { console.log('err', e); process.exit(1); });
+setTimeout(async () => { console.log('timeout; task:', await xo.call('task.get_record', task)); process.exit(2); }, 15000);
