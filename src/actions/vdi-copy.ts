@@ -2,11 +2,12 @@
  * @module
  * VDI.copy: a full, thin copy of a disk's content, into a new disk on any SR (the same one
  * or another, which needs no shared tree) or into an existing disk. Only data is moved:
- * ranges the source reports as zeroes are skipped, and with `base_vdi` only what differs
- * from that disk is written.
+ * ranges the source reports as zeroes are skipped, and only pages that differ from what the
+ * target holds are written. That is what `base_vdi` promises (the target already holds the
+ * base) without trusting it: the target itself is compared, so a wrong base cannot leave a
+ * wrong copy.
  */
 import { ApiError } from '../core/api-error.js';
-import type { BlockDevice } from '../core/ports/block-device.js';
 import { isNullRef, type Ref } from '../core/ref.js';
 import { copyBlocks } from './block-copy.js';
 import type { ActionContext } from './context.js';
@@ -21,15 +22,11 @@ export interface CopyArgs {
   readonly into_vdi?: Ref<'VDI'>;
 }
 
-async function withOptionalDevice<T>(ctx: ActionContext, ref: Ref<'VDI'> | undefined, fn: (d?: BlockDevice) => Promise<T>): Promise<T> {
-  if (!ref || isNullRef(ref)) return fn(undefined);
-  return withVdiDevice(ctx, mustRow(ctx, 'VDI', ref), { readOnly: true }, (d) => fn(d));
-}
-
 export async function copyVdi(ctx: ActionContext, a: CopyArgs): Promise<Ref<'VDI'>> {
   const src = mustRow(ctx, 'VDI', a.vdi);
   if (src.managed === false) throw new ApiError('VDI_NOT_MANAGED', [a.vdi]);
   const into = a.into_vdi && !isNullRef(a.into_vdi) ? a.into_vdi : undefined;
+  if (a.base_vdi && !isNullRef(a.base_vdi)) mustRow(ctx, 'VDI', a.base_vdi);
   let target: Ref<'VDI'>;
   if (into) {
     const t = mustRow(ctx, 'VDI', into);
@@ -54,14 +51,11 @@ export async function copyVdi(ctx: ActionContext, a: CopyArgs): Promise<Ref<'VDI
   const targetRow = mustRow(ctx, 'VDI', target);
   try {
     await withVdiDevice(ctx, src, { readOnly: true }, (from) =>
-      withOptionalDevice(ctx, a.base_vdi, (base) =>
-        withVdiDevice(ctx, targetRow, { readOnly: false }, (to) =>
-          copyBlocks(from, to, {
-            targetEmpty: !into,
-            ...(base ? { base } : {}),
-            ...(ctx.task ? { signal: ctx.task.signal } : {}),
-            onProgress: (done, total) => ctx.task?.setProgress(total ? done / total : 1),
-          }))));
+      withVdiDevice(ctx, targetRow, { readOnly: false }, (to) =>
+        copyBlocks(from, to, {
+          ...(ctx.task ? { signal: ctx.task.signal } : {}),
+          onProgress: (done, total) => ctx.task?.setProgress(total ? done / total : 1),
+        })));
   } catch (e) {
     if (!into) await destroyVdi(ctx, target).catch(() => undefined);
     throw e;

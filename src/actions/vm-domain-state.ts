@@ -80,7 +80,8 @@ export interface SuspendImage {
   readonly path: string;
 }
 
-const imageKey = (vmUuid: string) => `islet_suspend_image:${vmUuid}`;
+// `pool:` keys travel with the database to every member, so a new master knows them too.
+const imageKey = (vmUuid: string) => `pool:islet_suspend_image:${vmUuid}`;
 
 export function getSuspendImage(db: PoolDb, vmUuid: string): SuspendImage | undefined {
   const raw = db.getMeta(imageKey(vmUuid));

@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ActionContext } from '../actions/context.js';
-import { copyBlocks, isZero, type ReadableDisk } from '../actions/block-copy.js';
+import { copyBlocks, isZero, writeChanges, type ReadableDisk } from '../actions/block-copy.js';
 import { createVdi, onSr } from '../actions/vdi-ops.js';
 import { withVdiDevice } from '../actions/vdi-io.js';
 import { ApiError } from '../core/api-error.js';
@@ -30,35 +30,10 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-const PAGE = 4096;
-
-/**
- * Makes the disk hold `data` at `offset`, writing only the pages that differ from what it
- * holds now: zeroes where it reads as zeroes, and identical data rewritten over a snapshot's
- * shared blocks, would otherwise take new space for nothing.
- */
+/** Makes the disk hold `data` at `offset`, writing only the pages that change it. */
 async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data: Buffer): Promise<void> {
   if (offset + data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(offset + data.length)]);
-  const blank = (await dev.blockStatus(offset, data.length)).every((e) => e.zero);
-  if (blank && isZero(data)) return;
-  const current = blank ? undefined : await dev.read(offset, data.length);
-  const same = (at: number, n: number) => current
-    ? data.subarray(at, at + n).equals(current.subarray(at, at + n))
-    : isZero(data.subarray(at, at + n));
-  let run = -1;
-  const flushRun = async (end: number) => {
-    if (run < 0) return;
-    const part = data.subarray(run, end);
-    if (isZero(part)) await dev.writeZeroes(offset + run, part.length, { mayTrim: true });
-    else await dev.write(offset + run, part);
-    run = -1;
-  };
-  for (let at = 0; at < data.length; at += PAGE) {
-    const n = Math.min(PAGE, data.length - at);
-    if (same(at, n)) await flushRun(at);
-    else if (run < 0) run = at;
-  }
-  await flushRun(data.length);
+  await writeChanges(dev, offset, data);
 }
 
 async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext): Promise<void> {
@@ -125,7 +100,7 @@ async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
       if (f.isDifferencing) throw new ApiError('INVALID_VALUE', ['format', 'a differencing VHD cannot be imported without its parent']);
       if (f.size > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(f.size)]);
       await copyBlocks(vhdSource(f), dev, {
-        targetEmpty: false, signal: ctx.task!.signal,
+        signal: ctx.task!.signal,
         onProgress: (done, tot) => ctx.task?.setProgress(tot ? done / tot : 1),
       });
     } finally {

@@ -85,8 +85,11 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
     const lengthHeader = req.headers['content-length'];
     const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
     const task = taskFor(o, query);
-    // The probe: nothing to store and nothing to report.
-    if (!task && (declared === 0 || (declared === undefined && !req.headers['transfer-encoding']))) {
+    // The probe: nothing to store and nothing to report. Xen Orchestra sends it with the same
+    // headers as the real upload, so it may claim the unknown length while sending nothing;
+    // an upload of unknown length therefore needs a task_id.
+    const empty = declared === 0 || declared === UNKNOWN_LENGTH_CLAIM || (declared === undefined && !req.headers['transfer-encoding']);
+    if (!task && empty) {
       try {
         (await authenticate(o, req, query, 'pool-operator')).done();
       } catch (e) {
@@ -95,7 +98,7 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
         return;
       }
       req.resume();
-      res.writeHead(200, { 'content-length': 0 });
+      res.writeHead(200, { 'content-length': 0, connection: 'close' });
       res.end();
       return;
     }

@@ -4,6 +4,7 @@
  * then `xe host-disable` and `xe host-evacuate` of the master. Every VM ends up running on
  * the other hosts, an `event.from` watcher sees none of them leave `running`, and each
  * guest is the same boot as before (read from the hosts' hypervisor processes).
+ * A member's toolstack crash leaves its VMs running; the member's crash halts them.
  * Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
-import { startPool, type IsletPool } from '../helpers/islet-pool.js';
+import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
 
 const run = promisify(execFile);
@@ -114,5 +115,36 @@ describe('evacuating the master of a 3-host pool', { timeout: 600_000 }, () => {
     assert.deepEqual(await c.call('host.get_resident_VMs', master), []);
     await xe('host-enable', `uuid=${masterUuid}`);
     for (const vm of vms) await c.call('VM.hard_shutdown', vm);
+  });
+
+  it('a member\'s VMs survive its toolstack crash, and halt when the member itself crashes', async () => {
+    const host1 = await pool.hostRef(1);
+    const m = 256 * MiB;
+    const vm = String(await c.call('VM.create', {
+      name_label: 'on-member', memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
+      VCPUs_max: 1, VCPUs_at_startup: 1,
+    }));
+    await c.call('VM.start_on', vm, host1, false, false);
+    const uuid = String(await c.call('VM.get_uuid', vm));
+    const boot = (await bootIds()).get(uuid)!;
+    assert.equal(boot.host, 1);
+
+    await pool.kill9Toolstack(1);
+    await waitFor(async () => (await pool.hostStatus(1)).state === 'up', 60_000, 'host1 toolstack back');
+    // The restarted member reconciles through the master; the guest has not noticed.
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(await c.call('VM.get_power_state', vm), 'Running');
+    assert.equal((await bootIds()).get(uuid)?.boot, boot.boot);
+    // Work on the member waits until the master reaches its new toolstack again.
+    await waitFor(async () => { await c.call('VM.clean_reboot', vm); return true; }, 60_000, 'a reboot through host1');
+    assert.notEqual((await bootIds()).get(uuid)?.boot, boot.boot);
+
+    await pool.kill9Host(1);
+    await pool.startHost(1);
+    await waitFor(async () => (await c.call('VM.get_power_state', vm)) === 'Halted', 60_000, 'the VM halted by the crash');
+    assert.equal(await c.call('VM.get_resident_on', vm), 'OpaqueRef:NULL');
+    await waitFor(async () => { await c.call('VM.start_on', vm, host1, false, false); return true; }, 60_000, 'a start on host1');
+    assert.equal(await c.call('VM.get_power_state', vm), 'Running');
+    await c.call('VM.hard_shutdown', vm);
   });
 });

@@ -80,11 +80,11 @@ export class UpdateFixture {
   }
 
   /** Runs `bin/xe` with these arguments. */
-  xe(args: readonly string[]): Promise<XeRun> {
+  xe(args: readonly string[], o: { cwd?: string } = {}): Promise<XeRun> {
     return new Promise((resolve, reject) => {
       const env: NodeJS.ProcessEnv = { ...process.env, HOME: this.work };
       delete env.XE_EXTRA_ARGS;
-      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(o.cwd ? { cwd: o.cwd } : {}) });
       let out = '';
       let err = '';
       child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

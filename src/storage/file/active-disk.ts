@@ -28,14 +28,14 @@ export class ActiveDisk {
   private constructor(
     readonly uuid: string,
     private readonly opener: () => Promise<VhdBlockDevice>,
-    private readonly onClosed: (disk: ActiveDisk) => void,
+    private readonly onClosed: (disk: ActiveDisk) => Promise<void>,
     dev: VhdBlockDevice,
   ) {
     this.dev = dev;
     this.lastSize = dev.size;
   }
 
-  static async open(uuid: string, opener: () => Promise<VhdBlockDevice>, onClosed: (disk: ActiveDisk) => void): Promise<ActiveDisk> {
+  static async open(uuid: string, opener: () => Promise<VhdBlockDevice>, onClosed: (disk: ActiveDisk) => Promise<void>): Promise<ActiveDisk> {
     return new ActiveDisk(uuid, opener, onClosed, await opener());
   }
 
@@ -101,17 +101,21 @@ export class ActiveDisk {
   async release(h: DiskHandle): Promise<void> {
     if (!this.handles.delete(h) || this.handles.size > 0) return;
     this.closed = true;
-    this.onClosed(this);
-    if (this.gate) return; // paused: the chain is closed already and resume will not reopen it
-    if (this.inflight > 0) await new Promise<void>((r) => this.drained.push(r));
-    const dev = this.dev;
-    this.dev = null;
-    if (dev) {
-      try {
-        await dev.flush();
-      } finally {
-        await dev.close();
+    try {
+      // Paused: the chain is closed already and resume will not reopen it.
+      if (this.gate) return;
+      if (this.inflight > 0) await new Promise<void>((r) => this.drained.push(r));
+      const dev = this.dev;
+      this.dev = null;
+      if (dev) {
+        try {
+          await dev.flush();
+        } finally {
+          await dev.close();
+        }
       }
+    } finally {
+      await this.onClosed(this);
     }
   }
 

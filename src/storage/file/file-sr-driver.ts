@@ -79,6 +79,7 @@ export class FileSrDriver implements SrDriver {
         for (const uuid of await dir.uuids()) await rm(dir.vhd(uuid), { force: true });
         await dir.sweepTemporaries();
         await rm(join(dir.path, '.journal'), { recursive: true, force: true });
+        await rm(join(dir.path, '.active'), { recursive: true, force: true });
         await rm(dir.flagsFile, { force: true });
         await rm(dir.identityFile, { force: true });
       });

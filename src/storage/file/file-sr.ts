@@ -19,6 +19,7 @@ import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiIn
 import { VhdError } from '../vhd/index.js';
 import { VhdBlockDevice } from '../vhd/vhd-block-device.js';
 import { ActiveDisk } from './active-disk.js';
+import { ActivityMarkers } from './activity-markers.js';
 import { allocatedBytes } from './durable-fs.js';
 import { gcStep, isAbort, type GcRunState } from './gc.js';
 import { Journal } from './journal.js';
@@ -46,13 +47,8 @@ export async function checkIdentity(dir: SrDir, srUuid: string): Promise<void> {
 export async function usedBytes(dir: SrDir): Promise<number> {
   let total = 0;
   for (const base of [dir.path, join(dir.path, '.journal')]) {
-    let names: string[] = [];
-    try {
-      names = await readdir(base);
-    } catch {
-      continue;
-    }
-    for (const n of names) if (n !== '.journal') total += await allocatedBytes(join(base, n));
+    const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isFile()) total += await allocatedBytes(join(base, e.name));
   }
   return total;
 }
@@ -73,6 +69,9 @@ export class FileSr implements AttachedSr {
   private readonly lock: SrLock;
   private readonly journal: Journal;
   private readonly disks = new Map<string, ActiveDisk>();
+  private readonly markers: ActivityMarkers;
+  /** Disks open in other attachments, as of the current lock hold. */
+  private elsewhere = new Set<string>();
   private readonly ctx: SrContext;
   private detached = false;
 
@@ -82,13 +81,18 @@ export class FileSr implements AttachedSr {
   ) {
     this.lock = new SrLock(dir.lockFile);
     this.journal = new Journal(dir.path);
+    this.markers = new ActivityMarkers(dir.path);
     this.ctx = {
       srUuid,
       dir,
       journal: this.journal,
-      isActive: (uuid) => this.disks.has(uuid),
-      pause: async (uuids) => {
-        const paused = [...new Set(uuids)].map((u) => this.disks.get(u)).filter((d): d is ActiveDisk => d !== undefined);
+      isActive: (uuid) => this.disks.has(uuid) || this.elsewhere.has(uuid),
+      isActiveElsewhere: (uuid) => this.elsewhere.has(uuid),
+      pause: async (uuids, operation) => {
+        const all = [...new Set(uuids)];
+        const away = all.find((u) => this.elsewhere.has(u));
+        if (away) throw new ApiError('VDI_IN_USE', [away, operation]);
+        const paused = all.map((u) => this.disks.get(u)).filter((d): d is ActiveDisk => d !== undefined);
         for (const d of paused) await d.pause();
         return async () => {
           for (const d of paused) await d.resume();
@@ -103,6 +107,7 @@ export class FileSr implements AttachedSr {
     await checkIdentity(dir, srUuid);
     const sr = new FileSr(srUuid, dir);
     await sr.journal.init();
+    await sr.markers.init();
     await sr.lock.run(() => guard(dir, () => recoverAll(sr.ctx)));
     return sr;
   }
@@ -117,6 +122,7 @@ export class FileSr implements AttachedSr {
     return this.lock.run(() =>
       guard(this.dir, async () => {
         await recoverPending(this.ctx);
+        this.elsewhere = await this.markers.foreign();
         return fn();
       }),
     );
@@ -191,16 +197,26 @@ export class FileSr implements AttachedSr {
     return this.locked(async () => {
       const info = await this.info(uuid);
       if (!opts.readOnly && info.readOnly) throw new ApiError('VDI_READONLY', [uuid]);
+      // One writer per disk across hosts; block tables cached elsewhere would go stale.
+      if (!opts.readOnly && this.elsewhere.has(uuid)) throw new ApiError('VDI_IN_USE', [uuid, 'attach']);
       let disk = this.disks.get(uuid);
       if (!disk) {
         const path = this.dir.vhd(uuid);
-        disk = await ActiveDisk.open(
-          uuid,
-          () => VhdBlockDevice.open(path, { readOnly: info.hidden }),
-          (d) => {
-            if (this.disks.get(uuid) === d) this.disks.delete(uuid);
-          },
-        );
+        await this.markers.add(uuid);
+        try {
+          disk = await ActiveDisk.open(
+            uuid,
+            () => VhdBlockDevice.open(path, { readOnly: info.hidden }),
+            async (d) => {
+              if (this.disks.get(uuid) !== d) return;
+              this.disks.delete(uuid);
+              await this.markers.remove(uuid);
+            },
+          );
+        } catch (e) {
+          await this.markers.remove(uuid);
+          throw e;
+        }
         this.disks.set(uuid, disk);
       }
       return disk.handle(opts.readOnly);

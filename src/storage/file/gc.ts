@@ -74,7 +74,7 @@ async function coalesce(ctx: SrContext, tree: VdiTree, c: NodeInfo, signal?: Abo
   crashPoint('coalesce.copied');
   rec.phase = 'relink';
   await ctx.journal.write(rec);
-  const resume = await ctx.pause(tree.descendants(c.uuid).map((n) => n.uuid));
+  const resume = await ctx.pause(tree.descendants(c.uuid).map((n) => n.uuid), 'coalesce');
   try {
     await finishRelink(ctx, rec);
   } finally {
@@ -85,7 +85,7 @@ async function coalesce(ctx: SrContext, tree: VdiTree, c: NodeInfo, signal?: Abo
 
 async function leafCoalesce(ctx: SrContext, leaf: NodeInfo, signal?: AbortSignal): Promise<void> {
   const rec: LeafCoalesceRecord = { op: 'leaf-coalesce', leaf: leaf.uuid, parent: leaf.parentUuid!, phase: 'copy' };
-  const resume = await ctx.pause([leaf.uuid]);
+  const resume = await ctx.pause([leaf.uuid], 'coalesce');
   try {
     await ctx.journal.write(rec);
     try {
@@ -124,8 +124,8 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
   // Merging changes what the parent alone reads: not while someone has the parent open.
   const eligible = (n: NodeInfo) => !run.skip.has(n.uuid) && n.physical <= free && !ctx.isActive(n.parentUuid!);
   for (const c of tree.coalesceCandidates()) {
-    // The copy may need as much new space as the child holds.
-    if (!eligible(c)) continue;
+    // The copy may need as much new space as the child holds; the relink pauses the disks below.
+    if (!eligible(c) || tree.descendants(c.uuid).some((d) => ctx.isActiveElsewhere(d.uuid))) continue;
     try {
       await coalesce(ctx, tree, c, run.signal);
       return { removed: [], coalesced: [c.uuid] };
@@ -135,7 +135,7 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
     }
   }
   for (const l of tree.leafCoalesceCandidates()) {
-    if (!eligible(l)) continue;
+    if (!eligible(l) || ctx.isActiveElsewhere(l.uuid)) continue;
     const splits = run.splits.get(l.uuid) ?? 0;
     const stored = l.allocatedBlocks * l.blockSize;
     try {

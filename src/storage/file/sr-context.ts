@@ -11,7 +11,13 @@ export interface SrContext {
   readonly srUuid: string;
   readonly dir: SrDir;
   readonly journal: Journal;
-  /** Pauses those of `uuids` that are active; the result resumes them. */
-  pause(uuids: Iterable<string>): Promise<() => Promise<void>>;
+  /**
+   * Pauses those of `uuids` that are active here; the result resumes them. A disk open in
+   * another attachment cannot be paused: VDI_IN_USE with `operation`.
+   */
+  pause(uuids: Iterable<string>, operation: string): Promise<() => Promise<void>>;
+  /** Open for I/O here or in another attachment. */
   isActive(uuid: string): boolean;
+  /** Open in another attachment (another host), so not ours to pause. */
+  isActiveElsewhere(uuid: string): boolean;
 }

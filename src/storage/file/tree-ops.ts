@@ -92,7 +92,7 @@ export async function resizeVdi(ctx: SrContext, uuid: string, requested: number)
   if (size === node.virtualSize) return;
   const free = await ctx.dir.freeBytes();
   if (node.fixed && size - node.virtualSize > free) throw srFull(size, node.virtualSize + free);
-  const resume = await ctx.pause([uuid]);
+  const resume = await ctx.pause([uuid], 'resize');
   try {
     const f = await VhdFile.open(ctx.dir.vhd(uuid));
     try {
@@ -125,7 +125,7 @@ export interface SnapshotOutcome {
  */
 export async function snapshotVdi(ctx: SrContext, uuid: string, created: string | null, readOnly: boolean): Promise<SnapshotOutcome> {
   // Paused first: a write in flight could otherwise give the leaf data after we looked.
-  const resume = await ctx.pause([uuid]);
+  const resume = await ctx.pause([uuid], created === null ? 'coalesce' : readOnly ? 'snapshot' : 'clone');
   try {
     return await snapshotPaused(ctx, uuid, created, readOnly);
   } finally {

@@ -23,8 +23,11 @@ export interface FileBlockDeviceOptions {
 
 const ZEROES = Buffer.alloc(1024 * 1024);
 const MAX_CHUNKS = 1 << 24;
-/** Bounds of one gathered `pwritev`: bytes, and buffers (below IOV_MAX). */
-const MAX_GATHER_BYTES = 16 * 1024 * 1024;
+/**
+ * Bounds of one gathered `pwritev`: bytes (larger runs would put on one I/O thread what
+ * several could copy in parallel) and buffers (below IOV_MAX).
+ */
+const MAX_GATHER_BYTES = 4 * 1024 * 1024;
 const MAX_GATHER_BUFFERS = 512;
 
 interface QueuedWrite {

@@ -111,7 +111,7 @@ export class Transmission implements RequestHandler {
     if (!this.stopped) {
       this.stopped = true;
       this.reader.stop();
-      this.flushRun();
+      this.flushReads();
     }
     this.idle?.();
   }
@@ -123,7 +123,7 @@ export class Transmission implements RequestHandler {
   }
 
   reserve(bytes: number): void {
-    this.flushRun(); // keep arrival order: the run is registered before this write
+    this.flushReads(); // keep arrival order: the run is registered before this write
     this.bytesInFlight += bytes;
   }
 
@@ -131,25 +131,25 @@ export class Transmission implements RequestHandler {
     const bad = this.validate(r);
     if (bad) {
       if (payload) this.settlePayload(payload);
-      this.flushRun();
+      this.flushReads();
       this.reply(r, bad[0], bad[1], 0);
       return;
     }
     if (r.type === Cmd.READ && r.len > 0) {
-      if (this.reads.length && (r.offset !== this.readsEnd || this.readsEnd - this.reads[0]!.offset + r.len > MAX_READ_RUN)) this.flushRun();
+      if (this.reads.length && (r.offset !== this.readsEnd || this.readsEnd - this.reads[0]!.offset + r.len > MAX_READ_RUN)) this.flushReads();
       this.reads.push(r);
       this.readsEnd = r.offset + r.len;
       this.bytesInFlight += r.len;
       return;
     }
-    this.flushRun();
+    this.flushReads();
     const access: Access = r.type === Cmd.FLUSH ? 'flush'
       : r.type === Cmd.READ || r.type === Cmd.BLOCK_STATUS || r.type === Cmd.CACHE ? 'read' : 'write';
     this.schedule(r.offset, r.offset + r.len, access, 1, () => this.perform(r, payload));
   }
 
   oversized(r: Request): void {
-    this.flushRun();
+    this.flushReads();
     this.reply(r, Errno.EINVAL, `write of ${r.len} bytes exceeds the ${MAX_PAYLOAD}-byte limit`, 0);
   }
 
@@ -160,17 +160,18 @@ export class Transmission implements RequestHandler {
   }
 
   drained(): void {
-    this.flushRun();
+    this.flushReads();
   }
 
   // ---- execution ----
 
-  private flushRun(): void {
+  private flushReads(): void {
     const reqs = this.reads;
     if (!reqs.length) return;
     this.reads = [];
     const start = reqs[0]!.offset;
-    this.schedule(start, this.readsEnd, 'read', reqs.length, () => this.readRun(reqs, start, this.readsEnd));
+    const end = this.readsEnd;
+    this.schedule(start, end, 'read', reqs.length, () => this.readRun(reqs, start, end));
   }
 
   /** Runs `work` once `RequestOrder` allows; `count` requests are in flight meanwhile. */

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -290,6 +291,76 @@ describe('file SR trees (hotfix truth 3)', () => {
       const nodes = await t.sr.scan();
       assert.equal(nodes.length, 1);
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('file SR shared by two hosts', () => {
+  it('a disk open on one host is left alone by the other: no snapshot, destroy, writer or coalesce there', async () => {
+    const t = await newSr();
+    const b = await t.driver.attach(t.srUuid, t.deviceConfig);
+    try {
+      const vm = randomUUID();
+      await t.sr.vdiCreate({ uuid: vm, virtualSize: 8 * MiB, allocation: 'thin' });
+      await writeVdi(t.sr, vm, 0, pattern(2 * MiB, 1));
+      const snap = randomUUID();
+      await t.sr.vdiSnapshot(vm, snap);
+      const dev = await t.sr.activate(vm, { readOnly: false });
+      await dev.write(4 * MiB, pattern(MiB, 2));
+      const inUse = (e: unknown) => e instanceof ApiError && e.code === 'VDI_IN_USE';
+      await assert.rejects(b.vdiSnapshot(vm, randomUUID()), inUse);
+      await assert.rejects(b.vdiDestroy(vm), inUse);
+      await assert.rejects(b.vdiResize(vm, 16 * MiB), inUse);
+      await assert.rejects(b.activate(vm, { readOnly: false }), inUse);
+      // With the snapshot gone, the disk could be leaf-coalesced: not while host A has it open.
+      await b.vdiDestroy(snap);
+      await b.gc();
+      await dev.write(5 * MiB, pattern(MiB, 3));
+      assert.ok((await dev.read(0, 2 * MiB)).equals(pattern(2 * MiB, 1)));
+      assert.ok((await dev.read(4 * MiB, 2 * MiB)).equals(Buffer.concat([pattern(MiB, 2), pattern(MiB, 3)])));
+      const h = await vdiHash(b, vm);
+      await dev.close();
+      assert.equal(await vdiHash(b, vm), h);
+      await b.gc();
+      assert.equal((await b.scan()).length, 1, 'coalesced once host A let go');
+      assert.equal(await vdiHash(t.sr, vm), h);
+    } finally {
+      await b.detach();
+      await t.close();
+    }
+  });
+
+  it('operations from two hosts interleave safely, and a dead process does not hold a disk', async () => {
+    const t = await newSr();
+    const b = await t.driver.attach(t.srUuid, t.deviceConfig);
+    try {
+      const vm = randomUUID();
+      await t.sr.vdiCreate({ uuid: vm, virtualSize: 8 * MiB, allocation: 'thin' });
+      const taken = new Map<string, string>();
+      const gcs: Promise<unknown>[] = [];
+      for (let i = 0; i < 6; i++) {
+        await writeVdi(t.sr, vm, (i % 4) * 2 * MiB, pattern(MiB, 10 + i));
+        const s = randomUUID();
+        await t.sr.vdiSnapshot(vm, s);
+        taken.set(s, await vdiHash(t.sr, s));
+        if (i % 2 === 1) {
+          const victim = [...taken.keys()][0]!;
+          taken.delete(victim);
+          gcs.push(b.vdiDestroy(victim).then(() => b.gc()));
+        }
+      }
+      await Promise.all(gcs);
+      await b.gc();
+      for (const [s, h] of taken) assert.equal(await vdiHash(t.sr, s), h);
+      checkTree(await b.scan(), { collected: true });
+      // A marker left by a process of this host that died no longer holds the disk.
+      const child = spawn(process.execPath, ['-e', '0']);
+      await new Promise((r) => child.on('exit', r));
+      await writeFile(join(t.path, '.active', `${vm}#${hostname()}#${child.pid}#dead00`), '');
+      await b.vdiSnapshot(vm, randomUUID());
+    } finally {
+      await b.detach();
       await t.close();
     }
   });
