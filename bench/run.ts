@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   nbd: async () => (await import('./nbd-bench.js')).run(),
   snapshot: async () => (await import('./snapshot-bench.js')).run(),
   evacuate: async () => (await import('./evacuate-bench.js')).run(),
+  rolling: async () => (await import('./rolling-bench.js')).run(),
 };
 
 const name = process.argv[2];

@@ -63,6 +63,15 @@ const METHODS = [
 type Method = (typeof METHODS)[number];
 type Args = Record<string, any>;
 
+/** How long another host may take over the calls that wait on a guest or copy memory. */
+const PATIENCE: Partial<Record<Method, (a: Args) => number>> = {
+  shutdown: (a) => Number(a.timeoutMs) + 30_000,
+  reboot: (a) => (a.clean ? Number(a.timeoutMs ?? 60_000) : 0) + 30_000,
+  suspend: () => 600_000,
+  resume: () => 600_000,
+  migrateSend: () => 3_600_000,
+};
+
 function unavailable(why: string): HypervisorError {
   return new HypervisorError(HypervisorErrorCode.unavailable, why);
 }
@@ -129,7 +138,8 @@ export function domainsOn(ctx: ActionContext, host: Ref<'host'>): HostDomains {
     if (!s.pool) throw new ApiError('HOST_OFFLINE', [host]);
     let out: unknown;
     try {
-      out = await s.pool.callOnHost(host, 'host.islet_hypervisor', [host, m, JSON.stringify(a)]);
+      const timeoutMs = PATIENCE[m]?.(a);
+      out = await s.pool.callOnHost(host, 'host.islet_hypervisor', [host, m, JSON.stringify(a)], timeoutMs ? { timeoutMs } : {});
     } catch (e) {
       throw untunnelHypervisorError(e) ?? e;
     }

@@ -12,7 +12,7 @@ import { NULL_REF, newRef, newUuid, type Ref } from '../core/ref.js';
 import type { ActionArgs, ActionContext, ClassActions } from './context.js';
 import { createPbd, plugPbd } from './pbd.js';
 import { kickGc, runGc } from './sr-gc.js';
-import { attachedSr, mustRow, parseAllocation, srHasAttachedPbd, storageCall, storageOf } from './storage-access.js';
+import { attachedSr, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, storageCall, storageOf } from './storage-access.js';
 import { onSr } from './vdi-ops.js';
 import { refreshSrSpace, removeVdiRecord } from './vdi-records.js';
 
@@ -138,19 +138,23 @@ export const srActions: ClassActions = {
   destroy,
   update: async (ctx, a) => {
     const srRef = a.sr as Ref<'SR'>;
-    await storageCall(() => refreshSrSpace(ctx, srRef, attachedSr(ctx, srRef)));
+    await onSrHost(ctx, srRef, 'SR.update', [srRef], () => storageCall(() => refreshSrSpace(ctx, srRef, attachedSr(ctx, srRef))));
     return '';
   },
   scan: async (ctx, a) => {
     const srRef = a.sr as Ref<'SR'>;
-    await onSr(ctx, srRef, async () => undefined);
-    kickGc(ctx, srRef);
+    await onSrHost(ctx, srRef, 'SR.scan', [srRef], async () => {
+      await onSr(ctx, srRef, async () => undefined);
+      kickGc(ctx, srRef);
+    });
     return '';
   },
   islet_gc: async (ctx, a) => {
     const srRef = a.sr as Ref<'SR'>;
-    attachedSr(ctx, srRef);
-    await runGc(ctx, srRef);
+    await onSrHost(ctx, srRef, 'SR.islet_gc', [srRef], async () => {
+      attachedSr(ctx, srRef);
+      await runGc(ctx, srRef);
+    });
     return '';
   },
   probe,

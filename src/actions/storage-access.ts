@@ -67,6 +67,31 @@ export function attachedSr(ctx: ActionContext, srRef: Ref<'SR'>): AttachedSr {
   throw new ApiError('SR_NOT_ATTACHED', [srRef]);
 }
 
+/** A host, other than this one, that has the SR plugged. */
+export function otherHostWithSr(ctx: ActionContext, srRef: Ref<'SR'>): Ref<'host'> | undefined {
+  const sr = mustRow(ctx, 'SR', srRef);
+  for (const p of sr.PBDs as Ref<'PBD'>[]) {
+    const pbd = ctx.db.get('PBD', p);
+    if (pbd?.currently_attached === true && pbd.host !== ctx.services.hostRef) return pbd.host as Ref<'host'>;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `local` when the SR is attached on this host; otherwise sends the XenAPI call
+ * `method(params)` to a host that has it plugged (a member's local SR), as xapi forwards
+ * storage operations to a host that can do them. Without such a host, `local` runs and
+ * reports why it cannot.
+ */
+export async function onSrHost<T>(ctx: ActionContext, srRef: Ref<'SR'>, method: string, params: readonly unknown[], local: () => Promise<T>): Promise<T> {
+  const uuid = String(mustRow(ctx, 'SR', srRef).uuid);
+  if (ctx.services.storage?.attached(uuid)) return local();
+  const host = otherHostWithSr(ctx, srRef);
+  const link = ctx.services.pool;
+  if (!host || !link) return local();
+  return (await link.callOnHost(host, method, params)) as T;
+}
+
 function errnoOf(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

@@ -13,7 +13,7 @@ import { NULL_REF, newUuid, xapiDate, type Ref } from '../core/ref.js';
 import type { ActionContext } from './context.js';
 import { kickGc } from './sr-gc.js';
 import { withSrLock } from './sr-jobs.js';
-import { attachedSr, mustRow, parseAllocation, storageCall } from './storage-access.js';
+import { attachedSr, mustRow, onSrHost, parseAllocation, storageCall } from './storage-access.js';
 import { applyInfo, refreshSrSpace, syncVdis, upsertVdi } from './vdi-records.js';
 
 export interface NewVdi {
@@ -66,7 +66,10 @@ export async function createVdi(ctx: ActionContext, spec: NewVdi): Promise<Ref<'
   const srCfg = sr.sm_config as Record<string, string>;
   const allocation = parseAllocation(spec.sm_config?.allocation, 'sm_config:allocation')
     ?? parseAllocation(srCfg.allocation, 'SR sm_config:allocation') ?? 'thin';
-  const uuid = newUuid();
+  return onSrHost(ctx, spec.SR, 'VDI.create', [{ ...spec, type: spec.type ?? 'user' }], () => createHere(ctx, spec, allocation, newUuid()));
+}
+
+async function createHere(ctx: ActionContext, spec: NewVdi, allocation: 'thin' | 'thick', uuid: string): Promise<Ref<'VDI'>> {
   return onSr(ctx, spec.SR, async (a) => {
     const info = await a.vdiCreate({ uuid, virtualSize: spec.virtual_size, allocation, nameLabel: spec.name_label ?? '' });
     return upsertVdi(ctx, spec.SR, info, {
@@ -91,8 +94,10 @@ export async function destroyVdi(ctx: ActionContext, ref: Ref<'VDI'>): Promise<v
     if (ctx.db.get('VBD', vbd)?.currently_attached === true) throw new ApiError('VDI_IN_USE', [ref, 'destroy']);
   }
   const srRef = row.SR as Ref<'SR'>;
-  await onSr(ctx, srRef, (sr) => sr.vdiDestroy(String(row.uuid)));
-  kickGc(ctx, srRef);
+  await onSrHost(ctx, srRef, 'VDI.destroy', [ref], async () => {
+    await onSr(ctx, srRef, (sr) => sr.vdiDestroy(String(row.uuid)));
+    kickGc(ctx, srRef);
+  });
 }
 
 async function branch(ctx: ActionContext, ref: Ref<'VDI'>, kind: 'snapshot' | 'clone'): Promise<Ref<'VDI'>> {
@@ -100,7 +105,7 @@ async function branch(ctx: ActionContext, ref: Ref<'VDI'>, kind: 'snapshot' | 'c
   assertManaged(ref, row);
   const srRef = row.SR as Ref<'SR'>;
   const newId = newUuid();
-  return onSr(ctx, srRef, async (sr) => {
+  return onSrHost(ctx, srRef, `VDI.${kind}`, [ref, {}], () => onSr(ctx, srRef, async (sr) => {
     const r: SnapshotResult = kind === 'snapshot'
       ? await sr.vdiSnapshot(String(row.uuid), newId)
       : await sr.vdiClone(String(row.uuid), newId);
@@ -110,7 +115,7 @@ async function branch(ctx: ActionContext, ref: Ref<'VDI'>, kind: 'snapshot' | 'c
     applyInfo(ctx, ref, r.original);
     if (r.base) upsertVdi(ctx, srRef, r.base);
     return upsertVdi(ctx, srRef, r.created, fresh);
-  });
+  }));
 }
 
 export function snapshotVdi(ctx: ActionContext, ref: Ref<'VDI'>): Promise<Ref<'VDI'>> {
@@ -126,5 +131,6 @@ export async function resizeVdi(ctx: ActionContext, ref: Ref<'VDI'>, size: numbe
   assertManaged(ref, row);
   if (!Number.isSafeInteger(size) || size < 0) throw new ApiError('INVALID_VALUE', ['size', String(size)]);
   if (size < Number(row.virtual_size)) throw new ApiError('VDI_TOO_SMALL', [ref, String(row.virtual_size)]);
-  await onSr(ctx, row.SR as Ref<'SR'>, (sr) => sr.vdiResize(String(row.uuid), size));
+  const srRef = row.SR as Ref<'SR'>;
+  await onSrHost(ctx, srRef, 'VDI.resize', [ref, size], () => onSr(ctx, srRef, (sr) => sr.vdiResize(String(row.uuid), size)));
 }

@@ -49,12 +49,15 @@ export function applyInfo(ctx: ActionContext, ref: Ref<'VDI'>, info: VdiInfo): v
 }
 
 /**
- * The record of a node: updated when it exists, created otherwise from `fresh` (or, for a
- * hidden node, as a base copy).
+ * The record of a node, with `fresh` (the fields the caller knows) and the storage's facts:
+ * updated when it exists, created otherwise (a hidden node as a base copy).
  */
 export function upsertVdi(ctx: ActionContext, srRef: Ref<'SR'>, info: VdiInfo, fresh: Row = {}): Ref<'VDI'> {
   const existing = vdiByUuid(ctx, info.uuid);
   if (existing) {
+    // A scan elsewhere (another host of a shared SR) may have recorded the node first;
+    // what the operation knows about it (names, snapshot relation) still goes in.
+    if (Object.keys(fresh).length > 0) ctx.db.update('VDI', existing, fresh);
     applyInfo(ctx, existing, info);
     return existing;
   }

@@ -7,7 +7,7 @@
  * where it stopped, with the same boot.
  */
 import { ApiError } from '../core/api-error.js';
-import type { Ref } from '../core/ref.js';
+import { NULL_REF, type Ref } from '../core/ref.js';
 import type { ActionContext, ClassActions } from './context.js';
 import { domainsOn } from './host-domains.js';
 import { mapHypervisorErrors } from './hypervisor-errors.js';
@@ -15,7 +15,6 @@ import { residentHost, vmUuid } from './vm-boot.js';
 import { getSuspendImage, markRunning, markSuspended, setSuspendImage } from './vm-domain-state.js';
 import { withVmOperation } from './vm-operation-lock.js';
 import { assertCanBootHere, chooseHost, hostInfo } from './vm-placement.js';
-import { NULL_REF } from '../core/ref.js';
 
 async function suspend(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): Promise<void> {
   const host = residentHost(ctx, vm);

@@ -21,6 +21,7 @@ import { ensurePool } from './first-start.js';
 import { HostHypervisor } from './hypervisor-process.js';
 import { reportDomains } from '../actions/domain-reconcile.js';
 import { clearStaleVmOperations } from '../actions/vm-operation-lock.js';
+import { keepVmAllowedOperations } from '../actions/vm-allowed-ops-keeper.js';
 import { loadOrCreateTlsIdentity } from './tls-identity.js';
 import { attachPool, preparePool } from '../pool/pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
@@ -101,6 +102,8 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   // Operations recorded by a previous run died with it; only the master keeps the record.
   if (!services.pool || services.pool.isMaster()) clearStaleVmOperations(db);
   await hypervisor.start((gone) => reportDomains(services, gone));
+  const keeper = new AbortController();
+  const kept = keepVmAllowedOperations(db, () => !services.pool || services.pool.isMaster(), keeper.signal);
   const dispatcher = new Dispatcher({ classes, actions: actionsByClass, sessions, tasks, services, gate: pool.gate });
   pool.wire(dispatcher);
   const resources = new Map<string, ResourceHandler>();
@@ -128,6 +131,8 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
       await pool.stop();
       await listener.close();
       await hypervisor.stop();
+      keeper.abort();
+      await kept;
       await storage.stop();
       db.close();
     },

@@ -182,8 +182,10 @@ export class HostHypervisor implements Hypervisor {
 
   private reconnect(): void {
     this.reconnecting ??= (async () => {
-      while (!this.stopped && !this.client) {
-        await sleep(1000);
+      // Waiting for someone else's simulator is cheap; one we start but that will not come
+      // up is retried ever less often.
+      for (let delay = 1000; !this.stopped && !this.client; delay = this.o.spawn ? Math.min(delay * 2, 30_000) : 1000) {
+        await sleep(delay);
         if (!this.stopped && (await this.connectOrSpawn())) break;
       }
       this.reconnecting = undefined;

@@ -51,7 +51,7 @@ export interface UpdatesWiring {
   stop(): void;
 }
 
-const RESUME_DELAY_MS = 1500;
+const RESUME_DELAY_MS = 200;
 const UPDATES_USER = { name: '__updates__', hash: '', role: 'pool-admin' as const };
 
 export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWiring> {

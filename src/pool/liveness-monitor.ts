@@ -25,6 +25,8 @@ export class LivenessMonitor {
   readonly #o: LivenessOptions;
   readonly #now: () => number;
   #startedAt = 0;
+  #lastCheck = 0;
+  #every = 1000;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(o: LivenessOptions) {
@@ -34,9 +36,10 @@ export class LivenessMonitor {
 
   start(): void {
     this.#startedAt = this.#now();
+    this.#lastCheck = this.#startedAt;
     this.#setLive(this.#o.self, true);
-    const every = Math.max(100, Math.min(1000, Math.floor(this.#o.timeoutMs / 5)));
-    this.#timer = setInterval(() => this.check(), every);
+    this.#every = Math.max(100, Math.min(1000, Math.floor(this.#o.timeoutMs / 5)));
+    this.#timer = setInterval(() => this.check(), this.#every);
     this.#timer.unref();
   }
 
@@ -65,6 +68,14 @@ export class LivenessMonitor {
   /** Judges every member now (the timer does it regularly). */
   check(): void {
     const now = this.#now();
+    // A master that was itself stalled (a long synchronous job, an overloaded machine) has
+    // not been reading heartbeats meanwhile: the stall is not the members' silence.
+    const stalled = now - this.#lastCheck - this.#every;
+    this.#lastCheck = now;
+    if (stalled > Math.max(1000, this.#o.timeoutMs / 4)) {
+      for (const [h, t] of this.#last) this.#last.set(h, t + stalled);
+      this.#startedAt += stalled;
+    }
     for (const [ref] of this.#o.db.all('host')) {
       if (ref === this.#o.self) continue;
       const last = this.#last.get(ref) ?? this.#startedAt;

@@ -18,6 +18,8 @@ export class PeerUnreachable extends Error {
   }
 }
 
+class StaleConnection extends Error {}
+
 export interface PeerClientOptions {
   /** `https://host:port` of the peer. */
   readonly url: string;
@@ -93,13 +95,25 @@ export class PeerClient {
   }
 
   /** One JSON-RPC v2 request with exactly these arguments. */
-  rawCall(method: string, params: readonly unknown[], opts: CallOptions = {}): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new PeerUnreachable(this.url, 'client closed'));
+  async rawCall(method: string, params: readonly unknown[], opts: CallOptions = {}): Promise<unknown> {
+    if (this.#closed) throw new PeerUnreachable(this.url, 'client closed');
     const timeoutMs = opts.timeoutMs ?? this.#o.timeoutMs ?? 10_000;
     const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: this.#nextId++ });
+    try {
+      return await this.#post(method, body, timeoutMs);
+    } catch (e) {
+      // The peer closed an idle pooled connection just as it was reused: the request never
+      // reached it, so sending it again on a new connection is safe.
+      if (!(e instanceof StaleConnection)) throw e;
+      return this.#post(method, body, timeoutMs);
+    }
+  }
+
+  #post(method: string, body: string, timeoutMs: number): Promise<unknown> {
     const u = new URL('/jsonrpc', this.url);
     return new Promise((resolve, reject) => {
       let settled = false;
+      let answered = false;
       let connectTimer: NodeJS.Timeout | undefined;
       const done = (f: () => void) => {
         if (settled) return;
@@ -119,6 +133,7 @@ export class PeerClient {
         agent: this.#agent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'islet-pool' },
       }, (res) => {
+        answered = true;
         this.lastLocalAddress = res.socket?.localAddress ?? this.lastLocalAddress;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -126,14 +141,14 @@ export class PeerClient {
         res.on('end', () => done(() => {
           const text = Buffer.concat(chunks).toString('utf8');
           if (res.statusCode !== 200) {
-            reject(new PeerUnreachable(this.url, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+            reject(new Error(`${this.url}: HTTP ${res.statusCode} to ${method}: ${text.slice(0, 200)}`));
             return;
           }
           let reply: { result?: unknown; error?: { message?: unknown; data?: unknown } | null };
           try {
             reply = JSON.parse(text) as typeof reply;
           } catch {
-            reject(new PeerUnreachable(this.url, `malformed reply: ${text.slice(0, 200)}`));
+            reject(new Error(`${this.url}: malformed reply to ${method}: ${text.slice(0, 200)}`));
             return;
           }
           if (reply.error) {
@@ -151,7 +166,10 @@ export class PeerClient {
         connectTimer = setTimeout(() => abort(`could not connect within ${ms} ms`), ms);
         sock.once('connect', () => clearTimeout(connectTimer));
       });
-      req.on('error', (e) => done(() => reject(new PeerUnreachable(this.url, e.message))));
+      req.on('error', (e: NodeJS.ErrnoException) => done(() => {
+        const reset = e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.message === 'socket hang up';
+        reject(req.reusedSocket && !answered && reset ? new StaleConnection() : new PeerUnreachable(this.url, e.message));
+      }));
       req.end(body);
     });
   }

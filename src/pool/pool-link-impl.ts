@@ -29,8 +29,8 @@ export class PoolLinkImpl implements PoolLink {
     return this.node.masterAddressForClients();
   }
 
-  callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[]): Promise<unknown> {
-    return this.node.callOnHost(host, method, params);
+  callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[], opts: { readonly timeoutMs?: number } = {}): Promise<unknown> {
+    return this.node.callOnHost(host, method, params, opts);
   }
 
   /**

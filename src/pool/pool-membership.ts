@@ -86,10 +86,15 @@ export function joinPool(node: PoolNode, masterAddress: string, user: string, pa
       node.secret = reply.secret;
       node.o.log(`pool: joined the pool of ${formatHostPort(target)}`);
       node.becomeMember(target);
-      await Promise.race([
-        node.member!.synced(),
-        new Promise((_, reject) => setTimeout(() => reject(new ApiError('JOINING_HOST_SERVICE_FAILED', [])), 30_000)),
-      ]);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          node.member!.synced(),
+          new Promise((_, reject) => { timer = setTimeout(() => reject(new ApiError('JOINING_HOST_SERVICE_FAILED', [])), 30_000); }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
     } finally {
       client.close();
     }

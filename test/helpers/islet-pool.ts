@@ -3,7 +3,7 @@
  * Runs a real local pool for a test: `bin/islet pool up` (compiled, from `dist/`) in a
  * fresh temporary directory, N hosts each made of a toolstack process and a hypervisor
  * simulator process, joined into one pool with a shared SR. Heartbeats and liveness are
- * sped up for tests (0.5 s / 6 s unless `env` says otherwise). The returned handle
+ * sped up for tests (0.5 s / 8 s unless `env` says otherwise). The returned handle
  * crashes, restarts and inspects hosts, and `stop()` ends every process it started and
  * removes the directory.
  *
@@ -129,7 +129,7 @@ export async function startPool(o: PoolOptions = {}): Promise<IsletPool> {
   const env = {
     ...process.env,
     ISLET_HEARTBEAT_MS: '500',
-    ISLET_LIVENESS_TIMEOUT_MS: '6000',
+    ISLET_LIVENESS_TIMEOUT_MS: '8000',
     ISLET_TOOLSTACK_RESTART_DELAY_MS: '500',
     ...o.env,
   };

@@ -145,6 +145,12 @@ describe('evacuating the master of a 3-host pool', { timeout: 600_000 }, () => {
     assert.equal(await c.call('VM.get_resident_on', vm), 'OpaqueRef:NULL');
     await waitFor(async () => { await c.call('VM.start_on', vm, host1, false, false); return true; }, 60_000, 'a start on host1');
     assert.equal(await c.call('VM.get_power_state', vm), 'Running');
+
+    // And xe moves it on, live, from one member to the other.
+    const again = (await bootIds()).get(uuid)!;
+    await xe('vm-migrate', `uuid=${uuid}`, 'host=host2', 'live=true');
+    assert.equal(await c.call('VM.get_resident_on', vm), await pool.hostRef(2));
+    assert.deepEqual((await bootIds()).get(uuid), { host: 2, boot: again.boot });
     await c.call('VM.hard_shutdown', vm);
   });
 });

@@ -14,9 +14,10 @@ export interface PoolLink {
   /**
    * Runs a XenAPI call on `host` as the pool's internal user and returns its decoded
    * result; on this host it is a local call. Fails with HOST_OFFLINE when the host
-   * cannot be reached.
+   * cannot be reached. `timeoutMs` lengthens the wait for calls known to be long (a live
+   * migration, a clean shutdown the guest takes its time over).
    */
-  callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[]): Promise<unknown>;
+  callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[], opts?: { readonly timeoutMs?: number }): Promise<unknown>;
   /**
    * Copies a file kept under the master's data directory (`path` relative to it) to
    * `dest` on this host, authenticated with the pool secret.

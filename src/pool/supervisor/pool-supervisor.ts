@@ -10,7 +10,7 @@
  * `<dir>/pool.json`; the pool itself lives in the hosts' databases.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readPoolRole } from '../pool-conf.js';
@@ -103,6 +103,19 @@ export class PoolSupervisor {
     return pw;
   }
 
+  #refuseSecondSupervisor(): void {
+    const file = join(this.dir, SUPERVISOR_FILE);
+    if (!existsSync(file)) return;
+    const pid = Number((JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid);
+    if (!Number.isInteger(pid) || pid === process.pid) return;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return; // a supervisor that is gone
+    }
+    throw new Error(`a pool supervisor (pid ${pid}) already runs for ${this.dir}`);
+  }
+
   status(): SupervisorStatus {
     return { pid: process.pid, dir: this.dir, hosts: this.hosts.map((h) => h.status()) };
   }
@@ -110,6 +123,7 @@ export class PoolSupervisor {
   /** Starts every host, makes the pool on first start; resolves with the master's URL. */
   async up(): Promise<string> {
     mkdirSync(this.dir, { recursive: true });
+    this.#refuseSecondSupervisor();
     this.#password = this.#rootPassword();
     const count = Math.max(this.o.hosts, this.#state.hosts.length);
     for (let i = this.#state.hosts.length; i < count; i++) {
@@ -203,6 +217,7 @@ export class PoolSupervisor {
       await Promise.all(this.hosts.slice(1).map((h) => h.stop().catch(() => undefined)));
       await this.hosts[0]?.stop().catch(() => undefined);
       await this.#closeControl?.();
+      if (this.#closeControl) rmSync(join(this.dir, SUPERVISOR_FILE), { force: true });
     })();
     return this.#stopping;
   }

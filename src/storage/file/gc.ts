@@ -137,9 +137,8 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
   for (const l of tree.leafCoalesceCandidates()) {
     if (!eligible(l) || ctx.isActiveElsewhere(l.uuid)) continue;
     const splits = run.splits.get(l.uuid) ?? 0;
-    const stored = l.allocatedBlocks * l.blockSize;
     try {
-      if (ctx.isActive(l.uuid) && stored > LIVE_LEAF_COALESCE_MAX && splits < MAX_SPLITS && tree.depth(l.uuid) < MAX_CHAIN_DEPTH) {
+      if (ctx.isActive(l.uuid) && l.physical > LIVE_LEAF_COALESCE_MAX && splits < MAX_SPLITS && tree.depth(l.uuid) < MAX_CHAIN_DEPTH) {
         run.splits.set(l.uuid, splits + 1);
         await snapshotVdi(ctx, l.uuid, null, false);
         return { removed: [], coalesced: [] };

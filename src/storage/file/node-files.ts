@@ -9,6 +9,7 @@ import { rename } from 'node:fs/promises';
 import { createDifferencing, VhdFile } from '../vhd/index.js';
 import { fsyncDir, publish, removeDurable, tmpName } from './durable-fs.js';
 import type { SrDir } from './sr-dir.js';
+import { rewriteFooter } from './vhd-facts.js';
 
 /** Makes `<child>.vhd` an empty differencing child of `<parent>.vhd` (replacing any file of that name). */
 export async function createChild(dir: SrDir, parentUuid: string, childUuid: string): Promise<void> {
@@ -26,14 +27,7 @@ export async function createChild(dir: SrDir, parentUuid: string, childUuid: str
 
 /** Sets the footer uuid and hidden flag of the file `path` (no-op when already so). */
 export async function setIdentity(path: string, uuid: string, hidden: boolean): Promise<void> {
-  const f = await VhdFile.open(path);
-  try {
-    if (f.uuid !== uuid) await f.setUuid(uuid);
-    if (f.hidden !== hidden) await f.setHidden(hidden);
-    await f.flush();
-  } finally {
-    await f.close();
-  }
+  await rewriteFooter(path, { uuid, hidden });
 }
 
 /** Points `<child>.vhd` at `<parent>.vhd` (no-op when it already does). */

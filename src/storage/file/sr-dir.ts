@@ -10,9 +10,10 @@
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VdiInfo } from '../../core/ports/sr-driver.js';
-import { DiskType, VhdFile } from '../vhd/index.js';
+import { DiskType } from '../vhd/index.js';
 import { readJson, removeDurable, writeFileDurable } from './durable-fs.js';
 import { isNotFound } from './sr-errors.js';
+import { mayHaveData, readFacts, type VhdFacts } from './vhd-facts.js';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,9 +34,8 @@ export interface NodeInfo {
   parentUuid: string | null;
   hidden: boolean;
   fixed: boolean;
-  /** Blocks this node stores itself (every block of a fixed disk). */
-  allocatedBlocks: number;
-  blockSize: number;
+  /** False when the node certainly stores no data of its own (see `mayHaveData`). */
+  mayHaveData: boolean;
 }
 
 interface VdiFlags {
@@ -82,9 +82,9 @@ export class SrDir {
   }
 
   /**
-   * The node's facts. Opening a VHD reads and checks its whole block table, so the facts are
-   * kept per file and reused while the file's inode, size and change time are the same (any
-   * write, rename or link changes the change time).
+   * The node's facts, from its footer and header only (constant cost whatever the disk's
+   * size), kept per file while its inode, size and change time stay the same (any write,
+   * rename or link changes the change time).
    */
   async readNode(uuid: string): Promise<NodeInfo> {
     const path = this.vhd(uuid);
@@ -92,14 +92,9 @@ export class SrDir {
     const key = `${st.dev}:${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
     const hit = this.nodes.get(uuid);
     if (hit && hit.key === key) return { ...hit.node, physical: st.blocks * 512 };
-    const f = await VhdFile.open(path, { readOnly: true });
-    try {
-      const node = nodeOf(uuid, f, st.blocks * 512);
-      this.nodes.set(uuid, { key, node });
-      return node;
-    } finally {
-      await f.close();
-    }
+    const node = nodeOf(uuid, await readFacts(path), st.blocks * 512);
+    this.nodes.set(uuid, { key, node });
+    return node;
   }
 
   /** Every node whose file opens; `broken` lists the uuids of files that do not. */
@@ -150,16 +145,15 @@ export class SrDir {
   }
 }
 
-export function nodeOf(uuid: string, f: VhdFile, physical: number): NodeInfo {
+export function nodeOf(uuid: string, f: VhdFacts, physical: number): NodeInfo {
   return {
     uuid,
-    virtualSize: f.size,
+    virtualSize: f.footer.currentSize,
     physical,
-    parentUuid: f.parentUuid,
-    hidden: f.hidden,
-    fixed: f.diskType === DiskType.Fixed,
-    allocatedBlocks: f.allocatedBlocks().length,
-    blockSize: f.blockSize,
+    parentUuid: f.footer.diskType === DiskType.Differencing ? f.header!.parentUuid : null,
+    hidden: f.footer.hidden !== 0,
+    fixed: f.footer.diskType === DiskType.Fixed,
+    mayHaveData: mayHaveData(f),
   };
 }
 

@@ -137,7 +137,7 @@ async function snapshotPaused(ctx: SrContext, uuid: string, created: string | nu
   const leaf = await readExisting(ctx, uuid);
   if (leaf.hidden) throw backendError(readOnly ? 'VDISnapshot' : 'VDIClone', `${uuid} is a hidden base copy`);
   if (created !== null) await checkNew(ctx, created);
-  const shallow = leaf.parentUuid !== null && leaf.allocatedBlocks === 0 && !leaf.fixed;
+  const shallow = leaf.parentUuid !== null && !leaf.mayHaveData;
   if (!shallow && (await chainDepth(ctx, leaf)) >= MAX_CHAIN_DEPTH) throw backendError('SnapshotChainTooLong', uuid);
   if (shallow && created === null) return { base: null };
   const rec: SnapshotRecord = { op: 'snapshot', leaf: uuid, base: shallow ? null : randomUUID(), created, readOnly };

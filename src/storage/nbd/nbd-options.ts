@@ -50,6 +50,12 @@ export interface NbdServerOptions {
   maxInFlightBytes?: number;
   /** Requests in flight per connection before reading pauses. */
   maxInFlightRequests?: number;
+  /**
+   * Receive WRITE payloads straight into the buffers handed to the device (default true).
+   * This rebuilds accepted sockets through Node's undocumented `_handle`; set false to use
+   * ordinary 'data' events (one copy more) should a Node release change that.
+   */
+  zeroCopyReceive?: boolean;
   /** A client that has not finished the handshake by then is disconnected. */
   handshakeTimeoutMs?: number;
   /** Called with failures that are not the client's fault (device I/O errors, bugs). */

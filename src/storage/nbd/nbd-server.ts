@@ -92,7 +92,7 @@ export class NbdServer {
       return;
     }
     accepted.setKeepAlive(true, 60_000);
-    const input = SocketInput.steer(accepted);
+    const input = this.opts.zeroCopyReceive === false ? SocketInput.plain(accepted) : SocketInput.steer(accepted);
     const socket = input.socket;
     socket.on('error', () => undefined);
     const conn: Connection = { socket, transmission: undefined, done: Promise.resolve() };

@@ -33,14 +33,18 @@ export class SocketInput {
   private readonly staging: Buffer;
   private readonly onChunk = (c: Buffer): void => this.deliver(c, c.length, false);
 
-  private constructor(readonly socket: Duplex, readonly steered: boolean) {
-    this.staging = steered ? Buffer.allocUnsafe(STAGING_SIZE) : Buffer.alloc(0);
-    if (!steered) socket.on('data', this.onChunk);
+  /** Reads land where the sink says (`onread`), rather than in fresh 'data' chunks. */
+  readonly steered: boolean;
+
+  private constructor(readonly socket: Duplex, staging: Buffer | undefined) {
+    this.steered = staging !== undefined;
+    this.staging = staging ?? Buffer.alloc(0);
+    if (!this.steered) socket.on('data', this.onChunk);
   }
 
   /** Input over any stream, fed by its 'data' events (TLS sockets, fallbacks). */
   static plain(socket: Duplex): SocketInput {
-    return new SocketInput(socket, false);
+    return new SocketInput(socket, undefined);
   }
 
   /**
@@ -53,11 +57,13 @@ export class SocketInput {
       return SocketInput.plain(accepted);
     }
     let input: SocketInput | undefined;
+    // The first read lands in whatever the constructor gets, before any sink can choose.
+    const staging = Buffer.allocUnsafe(STAGING_SIZE);
     const socket = new Socket({
       handle,
       allowHalfOpen: true, // a client may send its last requests and shut its side before reading the replies
       onread: {
-        buffer: () => input?.nextBuffer() ?? Buffer.allocUnsafe(STAGING_SIZE),
+        buffer: () => input?.nextBuffer() ?? staging,
         callback: (n: number, buf: Uint8Array) => {
           input!.deliver(buf as Buffer, n, true);
         },
@@ -67,7 +73,7 @@ export class SocketInput {
     // settles the server's connection count.
     (accepted as unknown as { _handle: unknown })._handle = null;
     accepted.destroy();
-    input = new SocketInput(socket, true);
+    input = new SocketInput(socket, staging);
     socket.pause();
     return input;
   }

@@ -15,15 +15,16 @@ import {
   MAX_BLOCK_SIZE,
   MIN_BLOCK_SIZE,
   newDynamicHeader,
+  parseDynamicHeader,
   serializeDynamicHeader,
   UNUSED_BAT_ENTRY,
+  type DynamicHeader,
 } from './dynamic-header.js';
 import { check } from './errors.js';
-import { DiskType, FOOTER_SIZE, MAX_VHD_SIZE, newFooter, serializeFooter } from './footer.js';
+import { DiskType, FOOTER_SIZE, MAX_VHD_SIZE, newFooter, parseFooter, serializeFooter, type Footer } from './footer.js';
 import { encodeLocator, locatorSpaceFor, parentUnicodeName, relativeParentPath, WRITTEN_LOCATOR_CODES } from './parent-locator.js';
 import { vhdTimestamp } from './uuid-bytes.js';
-import { openState } from './vhd-open.js';
-import { writeFully } from './vhd-state.js';
+import { readAt, writeFully } from './vhd-state.js';
 
 export interface CreateOptions {
   blockSize?: number;
@@ -60,9 +61,27 @@ export async function createDynamic(path: string, virtualSize: number, opts: Cre
   await writeNew(path, [[0, Buffer.concat([footer, header, bat, footer])]]);
 }
 
+/**
+ * The parent's footer and header only: a child needs its uuid, size and block size, and
+ * reading (and checking) the parent's whole BAT would make a snapshot cost grow with the
+ * disk's size. The parent is checked in full whenever a chain through it is opened.
+ */
+async function readParent(parentPath: string): Promise<{ footer: Footer; header: DynamicHeader | null }> {
+  const fh = await open(parentPath, 'r');
+  try {
+    const { size } = await fh.stat();
+    check(size >= FOOTER_SIZE, 'TRUNCATED', `file of ${size} bytes has no footer`, parentPath);
+    const footer = parseFooter(await readAt(fh, size - FOOTER_SIZE, FOOTER_SIZE), parentPath);
+    if (footer.diskType === DiskType.Fixed) return { footer, header: null };
+    check(footer.dataOffset !== null && footer.dataOffset + HEADER_SIZE <= size, 'BAD_LAYOUT', 'dynamic header outside the file', parentPath);
+    return { footer, header: parseDynamicHeader(await readAt(fh, footer.dataOffset, HEADER_SIZE), parentPath) };
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function createDifferencing(path: string, parentPath: string, opts: { uuid?: string } = {}): Promise<void> {
-  const parent = await openState(parentPath, true);
-  await parent.fh.close();
+  const parent = await readParent(parentPath);
   const parentMtime = (await stat(parentPath)).mtime;
   const size = parent.footer.currentSize;
   const blockSize = parent.header?.blockSize ?? DEFAULT_BLOCK_SIZE;

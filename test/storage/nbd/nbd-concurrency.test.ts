@@ -47,7 +47,9 @@ class HookedDevice implements BlockDevice {
   }
 }
 
-async function withServer(size: number, fn: (port: number, dev: HookedDevice) => Promise<void>, opts: { maxInFlightBytes?: number } = {}): Promise<void> {
+async function withServer(
+  size: number, fn: (port: number, dev: HookedDevice) => Promise<void>, opts: { maxInFlightBytes?: number; zeroCopyReceive?: boolean } = {},
+): Promise<void> {
   const dir = await makeTempDir();
   const dev = new HookedDevice(await FileBlockDevice.create(join(dir, 'd.raw'), size));
   const served = await serveFile(undefined, { device: dev, ...opts });
@@ -62,8 +64,9 @@ async function withServer(size: number, fn: (port: number, dev: HookedDevice) =>
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('NBD requests in flight', () => {
-  for (const structured of [true, false]) {
-    it(`64 pipelined requests get 64 correct replies (${structured ? 'structured' : 'simple'} replies)`, async () => {
+  for (const [structured, zeroCopyReceive] of [[true, true], [false, true], [true, false]]) {
+    const mode = `${structured ? 'structured' : 'simple'} replies, ${zeroCopyReceive ? 'steered' : 'plain'} socket`;
+    it(`64 pipelined requests get 64 correct replies (${mode})`, async () => {
       await withServer(16 * MiB, async (port) => {
         const c = await MiniClient.connect(port, { exportName: 'disk', structured });
         const model = Buffer.alloc(16 * MiB);
@@ -81,8 +84,13 @@ describe('NBD requests in flight', () => {
         assert.ok(rd.every((r) => r.error === 0 && r.data!.length === 128 * KiB && r.data!.every((b) => b === 0)));
         const back = await Promise.all(Array.from({ length: 64 }, (_, i) => c.read(i * 256 * KiB, 256 * KiB)));
         back.forEach((r, i) => assert.ok(r.data!.equals(model.subarray(i * 256 * KiB, (i + 1) * 256 * KiB)), `read ${i}`));
+        // Large writes back to back: with a steered socket their payloads land in place.
+        const big = Array.from({ length: 8 }, (_, i) => pattern(MiB, 50 + i));
+        const acks = await Promise.all(big.map((d, i) => c.write(8 * MiB + i * MiB, d)));
+        assert.ok(acks.every((a) => a.error === 0));
+        assert.ok((await c.read(8 * MiB, 8 * MiB)).data!.equals(Buffer.concat(big)));
         await c.disconnect();
-      });
+      }, { zeroCopyReceive });
     });
   }
 

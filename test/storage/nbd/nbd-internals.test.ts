@@ -9,6 +9,8 @@ import { AllocationMap, ChunkState } from '../../../src/storage/nbd/allocation-m
 import { BufferPool } from '../../../src/storage/nbd/buffer-pool.js';
 import { encodeExtents } from '../../../src/storage/nbd/extents.js';
 import { RequestOrder } from '../../../src/storage/nbd/request-order.js';
+import { SocketInput } from '../../../src/storage/nbd/socket-input.js';
+import { connect, createServer, type Socket } from 'node:net';
 
 const KiB = 1024;
 
@@ -122,6 +124,44 @@ describe('encodeExtents', () => {
     for (let i = 0; i < d.length; i += 8) total += d.readUInt32BE(i);
     assert.equal(total, 2 ** 33);
     assert.ok(d.length / 8 >= 2);
+  });
+});
+
+describe('SocketInput', () => {
+  it('rebuilds an accepted socket as a steered one that reads into the buffers it is given', async () => {
+    let accepted!: (s: Socket) => void;
+    const got = new Promise<Socket>((r) => (accepted = r));
+    const server = createServer({ pauseOnConnect: true }, (s) => accepted(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    try {
+      const input = SocketInput.steer(await got);
+      assert.equal(input.steered, true, 'Node still lets us steer reads (else: zeroCopyReceive falls back)');
+      const target = Buffer.alloc(5);
+      const seen: string[] = [];
+      const done = new Promise<void>((resolve) => {
+        input.attach({
+          nextBuffer: () => (seen.length === 1 ? target : input.stagingBuffer),
+          onData: (buf, n, reused) => {
+            seen.push(`${buf === target ? 'target' : 'staging'}:${buf.toString('utf8', 0, n)}:${reused}`);
+            if (seen.join('').includes('world')) resolve();
+          },
+        });
+      });
+      client.write('hello');
+      await new Promise((r) => setTimeout(r, 50));
+      client.write('world');
+      await done;
+      assert.equal(target.toString(), 'world');
+      assert.deepEqual(seen, ['staging:hello:true', 'target:world:true'], 'the second read went where the sink asked');
+      input.socket.write('back');
+      const reply = await new Promise<string>((r) => client.once('data', (d) => r(d.toString())));
+      assert.equal(reply, 'back');
+      input.socket.destroy();
+    } finally {
+      client.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
