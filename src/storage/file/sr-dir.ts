@@ -4,8 +4,9 @@
  * which decides what an attach finds, whatever path or server it was reached through),
  * `<vdi-uuid>.vhd` per node of the snapshot trees (the VHD footer carries the same uuid and
  * the hidden flag; a differencing header names the parent), `vdi-flags.json` for what VHD
- * cannot say (read-only snapshots), `.journal/` and `.lock`. Names starting with a dot and
- * ending in `.tmp` are files under construction, removed by recovery.
+ * cannot say (read-only snapshots), `.journal/` (unfinished operations), `.active/` (disks
+ * open for I/O, per host) and `.lock`. Names starting with a dot and ending in `.tmp` are
+ * files under construction, removed by recovery.
  */
 import { readdir, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
