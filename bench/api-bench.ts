@@ -38,7 +38,9 @@ async function rpc(url: string, method: string, params: unknown[]): Promise<unkn
 export async function run(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   const dir = await mkdtemp(join(tmpdir(), 'islet-bench-'));
-  const islet = spawn(process.execPath, [join(root, 'bin', 'islet'), 'server', '--data-dir', dir, '--listen', '127.0.0.1:0', '--root-password', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const islet = spawn(process.execPath, [join(root, 'bin', 'islet'), 'server', '--data-dir', dir, '--listen', '127.0.0.1:0', '--root-password', 'bench',
+    // No VM runs here: no hypervisor process to leave behind.
+    '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let bare: ChildProcess | undefined;
   try {
     const url = await waitReady(islet);

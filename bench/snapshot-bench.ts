@@ -49,7 +49,9 @@ function p50(xs: number[]): number {
 export async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
   const dir = await mkdtemp(join(tmpdir(), 'islet-bench-'));
-  const islet = spawn(process.execPath, [join(root, 'bin', 'islet'), 'server', '--data-dir', dir, '--listen', '127.0.0.1:0', '--root-password', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const islet = spawn(process.execPath, [join(root, 'bin', 'islet'), 'server', '--data-dir', dir, '--listen', '127.0.0.1:0', '--root-password', 'bench',
+    // No VM runs here: no hypervisor process to leave behind.
+    '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';

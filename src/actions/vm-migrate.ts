@@ -16,6 +16,7 @@ import { findDomain, residentHost, vmUuid } from './vm-boot.js';
 import { markRunning } from './vm-domain-state.js';
 import { getVm, withVmOperation } from './vm-operation-lock.js';
 import { assertCanBootHere, assertCanRunOn } from './vm-placement.js';
+import { assertMigrationKeepsUpdates } from '../updates/mixed-state.js';
 
 /**
  * Moves the running VM to `dest`, under the VM's lock (taken with
@@ -31,6 +32,7 @@ async function migrateLocked(
   try {
     if (dest === source) throw new ApiError('OPERATION_NOT_ALLOWED', ['The VM already runs on that host']);
     assertCanRunOn(ctx.db, vm, dest);
+    assertMigrationKeepsUpdates(ctx.db, vm, source, dest);
     const ticket = await mapHypervisorErrors({ ...site, host: dest }, () => domainsOn(ctx, dest).prepareReceive(uuid));
     await assertCanBootHere(ctx, vm, dest, { memory: true, info: ticket.info });
     overhead = ticket.info.memoryOverheadPerDomain ?? 0;

@@ -8,11 +8,12 @@
  * `Hypervisor` the actions see: a stable object over whichever connection is current,
  * failing UNAVAILABLE while there is none. It tells the toolstack when to reconcile the
  * database with the hypervisor: on every (re)connection, when a guest stops itself, and
- * when the hypervisor goes away (its domains went with it).
+ * when the hypervisor goes away (its domains went with it). A toolstack that stops cleanly
+ * stops a simulator it started only if that holds no domain.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -94,11 +95,22 @@ export class HostHypervisor implements Hypervisor {
     return !!this.client?.connected;
   }
 
+  /**
+   * Lets go of the hypervisor. Its domains stay; but a simulator this toolstack started
+   * that holds no domain has nothing to keep, and is stopped rather than left behind.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     const c = this.client;
     this.client = undefined;
+    const idle = this.o.spawn && c?.connected && (await c.list().catch(() => [undefined])).length === 0;
     await c?.close();
+    if (idle) {
+      const pid = Number((await readFile(join(this.o.stateDir, PID_FILE), 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0) {
+        try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+      }
+    }
     await this.reports.catch(() => undefined);
   }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Services } from '../../src/actions/context.js';
 import type { UpdatesPort } from '../../src/core/ports/updates.js';
-import type { Ref } from '../../src/core/ref.js';
+import { newRef, newUuid, type Ref } from '../../src/core/ref.js';
 import { verifyUpdateFile } from '../../src/updates/package/verify-update.js';
 import { storedUpdatePath } from '../../src/updates/patch-files.js';
 import { createUpdateRecords } from '../../src/updates/patch-records.js';
@@ -166,5 +166,19 @@ describe('hotfixes across a pool (in process)', () => {
     await assert.rejects(startRollingUpdate(lp.hosts[0]!.services, v.update, { restart: 'none' }), /mixed state/);
     const plan = await startRollingUpdate(lp.hosts[0]!.services, v.update, { restart: 'none', force: 'true', dry_run: 'true' });
     assert.match(plan, /3 host\(s\)/);
+  });
+
+  it('while a run is under way, no VM moves from an updated host to one that is not', async () => {
+    const half = lp.db.refByUuid('pool_update', String(lp.db.all('pool_update').find(([, u]) => u.name_label === 'HALF')![1].uuid))!;
+    const run = newRef<'islet_rolling_update'>();
+    lp.db.create('islet_rolling_update', run, { uuid: newUuid(), update: half, status: 'paused' });
+    const vm = lp.makeVm({ name: 'stay', memory: 128 * MiB });
+    await lp.call('VM.start_on', { vm, host: lp.hosts[1]!.ref, start_paused: false, force: false });
+    await assert.rejects(lp.call('VM.pool_migrate', { vm, host: lp.hosts[0]!.ref, options: {} }),
+      (e: Error & { code?: string }) => e.code === 'VM_HOST_INCOMPATIBLE_VERSION');
+    assert.equal(lp.vm(vm).resident_on, lp.hosts[1]!.ref);
+    lp.db.update('islet_rolling_update', run, { status: 'aborted' });
+    await lp.call('VM.pool_migrate', { vm, host: lp.hosts[0]!.ref, options: {} });
+    assert.equal(lp.vm(vm).resident_on, lp.hosts[0]!.ref);
   });
 });

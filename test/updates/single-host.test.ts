@@ -73,8 +73,8 @@ describe('hotfixes on a single host', () => {
     assert.ok(existsSync(join(srv.dataDir, 'patch', `${UPDATE_UUID}.xsupdate`)));
   });
 
-  it('a second upload is refused with PATCH_ALREADY_EXISTS [uuid]', async () => {
-    const r = await xe('patch-upload', `file-name=${file}`);
+  it('a second upload is refused with PATCH_ALREADY_EXISTS [uuid] (the note\'s stray trailing word tolerated, as by xe)', async () => {
+    const r = await xe('patch-upload', `file-name=${file}`, 'XS602E006.xsupdate');
     assert.equal(r.code, 1);
     assert.match(r.err, /uploaded already/);
     assert.match(r.err, new RegExp(UPDATE_UUID));
