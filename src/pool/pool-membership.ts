@@ -6,6 +6,8 @@
  * a replica of the master's), ejecting a member, handing the master role over in an
  * orderly way, and the emergency takeover when the master is gone for good.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiError } from '../core/api-error.js';
 import type { Row } from '../core/ports/pool-db.js';
 import { NULL_REF, type Ref } from '../core/ref.js';
@@ -15,8 +17,6 @@ import { PeerClient, PeerUnreachable } from './peer-client.js';
 import { POOL_SECRET_FILE, savePoolSecret, writePoolRole } from './pool-conf.js';
 import { asApiError, type PoolNode } from './pool-node.js';
 import { isReplicatedMeta, metaEntriesOf } from './replication.js';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 
 interface RecordOf {
   readonly ref: Ref;

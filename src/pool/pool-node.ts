@@ -7,9 +7,7 @@
  * themselves live in `pool-membership.ts`.
  */
 import { ApiError } from '../core/api-error.js';
-import type { PoolDb } from '../core/ports/pool-db.js';
-import type { Ref } from '../core/ref.js';
-import { isNullRef } from '../core/ref.js';
+import { isNullRef, type Ref } from '../core/ref.js';
 import type { ClassDecl } from '../datamodel/dsl.js';
 import type { SessionStore } from '../api/session-store.js';
 import type { SessionInfo } from '../actions/context.js';
@@ -329,4 +327,3 @@ function constantTimeEqual(a: string, b: string): boolean {
   return d === 0;
 }
 
-export type { PoolDb };

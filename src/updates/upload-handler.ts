@@ -44,37 +44,66 @@ interface Received {
   readonly size: number;
 }
 
-/** Streams the body to `path`; the body ends with the request, or with the connection when its length is unknown. */
-async function receive(req: IncomingMessage, path: string, declared: number | undefined, max: number, progress: (f: number) => void): Promise<Received> {
+/** Pause reading only when this much is waiting for the disk (see `receive`). */
+const MAX_BUFFERED = 64 * 1024 * 1024;
+
+/**
+ * Streams the body to `path`; the body ends with the request, or with the connection when
+ * its length is unknown. Read in flowing mode rather than with an async iterator: a client
+ * that drops the connection after its last byte makes the request error, and a stream that
+ * errors throws away what it had buffered and not yet handed out, which would cut the file
+ * short; in flowing mode every byte is handed out as it arrives, and reading only pauses
+ * when far ahead of the disk.
+ */
+function receive(req: IncomingMessage, path: string, declared: number | undefined, max: number, progress: (f: number) => void): Promise<Received> {
   const known = declared !== undefined && declared <= max;
   const ws = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   let size = 0;
-  try {
-    try {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > max) {
-          req.destroy();
-          throw invalidPatchLog(`the file is larger than the ${max}-byte upload limit`);
-        }
-        if (!ws.write(chunk)) await once(ws, 'drain');
-        if (known && declared) progress((0.9 * size) / declared);
+  let failure: ApiError | undefined;
+  const ended = new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => { if (!done) { done = true; resolve(); } };
+    req.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      size += chunk.length;
+      if (size > max) {
+        failure = invalidPatchLog(`the file is larger than the ${max}-byte upload limit`);
+        req.destroy();
+        finish();
+        return;
       }
+      ws.write(chunk);
+      if (ws.writableLength > MAX_BUFFERED) {
+        req.pause();
+        ws.once('drain', () => req.resume());
+      }
+      if (known && declared) progress((0.9 * size) / declared);
+    });
+    ws.on('error', (e) => {
+      failure ??= new ApiError('INTERNAL_ERROR', [`writing the upload: ${e.message}`]);
+      req.destroy();
+      finish();
+    });
+    req.on('end', finish);
+    // The connection ended before the request did: the end of the body when its length was
+    // not known, a cut-short upload otherwise (checked below).
+    req.on('close', finish);
+    req.on('error', finish);
+  });
+  return ended.then(async () => {
+    try {
+      if (failure) throw failure;
+      if (known && size !== declared) throw invalidPatchLog(`the upload ended after ${size} of ${declared} bytes`);
+      ws.end();
+      await once(ws, 'finish');
+      if (failure) throw failure;
+      return { path, size };
     } catch (e) {
-      if (e instanceof ApiError) throw e;
-      // The connection ended before the request did: the end of the body when its length was
-      // not known, a cut-short upload otherwise.
-      if (known) throw invalidPatchLog(`the upload ended after ${size} of ${declared} bytes`);
+      ws.destroy();
+      await rm(path, { force: true });
+      throw e;
     }
-    if (known && size !== declared) throw invalidPatchLog(`the upload ended after ${size} of ${declared} bytes`);
-    ws.end();
-    await once(ws, 'finish');
-    return { path, size };
-  } catch (e) {
-    ws.destroy();
-    await rm(path, { force: true });
-    throw e;
-  }
+  });
 }
 
 export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {

@@ -132,4 +132,13 @@ describe('the hotfix note\'s CLI path on a 3-host pool', { timeout: 600_000 }, (
     const after = await guestBoots();
     for (const [uuid, boot] of boots) assert.equal(after.get(uuid), boot, `guest ${uuid} booted again`);
   });
+
+  it('a member sends uploads to the master (the redirect Xen Orchestra\'s probe looks for)', async () => {
+    const member = pool.hosts[1]!;
+    const res = await fetch(`http://127.0.0.1:${member.port}/pool_patch_upload?session_id=x`, { method: 'PUT', body: '', redirect: 'manual' });
+    assert.equal(res.status, 302);
+    const loc = new URL(res.headers.get('location')!);
+    assert.equal(loc.port, new URL(pool.masterUrl).port);
+    assert.equal(loc.pathname, '/pool_patch_upload');
+  });
 });

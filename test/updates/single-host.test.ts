@@ -163,6 +163,14 @@ describe('hotfixes on a single host', () => {
     assert.equal(list.out.trim(), h.uuid);
   });
 
+  it('patch-pool-clean deletes the stored file and keeps the records', async () => {
+    const r = await xe('patch-pool-clean', `uuid=${UPDATE_UUID}`);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(!existsSync(join(srv.dataDir, 'patch', `${UPDATE_UUID}.xsupdate`)));
+    const list = await xe('patch-list', 'name-label=XS602E006', 'params=uuid', '--minimal');
+    assert.equal(list.out.trim(), UPDATE_UUID);
+  });
+
   it('trusted keys are managed through xe', async () => {
     const other = await fx.gpg.genKey('Second <second@example.com>', 'rsa2048');
     const f = join(fx.work, 'second.asc');
