@@ -196,7 +196,8 @@ describe('islet pool up', { timeout: 600_000 }, () => {
     }, 30_000, 'host2 down');
     await pool.startHost(2);
     await waitFor(() => live(2), 30_000, 'host2 live');
-    assert.ok(Number((await otherConfig(2)).boot_time) > Number(before.boot_time));
+    // The member reports its new boot time through replication, a moment after its first heartbeat.
+    await waitFor(async () => Number((await otherConfig(2)).boot_time) > Number(before.boot_time), 30_000, 'a later boot_time');
     assert.equal(await c.call('host.get_enabled', refs[2]), true, 'a host comes back from a boot enabled');
   });
 
