@@ -149,15 +149,18 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
       sendError(res, err);
       return;
     }
-    // xapi answers before reading the body; Xen Orchestra's length-less uploads depend on it.
-    if (task) {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.flushHeaders();
-    }
     const tmp = join(patchDir(o.dataDir), `.upload-${randomBytes(8).toString('hex')}`);
     try {
       await mkdir(patchDir(o.dataDir), { recursive: true });
-      const got = await receive(req, tmp, declared, max, (f) => task?.handle.setProgress(f));
+      // Listening before answering: a client that drops the connection as soon as it has the
+      // answer and has sent its last byte must not find nobody reading.
+      const receiving = receive(req, tmp, declared, max, (f) => task?.handle.setProgress(f));
+      // xapi answers before reading the body; Xen Orchestra's length-less uploads depend on it.
+      if (task) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+      }
+      const got = await receiving;
       let ref: string;
       try {
         const v = await verifyUpdateFile(got.path, trustedUpdateKeys(o.db), { tempDir: patchDir(o.dataDir) });
