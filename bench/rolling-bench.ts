@@ -47,7 +47,7 @@ export async function run(): Promise<void> {
   let pool: IsletPool | undefined;
   let c: XapiClient | undefined;
   try {
-    pool = await startPool({ hosts: 3, migrationRate: rate, memory: hostMemory, rootPassword: 'bench', env: { ISLET_UPDATE_KEYS: fx.keyFile } });
+    pool = await startPool({ hosts: 3, migrationRate: rate, memory: hostMemory, rootPassword: 'bench', args: ['--update-key', fx.keyFile] });
     c = await pool.client();
     const refs: string[] = [];
     for (let i = 0; i < 3; i++) refs.push(await pool.hostRef(i));

@@ -6,6 +6,7 @@
  * from other actions and from tests alike.
  */
 import type { Hypervisor } from '../core/ports/hypervisor.js';
+import type { NbdEndpoint } from '../core/ports/nbd-endpoint.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { PoolLink } from '../core/ports/pool-link.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
@@ -71,6 +72,8 @@ export interface Services {
   readonly pool?: PoolLink;
   /** Hotfix support: internal sessions, hook limits, rolling update runs (src/updates/). */
   readonly updates?: UpdatesPort;
+  /** This host's NBD server, as VDI.get_nbd_info announces it. */
+  readonly nbd?: NbdEndpoint;
 }
 
 export interface ActionContext {

@@ -11,6 +11,7 @@ import { NULL_REF, isNullRef, newRef, type Ref } from '../core/ref.js';
 import type { ActionArgs, ActionContext, ClassActions } from './context.js';
 import { attachedSr, mustRow, storageCall } from './storage-access.js';
 import { copyVdi } from './vdi-copy.js';
+import { vdiNbdActions } from './vdi-nbd.js';
 import { cloneVdi, createVdi, destroyVdi, resizeVdi, snapshotVdi } from './vdi-ops.js';
 import { applyInfo, refreshSrSpace, removeVdiRecord, storageFields, vdiByUuid } from './vdi-records.js';
 
@@ -99,4 +100,5 @@ export const vdiActions: ClassActions = {
   set_name_description: setter('name_description'),
   set_on_boot: setter('on_boot'),
   set_allow_caching: setter('allow_caching'),
+  ...vdiNbdActions,
 };

@@ -209,6 +209,16 @@ export const vdi = cls('VDI', {
       errors: ['VDI_INCOMPATIBLE_TYPE'],
       role: 'vm-admin',
     }),
+    message('islet_nbd_endpoint', {
+      doc: 'What the NBD server of the host that runs the call announces (port, address, certificate, subject); empty when it serves none',
+      params: [
+        param('host', t.ref('host'), 'The host asked (the call runs there)'),
+      ],
+      result: t.smap,
+      resultDoc: 'port, address, cert and subject, or an empty map',
+      role: 'pool-admin',
+      internal: true,
+    }),
     message('enable_cbt', {
       doc: 'Turns changed block tracking on',
       params: [

@@ -11,6 +11,7 @@ import { subjectActions } from '../actions/subject.js';
 import { taskActions } from '../actions/task.js';
 import { hostLifecycleActions } from '../pool/host-lifecycle-actions.js';
 import { poolActions, poolSessionActions } from '../pool/pool-actions.js';
+import { networkActions } from '../actions/network.js';
 import { pbdActions } from '../actions/pbd.js';
 import { srActions } from '../actions/sr.js';
 import { vbdActions } from '../actions/vbd.js';
@@ -33,6 +34,7 @@ export const actionsByClass: Readonly<Record<string, ClassActions>> = {
   PBD: pbdActions,
   VDI: vdiActions,
   VBD: vbdActions,
+  network: networkActions,
   host: { ...hostVmActions, ...hostLifecycleActions },
   pool: { ...poolActions, ...poolUpdateKeyActions, ...poolRollingUpdateActions },
   pool_patch: poolPatchActions,

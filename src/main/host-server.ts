@@ -26,6 +26,7 @@ import { loadOrCreateTlsIdentity } from './tls-identity.js';
 import { attachPool, preparePool } from '../pool/pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
 import { prepareStorage } from './storage-wiring.js';
+import { prepareNbd, type NbdListen } from './nbd-wiring.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 
 export interface HostServerOptions {
@@ -47,6 +48,8 @@ export interface HostServerOptions {
   readonly migrationRate?: number;
   /** `--update-key` files: OpenPGP keys a new pool trusts to sign updates. */
   readonly updateKeyFiles?: readonly string[];
+  /** `--nbd-listen`: where the NBD server listens (default: the API's address, a free port); false: no NBD. */
+  readonly nbdListen?: NbdListen | false;
 }
 
 export interface RunningHost {
@@ -93,11 +96,13 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   const storage = prepareStorage({
     db, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
   });
+  const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log });
   const services: Services = {
     db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir, storage: storage.host,
     hypervisor, hypervisorEndpoint: () => hypervisor.endpoint(),
     pool: pool.link,
     updates: updates.port,
+    nbd: nbd.endpoint,
   };
   // Operations recorded by a previous run died with it; only the master keeps the record.
   if (!services.pool || services.pool.isMaster()) clearStaleVmOperations(db);
@@ -117,6 +122,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     hostName: name,
     addresses: [o.host],
   });
+  await nbd.start(services, tls, name);
   const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log }));
   await pool.start(listener.port);
   updates.start(services);
@@ -130,6 +136,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
       updates.stop();
       await pool.stop();
       await listener.close();
+      await nbd.stop();
       await hypervisor.stop();
       keeper.abort();
       await kept;

@@ -2,6 +2,8 @@
  * @module
  * `islet`: runs a host (`islet server`) and, later, a local pool and update tooling.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { startHostServer } from './host-server.js';
 
 const USAGE = `usage:
@@ -9,9 +11,10 @@ const USAGE = `usage:
                [--update-key FILE]…   (keys trusted to sign updates, at first start)
                [--hypervisor-state DIR] [--spawn-hypervisor true|false]
                [--hypervisor-memory SIZE] [--migration-rate MIBS]
+               [--nbd-listen ADDR:PORT|off]   (NBD server; default: the --listen address, a free port)
   islet update build --source DIR --manifest FILE --key FILE --out NAME.xsupdate [--zip]
   islet pool up --hosts N --data-dir DIR --base-port P [--root-password PW] [--migration-rate MIBS]
-                [--memory SIZE] [--addresses A,B,…]
+                [--memory SIZE] [--addresses A,B,…] [--update-key FILE]…
   islet toolstack-restart (--data-dir HOSTDIR | -s HOST -p PORT -u USER -pw PASS)
 `;
 
@@ -43,9 +46,9 @@ function takeRepeated(argv: string[], name: string): string[] {
   return out;
 }
 
-function parseListen(s: string): { host: string; port: number } {
+function parseListen(s: string, flag = '--listen'): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s);
-  if (!m) throw new Error(`--listen wants ADDR:PORT, got ${s}`);
+  if (!m) throw new Error(`${flag} wants ADDR:PORT, got ${s}`);
   return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
 }
 
@@ -54,6 +57,10 @@ async function server(argv: string[]): Promise<void> {
   const f = parseFlags(argv);
   if (!f['data-dir'] || !f.listen) throw new Error('server needs --data-dir and --listen');
   const { host, port } = parseListen(f.listen);
+  // A bad key file must stop a first start before it makes the pool (later starts ignore the flag).
+  if (updateKeyFiles.length && !existsSync(join(f['data-dir'], 'pool.db'))) {
+    await (await import('../updates/update-keys.js')).checkUpdateKeyFiles(updateKeyFiles);
+  }
   const running = await startHostServer({
     dataDir: f['data-dir'], host, port,
     ...(f['root-password'] ? { rootPassword: f['root-password'] } : {}),
@@ -64,6 +71,7 @@ async function server(argv: string[]): Promise<void> {
     ...(f['hypervisor-memory'] ? { hypervisorMemory: f['hypervisor-memory'] } : {}),
     ...(f['migration-rate'] ? { migrationRate: Number(f['migration-rate']) } : {}),
     ...(updateKeyFiles.length ? { updateKeyFiles } : {}),
+    ...(f['nbd-listen'] ? { nbdListen: f['nbd-listen'] === 'off' ? false : parseListen(f['nbd-listen'], '--nbd-listen') } : {}),
   });
   if (running.generatedPasswordFile) {
     process.stderr.write(`root password generated and written to ${running.generatedPasswordFile}\n`);

@@ -7,7 +7,6 @@
  * `pool_applied`, the mixed-state flag, host records resynchronised from their markers) and
  * the resumption of a rolling update the master's own restart interrupted.
  */
-import { delimiter } from 'node:path';
 import type { Services } from '../actions/context.js';
 import type { ResourceHandler } from '../api/http-api.js';
 import type { SessionStore } from '../api/session-store.js';
@@ -57,12 +56,13 @@ const UPDATES_USER = { name: '__updates__', hash: '', role: 'pool-admin' as cons
 export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWiring> {
   const recovered = await recoverInterruptedInstall(o.dataDir);
   if (recovered !== 'none') o.log(`update install interrupted by a crash: ${recovered}`);
-  // ISLET_UPDATE_KEYS (files separated by the path delimiter) serves `islet pool up`, whose
-  // hosts are started by a supervisor.
-  const keyFiles = o.updateKeyFiles?.length ? o.updateKeyFiles : (process.env.ISLET_UPDATE_KEYS ?? '').split(delimiter).filter(Boolean);
+  const keyFiles = o.updateKeyFiles ?? [];
   if (o.createdPool && keyFiles.length) {
     const fps = await seedUpdateKeys(o.db, keyFiles);
     o.log(`trusting update signing key(s) ${fps.join(', ')}`);
+  } else if (keyFiles.length) {
+    o.log('--update-key ignored: the pool already exists (keys are taken when a pool is made); ' +
+      'manage them with xe islet-update-key-add / islet-update-key-list / islet-update-key-remove');
   }
   const isMaster = () => !o.pool || o.pool.isMaster();
   const port: UpdatesPort = {

@@ -25,6 +25,7 @@ export const UpdateErrorCodes = {
   PATCH_PRECHECK_FAILED_WRONG_SERVER_BUILD: ['patch', 'found_build', 'required_build'],
   PATCH_PRECHECK_FAILED_VM_RUNNING: ['patch'],
   PATCH_PRECHECK_FAILED_OUT_OF_SPACE: ['patch', 'found_space', 'required_required'],
+  INVALID_UPDATE: ['info'],
   UPDATE_ALREADY_EXISTS: ['uuid'],
   UPDATE_ALREADY_APPLIED: ['update'],
   UPDATE_ALREADY_APPLIED_IN_POOL: ['update'],

@@ -35,8 +35,8 @@ export function updateExists(db: PoolDb, uuid: string): boolean {
   return db.refByUuid('pool_patch', uuid) !== undefined || db.refByUuid('pool_update', uuid) !== undefined;
 }
 
-/** Makes the records for a freshly verified upload; PATCH_ALREADY_EXISTS when known. */
-export function createUpdateRecords(db: PoolDb, m: UpdateManifest, signedBy: string, size: number): UpdatePair {
+/** Makes the records for a freshly verified upload (or introduced VDI); PATCH_ALREADY_EXISTS when known. */
+export function createUpdateRecords(db: PoolDb, m: UpdateManifest, signedBy: string, size: number, vdi: Ref<'VDI'> = NULL_REF): UpdatePair {
   return db.transaction(() => {
     if (updateExists(db, m.uuid)) throw new ApiError('PATCH_ALREADY_EXISTS', [m.uuid]);
     const update = newRef<'pool_update'>();
@@ -44,7 +44,7 @@ export function createUpdateRecords(db: PoolDb, m: UpdateManifest, signedBy: str
     db.create('pool_update', update, {
       uuid: m.uuid, name_label: m.name_label, name_description: m.name_description, version: m.version,
       installation_size: m.installation_size, key: signedBy, after_apply_guidance: m.after_apply_guidance,
-      vdi: NULL_REF, hosts: [], other_config: { ...m.other_config }, enforce_homogeneity: false,
+      vdi, hosts: [], other_config: { ...m.other_config }, enforce_homogeneity: false,
     });
     db.create('pool_patch', patch, {
       uuid: m.uuid, name_label: m.name_label, name_description: m.name_description, version: m.version,

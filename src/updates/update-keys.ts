@@ -75,6 +75,26 @@ export function removeUpdateKey(db: PoolDb, fingerprint: string): void {
   });
 }
 
+/**
+ * Reads and parses the `--update-key` files without trusting anything yet, so that a bad
+ * file stops a first start before it has made a pool (a pool made without its keys would
+ * ignore the flag on the next start). Throws `--update-key FILE: why`.
+ */
+export async function checkUpdateKeyFiles(files: readonly string[]): Promise<void> {
+  for (const f of files) {
+    let data: Buffer;
+    try {
+      data = await readFile(f);
+    } catch (e) {
+      throw new Error(`--update-key ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    const keys = await readPublicKeys(data, 'update key').catch((e: Error) => {
+      throw new Error(`--update-key ${f}: ${e.message}`);
+    });
+    if (keys.length === 0) throw new Error(`--update-key ${f}: no public key found`);
+  }
+}
+
 /** Adds the keys in the given files (the `--update-key` flags of a first start). */
 export async function seedUpdateKeys(db: PoolDb, files: readonly string[]): Promise<string[]> {
   const out: string[] = [];

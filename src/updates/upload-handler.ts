@@ -37,7 +37,9 @@ export interface UploadOptions extends HandlerDeps {
 
 /** What Xen Orchestra claims when it does not know the length: 1 PiB. */
 export const UNKNOWN_LENGTH_CLAIM = 1125899906842624;
-const DEFAULT_MAX = 4 * 1024 * 1024 * 1024;
+/** The largest update file taken by default: 4 GiB, the package format's own bound. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+const DEFAULT_MAX = DEFAULT_MAX_UPLOAD_BYTES;
 
 interface Received {
   readonly path: string;

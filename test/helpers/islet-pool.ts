@@ -38,6 +38,8 @@ export interface PoolOptions {
   env?: Record<string, string>;
   /** Use this directory (kept on stop) instead of a fresh temporary one. */
   dir?: string;
+  /** Extra `islet pool up` arguments (`--update-key FILE`…). */
+  args?: string[];
 }
 
 export interface PoolHost {
@@ -125,6 +127,7 @@ export async function startPool(o: PoolOptions = {}): Promise<IsletPool> {
     '--migration-rate', String(o.migrationRate ?? 0),
     ...(o.memory ? ['--memory', o.memory] : []),
     ...(o.addresses ? ['--addresses', o.addresses.join(',')] : []),
+    ...(o.args ?? []),
   ];
   const env = {
     ...process.env,

@@ -1,6 +1,7 @@
 /**
  * Issue 6's first acceptance: the hotfix note's off-host CLI steps, verbatim but for `-p`,
- * on a 3-host pool of real processes with VMs running on the shared SR. The update is made
+ * on a 3-host pool of real processes with VMs running on the shared SR, started as a new user
+ * starts one (`islet pool up --hosts 3 … --update-key updates-public.asc`). The update is made
  * with `zip` and `gpg` alone and shipped as the note's attachment (a zip); step 2 extracts
  * it with `unzip`; `xe patch-upload … file-name=XS602E006.xsupdate` prints the uuid;
  * `xe patch-pool-apply uuid=` (connection from ~/.xe, as on a host); `xe patch-list …
@@ -48,7 +49,7 @@ describe('the hotfix note\'s CLI path on a 3-host pool', { timeout: 600_000 }, (
 
   before(async () => {
     fx = await UpdateFixture.create();
-    pool = await startPool({ hosts: 3, memory: '4G', env: { ISLET_UPDATE_KEYS: fx.keyFile } });
+    pool = await startPool({ hosts: 3, memory: '4G', args: ['--update-key', fx.keyFile] });
     c = await pool.client();
     for (let i = 0; i < 3; i++) refs.push(await pool.hostRef(i));
     const sr = String(await c.call('pool.get_default_SR', ((await c.call('pool.get_all')) as string[])[0]));

@@ -34,7 +34,7 @@ async function guestBoots(pool: IsletPool): Promise<Map<string, string>> {
 }
 
 async function setUp(fx: UpdateFixture, name: string, guidance: string[]) {
-  const pool = await startPool({ hosts: 3, memory: '4G', migrationRate: 2048, env: { ISLET_UPDATE_KEYS: fx.keyFile } });
+  const pool = await startPool({ hosts: 3, memory: '4G', migrationRate: 2048, args: ['--update-key', fx.keyFile] });
   const c = await pool.client();
   const refs: string[] = [];
   for (let i = 0; i < 3; i++) refs.push(await pool.hostRef(i));

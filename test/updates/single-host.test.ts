@@ -154,10 +154,23 @@ describe('hotfixes on a single host', () => {
     assert.equal(d.code, 0, d.err);
     const doc = JSON.parse(readFileSync(dump, 'utf8'));
     assert.ok(doc && typeof doc === 'object');
+    // A change made after the dump is undone by the restore, not by its dry run.
+    const pool = ((await api.call('pool.get_all')) as string[])[0];
+    const name = await api.call('pool.get_name_label', pool);
+    await api.call('pool.set_name_label', pool, 'changed after the dump');
     const dry = await xe('pool-restore-database', `file-name=${dump}`, 'dry-run=true');
     assert.equal(dry.code, 0, dry.err);
+    assert.equal(await api.call('pool.get_name_label', pool), 'changed after the dump');
+    const garbage = join(fx.work, 'not-a-dump.json');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(garbage, 'this is not a database');
+    const bad = await xe('pool-restore-database', `file-name=${garbage}`);
+    assert.equal(bad.code, 1, 'a file that is not a dump is refused');
+    assert.equal(await api.call('pool.get_name_label', pool), 'changed after the dump');
     const real = await xe('pool-restore-database', `file-name=${dump}`);
     assert.equal(real.code, 0, real.err);
+    await connect();
+    assert.equal(await api.call('pool.get_name_label', pool), name);
     const list = await xe('patch-list', 'name-label=XS602E006', 'params=hosts', '--minimal');
     const [, h] = await host();
     assert.equal(list.out.trim(), h.uuid);
@@ -187,6 +200,21 @@ describe('hotfixes on a single host', () => {
     assert.deepEqual(Object.keys(keys), [fx.key.fingerprint]);
     const bad = await xe('islet-update-key-remove', `fingerprint=${other.fingerprint}`);
     assert.equal(bad.code, 1);
+  });
+
+  it('only a pool-admin adds or removes trusted keys; a pool-operator may list them', async () => {
+    const role = ((await api.call('role.get_by_name_label', 'pool-operator')) as string[])[0];
+    await api.call('subject.islet_create_local_user', 'patcher', 'patcher-pw', role);
+    const asOperator = (...a: string[]) => fx.xe(['-s', '127.0.0.1', '-p', String(srv.port), '-u', 'patcher', '-pw', 'patcher-pw', ...a]);
+    const list = await asOperator('islet-update-key-list');
+    assert.equal(list.code, 0, list.err);
+    assert.match(list.out, new RegExp(fx.key.fingerprint));
+    const add = await asOperator('islet-update-key-add', `file-name=${fx.keyFile}`);
+    assert.equal(add.code, 1);
+    assert.match(add.err + add.out, /role does not allow this operation.\npermission: pool.islet_add_update_key/);
+    const rm = await asOperator('islet-update-key-remove', `fingerprint=${fx.key.fingerprint}`);
+    assert.equal(rm.code, 1);
+    assert.deepEqual(Object.keys((await api.call('pool.islet_list_update_keys')) as Record<string, string>), [fx.key.fingerprint]);
   });
 });
 

@@ -28,6 +28,8 @@ export interface PoolUpOptions {
   readonly rootPassword?: string;
   readonly migrationRate?: number;
   readonly memory?: string;
+  /** OpenPGP key files the pool trusts to sign updates; taken when the pool is first made. */
+  readonly updateKeys?: readonly string[];
   readonly out?: (line: string) => void;
   readonly log?: (line: string) => void;
 }
@@ -44,7 +46,9 @@ interface PoolState {
   sharedSr?: string;
 }
 
-const STATE_FILE = 'pool.json';
+/** What the supervisor remembers across runs; its absence means the pool is yet to be made. */
+export const POOL_STATE_FILE = 'pool.json';
+const STATE_FILE = POOL_STATE_FILE;
 
 function loaderArgs(): string[] {
   const out: string[] = [];
@@ -125,6 +129,10 @@ export class PoolSupervisor {
     mkdirSync(this.dir, { recursive: true });
     this.#refuseSecondSupervisor();
     this.#password = this.#rootPassword();
+    const fresh = this.#state.hosts.length === 0;
+    if (!fresh && this.o.updateKeys?.length) {
+      this.#log('--update-key ignored: the pool already exists (keys are taken when it is made); manage them with xe islet-update-key-add');
+    }
     const count = Math.max(this.o.hosts, this.#state.hosts.length);
     for (let i = this.#state.hosts.length; i < count; i++) {
       const address = this.o.addresses?.[i] ?? this.o.addresses?.[0] ?? '127.0.0.1';
@@ -139,6 +147,8 @@ export class PoolSupervisor {
         index: e.index, dir: join(this.dir, `host${e.index}`), listenHost: e.address, port: e.port,
         rootPassword: this.#password, migrationRate: this.o.migrationRate ?? 0,
         ...(this.o.memory ? { memory: this.o.memory } : {}),
+        // Host 0 makes the pool; the others take its database, keys included, when they join.
+        ...(fresh && e.index === 0 && this.o.updateKeys?.length ? { updateKeys: this.o.updateKeys } : {}),
       }, cmds, this.#log);
       h.onPort = (port) => { e.port = port; this.#saveState(); };
       this.hosts.push(h);

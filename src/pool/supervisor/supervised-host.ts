@@ -26,6 +26,8 @@ export interface HostPlan {
   readonly rootPassword: string;
   readonly migrationRate: number;
   readonly memory?: string;
+  /** `--update-key` files for the toolstack's very first start (the one that makes the pool). */
+  readonly updateKeys?: readonly string[];
 }
 
 export interface Commands {
@@ -190,7 +192,8 @@ export class SupervisedHost {
     const c = await spawnReady({
       command: cmd!, label: `host${this.plan.index} toolstack`,
       args: [...pre, 'server', '--data-dir', this.plan.dir, '--listen', `${fmtHost(this.plan.listenHost)}:${this.plan.port}`,
-        '--hypervisor-state', this.hypervisorDir, '--spawn-hypervisor', 'false'],
+        '--hypervisor-state', this.hypervisorDir, '--spawn-hypervisor', 'false',
+        ...(this.toolstackStarts === 0 ? (this.plan.updateKeys ?? []).flatMap((k) => ['--update-key', k]) : [])],
       env: {
         ...process.env,
         ISLET_ROOT_PASSWORD: this.plan.rootPassword,

@@ -111,11 +111,15 @@ async function checkBeforeRun(s: Services, update: Ref<'pool_update'>, plan: Pla
   for (const [ref] of db.all('host')) {
     if (!dbHostInfo(db, ref).live) throw new ApiError('HOST_OFFLINE', [ref]);
   }
+  // Every host's own state first (as XenCenter's liveness checks come first): a disabled host
+  // is named as such, not reported as the reason another host cannot be evacuated.
   for (const h of plan.hosts) {
     if (!dbHostInfo(db, h.ref).enabled) throw new ApiError('HOST_DISABLED', [h.ref]);
     for (const [, pbd] of db.all('PBD')) {
       if (pbd.host === h.ref && pbd.currently_attached !== true) throw new ApiError('SR_NOT_ATTACHED', [String(pbd.SR)]);
     }
+  }
+  for (const h of plan.hosts) {
     if (plan.evacuate && runningVmsOn(db, h.ref).length && s.updates) {
       await s.updates.call('host.assert_can_evacuate', [h.ref]).catch((e: unknown) => {
         const err = toApiError(e);
