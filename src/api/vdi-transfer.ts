@@ -10,7 +10,7 @@ import { ApiError, toApiError } from '../core/api-error.js';
 import type { Row } from '../core/ports/pool-db.js';
 import { isRef, type Ref } from '../core/ref.js';
 import type { Role } from '../datamodel/roles.js';
-import { authenticate, sendError, taskFor, type HandlerDeps } from '../updates/http-auth.js';
+import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
 
 export interface TransferDeps extends HandlerDeps {
   readonly services: Services;

@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, toApiError } from '../core/api-error.js';
 import type { ResourceHandler } from '../api/http-api.js';
-import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
+import { authenticate, redirectToMaster, sendError, type HandlerDeps } from '../api/http-auth.js';
 
 export interface DbBackupOptions extends HandlerDeps {
   readonly maxBytes?: number;

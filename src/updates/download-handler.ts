@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { ApiError, toApiError } from '../core/api-error.js';
 import type { ResourceHandler } from '../api/http-api.js';
-import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
+import { authenticate, redirectToMaster, sendError, type HandlerDeps } from '../api/http-auth.js';
 import { storedUpdatePath } from './patch-files.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -27,7 +27,7 @@ import { invalidPatchLog } from './errors.js';
 import { verifyUpdateFile } from './package/verify-update.js';
 import { createUpdateRecords, updateExists } from './patch-records.js';
 import { patchDir, storedUpdatePath } from './patch-files.js';
-import { authenticate, redirectToMaster, sendError, taskFor, type HandlerDeps } from './http-auth.js';
+import { authenticate, redirectToMaster, sendError, taskFor, type HandlerDeps } from '../api/http-auth.js';
 import { trustedUpdateKeys } from './update-keys.js';
 
 export interface UploadOptions extends HandlerDeps {

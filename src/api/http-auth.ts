@@ -1,10 +1,10 @@
 /**
  * @module
- * Authentication and task plumbing shared by the update HTTP handlers (upload, download,
- * database dump): a session from the `session_id` query parameter or cookie, or HTTP Basic
- * credentials turned into a short-lived session; a role check; the optional `task_id` task
- * to report through; and the redirect a pool member answers with, since only the master
- * serves these resources.
+ * Authentication and task plumbing shared by the HTTP resource handlers (update upload
+ * and download, database dump, disk import and export): a session from the `session_id`
+ * query parameter or cookie, or HTTP Basic credentials turned into a short-lived session;
+ * a role check; the optional `task_id` task to report through; and the redirect a pool
+ * member answers with when only the master serves a resource.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionInfo, TaskHandle } from '../actions/context.js';
