@@ -224,6 +224,14 @@ export function message(name: string, o: MessageOpts): MessageDecl {
   };
 }
 
+/**
+ * The commonest message shape, an explicit setter taking the object and its new value:
+ * `setter('VDI', 'set_sharable', t.bool, 'Whether it is sharable', { doc, role })`.
+ */
+export function setter(cls: string, name: string, ty: Ty, valueDoc: string, o: Omit<MessageOpts, 'params'>): MessageDecl {
+  return message(name, { ...o, params: [param('self', t.ref(cls), `The ${cls} to change`), param('value', ty, valueDoc)] });
+}
+
 interface ClassOpts {
   doc: string;
   fields: readonly FieldDecl[];

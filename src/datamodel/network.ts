@@ -3,7 +3,7 @@
  * A network: a virtual switch that VM interfaces (VIFs) and host interfaces (PIFs) connect
  * to.
  */
-import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { networkDefaultLockingMode, networkOperations, networkPurpose } from './enums.js';
 
 export const network = cls('network', {
@@ -30,22 +30,14 @@ export const network = cls('network', {
     runtime('purpose', t.set(t.enum(networkPurpose)), 'Special uses of the network, such as NBD'),
   ],
   messages: [
-    message('add_purpose', {
+    setter('network', 'add_purpose', t.enum(networkPurpose), 'The use to add', {
       doc: 'Marks the network for one more special use',
-      params: [
-        param('self', t.ref('network'), 'The network'),
-        param('value', t.enum(networkPurpose), 'The use to add'),
-      ],
       errors: ['NETWORK_INCOMPATIBLE_PURPOSES'],
       role: 'pool-admin',
       async: true,
     }),
-    message('remove_purpose', {
+    setter('network', 'remove_purpose', t.enum(networkPurpose), 'The use to remove', {
       doc: 'Removes a special use from the network',
-      params: [
-        param('self', t.ref('network'), 'The network'),
-        param('value', t.enum(networkPurpose), 'The use to remove'),
-      ],
       role: 'pool-admin',
       async: true,
     }),

@@ -2,7 +2,7 @@
  * @module
  * A PBD: how one host reaches one SR, and whether that connection is plugged.
  */
-import { cls, ctor, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, message, param, runtime, rw, setter, t } from './dsl.js';
 
 export const pbd = cls('PBD', {
   doc: 'The connection between a host and an SR',
@@ -34,12 +34,8 @@ export const pbd = cls('PBD', {
       role: 'pool-operator',
       async: true,
     }),
-    message('set_device_config', {
+    setter('PBD', 'set_device_config', t.smap, 'The new configuration', {
       doc: 'Changes how the host reaches the storage',
-      params: [
-        param('self', t.ref('PBD'), 'The PBD'),
-        param('value', t.smap, 'The new configuration'),
-      ],
       role: 'pool-operator',
       async: true,
     }),

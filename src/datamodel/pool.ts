@@ -4,7 +4,7 @@
  * pool-wide settings (HA, default SR, TLS, update sync) and the calls that change
  * membership.
  */
-import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { poolAllowedOperations, telemetryFrequency, updateSyncFrequency } from './enums.js';
 
 export const pool = cls('pool', {
@@ -145,12 +145,8 @@ export const pool = cls('pool', {
       roles: ['pool-admin', 'pool-operator', 'client-cert'],
       async: true,
     }),
-    message('set_ha_host_failures_to_tolerate', {
+    setter('pool', 'set_ha_host_failures_to_tolerate', t.int, 'Number of host failures to plan for', {
       doc: 'Sets how many host failures the HA plan must survive',
-      params: [
-        param('self', t.ref('pool'), 'The pool'),
-        param('value', t.int, 'Number of host failures to plan for'),
-      ],
       role: 'pool-operator',
       async: true,
     }),

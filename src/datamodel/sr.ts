@@ -3,7 +3,7 @@
  * An SR: a storage repository holding VDIs, reached from hosts through PBDs. Its space
  * figures are computed from what is really allocated.
  */
-import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { storageOperations } from './enums.js';
 
 export const sr = cls('SR', {
@@ -168,12 +168,8 @@ export const sr = cls('SR', {
       role: 'pool-operator',
       async: true,
     }),
-    message('set_physical_size', {
+    setter('SR', 'set_physical_size', t.int, 'Size in bytes', {
       doc: 'Records the size of the storage',
-      params: [
-        param('self', t.ref('SR'), 'The SR'),
-        param('value', t.int, 'Size in bytes'),
-      ],
       role: 'pool-operator',
     }),
     message('create_new_blob', {

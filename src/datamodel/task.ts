@@ -3,7 +3,7 @@
  * A task: the progress and outcome of one long-running call. Async calls return one at
  * once; clients poll it or watch it with event.from. Tasks live in memory only.
  */
-import { cls, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { cls, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { taskAllowedOperations, taskStatusType } from './enums.js';
 
 export const task = cls('task', {
@@ -56,36 +56,20 @@ export const task = cls('task', {
       role: 'read-only',
       async: true,
     }),
-    message('set_status', {
+    setter('task', 'set_status', t.enum(taskStatusType), 'Its new state', {
       doc: 'Records the state of a task the caller created itself',
-      params: [
-        param('self', t.ref('task'), 'The task to change'),
-        param('value', t.enum(taskStatusType), 'Its new state'),
-      ],
       role: 'read-only',
     }),
-    message('set_progress', {
+    setter('task', 'set_progress', t.float, 'Fraction done, 0 to 1', {
       doc: 'Records how far a task created by the caller has got',
-      params: [
-        param('self', t.ref('task'), 'The task to change'),
-        param('value', t.float, 'Fraction done, 0 to 1'),
-      ],
       role: 'read-only',
     }),
-    message('set_result', {
+    setter('task', 'set_result', t.string, 'The result as an XML-RPC value fragment', {
       doc: 'Records the result of a task created by the caller',
-      params: [
-        param('self', t.ref('task'), 'The task to change'),
-        param('value', t.string, 'The result as an XML-RPC value fragment'),
-      ],
       role: 'read-only',
     }),
-    message('set_error_info', {
+    setter('task', 'set_error_info', t.set(t.string), 'Error code followed by its parameters', {
       doc: 'Records why a task created by the caller failed',
-      params: [
-        param('self', t.ref('task'), 'The task to change'),
-        param('value', t.set(t.string), 'Error code followed by its parameters'),
-      ],
       role: 'read-only',
     }),
   ],

@@ -2,7 +2,7 @@
  * @module
  * A VBD: a VM's virtual drive, connecting it to a VDI (or an empty CD drive).
  */
-import { cls, ctor, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, message, param, runtime, rw, setter, t } from './dsl.js';
 import { vbdMode, vbdOperations, vbdType } from './enums.js';
 
 export const vbd = cls('VBD', {
@@ -85,12 +85,8 @@ export const vbd = cls('VBD', {
       role: 'vm-admin',
       async: true,
     }),
-    message('set_mode', {
+    setter('VBD', 'set_mode', t.enum(vbdMode), 'RO or RW', {
       doc: 'Chooses whether the VM may write to the drive',
-      params: [
-        param('self', t.ref('VBD'), 'The VBD'),
-        param('value', t.enum(vbdMode), 'RO or RW'),
-      ],
       role: 'vm-admin',
       async: true,
     }),

@@ -3,7 +3,7 @@
  * A VDI: a virtual disk in an SR. Snapshots and clones share unchanged blocks with their
  * origin, so disks stay thin.
  */
-import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { onBoot, vdiOperations, vdiType } from './enums.js';
 
 export const vdi = cls('VDI', {
@@ -135,55 +135,31 @@ export const vdi = cls('VDI', {
       role: 'vm-admin',
       async: true,
     }),
-    message('set_sharable', {
+    setter('VDI', 'set_sharable', t.bool, 'Whether it is sharable', {
       doc: 'Marks the disk sharable or not',
-      params: [
-        param('self', t.ref('VDI'), 'The disk'),
-        param('value', t.bool, 'Whether it is sharable'),
-      ],
       role: 'vm-admin',
     }),
-    message('set_read_only', {
+    setter('VDI', 'set_read_only', t.bool, 'Whether it is read-only', {
       doc: 'Marks the disk read-only or not',
-      params: [
-        param('self', t.ref('VDI'), 'The disk'),
-        param('value', t.bool, 'Whether it is read-only'),
-      ],
       role: 'vm-admin',
     }),
-    message('set_name_label', {
+    setter('VDI', 'set_name_label', t.string, 'The new name', {
       doc: 'Renames the disk',
-      params: [
-        param('self', t.ref('VDI'), 'The disk'),
-        param('value', t.string, 'The new name'),
-      ],
       role: 'vm-admin',
       async: true,
     }),
-    message('set_name_description', {
+    setter('VDI', 'set_name_description', t.string, 'The new description', {
       doc: 'Changes the disk\'s description',
-      params: [
-        param('self', t.ref('VDI'), 'The disk'),
-        param('value', t.string, 'The new description'),
-      ],
       role: 'vm-admin',
       async: true,
     }),
-    message('set_on_boot', {
+    setter('VDI', 'set_on_boot', t.enum(onBoot), 'persist or reset', {
       doc: 'Chooses whether changes survive a VM restart',
-      params: [
-        param('self', t.ref('VDI'), 'The disk'),
-        param('value', t.enum(onBoot), 'persist or reset'),
-      ],
       role: 'vm-admin',
       async: true,
     }),
-    message('set_allow_caching', {
+    setter('VDI', 'set_allow_caching', t.bool, 'Whether caching is allowed', {
       doc: 'Allows or forbids local caching of the disk',
-      params: [
-        param('self', t.ref('VDI'), 'The disk'),
-        param('value', t.bool, 'Whether caching is allowed'),
-      ],
       role: 'vm-admin',
       async: true,
     }),

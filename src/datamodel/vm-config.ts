@@ -3,7 +3,7 @@
  * The VM calls that change its configuration (memory, CPUs, firmware) and the checks and
  * queries clients run before acting on it.
  */
-import { type MessageDecl, message, param, t } from './dsl.js';
+import { type MessageDecl, message, param, setter, t } from './dsl.js';
 import { domainType, onCrashBehaviour, vmOperations } from './enums.js';
 
 export const vmConfigMessages: readonly MessageDecl[] = [
@@ -17,36 +17,20 @@ export const vmConfigMessages: readonly MessageDecl[] = [
     role: 'vm-admin',
     async: true,
   }),
-  message('set_VCPUs_max', {
+  setter('VM', 'set_VCPUs_max', t.int, 'The new maximum', {
     doc: 'Sets the most virtual CPUs the VM may have; the VM must be halted',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.int, 'The new maximum'),
-    ],
     role: 'vm-admin',
   }),
-  message('set_VCPUs_at_startup', {
+  setter('VM', 'set_VCPUs_at_startup', t.int, 'The new count', {
     doc: 'Sets how many virtual CPUs the VM starts with',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.int, 'The new count'),
-    ],
     role: 'vm-admin',
   }),
-  message('set_memory_dynamic_max', {
+  setter('VM', 'set_memory_dynamic_max', t.int, 'Bytes', {
     doc: 'Sets the top of the dynamic memory range',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.int, 'Bytes'),
-    ],
     role: 'vm-power-admin',
   }),
-  message('set_memory_dynamic_min', {
+  setter('VM', 'set_memory_dynamic_min', t.int, 'Bytes', {
     doc: 'Sets the bottom of the dynamic memory range',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.int, 'Bytes'),
-    ],
     role: 'vm-power-admin',
   }),
   message('set_memory_dynamic_range', {
@@ -59,21 +43,13 @@ export const vmConfigMessages: readonly MessageDecl[] = [
     role: 'vm-power-admin',
     async: true,
   }),
-  message('set_memory_static_max', {
+  setter('VM', 'set_memory_static_max', t.int, 'Bytes', {
     doc: 'Sets the most memory the VM may have; the VM must be halted',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.int, 'Bytes'),
-    ],
     errors: ['HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN'],
     role: 'vm-power-admin',
   }),
-  message('set_memory_static_min', {
+  setter('VM', 'set_memory_static_min', t.int, 'Bytes', {
     doc: 'Sets the least memory the VM may run with; the VM must be halted',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.int, 'Bytes'),
-    ],
     role: 'vm-power-admin',
   }),
   message('set_memory_static_range', {
@@ -98,71 +74,39 @@ export const vmConfigMessages: readonly MessageDecl[] = [
     role: 'vm-power-admin',
     async: true,
   }),
-  message('set_memory', {
+  setter('VM', 'set_memory', t.int, 'Bytes', {
     doc: 'Gives the VM a fixed amount of memory, setting all limits but the minimum',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.int, 'Bytes'),
-    ],
     role: 'vm-power-admin',
     async: true,
   }),
-  message('set_HVM_shadow_multiplier', {
+  setter('VM', 'set_HVM_shadow_multiplier', t.float, 'The new multiplier', {
     doc: 'Sets the shadow memory scale of a halted VM',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.float, 'The new multiplier'),
-    ],
     role: 'vm-power-admin',
   }),
-  message('set_actions_after_crash', {
+  setter('VM', 'set_actions_after_crash', t.enum(onCrashBehaviour), 'The new behaviour', {
     doc: 'Chooses what happens when the guest crashes',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.enum(onCrashBehaviour), 'The new behaviour'),
-    ],
     role: 'vm-admin',
     async: true,
   }),
-  message('set_ha_restart_priority', {
+  setter('VM', 'set_ha_restart_priority', t.string, 'restart, best-effort or empty', {
     doc: 'Chooses whether and how eagerly HA restarts the VM',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.string, 'restart, best-effort or empty'),
-    ],
     role: 'pool-operator',
   }),
-  message('set_suspend_VDI', {
+  setter('VM', 'set_suspend_VDI', t.ref('VDI'), 'The new disk', {
     doc: 'Sets the disk holding a suspended VM\'s memory image',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.ref('VDI'), 'The new disk'),
-    ],
     role: 'pool-operator',
     async: true,
   }),
-  message('set_domain_type', {
+  setter('VM', 'set_domain_type', t.enum(domainType), 'The new type', {
     doc: 'Chooses how the VM is virtualised; the VM must be halted',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.enum(domainType), 'The new type'),
-    ],
     role: 'vm-admin',
   }),
-  message('set_NVRAM', {
+  setter('VM', 'set_NVRAM', t.smap, 'The new store', {
     doc: 'Replaces the VM\'s firmware variable store',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.smap, 'The new store'),
-    ],
     role: 'vm-admin',
   }),
-  message('set_bios_strings', {
+  setter('VM', 'set_bios_strings', t.smap, 'The strings to set', {
     doc: 'Sets the BIOS identification the guest sees, once',
-    params: [
-      param('self', t.ref('VM'), 'The VM'),
-      param('value', t.smap, 'The strings to set'),
-    ],
     errors: ['VM_BIOS_STRINGS_ALREADY_SET', 'INVALID_VALUE'],
     role: 'vm-admin',
     async: true,
