@@ -3,7 +3,28 @@
  * A blob: a named binary object attached to a pool, host, VM, network or SR (notes, icons,
  * performance data).
  */
-import { cls, ctor, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, type MessageDecl, message, param, runtime, rw, t } from './dsl.js';
+import type { Role } from './roles.js';
+
+/**
+ * `create_new_blob` on a class that carries blobs (pool, host, VM, SR, network): the same
+ * message everywhere but for the owner's parameter name and the role needed.
+ */
+export function createNewBlob(owner: string, ownerParam: string, role: Role): MessageDecl {
+  return message('create_new_blob', {
+    doc: `Attaches a new empty binary object to the ${owner}`,
+    params: [
+      param(ownerParam, t.ref(owner), `The ${owner}`),
+      param('name', t.string, `Name of the blob within the ${owner}`),
+      param('mime_type', t.string, 'Content type of the data'),
+      param('public', t.bool, 'Whether it may be read without a session', false),
+    ],
+    result: t.ref('blob'),
+    resultDoc: 'The new blob',
+    role,
+    async: true,
+  });
+}
 
 export const blob = cls('blob', {
   doc: 'A binary object stored on behalf of clients',

@@ -3,6 +3,7 @@
  * A host: one physical server of the pool, its software, capabilities and the VMs it runs.
  * Holds the calls that enable, evacuate, reboot and restart a host.
  */
+import { createNewBlob } from './blob.js';
 import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
 import { hostDomainMessages } from './host-domain-messages.js';
 import { hostAllowedOperations, hostDisplay, hostNumaAffinityPolicy, latestSyncedUpdatesAppliedState, updateGuidances } from './enums.js';
@@ -278,19 +279,7 @@ export const host = cls('host', {
       role: 'read-only',
       async: true,
     }),
-    message('create_new_blob', {
-      doc: 'Attaches a new empty binary object to the host',
-      params: [
-        param('host', t.ref('host'), 'The host'),
-        param('name', t.string, 'Name of the blob within the host'),
-        param('mime_type', t.string, 'Content type of the data'),
-        param('public', t.bool, 'Whether it may be read without a session', false),
-      ],
-      result: t.ref('blob'),
-      resultDoc: 'The new blob',
-      role: 'pool-operator',
-      async: true,
-    }),
+    createNewBlob('host', 'host', 'pool-operator'),
     ...hostDomainMessages,
   ],
 });

@@ -4,6 +4,7 @@
  * pool-wide settings (HA, default SR, TLS, update sync) and the calls that change
  * membership.
  */
+import { createNewBlob } from './blob.js';
 import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { poolAllowedOperations, telemetryFrequency, updateSyncFrequency } from './enums.js';
 
@@ -156,19 +157,7 @@ export const pool = cls('pool', {
       resultDoc: 'The largest number of failures a plan exists for',
       role: 'pool-operator',
     }),
-    message('create_new_blob', {
-      doc: 'Attaches a new empty binary object to the pool',
-      params: [
-        param('pool', t.ref('pool'), 'The pool'),
-        param('name', t.string, 'Name of the blob within the pool'),
-        param('mime_type', t.string, 'Content type of the data'),
-        param('public', t.bool, 'Whether it may be read without a session', false),
-      ],
-      result: t.ref('blob'),
-      resultDoc: 'The new blob',
-      role: 'pool-operator',
-      async: true,
-    }),
+    createNewBlob('pool', 'pool', 'pool-operator'),
     message('get_license_state', {
       doc: 'Reports the licence the pool runs under and when it expires',
       params: [

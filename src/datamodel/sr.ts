@@ -3,6 +3,7 @@
  * An SR: a storage repository holding VDIs, reached from hosts through PBDs. Its space
  * figures are computed from what is really allocated.
  */
+import { createNewBlob } from './blob.js';
 import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { storageOperations } from './enums.js';
 
@@ -172,18 +173,6 @@ export const sr = cls('SR', {
       doc: 'Records the size of the storage',
       role: 'pool-operator',
     }),
-    message('create_new_blob', {
-      doc: 'Attaches a new empty binary object to the SR',
-      params: [
-        param('sr', t.ref('SR'), 'The SR'),
-        param('name', t.string, 'Name of the blob within the SR'),
-        param('mime_type', t.string, 'Content type of the data'),
-        param('public', t.bool, 'Whether it may be read without a session', false),
-      ],
-      result: t.ref('blob'),
-      resultDoc: 'The new blob',
-      role: 'pool-operator',
-      async: true,
-    }),
+    createNewBlob('SR', 'sr', 'pool-operator'),
   ],
 });

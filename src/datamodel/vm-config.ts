@@ -3,6 +3,7 @@
  * The VM calls that change its configuration (memory, CPUs, firmware) and the checks and
  * queries clients run before acting on it.
  */
+import { createNewBlob } from './blob.js';
 import { type MessageDecl, message, param, setter, t } from './dsl.js';
 import { domainType, onCrashBehaviour, vmOperations } from './enums.js';
 
@@ -209,19 +210,7 @@ export const vmConfigMessages: readonly MessageDecl[] = [
     role: 'vm-operator',
     async: true,
   }),
-  message('create_new_blob', {
-    doc: 'Attaches a new empty binary object to the VM',
-    params: [
-      param('vm', t.ref('VM'), 'The VM to act on'),
-      param('name', t.string, 'Name of the blob within the VM'),
-      param('mime_type', t.string, 'Content type of the data'),
-      param('public', t.bool, 'Whether it may be read without a session', false),
-    ],
-    result: t.ref('blob'),
-    resultDoc: 'The new blob',
-    role: 'vm-power-admin',
-    async: true,
-  }),
+  createNewBlob('VM', 'vm', 'vm-power-admin'),
   message('send_sysrq', {
     doc: 'Sends a SysRq key to the guest kernel',
     params: [
