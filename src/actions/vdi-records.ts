@@ -7,7 +7,7 @@
  * cannot destroy; the garbage collector removes them once nothing visible needs them.
  */
 import type { Row } from '../core/ports/pool-db.js';
-import type { AttachedSr, VdiInfo } from '../core/ports/sr-driver.js';
+import type { AttachedSr, SrStat, VdiInfo } from '../core/ports/sr-driver.js';
 import { NULL_REF, newRef, type Ref } from '../core/ref.js';
 import type { ActionContext } from './context.js';
 
@@ -99,7 +99,11 @@ export function syncVdis(ctx: ActionContext, srRef: Ref<'SR'>, infos: readonly V
 
 /** Refreshes the SR's space figures from the storage. */
 export async function refreshSrSpace(ctx: ActionContext, srRef: Ref<'SR'>, sr: AttachedSr): Promise<void> {
-  const st = await sr.stat();
+  writeSrSpace(ctx, srRef, await sr.stat());
+}
+
+/** Writes the SR's space figures the storage reported. */
+export function writeSrSpace(ctx: ActionContext, srRef: Ref<'SR'>, st: SrStat): void {
   if (!ctx.db.get('SR', srRef)) return;
   ctx.db.update('SR', srRef, {
     physical_size: st.physicalSize,

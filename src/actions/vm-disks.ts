@@ -15,7 +15,7 @@ import { copyRow } from './row-copy.js';
 import { mustRow } from './storage-access.js';
 import { copyVbd } from './vbd.js';
 import { copyVdi } from './vdi-copy.js';
-import { cloneVdi, destroyVdi, snapshotVdi } from './vdi-ops.js';
+import { cloneVdis, destroyVdi, snapshotVdis } from './vdi-ops.js';
 import { withVmOperation } from './vm-operation-lock.js';
 import { provisionVm } from './vm-provision.js';
 import { type VmCopyKind, copyVmRecord, revertVmFields } from './vm-record.js';
@@ -59,43 +59,65 @@ function randomMac(): string {
   return ['02', ...Array.from(b, (x) => x.toString(16).padStart(2, '0'))].join(':');
 }
 
-async function makeVm(ctx: ActionContext, vmRef: Ref<'VM'>, kind: VmCopyKind, newName: string, opts: { ignore?: readonly string[]; sr?: Ref<'SR'> } = {}): Promise<Ref<'VM'>> {
-  const vm = mustRow(ctx, 'VM', vmRef);
+/** New disks for the VM's disks `vdis`, in order: snapshots or clones sharing blocks, or copies. */
+async function newDisks(ctx: ActionContext, vdis: readonly Ref<'VDI'>[], kind: VmCopyKind, sr?: Ref<'SR'>): Promise<Ref<'VDI'>[]> {
+  if (kind === 'snapshot') return snapshotVdis(ctx, vdis);
+  if (kind === 'clone') return cloneVdis(ctx, vdis);
   const made: Ref<'VDI'>[] = [];
-  const pairs: Array<[Drive, Ref<'VDI'> | undefined]> = [];
   try {
-    for (const d of drives(ctx, vm)) {
-      if (!isDisk(d)) {
-        pairs.push([d, d.row.empty === true ? undefined : d.row.VDI as Ref<'VDI'>]);
-        continue;
-      }
-      const vdi = d.row.VDI as Ref<'VDI'>;
-      if (kind === 'snapshot' && opts.ignore?.includes(vdi)) continue;
-      const copy = kind === 'snapshot' ? await snapshotVdi(ctx, vdi)
-        : kind === 'clone' ? await cloneVdi(ctx, vdi)
-          : await copyVdi(ctx, { vdi, ...(opts.sr ? { sr: opts.sr } : {}) });
-      made.push(copy);
-      pairs.push([d, copy]);
-    }
+    for (const vdi of vdis) made.push(await copyVdi(ctx, { vdi, ...(sr ? { sr } : {}) }));
   } catch (e) {
     for (const v of made) await destroyVdi(ctx, v).catch(() => undefined);
     throw e;
   }
-  return ctx.db.transaction(() => {
+  return made;
+}
+
+type MakeOptions = { ignore?: readonly string[]; sr?: Ref<'SR'> };
+
+/**
+ * Makes the new VM as the VM's operation `kind`: its disks first, then its records, written
+ * in the same change that lets go of the VM.
+ */
+async function makeVm(ctx: ActionContext, vmRef: Ref<'VM'>, kind: VmCopyKind, newName: string, opts: MakeOptions = {}): Promise<Ref<'VM'>> {
+  let made: Ref<'VM'> | undefined;
+  await withVmOperation(ctx, vmRef, kind, async (_opRef, atRelease) => {
+    const record = await newVm(ctx, vmRef, kind, newName, opts);
+    atRelease(() => {
+      made = record();
+    });
+  });
+  // The VM went while its disks were made: there is nothing to attach them to.
+  if (made === undefined) throw new ApiError('HANDLE_INVALID', ['VM', vmRef]);
+  return made;
+}
+
+/** The new VM's disks; the result writes its records (inside the caller's transaction). */
+async function newVm(ctx: ActionContext, vmRef: Ref<'VM'>, kind: VmCopyKind, newName: string, opts: MakeOptions): Promise<() => Ref<'VM'>> {
+  const vm = mustRow(ctx, 'VM', vmRef);
+  const all = drives(ctx, vm);
+  const ignored = (d: Drive) => kind === 'snapshot' && opts.ignore?.includes(d.row.VDI as string) === true;
+  const disks = all.filter((d) => isDisk(d) && !ignored(d));
+  const copies = await newDisks(ctx, disks.map((d) => d.row.VDI as Ref<'VDI'>), kind, opts.sr);
+  const pairs: Array<[Drive, Ref<'VDI'> | undefined]> = [];
+  for (const d of all) {
+    if (!isDisk(d)) pairs.push([d, d.row.empty === true ? undefined : d.row.VDI as Ref<'VDI'>]);
+    else if (!ignored(d)) pairs.push([d, copies[disks.indexOf(d)]]);
+  }
+  return () => {
     const fresh = mustRow(ctx, 'VM', vmRef);
     const ref = copyVmRecord(ctx, vmRef, fresh, kind, newName);
     for (const [d, vdi] of pairs) copyVbd(ctx, withOwner(d.row), ref, vdi);
     copyVifs(ctx, fresh, ref, kind === 'snapshot');
     return ref;
-  });
+  };
 }
 
 async function snapshot(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VM'>> {
   const vmRef = a.vm as Ref<'VM'>;
   const vm = mustRow(ctx, 'VM', vmRef);
   if (vm.is_a_template === true || vm.is_a_snapshot === true) throw new ApiError('VM_IS_TEMPLATE', [vmRef]);
-  return withVmOperation(ctx, vmRef, 'snapshot', () =>
-    makeVm(ctx, vmRef, 'snapshot', String(a.new_name), { ignore: (a.ignore_vdis ?? []) as string[] }));
+  return makeVm(ctx, vmRef, 'snapshot', String(a.new_name), { ignore: (a.ignore_vdis ?? []) as string[] });
 }
 
 async function cloneOrCopy(ctx: ActionContext, a: ActionArgs, kind: 'clone' | 'copy'): Promise<Ref<'VM'>> {
@@ -103,7 +125,7 @@ async function cloneOrCopy(ctx: ActionContext, a: ActionArgs, kind: 'clone' | 'c
   mustRow(ctx, 'VM', vmRef);
   const sr = kind === 'copy' && !isNullRef(a.sr) ? a.sr as Ref<'SR'> : undefined;
   if (sr) mustRow(ctx, 'SR', sr);
-  return withVmOperation(ctx, vmRef, kind, () => makeVm(ctx, vmRef, kind, String(a.new_name), sr ? { sr } : {}));
+  return makeVm(ctx, vmRef, kind, String(a.new_name), sr ? { sr } : {});
 }
 
 async function revert(ctx: ActionContext, a: ActionArgs): Promise<string> {
@@ -132,20 +154,17 @@ async function revertTo(ctx: ActionContext, snapRef: Ref<'VM'>, vmRef: Ref<'VM'>
   for (const d of vmDrives) if (ctx.db.get('VBD', d.ref)) ctx.db.remove('VBD', d.ref);
   for (const v of doomed) if (ctx.db.get('VDI', v)) await destroyVdi(ctx, v);
   ctx.task?.setProgress(0.2);
-  const clones: Array<[Drive, Ref<'VDI'>]> = [];
-  for (const d of snapDisks) {
-    const snapVdi = d.row.VDI as Ref<'VDI'>;
-    const origin = ctx.db.get('VDI', snapVdi)?.snapshot_of;
-    const clone = await cloneVdi(ctx, snapVdi);
-    clones.push([d, clone]);
-    // Every snapshot of the replaced disk now belongs to its replacement.
-    if (!isNullRef(origin)) {
-      for (const [ref, row] of ctx.db.all('VDI')) if (row.snapshot_of === origin) ctx.db.update('VDI', ref, { snapshot_of: clone });
-    }
-  }
+  const snapVdis = snapDisks.map((d) => d.row.VDI as Ref<'VDI'>);
+  const replaced = snapVdis.map((v) => ctx.db.get('VDI', v)?.snapshot_of);
+  const clones = await cloneVdis(ctx, snapVdis);
   ctx.task?.setProgress(0.6);
   ctx.db.transaction(() => {
-    for (const [d, clone] of clones) copyVbd(ctx, d.row, vmRef, clone);
+    // Every snapshot of a replaced disk now belongs to its replacement.
+    replaced.forEach((origin, i) => {
+      if (isNullRef(origin)) return;
+      for (const [ref, row] of ctx.db.all('VDI')) if (row.snapshot_of === origin) ctx.db.update('VDI', ref, { snapshot_of: clones[i] });
+    });
+    snapDisks.forEach((d, i) => copyVbd(ctx, d.row, vmRef, clones[i]));
     for (const d of snapDrives.filter((x) => x.row.type !== 'Disk')) copyVbd(ctx, d.row, vmRef, d.row.empty === true ? undefined : d.row.VDI as Ref<'VDI'>);
     revertVmFields(ctx, vmRef, snap);
     ctx.db.update('VM', vmRef, { parent: snapRef, suspend_VDI: NULL_REF, power_state: snap.power_state ?? 'Halted' });

@@ -24,6 +24,8 @@ export class ActiveDisk {
   private lastSize: number;
   private readonly handles = new Set<DiskHandle>();
   private closed = false;
+  /** Set once the last handle is released: the flush and close still running. */
+  private closing: Promise<void> | null = null;
 
   private constructor(
     readonly uuid: string,
@@ -44,6 +46,14 @@ export class ActiveDisk {
   }
   get handleCount(): number {
     return this.handles.size;
+  }
+  /**
+   * Once the last handle went, the chain is being flushed and closed and this disk must not
+   * be handed out again; the SR waits for this and opens the chain anew, so that the new
+   * opener reads the block table the closing one wrote last.
+   */
+  get closingDone(): Promise<void> | null {
+    return this.closing;
   }
 
   handle(readOnly: boolean): DiskHandle {
@@ -101,6 +111,11 @@ export class ActiveDisk {
   async release(h: DiskHandle): Promise<void> {
     if (!this.handles.delete(h) || this.handles.size > 0) return;
     this.closed = true;
+    this.closing = this.shutDown();
+    await this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     try {
       // Paused: the chain is closed already and resume will not reopen it.
       if (this.gate) return;

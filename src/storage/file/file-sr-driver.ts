@@ -82,6 +82,8 @@ export class FileSrDriver implements SrDriver {
         await rm(join(dir.path, '.active'), { recursive: true, force: true });
         await rm(dir.flagsFile, { force: true });
         await rm(dir.identityFile, { force: true });
+        // The lock's own files (the lock itself goes when the callback returns).
+        for (const n of await readdir(dir.path)) if (n.startsWith('.lock.')) await rm(join(dir.path, n), { force: true });
       });
       await rmdir(dir.path).catch(() => undefined);
     } catch (e) {

@@ -5,7 +5,9 @@
  * attaching first recovers what a crashed operation left. Space figures come from the file
  * system: `physicalSize` from statfs, `physicalUtilisation` from the blocks really allocated
  * to the SR's own files (so a directory on a shared file system reports only what this SR
- * uses), `virtualAllocation` from the visible disks.
+ * uses), `virtualAllocation` from the visible disks; a census keeps them and looks again
+ * only at files that may have changed. Snapshots and clones asked for together are done as
+ * one change (`SnapshotBatches`).
  *
  * Disks opened with `activate` are paused and reopened around tree changes in this
  * process. A disk active on another host of a shared SR is not: the toolstack runs such
@@ -28,7 +30,9 @@ import type { SrContext } from './sr-context.js';
 import { SrDir, toVdiInfo } from './sr-dir.js';
 import { backendError, isNoSpace, srFull } from './sr-errors.js';
 import { SrLock } from './sr-lock.js';
-import { createVdi, destroyVdi, readExisting, resizeVdi, snapshotVdi } from './tree-ops.js';
+import { SnapshotBatches } from './snapshot-batches.js';
+import { SrCensus } from './sr-census.js';
+import { createVdi, destroyVdi, readExisting, resizeVdi } from './tree-ops.js';
 import { VdiTree } from './vdi-tree.js';
 
 /** Checks the directory holds the SR `srUuid`; the error names what is there instead. */
@@ -53,15 +57,19 @@ export async function usedBytes(dir: SrDir): Promise<number> {
   return total;
 }
 
-/** Maps storage failures to XenAPI errors; ApiErrors pass through. */
+/** A storage failure as the XenAPI error it means; ApiErrors pass through. */
+async function storageFailure(dir: SrDir, e: unknown): Promise<unknown> {
+  if (e instanceof ApiError) return e;
+  if (isNoSpace(e)) return srFull(0, await dir.freeBytes().catch(() => 0));
+  if (e instanceof VhdError) return backendError('VDIUnavailable', e.message);
+  return e;
+}
+
 async function guard<T>(dir: SrDir, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof ApiError) throw e;
-    if (isNoSpace(e)) throw srFull(0, await dir.freeBytes().catch(() => 0));
-    if (e instanceof VhdError) throw backendError('VDIUnavailable', e.message);
-    throw e;
+    throw await storageFailure(dir, e);
   }
 }
 
@@ -74,6 +82,8 @@ export class FileSr implements AttachedSr {
   private elsewhere = new Set<string>();
   private readonly ctx: SrContext;
   private detached = false;
+  private readonly batches: SnapshotBatches;
+  private readonly census: SrCensus;
 
   private constructor(
     readonly srUuid: string,
@@ -99,6 +109,21 @@ export class FileSr implements AttachedSr {
         };
       },
     };
+    this.census = new SrCensus(dir);
+    this.batches = new SnapshotBatches({
+      ctx: this.ctx,
+      locked: (fn) => this.locked(fn),
+      touched: (uuids) => this.census.invalidate(uuids),
+      answer: async (req, outcome) => {
+        if (!outcome.ok) throw await storageFailure(this.dir, outcome.error);
+        const flags = await this.dir.readOnlyFlags();
+        return {
+          created: await this.info(req.created!, flags),
+          original: await this.info(req.leaf, flags),
+          ...(outcome.base ? { base: await this.info(outcome.base, flags) } : {}),
+        };
+      },
+    });
   }
 
   /** Attaches the SR at `path`, recovering any operation a crash interrupted. */
@@ -115,40 +140,56 @@ export class FileSr implements AttachedSr {
   /**
    * Runs `fn` under the SR lock, after recovering any operation left unfinished (one that
    * died on another host, or whose own undo failed here): nothing may change a tree with an
-   * unfinished operation in it, and nothing may read one.
+   * unfinished operation in it, and nothing may read one. `changes`: `fn` may change files
+   * without saying which (the census looks at every file again).
    */
-  private locked<T>(fn: () => Promise<T>): Promise<T> {
+  private locked<T>(fn: () => Promise<T>, opts: { changes?: boolean } = {}): Promise<T> {
     if (this.detached) return Promise.reject(new ApiError('SR_NOT_ATTACHED', [this.srUuid]));
     return this.lock.run(() =>
       guard(this.dir, async () => {
-        await recoverPending(this.ctx);
+        if (this.lock.heldByOthers) this.census.invalidate();
+        if ((await recoverPending(this.ctx)) > 0) this.census.invalidate();
+        const before = this.elsewhere;
         this.elsewhere = await this.markers.foreign();
-        return fn();
+        // A disk another host stopped writing: what it wrote last is not known here yet.
+        this.census.invalidate([...before].filter((u) => !this.elsewhere.has(u)));
+        try {
+          return await fn();
+        } finally {
+          if (opts.changes) this.census.invalidate();
+        }
       }),
     );
   }
 
-  private async info(uuid: string): Promise<VdiInfo> {
-    return toVdiInfo(await readExisting(this.ctx, uuid), await this.dir.readOnlyFlags());
+  private async info(uuid: string, flags?: ReadonlySet<string>): Promise<VdiInfo> {
+    return toVdiInfo(await readExisting(this.ctx, uuid), flags ?? (await this.dir.readOnlyFlags()));
+  }
+
+  /** Disks being written: here, and on other hosts (as of the current lock hold). */
+  private volatile(): Set<string> {
+    return new Set([...this.disks.keys(), ...this.elsewhere]);
   }
 
   stat(): Promise<SrStat> {
     return this.locked(async () => {
-      const { nodes, broken } = await this.dir.readAll();
+      const [{ nodes, broken, used }, physicalSize] = await Promise.all([this.census.take(this.volatile()), this.dir.sizeBytes()]);
       return {
         identity: this.srUuid,
-        physicalSize: await this.dir.sizeBytes(),
-        physicalUtilisation: await usedBytes(this.dir),
+        physicalSize,
+        physicalUtilisation: used,
         virtualAllocation: nodes.filter((n) => !n.hidden).reduce((s, n) => s + n.virtualSize, 0),
         ...(broken.length ? { warnings: broken.map((u) => `VHD file ${this.dir.vhd(u)} cannot be read; the disk is left out`) } : {}),
       };
     });
   }
 
+  /** Every node, every file looked at anew (what `SR.scan` asks for). */
   scan(): Promise<VdiInfo[]> {
     return this.locked(async () => {
-      const flags = await this.dir.readOnlyFlags();
-      return new VdiTree((await this.dir.readAll()).nodes).ordered().map((n) => toVdiInfo(n, flags));
+      this.census.invalidate();
+      const [flags, { nodes }] = await Promise.all([this.dir.readOnlyFlags(), this.census.take(this.volatile())]);
+      return new VdiTree(nodes).ordered().map((n) => toVdiInfo(n, flags));
     });
   }
 
@@ -156,29 +197,22 @@ export class FileSr implements AttachedSr {
     return this.locked(async () => {
       await createVdi(this.ctx, spec.uuid, spec.virtualSize, spec.allocation === 'thick');
       return this.info(spec.uuid);
-    });
+    }, { changes: true });
   }
 
   vdiDestroy(uuid: string): Promise<void> {
-    return this.locked(() => destroyVdi(this.ctx, uuid));
+    return this.locked(() => destroyVdi(this.ctx, uuid), { changes: true });
   }
 
   vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
     return this.locked(async () => {
       await resizeVdi(this.ctx, uuid, newVirtualSize);
       return this.info(uuid);
-    });
+    }, { changes: true });
   }
 
   private copyOnWrite(uuid: string, newUuid: string, readOnly: boolean): Promise<SnapshotResult> {
-    return this.locked(async () => {
-      const { base } = await snapshotVdi(this.ctx, uuid, newUuid, readOnly);
-      return {
-        created: await this.info(newUuid),
-        original: await this.info(uuid),
-        ...(base ? { base: await this.info(base) } : {}),
-      };
-    });
+    return this.batches.request({ leaf: uuid, created: newUuid, readOnly });
   }
 
   vdiSnapshot(uuid: string, newUuid: string): Promise<SnapshotResult> {
@@ -200,6 +234,16 @@ export class FileSr implements AttachedSr {
       // One writer per disk across hosts; block tables cached elsewhere would go stale.
       if (!opts.readOnly && this.elsewhere.has(uuid)) throw new ApiError('VDI_IN_USE', [uuid, 'attach']);
       let disk = this.disks.get(uuid);
+      const closing = disk?.closingDone;
+      if (closing) {
+        // Its last handle just went; the chain is still being flushed and closed.
+        await closing.catch(() => undefined);
+        disk = this.disks.get(uuid);
+        if (disk?.closingDone) {
+          this.disks.delete(uuid);
+          disk = undefined;
+        }
+      }
       if (!disk) {
         const path = this.dir.vhd(uuid);
         await this.markers.add(uuid);
@@ -209,6 +253,7 @@ export class FileSr implements AttachedSr {
             () => VhdBlockDevice.open(path, { readOnly: info.hidden }),
             async (d) => {
               if (this.disks.get(uuid) !== d) return;
+              this.census.invalidate([uuid]);
               this.disks.delete(uuid);
               await this.markers.remove(uuid);
             },
@@ -234,7 +279,7 @@ export class FileSr implements AttachedSr {
     while (!opts.signal?.aborted) {
       let step;
       try {
-        step = await this.locked(() => gcStep(this.ctx, run));
+        step = await this.locked(() => gcStep(this.ctx, run), { changes: true });
       } catch (e) {
         if (isAbort(e)) break;
         throw e;

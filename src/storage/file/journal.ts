@@ -14,16 +14,24 @@ import { fsyncDir, readJson, removeDurable, writeFileDurable } from './durable-f
 import { isNotFound } from './sr-errors.js';
 
 /**
- * Snapshot or clone of `leaf`. Deep (`base` set): the leaf's file became the hidden base
- * `base` and the leaf a new empty child of it. Shallow (`base` null): `created` is a new
- * child of the leaf's parent. `created` null is an internal single snapshot.
+ * One disk's part of a snapshot change: a snapshot or clone of `leaf`. Deep (`base` set):
+ * the leaf's file became the hidden base `base` and the leaf a new empty child of it.
+ * Shallow (`base` null): `created` is a new child of the leaf's parent. `created` null is
+ * an internal single snapshot. `parent` is the node `created` hangs under.
  */
-export interface SnapshotRecord {
-  op: 'snapshot';
+export interface SnapshotItem {
   leaf: string;
   base: string | null;
   created: string | null;
+  parent: string;
   readOnly: boolean;
+}
+
+/** Snapshots or clones of several disks (a VM's), made and undone together. */
+export interface SnapshotRecord {
+  op: 'snapshot';
+  id: string;
+  items: SnapshotItem[];
 }
 
 /** Hidden `child` merged into `parent` (its only child); then `child`'s children re-pointed. */
@@ -48,7 +56,7 @@ export type JournalRecord = SnapshotRecord | CoalesceRecord | LeafCoalesceRecord
 function keyOf(r: JournalRecord): string {
   switch (r.op) {
     case 'snapshot':
-      return r.leaf;
+      return r.id;
     case 'coalesce':
       return r.child;
     case 'leaf-coalesce':

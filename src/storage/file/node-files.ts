@@ -1,28 +1,36 @@
 /**
  * @module
  * The single-file steps the SR's tree operations are made of, each idempotent so that
- * journal recovery can simply run it again: make an empty child of a node (built under a
- * temporary name, fsync'd, renamed into place), give a file a node identity (footer uuid
- * and hidden flag), re-point a child at another parent.
+ * journal recovery can simply run it again: build empty children of nodes (under temporary
+ * names, fsync'd, for the caller to rename into place), give a file a node identity (footer
+ * uuid and hidden flag), re-point a child at another parent.
  */
 import { rename } from 'node:fs/promises';
 import { createDifferencing, VhdFile } from '../vhd/index.js';
-import { fsyncDir, publish, removeDurable, tmpName } from './durable-fs.js';
+import { allSettledOrThrow, fsyncDir, fsyncPath, removeAllDurable, tmpName } from './durable-fs.js';
 import type { SrDir } from './sr-dir.js';
 import { rewriteFooter } from './vhd-facts.js';
 
-/** Makes `<child>.vhd` an empty differencing child of `<parent>.vhd` (replacing any file of that name). */
-export async function createChild(dir: SrDir, parentUuid: string, childUuid: string): Promise<void> {
-  const path = dir.vhd(childUuid);
-  const tmp = tmpName(path);
-  await removeDurable(tmp);
+/**
+ * Builds each child of `pairs` under its temporary name, fsync'd (with `blockSize` instead
+ * of its parent's, if given); returns the renames that put them in place. On failure no
+ * temporary is left.
+ */
+export async function buildChildren(dir: SrDir, pairs: ReadonlyArray<readonly [string, string]>, opts: { blockSize?: number } = {}): Promise<Array<readonly [string, string]>> {
+  const moves = pairs.map(([, child]) => [tmpName(dir.vhd(child)), dir.vhd(child)] as const);
+  const temporaries = moves.map(([tmp]) => tmp);
+  await removeAllDurable(temporaries);
   try {
-    await createDifferencing(tmp, dir.vhd(parentUuid), { uuid: childUuid });
-    await publish(tmp, path);
+    await allSettledOrThrow(pairs.map(async ([parent, child]) => {
+      const tmp = tmpName(dir.vhd(child));
+      await createDifferencing(tmp, dir.vhd(parent), { uuid: child, ...(opts.blockSize ? { blockSize: opts.blockSize } : {}) });
+      await fsyncPath(tmp);
+    }));
   } catch (e) {
-    await removeDurable(tmp).catch(() => undefined);
+    await removeAllDurable(temporaries).catch(() => undefined);
     throw e;
   }
+  return moves;
 }
 
 /** Sets the footer uuid and hidden flag of the file `path` (no-op when already so). */

@@ -9,12 +9,12 @@
  */
 import { crashPoint } from './crash-point.js';
 import { exists, removeDurable, sameFile, tmpName } from './durable-fs.js';
-import type { CoalesceRecord, JournalRecord, LeafCoalesceRecord, SnapshotRecord } from './journal.js';
+import type { CoalesceRecord, JournalRecord, LeafCoalesceRecord, SnapshotItem, SnapshotRecord } from './journal.js';
 import { renameNode, reparent, setIdentity } from './node-files.js';
 import type { SrContext } from './sr-context.js';
 
 /** Puts the tree back as it was before the snapshot: the leaf's own file, visible, under its name. */
-export async function undoSnapshot(ctx: SrContext, r: SnapshotRecord): Promise<void> {
+export async function undoSnapshot(ctx: SrContext, r: SnapshotItem): Promise<void> {
   const { dir } = ctx;
   if (r.created) {
     await removeDurable(tmpName(dir.vhd(r.created)));
@@ -27,6 +27,13 @@ export async function undoSnapshot(ctx: SrContext, r: SnapshotRecord): Promise<v
   await setIdentity(dir.vhd(r.base), r.leaf, false);
   if (await sameFile(dir.vhd(r.base), dir.vhd(r.leaf))) await removeDurable(dir.vhd(r.base));
   else await renameNode(dir, r.base, r.leaf);
+}
+
+/** Undoes every disk's part of a snapshot change. */
+export async function undoSnapshots(ctx: SrContext, r: SnapshotRecord): Promise<void> {
+  // A record from before changes were batched is one disk's part itself.
+  const items = Array.isArray(r.items) ? r.items : [r as unknown as SnapshotItem];
+  for (const item of items) await undoSnapshot(ctx, item);
 }
 
 /** After the copy: every child of the merged node points at its parent, then it goes. */
@@ -52,7 +59,7 @@ export async function finishSwap(ctx: SrContext, r: LeafCoalesceRecord): Promise
 export async function recoverRecord(ctx: SrContext, r: JournalRecord): Promise<void> {
   switch (r.op) {
     case 'snapshot':
-      await undoSnapshot(ctx, r);
+      await undoSnapshots(ctx, r);
       break;
     case 'coalesce':
       if (r.phase === 'relink') await finishRelink(ctx, r);

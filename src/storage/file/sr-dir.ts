@@ -16,6 +16,20 @@ import { readJson, removeDurable, writeFileDurable } from './durable-fs.js';
 import { isNotFound } from './sr-errors.js';
 import { mayHaveData, readFacts, type VhdFacts } from './vhd-facts.js';
 
+/** Files read at once by a scan: the cost of a big SR overlaps, its open files stay few. */
+const READ_CONCURRENCY = 16;
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SrIdentity {
@@ -92,27 +106,37 @@ export class SrDir {
     const st = await stat(path);
     const key = `${st.dev}:${st.ino}:${st.size}:${st.ctimeMs}:${st.mtimeMs}`;
     const hit = this.nodes.get(uuid);
-    if (hit && hit.key === key) return { ...hit.node, physical: st.blocks * 512 };
-    const node = nodeOf(uuid, await readFacts(path), st.blocks * 512);
+    const node = hit && hit.key === key ? { ...hit.node, physical: st.blocks * 512 } : nodeOf(uuid, await readFacts(path), st.blocks * 512);
     this.nodes.set(uuid, { key, node });
     return node;
   }
 
+  /** The node's facts as `readNode` last found them, without looking at the file. */
+  cachedNode(uuid: string): NodeInfo | undefined {
+    return this.nodes.get(uuid)?.node;
+  }
+
+  /** Drops what is kept of nodes not in `present`. */
+  forgetAllBut(present: ReadonlySet<string>): void {
+    for (const gone of [...this.nodes.keys()].filter((u) => !present.has(u))) this.nodes.delete(gone);
+  }
+
   /** Every node whose file opens; `broken` lists the uuids of files that do not. */
   async readAll(): Promise<{ nodes: NodeInfo[]; broken: string[] }> {
-    const nodes: NodeInfo[] = [];
-    const broken: string[] = [];
     const uuids = await this.uuids();
-    for (const gone of [...this.nodes.keys()].filter((u) => !uuids.includes(u))) this.nodes.delete(gone);
-    for (const uuid of uuids) {
+    this.forgetAllBut(new Set(uuids));
+    const read = await mapLimit(uuids, READ_CONCURRENCY, async (uuid) => {
       try {
-        nodes.push(await this.readNode(uuid));
+        return { node: await this.readNode(uuid) };
       } catch (e) {
         // Deleted between readdir and open by another host's GC: not there any more.
-        if (!isNotFound(e)) broken.push(uuid);
+        return isNotFound(e) ? {} : { broken: uuid };
       }
-    }
-    return { nodes, broken };
+    });
+    return {
+      nodes: read.flatMap((r) => (r.node ? [r.node] : [])),
+      broken: read.flatMap((r) => (r.broken ? [r.broken] : [])),
+    };
   }
 
   async readOnlyFlags(): Promise<Set<string>> {
@@ -122,17 +146,26 @@ export class SrDir {
 
   /** Sets or clears read-only marks; marks of files no longer present are dropped. */
   async updateReadOnly(changes: Record<string, boolean>): Promise<void> {
+    const doc = await this.readOnlyDocument(changes);
+    if (doc !== null) await writeFileDurable(this.flagsFile, doc);
+  }
+
+  /**
+   * The flags file's text after `changes`, counting the nodes in `coming` as present (their
+   * files are about to be); null when nothing changes, so nothing need be written.
+   */
+  async readOnlyDocument(changes: Record<string, boolean>, coming: ReadonlySet<string> = new Set()): Promise<string | null> {
     const flags = await this.readOnlyFlags();
     // Nothing to change writes nothing: undo paths call this on a full file system.
-    if (Object.entries(changes).every(([uuid, ro]) => flags.has(uuid) === ro)) return;
+    if (Object.entries(changes).every(([uuid, ro]) => flags.has(uuid) === ro)) return null;
     for (const [uuid, ro] of Object.entries(changes)) {
       if (ro) flags.add(uuid);
       else flags.delete(uuid);
     }
-    const present = new Set(await this.uuids());
+    const present = new Set([...(await this.uuids()), ...coming]);
     const readOnly: Record<string, true> = {};
     for (const uuid of [...flags].sort()) if (present.has(uuid)) readOnly[uuid] = true;
-    await writeFileDurable(this.flagsFile, JSON.stringify({ readOnly }));
+    return JSON.stringify({ readOnly });
   }
 
   async freeBytes(): Promise<number> {

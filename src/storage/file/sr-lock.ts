@@ -8,9 +8,11 @@
  * taken on a full file system (where reads and cleanup must keep working). The holder
  * refreshes its time while it holds it. A lock left by a dead process is taken over: at
  * once when its holder was a process of this host that no longer exists, after `staleMs`
- * without refresh otherwise (a crashed host).
+ * without refresh otherwise (a crashed host). A small file beside it, `<lock>.last`, names
+ * the lock object that took the lock last, so a holder learns whether anyone else had it
+ * since its own last hold (what it knows of the SR may be stale then).
  */
-import { lstat, lutimes, readlink, symlink, unlink } from 'node:fs/promises';
+import { lstat, lutimes, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { backendError, isNotFound } from './sr-errors.js';
@@ -50,6 +52,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SrLock {
   private tail: Promise<void> = Promise.resolve();
+  private readonly id = randomBytes(8).toString('hex');
+  private others = true;
   private readonly timeoutMs: number;
   private readonly staleMs: number;
 
@@ -61,6 +65,14 @@ export class SrLock {
     this.staleMs = opts.staleMs ?? 30_000;
   }
 
+  /**
+   * While the lock is held: whether another lock object (another process, host or
+   * attachment) had it between this one's last hold and this one; true the first time.
+   */
+  get heldByOthers(): boolean {
+    return this.others;
+  }
+
   /** Runs `fn` holding the lock. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const prev = this.tail;
@@ -69,6 +81,7 @@ export class SrLock {
     try {
       await prev;
       const owner = await this.acquireFile();
+      await this.noteHolder();
       const refresh = setInterval(() => void lutimes(this.path, new Date(), new Date()).catch(() => undefined), Math.max(1000, this.staleMs / 6));
       refresh.unref();
       try {
@@ -95,6 +108,22 @@ export class SrLock {
       if (await this.takeOverIfStale()) continue;
       if (Date.now() > deadline) throw backendError('LockErr', `SR lock ${this.path} is held`);
       await sleep(delay);
+    }
+  }
+
+  /** Learns whether someone else took the lock since our last hold, and says we have it now. */
+  private async noteHolder(): Promise<void> {
+    const last = `${this.path}.last`;
+    try {
+      this.others = (await readFile(last, 'utf8').catch((e: unknown) => {
+        if (isNotFound(e)) return '';
+        throw e;
+      })) !== this.id;
+      // Only the holder writes it; torn by a crash, it names nobody, which is safe.
+      if (this.others) await writeFile(last, this.id);
+    } catch {
+      // Not knowing is the same as someone else having had it (a full file system, say).
+      this.others = true;
     }
   }
 

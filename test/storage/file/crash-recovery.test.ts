@@ -1,6 +1,7 @@
 /**
- * Crash safety of the file SR (hotfix truth 7): a child process snapshots, destroys, clones
- * and garbage-collects a multi-level tree and is killed with SIGKILL at one named point; the
+ * Crash safety of the file SR (hotfix truth 7): a child process snapshots (two disks as one
+ * change), destroys, clones and garbage-collects a multi-level tree and is killed with
+ * SIGKILL at one named point; the
  * test then re-attaches (journal recovery), checks every visible disk reads exactly what it
  * did, collects garbage to the end and checks again. The points are first learnt from a
  * traced run, so every crash case is a point the operation really passes.
@@ -81,11 +82,13 @@ describe('file SR crash safety', () => {
     await t.sr.detach();
     srUuid = t.srUuid;
     const snap = randomUUID();
+    const snap2 = randomUUID();
     const clone = randomUUID();
     // Leaves garbage (c1's base), a hidden node to coalesce (vm's first base under the
-    // root) and a leaf to coalesce (vm, once s3 is gone), besides the snapshot and clone.
-    plan = { srUuid, snapshot: [[vdis.c2!, snap]], destroy: [vdis.s1!, vdis.s3!, vdis.cs1!, vdis.c1!], clone: [[vdis.s2!, clone]] };
-    sources = new Map([[snap, vdis.c2!], [clone, vdis.s2!]]);
+    // root) and a leaf to coalesce (vm, once s3 is gone), besides the snapshots and clone.
+    // The snapshots are one change: c2 has data of its own (a new base), cs2 has none.
+    plan = { srUuid, snapshot: [[vdis.c2!, snap], [vdis.cs2!, snap2]], destroy: [vdis.s1!, vdis.s3!, vdis.cs1!, vdis.c1!], clone: [[vdis.s2!, clone]] };
+    sources = new Map([[snap, vdis.c2!], [snap2, vdis.cs2!], [clone, vdis.s2!]]);
   });
 
   after(async () => {

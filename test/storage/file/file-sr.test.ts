@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ApiError } from '../../../src/core/api-error.js';
+import { ActiveDisk } from '../../../src/storage/file/active-disk.js';
 import { FileSrDriver } from '../../../src/storage/file/file-sr-driver.js';
+import type { VhdBlockDevice } from '../../../src/storage/vhd/vhd-block-device.js';
 import { runBlockDeviceContract } from '../block-device.contract.js';
 import { checkTree, pattern, runSrDriverContract, vdiHash, visibleHashes, writeVdi } from '../sr-driver.contract.js';
 import { pyvhdiDump } from '../vhd/vhd-helpers.js';
@@ -294,6 +296,30 @@ describe('file SR trees (hotfix truth 3)', () => {
       await t.close();
     }
   });
+
+  it('activating a disk whose last handle is still closing waits and opens it anew', async () => {
+    const t = await newSr();
+    try {
+      const uuid = randomUUID();
+      await t.sr.vdiCreate({ uuid, virtualSize: 512 * MiB, allocation: 'thin' });
+      // Each round dirties many blocks (so the closing flush has work), releases the only
+      // handle without waiting, then activates at once: the new handle must never land on
+      // the chain being closed, and must read what the closed one wrote.
+      for (let i = 0; i < 20; i++) {
+        const first = await t.sr.activate(uuid, { readOnly: false });
+        await Promise.all(Array.from({ length: 128 }, (_, b) => first.write(b * 4 * MiB + i * 4096, pattern(4096, i * 1000 + b))));
+        const closing = first.close();
+        const second = await t.sr.activate(uuid, { readOnly: true });
+        for (const b of [0, 77, 127]) {
+          assert.ok((await second.read(b * 4 * MiB + i * 4096, 4096)).equals(pattern(4096, i * 1000 + b)), `round ${i} block ${b}`);
+        }
+        await closing;
+        await second.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('file SR shared by two hosts', () => {
@@ -381,5 +407,30 @@ describe('file SR space', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('ActiveDisk closing', () => {
+  it('says it is closing from the moment its last handle goes until the chain is closed', async () => {
+    let finishFlush!: () => void;
+    const flushed = new Promise<void>((r) => (finishFlush = r));
+    let closedChain = false;
+    // Only what ActiveDisk touches of a chain; the flush is held open to widen the window.
+    const chain = { size: MiB, flush: () => flushed, close: async () => { closedChain = true; } };
+    let onClosedRan = false;
+    const disk = await ActiveDisk.open('d', async () => chain as unknown as VhdBlockDevice, async () => { onClosedRan = true; });
+    const h = disk.handle(false);
+    assert.equal(disk.closingDone, null);
+    const closing = h.close();
+    const done = disk.closingDone;
+    assert.ok(done, 'closing is visible at once');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(closedChain, false);
+    assert.equal(onClosedRan, false);
+    finishFlush();
+    await done;
+    await closing;
+    assert.equal(closedChain, true);
+    assert.equal(onClosedRan, true);
   });
 });
