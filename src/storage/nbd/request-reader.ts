@@ -72,7 +72,12 @@ export class RequestReader implements InputSink {
   /** No more requests will be read. */
   stop(): void {
     this.stopped = true;
-    this.input.pause();
+    this.input.pause(); // a paused socket reads no more, so nothing lands in `direct` now
+    if (this.payload) {
+      // A WRITE whose payload never fully arrived: its slab goes back to the pool.
+      this.pool.put(this.payload);
+      this.payload = this.pending = this.direct = undefined;
+    }
   }
 
   /** Called by the handler once `admit()` may have turned true again. */

@@ -37,8 +37,11 @@ export interface TransmissionConfig {
 const MAX_STATUS_QUERY = 256 * 1024 * 1024;
 /** How long the last replies may take to drain to a client that stopped reading. */
 const FLUSH_TIMEOUT_MS = 10_000;
-/** Largest device read serving a run of consecutive READs. */
-const MAX_READ_RUN = 512 * 1024;
+/**
+ * Largest device read serving a run of consecutive READs: a VHD block, so that a sequential
+ * reader costs about one trip through the I/O thread pool per block rather than per request.
+ */
+const MAX_READ_RUN = 2 * 1024 * 1024;
 
 const ALLOWED_FLAGS: Record<number, number> = {
   [Cmd.READ]: CmdFlag.FUA | CmdFlag.DF,
@@ -222,7 +225,6 @@ export class Transmission implements RequestHandler {
   private async perform(r: Request, payload: Buffer | undefined): Promise<void> {
     const dev = this.cfg.device;
     const fua = (r.flags & CmdFlag.FUA) !== 0;
-    const cost = payload?.length ?? 0;
     try {
       switch (r.type) {
         case Cmd.READ: // only zero-length ones get here

@@ -48,10 +48,19 @@ export function bitRuns(bm: Uint8Array, start: number, count: number): BitRun[] 
 }
 
 export function allBitsSet(bm: Uint8Array, start: number, count: number): boolean {
-  const runs = bitRuns(bm, start, count);
-  return runs.length === 1 && runs[0]!.set;
+  const end = start + count;
+  let i = start;
+  for (; i < end && (i & 7) !== 0; i++) if (!testBit(bm, i)) return false;
+  for (; i + 8 <= end; i += 8) if (bm[i >> 3] !== 0xff) return false;
+  for (; i < end; i++) if (!testBit(bm, i)) return false;
+  return true;
 }
 
 export function anyBitSet(bm: Uint8Array, start: number, count: number): boolean {
-  return bitRuns(bm, start, count).some((r) => r.set);
+  const end = start + count;
+  let i = start;
+  for (; i < end && (i & 7) !== 0; i++) if (testBit(bm, i)) return true;
+  for (; i + 8 <= end; i += 8) if (bm[i >> 3] !== 0) return true;
+  for (; i < end; i++) if (testBit(bm, i)) return true;
+  return false;
 }

@@ -1,32 +1,38 @@
 /**
  * @module
  * Thin writes. The first write to a block appends it at the end of the used area with its
- * data region aligned to 4 KiB (as tapdisk does) and writes only the bitmap and the touched
- * sectors: the rest of the region stays a hole in the host file, and its bitmap bits stay 0 so
- * reads fall through to the parent. On a disk without parent, zeros over sectors that read as
+ * data region aligned to 4 KiB (as tapdisk does) and an all-clear bitmap: the data region
+ * stays a hole in the host file except where sectors are written, and sectors never written
+ * fall through to the parent. On a disk without parent, zeros over sectors that read as
  * zeros anyway are not written at all, so copying or coalescing zero runs allocates nothing.
  *
- * Order on disk, so a crash leaves a readable file: footer at the new end first, then data,
- * then bitmap, then the BAT entry that makes the block visible.
+ * Order on disk, so a crash leaves a readable file: the footer moves to the new end first,
+ * then the block's clear bitmap, then the BAT entry that makes the block visible; then data,
+ * then the bitmap with the written sectors' bits. Writes to one block run concurrently:
+ * the allocation is done once, bits are set synchronously as each write's data lands, and
+ * the bitmap writes of one block in one event-loop turn are one (`BitmapCache.persist`).
  */
 import { batEntryBytes, UNUSED_BAT_ENTRY } from './bat.js';
 import { allBitsSet, anyBitSet, setBits } from './bitmap.js';
 import { VhdError } from './errors.js';
 import { DiskType } from './footer.js';
-import { ensureFooterAt, readBitmap, writeFully, type VhdState } from './vhd-state.js';
+import { ensureFooterAt, readBitmap, settleAll, writeFully, type VhdState } from './vhd-state.js';
 
 const PAGE = 4096;
 /** Zero detection granule: 8 sectors, the host page the data region is aligned to. */
 const GRANULE = 8;
-const ZEROS = Buffer.alloc(GRANULE * 512);
+const GRANULE_BYTES = GRANULE * 512;
+const ZEROS = Buffer.alloc(GRANULE_BYTES);
 
 interface Run {
   start: number;
   count: number;
 }
 
-function isZero(buf: Buffer): boolean {
-  return buf.equals(ZEROS.subarray(0, buf.length));
+/** Whether `buf[at, at+len)` is all zero, without allocating (most data fails on its first byte). */
+function isZeroAt(buf: Buffer, at: number, len: number): boolean {
+  if (buf[at] !== 0 || buf[at + len - 1] !== 0) return false;
+  return ZEROS.compare(buf, at, at + len, 0, len) === 0;
 }
 
 /**
@@ -39,8 +45,7 @@ function runsToWrite(st: VhdState, chunk: Buffer, inBlock: number, bm: Buffer | 
   const runs: Run[] = [];
   for (let s = inBlock; s < inBlock + count; ) {
     const end = Math.min(inBlock + count, (Math.floor(s / GRANULE) + 1) * GRANULE);
-    const data = chunk.subarray((s - inBlock) * 512, (end - inBlock) * 512);
-    if (!isZero(data) || (bm !== null && anyBitSet(bm, s, end - s))) {
+    if (!isZeroAt(chunk, (s - inBlock) * 512, (end - s) * 512) || (bm !== null && anyBitSet(bm, s, end - s))) {
       const last = runs[runs.length - 1];
       if (last && last.start + last.count === s) last.count += end - s;
       else runs.push({ start: s, count: end - s });
@@ -54,9 +59,11 @@ function slice(chunk: Buffer, inBlock: number, r: Run): Buffer {
   return chunk.subarray((r.start - inBlock) * 512, (r.start - inBlock + r.count) * 512);
 }
 
-/** Reserves the region of a new block after the used area; returns its bitmap offset. */
-async function reserveBlock(st: VhdState): Promise<number> {
-  return st.metaLock.run(0, async () => {
+/** Appends a block with a clear bitmap and publishes it in the BAT (on disk, then in memory). */
+function allocate(st: VhdState, block: number): Promise<void> {
+  const running = st.allocations.get(block);
+  if (running) return running;
+  const work = st.metaLock.run(0, async () => {
     const pos = Math.ceil((st.dataEnd + st.bitmapBytes) / PAGE) * PAGE - st.bitmapBytes;
     if (pos / 512 >= UNUSED_BAT_ENTRY) {
       throw new VhdError('FILE_TOO_LARGE', 'no room for another block below 2 TiB', st.path);
@@ -64,45 +71,47 @@ async function reserveBlock(st: VhdState): Promise<number> {
     const end = pos + st.bitmapBytes + st.header!.blockSize;
     await ensureFooterAt(st, end);
     st.dataEnd = end;
-    return pos;
-  });
-}
-
-async function allocateBlock(st: VhdState, block: number, inBlock: number, chunk: Buffer, runs: Run[]): Promise<void> {
-  const pos = await reserveBlock(st);
-  const bm = Buffer.alloc(st.bitmapBytes);
-  for (const r of runs) setBits(bm, r.start, r.count);
-  const dataAt = pos + st.bitmapBytes;
-  // A run at the block's start is contiguous with the bitmap: one write for both.
-  const writes = runs.map((r) =>
-    r.start === 0
-      ? writeFully(st.fh, Buffer.concat([bm, slice(chunk, inBlock, r)]), pos)
-      : writeFully(st.fh, slice(chunk, inBlock, r), dataAt + r.start * 512),
-  );
-  if (runs[0]!.start !== 0) writes.push(writeFully(st.fh, bm, pos));
-  await Promise.all(writes);
-  st.bitmaps.set(block, bm);
-  // Under the metadata lock: a concurrent resize may be moving the BAT.
-  await st.metaLock.run(0, async () => {
-    st.bat![block] = pos / 512;
+    // The region may hold leftovers of a block a crash kept out of the BAT: clear its bitmap
+    // before the BAT points at it. Under the metadata lock: a resize may be moving the BAT.
+    const bm = Buffer.alloc(st.bitmapBytes);
+    await writeFully(st.fh, bm, pos);
     await writeFully(st.fh, batEntryBytes(pos / 512), st.header!.tableOffset + block * 4);
+    st.bitmaps.install(block, bm);
+    st.bat![block] = pos / 512;
   });
+  st.allocations.set(block, work);
+  void work.finally(() => st.allocations.delete(block)).catch(() => undefined);
+  return work;
 }
 
-async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: Buffer, allocate: boolean): Promise<void> {
-  await st.blockLocks.run(block, async () => {
-    const entry = st.bat![block]!;
-    const bm = entry === UNUSED_BAT_ENTRY ? null : await readBitmap(st, block);
-    const runs = runsToWrite(st, chunk, inBlock, bm, allocate);
-    if (runs.length === 0) return;
-    if (bm === null) return allocateBlock(st, block, inBlock, chunk, runs);
-    const dataAt = entry * 512 + st.bitmapBytes;
-    await Promise.all(runs.map((r) => writeFully(st.fh, slice(chunk, inBlock, r), dataAt + r.start * 512)));
-    if (runs.every((r) => allBitsSet(bm, r.start, r.count))) return;
-    for (const r of runs) setBits(bm, r.start, r.count);
-    st.bitmaps.set(block, bm);
-    await writeFully(st.fh, bm, entry * 512);
-  });
+async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: Buffer, allocateAll: boolean): Promise<void> {
+  const pending = st.allocations.get(block);
+  if (pending) await pending;
+  const known = st.bat![block] !== UNUSED_BAT_ENTRY ? await readBitmap(st, block) : null;
+  const runs = runsToWrite(st, chunk, inBlock, known, allocateAll);
+  if (runs.length === 0) return;
+  if (st.bat![block] === UNUSED_BAT_ENTRY) await allocate(st, block);
+  // The canonical bitmap is in memory now (just read or installed); holding it keeps it there.
+  while (!st.bitmaps.peek(block)) await readBitmap(st, block);
+  const bm = st.bitmaps.hold(block);
+  let persisted: Promise<void>;
+  try {
+    const dataAt = st.bat![block]! * 512 + st.bitmapBytes;
+    if (runs.length === 1) await st.data.write(dataAt + runs[0]!.start * 512, slice(chunk, inBlock, runs[0]!));
+    else await settleAll(runs.map((r) => st.data.write(dataAt + r.start * 512, slice(chunk, inBlock, r))));
+    let changed = false;
+    for (const r of runs) {
+      if (allBitsSet(bm, r.start, r.count)) continue;
+      setBits(bm, r.start, r.count);
+      changed = true;
+    }
+    // Resolve only once the bits are in the file too (or, when an overlapping write set them
+    // already, once that write's bitmap is): other readers of the file see what we wrote.
+    persisted = changed ? st.bitmaps.persist(block, (copy) => writeFully(st.fh, copy, st.bat![block]! * 512)) : st.bitmaps.persisted(block);
+  } finally {
+    st.bitmaps.release(block);
+  }
+  await persisted;
 }
 
 /**
@@ -110,9 +119,11 @@ async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: B
  * turns zero detection off, for callers that want the space taken (NBD's NO_HOLE).
  */
 export async function writeSectors(st: VhdState, sector: number, data: Buffer, allocate = false): Promise<void> {
-  if (!st.bat) return writeFully(st.fh, data, sector * 512);
+  if (!st.bat) return st.data.write(sector * 512, data);
   const spb = st.sectorsPerBlock;
   const count = data.length / 512;
+  const first = Math.floor(sector / spb);
+  if (Math.floor((sector + count - 1) / spb) === first) return writeBlock(st, first, sector - first * spb, data, allocate);
   const writes: Promise<void>[] = [];
   for (let s = sector; s < sector + count; ) {
     const block = Math.floor(s / spb);
@@ -121,5 +132,5 @@ export async function writeSectors(st: VhdState, sector: number, data: Buffer, a
     writes.push(writeBlock(st, block, inBlock, data.subarray((s - sector) * 512, (s - sector + n) * 512), allocate));
     s += n;
   }
-  await Promise.all(writes);
+  await settleAll(writes);
 }

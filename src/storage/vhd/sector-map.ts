@@ -24,24 +24,18 @@ function push(out: SectorRun[], run: SectorRun): void {
   out.push({ ...run });
 }
 
-/** Maps [sector, sector+count); sectors past the virtual size are reported as absent. */
-export async function mapSectors(st: VhdState, sector: number, count: number): Promise<SectorRun[]> {
+/**
+ * Maps [sector, sector+count) from the bitmaps in memory; undefined when one it needs is
+ * not (then `mapSectors` loads it). Sectors past the virtual size are reported as absent.
+ */
+export function mapSectorsCached(st: VhdState, sector: number, count: number): SectorRun[] | undefined {
   const out: SectorRun[] = [];
   const sizeSectors = st.footer.currentSize / 512;
   const inside = Math.max(0, Math.min(count, sizeSectors - sector));
   if (!st.bat) {
-    if (inside > 0) push(out, { sector, count: inside, fileOffset: sector * 512 });
+    if (inside > 0) out.push({ sector, count: inside, fileOffset: sector * 512 });
   } else {
     const spb = st.sectorsPerBlock;
-    const first = Math.floor(sector / spb);
-    const last = Math.floor((sector + inside - 1) / spb);
-    // Fetch the range's bitmaps in parallel before walking it.
-    const bitmaps = new Map<number, Buffer>();
-    const wanted: Promise<void>[] = [];
-    for (let b = first; inside > 0 && b <= last; b++) {
-      if (st.bat[b] !== UNUSED_BAT_ENTRY) wanted.push(readBitmap(st, b).then((bm) => void bitmaps.set(b, bm)));
-    }
-    await Promise.all(wanted);
     for (let s = sector; s < sector + inside; ) {
       const b = Math.floor(s / spb);
       const inBlock = s - b * spb;
@@ -50,9 +44,9 @@ export async function mapSectors(st: VhdState, sector: number, count: number): P
       if (entry === UNUSED_BAT_ENTRY) {
         push(out, { sector: s, count: n, fileOffset: null });
       } else {
+        const bm = st.bitmaps.peek(b);
+        if (!bm) return undefined;
         const data = entry * 512 + st.bitmapBytes;
-        // A block allocated by a concurrent write since the prefetch has no bitmap here yet.
-        const bm = bitmaps.get(b) ?? (await readBitmap(st, b));
         for (const r of bitRuns(bm, inBlock, n)) {
           push(out, { sector: b * spb + r.start, count: r.count, fileOffset: r.set ? data + r.start * 512 : null });
         }
@@ -62,4 +56,21 @@ export async function mapSectors(st: VhdState, sector: number, count: number): P
   }
   if (inside < count) push(out, { sector: sector + inside, count: count - inside, fileOffset: null });
   return out;
+}
+
+/** Maps [sector, sector+count), reading the bitmaps it needs (in parallel) first. */
+export async function mapSectors(st: VhdState, sector: number, count: number): Promise<SectorRun[]> {
+  for (;;) {
+    const runs = mapSectorsCached(st, sector, count);
+    if (runs) return runs;
+    const spb = st.sectorsPerBlock;
+    const sizeSectors = st.footer.currentSize / 512;
+    const last = Math.floor((Math.min(sector + count, sizeSectors) - 1) / spb);
+    const wanted: Promise<Buffer>[] = [];
+    for (let b = Math.floor(sector / spb); b <= last; b++) {
+      if (st.bat![b] !== UNUSED_BAT_ENTRY && !st.bitmaps.peek(b)) wanted.push(readBitmap(st, b));
+    }
+    // Loaded bitmaps may in theory be evicted again before we look: then go round once more.
+    await Promise.all(wanted);
+  }
 }

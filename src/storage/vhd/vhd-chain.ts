@@ -7,10 +7,12 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ChainMap, type Piece } from './chain-map.js';
 import { check, VhdError } from './errors.js';
 import { resolveParentPath } from './parent-locator.js';
 import { KeyedLock } from './keyed-lock.js';
 import { VhdFile, type Extent, type WriteOptions } from './vhd-file.js';
+import { settleAll } from './vhd-state.js';
 
 export interface ChainOptions {
   /** Open the leaf read-only too (parents always are). */
@@ -22,11 +24,6 @@ export interface ChainOptions {
 export interface DataChunk {
   offset: number;
   data: Buffer;
-}
-
-interface Gap {
-  sector: number;
-  count: number;
 }
 
 export const DEFAULT_MAX_DEPTH = 64;
@@ -53,8 +50,11 @@ async function findParent(child: VhdFile): Promise<string> {
 
 export class VhdChain {
   private readonly rmwLocks = new KeyedLock();
+  private readonly map: ChainMap;
 
-  private constructor(readonly layers: readonly VhdFile[]) {}
+  private constructor(readonly layers: readonly VhdFile[]) {
+    this.map = new ChainMap(layers);
+  }
 
   static async open(leafPath: string, opts: ChainOptions = {}): Promise<VhdChain> {
     const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -100,37 +100,6 @@ export class VhdChain {
   }
 
   /**
-   * Resolves whole sectors layer by layer: each layer serves what it stores of the gaps the
-   * layers above left, and passes on the rest. Calls `hit` per served range.
-   */
-  private async resolve(sector: number, count: number, hit: (layer: VhdFile, offset: number, length: number, fileOffset: number) => Promise<void> | void): Promise<Gap[]> {
-    let gaps: Gap[] = count > 0 ? [{ sector, count }] : [];
-    for (const layer of this.layers) {
-      if (gaps.length === 0) break;
-      const next: Gap[] = [];
-      const work: Promise<void>[] = [];
-      for (const g of gaps) {
-        for (const r of await layer.map(g.sector * 512, g.count * 512)) {
-          if (r.fileOffset !== null) {
-            const p = Promise.resolve(hit(layer, r.offset, r.length, r.fileOffset));
-            // Handled below by Promise.all; without this a failure while we still await
-            // the next map would count as an unhandled rejection.
-            p.catch(() => undefined);
-            work.push(p);
-          } else {
-            const last = next[next.length - 1];
-            if (last && last.sector + last.count === r.offset / 512) last.count += r.length / 512;
-            else next.push({ sector: r.offset / 512, count: r.length / 512 });
-          }
-        }
-      }
-      await Promise.all(work);
-      gaps = next;
-    }
-    return gaps;
-  }
-
-  /**
    * The disk's bytes at any offset and length. A sector-aligned read fills `into` (when it is
    * long enough) instead of allocating.
    */
@@ -141,11 +110,23 @@ export class VhdChain {
     const base = first * 512;
     const aligned = offset === base && length === (end - first) * 512;
     const out = aligned && into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe((end - first) * 512);
-    const holes = await this.resolve(first, end - first, (layer, off, len, fileOffset) =>
-      layer.readMapped({ offset: off, length: len, fileOffset }, out, off - base),
-    );
-    for (const h of holes) out.fill(0, h.sector * 512 - base, (h.sector + h.count) * 512 - base);
+    if (end > first) {
+      const pieces = this.map.pieces(first, end - first);
+      const reading = this.readPieces(pieces instanceof Promise ? await pieces : pieces, out, base);
+      if (reading) await reading;
+    }
     return aligned ? out : out.subarray(offset - base, offset - base + length);
+  }
+
+  /** Fills `out` (disk offset `base`) from the pieces: one positioned read per stored piece. */
+  private readPieces(pieces: Piece[], out: Buffer, base: number): Promise<unknown> | undefined {
+    const reads: Promise<void>[] = [];
+    for (const p of pieces) {
+      const at = p.sector * 512 - base;
+      if (p.layer < 0) out.fill(0, at, at + p.count * 512);
+      else reads.push(this.layers[p.layer]!.readStored(p.fileOffset, out, at, p.count * 512));
+    }
+    return reads.length === 1 ? reads[0] : reads.length ? settleAll(reads) : undefined;
   }
 
   /**
@@ -179,17 +160,15 @@ export class VhdChain {
     this.checkRange(offset, length);
     const first = Math.floor(offset / 512);
     const end = Math.ceil((offset + length) / 512);
-    const data: Gap[] = [];
-    const holes = await this.resolve(first, end - first, (_l, off, len) => void data.push({ sector: off / 512, count: len / 512 }));
-    const all = [...data.map((g) => ({ ...g, allocated: true })), ...holes.map((g) => ({ ...g, allocated: false }))];
-    all.sort((a, b) => a.sector - b.sector);
     const out: Extent[] = [];
-    for (const g of all) {
-      const start = Math.max(g.sector * 512, offset);
-      const stop = Math.min((g.sector + g.count) * 512, offset + length);
+    if (end === first) return out;
+    for (const p of await this.map.pieces(first, end - first)) {
+      const start = Math.max(p.sector * 512, offset);
+      const stop = Math.min((p.sector + p.count) * 512, offset + length);
+      const allocated = p.layer >= 0;
       const prev = out[out.length - 1];
-      if (prev && prev.allocated === g.allocated && prev.offset + prev.length === start) prev.length += stop - start;
-      else if (stop > start) out.push({ offset: start, length: stop - start, allocated: g.allocated });
+      if (prev && prev.allocated === allocated && prev.offset + prev.length === start) prev.length += stop - start;
+      else if (stop > start) out.push({ offset: start, length: stop - start, allocated });
     }
     return out;
   }
@@ -224,3 +203,4 @@ export class VhdChain {
     await Promise.all(this.layers.map((l) => l.close()));
   }
 }
+

@@ -10,7 +10,7 @@ import { check } from './errors.js';
 import { DiskType, type Footer } from './footer.js';
 import { UNUSED_BAT_ENTRY } from './bat.js';
 import { writeSectors } from './block-writer.js';
-import { mapSectors, type SectorRun } from './sector-map.js';
+import { mapSectors, mapSectorsCached, type SectorRun } from './sector-map.js';
 import { parentLocatorPaths, resize, setFooterFields, setParent } from './vhd-metadata.js';
 import { openState } from './vhd-open.js';
 import { assertOpen, assertWritable, readFully, type VhdState } from './vhd-state.js';
@@ -103,6 +103,21 @@ export class VhdFile {
     check(offset % 512 === 0 && length % 512 === 0 && offset >= 0 && length >= 0, 'UNALIGNED', `range ${offset}+${length}`, this.st.path);
     const runs = await mapSectors(this.st, offset / 512, length / 512);
     return runs.map((r) => ({ offset: r.sector * 512, length: r.count * 512, fileOffset: r.fileOffset }));
+  }
+
+  /**
+   * Where this file stores each sector of `[sector, sector+count)`, as maximal runs (past the
+   * end: not here). Synchronous when the bitmaps needed are in memory, as they usually are.
+   */
+  sectorRuns(sector: number, count: number): SectorRun[] | Promise<SectorRun[]> {
+    assertOpen(this.st);
+    return mapSectorsCached(this.st, sector, count) ?? mapSectors(this.st, sector, count);
+  }
+
+  /** Reads `length` stored bytes at `fileOffset` (from `sectorRuns`) into `out` at `outOffset`. */
+  readStored(fileOffset: number, out: Buffer, outOffset: number, length: number): Promise<void> {
+    assertOpen(this.st);
+    return readFully(this.st.fh, out, outOffset, length, fileOffset);
   }
 
   /** Copies a mapped range's bytes into `out` at `outOffset`. */

@@ -65,7 +65,7 @@ export async function openState(path: string, readOnly: boolean): Promise<VhdSta
     const base = { path, fh, readOnly, footer, footerOffset, closed: false };
     if (footer.diskType === DiskType.Fixed) {
       check(footer.currentSize <= footerOffset, 'TRUNCATED', `fixed disk of ${footer.currentSize} bytes in a ${fileSize} byte file`, path);
-      return { ...base, ...newCaches(0), header: null, bat: null, dataEnd: footer.currentSize, metadata: [], bitmapBytes: 0, sectorsPerBlock: 0 };
+      return { ...base, ...newCaches(fh, 0), header: null, bat: null, dataEnd: footer.currentSize, metadata: [], bitmapBytes: 0, sectorsPerBlock: 0 };
     }
     const headerOffset = checkHeaderPlacement(footer, fileSize, path);
     const header = parseDynamicHeader(await readAt(fh, headerOffset, HEADER_SIZE), path);
@@ -75,7 +75,7 @@ export async function openState(path: string, readOnly: boolean): Promise<VhdSta
     const metadata = metadataRanges(footer, header, batRange, batmap, fileSize);
     const bitmapBytes = bitmapBytesFor(header.blockSize);
     const dataEnd = checkBatEntries(bat, bitmapBytes + header.blockSize, metadata, footerOffset, path);
-    return { ...base, ...newCaches(bitmapBytes), header, bat, dataEnd, metadata, bitmapBytes, sectorsPerBlock: header.blockSize / 512 };
+    return { ...base, ...newCaches(fh, bitmapBytes), header, bat, dataEnd, metadata, bitmapBytes, sectorsPerBlock: header.blockSize / 512 };
   } catch (e) {
     await fh.close();
     throw e;

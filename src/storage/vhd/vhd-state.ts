@@ -4,13 +4,15 @@
  * rewrite it, with the low-level I/O they all need: whole-buffer positioned reads and writes,
  * cached block bitmaps, and the rule that the footer is always the last 512 bytes of the file.
  */
+import { read, write } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { BitmapCache } from './bitmap-cache.js';
 import type { DynamicHeader } from './dynamic-header.js';
 import { VhdError } from './errors.js';
 import { FOOTER_SIZE, serializeFooter, type Footer } from './footer.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { ByteRange } from './layout.js';
-import { LruMap } from './lru-map.js';
+import { WriteGatherer } from './write-gatherer.js';
 
 /** Bytes of bitmaps cached per file: 16384 × 512 B, covering 32 GiB of 2 MiB blocks. */
 export const BITMAP_CACHE_BYTES = 8 * 1024 * 1024;
@@ -31,16 +33,24 @@ export interface VhdState {
   metadata: ByteRange[];
   bitmapBytes: number;
   sectorsPerBlock: number;
-  readonly bitmaps: LruMap<number, Buffer>;
-  readonly blockLocks: KeyedLock;
+  readonly bitmaps: BitmapCache;
+  /** Blocks being allocated: writers to them wait until their bitmap and BAT entry are on disk. */
+  readonly allocations: Map<number, Promise<void>>;
   /** Key 0 serialises allocation and header/footer rewrites. */
   readonly metaLock: KeyedLock;
+  /** Data writes, gathered per event-loop turn. */
+  readonly data: WriteGatherer;
   closed: boolean;
 }
 
-export function newCaches(bitmapBytes: number): Pick<VhdState, 'bitmaps' | 'blockLocks' | 'metaLock'> {
+export function newCaches(fh: FileHandle, bitmapBytes: number): Pick<VhdState, 'bitmaps' | 'allocations' | 'metaLock' | 'data'> {
   const entries = Math.max(64, Math.floor(BITMAP_CACHE_BYTES / Math.max(512, bitmapBytes)));
-  return { bitmaps: new LruMap(entries), blockLocks: new KeyedLock(), metaLock: new KeyedLock() };
+  return {
+    bitmaps: new BitmapCache(entries),
+    allocations: new Map(),
+    metaLock: new KeyedLock(),
+    data: new WriteGatherer(() => fh.fd),
+  };
 }
 
 export function assertOpen(st: VhdState): void {
@@ -52,16 +62,28 @@ export function assertWritable(st: VhdState): void {
   if (st.readOnly) throw new VhdError('READ_ONLY', 'VHD is open read-only', st.path);
 }
 
-/** Reads exactly `length` bytes at `position` into `buf`; bytes past EOF read as zeros. */
+function pread(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+function pwrite(fd: number, data: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => write(fd, data, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/**
+ * Reads exactly `length` bytes at `position` into `buf`; bytes past EOF read as zeros.
+ * Goes through the callback API on the handle's descriptor: on the data path every layer of
+ * promises the `FileHandle` methods add costs measurable CPU per request.
+ */
 export async function readFully(fh: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await fh.read(buf, offset + done, length - done, position + done);
-    if (bytesRead === 0) {
+    const n = await pread(fh.fd, buf, offset + done, length - done, position + done);
+    if (n === 0) {
       buf.fill(0, offset + done, offset + length);
       return;
     }
-    done += bytesRead;
+    done += n;
   }
 }
 
@@ -73,22 +95,23 @@ export async function readAt(fh: FileHandle, position: number, length: number): 
 
 export async function writeFully(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
   let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
+  while (done < data.length) done += await pwrite(fh.fd, data, done, data.length - done, position + done);
 }
 
-/** The block's bitmap, from cache or disk. The caller has checked the block is allocated. */
-export async function readBitmap(st: VhdState, block: number): Promise<Buffer> {
-  const cached = st.bitmaps.get(block);
-  if (cached) return cached;
-  const bm = await readAt(st.fh, st.bat![block]! * 512, st.bitmapBytes);
-  // A writer may have cached a newer copy while we read; its copy is the authoritative one.
-  const raced = st.bitmaps.get(block);
-  if (raced) return raced;
-  st.bitmaps.set(block, bm);
-  return bm;
+/**
+ * Like `Promise.all`, but settles only once every operation has: callers recycle the buffers
+ * those read into or write from as soon as this rejects, which must not be while some still run.
+ */
+export async function settleAll(ps: Promise<unknown>[]): Promise<void> {
+  const rs = await Promise.allSettled(ps);
+  for (const r of rs) if (r.status === 'rejected') throw r.reason;
+}
+
+/** The block's bitmap, from memory or disk. The caller has checked the block is allocated. */
+export function readBitmap(st: VhdState, block: number): Promise<Buffer> {
+  const hit = st.bitmaps.peek(block);
+  if (hit) return Promise.resolve(hit);
+  return st.bitmaps.get(block, () => readAt(st.fh, st.bat![block]! * 512, st.bitmapBytes));
 }
 
 /**

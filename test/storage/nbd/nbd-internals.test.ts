@@ -165,7 +165,36 @@ describe('SocketInput', () => {
   });
 });
 
+describe('SocketInput fallback', () => {
+  it('keeps the plain socket when the handle cannot read into given buffers', async () => {
+    let accepted!: (s: Socket) => void;
+    const got = new Promise<Socket>((r) => (accepted = r));
+    const server = createServer({ pauseOnConnect: true }, (s) => accepted(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+    try {
+      const sock = await got;
+      // As on a Node release without the internal this relies on.
+      (sock as unknown as { _handle: { useUserBuffer?: unknown } })._handle.useUserBuffer = undefined;
+      const input = SocketInput.steer(sock);
+      assert.equal(input.steered, false);
+      assert.equal(input.socket, sock, 'the accepted socket is kept');
+      const data = new Promise<string>((resolve) => {
+        input.attach({ nextBuffer: () => input.stagingBuffer, onData: (buf, n) => resolve(buf.toString('utf8', 0, n)) });
+      });
+      client.write('plain');
+      assert.equal(await data, 'plain');
+      sock.destroy();
+    } finally {
+      client.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('BufferPool', () => {
+  const same = (x: Buffer, y: Buffer): boolean => x.buffer === y.buffer && x.byteOffset === y.byteOffset;
+
   it('recycles its own slabs once, and ignores foreign or repeated returns', () => {
     const p = new BufferPool(4 * 1024 * 1024);
     const a = p.get(100 * KiB);
@@ -173,9 +202,28 @@ describe('BufferPool', () => {
     p.put(a);
     p.put(a); // a double return must not make two owners later
     p.put(Buffer.alloc(128 * KiB)); // not from the pool
+    p.put(a.subarray(512)); // not the start of a slab
     const b = p.get(90 * KiB);
     const c = p.get(90 * KiB);
-    assert.equal(b.buffer, a.buffer, 'the slab came back');
-    assert.notEqual(c.buffer, a.buffer, 'but only once');
+    assert.ok(same(b, a), 'the slab came back');
+    assert.ok(!same(c, a), 'but only once');
+  });
+
+  it('hands out page-aligned, non-overlapping slabs of every size class', () => {
+    const p = new BufferPool(8 * 1024 * 1024);
+    const got: Buffer[] = [];
+    for (const len of [1, 4 * KiB, 64 * KiB, 64 * KiB + 1, 256 * KiB, 3 * 1024 * KiB, 32 * 1024 * KiB]) {
+      for (let i = 0; i < 3; i++) got.push(p.get(len));
+    }
+    for (const b of got) assert.equal(b.byteOffset % 4096, 0, 'slabs start on a page boundary');
+    for (let i = 0; i < got.length; i++) {
+      got[i]!.fill(i + 1);
+    }
+    got.forEach((b, i) => assert.ok(b.every((x) => x === i + 1), `slab ${i} was not overwritten by another`));
+    for (const b of got) p.put(b);
+    // Idle arenas beyond the retention limit are let go; the pool still serves afterwards.
+    const again = p.get(256 * KiB);
+    assert.equal(again.length, 256 * KiB);
+    assert.ok(p.get(33 * 1024 * KiB).length === 33 * 1024 * KiB, 'beyond the largest class: a plain buffer');
   });
 });

@@ -1,0 +1,165 @@
+/**
+ * @module
+ * Which layer of a chain holds each sector. The leaf's own bitmaps are asked on every call
+ * (it is the layer being written); what the parents hold is resolved once per leaf block and
+ * kept, because parents do not change under an open chain: they are read-only to it, and a
+ * coalesce into a parent only writes sectors that the node above still shadows. A read of a
+ * ten-deep chain thus costs a bitmap lookup plus a cached lookup, as a flat disk nearly does,
+ * instead of a walk through every layer's bitmaps.
+ */
+import { LruMap } from './lru-map.js';
+import type { SectorRun } from './sector-map.js';
+import type { VhdFile } from './vhd-file.js';
+
+export interface Piece {
+  sector: number;
+  count: number;
+  /** Index of the layer holding these sectors (0 is the leaf), or -1 when none does (zeros). */
+  layer: number;
+  /** Where the sectors are in that layer's file (meaningless for -1). */
+  fileOffset: number;
+}
+
+/** Pieces cached across blocks: a few tens of MB even when every block is shredded. */
+const MAX_CACHED_PIECES = 1 << 19;
+/** Leaf blocks whose parents are resolved together (64 MiB with 2 MiB blocks). */
+const WINDOW_BLOCKS = 32;
+
+/** Appends, merging with the previous piece when it continues it in the same file. */
+function add(out: Piece[], p: Piece): void {
+  const last = out[out.length - 1];
+  if (last && last.layer === p.layer && last.sector + last.count === p.sector &&
+      (p.layer < 0 || last.fileOffset + last.count * 512 === p.fileOffset)) {
+    last.count += p.count;
+    return;
+  }
+  out.push(p);
+}
+
+export class ChainMap {
+  private readonly parents = new LruMap<number, Piece[]>(MAX_CACHED_PIECES, (v) => v.length);
+  private readonly loading = new Map<number, Promise<Piece[]>>();
+  /** Sectors per leaf block: the unit the parents' answers are cached in. */
+  private readonly spb: number;
+  private readonly sizeSectors: number;
+
+  constructor(private readonly layers: readonly VhdFile[]) {
+    this.spb = layers[0]!.blockSize / 512;
+    this.sizeSectors = layers[0]!.size / 512;
+  }
+
+  /** Pieces covering exactly `[sector, sector+count)`, in order; synchronous when all is cached. */
+  pieces(sector: number, count: number): Piece[] | Promise<Piece[]> {
+    const runs = this.layers[0]!.sectorRuns(sector, count);
+    return runs instanceof Promise ? runs.then((r) => this.fill(r, undefined)) : this.fill(runs, undefined);
+  }
+
+  private fill(runs: SectorRun[], loaded: Map<number, Piece[]> | undefined): Piece[] | Promise<Piece[]> {
+    const out: Piece[] = [];
+    let missing: number[] | undefined;
+    for (const r of runs) {
+      if (r.fileOffset !== null) {
+        add(out, { sector: r.sector, count: r.count, layer: 0, fileOffset: r.fileOffset });
+        continue;
+      }
+      if (this.layers.length === 1) {
+        add(out, { sector: r.sector, count: r.count, layer: -1, fileOffset: 0 });
+        continue;
+      }
+      const end = r.sector + r.count;
+      for (let s = r.sector; s < end; ) {
+        const b = Math.floor(s / this.spb);
+        const n = Math.min((b + 1) * this.spb, end) - s;
+        const map = loaded?.get(b) ?? this.parents.get(b);
+        if (map) clip(map, s, n, out);
+        else (missing ??= []).push(b);
+        s += n;
+      }
+    }
+    if (!missing) return out;
+    const blocks = [...new Set(missing)];
+    return Promise.all(blocks.map((b) => this.parentMap(b))).then((maps) => {
+      const got = new Map(loaded);
+      blocks.forEach((b, i) => got.set(b, maps[i]!));
+      return this.fill(runs, got);
+    });
+  }
+
+  /**
+   * Where the parents hold each sector of leaf block `b`. Resolved for a window of blocks at
+   * once, with all the parents' bitmaps for it loaded in parallel first: a sequential reader
+   * pays one round of bitmap reads per window, not one per layer per block.
+   */
+  private parentMap(b: number): Promise<Piece[]> {
+    const pending = this.loading.get(b);
+    if (pending) return pending;
+    const w0 = Math.floor(b / WINDOW_BLOCKS) * WINDOW_BLOCKS;
+    const w1 = Math.min(w0 + WINDOW_BLOCKS, Math.ceil(this.sizeSectors / this.spb));
+    const blocks: number[] = [];
+    for (let x = w0; x < w1; x++) if (x === b || (!this.loading.has(x) && !this.parents.peek(x))) blocks.push(x);
+    const all = this.resolveParents(blocks);
+    void all.catch(() => undefined);
+    for (const x of blocks) {
+      const p = all.then((maps) => {
+        const map = maps.get(x)!;
+        this.parents.set(x, map);
+        return map;
+      });
+      this.loading.set(x, p);
+      void p.finally(() => this.loading.delete(x)).catch(() => undefined);
+    }
+    return this.loading.get(b)!;
+  }
+
+  private async resolveParents(blocks: number[]): Promise<Map<number, Piece[]>> {
+    let gaps: { sector: number; count: number }[] = [];
+    for (const b of blocks) {
+      const g = { sector: b * this.spb, count: Math.min(this.spb, this.sizeSectors - b * this.spb) };
+      const last = gaps[gaps.length - 1];
+      if (last && last.sector + last.count === g.sector) last.count += g.count;
+      else gaps.push(g);
+    }
+    // Every parent's bitmaps for the window at once (one round of reads, not one per layer);
+    // the few a layer above turns out to shadow are a cheap price.
+    await Promise.all(this.layers.slice(1).flatMap((l) => gaps.map((g) => l.sectorRuns(g.sector, g.count))));
+    const found: Piece[] = [];
+    for (let i = 1; i < this.layers.length && gaps.length > 0; i++) {
+      const layer = this.layers[i]!;
+      const runs = await Promise.all(gaps.map((g) => layer.sectorRuns(g.sector, g.count)));
+      const next: typeof gaps = [];
+      for (const r of runs.flat()) {
+        if (r.fileOffset !== null) {
+          found.push({ sector: r.sector, count: r.count, layer: i, fileOffset: r.fileOffset });
+          continue;
+        }
+        const last = next[next.length - 1];
+        if (last && last.sector + last.count === r.sector) last.count += r.count;
+        else next.push({ sector: r.sector, count: r.count });
+      }
+      gaps = next;
+    }
+    for (const g of gaps) found.push({ sector: g.sector, count: g.count, layer: -1, fileOffset: 0 });
+    found.sort((x, y) => x.sector - y.sector);
+    const maps = new Map<number, Piece[]>(blocks.map((b) => [b, []]));
+    for (const b of blocks) clip(found, b * this.spb, Math.min(this.spb, this.sizeSectors - b * this.spb), maps.get(b)!);
+    return maps;
+  }
+}
+
+/** Appends the part of `map` (sorted, gapless) inside `[s, s+n)`. */
+function clip(map: Piece[], s: number, n: number, out: Piece[]): void {
+  let lo = 0;
+  let hi = map.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (map[mid]!.sector + map[mid]!.count <= s) lo = mid + 1;
+    else hi = mid;
+  }
+  const end = s + n;
+  for (let i = lo; i < map.length && map[i]!.sector < end; i++) {
+    const p = map[i]!;
+    const a = Math.max(p.sector, s);
+    const z = Math.min(p.sector + p.count, end);
+    if (z > a) add(out, { sector: a, count: z - a, layer: p.layer, fileOffset: p.layer < 0 ? 0 : p.fileOffset + (a - p.sector) * 512 });
+  }
+}
