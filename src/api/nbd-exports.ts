@@ -16,10 +16,10 @@
 import type { Services, SessionInfo } from '../actions/context.js';
 import { NbdMode, nbdMode, nbdReadOnlyReason, parseNbdExportName } from '../actions/vdi-nbd.js';
 import type { BlockDevice } from '../core/ports/block-device.js';
+import type { ExportContext, ExportHandle } from '../core/ports/nbd-export.js';
 import type { PoolDb, Row } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import { rolesFrom, type Role } from '../datamodel/roles.js';
-import type { ExportContext, ExportHandle } from '../storage/nbd/nbd-options.js';
 
 /** The parts of the session store the resolver uses. */
 export interface NbdSessions {

@@ -4,25 +4,9 @@
  * carries a VDI and an authorising token) into a block device, TLS material, and the
  * limits that keep one client from exhausting the host.
  */
-import type { BlockDevice } from '../../core/ports/block-device.js';
+import type { ExportContext, ExportHandle, ExportResolver } from '../../core/ports/nbd-export.js';
 
-/** A device lent to one connection; `release()` is called once, after its last request. */
-export interface ExportHandle {
-  device: BlockDevice;
-  /** Refuse writes even if the device itself is writable. */
-  readOnly: boolean;
-  release(): Promise<void>;
-}
-
-export interface ExportContext {
-  /** Whether the connection has been upgraded with STARTTLS. */
-  tls: boolean;
-  /** `address:port` of the client, for audit logs. */
-  peer: string;
-}
-
-/** `undefined` means "no such export" (or "not for you": the client cannot tell). */
-export type ExportResolver = (name: string, ctx: ExportContext) => Promise<ExportHandle | undefined>;
+export type { ExportContext, ExportHandle, ExportResolver };
 
 export interface NbdTlsOptions {
   /** PEM certificate chain and private key of this host. */
