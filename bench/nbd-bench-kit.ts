@@ -107,6 +107,21 @@ export async function serveQemu(format: 'raw' | 'vpc', file: string, multi: bool
   return { port, pid: child.pid!, stop: () => stop(child) };
 }
 
+/**
+ * `nbdkit`'s file plugin serving a raw file read-only as the default export: a C server
+ * built for throughput, measured as what any NBD server can reach on this machine.
+ */
+export async function serveNbdkit(file: string): Promise<Served> {
+  const port = await freePort();
+  const child = spawn('nbdkit', ['--foreground', '--readonly', '-i', '127.0.0.1', '-p', String(port), 'file', file], { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    if (await canConnect(port)) break;
+    if (i > 100 || child.exitCode !== null) throw new Error('nbdkit did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, pid: child.pid!, stop: () => stop(child) };
+}
+
 /** One timed `nbdcopy`, with the CPU the serving process spent meanwhile. */
 export async function nbdcopy(server: Served, from: string, to: string, flags: string[] = []): Promise<Sample> {
   const cpu0 = await cpuSeconds(server.pid);

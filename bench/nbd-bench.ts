@@ -27,7 +27,7 @@ export async function run(): Promise<void> {
   const mib = Number(process.env.BENCH_NBD_MIB ?? 1024);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const sections = new Set((process.env.BENCH_NBD_SECTIONS ?? 'vhd,chain,coalesce').split(',').map((s) => s.trim()));
-  const missing = await haveTools(['nbdcopy', 'qemu-nbd', 'qemu-img', 'cmp']);
+  const missing = await haveTools(['nbdcopy', 'qemu-nbd', 'nbdkit', 'qemu-img', 'cmp']);
   if (missing) {
     console.log(`nbd: skipped, ${missing} is not installed`);
     return;

@@ -12,13 +12,15 @@
  * Each case runs with one connection and with multi-conn (Islet `multiConn`, qemu-nbd
  * `-e 4`, so nbdcopy opens several connections to both); `plain` adds a run of Islet with
  * zero-copy receive off. Servers that can stay up do, one untimed warm-up copy each; rounds
- * alternate who goes first and run cp too; medians of the rounds.
+ * alternate who goes first and run cp too; medians of the rounds. The single-connection
+ * read also times `nbdkit`'s file plugin on the raw data, the ceiling an NBD read into a
+ * file reaches here whoever serves it, so that `islet/cp` can be read against `nbdkit/cp`.
  */
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDynamic } from '../src/storage/vhd/index.js';
 import {
-  alternate, exec, fmt, median, nbdcopy, ratio, serveOurs, serveQemu, timed, type Sample, type Served,
+  alternate, exec, fmt, median, nbdcopy, ratio, serveNbdkit, serveOurs, serveQemu, timed, type Sample, type Served,
 } from './nbd-bench-kit.js';
 import { vhdFromRaw } from './vhd-fixtures.js';
 
@@ -64,12 +66,18 @@ async function runVariant(inp: CopyBenchInput, image: string, { multi, plain }: 
   const readUri = (who: Who): string => `nbd://127.0.0.1:${server(who).port}/${who === 'ours' && kind === 'vhd' ? 'read.vhd' : 'bench'}`;
   const t = { ours: { read: [] as Sample[], write: [] as Sample[] }, qemu: { read: [] as Sample[], write: [] as Sample[] } };
   const cpTimes: number[] = [];
+  const ceiling = !multi && !plain ? await serveNbdkit(src) : undefined;
+  const ceilingTimes: number[] = [];
   let lastWrite = '';
   try {
     for (const who of ['ours', 'qemu'] as const) await nbdcopy(server(who), readUri(who), 'null:');
     for (let i = 0; i < rounds; i++) {
       await rm(out, { force: true });
       cpTimes.push(await timed(() => exec('cp', [src, out])));
+      if (ceiling) {
+        await rm(out, { force: true });
+        ceilingTimes.push((await nbdcopy(ceiling, `nbd://127.0.0.1:${ceiling.port}/`, out)).seconds);
+      }
       for (const who of alternate<Who>(i, 'ours', 'qemu')) {
         await rm(out, { force: true });
         t[who].read.push(await nbdcopy(server(who), readUri(who), out));
@@ -102,6 +110,7 @@ async function runVariant(inp: CopyBenchInput, image: string, { multi, plain }: 
   } finally {
     await ours.stop();
     await qemuRead.stop();
+    await ceiling?.stop();
     if (lastWrite) await rm(lastWrite, { force: true });
     await rm(out, { force: true });
   }
@@ -109,6 +118,10 @@ async function runVariant(inp: CopyBenchInput, image: string, { multi, plain }: 
   const cp = median(cpTimes);
   const label = (multi ? 'multi-conn' : '1 conn') + (plain ? ' plain' : '');
   console.log(`  cp ${label.padEnd(16)} ${fmt(size, cp)}`);
+  if (ceilingTimes.length) {
+    const n = median(ceilingTimes);
+    console.log(`  nbdkit file read    ${fmt(size, n)}  nbdkit/cp ${(cp / n).toFixed(2)} (no goal: the most an NBD read into a file reaches here)`);
+  }
   for (const op of ['read', 'write'] as const) {
     const o = median(t.ours[op].map((x) => x.seconds));
     const q = median(t.qemu[op].map((x) => x.seconds));
