@@ -61,7 +61,8 @@ export async function ensurePool(
   if (!pw) {
     pw = randomBytes(12).toString('base64url');
     generatedPasswordFile = join(dataDir, 'root-password');
-    await writeFile(generatedPasswordFile, `${pw}\n`, { mode: 0o600 });
+    // In xe's -pwf layout (user, then password), so `xe -pwf DIR/root-password` just works.
+    await writeFile(generatedPasswordFile, `root\n${pw}\n`, { mode: 0o600 });
   }
   await setUser('root', pw);
 

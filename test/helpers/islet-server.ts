@@ -39,6 +39,8 @@ export interface StartOptions {
   ownsDataDir?: boolean;
   /** Extra `islet server` arguments. */
   args?: string[];
+  /** Give no root password, as a new user does: the server generates one (`rootPassword` is then ''). */
+  generatedPassword?: boolean;
 }
 
 async function readPid(dataDir: string): Promise<number | undefined> {
@@ -68,9 +70,10 @@ async function killPid(pid: number | undefined, signal: NodeJS.Signals): Promise
 
 export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'islet-test-')));
-  const rootPassword = o.rootPassword ?? 'test-root-pw';
+  const rootPassword = o.generatedPassword ? '' : (o.rootPassword ?? 'test-root-pw');
   const bin = join(repoRoot(), 'bin', 'islet');
-  const child = spawn(process.execPath, [bin, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${o.port ?? 0}`, '--root-password', rootPassword, ...(o.args ?? [])], {
+  const password = rootPassword ? ['--root-password', rootPassword] : [];
+  const child = spawn(process.execPath, [bin, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${o.port ?? 0}`, ...password, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...o.env },
   });

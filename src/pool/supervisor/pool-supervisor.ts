@@ -100,9 +100,13 @@ export class PoolSupervisor {
   #rootPassword(): string {
     const file = join(this.dir, 'root-password');
     if (this.o.rootPassword) return this.o.rootPassword;
-    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    // xe's -pwf layout: the user on the first line, the password on the second.
+    if (existsSync(file)) {
+      const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+      return lines.length >= 2 ? lines[1]! : (lines[0] ?? '');
+    }
     const pw = randomBytes(12).toString('base64url');
-    writeFileSync(file, `${pw}\n`, { mode: 0o600 });
+    writeFileSync(file, `root\n${pw}\n`, { mode: 0o600 });
     this.#log(`root password generated and written to ${file}`);
     return pw;
   }
