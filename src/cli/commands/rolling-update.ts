@@ -3,10 +3,10 @@
  * `xe pool-rolling-update uuid=<update> [--dry-run] [--force] [restart=host|toolstack|none]
  * [evacuate=false] [batch=N]`, `xe pool-rolling-update-resume [uuid=<run>]` and
  * `xe pool-rolling-update-abort [uuid=<run>]`. A dry run prints the plan. Otherwise xe
- * follows the run record, printing each host's steps as they happen, and rides out the
- * master's own restart (part of every run): when the connection drops or the session dies
- * it logs in again and carries on watching, until the run is done (exit 0), paused by a
- * failure (its error, exit 1) or aborted.
+ * follows the run record through `event.from`, printing each host's steps as they happen,
+ * and rides out the master's own restart (part of every run): when the connection drops or
+ * the session dies it logs in again and carries on watching, until the run is done (exit
+ * 0), paused by a failure (its error, exit 1) or aborted.
  */
 import { getBoolParam, getParam } from '../argv.js';
 import { RecordFailure } from '../cli-errors.js';
@@ -16,6 +16,8 @@ import { XapiCallError } from '../../client/xapi-call-error.js';
 type Rec = Record<string, unknown>;
 const CLS = 'islet_rolling_update';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long one `event.from` waits for a change of the run before xe looks anyway. */
+const EVENT_WAIT_S = 5;
 
 /** A call that survives the master restarting under it: re-login and retry for up to `ms`. */
 async function patient<T>(ctx: CommandContext, fn: () => Promise<T>, ms = 30 * 60_000): Promise<T> {
@@ -42,12 +44,35 @@ async function names(ctx: CommandContext): Promise<Map<string, string>> {
   return new Map(Object.entries(hosts).map(([ref, h]) => [ref, String(h.name_label)]));
 }
 
+interface EventBatch {
+  token: string;
+  events: Array<{ ref: string; operation: string; snapshot?: Rec }>;
+}
+
+/**
+ * The run's record as soon as it changes (or after `EVENT_WAIT_S`), through `event.from`,
+ * so that steps shorter than a polling interval still show. After the master restarts
+ * the old token means nothing: start again from a fresh one.
+ */
+async function nextState(ctx: CommandContext, run: string, cursor: { token: string }): Promise<Rec> {
+  try {
+    const batch = (await ctx.call('event.from', [CLS], cursor.token, EVENT_WAIT_S)) as EventBatch;
+    cursor.token = batch.token;
+    const mine = batch.events.filter((e) => e.ref === run && e.snapshot);
+    if (mine.length) return mine[mine.length - 1]!.snapshot!;
+  } catch {
+    cursor.token = '';
+  }
+  return patient(ctx, () => ctx.call(`${CLS}.get_record`, run) as Promise<Rec>);
+}
+
 /** Follows a run until it ends; prints step changes; throws the error of a paused run. */
 async function follow(ctx: CommandContext, run: string): Promise<void> {
   const hostNames = await patient(ctx, () => names(ctx));
   const seen = new Map<string, string>();
+  const cursor = { token: '' };
+  let r = await patient(ctx, () => ctx.call(`${CLS}.get_record`, run) as Promise<Rec>);
   for (;;) {
-    const r = await patient(ctx, () => ctx.call(`${CLS}.get_record`, run) as Promise<Rec>);
     for (const [h, step] of Object.entries((r.host_states ?? {}) as Record<string, string>)) {
       if (seen.get(h) === step) continue;
       seen.set(h, step);
@@ -62,7 +87,7 @@ async function follow(ctx: CommandContext, run: string): Promise<void> {
       ctx.printer.stderr(`Rolling update ${String(r.uuid)} paused; fix the cause, then run pool-rolling-update-resume or pool-rolling-update-abort.`);
       throw XapiCallError.fromList((r.error_info ?? []) as unknown[]);
     }
-    await sleep(500);
+    r = await nextState(ctx, run, cursor);
   }
 }
 
