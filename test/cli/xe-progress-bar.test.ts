@@ -5,36 +5,21 @@
  * Needs a built tree (`npm run build`).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MiB, type StorageFixture, pattern, startStorageFixture } from '../storage/acceptance/storage-fixture.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { runOnTerminal } from '../helpers/terminal.js';
 
-const hasScript = spawnSync('script', ['--version']).status === 0;
-if (!hasScript && process.env.CI) throw new Error('util-linux `script` is required on CI');
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** Runs xe inside a pseudo-terminal; what the terminal showed (stdout and stderr merged). */
-function xeOnTerminal(port: number, home: string, args: string[]): Promise<{ code: number | null; screen: string }> {
-  const command = [process.execPath, join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(port), '-pw', 'storage-pw', ...args]
-    .map(quote).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
-      env: { ...process.env, HOME: home, TERM: 'dumb' }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let screen = '';
-    child.stdout.on('data', (d: Buffer) => { screen += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { screen += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, screen }));
-  });
+/** xe inside a pseudo-terminal; what the terminal showed (stdout and stderr merged). */
+function xeOnTerminal(port: number, home: string, args: string[]): Promise<{ code: number; screen: string }> {
+  return runOnTerminal([process.execPath, join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(port), '-pw', 'storage-pw', ...args],
+    { HOME: home, TERM: 'dumb' });
 }
 
-describe('xe progress bar', { skip: !hasScript && 'util-linux script is not installed' }, () => {
+describe('xe progress bar', () => {
   let f: StorageFixture;
   let work: string;
   let srUuid: string;

@@ -14,11 +14,11 @@ import { promisify } from 'node:util';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { runOnTerminal } from '../helpers/terminal.js';
 import { UpdateFixture } from './update-fixture.js';
 
 const run = promisify(execFile);
 const PW = 'bar-pw';
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe('the upload progress bar', { timeout: 300_000 }, () => {
   let fx: UpdateFixture;
@@ -27,9 +27,6 @@ describe('the upload progress bar', { timeout: 300_000 }, () => {
   const conn = () => ['-s', '127.0.0.1', '-p', String(srv.port), '-u', 'root', '-pw', PW];
 
   before(async () => {
-    // util-linux's `script` gives the command a pseudo-terminal; without it this test cannot
-    // be real, so it fails rather than pass vacuously.
-    await run('script', ['--version']).catch(() => { throw new Error('util-linux `script` is needed (apt-get install bsdutils)'); });
     fx = await UpdateFixture.create();
     srv = await startIslet({ rootPassword: PW, args: ['--update-key', fx.keyFile] });
     api = new XapiClient({ url: `https://127.0.0.1:${srv.port}` });
@@ -44,10 +41,9 @@ describe('the upload progress bar', { timeout: 300_000 }, () => {
   it('on a terminal: drawn in place, growing to 100%, then the uuid', async () => {
     // Incompressible payload so the file is big enough for the bar to move.
     const u = await fx.custom({ name: 'XS602E020', payload: { 'opt/islet/blob': randomBytes(12 * 1024 * 1024).toString('base64') } });
-    const cmd = [process.execPath, join(repoRoot(), 'bin', 'xe'), 'patch-upload', ...conn(), `file-name=${u.path}`].map(quote).join(' ');
-    const { stdout } = await run('script', ['-q', '-e', '-f', '-c', cmd, '/dev/null'], {
-      env: { ...process.env, HOME: fx.work, TERM: 'xterm', COLUMNS: '120' }, maxBuffer: 16 * 1024 * 1024, timeout: 240_000,
-    });
+    const r = await runOnTerminal([process.execPath, join(repoRoot(), 'bin', 'xe'), 'patch-upload', ...conn(), `file-name=${u.path}`], { HOME: fx.work });
+    assert.equal(r.code, 0, r.screen);
+    const stdout = r.screen;
     const draws = [...stdout.matchAll(/\rUploading \[(#*)( *)\] (\d+)%/g)];
     assert.ok(draws.length >= 3, `the bar is redrawn as the bytes go: ${JSON.stringify(stdout.slice(0, 400))}`);
     const pcts = draws.map((m) => Number(m[3]));
