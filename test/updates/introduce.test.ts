@@ -13,13 +13,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { XapiClient } from '../../src/client/xapi-client.js';
+import type { XapiClient } from '../../src/client/xapi-client.js';
 import { XapiCallError } from '../../src/client/xapi-call-error.js';
-import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import type { IsletProcess } from '../helpers/islet-server.js';
 import { GpgHome, run } from './package/gpg-home.js';
 import { handBuild, UPDATE_UUID } from './package/hand-build.js';
 import { rawZip } from './package/raw-zip.js';
-import { UpdateFixture } from './update-fixture.js';
+import { startUpdateHost, type UpdateFixture, type UpdateHost } from './update-fixture.js';
 
 const PW = 'intro-pw';
 const MiB = 1024 * 1024;
@@ -32,18 +32,15 @@ describe('pool_update.introduce from a VDI', () => {
   let srUuid: string;
   const xe = (...a: string[]) => fx.xe(['-s', '127.0.0.1', '-p', String(srv.port), '-u', 'root', '-pw', PW, ...a]);
 
+  let host: UpdateHost | undefined;
   before(async () => {
-    fx = await UpdateFixture.create();
-    srv = await startIslet({ rootPassword: PW, args: ['--update-key', fx.keyFile] });
-    api = new XapiClient({ url: `https://127.0.0.1:${srv.port}` });
-    await api.login('root', PW);
+    host = await startUpdateHost(PW);
+    ({ fx, srv, api } = host);
     sr = String(await api.call('pool.get_default_SR', ((await api.call('pool.get_all')) as string[])[0]));
     srUuid = String(await api.call('SR.get_uuid', sr));
   });
   after(async () => {
-    api?.close();
-    await srv?.stop();
-    await fx?.close();
+    await host?.close();
   });
 
   /** A new VDI holding `content` (a path or bytes), written with `xe vdi-import`; its uuid. */

@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { XapiClient } from '../../src/client/xapi-client.js';
+import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { GpgHome, run, type GpgKey } from './package/gpg-home.js';
 import { handBuild, type HandBuildOptions } from './package/hand-build.js';
@@ -98,4 +100,27 @@ export class UpdateFixture {
     await this.gpg.close();
     await rm(this.work, { recursive: true, force: true });
   }
+}
+
+/** One `islet server` trusting the fixture's key, and a root session on it. */
+export interface UpdateHost {
+  fx: UpdateFixture;
+  srv: IsletProcess;
+  api: XapiClient;
+  close(): Promise<void>;
+}
+
+export async function startUpdateHost(rootPassword: string): Promise<UpdateHost> {
+  const fx = await UpdateFixture.create();
+  const srv = await startIslet({ rootPassword, args: ['--update-key', fx.keyFile] });
+  const api = new XapiClient({ url: `https://127.0.0.1:${srv.port}` });
+  await api.login('root', rootPassword);
+  return {
+    fx, srv, api,
+    close: async () => {
+      api.close();
+      await srv.stop();
+      await fx.close();
+    },
+  };
 }

@@ -11,11 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { XapiClient } from '../../src/client/xapi-client.js';
-import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import type { XapiClient } from '../../src/client/xapi-client.js';
+import type { IsletProcess } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { runOnTerminal } from '../helpers/terminal.js';
-import { UpdateFixture } from './update-fixture.js';
+import { startUpdateHost, type UpdateFixture, type UpdateHost } from './update-fixture.js';
 
 const run = promisify(execFile);
 const PW = 'bar-pw';
@@ -26,16 +26,13 @@ describe('the upload progress bar', { timeout: 300_000 }, () => {
   let api: XapiClient;
   const conn = () => ['-s', '127.0.0.1', '-p', String(srv.port), '-u', 'root', '-pw', PW];
 
+  let host: UpdateHost | undefined;
   before(async () => {
-    fx = await UpdateFixture.create();
-    srv = await startIslet({ rootPassword: PW, args: ['--update-key', fx.keyFile] });
-    api = new XapiClient({ url: `https://127.0.0.1:${srv.port}` });
-    await api.login('root', PW);
+    host = await startUpdateHost(PW);
+    ({ fx, srv, api } = host);
   });
   after(async () => {
-    api?.close();
-    await srv?.stop();
-    await fx?.close();
+    await host?.close();
   });
 
   it('on a terminal: drawn in place, growing to 100%, then the uuid', async () => {

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { XapiClient } from '../../src/client/xapi-client.js';
+import type { XapiClient } from '../../src/client/xapi-client.js';
 import { XapiCallError } from '../../src/client/xapi-call-error.js';
-import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import type { IsletProcess } from '../helpers/islet-server.js';
 import { GpgHome } from './package/gpg-home.js';
 import { handBuild, UPDATE_UUID } from './package/hand-build.js';
 import { rawZip } from './package/raw-zip.js';
-import { UpdateFixture } from './update-fixture.js';
+import { startUpdateHost, type UpdateFixture, type UpdateHost } from './update-fixture.js';
 
 const PW = 'refuse-pw';
 
@@ -24,16 +24,13 @@ describe('update uploads that are refused', () => {
   let srv: IsletProcess;
   let api: XapiClient;
 
+  let host: UpdateHost | undefined;
   before(async () => {
-    fx = await UpdateFixture.create();
-    srv = await startIslet({ rootPassword: PW, args: ['--update-key', fx.keyFile] });
-    api = new XapiClient({ url: `https://127.0.0.1:${srv.port}` });
-    await api.login('root', PW);
+    host = await startUpdateHost(PW);
+    ({ fx, srv, api } = host);
   });
   after(async () => {
-    api?.close();
-    await srv?.stop();
-    await fx?.close();
+    await host?.close();
   });
 
   async function upload(path: string | Buffer): Promise<string> {
