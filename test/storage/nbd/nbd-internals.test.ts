@@ -127,14 +127,24 @@ describe('encodeExtents', () => {
   });
 });
 
+/** A loopback connection whose accepted side arrives paused, as the NBD server accepts. */
+async function withPausedPair(body: (accepted: Promise<Socket>, client: Socket) => Promise<void>): Promise<void> {
+  let accepted!: (s: Socket) => void;
+  const got = new Promise<Socket>((r) => (accepted = r));
+  const server = createServer({ pauseOnConnect: true }, (s) => accepted(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+  try {
+    await body(got, client);
+  } finally {
+    client.destroy();
+    await new Promise((r) => server.close(r));
+  }
+}
+
 describe('SocketInput', () => {
   it('rebuilds an accepted socket as a steered one that reads into the buffers it is given', async () => {
-    let accepted!: (s: Socket) => void;
-    const got = new Promise<Socket>((r) => (accepted = r));
-    const server = createServer({ pauseOnConnect: true }, (s) => accepted(s));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
-    try {
+    await withPausedPair(async (got, client) => {
       const input = SocketInput.steer(await got);
       assert.equal(input.steered, true, 'Node still lets us steer reads (else: zeroCopyReceive falls back)');
       const target = Buffer.alloc(5);
@@ -158,21 +168,13 @@ describe('SocketInput', () => {
       const reply = await new Promise<string>((r) => client.once('data', (d) => r(d.toString())));
       assert.equal(reply, 'back');
       input.socket.destroy();
-    } finally {
-      client.destroy();
-      await new Promise((r) => server.close(r));
-    }
+    });
   });
 });
 
 describe('SocketInput fallback', () => {
   it('keeps the plain socket when the handle cannot read into given buffers', async () => {
-    let accepted!: (s: Socket) => void;
-    const got = new Promise<Socket>((r) => (accepted = r));
-    const server = createServer({ pauseOnConnect: true }, (s) => accepted(s));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const client = connect((server.address() as { port: number }).port, '127.0.0.1');
-    try {
+    await withPausedPair(async (got, client) => {
       const sock = await got;
       // As on a Node release without the internal this relies on.
       (sock as unknown as { _handle: { useUserBuffer?: unknown } })._handle.useUserBuffer = undefined;
@@ -185,10 +187,7 @@ describe('SocketInput fallback', () => {
       client.write('plain');
       assert.equal(await data, 'plain');
       sock.destroy();
-    } finally {
-      client.destroy();
-      await new Promise((r) => server.close(r));
-    }
+    });
   });
 });
 
