@@ -14,15 +14,7 @@ import { mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isNotFound } from './sr-errors.js';
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
-}
+import { pidAlive } from './sr-lock.js';
 
 export class ActivityMarkers {
   readonly dir: string;

@@ -39,7 +39,8 @@ export interface SrLockOptions {
   staleMs?: number;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this machine with that pid still exists (EPERM: it does, not ours). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
