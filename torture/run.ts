@@ -1,0 +1,30 @@
+/**
+ * @module
+ * `npm run torture -- <suite> [--option=value …]`: runs one torture suite against real
+ * processes on loopback (or network namespaces the suite makes), prints its figures and
+ * failures, and exits 1 if there was any failure. Every suite is bounded in time and in
+ * count by its options, whose defaults are the full run the project quotes; the tests
+ * under `test/torture/` run each with a small budget.
+ */
+import { formatResult, intOption, parseOptions, type SuiteResult } from './suite-result.js';
+
+type Suite = (opts: Record<string, string>) => Promise<SuiteResult>;
+
+const suites: Record<string, { usage: string; run: Suite }> = {
+  load: {
+    usage: '--clients=200 --seconds=60',
+    run: async (o) => (await import('./load.js')).runLoad({ clients: intOption(o, 'clients', 200), seconds: intOption(o, 'seconds', 60) }),
+  },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const suite = name ? suites[name] : undefined;
+if (!suite) {
+  process.stderr.write(`usage: npm run torture -- <suite> [options]\n${Object.entries(suites).map(([n, s]) => `  ${n} ${s.usage}`).join('\n')}\n`);
+  process.exit(2);
+}
+const started = Date.now();
+const result = await suite.run(parseOptions(rest));
+console.log(formatResult(result));
+console.log(`  (${((Date.now() - started) / 1000).toFixed(1)} s in all)`);
+process.exitCode = result.failures.length === 0 ? 0 : 1;
