@@ -1,0 +1,71 @@
+/**
+ * @module
+ * A simulated Dell EqualLogic PS group: the Group Manager CLI over SSH (`ssh-cli-server`),
+ * the group's rules and state (`group-model`), volume blocks in the shared copy-on-write
+ * array store, all kept in the data directory so the group can be stopped and started
+ * again, on a new address if need be, with every volume, snapshot and access record.
+ * `startEqualLogicSim` runs it in-process (tests); `islet sim equallogic` runs it as a
+ * process.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+
+const { utils } = ssh2;
+import { ArrayStore } from '../array-store/array-store.js';
+import { GroupModel, type Pool } from './group-model.js';
+import { SshCliServer } from './ssh-cli-server.js';
+
+export interface EqualLogicSimOptions {
+  readonly ssh: { host: string; port: number };
+  readonly username: string;
+  readonly password: string;
+  readonly groupName: string;
+  readonly pools: readonly Pool[];
+  readonly firmware: string;
+  /** Keeps the group across restarts; a temporary directory (removed on close) when absent. */
+  readonly dataDir?: string;
+  readonly log?: (m: string) => void;
+}
+
+export interface RunningEqualLogicSim {
+  readonly group: GroupModel;
+  readonly store: ArrayStore;
+  readonly ssh: SshCliServer;
+  readonly sshAddress: { address: string; port: number };
+  close(): Promise<void>;
+}
+
+async function hostKey(dir: string): Promise<string> {
+  const file = join(dir, 'ssh_host_ed25519_key');
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const pair = utils.generateKeyPairSync('ed25519');
+  await writeFile(file, pair.private, { mode: 0o600 });
+  return pair.private;
+}
+
+export async function startEqualLogicSim(o: EqualLogicSimOptions): Promise<RunningEqualLogicSim> {
+  const temporary = o.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'eql-sim-'));
+  const dir = o.dataDir ?? temporary!;
+  await mkdir(dir, { recursive: true });
+  const store = await ArrayStore.open(join(dir, 'blocks'));
+  const group = GroupModel.open({ dataDir: dir, groupName: o.groupName, firmware: o.firmware, pools: [...o.pools], store });
+  store.setAllocationGuard((lunId, newBlocks, blockSize) => group.beforeAllocate(lunId, newBlocks * blockSize));
+  const ssh = new SshCliServer({ group, username: o.username, password: o.password, hostKey: await hostKey(dir), ...(o.log ? { log: o.log } : {}) });
+  const sshAddress = await ssh.listen(o.ssh.host, o.ssh.port);
+  group.address = sshAddress.address;
+  return {
+    group, store, ssh, sshAddress,
+    close: async () => {
+      await ssh.close();
+      await store.close();
+      if (temporary) rmSync(temporary, { recursive: true, force: true });
+    },
+  };
+}
