@@ -15,6 +15,13 @@ const suites: Record<string, { usage: string; run: Suite }> = {
     usage: '--clients=200 --seconds=60',
     run: async (o) => (await import('./load.js')).runLoad({ clients: intOption(o, 'clients', 200), seconds: intOption(o, 'seconds', 60) }),
   },
+  fuzz: {
+    usage: '--seconds=30 [--runs=N] [--seed=N] [--targets=vhd,xmlrpc,jsonrpc,xe-argv,update-archive,nbd-handshake]',
+    run: async (o) => (await import('./fuzz/fuzz-suite.js')).runFuzz({
+      seconds: intOption(o, 'seconds', 30), maxRuns: o.runs ? intOption(o, 'runs', 1) : undefined,
+      seed: o.seed ? intOption(o, 'seed', 1) : undefined, targets: o.targets?.split(','),
+    }),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);
