@@ -22,6 +22,8 @@ export interface HttpApiOptions {
   /** Largest RPC body accepted, in bytes. */
   readonly maxBodyBytes?: number;
   readonly log?: (msg: string) => void;
+  /** GET/HEAD requests no resource claims (the web console's static files). */
+  readonly staticFiles?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
 }
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' };
@@ -140,6 +142,7 @@ export function createHttpApi(o: HttpApiOptions): (req: IncomingMessage, res: Se
     if (req.method === 'POST' && path === '/jsonrpc') return void done(jsonrpc(req, res));
     const handler = o.resources?.get(`${req.method} ${path}`);
     if (handler) return void done(handler(req, res, url.searchParams));
+    if (o.staticFiles && (req.method === 'GET' || req.method === 'HEAD')) return void done(o.staticFiles(req, res, path));
     req.resume();
     send(res, 404, 'text/plain', 'Not found\n');
   };

@@ -11,6 +11,8 @@ import type { Ref } from '../core/ref.js';
 import type { Services } from '../actions/context.js';
 import { Dispatcher } from '../api/dispatcher.js';
 import { createHttpApi, type ResourceHandler } from '../api/http-api.js';
+import { createWebConsoleHandler } from '../api/web-console-handler.js';
+import { webConsoleDir } from './web-console-dir.js';
 import { SessionStore } from '../api/session-store.js';
 import { TaskRunner } from '../api/task-runner.js';
 import { classes } from '../datamodel/index.js';
@@ -123,7 +125,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     addresses: [o.host],
   });
   await nbd.start(services, tls, name);
-  const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log }));
+  const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()) }));
   await pool.start(listener.port);
   updates.start(services);
   const shownHost = o.host.includes(':') ? `[${o.host}]` : o.host;

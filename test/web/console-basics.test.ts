@@ -1,0 +1,152 @@
+/**
+ * The web console in a real browser against a real host: served at `/` (with the XML-RPC
+ * POST on `/` still working), signing in (a wrong password refused plainly), the tree with
+ * status icons and search, the General tab, live updates through event.from, a name with
+ * markup shown as text, and a read-only user whose actions are disabled with the role named.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { XapiClient } from '../../src/client/xapi-client.js';
+import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+
+const PW = 'console-pw';
+const MiB = 1024 * 1024;
+const MARKUP = '<img src=x onerror="window.__pwned=1"><b>bold</b>';
+
+async function makeVm(c: XapiClient, name: string): Promise<string> {
+  return String(await c.call('VM.create', {
+    name_label: name, memory_static_max: 64 * MiB, memory_dynamic_max: 64 * MiB, memory_dynamic_min: 64 * MiB, memory_static_min: 64 * MiB,
+    VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
+  }));
+}
+
+async function signIn(page: Page, url: string, user: string, password: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.getByRole('tree', { name: 'Infrastructure' }).waitFor({ timeout: 20_000 });
+}
+
+const treeItem = (page: Page, name: string) => page.getByRole('treeitem', { name, exact: true });
+
+describe('web console basics', { skip: browserSkip(), timeout: 180_000 }, () => {
+  let srv: IsletProcess;
+  let api: XapiClient;
+  let browser: TestBrowser;
+  let vm: string;
+
+  before(async () => {
+    srv = await startIslet({ rootPassword: PW });
+    api = new XapiClient({ url: srv.url });
+    await api.login('root', PW);
+    const role = ((await api.call('role.get_by_name_label', 'read-only')) as string[])[0];
+    await api.call('subject.islet_create_local_user', 'reader', 'reader-pw', role);
+    await api.call('pool.set_name_label', ((await api.call('pool.get_all')) as string[])[0], 'Islet Pool');
+    vm = await makeVm(api, 'web-vm-1');
+    await makeVm(api, MARKUP);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    api?.close();
+    await srv?.stop();
+  });
+
+  it('serves the console at / with proper types, no traversal, and XML-RPC still on POST /', async () => {
+    const index = await fetch(`${srv.url}/`);
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get('content-type') ?? '', /^text\/html/);
+    const html = await index.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, html);
+    const js = await fetch(`${srv.url}${script}`);
+    assert.match(js.headers.get('content-type') ?? '', /^text\/javascript/);
+    for (const p of ['/../package.json', '/%2e%2e/package.json', '/assets/%2e%2e%2f%2e%2e%2fpackage.json', '/..%5cpackage.json', '/nope.js']) {
+      assert.equal((await fetch(`${srv.url}${p}`)).status, 404, p);
+    }
+    const xml = await fetch(`${srv.url}/`, {
+      method: 'POST', headers: { 'content-type': 'text/xml' },
+      body: '<?xml version="1.0"?><methodCall><methodName>session.login_with_password</methodName><params><param><value>root</value></param><param><value>nope</value></param></params></methodCall>',
+    });
+    assert.match(await xml.text(), /SESSION_AUTHENTICATION_FAILED/);
+  });
+
+  it('refuses a wrong password with a clear message', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await page.goto(srv.url);
+      await page.getByLabel('User name').fill('root');
+      await page.getByLabel('Password').fill('wrong');
+      await page.getByRole('button', { name: 'Connect' }).click();
+      await page.getByRole('alert').filter({ hasText: 'not correct' }).waitFor();
+      assert.equal(await page.getByRole('tree').count(), 0);
+      await screenshot(page, 'login-wrong-password');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows the tree, the General tab, live changes, and markup as text (root)', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await signIn(page, srv.url, 'root', PW);
+      assert.equal(await page.getByTestId('role').textContent(), 'pool-admin');
+      const hostName = String(await api.call('host.get_name_label', ((await api.call('host.get_all')) as string[])[0]));
+      await treeItem(page, hostName).waitFor();
+      await treeItem(page, 'web-vm-1').click();
+      await page.getByTestId('object-title').filter({ hasText: 'web-vm-1' }).waitFor();
+      await page.getByRole('tabpanel').getByText('Halted', { exact: true }).waitFor();
+      await screenshot(page, 'vm-general');
+      // A change made through the API reaches the tree through event.from.
+      await api.call('VM.set_name_label', vm, 'web-vm-renamed');
+      await treeItem(page, 'web-vm-renamed').waitFor();
+      // Right-click → Start: the icon turns to Running.
+      await treeItem(page, 'web-vm-renamed').click({ button: 'right' });
+      await page.getByRole('menuitem', { name: 'Start' }).click();
+      await treeItem(page, 'web-vm-renamed').getByRole('img', { name: 'Running' }).waitFor();
+      assert.equal(String(await api.call('VM.get_power_state', vm)), 'Running');
+      // The markup name is text: no element made from it, nothing run.
+      const row = treeItem(page, MARKUP);
+      await row.waitFor();
+      assert.equal(await row.locator('b, img[src=x]').count(), 0);
+      assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+      // Search filters the tree.
+      await page.getByLabel('Search the tree').fill('renamed');
+      await treeItem(page, MARKUP).waitFor({ state: 'detached' });
+      await treeItem(page, 'web-vm-renamed').waitFor();
+      await page.getByLabel('Search the tree').fill('');
+      // The pool's General tab has the Updates section.
+      await treeItem(page, 'Islet Pool').click();
+      await page.getByRole('region', { name: 'Updates' }).waitFor();
+      await screenshot(page, 'pool-general');
+      await treeItem(page, hostName).click();
+      await page.getByRole('region', { name: 'Version Details' }).waitFor();
+      await screenshot(page, 'host-general');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('signs in a read-only user whose actions are disabled, naming the role', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await signIn(page, srv.url, 'reader', 'reader-pw');
+      assert.equal(await page.getByTestId('role').textContent(), 'read-only');
+      await treeItem(page, 'web-vm-renamed').click();
+      const shutdown = page.locator('header [data-action=shutdown]');
+      await shutdown.waitFor();
+      assert.equal(await shutdown.isDisabled(), true);
+      assert.match(String(await shutdown.getAttribute('title')), /read-only/);
+      assert.equal(await page.locator('header [data-action=install-update]').isDisabled(), true);
+      await treeItem(page, 'web-vm-renamed').click({ button: 'right' });
+      const item = page.getByRole('menuitem', { name: /Shut Down/ });
+      assert.equal(await item.getAttribute('aria-disabled'), 'true');
+      await screenshot(page, 'read-only-user');
+    } finally {
+      await context.close();
+    }
+  });
+});
