@@ -23,6 +23,11 @@ export interface SessionInfo {
   readonly originator: string;
   /** Pool-internal sessions (member to master) are not subject to idle expiry. */
   readonly internal: boolean;
+  /**
+   * For a session another host opened with its pool credential: that host's uuid and the
+   * digest of the credential it proved, re-checked on every call (eject or re-issue ends it).
+   */
+  readonly poolHost?: { readonly uuid: string; readonly digest: string };
 }
 
 /** Progress and cancellation for work that runs under a task. */

@@ -76,11 +76,11 @@ export class SessionStore {
   }
 
   /** Opens a session without a password check, for pool-internal logins already authenticated. */
-  open(user: LocalUser, originator: string, internal = false): SessionInfo {
+  open(user: LocalUser, originator: string, internal = false, poolHost?: SessionInfo['poolHost']): SessionInfo {
     const ref = newRef<'session'>();
     const info = {
       ref, userName: user.name, role: user.role, isLocalSuperuser: user.name === 'root',
-      originator, internal, lastActive: this.now(),
+      originator, internal, lastActive: this.now(), ...(poolHost ? { poolHost } : {}),
     };
     this.sessions.set(ref, info);
     const nowStr = xapiDate(new Date(this.now()));

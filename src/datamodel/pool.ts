@@ -174,13 +174,19 @@ export const pool = cls('pool', {
       async: true,
     }),
     // Pool-internal messages between hosts (src/pool/): hidden from clients, and refused
-    // unless the session was opened with the pool secret (islet_join_request excepted).
+    // unless the session was opened by a host with its own credential (islet_join_request,
+    // made with a pool-admin's login, excepted).
     message('islet_join_request', {
-      doc: 'Islet internal: a host asks the master to add it to the pool; returns the pool secret (JSON)',
+      doc: 'Islet internal: a host asks the master to add it to the pool; returns the credential issued to that host (JSON)',
       params: [param('member', t.string, 'The joining host\'s host and metrics records and address, as JSON')],
       result: t.string,
-      resultDoc: 'JSON with the pool secret',
-      role: 'pool-operator',
+      resultDoc: 'JSON with the joining host\'s credential',
+      role: 'pool-admin',
+      internal: true,
+    }),
+    message('islet_join_confirm', {
+      doc: 'Islet internal: the joining host, logged in with its new credential, confirms its join; unconfirmed joins are undone',
+      role: 'pool-admin',
       internal: true,
     }),
     message('islet_heartbeat', {

@@ -85,10 +85,10 @@ export const session = cls('session', {
       async: true,
     }),
     message('islet_pool_login', {
-      doc: 'Islet internal: opens a pool-internal session for another host of the pool, which proves itself with the pool secret',
+      doc: 'Islet internal: opens a pool-internal session for another host of the pool, which proves itself with the credential the master issued to it when it joined',
       params: [
         param('host_uuid', t.string, 'The calling host'),
-        param('secret', t.string, 'The pool secret'),
+        param('credential', t.string, 'That host\'s own pool credential'),
       ],
       result: t.ref('session'),
       resultDoc: 'A pool-internal session',

@@ -25,8 +25,8 @@ export interface MemberLinkOptions {
   readonly db: ForwardingPoolDb;
   readonly master: HostPort;
   readonly self: Ref<'host'>;
-  readonly selfUuid: () => string;
-  readonly secret: () => string;
+  /** This host's uuid and pool credential, which the master checks at each login. */
+  readonly credential: () => { readonly hostUuid: string; readonly token: string } | undefined;
   readonly heartbeatMs: number;
   readonly status: () => HeartbeatStatus;
   readonly log: (msg: string) => void;
@@ -57,7 +57,7 @@ export class MemberLink {
   constructor(o: MemberLinkOptions) {
     this.#o = o;
     this.master = o.master;
-    this.#client = new PeerClient({ url: peerUrl(o.master), secret: o.secret, callerUuid: o.selfUuid, timeoutMs: 10_000, connectTimeoutMs: 3000 });
+    this.#client = new PeerClient({ url: peerUrl(o.master), credential: o.credential, timeoutMs: 10_000, connectTimeoutMs: 3000 });
     this.#synced = new Promise((r) => { this.#resolveSynced = r; });
   }
 

@@ -3,9 +3,9 @@
  * How one host calls another: JSON-RPC over HTTPS on the peer's API port, with a
  * keep-alive connection pool, a deadline on every call (a host cut off the network must
  * turn into an error in seconds, not after TCP gives up), and a pool-internal session
- * opened with the pool secret and renewed when the peer restarted. Peers present
- * self-signed certificates, so, as between xapi hosts before TLS verification, the
- * certificate is not checked; the pool secret is what authenticates.
+ * opened with this host's pool credential and renewed when the peer restarted. Peers
+ * present self-signed certificates, so, as between xapi hosts before TLS verification,
+ * the certificate is not checked; the per-host credential is what authenticates.
  */
 import https from 'node:https';
 import { XapiCallError } from '../client/xapi-call-error.js';
@@ -23,10 +23,11 @@ class StaleConnection extends Error {}
 export interface PeerClientOptions {
   /** `https://host:port` of the peer. */
   readonly url: string;
-  /** The pool secret (read at each login: it changes when this host joins a pool). */
-  readonly secret: () => string;
-  /** The uuid of the calling host, for the peer's session record. */
-  readonly callerUuid: () => string;
+  /**
+   * The calling host's uuid and pool credential (read at each login: they change when this
+   * host joins a pool); none means this client only makes sessionless or user calls.
+   */
+  readonly credential: () => { readonly hostUuid: string; readonly token: string } | undefined;
   /** Deadline for calls that give none. */
   readonly timeoutMs?: number;
   /** How long establishing a connection may take. */
@@ -87,7 +88,10 @@ export class PeerClient {
 
   #ensureSession(opts: CallOptions): Promise<string> {
     if (!this.#session) {
-      const p = this.rawCall('session.islet_pool_login', [this.#o.callerUuid(), this.#o.secret()], opts).then(String);
+      const c = this.#o.credential();
+      const p = c
+        ? this.rawCall('session.islet_pool_login', [c.hostUuid, c.token], opts).then(String)
+        : Promise.reject(new XapiCallError('SESSION_AUTHENTICATION_FAILED', ['', 'this host holds no pool credential']));
       this.#session = p;
       p.catch(() => { if (this.#session === p) this.#session = undefined; });
     }

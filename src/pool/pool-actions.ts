@@ -3,7 +3,8 @@
  * pool: the membership calls clients make (join, eject, designate_new_master, the
  * emergency pair) and the `islet_` calls hosts make on one another (heartbeats,
  * replication, forwarded writes, role changes), plus `session.islet_pool_login`. The
- * internal calls are refused unless the session was opened with the pool secret.
+ * internal calls are refused unless the session was opened by a host of the pool with its
+ * own credential; joining takes a pool-admin user and the joining host's confirmation.
  */
 import { ApiError } from '../core/api-error.js';
 import type { Ref } from '../core/ref.js';
@@ -12,8 +13,8 @@ import { parseHostPort } from './host-address.js';
 import type { ForwardedWrite } from './forwarding-pool-db.js';
 import { PoolLinkImpl } from './pool-link-impl.js';
 import {
-  acceptHeartbeat, acceptJoin, designateNewMaster, ejectHost, emergencyTransition, joinPool, leavePool,
-  recoverSlaves, takeOver, type JoinRequest,
+  acceptHeartbeat, acceptJoin, confirmJoin, designateNewMaster, parseJoinRequest, ejectHost, emergencyTransition, joinPool, leavePool,
+  recoverSlaves, takeOver,
 } from './pool-membership.js';
 import type { PoolNode } from './pool-node.js';
 import { applyForwarded, changesFor } from './replication.js';
@@ -73,10 +74,23 @@ export const poolActions: ClassActions = {
 
   islet_join_request: (ctx, a) => {
     if (!ctx.session) throw new ApiError('SESSION_INVALID', ['']);
-    return JSON.stringify(acceptJoin(nodeOf(ctx), parseJson<JoinRequest>(a.member, 'member')));
+    // A host's credential speaks for that host only; adding hosts takes a person's login.
+    if (ctx.session.internal) throw new ApiError('RBAC_PERMISSION_DENIED', ['pool.islet_join_request', 'Pool-internal sessions cannot add hosts']);
+    return JSON.stringify(acceptJoin(nodeOf(ctx), parseJoinRequest(parseJson<unknown>(a.member, 'member'))));
+  },
+  islet_join_confirm: (ctx) => {
+    const node = internalOnly(ctx);
+    const bound = ctx.session!.poolHost;
+    if (!bound) throw new ApiError('RBAC_PERMISSION_DENIED', ['pool.islet_join_confirm', 'Only the joining host confirms its join']);
+    confirmJoin(node, bound.uuid);
+    return '';
   },
   islet_heartbeat: (ctx, a) => {
     const node = internalOnly(ctx);
+    const bound = ctx.session!.poolHost;
+    if (bound && ctx.db.refByUuid('host', bound.uuid) !== a.host) {
+      throw new ApiError('RBAC_PERMISSION_DENIED', ['pool.islet_heartbeat', 'A host heartbeats for itself only']);
+    }
     acceptHeartbeat(node, a.host as Ref<'host'>, parseJson<Record<string, unknown>>(a.status, 'status'));
     return JSON.stringify({ ok: true });
   },
@@ -116,7 +130,7 @@ export const poolActions: ClassActions = {
   },
 };
 
-/** session.islet_pool_login: another host of the pool, proving itself with the pool secret. */
+/** session.islet_pool_login: another host of the pool, proving itself with its own credential. */
 export const poolSessionActions: ClassActions = {
-  islet_pool_login: (ctx, a) => nodeOf(ctx).poolLogin(String(a.host_uuid), String(a.secret)).ref,
+  islet_pool_login: (ctx, a) => nodeOf(ctx).poolLogin(String(a.host_uuid), String(a.credential)).ref,
 };

@@ -2,17 +2,21 @@
  * @module
  * The few facts about pool membership a host keeps as files beside its database, like
  * xapi's `/etc/xensource/pool.conf` and `ptoken`: its role ("master" or "slave:<address>"),
- * the pool secret hosts use to log in to one another, and the address its API serves (for
- * local tools such as `xe-toolstack-restart`). They are files, not database rows, because a
- * member's database is a replica that the master's content replaces.
+ * its own pool credential (issued by the master when it joined, bound to its host uuid;
+ * hosts log in to one another with it) and the address its API serves (for local tools
+ * such as `xe-toolstack-restart`). They are files, not database rows, because a member's
+ * database is a replica that the master's content replaces. The database keeps only a
+ * digest of each host's credential (meta `pool:host_credential:<uuid>`, replicated), so
+ * that every host can check every other host and nothing that reads the database learns
+ * a credential.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseHostPort, type HostPort } from './host-address.js';
 
 export const POOL_CONF_FILE = 'pool.conf';
-export const POOL_SECRET_FILE = 'pool-secret';
+export const HOST_CREDENTIAL_FILE = 'pool-credential';
 export const API_ADDRESS_FILE = 'api-address';
 
 export type PoolRole = { readonly role: 'master' } | { readonly role: 'slave'; readonly master: HostPort };
@@ -36,20 +40,37 @@ export function writePoolRole(dataDir: string, r: PoolRole): void {
   writeAtomic(join(dataDir, POOL_CONF_FILE), text);
 }
 
-/** The pool secret, made on first use; a member replaces it with its master's at join. */
-export function loadPoolSecret(dataDir: string): string {
-  const file = join(dataDir, POOL_SECRET_FILE);
-  if (existsSync(file)) {
-    const s = readFileSync(file, 'utf8').trim();
-    if (s) return s;
-  }
-  const s = randomBytes(32).toString('hex');
-  writeAtomic(file, `${s}\n`, 0o600);
-  return s;
+/** A host's pool credential: a random token that only this host (and nobody's session) has. */
+export interface HostCredential {
+  readonly hostUuid: string;
+  readonly token: string;
 }
 
-export function savePoolSecret(dataDir: string, secret: string): void {
-  writeAtomic(join(dataDir, POOL_SECRET_FILE), `${secret}\n`, 0o600);
+/** The database meta key holding the digest of a host's credential. */
+export const credentialKey = (hostUuid: string) => `pool:host_credential:${hostUuid}`;
+
+export function newCredential(hostUuid: string): HostCredential {
+  return { hostUuid, token: randomBytes(32).toString('hex') };
+}
+
+/** What the database keeps of a credential: a digest (the token has 256 random bits). */
+export function credentialDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function loadHostCredential(dataDir: string): HostCredential | undefined {
+  const file = join(dataDir, HOST_CREDENTIAL_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    const c = JSON.parse(readFileSync(file, 'utf8')) as Partial<HostCredential>;
+    return typeof c.hostUuid === 'string' && typeof c.token === 'string' ? { hostUuid: c.hostUuid, token: c.token } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function saveHostCredential(dataDir: string, c: HostCredential): void {
+  writeAtomic(join(dataDir, HOST_CREDENTIAL_FILE), `${JSON.stringify(c)}\n`, 0o600);
 }
 
 export function writeApiAddress(dataDir: string, a: HostPort): void {

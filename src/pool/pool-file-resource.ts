@@ -1,8 +1,8 @@
 /**
  * @module
  * `GET /islet_pool_file?path=…`: lets another host of the pool read a file under this
- * host's data directory (an uploaded update, say), authenticated with the pool secret in
- * a header rather than a session, as xapi's hosts use theirs. Paths that would leave the
+ * host's data directory (an uploaded update, say), authenticated with the calling host's
+ * uuid and pool credential in headers rather than a session. Paths that would leave the
  * data directory are refused.
  */
 import { createReadStream } from 'node:fs';
@@ -10,13 +10,14 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ResourceHandler } from '../api/http-api.js';
-import { POOL_SECRET_HEADER } from './pool-link-impl.js';
+import { HOST_CREDENTIAL_HEADER, HOST_UUID_HEADER } from './pool-link-impl.js';
 
-export function poolFileResource(dataDir: string, secret: () => string): ResourceHandler {
+export function poolFileResource(dataDir: string, verify: (hostUuid: string, token: string) => boolean): ResourceHandler {
   return async (req, res, query) => {
     req.resume();
-    const given = req.headers[POOL_SECRET_HEADER];
-    if (typeof given !== 'string' || given !== secret()) {
+    const uuid = req.headers[HOST_UUID_HEADER];
+    const token = req.headers[HOST_CREDENTIAL_HEADER];
+    if (typeof uuid !== 'string' || typeof token !== 'string' || !verify(uuid, token)) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden\n');
       return;
     }

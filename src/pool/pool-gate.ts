@@ -5,7 +5,8 @@
  * call, except the calls hosts make on one another (pool-internal sessions, `islet_`
  * messages), local logins meant for a member whose master is gone (and what such a
  * session then does), the emergency calls, and a client finishing with a task it started
- * before this host joined a pool.
+ * before this host joined a pool. Every call of a session another host opened with its
+ * credential is checked here first (the host is still in the pool with that credential).
  */
 import { ApiError } from '../core/api-error.js';
 import type { SessionInfo } from '../actions/context.js';
@@ -22,8 +23,9 @@ const ALWAYS = new Set([
 
 export function poolGate(node: PoolNode) {
   return (entry: { cls: ClassDecl; msg: MessageDecl }, session: SessionInfo | undefined): void => {
-    if (node.isMaster()) return;
     const name = `${entry.cls.name}.${entry.msg.name}`;
+    if (session?.poolHost) node.checkPoolSession(session, name);
+    if (node.isMaster()) return;
     if (entry.msg.name.startsWith('islet_') || ALWAYS.has(name)) return;
     if (session && (session.internal || session.originator === 'slave_local')) return;
     if (session && entry.cls.name === 'task') return;

@@ -4,7 +4,7 @@
  * host's role, host-local work run on the host that must do it (through the local
  * dispatcher for this host, over a pooled pool-internal connection for the others; a host
  * that is not live or does not answer gives HOST_OFFLINE), and files fetched from the
- * master with the pool secret.
+ * master with this host's credential.
  */
 import { createWriteStream } from 'node:fs';
 import https from 'node:https';
@@ -16,7 +16,8 @@ import { peerUrl } from './host-address.js';
 import type { PoolNode } from './pool-node.js';
 
 export const POOL_FILE_PATH = '/islet_pool_file';
-export const POOL_SECRET_HEADER = 'x-islet-pool-secret';
+export const HOST_UUID_HEADER = 'x-islet-host-uuid';
+export const HOST_CREDENTIAL_HEADER = 'x-islet-host-credential';
 
 export class PoolLinkImpl implements PoolLink {
   constructor(readonly node: PoolNode) {}
@@ -40,8 +41,11 @@ export class PoolLinkImpl implements PoolLink {
   async fetchFromMaster(path: string, dest: string): Promise<void> {
     const url = new URL(POOL_FILE_PATH, peerUrl(this.node.masterHostPort()));
     url.searchParams.set('path', path);
+    const cred = this.node.credential;
+    if (!cred) throw new ApiError('INTERNAL_ERROR', ['this host holds no pool credential']);
     await new Promise<void>((resolve, reject) => {
-      const req = https.get(url, { rejectUnauthorized: false, headers: { [POOL_SECRET_HEADER]: this.node.secret }, timeout: 30_000 }, (res) => {
+      const headers = { [HOST_UUID_HEADER]: cred.hostUuid, [HOST_CREDENTIAL_HEADER]: cred.token };
+      const req = https.get(url, { rejectUnauthorized: false, headers, timeout: 30_000 }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           reject(new ApiError('INTERNAL_ERROR', [`fetching ${path} from the master: HTTP ${res.statusCode}`]));

@@ -1,20 +1,24 @@
 /**
  * @module
  * The membership procedures, each run by the host the XenAPI call reaches: joining a pool
- * (the joining host authenticates to the master as a user, the master adds its host
- * records and hands over the pool secret, then the joining host drops its own database for
- * a replica of the master's), ejecting a member, handing the master role over in an
- * orderly way, and the emergency takeover when the master is gone for good.
+ * (the joining host authenticates to the master as a pool-admin, the master adds its host
+ * records, never over an existing host, and issues it a credential bound to its uuid; the
+ * joining host confirms with that credential, or the master takes the records back, then
+ * drops its own database for a replica of the master's), ejecting a member, handing the
+ * master role over in an orderly way, and the emergency takeover when the master is gone.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from '../core/api-error.js';
 import type { Row } from '../core/ports/pool-db.js';
-import { NULL_REF, type Ref } from '../core/ref.js';
+import { NULL_REF, isNullRef, type Ref } from '../core/ref.js';
 import { XapiCallError } from '../client/xapi-call-error.js';
 import { formatHostPort, isWildcard, parseHostPort, peerUrl, type HostPort } from './host-address.js';
 import { PeerClient, PeerUnreachable } from './peer-client.js';
-import { POOL_SECRET_FILE, savePoolSecret, writePoolRole } from './pool-conf.js';
+import {
+  HOST_CREDENTIAL_FILE, credentialDigest, credentialKey, newCredential, saveHostCredential, writePoolRole,
+  type HostCredential,
+} from './pool-conf.js';
 import { asApiError, type PoolNode } from './pool-node.js';
 import { isReplicatedMeta, metaEntriesOf } from './replication.js';
 
@@ -27,9 +31,13 @@ export interface JoinRequest {
   readonly metrics?: RecordOf;
 }
 export interface JoinReply {
-  readonly secret: string;
+  /** The credential the master issued to the joining host, bound to its uuid. */
+  readonly credential: string;
   readonly master: HostPort;
 }
+
+/** How long the master waits for a joining host to confirm before taking its records back. */
+export const JOIN_CONFIRM_MS = 60_000;
 
 /** Fields of a host record that point at objects of the joining host's old database. */
 const LOCAL_REF_FIELDS = ['suspend_image_sr', 'crash_dump_sr', 'local_cache_sr', 'control_domain'];
@@ -51,7 +59,8 @@ export function joinPool(node: PoolNode, masterAddress: string, user: string, pa
     let target = parseHostPort(masterAddress, node.port);
     if (formatHostPort(target) === formatHostPort(node.selfAddress())) throw new ApiError('HOST_ITS_OWN_SLAVE', []);
 
-    const mk = (t: HostPort) => new PeerClient({ url: peerUrl(t), secret: () => node.secret, callerUuid: () => node.selfUuid(), timeoutMs: 30_000, connectTimeoutMs: 5000 });
+    let issued: HostCredential | undefined;
+    const mk = (t: HostPort) => new PeerClient({ url: peerUrl(t), credential: () => issued, timeoutMs: 30_000, connectTimeoutMs: 5000 });
     let client = mk(target);
     try {
       let session = '';
@@ -82,8 +91,18 @@ export function joinPool(node: PoolNode, masterAddress: string, user: string, pa
       } finally {
         client.rawCall('session.logout', [session]).catch(() => undefined);
       }
-      savePoolSecret(node.o.dataDir, reply.secret);
-      node.secret = reply.secret;
+      if (typeof reply?.credential !== 'string' || !reply.credential) throw new ApiError('JOINING_HOST_SERVICE_FAILED', []);
+      issued = { hostUuid: node.selfUuid(), token: reply.credential };
+      try {
+        // The explicit second step: the master keeps our records only once we prove we hold
+        // the credential it issued.
+        await client.call('pool.islet_join_confirm', [], { timeoutMs: 30_000 });
+      } catch (e) {
+        node.o.log(`pool: the master did not accept the join confirmation: ${e instanceof Error ? e.message : String(e)}`);
+        throw new ApiError('JOINING_HOST_SERVICE_FAILED', []);
+      }
+      saveHostCredential(node.o.dataDir, issued);
+      node.credential = issued;
       node.o.log(`pool: joined the pool of ${formatHostPort(target)}`);
       node.becomeMember(target);
       let timer: NodeJS.Timeout | undefined;
@@ -122,29 +141,79 @@ function pick(row: Row, fields: readonly string[]): Row {
   return out;
 }
 
-/** pool.islet_join_request, run on the master: adds the joining host's records. */
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const REF_RE = /^OpaqueRef:[0-9a-zA-Z-]{1,64}$/;
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** The join request as sent, checked field by field: a malformed one is INVALID_VALUE. */
+export function parseJoinRequest(raw: unknown): JoinRequest {
+  const bad = (why: string) => new ApiError('INVALID_VALUE', ['member', why]);
+  const record = (x: unknown, what: string): RecordOf => {
+    if (!isObject(x) || typeof x.ref !== 'string' || !isObject(x.row)) throw bad(`${what} must be {"ref": ..., "row": {...}}`);
+    if (!REF_RE.test(x.ref) || x.ref === NULL_REF) throw bad(`${what} ref ${JSON.stringify(x.ref.slice(0, 80))} is not a reference`);
+    if (typeof x.row.uuid !== 'string' || !UUID_RE.test(x.row.uuid)) throw bad(`${what} has no valid uuid`);
+    return { ref: x.ref as Ref, row: x.row };
+  };
+  if (!isObject(raw)) throw bad('not a JSON object');
+  const host = record(raw.host, 'host');
+  return { host, ...(raw.metrics !== undefined ? { metrics: record(raw.metrics, 'metrics') } : {}) };
+}
+
+/**
+ * pool.islet_join_request, run on the master: adds the joining host's records and issues
+ * its credential. A join never touches an existing host or metrics record; the records
+ * stay pending until the host confirms with the credential (islet_join_confirm).
+ */
 export function acceptJoin(node: PoolNode, req: JoinRequest): JoinReply {
   node.assertMaster();
   const { db } = node;
   const hostRef = req.host.ref as Ref<'host'>;
-  const uuid = String(req.host.row.uuid ?? '');
-  const byUuid = db.refByUuid('host', uuid);
-  if (byUuid && byUuid !== hostRef) throw new ApiError('INVALID_VALUE', ['host uuid', uuid]);
-  if (hostRef === node.self) throw new ApiError('HOST_ITS_OWN_SLAVE', []);
+  const uuid = String(req.host.row.uuid);
+  if (hostRef === node.self || uuid === node.selfUuid()) throw new ApiError('HOST_ITS_OWN_SLAVE', []);
+  if (db.get('host', hostRef) || db.refByUuid('host', uuid) || db.getMeta(credentialKey(uuid)) !== undefined) {
+    throw new ApiError('INVALID_VALUE', ['host', `a host with uuid ${uuid} or reference ${hostRef} is already in the pool`]);
+  }
+  const metricsRef = req.metrics?.ref;
+  if (metricsRef && db.get('host_metrics', metricsRef)) {
+    throw new ApiError('INVALID_VALUE', ['host_metrics', `${metricsRef} already exists`]);
+  }
+  const credential = newCredential(uuid);
   db.transaction(() => {
-    let metricsRef = req.metrics?.ref;
-    const metricsRow = { ...(req.metrics ? pick(req.metrics.row, node.fields.get('host_metrics')!) : {}), live: true };
-    if (metricsRef && db.get('host_metrics', metricsRef)) db.update('host_metrics', metricsRef, metricsRow);
-    else if (metricsRef) db.create('host_metrics', metricsRef, metricsRow);
+    if (metricsRef) db.create('host_metrics', metricsRef, { ...pick(req.metrics!.row, node.fields.get('host_metrics')!), live: true });
     const hostRow = pick(req.host.row, node.fields.get('host')!);
-    if (!metricsRef) metricsRef = NULL_REF;
-    hostRow.metrics = metricsRef;
-    if (db.get('host', hostRef)) db.update('host', hostRef, hostRow);
-    else db.create('host', hostRef, hostRow);
+    hostRow.metrics = metricsRef ?? NULL_REF;
+    db.create('host', hostRef, hostRow);
+    db.setMeta(credentialKey(uuid), credentialDigest(credential.token));
   });
+  const ms = Number(process.env.ISLET_JOIN_CONFIRM_MS) || JOIN_CONFIRM_MS;
+  node.pendingJoins.set(uuid, setTimeout(() => rollbackJoin(node, hostRef, uuid), ms).unref());
   node.monitor?.heartbeat(hostRef);
-  node.o.log(`pool: host ${String(req.host.row.name_label ?? uuid)} joined from ${String(req.host.row.address)}`);
-  return { secret: node.secret, master: node.selfAddress() };
+  node.o.log(`pool: host ${String(req.host.row.name_label ?? uuid)} (${uuid}) asks to join from ${String(req.host.row.address)}`);
+  return { credential: credential.token, master: node.selfAddress() };
+}
+
+/** pool.islet_join_confirm, run on the master for the session of the host that joined. */
+export function confirmJoin(node: PoolNode, hostUuid: string): void {
+  node.assertMaster();
+  const timer = node.pendingJoins.get(hostUuid);
+  if (!timer) return;
+  clearTimeout(timer);
+  node.pendingJoins.delete(hostUuid);
+  node.o.log(`pool: host ${hostUuid} joined the pool`);
+}
+
+/** A join never confirmed: the records go, so no phantom host holds pool-wide work up. */
+function rollbackJoin(node: PoolNode, hostRef: Ref<'host'>, uuid: string): void {
+  if (!node.pendingJoins.delete(uuid)) return;
+  const { db } = node;
+  db.transaction(() => {
+    const metrics = db.get('host', hostRef)?.metrics as Ref | undefined;
+    if (db.get('host', hostRef)) db.remove('host', hostRef);
+    if (metrics && !isNullRef(metrics) && db.get('host_metrics', metrics)) db.remove('host_metrics', metrics);
+    db.setMeta(credentialKey(uuid), undefined);
+  });
+  node.dropPeer(hostRef);
+  node.o.log(`pool: host ${uuid} never confirmed its join; its records were removed`);
 }
 
 /** pool.islet_heartbeat, run on the master. */
@@ -187,7 +256,9 @@ export function ejectHost(node: PoolNode, host: Ref<'host'>): Promise<void> {
         if (v.affinity === host) db.update('VM', ref, { affinity: NULL_REF });
       }
       const metrics = db.get('host', host)?.metrics as Ref | undefined;
+      const uuid = String(db.get('host', host)?.uuid ?? '');
       db.remove('host', host);
+      if (uuid) db.setMeta(credentialKey(uuid), undefined);
       if (metrics && db.get('host_metrics', metrics)) db.remove('host_metrics', metrics);
     });
     node.dropPeer(host);
@@ -207,7 +278,8 @@ export function leavePool(node: PoolNode): void {
     inner.restoreJson(JSON.stringify({ format: 'islet-pool-db', version: 1, generation: 0, meta: keep, classes: {} }));
   });
   writePoolRole(node.o.dataDir, { role: 'master' });
-  rmSync(join(node.o.dataDir, POOL_SECRET_FILE), { force: true });
+  rmSync(join(node.o.dataDir, HOST_CREDENTIAL_FILE), { force: true });
+  node.credential = undefined;
   node.o.log('pool: ejected from the pool; starting over as a pool of one');
   setTimeout(() => {
     node.o.lifecycle.request('restart-agent').catch(() => {

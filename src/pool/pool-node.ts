@@ -1,11 +1,12 @@
 /**
  * @module
- * One host's place in its pool, at run time: whether it is master or member, the pool
- * secret, the master's liveness monitor or the member's link to its master, the clients
+ * One host's place in its pool, at run time: whether it is master or member, its pool
+ * credential (and the check of other hosts' credentials), the master's liveness monitor or the member's link to its master, the clients
  * it calls other hosts with, and the switches between roles (join, handover, emergency
  * takeover). Actions reach it through `services.pool`; the membership procedures
  * themselves live in `pool-membership.ts`.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../core/api-error.js';
 import { isNullRef, type Ref } from '../core/ref.js';
 import type { ClassDecl } from '../datamodel/dsl.js';
@@ -19,7 +20,10 @@ import type { HostLifecycle } from './host-lifecycle.js';
 import { LivenessMonitor, liveInDb } from './liveness-monitor.js';
 import { MemberLink } from './member-link.js';
 import { PeerClient, PeerUnreachable } from './peer-client.js';
-import { loadPoolSecret, readPoolRole, writeApiAddress, writePoolRole, type PoolRole } from './pool-conf.js';
+import {
+  credentialDigest, credentialKey, loadHostCredential, newCredential, readPoolRole, saveHostCredential,
+  writeApiAddress, writePoolRole, type HostCredential, type PoolRole,
+} from './pool-conf.js';
 import { REPLICA_GEN_KEY, storedFields } from './replication.js';
 import './pool-errors.js';
 
@@ -52,7 +56,9 @@ export class PoolNode {
   readonly heartbeatMs: number;
   readonly livenessTimeoutMs: number;
   #role: PoolRole;
-  #secret: string;
+  #credential: HostCredential | undefined;
+  /** Hosts the master added whose join has not been confirmed yet, with their rollback timers. */
+  readonly pendingJoins = new Map<string, NodeJS.Timeout>();
   #port = 0;
   #monitor: LivenessMonitor | undefined;
   #member: MemberLink | undefined;
@@ -71,7 +77,7 @@ export class PoolNode {
     this.heartbeatMs = o.heartbeatMs ?? 2000;
     this.livenessTimeoutMs = o.livenessTimeoutMs ?? 20_000;
     this.#role = readPoolRole(o.dataDir);
-    this.#secret = loadPoolSecret(o.dataDir);
+    this.#credential = loadHostCredential(o.dataDir);
   }
 
   // --- identity ----------------------------------------------------------------------
@@ -84,12 +90,13 @@ export class PoolNode {
     return this.#role;
   }
 
-  get secret(): string {
-    return this.#secret;
+  /** This host's own pool credential (none on a member that lost its file). */
+  get credential(): HostCredential | undefined {
+    return this.#credential;
   }
 
-  set secret(s: string) {
-    this.#secret = s;
+  set credential(c: HostCredential | undefined) {
+    this.#credential = c;
   }
 
   get port(): number {
@@ -153,6 +160,8 @@ export class PoolNode {
     const me = this.selfAddress();
     writeApiAddress(this.o.dataDir, { host: isWildcard(this.o.listenHost) ? '127.0.0.1' : me.host, port });
     this.#refreshOwnRecord();
+    if (this.#role.role === 'master') this.#ensureOwnCredential();
+    else if (!this.#credential) this.o.log('pool: this member has no pool credential (pool-credential file): it cannot reach its master; eject it and join again');
     if (this.#role.role === 'master') this.#runAsMaster();
     else this.#runAsMember(this.#role.master);
   }
@@ -167,6 +176,24 @@ export class PoolNode {
     }
     for (const p of this.#peers.values()) p.close();
     this.#peers.clear();
+    for (const t of this.pendingJoins.values()) clearTimeout(t);
+  }
+
+  /**
+   * A master makes sure it holds a credential bound to its own uuid whose digest the pool
+   * database knows (a fresh pool, or a host that lost its file): members check its calls
+   * against that digest.
+   */
+  #ensureOwnCredential(): void {
+    const uuid = this.selfUuid();
+    if (!uuid) return;
+    let c = this.#credential;
+    const known = this.db.getMeta(credentialKey(uuid));
+    if (c && c.hostUuid === uuid && known === credentialDigest(c.token)) return;
+    if (!c || c.hostUuid !== uuid) c = newCredential(uuid);
+    saveHostCredential(this.o.dataDir, c);
+    this.db.setMeta(credentialKey(uuid), credentialDigest(c.token));
+    this.#credential = c;
   }
 
   /** Keeps the host record's port (and the re-enable after a reboot) current. */
@@ -205,8 +232,7 @@ export class PoolNode {
     this.db.hold();
     const link = new MemberLink({
       db: this.db, master, self: this.self,
-      selfUuid: () => this.selfUuid(),
-      secret: () => this.#secret,
+      credential: () => this.#credential,
       heartbeatMs: this.heartbeatMs,
       status: () => this.#status(),
       log: this.o.log,
@@ -260,12 +286,50 @@ export class PoolNode {
 
   // --- sessions and calls ------------------------------------------------------------
 
-  /** Opens a pool-internal session for a host that proved it knows the pool secret. */
-  poolLogin(hostUuid: string, secret: string): SessionInfo {
-    if (!constantTimeEqual(secret, this.#secret)) {
-      throw new ApiError('SESSION_AUTHENTICATION_FAILED', ['__pool__', 'The pool secret is wrong']);
+  /**
+   * Opens a pool-internal session for a host of the pool that proved it holds the
+   * credential the master issued to that very host uuid. Nothing else opens one: no user
+   * session of any role can obtain a credential, and a host's credential is useless under
+   * another host's uuid.
+   */
+  poolLogin(hostUuid: string, token: string): SessionInfo {
+    const digest = credentialDigest(token);
+    if (!this.#credentialHolds(hostUuid, digest)) {
+      this.o.log(`pool: refused a pool login claiming host ${JSON.stringify(hostUuid.slice(0, 64))}`);
+      throw new ApiError('SESSION_AUTHENTICATION_FAILED', [`pool:${hostUuid.slice(0, 64)}`, 'Not a host of this pool, or a wrong credential']);
     }
-    return this.o.sessions.open(POOL_USER, `pool:${hostUuid}`, true);
+    return this.o.sessions.open(POOL_USER, `pool:${hostUuid}`, true, { uuid: hostUuid, digest });
+  }
+
+  /** Whether `hostUuid` is a host of the pool whose credential digest is `digest`. */
+  #credentialHolds(hostUuid: string, digest: string): boolean {
+    const known = this.db.getMeta(credentialKey(hostUuid));
+    const expected = Buffer.from(known ?? '0'.repeat(64), 'utf8');
+    const given = Buffer.from(digest, 'utf8');
+    const same = expected.length === given.length && timingSafeEqual(expected, given);
+    return same && known !== undefined && this.db.refByUuid('host', hostUuid) !== undefined;
+  }
+
+  /**
+   * Checked on every call a pool-internal session makes: the host it was opened for is
+   * still in the pool with the same credential (an ejected host's sessions end here), and
+   * a host whose join is not confirmed yet may do nothing but confirm it.
+   */
+  checkPoolSession(session: SessionInfo, method: string): void {
+    const bound = session.poolHost;
+    if (!bound) return;
+    if (!this.#credentialHolds(bound.uuid, bound.digest)) {
+      this.o.sessions.logout(session.ref);
+      throw new ApiError('SESSION_INVALID', [session.ref]);
+    }
+    if (this.pendingJoins.has(bound.uuid) && method !== 'pool.islet_join_confirm') {
+      throw new ApiError('RBAC_PERMISSION_DENIED', [method, 'The host has not confirmed its join yet']);
+    }
+  }
+
+  /** The credential (and digest) whose sessions verify a file fetch from another host. */
+  verifyHostCredential(hostUuid: string, token: string): boolean {
+    return this.#credentialHolds(hostUuid, credentialDigest(token)) && !this.pendingJoins.has(hostUuid);
   }
 
   /** A session for calls this host makes on itself. */
@@ -279,7 +343,7 @@ export class PoolNode {
     const cur = this.#peers.get(host);
     if (cur && cur.url === url) return cur;
     cur?.close();
-    const c = new PeerClient({ url, secret: () => this.#secret, callerUuid: () => this.selfUuid(), timeoutMs: 30 * 60_000, connectTimeoutMs: 5000 });
+    const c = new PeerClient({ url, credential: () => this.#credential, timeoutMs: 30 * 60_000, connectTimeoutMs: 5000 });
     this.#peers.set(host, c);
     return c;
   }
@@ -318,12 +382,5 @@ export function asApiError(e: unknown, host: Ref<'host'>): ApiError {
     return isDeclaredError(e.code) ? new ApiError(e.code, e.params) : new ApiError('INTERNAL_ERROR', [e.message]);
   }
   return new ApiError('INTERNAL_ERROR', [e instanceof Error ? e.message : String(e)]);
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return d === 0;
 }
 

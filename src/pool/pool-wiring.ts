@@ -84,7 +84,7 @@ export function attachPool(p: PreparedPool, o: AttachOptions): PoolAttachment {
   return {
     node, link,
     gate: poolGate(node),
-    resources: [[`GET ${POOL_FILE_PATH}`, poolFileResource(o.dataDir, () => node.secret)]],
+    resources: [[`GET ${POOL_FILE_PATH}`, poolFileResource(o.dataDir, (uuid, token) => node.verifyHostCredential(uuid, token))]],
     wire: (dispatcher) => node.setLocalCall(async (method, params) => toJson(await dispatcher.call(method, params, 'local'))),
     start: (port) => node.start(port),
     stop: () => node.stop(),

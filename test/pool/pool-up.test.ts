@@ -201,17 +201,22 @@ describe('islet pool up', { timeout: 600_000 }, () => {
     assert.equal(await c.call('host.get_enabled', refs[2]), true, 'a host comes back from a boot enabled');
   });
 
-  it('hosts fetch files from the master with the pool secret', async () => {
-    const secret = readFileSync(join(pool.hosts[1]!.dataDir, 'pool-secret'), 'utf8').trim();
+  it('hosts fetch files from the master with their own credential', async () => {
+    const cred = JSON.parse(readFileSync(join(pool.hosts[1]!.dataDir, 'pool-credential'), 'utf8')) as { hostUuid: string; token: string };
     writeFileSync(join(pool.hosts[0]!.dataDir, 'fetch-me.bin'), 'payload');
-    const get = (path: string, s: string) => fetch(`${pool.masterUrl}/islet_pool_file?path=${encodeURIComponent(path)}`, { headers: { 'x-islet-pool-secret': s } });
-    assert.equal(await (await get('fetch-me.bin', secret)).text(), 'payload');
-    assert.equal((await get('fetch-me.bin', 'wrong')).status, 403);
-    assert.equal((await get('../host1/pool-secret', secret)).status, 400);
-    assert.equal((await get('no-such-file', secret)).status, 404);
+    const get = (path: string, uuid: string, token: string) => fetch(`${pool.masterUrl}/islet_pool_file?path=${encodeURIComponent(path)}`, {
+      headers: { 'x-islet-host-uuid': uuid, 'x-islet-host-credential': token },
+    });
+    assert.equal(await (await get('fetch-me.bin', cred.hostUuid, cred.token)).text(), 'payload');
+    assert.equal((await get('fetch-me.bin', cred.hostUuid, 'wrong')).status, 403);
+    // A credential is bound to its host: under another host's uuid it opens nothing.
+    const other = JSON.parse(readFileSync(join(pool.hosts[2]!.dataDir, 'pool-credential'), 'utf8')) as { hostUuid: string };
+    assert.equal((await get('fetch-me.bin', other.hostUuid, cred.token)).status, 403);
+    assert.equal((await get('../host1/pool-credential', cred.hostUuid, cred.token)).status, 400);
+    assert.equal((await get('no-such-file', cred.hostUuid, cred.token)).status, 404);
     // The member side, as a member's toolstack runs it.
     const port = pool.hosts[0]!.port;
-    const link = new PoolLinkImpl({ masterHostPort: () => ({ host: '127.0.0.1', port }), secret } as unknown as PoolNode);
+    const link = new PoolLinkImpl({ masterHostPort: () => ({ host: '127.0.0.1', port }), credential: cred } as unknown as PoolNode);
     const dest = join(pool.dir, 'fetched.bin');
     await link.fetchFromMaster('fetch-me.bin', dest);
     assert.equal(await readFile(dest, 'utf8'), 'payload');

@@ -3,16 +3,15 @@
  * `xe-toolstack-restart`: restarts one host's toolstack, as XenServer's command of that
  * name does on the host it runs on, and waits until the new toolstack answers. Run on
  * the host (`--data-dir <host's data directory>`, or `ISLET_DATA_DIR`) it logs in with
- * the pool secret; pointed at a host (`-s HOST -p PORT -u USER -pw PASS`) it logs in
+ * that host's own pool credential; pointed at a host (`-s HOST -p PORT -u USER -pw PASS`) it logs in
  * locally on that host (`session.slave_local_login_with_password`, which members accept
  * too). Running VMs are not touched: only the toolstack process is replaced.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { XapiCallError } from '../../client/xapi-call-error.js';
 import { parseHostPort, peerUrl } from '../host-address.js';
 import { PeerClient, PeerUnreachable } from '../peer-client.js';
-import { POOL_SECRET_FILE, readApiAddress } from '../pool-conf.js';
+import { loadHostCredential, readApiAddress } from '../pool-conf.js';
 
 interface Target {
   readonly url: string;
@@ -36,10 +35,11 @@ function parse(argv: string[]): { target: Target; timeoutMs: number } {
   if (dataDir) {
     const at = readApiAddress(dataDir);
     if (!at) throw new Error(`${dataDir} has no api-address: is a toolstack running there?`);
-    const secret = readFileSync(join(dataDir, POOL_SECRET_FILE), 'utf8').trim();
+    const cred = loadHostCredential(dataDir);
+    if (!cred) throw new Error(`${dataDir} has no pool credential (pool-credential): is it a host's data directory?`);
     return {
       timeoutMs,
-      target: { url: peerUrl(at), login: async (c) => String(await c.rawCall('session.islet_pool_login', ['xe-toolstack-restart', secret])) },
+      target: { url: peerUrl(at), login: async (c) => String(await c.rawCall('session.islet_pool_login', [cred.hostUuid, cred.token])) },
     };
   }
   const host = f.s ?? f.h ?? process.env.XE_HOST ?? 'localhost';
@@ -66,7 +66,7 @@ export async function toolstackRestart(argv: string[], out: (l: string) => void 
     return 2;
   }
   const { target, timeoutMs } = parsed;
-  const c = new PeerClient({ url: target.url, secret: () => '', callerUuid: () => '', timeoutMs: 15_000, connectTimeoutMs: 3000 });
+  const c = new PeerClient({ url: target.url, credential: () => undefined, timeoutMs: 15_000, connectTimeoutMs: 3000 });
   const deadline = Date.now() + timeoutMs;
   try {
     out('Executing xe-toolstack-restart');
