@@ -44,8 +44,11 @@ export interface HostDomains {
   reboot(vmUuid: string, clean: boolean, timeoutMs?: number): Promise<DomainInfo>;
   pause(vmUuid: string): Promise<DomainInfo>;
   unpause(vmUuid: string): Promise<DomainInfo>;
-  /** Saves the domain into an image on that host; the domain ends. */
-  suspend(vmUuid: string): Promise<SuspendResult>;
+  /**
+   * Saves the domain into an image on that host; the domain ends. `image` (a uuid) names
+   * an image kept apart from the VM's own, as a checkpoint's is.
+   */
+  suspend(vmUuid: string, image?: string): Promise<SuspendResult>;
   resume(vmUuid: string, path: string, paused: boolean): Promise<DomainInfo>;
   /**
    * Destination side of a live migration: where and with which token to send, with the
@@ -96,7 +99,12 @@ async function runLocal(s: Services, method: Method, a: Args, onProgress?: (f: n
     case 'suspend': {
       const dir = join(s.dataDir, 'suspend-images');
       await mkdir(dir, { recursive: true });
-      return hv.suspend(a.vmUuid, { path: join(dir, `${a.vmUuid}.img`) });
+      const name = a.image === undefined ? String(a.vmUuid) : String(a.image);
+      // The name comes over the pool link: only a uuid may become a file name.
+      if (a.image !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name)) {
+        throw new ApiError('INVALID_VALUE', ['image', name]);
+      }
+      return hv.suspend(a.vmUuid, { path: join(dir, `${name}.img`) });
     }
     case 'resume': return hv.resume({ vmUuid: a.vmUuid, path: a.path, paused: !!a.paused });
     case 'prepareReceive': {
@@ -123,7 +131,7 @@ function bind(host: Ref<'host'>, run: (m: Method, a: Args, p?: (f: number) => vo
     reboot: (vmUuid, clean, timeoutMs) => call('reboot', { vmUuid, clean, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }),
     pause: (vmUuid) => call('pause', { vmUuid }),
     unpause: (vmUuid) => call('unpause', { vmUuid }),
-    suspend: (vmUuid) => call('suspend', { vmUuid }),
+    suspend: (vmUuid, image) => call('suspend', { vmUuid, ...(image === undefined ? {} : { image }) }),
     resume: (vmUuid, path, paused) => call('resume', { vmUuid, path, paused }),
     prepareReceive: (vmUuid) => call('prepareReceive', { vmUuid }),
     migrateSend: async (vmUuid, dest, onProgress) => { await call('migrateSend', { vmUuid, dest }, onProgress); },

@@ -16,6 +16,8 @@ import { mustRow } from './storage-access.js';
 import { copyVbd } from './vbd.js';
 import { copyVdi } from './vdi-copy.js';
 import { cloneVdis, destroyVdi, snapshotVdis } from './vdi-ops.js';
+import { destroyDomain } from './vm-boot.js';
+import { getSuspendImage, setSuspendImage } from './vm-domain-state.js';
 import { withVmOperation } from './vm-operation-lock.js';
 import { provisionVm } from './vm-provision.js';
 import { type VmCopyKind, copyVmRecord, revertVmFields } from './vm-record.js';
@@ -79,7 +81,7 @@ type MakeOptions = { ignore?: readonly string[]; sr?: Ref<'SR'> };
  * Makes the new VM as the VM's operation `kind`: its disks first, then its records, written
  * in the same change that lets go of the VM.
  */
-async function makeVm(ctx: ActionContext, vmRef: Ref<'VM'>, kind: VmCopyKind, newName: string, opts: MakeOptions = {}): Promise<Ref<'VM'>> {
+export async function makeVm(ctx: ActionContext, vmRef: Ref<'VM'>, kind: VmCopyKind, newName: string, opts: MakeOptions = {}): Promise<Ref<'VM'>> {
   let made: Ref<'VM'> | undefined;
   await withVmOperation(ctx, vmRef, kind, async (_opRef, atRelease) => {
     const record = await newVm(ctx, vmRef, kind, newName, opts);
@@ -135,15 +137,21 @@ async function revert(ctx: ActionContext, a: ActionArgs): Promise<string> {
   const vmRef = snap.snapshot_of as Ref<'VM'>;
   if (isNullRef(vmRef) || !ctx.db.get('VM', vmRef)) throw new ApiError('VM_REVERT_FAILED', [String(vmRef), snapRef]);
   return withVmOperation(ctx, snapRef, 'revert', () =>
-    withVmOperation(ctx, vmRef, 'reverting', () => revertTo(ctx, snapRef, vmRef)));
+    withVmOperation(ctx, vmRef, 'reverting', (opRef) => revertTo(ctx, snapRef, vmRef, opRef)));
 }
 
-async function revertTo(ctx: ActionContext, snapRef: Ref<'VM'>, vmRef: Ref<'VM'>): Promise<string> {
+async function revertTo(ctx: ActionContext, snapRef: Ref<'VM'>, vmRef: Ref<'VM'>, opRef: string): Promise<string> {
   const snap = mustRow(ctx, 'VM', snapRef);
+  // As xapi does, a VM with a domain is forced off first; the snapshot then decides its state.
+  const before = mustRow(ctx, 'VM', vmRef);
+  if (before.power_state === 'Running' || before.power_state === 'Paused') {
+    await destroyDomain(ctx, vmRef, before.resident_on as Ref<'host'>, opRef);
+  }
   const vm = mustRow(ctx, 'VM', vmRef);
   if (vm.power_state !== 'Halted' && vm.power_state !== 'Suspended') {
     throw new ApiError('VM_BAD_POWER_STATE', [vmRef, 'halted', powerState(vm)]);
   }
+  setSuspendImage(ctx.db, String(vm.uuid), undefined);
   const snapDrives = drives(ctx, snap);
   const snapDisks = snapDrives.filter(isDisk);
   const origins = new Set(snapDisks.map((d) => String(ctx.db.get('VDI', d.row.VDI as Ref)?.snapshot_of)));
@@ -167,7 +175,10 @@ async function revertTo(ctx: ActionContext, snapRef: Ref<'VM'>, vmRef: Ref<'VM'>
     snapDisks.forEach((d, i) => copyVbd(ctx, d.row, vmRef, clones[i]));
     for (const d of snapDrives.filter((x) => x.row.type !== 'Disk')) copyVbd(ctx, d.row, vmRef, d.row.empty === true ? undefined : d.row.VDI as Ref<'VDI'>);
     revertVmFields(ctx, vmRef, snap);
-    ctx.db.update('VM', vmRef, { parent: snapRef, suspend_VDI: NULL_REF, power_state: snap.power_state ?? 'Halted' });
+    // A checkpoint brings its memory image back with it: the VM is suspended in that moment.
+    const image = snap.power_state === 'Suspended' ? getSuspendImage(ctx.db, String(snap.uuid)) : undefined;
+    if (image) setSuspendImage(ctx.db, String(vm.uuid), image);
+    ctx.db.update('VM', vmRef, { parent: snapRef, suspend_VDI: NULL_REF, power_state: image ? 'Suspended' : 'Halted' });
   });
   return '';
 }

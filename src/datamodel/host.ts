@@ -225,6 +225,7 @@ export const host = cls('host', {
       ],
       result: t.string,
       resultDoc: 'Whatever the plugin returns',
+      errors: ['XENAPI_MISSING_PLUGIN'],
       role: 'pool-admin',
       async: true,
     }),

@@ -138,11 +138,13 @@ export const pool = cls('pool', {
         param('heartbeat_srs', t.set(t.ref('SR')), 'SRs to hold the HA state files'),
         param('configuration', t.smap, 'Extra HA settings', {  }),
       ],
+      errors: ['HA_IS_ENABLED', 'HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', 'HA_NOT_INSTALLED'],
       roles: ['pool-admin', 'pool-operator', 'client-cert'],
       async: true,
     }),
     message('disable_ha', {
       doc: 'Turns high availability off',
+      errors: ['HA_NOT_ENABLED'],
       roles: ['pool-admin', 'pool-operator', 'client-cert'],
       async: true,
     }),

@@ -22,6 +22,23 @@ import { hostPatchActions } from '../actions/host-patch.js';
 import { poolPatchActions } from '../actions/pool-patch.js';
 import { poolUpdateActions } from '../actions/pool-update.js';
 import { poolRollingUpdateActions, poolUpdateKeyActions } from '../actions/pool-updates.js';
+import { hostExtraActions } from '../actions/host-extras.js';
+import { messageActions } from '../actions/message.js';
+import { poolHaActions } from '../actions/pool-ha.js';
+import { vmCheckpointActions } from '../actions/vm-checkpoint.js';
+import { vmConfigActions } from '../actions/vm-config.js';
+import { implicitAction } from '../api/implicit-actions.js';
+import type { ImplicitMessage, ImplicitOp } from '../datamodel/implicit.js';
+import { messageClass } from '../datamodel/message.js';
+
+/** message declares its generic readers itself (it has no other accessors); serve them generically. */
+function messageReaders(): ClassActions {
+  const ops: ImplicitOp[] = ['get_record', 'get_by_uuid', 'get_all_records', 'get_all_records_where'];
+  return Object.fromEntries(ops.map((op) => {
+    const decl = messageClass.messages.find((m) => m.name === op)!;
+    return [op, implicitAction(messageClass, { ...decl, implicit: { op } } as ImplicitMessage)];
+  }));
+}
 
 export const actionsByClass: Readonly<Record<string, ClassActions>> = {
   session: { ...sessionActions, ...poolSessionActions },
@@ -29,14 +46,15 @@ export const actionsByClass: Readonly<Record<string, ClassActions>> = {
   task: taskActions,
   event: eventActions,
   // Other modules' VM and host actions join these by spreading into the same objects.
-  VM: { ...vmDiskActions, ...vmPowerActions },
+  VM: { ...vmDiskActions, ...vmPowerActions, ...vmConfigActions, ...vmCheckpointActions },
   SR: srActions,
   PBD: pbdActions,
   VDI: vdiActions,
   VBD: vbdActions,
   network: networkActions,
-  host: { ...hostVmActions, ...hostLifecycleActions },
-  pool: { ...poolActions, ...poolUpdateKeyActions, ...poolRollingUpdateActions },
+  host: { ...hostVmActions, ...hostLifecycleActions, ...hostExtraActions },
+  pool: { ...poolActions, ...poolUpdateKeyActions, ...poolRollingUpdateActions, ...poolHaActions },
+  message: { ...messageReaders(), ...messageActions },
   pool_patch: poolPatchActions,
   pool_update: poolUpdateActions,
   host_patch: hostPatchActions,

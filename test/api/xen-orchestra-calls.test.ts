@@ -1,0 +1,164 @@
+/**
+ * The calls Xen Orchestra makes when it adds disks, edits a VM, checkpoints and reverts,
+ * cancels a task and follows events, made through its own client (npm `xen-api`) against a
+ * real `islet server` with its hypervisor simulator, and answered as xapi answers them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+// @ts-expect-error xen-api ships no types
+import { createClient } from 'xen-api';
+import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+
+const MiB = 1024 * 1024;
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<any> {
+  try {
+    await p;
+  } catch (e: any) {
+    assert.equal(e.code, code, `expected ${code}, got ${e.code} ${JSON.stringify(e.params)}`);
+    return e;
+  }
+  assert.fail(`expected ${code}, the call succeeded`);
+}
+
+describe('Xen Orchestra calls: disks, memory, VCPUs, checkpoint, revert, tasks, events', { timeout: 240_000 }, () => {
+  let srv: IsletProcess;
+  let xapi: any;
+  let sr = '';
+  let vm = '';
+  const call = (m: string, ...a: unknown[]) => xapi.call(m, ...a);
+
+  before(async () => {
+    srv = await startIslet();
+    xapi = createClient({
+      url: `https://127.0.0.1:${srv.port}`,
+      auth: { user: 'root', password: srv.rootPassword },
+      allowUnauthorized: true,
+      debounce: 0,
+    });
+    await xapi.connect();
+    await xapi.objectsFetched;
+    sr = String(await call('pool.get_default_SR', xapi.pool.$ref));
+  });
+  after(async () => {
+    await xapi?.disconnect();
+    await srv?.stop();
+  });
+
+  it('creates a VM with two disks in the slots VM.get_allowed_VBD_devices offers', async () => {
+    const m = 256 * MiB;
+    vm = String(await call('VM.create', {
+      name_label: 'xo-vm', memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
+      VCPUs_max: 2, VCPUs_at_startup: 1, actions_after_reboot: 'restart', HVM_boot_policy: '',
+    }));
+    const first = (await call('VM.get_allowed_VBD_devices', vm)) as string[];
+    assert.deepEqual(first, Array.from({ length: 16 }, (_, i) => String(i)), 'a PV guest has slots 0-15');
+    for (const name of ['a', 'b']) {
+      const [slot] = (await call('VM.get_allowed_VBD_devices', vm)) as string[];
+      const vdi = await xapi.callAsync('VDI.create', {
+        name_label: `disk ${name}`, name_description: '', SR: sr, virtual_size: 8 * MiB, type: 'user',
+        sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
+      });
+      await call('VBD.create', {
+        VM: vm, VDI: vdi, userdevice: slot, bootable: name === 'a', mode: 'RW', type: 'Disk', unpluggable: false,
+        empty: false, qos_algorithm_type: '', qos_algorithm_params: {}, other_config: {}, device: '', currently_attached: false,
+      });
+    }
+    const left = (await call('VM.get_allowed_VBD_devices', vm)) as string[];
+    assert.deepEqual(left.slice(0, 2), ['2', '3']);
+    assert.equal(left.length, 14);
+    const devices = await Promise.all(((await call('VM.get_VBDs', vm)) as string[]).map((b) => call('VBD.get_userdevice', b)));
+    assert.deepEqual(devices.sort(), ['0', '1']);
+    assert.deepEqual(await call('VM.get_allowed_VIF_devices', vm), ['0', '1', '2', '3', '4', '5', '6']);
+  });
+
+  it('sets memory limits and VCPUs of a halted VM, refusing limits out of order', async () => {
+    await xapi.callAsync('VM.set_memory_limits', vm, 128 * MiB, 512 * MiB, 256 * MiB, 384 * MiB);
+    assert.equal(Number(await call('VM.get_memory_static_max', vm)), 512 * MiB);
+    assert.equal(Number(await call('VM.get_memory_dynamic_min', vm)), 256 * MiB);
+    await rejectsWith(xapi.callAsync('VM.set_memory_limits', vm, 128 * MiB, 256 * MiB, 384 * MiB, 512 * MiB), 'MEMORY_CONSTRAINT_VIOLATION');
+    assert.equal(Number(await call('VM.get_memory_static_max', vm)), 512 * MiB, 'nothing changed');
+    await call('VM.set_memory_static_max', vm, 640 * MiB);
+    await rejectsWith(call('VM.set_memory_static_max', vm, 300 * MiB), 'MEMORY_CONSTRAINT_VIOLATION');
+    await call('VM.set_VCPUs_max', vm, 4);
+    await call('VM.set_VCPUs_at_startup', vm, 2);
+    await rejectsWith(call('VM.set_VCPUs_at_startup', vm, 5), 'VALUE_NOT_SUPPORTED');
+    await rejectsWith(xapi.callAsync('VM.set_VCPUs_number_live', vm, 3), 'VM_BAD_POWER_STATE');
+    assert.equal(Number(await call('VM.get_VCPUs_max', vm)), 4);
+    assert.equal(Number(await call('VM.get_VCPUs_at_startup', vm)), 2);
+  });
+
+  it('changes the dynamic range and VCPUs of a running VM; the static limits wait for a halt', async () => {
+    await xapi.callAsync('VM.start', vm, false, false);
+    await xapi.callAsync('VM.set_memory_dynamic_range', vm, 200 * MiB, 300 * MiB);
+    assert.equal(Number(await call('VM.get_memory_dynamic_max', vm)), 300 * MiB);
+    await rejectsWith(call('VM.set_memory_static_max', vm, 700 * MiB), 'VM_BAD_POWER_STATE');
+    await rejectsWith(call('VM.set_VCPUs_max', vm, 8), 'VM_BAD_POWER_STATE');
+    await xapi.callAsync('VM.set_VCPUs_number_live', vm, 3);
+    const metrics = await call('VM.get_metrics', vm);
+    assert.equal(Number(await call('VM_metrics.get_VCPUs_number', metrics)), 3);
+    await rejectsWith(xapi.callAsync('VM.set_VCPUs_number_live', vm, 9), 'INVALID_VALUE');
+  });
+
+  it('checkpoints a running VM and reverts the running VM to a snapshot and to the checkpoint', async () => {
+    const snap = await xapi.callAsync('VM.snapshot', vm, 'disks only');
+    const cp = await xapi.callAsync('VM.checkpoint', vm, 'with memory');
+    assert.equal(await call('VM.get_power_state', cp), 'Suspended');
+    assert.equal(await call('VM.get_is_a_snapshot', cp), true);
+    assert.equal(await call('VM.get_power_state', vm), 'Running', 'the VM runs on after its checkpoint');
+
+    const disksBefore = (await call('VM.get_VBDs', vm)) as string[];
+    await xapi.callAsync('VM.revert', snap);
+    assert.equal(await call('VM.get_power_state', vm), 'Halted', 'a disk snapshot leaves the VM halted');
+    const disksAfter = (await call('VM.get_VBDs', vm)) as string[];
+    assert.equal(disksAfter.length, disksBefore.length);
+    assert.ok(disksAfter.every((b) => !disksBefore.includes(b)), 'new drives for the reverted disks');
+
+    await xapi.callAsync('VM.start', vm, false, false);
+    await xapi.callAsync('VM.revert', cp);
+    assert.equal(await call('VM.get_power_state', vm), 'Suspended', 'a checkpoint brings its memory back');
+    await xapi.callAsync('VM.resume', vm, false, false);
+    assert.equal(await call('VM.get_power_state', vm), 'Running');
+    await xapi.callAsync('VM.hard_shutdown', vm);
+  });
+
+  it('cancels a task, and a client reports on its own task with the task setters', async () => {
+    const task = await call('task.create', 'xo import', 'an import XO runs itself');
+    await call('task.set_progress', task, 0.5);
+    assert.equal(Number(await call('task.get_progress', task)), 0.5);
+    await call('task.cancel', task);
+    assert.equal(await call('task.get_status', task), 'cancelled');
+    const own = await call('task.create', 'xo backup', '');
+    await call('task.set_status', own, 'success');
+    assert.equal(await call('task.get_status', own), 'success');
+    assert.notEqual(await call('task.get_finished', own), '19700101T00:00:00Z');
+    await call('task.destroy', own);
+  });
+
+  it('event.inject gives a token from which event.from returns the injected object at once', async () => {
+    const pool = xapi.pool.$ref;
+    const token = await call('event.inject', 'pool', pool);
+    // A 30 s timeout: the answer must not wait for it, so the test's own limit catches a wait.
+    const batch = await Promise.race([
+      call('event.from', ['pool'], token, 30.0),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('event.from waited for its timeout')), 5000)),
+    ]) as { events: Array<{ ref: string; operation: string }> };
+    assert.ok(batch.events.some((e) => e.ref === pool && e.operation === 'mod'), JSON.stringify(batch.events));
+  });
+
+  it('messages: create, read back, destroy; host plugins and HA are refused as XenServer refuses them', async () => {
+    const uuid = await call('VM.get_uuid', vm);
+    const msg = await call('message.create', 'VM_STARTED', 3, 'VM', uuid, 'started');
+    const rec = await call('message.get_record', msg);
+    assert.equal(rec.obj_uuid, uuid);
+    assert.ok(Object.keys(await call('message.get_since', '19700101T00:00:00Z')).includes(msg));
+    await rejectsWith(call('message.create', 'X', 1, 'VM', 'deadbeef', ''), 'UUID_INVALID');
+    await call('message.destroy', msg);
+    await rejectsWith(call('message.get_record', msg), 'HANDLE_INVALID');
+    const host = xapi.pool.master;
+    const e = await rejectsWith(xapi.callAsync('host.call_plugin', host, 'updater.py', 'check_update', {}), 'XENAPI_MISSING_PLUGIN');
+    assert.deepEqual(e.params, ['updater.py']);
+    await rejectsWith(xapi.callAsync('pool.disable_ha'), 'HA_NOT_ENABLED');
+    await rejectsWith(xapi.callAsync('pool.enable_ha', [], {}), 'HA_NOT_INSTALLED');
+  });
+});
