@@ -276,7 +276,7 @@ export class CliSession {
         switch (t[2]) {
           case 'show': return {
             lines: detailBlock('Snapshot Information', [
-              ['Name', s.name], ['Timestamp', s.created], ['Description', s.description], ['Size', this.size(v.size)],
+              ['Name', s.name], ['Timestamp', s.created], ['Description', s.description], ['Size', this.size(g.store.size(s.storeId))],
               ['iSCSI Name', s.iqn], ['Permission', 'read-write'], ['Status', s.online ? 'online' : 'offline'],
               ['Connections', String(this.hooks.connections?.(s.iqn) ?? 0)],
             ]),

@@ -20,6 +20,8 @@ import { SshCliServer } from './ssh-cli-server.js';
 
 export interface EqualLogicSimOptions {
   readonly ssh: { host: string; port: number };
+  /** The group's iSCSI portal (3260 on a real group). */
+  readonly iscsi?: { host: string; port: number };
   readonly username: string;
   readonly password: string;
   readonly groupName: string;

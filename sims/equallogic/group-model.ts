@@ -26,6 +26,7 @@ export interface GroupBlockStore {
   delete(id: string): Promise<void>;
   resize(id: string, size: number): Promise<void>;
   has(id: string): boolean;
+  size(id: string): number;
   mappedBytes(id: string): number;
   bytesOnlyIn(ids: Iterable<string>, others: Iterable<string>): number;
 }

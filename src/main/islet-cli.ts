@@ -16,6 +16,8 @@ const USAGE = `usage:
   islet pool up --hosts N --data-dir DIR --base-port P [--root-password PW] [--migration-rate MIBS]
                 [--memory SIZE] [--addresses A,B,…] [--update-key FILE]…
   islet toolstack-restart (--data-dir HOSTDIR | -s HOST -p PORT -u USER -pw PASS)
+  islet sim equallogic --ssh ADDR:PORT --iscsi ADDR:PORT --username U --password P --group-name NAME
+                       --pool NAME:SIZE [--pool …] --firmware VERSION [--data-dir DIR]
 `;
 
 function parseFlags(argv: string[]): Record<string, string> {
@@ -113,6 +115,18 @@ export async function main(argv: string[]): Promise<void> {
         if (sub !== 'up') throw new Error('usage: islet pool up --hosts N --data-dir DIR --base-port P …');
         const { poolUp } = await import('../pool/supervisor/pool-up-command.js');
         await poolUp(args);
+        return;
+      }
+      case 'sim': {
+        const [sub, ...args] = rest;
+        // The simulators are programs of their own beside the toolstack, found by path.
+        const sims: Record<string, [string, string]> = {
+          equallogic: ['../../sims/equallogic/equallogic-sim-command.js', 'runEqualLogicSim'],
+        };
+        const which = sims[sub ?? ''];
+        if (!which) throw new Error(`usage: islet sim ${Object.keys(sims).join('|')} …`);
+        const mod = (await import(new URL(which[0], import.meta.url).href)) as Record<string, (a: string[]) => Promise<void>>;
+        await mod[which[1]]!(args);
         return;
       }
       case 'toolstack-restart': {

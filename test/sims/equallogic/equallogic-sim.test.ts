@@ -18,6 +18,7 @@ const { Client } = ssh2;
 import { startEqualLogicSim, type RunningEqualLogicSim } from '../../../sims/equallogic/equallogic-sim.js';
 import { EqlClient } from '../../../src/storage/equallogic/eql-client.js';
 import { EqlError } from '../../../src/storage/equallogic/eql-errors.js';
+import { startEqlSimProcess } from '../../helpers/equallogic-sim-process.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -210,5 +211,21 @@ describe('EqualLogic simulator', () => {
       await assert.rejects(eql.cloneVolume('src', 'dropped'), (e: unknown) => e instanceof EqlError && e.kind === 'dropped' && /outcome on the array is unknown/.test(e.message));
       assert.ok((await eql.volumeNames()).includes('dropped'), 'the array did the clone; only the answer was lost');
     } finally { eql.close(); await sim.close(); }
+  });
+
+  it('runs as `islet sim equallogic`, printing ready ssh://ADDR:PORT, and restarts on a new address keeping its volumes', async () => {
+    const dir = tmp();
+    let p = await startEqlSimProcess({ dataDir: dir, firmware: '6.0.5-H1', groupName: 'procgrp' });
+    let eql = new EqlClient({ host: p.host, port: p.port, username: 'grpadmin', password: 'eqlsecret', timeoutMs: 10_000 });
+    try {
+      assert.equal((await eql.groupInfo()).firmware, 'V6.0.5-H1');
+      await eql.createVolume({ name: 'moved', sizeMiB: 64, pool: 'default', thin: true });
+    } finally { eql.close(); await p.stop(); }
+    p = await startEqlSimProcess({ dataDir: dir, host: '127.0.0.2', groupName: 'procgrp' });
+    eql = new EqlClient({ host: p.host, port: p.port, username: 'grpadmin', password: 'eqlsecret', timeoutMs: 10_000 });
+    try {
+      assert.equal(p.host, '127.0.0.2');
+      assert.equal((await eql.volume('moved')).size, 64 * MiB);
+    } finally { eql.close(); await p.stop(); }
   });
 });
