@@ -22,6 +22,13 @@ const suites: Record<string, { usage: string; run: Suite }> = {
       seed: o.seed ? intOption(o, 'seed', 1) : undefined, targets: o.targets?.split(','),
     }),
   },
+  abuse: {
+    usage: '--headers=70 --body=70 --keep-alive=70 --flood=2000 --login-flood=5001 [--only=sockets,login,paths,escalation]',
+    run: async (o) => (await import('./abuse/abuse-suite.js')).runAbuse({
+      headers: intOption(o, 'headers', 70), body: intOption(o, 'body', 70), keepAlive: intOption(o, 'keep-alive', 70),
+      flood: intOption(o, 'flood', 2000), loginFlood: intOption(o, 'login-flood', 5001), only: o.only?.split(','),
+    }),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);
