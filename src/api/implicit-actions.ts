@@ -10,7 +10,7 @@ import type { Row } from '../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../core/ref.js';
 import type { ClassDecl, FieldDecl } from '../datamodel/dsl.js';
 import type { ImplicitMessage } from '../datamodel/implicit.js';
-import type { Action, ActionContext } from '../actions/context.js';
+import type { Action, ActionContext } from '../core/action-context.js';
 import { evalFilter, parseFilter } from './filter-expr.js';
 
 /** A record as clients see it: internal fields removed. */

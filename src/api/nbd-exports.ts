@@ -13,8 +13,9 @@
  * not know is looked up on the master. Every refusal looks the same to the client ("no
  * such export") and is logged here with its reason.
  */
-import type { Services, SessionInfo } from '../actions/context.js';
-import { NbdMode, nbdMode, nbdReadOnlyReason, parseNbdExportName } from '../actions/vdi-nbd.js';
+import type { Services } from '../core/action-context.js';
+import type { SessionInfo } from '../core/ports/sessions.js';
+import { NbdMode, nbdMode, nbdReadOnlyReason, parseNbdExportName } from '../actions/vdi/vdi-nbd.js';
 import type { BlockDevice } from '../core/ports/block-device.js';
 import type { ExportContext, ExportHandle } from '../core/ports/nbd-export.js';
 import type { PoolDb, Row } from '../core/ports/pool-db.js';

@@ -9,7 +9,7 @@ import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
 import { Roles, type Role } from '../datamodel/roles.js';
-import type { SessionInfo } from '../actions/context.js';
+import type { SessionInfo } from '../core/ports/sessions.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 export interface LocalUser {

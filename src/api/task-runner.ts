@@ -7,7 +7,7 @@
 import { ApiError, toApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
-import type { TaskHandle } from '../actions/context.js';
+import type { TaskHandle } from '../core/ports/tasks.js';
 
 /** Finished tasks nobody destroyed are swept after this long. */
 const FINISHED_TTL_MS = 60 * 60 * 1000;

@@ -1,32 +1,26 @@
 /**
  * @module
- * Which module implements which class's explicit messages. Generic messages (getters,
- * setters, create/destroy) need no entry: the dispatcher derives them from the datamodel.
+ * Which handlers implement which class's explicit messages: one folder per class under
+ * `src/actions/`, whose `index.ts` exports them all. Generic messages (getters, setters,
+ * create/destroy) need no entry: the dispatcher derives them from the datamodel.
  */
-import type { ClassActions } from '../actions/context.js';
-import { eventActions } from '../actions/event.js';
-import { hostVmActions } from '../actions/host-vm-actions.js';
-import { sessionActions } from '../actions/session.js';
-import { subjectActions } from '../actions/subject.js';
-import { taskActions } from '../actions/task.js';
-import { hostLifecycleActions } from '../pool/host-lifecycle-actions.js';
-import { poolActions, poolSessionActions } from '../pool/pool-actions.js';
-import { networkActions } from '../actions/network.js';
-import { pbdActions } from '../actions/pbd.js';
-import { srActions } from '../actions/sr.js';
-import { vbdActions } from '../actions/vbd.js';
-import { vdiActions } from '../actions/vdi.js';
-import { vmDiskActions } from '../actions/vm-disks.js';
-import { vmPowerActions } from '../actions/vm-power.js';
-import { hostPatchActions } from '../actions/host-patch.js';
-import { poolPatchActions } from '../actions/pool-patch.js';
-import { poolUpdateActions } from '../actions/pool-update.js';
-import { poolRollingUpdateActions, poolUpdateKeyActions } from '../actions/pool-updates.js';
-import { hostExtraActions } from '../actions/host-extras.js';
-import { messageActions } from '../actions/message.js';
-import { poolHaActions } from '../actions/pool-ha.js';
-import { vmCheckpointActions } from '../actions/vm-checkpoint.js';
-import { vmConfigActions } from '../actions/vm-config.js';
+import { joinActions, type ClassActions } from '../core/action-context.js';
+import { eventActions } from '../actions/event/index.js';
+import { hostActions } from '../actions/host/index.js';
+import { hostPatchActions } from '../actions/host_patch/index.js';
+import { messageActions } from '../actions/message/index.js';
+import { networkActions } from '../actions/network/index.js';
+import { pbdActions } from '../actions/pbd/index.js';
+import { poolActions } from '../actions/pool/index.js';
+import { poolPatchActions } from '../actions/pool_patch/index.js';
+import { poolUpdateActions } from '../actions/pool_update/index.js';
+import { sessionActions } from '../actions/session/index.js';
+import { srActions } from '../actions/sr/index.js';
+import { subjectActions } from '../actions/subject/index.js';
+import { taskActions } from '../actions/task/index.js';
+import { vbdActions } from '../actions/vbd/index.js';
+import { vdiActions } from '../actions/vdi/index.js';
+import { vmActions } from '../actions/vm/index.js';
 import { implicitAction } from '../api/implicit-actions.js';
 import type { ImplicitMessage, ImplicitOp } from '../datamodel/implicit.js';
 import { messageClass } from '../datamodel/message.js';
@@ -41,20 +35,19 @@ function messageReaders(): ClassActions {
 }
 
 export const actionsByClass: Readonly<Record<string, ClassActions>> = {
-  session: { ...sessionActions, ...poolSessionActions },
+  session: sessionActions,
   subject: subjectActions,
   task: taskActions,
   event: eventActions,
-  // Other modules' VM and host actions join these by spreading into the same objects.
-  VM: { ...vmDiskActions, ...vmPowerActions, ...vmConfigActions, ...vmCheckpointActions },
+  VM: vmActions,
   SR: srActions,
   PBD: pbdActions,
   VDI: vdiActions,
   VBD: vbdActions,
   network: networkActions,
-  host: { ...hostVmActions, ...hostLifecycleActions, ...hostExtraActions },
-  pool: { ...poolActions, ...poolUpdateKeyActions, ...poolRollingUpdateActions, ...poolHaActions },
-  message: { ...messageReaders(), ...messageActions },
+  host: hostActions,
+  pool: poolActions,
+  message: joinActions('message', messageReaders(), messageActions),
   pool_patch: poolPatchActions,
   pool_update: poolUpdateActions,
   host_patch: hostPatchActions,

@@ -7,9 +7,9 @@
  * unplugged; the toolstack still starts.
  */
 import { join } from 'node:path';
-import type { ActionContext, Services } from '../actions/context.js';
-import { plugPbd } from '../actions/pbd.js';
-import { createSr } from '../actions/sr.js';
+import type { ActionContext, Services } from '../core/action-context.js';
+import { plugPbd } from '../actions/pbd/index.js';
+import { createSr } from '../actions/sr/index.js';
 import { newUuid, type Ref } from '../core/ref.js';
 
 const LOCAL_SR_DONE = 'local_sr_created';

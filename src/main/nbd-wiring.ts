@@ -9,8 +9,8 @@
  * nbdcopy uses them.
  */
 import { X509Certificate } from 'node:crypto';
-import type { Services } from '../actions/context.js';
-import { NbdMode, nbdMode } from '../actions/vdi-nbd.js';
+import type { Services } from '../core/action-context.js';
+import { NbdMode, nbdMode } from '../actions/vdi/vdi-nbd.js';
 import { createNbdExportResolver, redactExportName, type NbdSessions } from '../api/nbd-exports.js';
 import type { NbdEndpoint, NbdEndpointInfo } from '../core/ports/nbd-endpoint.js';
 import type { PoolDb } from '../core/ports/pool-db.js';

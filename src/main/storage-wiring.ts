@@ -5,9 +5,9 @@
  * fresh host, the re-plugging of this host's PBDs and, on the master, the built-in
  * templates. A test may hand in its own storage host.
  */
-import type { Services } from '../actions/context.js';
-import { createVdiExportHandler } from '../api/vdi-export-handler.js';
-import { createVdiImportHandler } from '../api/vdi-import-handler.js';
+import type { Services } from '../core/action-context.js';
+import { createVdiExportHandler } from '../api/handlers/vdi-export-handler.js';
+import { createVdiImportHandler } from '../api/handlers/vdi-import-handler.js';
 import type { ResourceHandler } from '../api/http-api.js';
 import type { SessionStore } from '../api/session-store.js';
 import type { TaskRunner } from '../api/task-runner.js';

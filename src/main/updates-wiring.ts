@@ -7,7 +7,7 @@
  * `pool_applied`, the mixed-state flag, host records resynchronised from their markers) and
  * the resumption of a rolling update the master's own restart interrupted.
  */
-import type { Services } from '../actions/context.js';
+import type { Services } from '../core/action-context.js';
 import type { ResourceHandler } from '../api/http-api.js';
 import type { SessionStore } from '../api/session-store.js';
 import type { TaskRunner } from '../api/task-runner.js';
@@ -16,8 +16,8 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import type { PoolLink } from '../core/ports/pool-link.js';
 import type { UpdatesPort } from '../core/ports/updates.js';
 import type { Ref } from '../core/ref.js';
-import { createDbDumpHandler, createDbRestoreHandler } from '../updates/db-backup-handler.js';
-import { createPatchDownloadHandler } from '../updates/download-handler.js';
+import { createDbDumpHandler, createDbRestoreHandler } from '../api/handlers/db-backup-handler.js';
+import { createPatchDownloadHandler } from '../api/handlers/update-download-handler.js';
 import { DEFAULT_HOOK_TIMEOUT_MS } from '../updates/hook-runner.js';
 import { resyncHost } from '../updates/patch-service.js';
 import { resumeRunsAtStart } from '../updates/rolling/rolling-update.js';
@@ -25,7 +25,7 @@ import { recoverInterruptedInstall } from '../updates/software-install.js';
 import { updateEnv } from '../updates/update-env.js';
 import { seedUpdateKeys } from '../updates/update-keys.js';
 import { refreshUpdateState } from '../updates/update-state.js';
-import { createPatchUploadHandler } from '../updates/upload-handler.js';
+import { createPatchUploadHandler } from '../api/handlers/update-upload-handler.js';
 
 export interface UpdatesWiringOptions {
   readonly db: PoolDb;

@@ -9,7 +9,7 @@
  * credential is checked here first (the host is still in the pool with that credential).
  */
 import { ApiError } from '../core/api-error.js';
-import type { SessionInfo } from '../actions/context.js';
+import type { SessionInfo } from '../core/ports/sessions.js';
 import type { ClassDecl, MessageDecl } from '../datamodel/dsl.js';
 import type { PoolNode } from './pool-node.js';
 

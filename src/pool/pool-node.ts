@@ -11,7 +11,7 @@ import { ApiError } from '../core/api-error.js';
 import { isNullRef, type Ref } from '../core/ref.js';
 import type { ClassDecl } from '../datamodel/dsl.js';
 import type { SessionStore } from '../api/session-store.js';
-import type { SessionInfo } from '../actions/context.js';
+import type { SessionInfo } from '../core/ports/sessions.js';
 import { XapiCallError } from '../client/xapi-call-error.js';
 import { isDeclaredError } from '../datamodel/errors.js';
 import type { ForwardingPoolDb } from './forwarding-pool-db.js';

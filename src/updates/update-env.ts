@@ -4,7 +4,7 @@
  * pool link and data directory, its own disk operations (with a fetcher from the master when
  * it is a member), and internal sessions for members to fetch files with.
  */
-import type { Services } from '../actions/context.js';
+import type { Services } from '../core/action-context.js';
 import type { Ref } from '../core/ref.js';
 import type { HostOpsEnv } from './host-ops.js';
 import { masterFetcher } from './master-fetch.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { copyBlocks, writeChanges } from '../../src/actions/block-copy.js';
+import { copyBlocks, writeChanges } from '../../src/actions/vdi/block-copy.js';
 import { createDifferencing, createDynamic } from '../../src/storage/vhd/index.js';
 import { VhdBlockDevice } from '../../src/storage/vhd/vhd-block-device.js';
 import { withTempDir } from '../storage/vhd/vhd-helpers.js';

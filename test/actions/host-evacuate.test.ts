@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Ref } from '../../src/core/ref.js';
-import { windowed } from '../../src/actions/host-evacuate.js';
+import { windowed } from '../../src/actions/host/host-evacuate.js';
 import { GiB, MiB, recordingTask, startLocalPool, type LocalPool } from '../helpers/local-pool.js';
 
 describe('windowed', () => {

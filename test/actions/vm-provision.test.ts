@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseProvisionXml } from '../../src/actions/vm-provision.js';
+import { parseProvisionXml } from '../../src/actions/vm/vm-provision.js';
 import { rewriteProvisionXml } from '../../src/cli/commands/vm-install.js';
 import { bytesOf } from '../../src/cli/commands/storage-params.js';
 

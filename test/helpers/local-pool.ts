@@ -10,7 +10,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ActionContext, Services, TaskHandle } from '../../src/actions/context.js';
+import type { ActionContext, Services } from '../../src/core/action-context.js';
+import type { TaskHandle } from '../../src/core/ports/tasks.js';
 import { ApiError } from '../../src/core/api-error.js';
 import type { PoolLink } from '../../src/core/ports/pool-link.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../../src/core/ref.js';

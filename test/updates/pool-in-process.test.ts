@@ -12,7 +12,7 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Services } from '../../src/actions/context.js';
+import type { Services } from '../../src/core/action-context.js';
 import type { UpdatesPort } from '../../src/core/ports/updates.js';
 import { newRef, newUuid, type Ref } from '../../src/core/ref.js';
 import { verifyUpdateFile } from '../../src/updates/package/verify-update.js';

@@ -11,7 +11,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Services, TaskHandle } from '../../actions/context.js';
+import type { Services } from '../../core/action-context.js';
+import type { TaskHandle } from '../../core/ports/tasks.js';
 import { ApiError, toApiError } from '../../core/api-error.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';

@@ -1,0 +1,120 @@
+/**
+ * @module
+ * How storage actions reach an SR: the host's storage port, the SR attached here (or the
+ * XenAPI error saying why it is not), and the translation of driver failures into XenAPI
+ * errors. A disk operation runs on a host where the SR's PBD is plugged; the records it
+ * writes are the pool's, the bytes are the driver's.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { Row } from '../../core/ports/pool-db.js';
+import type { AttachedSr } from '../../core/ports/sr-driver.js';
+import type { StorageHost } from '../../core/ports/storage-host.js';
+import { isNullRef, type Ref } from '../../core/ref.js';
+import { declareErrors } from '../../datamodel/errors.js';
+import type { ActionContext } from '../../core/action-context.js';
+
+declareErrors({
+  SR_NOT_EMPTY: [],
+  SR_UUID_EXISTS: ['uuid'],
+  SR_BACKEND_FAILURE: ['status', 'stdout', 'stderr'],
+  VDI_NOT_MANAGED: ['vdi'],
+  PBD_EXISTS: ['sr', 'host', 'pbd'],
+  DEVICE_ALREADY_EXISTS: ['device'],
+  VBD_CDS_MUST_BE_READONLY: [],
+  VM_CANNOT_DELETE_DEFAULT_TEMPLATE: [],
+  ONLY_PROVISION_TEMPLATE: [],
+  ONLY_REVERT_SNAPSHOT: [],
+  PROVISION_FAILED_OUT_OF_SPACE: [],
+});
+
+/** The allocation policies a thin-capable SR knows. */
+export const Allocation = { thin: 'thin', thick: 'thick' } as const;
+export type Allocation = (typeof Allocation)[keyof typeof Allocation];
+
+export function parseAllocation(v: unknown, field: string): Allocation | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === 'thin' || v === 'thick') return v;
+  throw new ApiError('INVALID_VALUE', [field, String(v)]);
+}
+
+export function storageOf(ctx: ActionContext): StorageHost {
+  const s = ctx.services.storage;
+  if (!s) throw new ApiError('SR_OPERATION_NOT_SUPPORTED', ['this host has no storage drivers']);
+  return s;
+}
+
+export function mustRow(ctx: ActionContext, cls: string, ref: unknown): Row {
+  const row = typeof ref === 'string' && !isNullRef(ref) ? ctx.db.get(cls, ref as Ref) : undefined;
+  if (!row) throw new ApiError('HANDLE_INVALID', [cls, String(ref)]);
+  return row;
+}
+
+/** Whether some PBD of the SR is plugged on some host. */
+export function srHasAttachedPbd(ctx: ActionContext, srRef: Ref<'SR'>): boolean {
+  const sr = mustRow(ctx, 'SR', srRef);
+  return (sr.PBDs as Ref<'PBD'>[]).some((p) => ctx.db.get('PBD', p)?.currently_attached === true);
+}
+
+/**
+ * The SR attached on this host. SR_HAS_NO_PBDS when no host has it plugged, SR_NOT_ATTACHED
+ * when others have but this host has not (the caller was not forwarded to one of them).
+ */
+export function attachedSr(ctx: ActionContext, srRef: Ref<'SR'>): AttachedSr {
+  const sr = mustRow(ctx, 'SR', srRef);
+  const here = ctx.services.storage?.attached(String(sr.uuid));
+  if (here) return here;
+  if (!srHasAttachedPbd(ctx, srRef)) throw new ApiError('SR_HAS_NO_PBDS', [srRef]);
+  throw new ApiError('SR_NOT_ATTACHED', [srRef]);
+}
+
+/** A host, other than this one, that has the SR plugged. */
+export function otherHostWithSr(ctx: ActionContext, srRef: Ref<'SR'>): Ref<'host'> | undefined {
+  const sr = mustRow(ctx, 'SR', srRef);
+  for (const p of sr.PBDs as Ref<'PBD'>[]) {
+    const pbd = ctx.db.get('PBD', p);
+    if (pbd?.currently_attached === true && pbd.host !== ctx.services.hostRef) return pbd.host as Ref<'host'>;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `local` when the SR is attached on this host; otherwise sends the XenAPI call
+ * `method(params)` to a host that has it plugged (a member's local SR), as xapi forwards
+ * storage operations to a host that can do them. Without such a host, `local` runs and
+ * reports why it cannot.
+ */
+export async function onSrHost<T>(ctx: ActionContext, srRef: Ref<'SR'>, method: string, params: readonly unknown[], local: () => Promise<T>): Promise<T> {
+  const uuid = String(mustRow(ctx, 'SR', srRef).uuid);
+  if (ctx.services.storage?.attached(uuid)) return local();
+  const host = otherHostWithSr(ctx, srRef);
+  const link = ctx.services.pool;
+  if (!host || !link) return local();
+  return (await link.callOnHost(host, method, params)) as T;
+}
+
+function errnoOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A driver failure as the XenAPI error a client can act on. */
+export function storageError(e: unknown): unknown {
+  if (e instanceof ApiError) return e;
+  const code = errnoOf(e);
+  const msg = e instanceof Error ? e.message : String(e);
+  // A write into a thin disk that finds the SR full: xapi's SR_FULL, as the driver reports
+  // for its own operations (the size of the failed write is not known here).
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /\bENOSPC\b|no space left/i.test(msg)) {
+    return new ApiError('SR_FULL', ['0', '0']);
+  }
+  return e;
+}
+
+/** Runs a driver call, translating its failures. */
+export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw storageError(e);
+  }
+}

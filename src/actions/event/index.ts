@@ -1,0 +1,167 @@
+/**
+ * @module
+ * event: the change feed clients use to mirror the pool. `event.from` answers with every
+ * object of the subscribed classes that changed after the token (coalesced to its latest
+ * state), or waits up to `timeout` seconds for one to change. An empty token returns
+ * every live object as an `add`, which is how XenCenter and Xen Orchestra fill their
+ * caches. The legacy `register`/`next` pair is served from the same generations.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { ObjectChange } from '../../core/ports/pool-db.js';
+import type { Ref } from '../../core/ref.js';
+import { Typed } from '../../core/typed.js';
+import { classByLowerName, classes } from '../../datamodel/index.js';
+import { t } from '../../datamodel/dsl.js';
+import type { ActionContext, ClassActions } from '../../core/action-context.js';
+
+interface Subscription {
+  all: boolean;
+  classes: Set<string>;
+  objects: Set<string>;
+}
+
+function parseSubscriptions(list: unknown): Subscription {
+  const sub: Subscription = { all: false, classes: new Set(), objects: new Set() };
+  for (const raw of (list as string[]) ?? []) {
+    const s = String(raw);
+    if (s === '*') { sub.all = true; continue; }
+    const slash = s.indexOf('/');
+    const name = slash < 0 ? s : s.slice(0, slash);
+    if (!classByLowerName(name)) throw new ApiError('EVENT_SUBSCRIPTION_PARSE_FAILURE', [s]);
+    if (slash < 0) sub.classes.add(name.toLowerCase());
+    else sub.objects.add(`${name.toLowerCase()}/${s.slice(slash + 1)}`);
+  }
+  return sub;
+}
+
+function wants(sub: Subscription) {
+  return (cls: string, ref: Ref) => {
+    const lc = cls.toLowerCase();
+    return sub.all || sub.classes.has(lc) || sub.objects.has(`${lc}/${ref}`);
+  };
+}
+
+const pad = (n: number) => String(n).padStart(20, '0');
+export function formatToken(gen: number): string {
+  return `${pad(gen)},${pad(0)}`;
+}
+function parseToken(token: string): number {
+  const m = /^\s*(\d+)(?:,\d*)?\s*$/.exec(token);
+  if (!m) throw new ApiError('EVENT_FROM_TOKEN_PARSE_FAILURE', [token]);
+  return Number(m[1]);
+}
+
+function eventRecord(ctx: ActionContext, ch: ObjectChange, withUuid: boolean): Record<string, unknown> {
+  const c = classByLowerName(ch.cls)!;
+  const ev: Record<string, unknown> = {
+    id: ch.gen,
+    timestamp: (ctx.services.now().getTime() / 1000).toFixed(6),
+    class: c.name.toLowerCase(),
+    operation: ch.op,
+    ref: ch.ref,
+  };
+  const row = ch.op === 'del' ? undefined : ctx.db.get(c.name, ch.ref);
+  if (withUuid) ev.obj_uuid = row ? String(row.uuid) : '';
+  if (row) {
+    const pub: Record<string, unknown> = {};
+    for (const f of c.fields) if (!f.internal) pub[f.name] = row[f.name];
+    ev.snapshot = new Typed(pub, t.record(c.name));
+  }
+  return ev;
+}
+
+function validRefCounts(ctx: ActionContext, sub: Subscription): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of classes) {
+    const lc = c.name.toLowerCase();
+    if (sub.all || sub.classes.has(lc)) out[lc] = ctx.db.all(c.name).length;
+  }
+  return out;
+}
+
+async function changesAfter(ctx: ActionContext, since: number, want: (c: string, r: Ref) => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = ctx.db.changesSince(since, want);
+    const left = deadline - Date.now();
+    if (res.changes.length > 0 || left <= 0) return res;
+    await ctx.db.waitForChange(res.gen, left, ctx.task?.signal);
+    since = Math.min(since, res.gen);
+  }
+}
+
+/** Legacy registrations, per session. */
+const registrations = new Map<string, { sub: Subscription; gen: number }>();
+
+export const eventActions: ClassActions = {
+  from: async (ctx, a) => {
+    const sub = parseSubscriptions(a.classes);
+    const want = wants(sub);
+    const token = String(a.token ?? '');
+    let events: Record<string, unknown>[];
+    let gen: number;
+    if (token === '') {
+      gen = ctx.db.generation;
+      events = [];
+      for (const c of classes) {
+        if (!c.persist && c.name === 'event') continue;
+        for (const [ref] of ctx.db.all(c.name)) {
+          if (want(c.name, ref)) events.push(eventRecord(ctx, { cls: c.name, ref, op: 'add', gen }, false));
+        }
+      }
+    } else {
+      const timeoutMs = Math.max(0, Math.min(Number(a.timeout ?? 0), 3600)) * 1000;
+      const res = await changesAfter(ctx, parseToken(token), want, timeoutMs);
+      gen = res.gen;
+      events = res.changes.map((ch) => eventRecord(ctx, ch, false));
+    }
+    return { events, valid_ref_counts: validRefCounts(ctx, sub), token: formatToken(gen) };
+  },
+
+  inject: (ctx, a) => {
+    const c = classByLowerName(String(a.class));
+    if (!c || !ctx.db.get(c.name, a.ref as Ref)) throw new ApiError('HANDLE_INVALID', [String(a.class), String(a.ref)]);
+    // xapi answers with a token from just before the injected change, so that an event.from
+    // given it returns at once with that object; clients (Xen Orchestra) rely on it to start.
+    const before = ctx.db.generation;
+    ctx.db.update(c.name, a.ref as Ref, {});
+    return formatToken(Math.min(before, ctx.db.generation - 1));
+  },
+
+  get_current_id: (ctx) => ctx.db.generation,
+
+  register: (ctx, a) => {
+    const key = ctx.session!.ref;
+    const add = parseSubscriptions(a.classes);
+    const cur = registrations.get(key) ?? { sub: { all: false, classes: new Set(), objects: new Set() }, gen: ctx.db.generation };
+    cur.sub.all ||= add.all;
+    for (const c of add.classes) cur.sub.classes.add(c);
+    for (const o of add.objects) cur.sub.objects.add(o);
+    registrations.set(key, cur);
+    return '';
+  },
+
+  unregister: (ctx, a) => {
+    const cur = registrations.get(ctx.session!.ref);
+    if (!cur) return '';
+    const rm = parseSubscriptions(a.classes);
+    if (rm.all) cur.sub.all = false;
+    for (const c of rm.classes) cur.sub.classes.delete(c);
+    for (const o of rm.objects) cur.sub.objects.delete(o);
+    return '';
+  },
+
+  next: async (ctx) => {
+    const cur = registrations.get(ctx.session!.ref);
+    if (!cur) throw new ApiError('SESSION_NOT_REGISTERED', [ctx.session!.ref]);
+    const res = await changesAfter(ctx, cur.gen, wants(cur.sub), 30_000);
+    cur.gen = res.gen;
+    // The declared record type cannot describe per-class snapshots; let the encoder walk them.
+    return new Typed(res.changes.map((ch) => eventRecord(ctx, ch, true)), t.any);
+  },
+};
+
+/** Forgets the legacy registration of a session that ended. */
+export function forgetRegistration(sessionRef: string): void {
+  registrations.delete(sessionRef);
+}

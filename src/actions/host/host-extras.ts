@@ -1,0 +1,53 @@
+/**
+ * @module
+ * The host queries and hooks clients call that a host here answers as a XenServer host
+ * without the matching add-ons does: no API plugin is installed (`call_plugin` fails with
+ * XENAPI_MISSING_PLUGIN, which is how Xen Orchestra tells a XenServer from an XCP-ng host
+ * with its updater plugin), no extension is present, and remote power-on is off unless a
+ * mode was configured. `list_methods` and `get_management_interface` come from the model.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { Ref } from '../../core/ref.js';
+import { allMessages } from '../../datamodel/implicit.js';
+import { classes } from '../../datamodel/index.js';
+import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import { mustRow } from '../common/storage-access.js';
+
+const hostOf = (ctx: ActionContext, a: ActionArgs) => {
+  mustRow(ctx, 'host', a.host);
+  return a.host as Ref<'host'>;
+};
+
+export const hostExtraActions: ClassActions = {
+  call_plugin: (ctx, a) => {
+    hostOf(ctx, a);
+    throw new ApiError('XENAPI_MISSING_PLUGIN', [String(a.plugin)]);
+  },
+  has_extension: (ctx, a) => {
+    hostOf(ctx, a);
+    return false;
+  },
+  list_methods: () => {
+    const out: string[] = [];
+    for (const c of classes) for (const m of allMessages(c)) if (!m.internal) out.push(`${c.name}.${m.name}`);
+    return out;
+  },
+  get_management_interface: (ctx, a) => {
+    const host = hostOf(ctx, a);
+    const pif = ctx.db.all('PIF').find(([, r]) => r.host === host && r.management === true);
+    if (!pif) throw new ApiError('HANDLE_INVALID', ['PIF', 'OpaqueRef:NULL']);
+    return pif[0];
+  },
+  // xapi keeps this call for old clients and answers it with nothing.
+  get_log: (ctx, a) => {
+    hostOf(ctx, a);
+    return '';
+  },
+  power_on: (ctx, a) => {
+    const host = hostOf(ctx, a);
+    const row = mustRow(ctx, 'host', host);
+    const metrics = ctx.db.get('host_metrics', row.metrics as Ref);
+    if (metrics?.live === true) throw new ApiError('HOST_IS_LIVE', [host]);
+    throw new ApiError('HOST_POWER_ON_MODE_DISABLED', []);
+  },
+};

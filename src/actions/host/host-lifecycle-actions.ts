@@ -1,0 +1,35 @@
+/**
+ * @module
+ * host: the calls that stop and start a host's processes (restart_agent, reboot,
+ * shutdown). The master checks the preconditions (reboot and shutdown
+ * need the host disabled: HOST_NOT_DISABLED) and forwards the call to the host concerned,
+ * which asks its supervisor; a host going down is marked not live at once rather than
+ * after its heartbeats stop.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { Ref } from '../../core/ref.js';
+import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { LifecycleAction } from '../../pool/host-lifecycle.js';
+import { nodeOf } from '../pool/pool-actions.js';
+
+async function lifecycle(ctx: ActionContext, host: Ref<'host'>, action: LifecycleAction, needsDisabled: boolean): Promise<string> {
+  const row = ctx.db.get('host', host);
+  if (!row) throw new ApiError('HANDLE_INVALID', ['host', host]);
+  const node = nodeOf(ctx);
+  const fromPool = ctx.session?.internal === true;
+  // A forwarded call was checked by the master; this host's replica may lag behind it.
+  if (needsDisabled && !fromPool && row.enabled !== false) throw new ApiError('HOST_NOT_DISABLED', []);
+  if (host !== ctx.services.hostRef) {
+    await node.callOnHost(host, `host.${action === 'restart-agent' ? 'restart_agent' : action}`, [host]);
+    if (action !== 'restart-agent') node.monitor?.markDead(host);
+    return '';
+  }
+  await node.o.lifecycle.request(action);
+  return '';
+}
+
+export const hostLifecycleActions: ClassActions = {
+  restart_agent: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'restart-agent', false),
+  reboot: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'reboot', true),
+  shutdown: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'shutdown', true),
+};

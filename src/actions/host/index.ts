@@ -1,0 +1,12 @@
+/**
+ * @module
+ * host: every explicit message of the class, gathered from the modules that implement
+ * them (domains, evacuation and memory from the VM side; restart, reboot and shutdown
+ * from the lifecycle side; plugins and the smaller calls clients make).
+ */
+import { joinActions } from '../../core/action-context.js';
+import { hostExtraActions } from './host-extras.js';
+import { hostLifecycleActions } from './host-lifecycle-actions.js';
+import { hostVmActions } from './host-vm-actions.js';
+
+export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions);

@@ -1,0 +1,66 @@
+/**
+ * @module
+ * network: the special uses a network is put to. Today the only ones are NBD's: a network
+ * with purpose `nbd` or `insecure_nbd` makes the hosts serve VDIs over NBD (with TLS
+ * required, or without TLS), and `VDI.get_nbd_info` announces them. As in XenServer, the
+ * pool's NBD networks must all agree on TLS: one cannot be `nbd` while another is
+ * `insecure_nbd`.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { PoolDb } from '../../core/ports/pool-db.js';
+import type { Ref } from '../../core/ref.js';
+import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import { mustRow } from '../common/storage-access.js';
+
+/** How the hosts serve NBD, from the purposes of the pool's networks. */
+export const NbdMode = { off: 'off', tls: 'tls', insecure: 'insecure' } as const;
+export type NbdMode = (typeof NbdMode)[keyof typeof NbdMode];
+
+const NBD_PURPOSES = ['nbd', 'insecure_nbd'] as const;
+
+function purposes(row: { purpose?: unknown }): string[] {
+  return Array.isArray(row.purpose) ? (row.purpose as string[]) : [];
+}
+
+/**
+ * `tls` when some network has purpose `nbd`, `insecure` when some has `insecure_nbd`
+ * (and none `nbd`: a database written before the rule held still requires TLS), `off`
+ * when none has either. Islet does not model PIFs, so a network's purpose holds on every
+ * host of the pool, at the host's address.
+ */
+export function nbdMode(db: PoolDb): NbdMode {
+  let insecure = false;
+  for (const [, row] of db.all('network')) {
+    const p = purposes(row);
+    if (p.includes('nbd')) return NbdMode.tls;
+    if (p.includes('insecure_nbd')) insecure = true;
+  }
+  return insecure ? NbdMode.insecure : NbdMode.off;
+}
+
+function addPurpose(ctx: ActionContext, a: ActionArgs): string {
+  const ref = a.self as Ref<'network'>;
+  const row = mustRow(ctx, 'network', ref);
+  const value = String(a.value);
+  if ((NBD_PURPOSES as readonly string[]).includes(value)) {
+    const other = value === 'nbd' ? 'insecure_nbd' : 'nbd';
+    for (const [, n] of ctx.db.all('network')) {
+      if (purposes(n).includes(other)) throw new ApiError('NETWORK_INCOMPATIBLE_PURPOSES', [value, other]);
+    }
+  }
+  const now = purposes(row);
+  if (!now.includes(value)) ctx.db.update('network', ref, { purpose: [...now, value] });
+  return '';
+}
+
+function removePurpose(ctx: ActionContext, a: ActionArgs): string {
+  const ref = a.self as Ref<'network'>;
+  const now = purposes(mustRow(ctx, 'network', ref));
+  if (now.includes(String(a.value))) ctx.db.update('network', ref, { purpose: now.filter((p) => p !== a.value) });
+  return '';
+}
+
+export const networkActions: ClassActions = {
+  add_purpose: addPurpose,
+  remove_purpose: removePurpose,
+};

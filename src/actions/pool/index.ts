@@ -1,0 +1,11 @@
+/**
+ * @module
+ * pool: every explicit message of the class, gathered from the modules that implement
+ * them (membership and the hosts' internal calls; update keys and rolling updates; HA).
+ */
+import { joinActions } from '../../core/action-context.js';
+import { poolMembershipActions } from './pool-actions.js';
+import { poolHaActions } from './pool-ha.js';
+import { poolRollingUpdateActions, poolUpdateKeyActions } from './pool-updates.js';
+
+export const poolActions = joinActions('pool', poolMembershipActions, poolUpdateKeyActions, poolRollingUpdateActions, poolHaActions);

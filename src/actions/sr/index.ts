@@ -1,0 +1,166 @@
+/**
+ * @module
+ * SR: creating storage repositories (on storage, with a PBD per host that should reach it,
+ * plugged), recording existing ones (`introduce`), forgetting and destroying them, and
+ * keeping their VDI records and space figures in line with the storage (`scan`, `update`).
+ * As in xapi, `forget` and `destroy` refuse while any PBD is plugged, and `destroy` refuses
+ * while the SR still holds a disk users can see.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { Row } from '../../core/ports/pool-db.js';
+import { NULL_REF, newRef, newUuid, type Ref } from '../../core/ref.js';
+import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import { createPbd, plugPbd } from '../pbd/index.js';
+import { kickGc, runGc } from './sr-gc.js';
+import { attachedSr, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, storageCall, storageOf } from '../common/storage-access.js';
+import { onSr } from '../vdi/vdi-ops.js';
+import { refreshSrSpace, removeVdiRecord } from '../vdi/vdi-records.js';
+
+type Smap = Record<string, string>;
+
+function driverFor(ctx: ActionContext, type: string) {
+  const d = storageOf(ctx).driver(type);
+  if (!d) throw new ApiError('SR_UNKNOWN_DRIVER', [type]);
+  return d;
+}
+
+/** The pool's hosts, master first, as xapi orders the PBDs of a shared SR. */
+function poolHosts(ctx: ActionContext): Ref<'host'>[] {
+  const master = ctx.db.all('pool')[0]?.[1].master as Ref<'host'> | undefined;
+  const all = ctx.db.all('host').map(([r]) => r as Ref<'host'>);
+  return master && all.includes(master) ? [master, ...all.filter((h) => h !== master)] : all;
+}
+
+/** SR.create; `uuid` lets the caller name the SR (the local SR's path carries it). */
+export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string = newUuid()): Promise<Ref<'SR'>> {
+  const type = String(a.type);
+  const driver = driverFor(ctx, type);
+  const smConfig = { ...((a.sm_config ?? {}) as Smap) };
+  parseAllocation(smConfig.allocation, 'sm_config:allocation');
+  mustRow(ctx, 'host', a.host);
+  const deviceConfig = (a.device_config ?? {}) as Smap;
+  const st = await storageCall(() => driver.create(uuid, deviceConfig, smConfig));
+  const srRef = newRef<'SR'>();
+  const hosts = a.shared === true ? poolHosts(ctx) : [a.host as Ref<'host'>];
+  const pbds = ctx.db.transaction(() => {
+    ctx.db.create('SR', srRef, {
+      uuid, name_label: a.name_label, name_description: a.name_description, type,
+      content_type: a.content_type, shared: a.shared === true, sm_config: smConfig,
+      physical_size: st.physicalSize, physical_utilisation: st.physicalUtilisation, virtual_allocation: st.virtualAllocation,
+    });
+    return hosts.map((host) => createPbd(ctx, { SR: srRef, host, device_config: deviceConfig }));
+  });
+  for (const pbd of pbds) await plugPbd(ctx, pbd);
+  return srRef;
+}
+
+function introduce(ctx: ActionContext, a: ActionArgs): Ref<'SR'> {
+  const uuid = String(a.uuid || newUuid());
+  if (ctx.db.refByUuid('SR', uuid)) throw new ApiError('SR_UUID_EXISTS', [uuid]);
+  const ref = newRef<'SR'>();
+  // Space is unknown (-1, as xapi shows it) until a PBD is plugged.
+  ctx.db.create('SR', ref, {
+    uuid, name_label: a.name_label, name_description: a.name_description, type: String(a.type).toLowerCase(),
+    content_type: a.content_type, shared: a.shared === true, sm_config: a.sm_config ?? {},
+    physical_size: -1, physical_utilisation: -1, virtual_allocation: 0,
+  });
+  return ref;
+}
+
+/** Removes the SR's records (PBDs, VDIs and their drives, the SR itself). */
+function forgetRecords(ctx: ActionContext, srRef: Ref<'SR'>): void {
+  ctx.db.transaction(() => {
+    const sr = mustRow(ctx, 'SR', srRef);
+    for (const p of sr.PBDs as Ref<'PBD'>[]) ctx.db.remove('PBD', p);
+    for (const v of sr.VDIs as Ref<'VDI'>[]) removeVdiRecord(ctx, v);
+    for (const [pool, row] of ctx.db.all('pool')) {
+      const patch: Row = {};
+      for (const f of ['default_SR', 'suspend_image_SR', 'crash_dump_SR']) if (row[f] === srRef) patch[f] = NULL_REF;
+      if (Object.keys(patch).length) ctx.db.update('pool', pool, patch);
+    }
+    ctx.db.remove('SR', srRef);
+  });
+}
+
+function assertUnplugged(ctx: ActionContext, srRef: Ref<'SR'>): void {
+  if (srHasAttachedPbd(ctx, srRef)) throw new ApiError('SR_HAS_PBD', [srRef]);
+}
+
+async function destroy(ctx: ActionContext, a: ActionArgs): Promise<string> {
+  const srRef = a.sr as Ref<'SR'>;
+  const sr = mustRow(ctx, 'SR', srRef);
+  assertUnplugged(ctx, srRef);
+  const pbds = (sr.PBDs as Ref<'PBD'>[]).map((p) => mustRow(ctx, 'PBD', p));
+  const pbd = pbds.find((p) => p.host === ctx.services.hostRef) ?? pbds[0];
+  if (!pbd) throw new ApiError('SR_HAS_NO_PBDS', [srRef]);
+  const driver = driverFor(ctx, String(sr.type));
+  const dc = pbd.device_config as Smap;
+  const uuid = String(sr.uuid);
+  // Attach just long enough to look: only base copies may be left behind.
+  const infos = await storageCall(async () => {
+    const att = await driver.attach(uuid, dc);
+    try {
+      return await att.scan();
+    } finally {
+      await att.detach();
+    }
+  });
+  if (infos.some((i) => !i.hidden)) throw new ApiError('SR_NOT_EMPTY', []);
+  await storageCall(() => driver.destroy(uuid, dc));
+  forgetRecords(ctx, srRef);
+  return '';
+}
+
+async function probe(ctx: ActionContext, a: ActionArgs): Promise<string> {
+  const found = await storageCall(() => driverFor(ctx, String(a.type)).probe((a.device_config ?? {}) as Smap));
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const srs = found.map((f) => `\t<SR>\n\t\t<UUID>${esc(f.uuid)}</UUID>\n\t</SR>\n`).join('');
+  return `<?xml version="1.0" ?>\n<SRlist>\n${srs}</SRlist>\n`;
+}
+
+function setter(field: string, param: 'sr' | 'self') {
+  return (ctx: ActionContext, a: ActionArgs): string => {
+    mustRow(ctx, 'SR', a[param]);
+    ctx.db.update('SR', a[param] as Ref<'SR'>, { [field]: a.value });
+    return '';
+  };
+}
+
+export const srActions: ClassActions = {
+  create: (ctx, a) => createSr(ctx, a),
+  introduce,
+  forget: (ctx, a) => {
+    mustRow(ctx, 'SR', a.sr);
+    assertUnplugged(ctx, a.sr as Ref<'SR'>);
+    forgetRecords(ctx, a.sr as Ref<'SR'>);
+    return '';
+  },
+  destroy,
+  update: async (ctx, a) => {
+    const srRef = a.sr as Ref<'SR'>;
+    await onSrHost(ctx, srRef, 'SR.update', [srRef], () => storageCall(() => refreshSrSpace(ctx, srRef, attachedSr(ctx, srRef))));
+    return '';
+  },
+  scan: async (ctx, a) => {
+    const srRef = a.sr as Ref<'SR'>;
+    await onSrHost(ctx, srRef, 'SR.scan', [srRef], async () => {
+      await onSr(ctx, srRef, async () => undefined);
+      kickGc(ctx, srRef);
+    });
+    return '';
+  },
+  islet_gc: async (ctx, a) => {
+    const srRef = a.sr as Ref<'SR'>;
+    await onSrHost(ctx, srRef, 'SR.islet_gc', [srRef], async () => {
+      attachedSr(ctx, srRef);
+      await runGc(ctx, srRef);
+    });
+    return '';
+  },
+  probe,
+  get_supported_types: (ctx) => ctx.services.storage?.types() ?? [],
+  set_shared: setter('shared', 'sr'),
+  set_name_label: setter('name_label', 'sr'),
+  set_name_description: setter('name_description', 'sr'),
+  set_physical_size: setter('physical_size', 'self'),
+};

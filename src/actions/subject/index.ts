@@ -1,0 +1,73 @@
+/**
+ * @module
+ * subject: who may log in besides root, and with which roles. XenServer's subjects come
+ * from a directory; Islet adds local users (an `islet_` extension) so a pool without one
+ * can still hand out less than pool-admin.
+ */
+import { ApiError } from '../../core/api-error.js';
+import { newRef, newUuid, type Ref } from '../../core/ref.js';
+import type { Role } from '../../datamodel/roles.js';
+import type { ActionContext, ClassActions } from '../../core/action-context.js';
+
+const LOCAL_PREFIX = 'islet-local:';
+
+function subjectRow(ctx: ActionContext, ref: unknown) {
+  const row = ctx.db.get('subject', ref as Ref);
+  if (!row) throw new ApiError('HANDLE_INVALID', ['subject', String(ref)]);
+  return row;
+}
+
+function roleRow(ctx: ActionContext, ref: unknown) {
+  const row = ctx.db.get('role', ref as Ref);
+  if (!row) throw new ApiError('HANDLE_INVALID', ['role', String(ref)]);
+  return row;
+}
+
+export const subjectActions: ClassActions = {
+  islet_create_local_user: async (ctx, a) => {
+    const name = String(a.name);
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name) || name === 'root') throw new ApiError('INVALID_VALUE', ['name', name]);
+    if (ctx.services.sessions.getUser(name)) throw new ApiError('SUBJECT_ALREADY_EXISTS');
+    const role = roleRow(ctx, a.role);
+    const ref = newRef<'subject'>();
+    ctx.db.create('subject', ref, {
+      uuid: newUuid(),
+      subject_identifier: `${LOCAL_PREFIX}${name}`,
+      other_config: { 'subject-name': name, 'subject-is-group': 'false', 'subject-account-type': 'islet-local' },
+      roles: [a.role],
+    });
+    await ctx.services.sessions.setUser(name, String(a.password), role.name_label as Role, ref);
+    return ref;
+  },
+
+  destroy: (ctx, a) => {
+    const row = subjectRow(ctx, a.self);
+    const id = String(row.subject_identifier);
+    if (id.startsWith(LOCAL_PREFIX)) {
+      const name = id.slice(LOCAL_PREFIX.length);
+      ctx.services.sessions.logoutUser(name);
+      ctx.services.sessions.removeUser(name);
+    }
+    ctx.db.remove('subject', a.self as Ref);
+    return '';
+  },
+
+  add_to_roles: (ctx, a) => {
+    const row = subjectRow(ctx, a.self);
+    roleRow(ctx, a.role);
+    const roles = row.roles as string[];
+    if (!roles.includes(a.role as string)) ctx.db.update('subject', a.self as Ref, { roles: [...roles, a.role] });
+    return '';
+  },
+
+  remove_from_roles: (ctx, a) => {
+    const row = subjectRow(ctx, a.self);
+    ctx.db.update('subject', a.self as Ref, { roles: (row.roles as string[]).filter((r) => r !== a.role) });
+    return '';
+  },
+
+  get_permissions_name_label: (ctx, a) => {
+    const row = subjectRow(ctx, a.self);
+    return (row.roles as string[]).map((r) => String(ctx.db.get('role', r as Ref)?.name_label ?? ''));
+  },
+};

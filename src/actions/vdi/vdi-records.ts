@@ -1,0 +1,124 @@
+/**
+ * @module
+ * Keeping VDI and SR records true to what the storage reports. The driver owns the facts
+ * (sizes, space really used, parent, hidden, read-only); the records own what users set
+ * (names, other_config, snapshot relations). Interior nodes of a snapshot tree appear as
+ * XenServer shows them: "base copy" records, read-only and not managed, which users see but
+ * cannot destroy; the garbage collector removes them once nothing visible needs them.
+ */
+import type { Row } from '../../core/ports/pool-db.js';
+import type { AttachedSr, SrStat, VdiInfo } from '../../core/ports/sr-driver.js';
+import { NULL_REF, newRef, type Ref } from '../../core/ref.js';
+import type { ActionContext } from '../../core/action-context.js';
+
+/** sm_config keys the driver alone decides; a record keeps them only while the driver reports them. */
+const DRIVER_KEYS = ['vhd-parent', 'allocation'];
+
+export const BASE_COPY_NAME = 'base copy';
+
+export function vdiByUuid(ctx: ActionContext, uuid: string): Ref<'VDI'> | undefined {
+  return ctx.db.refByUuid('VDI', uuid) as Ref<'VDI'> | undefined;
+}
+
+function smConfigFor(info: VdiInfo, current: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(current ?? {})) if (!DRIVER_KEYS.includes(k)) out[k] = v;
+  Object.assign(out, info.smConfig);
+  if (!info.hidden) out.allocation = info.allocation;
+  return out;
+}
+
+/** The record fields the storage decides. */
+export function storageFields(info: VdiInfo, current?: Row): Row {
+  return {
+    virtual_size: info.virtualSize,
+    physical_utilisation: info.physicalUtilisation,
+    managed: !info.hidden,
+    read_only: info.hidden || info.readOnly || current?.read_only === true,
+    sm_config: smConfigFor(info, current?.sm_config as Record<string, string> | undefined),
+    location: info.uuid,
+    missing: false,
+  };
+}
+
+/** Brings an existing record in line with the storage. */
+export function applyInfo(ctx: ActionContext, ref: Ref<'VDI'>, info: VdiInfo): void {
+  const row = ctx.db.get('VDI', ref);
+  if (!row) return;
+  ctx.db.update('VDI', ref, storageFields(info, row));
+}
+
+/**
+ * The record of a node, with `fresh` (the fields the caller knows) and the storage's facts:
+ * updated when it exists, created otherwise (a hidden node as a base copy).
+ */
+export function upsertVdi(ctx: ActionContext, srRef: Ref<'SR'>, info: VdiInfo, fresh: Row = {}): Ref<'VDI'> {
+  const existing = vdiByUuid(ctx, info.uuid);
+  if (existing) {
+    // A scan elsewhere (another host of a shared SR) may have recorded the node first;
+    // what the operation knows about it (names, snapshot relation) still goes in.
+    if (Object.keys(fresh).length > 0) ctx.db.update('VDI', existing, fresh);
+    applyInfo(ctx, existing, info);
+    return existing;
+  }
+  const ref = newRef<'VDI'>();
+  const named: Row = info.hidden
+    ? { name_label: BASE_COPY_NAME, name_description: '', type: 'user' }
+    : { name_label: '', name_description: '', type: 'user', ...fresh };
+  ctx.db.create('VDI', ref, { ...named, uuid: info.uuid, SR: srRef, ...storageFields(info, named) });
+  return ref;
+}
+
+/** Removes a VDI record with the drives that pointed at it, as xapi's VDI.destroy does. */
+export function removeVdiRecord(ctx: ActionContext, ref: Ref<'VDI'>): void {
+  const row = ctx.db.get('VDI', ref);
+  if (!row) return;
+  for (const vbd of row.VBDs as Ref<'VBD'>[]) if (ctx.db.get('VBD', vbd)) ctx.db.remove('VBD', vbd);
+  for (const [vm, r] of ctx.db.all('VM')) {
+    if (r.suspend_VDI === ref) ctx.db.update('VM', vm, { suspend_VDI: NULL_REF });
+  }
+  ctx.db.remove('VDI', ref);
+}
+
+/**
+ * Makes the SR's VDI records match a scan, as xapi's SR.scan does: records of nodes that
+ * are gone are removed, nodes without a record get one, and every record takes the facts
+ * the storage reports.
+ */
+export function syncVdis(ctx: ActionContext, srRef: Ref<'SR'>, infos: readonly VdiInfo[]): void {
+  const byUuid = new Map(infos.map((i) => [i.uuid, i]));
+  ctx.db.transaction(() => {
+    for (const [ref, row] of ctx.db.all('VDI')) {
+      if (row.SR !== srRef) continue;
+      const key = byUuid.has(String(row.uuid)) ? String(row.uuid) : String(row.location);
+      if (!byUuid.has(key)) removeVdiRecord(ctx, ref as Ref<'VDI'>);
+    }
+    for (const info of infos) upsertVdi(ctx, srRef, info);
+  });
+}
+
+/** Refreshes the SR's space figures from the storage. */
+export async function refreshSrSpace(ctx: ActionContext, srRef: Ref<'SR'>, sr: AttachedSr): Promise<void> {
+  writeSrSpace(ctx, srRef, await sr.stat());
+}
+
+/** Writes the SR's space figures the storage reported. */
+export function writeSrSpace(ctx: ActionContext, srRef: Ref<'SR'>, st: SrStat): void {
+  if (!ctx.db.get('SR', srRef)) return;
+  ctx.db.update('SR', srRef, {
+    physical_size: st.physicalSize,
+    physical_utilisation: st.physicalUtilisation,
+    virtual_allocation: st.virtualAllocation,
+  });
+}
+
+/** Re-reads some nodes and the SR's figures after an operation touched them. */
+export async function refreshAfter(ctx: ActionContext, srRef: Ref<'SR'>, sr: AttachedSr, uuids: readonly string[]): Promise<void> {
+  for (const uuid of new Set(uuids)) {
+    const ref = vdiByUuid(ctx, uuid);
+    if (!ref) continue;
+    const info = await sr.vdiStat(uuid).catch(() => undefined);
+    if (info) applyInfo(ctx, ref, info);
+  }
+  await refreshSrSpace(ctx, srRef, sr);
+}

@@ -1,0 +1,13 @@
+/**
+ * @module
+ * VM: every explicit message of the class, gathered from the modules that implement them
+ * (disks and copies, power and lifecycle with suspend and migration, configuration
+ * setters, checkpoints).
+ */
+import { joinActions } from '../../core/action-context.js';
+import { vmCheckpointActions } from './vm-checkpoint.js';
+import { vmConfigActions } from './vm-config.js';
+import { vmDiskActions } from './vm-disks.js';
+import { vmPowerActions } from './vm-power.js';
+
+export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions);

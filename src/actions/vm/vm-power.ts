@@ -1,0 +1,137 @@
+/**
+ * @module
+ * VM power actions: start (on a chosen or given host), clean and hard shutdown and reboot,
+ * pause and unpause, suspend and resume, live migration, and the checks clients run before
+ * them. Each runs under the VM's operation lock (`current_operations`), does its domain
+ * work on the host holding the domain (through `domainsOn`) and records the outcome in one
+ * change of the VM's record. The database is only written here, on the master.
+ */
+import { ApiError } from '../../core/api-error.js';
+import { HypervisorErrorCode, isHypervisorError } from '../../core/ports/hypervisor.js';
+import type { Ref } from '../../core/ref.js';
+import type { VmOperations } from '../../datamodel/enums.js';
+import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import { domainsOn } from '../host/host-domains.js';
+import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
+import { bootOn, cleanTimeoutMs, destroyDomain, residentHost, vmUuid } from './vm-boot.js';
+import { markHalted, markRunning, setSuspendImage } from './vm-domain-state.js';
+import { vmMigrateActions } from './vm-migrate.js';
+import { assertVmOperation, getVm, updateVmAllowedOperations, withVmOperation } from './vm-operation-lock.js';
+import { assertCanBootHere, chooseHost, hostInfo, hostIsLive, possibleHosts } from './vm-placement.js';
+import { vmSuspendActions } from './vm-suspend.js';
+
+const vmOf = (a: Record<string, unknown>) => a.vm as Ref<'VM'>;
+
+async function start(ctx: ActionContext, vm: Ref<'VM'>, host: Ref<'host'> | undefined, paused: boolean): Promise<string> {
+  await withVmOperation(ctx, vm, host ? 'start_on' : 'start', async (opRef) => {
+    const target = host ?? (await chooseHost(ctx, vm));
+    await bootOn(ctx, vm, target, paused, opRef);
+  });
+  return '';
+}
+
+async function cleanShutdown(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): Promise<void> {
+  const host = residentHost(ctx, vm);
+  await mapHypervisorErrors({ vm, host, task: opRef }, () =>
+    domainsOn(ctx, host).shutdown(vmUuid(ctx, vm), cleanTimeoutMs(ctx, vm)));
+  markHalted(ctx.db, vm);
+}
+
+async function hardShutdown(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): Promise<void> {
+  if (getVm(ctx.db, vm).power_state === 'Suspended') {
+    setSuspendImage(ctx.db, vmUuid(ctx, vm), undefined);
+    markHalted(ctx.db, vm);
+    return;
+  }
+  await destroyDomain(ctx, vm, residentHost(ctx, vm), opRef);
+}
+
+async function reboot(ctx: ActionContext, vm: Ref<'VM'>, clean: boolean, opRef: string): Promise<void> {
+  const host = residentHost(ctx, vm);
+  const timeoutMs = clean ? cleanTimeoutMs(ctx, vm) : undefined;
+  const d = await mapHypervisorErrors({ vm, host, task: opRef }, () =>
+    domainsOn(ctx, host).reboot(vmUuid(ctx, vm), clean, timeoutMs));
+  markRunning(ctx.db, vm, host, d);
+}
+
+/** A power operation whose whole work is one function of the locked VM. */
+function locked(op: VmOperations, fn: (ctx: ActionContext, vm: Ref<'VM'>, opRef: string) => Promise<void>) {
+  return async (ctx: ActionContext, a: Record<string, unknown>) => {
+    await withVmOperation(ctx, vmOf(a), op, (opRef) => fn(ctx, vmOf(a), opRef));
+    return '';
+  };
+}
+
+async function pauseOrUnpause(ctx: ActionContext, vm: Ref<'VM'>, pause: boolean, opRef: string): Promise<void> {
+  const host = residentHost(ctx, vm);
+  const dom = domainsOn(ctx, host);
+  const d = await mapHypervisorErrors({ vm, host, task: opRef }, () =>
+    pause ? dom.pause(vmUuid(ctx, vm)) : dom.unpause(vmUuid(ctx, vm)));
+  markRunning(ctx.db, vm, host, d);
+}
+
+/** `VM.shutdown`: cleanly when the guest can, forcibly when it cannot. */
+async function shutdown(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): Promise<void> {
+  if (getVm(ctx.db, vm).power_state !== 'Running') return hardShutdown(ctx, vm, opRef);
+  try {
+    await cleanShutdown(ctx, vm, opRef);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'TASK_CANCELLED') throw e;
+    if (getVm(ctx.db, vm).power_state !== 'Halted') await hardShutdown(ctx, vm, opRef);
+  }
+}
+
+/** `VM.power_state_reset`: forget a domain that died with its host. */
+async function powerStateReset(ctx: ActionContext, vm: Ref<'VM'>): Promise<void> {
+  const row = getVm(ctx.db, vm);
+  if (row.power_state === 'Halted') return;
+  if (row.power_state === 'Running' || row.power_state === 'Paused') {
+    const host = row.resident_on as Ref<'host'>;
+    if (hostIsLive(ctx.db, host)) {
+      let alive = true;
+      try {
+        alive = (await domainsOn(ctx, host).list()).some((d) => d.vmUuid === row.uuid);
+      } catch (e) {
+        if (!isHypervisorError(e, HypervisorErrorCode.unavailable) && !(e instanceof ApiError && e.code === 'HOST_OFFLINE')) throw e;
+        alive = false;
+      }
+      if (alive) throw new ApiError('OPERATION_NOT_ALLOWED', ['The VM is still running on a live host; shut it down instead']);
+    }
+  }
+  setSuspendImage(ctx.db, String(row.uuid), undefined);
+  markHalted(ctx.db, vm);
+}
+
+export const vmPowerActions: ClassActions = {
+  start: (ctx, a) => start(ctx, vmOf(a), undefined, !!a.start_paused),
+  start_on: (ctx, a) => start(ctx, vmOf(a), a.host as Ref<'host'>, !!a.start_paused),
+  clean_shutdown: locked('clean_shutdown', cleanShutdown),
+  hard_shutdown: locked('hard_shutdown', hardShutdown),
+  shutdown: locked('shutdown', shutdown),
+  clean_reboot: locked('clean_reboot', (ctx, vm, op) => reboot(ctx, vm, true, op)),
+  hard_reboot: locked('hard_reboot', (ctx, vm, op) => reboot(ctx, vm, false, op)),
+  pause: locked('pause', (ctx, vm, op) => pauseOrUnpause(ctx, vm, true, op)),
+  unpause: locked('unpause', (ctx, vm, op) => pauseOrUnpause(ctx, vm, false, op)),
+  power_state_reset: locked('power_state_reset', (ctx, vm) => powerStateReset(ctx, vm)),
+  ...vmSuspendActions,
+  ...vmMigrateActions,
+  get_possible_hosts: (ctx, a) => possibleHosts(ctx, vmOf(a)),
+  assert_can_boot_here: async (ctx, a) => {
+    await assertCanBootHere(ctx, a.self as Ref<'VM'>, a.host as Ref<'host'>, { memory: true });
+    return '';
+  },
+  assert_operation_valid: (ctx, a) => {
+    assertVmOperation(ctx.db, a.self as Ref<'VM'>, a.op as VmOperations);
+    return '';
+  },
+  update_allowed_operations: (ctx, a) => {
+    updateVmAllowedOperations(ctx.db, a.self as Ref<'VM'>);
+    return '';
+  },
+  compute_memory_overhead: async (ctx, a) => {
+    const row = getVm(ctx.db, a.vm as Ref<'VM'>);
+    const host = (row.power_state === 'Running' || row.power_state === 'Paused') ? row.resident_on as Ref<'host'> : ctx.services.hostRef;
+    return (await hostInfo(ctx, host)).memoryOverheadPerDomain ?? 0;
+  },
+};
+

@@ -1,0 +1,201 @@
+/**
+ * @module
+ * `PUT /pool_patch_upload`: takes an update file (the `.xsupdate`, or the distribution
+ * `.zip` holding one) on the master, verifies it against the pool's trusted keys and makes
+ * its `pool_patch` and `pool_update` records. As in xapi, when a `task_id` is given the 200
+ * headers go out at once and the outcome is reported through the task (its result is
+ * `<value>OpaqueRef:…</value>`, its error `INVALID_PATCH`, `PATCH_ALREADY_EXISTS [uuid]`…);
+ * without one, the reply waits for the outcome.
+ *
+ * Two client habits shape the body handling. Xen Orchestra's `xen-api` first sends an empty
+ * probe PUT without `task_id`, to find out about redirects; it gets a plain 200 (a member
+ * answers both with a redirect to the master). And when it does not know a stream's length
+ * it claims 1 PiB and drops the connection after the last byte; so a claimed length beyond
+ * the size cap means "unknown", and the body is whatever arrives before the connection ends,
+ * still under the cap. The file is streamed to a private temporary name under
+ * `<data-dir>/patch/` and kept, as `<uuid>.xsupdate`, only when everything checks out.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, statfs } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { ApiError, toApiError } from '../../core/api-error.js';
+import type { ResourceHandler } from '../http-api.js';
+import { invalidPatchLog } from '../../updates/errors.js';
+import { verifyUpdateFile } from '../../updates/package/verify-update.js';
+import { createUpdateRecords, updateExists } from '../../updates/patch-records.js';
+import { patchDir, storedUpdatePath } from '../../updates/patch-files.js';
+import { authenticate, redirectToMaster, sendError, taskFor, type HandlerDeps } from './http-auth.js';
+import { trustedUpdateKeys } from '../../updates/update-keys.js';
+
+export interface UploadOptions extends HandlerDeps {
+  /** Largest file accepted, in bytes (default 4 GiB, the package format's own bound). */
+  readonly maxBytes?: number;
+}
+
+/** What Xen Orchestra claims when it does not know the length: 1 PiB. */
+export const UNKNOWN_LENGTH_CLAIM = 1125899906842624;
+/** The largest update file taken by default: 4 GiB, the package format's own bound. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+const DEFAULT_MAX = DEFAULT_MAX_UPLOAD_BYTES;
+
+interface Received {
+  readonly path: string;
+  readonly size: number;
+}
+
+/** Pause reading only when this much is waiting for the disk (see `receive`). */
+const MAX_BUFFERED = 64 * 1024 * 1024;
+
+/**
+ * Streams the body to `path`; the body ends with the request, or with the connection when
+ * its length is unknown. Read in flowing mode rather than with an async iterator: a client
+ * that drops the connection after its last byte makes the request error, and a stream that
+ * errors throws away what it had buffered and not yet handed out, which would cut the file
+ * short; in flowing mode every byte is handed out as it arrives, and reading only pauses
+ * when far ahead of the disk.
+ */
+function receive(req: IncomingMessage, path: string, declared: number | undefined, max: number, progress: (f: number) => void): Promise<Received> {
+  const known = declared !== undefined && declared <= max;
+  const ws = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  let size = 0;
+  let failure: ApiError | undefined;
+  const ended = new Promise<void>((resolve) => {
+    let done = false;
+    const finish = () => { if (!done) { done = true; resolve(); } };
+    req.on('data', (chunk: Buffer) => {
+      if (failure) return;
+      size += chunk.length;
+      if (size > max) {
+        failure = invalidPatchLog(`the file is larger than the ${max}-byte upload limit`);
+        req.destroy();
+        finish();
+        return;
+      }
+      ws.write(chunk);
+      if (ws.writableLength > MAX_BUFFERED) {
+        req.pause();
+        ws.once('drain', () => req.resume());
+      }
+      if (known && declared) progress((0.9 * size) / declared);
+    });
+    ws.on('error', (e) => {
+      failure ??= new ApiError('INTERNAL_ERROR', [`writing the upload: ${e.message}`]);
+      req.destroy();
+      finish();
+    });
+    req.on('end', finish);
+    // The connection ended before the request did: the end of the body when its length was
+    // not known, a cut-short upload otherwise (checked below).
+    req.on('close', finish);
+    req.on('error', finish);
+  });
+  return ended.then(async () => {
+    try {
+      if (failure) throw failure;
+      if (known && size !== declared) throw invalidPatchLog(`the upload ended after ${size} of ${declared} bytes`);
+      ws.end();
+      await once(ws, 'finish');
+      if (failure) throw failure;
+      return { path, size };
+    } catch (e) {
+      ws.destroy();
+      await rm(path, { force: true });
+      throw e;
+    }
+  });
+}
+
+export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
+  const max = o.maxBytes ?? DEFAULT_MAX;
+  const log = o.log ?? (() => {});
+  return async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
+    if (redirectToMaster(o, req, res)) return;
+    const lengthHeader = req.headers['content-length'];
+    const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
+    const task = taskFor(o, query);
+    // The probe: nothing to store and nothing to report. Xen Orchestra sends it with the same
+    // headers as the real upload, so it may claim the unknown length while sending nothing;
+    // an upload of unknown length therefore needs a task_id.
+    const empty = declared === 0 || declared === UNKNOWN_LENGTH_CLAIM || (declared === undefined && !req.headers['transfer-encoding']);
+    if (!task && empty) {
+      try {
+        (await authenticate(o, req, query, 'pool-operator')).done();
+      } catch (e) {
+        req.resume();
+        sendError(res, toApiError(e));
+        return;
+      }
+      req.resume();
+      res.writeHead(200, { 'content-length': 0, connection: 'close' });
+      res.end();
+      return;
+    }
+    let auth;
+    try {
+      auth = await authenticate(o, req, query, 'pool-operator');
+      if (declared !== undefined && declared > max && declared !== UNKNOWN_LENGTH_CLAIM) {
+        throw invalidPatchLog(`the file is larger than the ${max}-byte upload limit`);
+      }
+      if (declared !== undefined && declared <= max) {
+        await mkdir(patchDir(o.dataDir), { recursive: true });
+        const fs = await statfs(patchDir(o.dataDir));
+        if (declared > fs.bavail * fs.bsize) throw new ApiError('OUT_OF_SPACE', [patchDir(o.dataDir)]);
+      }
+    } catch (e) {
+      const err = toApiError(e);
+      if (task) o.tasks.fail(task.ref, err);
+      req.resume();
+      sendError(res, err);
+      return;
+    }
+    const tmp = join(patchDir(o.dataDir), `.upload-${randomBytes(8).toString('hex')}`);
+    try {
+      await mkdir(patchDir(o.dataDir), { recursive: true });
+      // Listening before answering: a client that drops the connection as soon as it has the
+      // answer and has sent its last byte must not find nobody reading.
+      const receiving = receive(req, tmp, declared, max, (f) => task?.handle.setProgress(f));
+      // xapi answers before reading the body; Xen Orchestra's length-less uploads depend on it.
+      if (task) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+      }
+      const got = await receiving;
+      let ref: string;
+      try {
+        const v = await verifyUpdateFile(got.path, trustedUpdateKeys(o.db), { tempDir: patchDir(o.dataDir) });
+        if (updateExists(o.db, v.manifest.uuid)) throw new ApiError('PATCH_ALREADY_EXISTS', [v.manifest.uuid]);
+        const dest = storedUpdatePath(o.dataDir, v.manifest.uuid);
+        await rename(got.path, dest);
+        try {
+          ref = createUpdateRecords(o.db, v.manifest, v.fingerprint, got.size).patch;
+        } catch (e) {
+          await rm(dest, { force: true });
+          throw e;
+        }
+        log(`update ${v.manifest.name_label} (${v.manifest.uuid}) uploaded, signed by ${v.fingerprint}`);
+      } finally {
+        await rm(got.path, { force: true });
+      }
+      if (task) {
+        o.tasks.succeed(task.ref, `<value>${ref}</value>`);
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(ref) });
+        res.end(ref);
+      }
+    } catch (e) {
+      const err = toApiError(e);
+      const cause = (e as { cause?: unknown }).cause;
+      log(`pool_patch_upload refused: ${err.message}${cause ? ` (${String(cause)})` : ''}`);
+      if (err.code === 'INTERNAL_ERROR') log(String(e instanceof Error ? e.stack : e));
+      if (task) o.tasks.fail(task.ref, err);
+      if (!req.complete) req.resume();
+      sendError(res, err);
+    } finally {
+      auth.done();
+    }
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * @module
+ * `PUT /import_raw_vdi?vdi=&session_id=&task_id=&format=raw|vhd`: writes a disk image into
+ * a VDI. Raw bodies are streamed in 2 MiB chunks and only the 4 KiB pages that change the
+ * disk are written, so importing a sparse image into a thin disk stores only its data, and
+ * re-importing content a snapshot already shares takes no new space. A VHD body (fixed or dynamic) is spooled to a temporary file and its stored
+ * blocks copied. Without `vdi=`, a raw import with `sr_id=` and a known length makes a new
+ * disk of that size first. The task's result is the VDI's ref.
+ */
+import { mkdir, open, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ActionContext } from '../../core/action-context.js';
+import { copyBlocks, isZero, writeChanges, type ReadableDisk } from '../../actions/vdi/block-copy.js';
+import { createVdi, onSr } from '../../actions/vdi/vdi-ops.js';
+import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
+import { ApiError } from '../../core/api-error.js';
+import type { BlockDevice } from '../../core/ports/block-device.js';
+import type { Row } from '../../core/ports/pool-db.js';
+import { isRef, type Ref } from '../../core/ref.js';
+import { VhdFile } from '../../storage/vhd/index.js';
+import type { ResourceHandler } from '../http-api.js';
+import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
+
+const CHUNK = 2 * 1024 * 1024;
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const n = Number(req.headers['content-length']);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** Makes the disk hold `data` at `offset`, writing only the pages that change it. */
+async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data: Buffer): Promise<void> {
+  if (offset + data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(offset + data.length)]);
+  await writeChanges(dev, offset, data);
+}
+
+async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext): Promise<void> {
+  const total = declaredLength(req);
+  const buf = Buffer.alloc(CHUNK);
+  let fill = 0;
+  let pos = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    ctx.task?.signal.throwIfAborted();
+    let at = 0;
+    while (at < chunk.length) {
+      const n = Math.min(CHUNK - fill, chunk.length - at);
+      chunk.copy(buf, fill, at, at + n);
+      fill += n;
+      at += n;
+      if (fill === CHUNK) {
+        await putChunk(dev, vdi, pos, buf);
+        pos += CHUNK;
+        fill = 0;
+        if (total) ctx.task?.setProgress(pos / total);
+      }
+    }
+  }
+  if (fill > 0) await putChunk(dev, vdi, pos, buf.subarray(0, fill));
+  await dev.flush();
+}
+
+/** Spools the body to a sparse temporary file (zero runs become holes). */
+async function spool(req: IncomingMessage, path: string): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    let pos = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      if (!isZero(chunk)) await fh.write(chunk, 0, chunk.length, pos);
+      pos += chunk.length;
+    }
+    await fh.truncate(pos);
+  } finally {
+    await fh.close();
+  }
+}
+
+function vhdSource(f: VhdFile): ReadableDisk {
+  return {
+    size: f.size,
+    read: async (o, l) => (await f.read(o, l)).data,
+    blockStatus: async (o, l) => (await f.blockStatus(o, l)).map((e) => ({ offset: e.offset, length: e.length, hole: !e.allocated, zero: !e.allocated })),
+  };
+}
+
+async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext): Promise<void> {
+  const dir = join(ctx.services.dataDir, 'tmp');
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `import-${randomBytes(8).toString('hex')}.vhd`);
+  try {
+    await spool(req, path);
+    let f: VhdFile;
+    try {
+      f = await VhdFile.open(path, { readOnly: true });
+    } catch (e) {
+      throw new ApiError('INVALID_VALUE', ['format', `not a VHD file: ${(e as Error).message}`]);
+    }
+    try {
+      if (f.isDifferencing) throw new ApiError('INVALID_VALUE', ['format', 'a differencing VHD cannot be imported without its parent']);
+      if (f.size > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(f.size)]);
+      await copyBlocks(vhdSource(f), dev, {
+        signal: ctx.task!.signal,
+        onProgress: (done, tot) => ctx.task?.setProgress(tot ? done / tot : 1),
+      });
+    } finally {
+      await f.close();
+    }
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+/** The disk to import into: the one named, or a new one on `sr_id` sized by the body. */
+async function target(d: TransferDeps, ctx: ActionContext, req: IncomingMessage, query: URLSearchParams, format: string): Promise<{ ref: Ref<'VDI'>; row: Row }> {
+  const named = vdiFromQuery(d, query);
+  if (named) return named;
+  const sr = query.get('sr_id');
+  const length = declaredLength(req);
+  if (!sr || format !== 'raw' || length === undefined) throw new ApiError('INTERNAL_ERROR', ['Not enough info supplied to import']);
+  const srRef = (isRef(sr) ? sr : d.db.refByUuid('SR', sr)) as Ref<'SR'> | undefined;
+  if (!srRef || !d.db.get('SR', srRef)) throw new ApiError('HANDLE_INVALID', ['SR', sr]);
+  const ref = await createVdi(ctx, { SR: srRef, virtual_size: length, name_label: 'Imported VDI' });
+  return { ref, row: d.db.get('VDI', ref)! };
+}
+
+export function createVdiImportHandler(d: TransferDeps): ResourceHandler {
+  return (req, res, query) => runTransfer(d, req, res, query, 'vm-admin', 'VDI import', async ({ ctx }) => {
+    const format = query.get('format') ?? 'raw';
+    if (format !== 'raw' && format !== 'vhd') throw new ApiError('INTERNAL_ERROR', [`Unknown format ${format}`]);
+    const { ref, row } = await target(d, ctx, req, query, format);
+    if (row.read_only === true) throw new ApiError('VDI_READONLY', [ref]);
+    await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
+      format === 'vhd' ? receiveVhd(req, dev, ref, ctx) : receiveRaw(req, dev, ref, ctx));
+    // The data written changes the disk's and the SR's space figures.
+    await onSr(ctx, row.SR as Ref<'SR'>, async () => undefined);
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 0, 'task-id': ctx.task!.ref });
+    res.end();
+    return `<value>${ref}</value>`;
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * @module
+ * What the disk import and export handlers share: the session (query, cookie or Basic),
+ * the disk named by `vdi=` (a ref or a uuid), the task named by `task_id=` (or a new one),
+ * and the outcome reported through that task as well as in the HTTP reply, as xapi does.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ActionContext, Services } from '../../core/action-context.js';
+import type { SessionInfo } from '../../core/ports/sessions.js';
+import type { TaskHandle } from '../../core/ports/tasks.js';
+import { ApiError, toApiError } from '../../core/api-error.js';
+import type { Row } from '../../core/ports/pool-db.js';
+import { isRef, type Ref } from '../../core/ref.js';
+import type { Role } from '../../datamodel/roles.js';
+import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
+
+export interface TransferDeps extends HandlerDeps {
+  readonly services: Services;
+}
+
+export interface Transfer {
+  readonly ctx: ActionContext;
+  readonly session: SessionInfo;
+  readonly task: TaskHandle;
+}
+
+/** The disk a query names by ref or uuid; HANDLE_INVALID / UUID_INVALID otherwise. */
+export function vdiFromQuery(d: TransferDeps, query: URLSearchParams): { ref: Ref<'VDI'>; row: Row } | undefined {
+  const v = query.get('vdi');
+  if (!v) return undefined;
+  const ref = (isRef(v) ? v : d.db.refByUuid('VDI', v)) as Ref<'VDI'> | undefined;
+  const row = ref ? d.db.get('VDI', ref) : undefined;
+  if (!ref || !row) throw isRef(v) ? new ApiError('HANDLE_INVALID', ['VDI', v]) : new ApiError('UUID_INVALID', ['VDI', v]);
+  return { ref, row };
+}
+
+/**
+ * Runs a transfer: authenticates, finds or makes its task, runs `work` (which answers the
+ * request on success) and reports the result through the task. A failure before any reply
+ * went out is answered with the error; after, the connection is cut.
+ */
+export async function runTransfer(
+  d: TransferDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, least: Role, label: string,
+  work: (t: Transfer) => Promise<string>,
+): Promise<void> {
+  let authed;
+  try {
+    authed = await authenticate(d, req, query, least);
+  } catch (e) {
+    req.resume();
+    sendError(res, toApiError(e));
+    return;
+  }
+  const given = taskFor(d, query);
+  const taskRef = given?.ref ?? d.services.tasks.create(label, '', authed.session.ref);
+  const task = given?.handle ?? d.tasks.handle(taskRef);
+  const ctx: ActionContext = {
+    services: d.services, db: d.db, session: authed.session, task, peer: req.socket.remoteAddress ?? 'unknown',
+  };
+  try {
+    const result = await work({ ctx, session: authed.session, task });
+    d.tasks.succeed(taskRef, result);
+  } catch (e) {
+    const err = toApiError(e);
+    if (err.code === 'INTERNAL_ERROR') d.log?.(`${label}: ${e instanceof Error ? e.stack : String(e)}`);
+    d.tasks.fail(taskRef, err);
+    if (res.headersSent) res.destroy();
+    else {
+      res.setHeader('connection', 'close');
+      sendError(res, err);
+      // Let the client finish sending, so that it reads the answer rather than a reset.
+      req.resume();
+    }
+  } finally {
+    authed.done();
+  }
+}
