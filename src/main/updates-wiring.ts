@@ -26,6 +26,7 @@ import { updateEnv } from '../updates/update-env.js';
 import { seedUpdateKeys } from '../updates/update-keys.js';
 import { refreshUpdateState } from '../updates/update-state.js';
 import { createPatchUploadHandler } from '../api/handlers/update-upload-handler.js';
+import { updateStore } from '../updates/update-store.js';
 
 export interface UpdatesWiringOptions {
   readonly db: PoolDb;
@@ -87,6 +88,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
       };
     },
   };
+  const store = updateStore(o.db, o.dataDir, o.log);
   const deps = { db: o.db, sessions: o.sessions, tasks: o.tasks, dataDir: o.dataDir, log: o.log, ...(o.pool ? { pool: o.pool } : {}) };
   let services: Services | undefined;
   const resyncAll = async () => {
@@ -97,8 +99,8 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
     }
   };
   const resources: Array<readonly [string, ResourceHandler]> = [
-    ['PUT /pool_patch_upload', createPatchUploadHandler({ ...deps, ...(o.maxUploadBytes ? { maxBytes: o.maxUploadBytes } : {}) })],
-    ['GET /pool_patch_download', createPatchDownloadHandler(deps)],
+    ['PUT /pool_patch_upload', createPatchUploadHandler({ ...deps, store, ...(o.maxUploadBytes ? { maxBytes: o.maxUploadBytes } : {}) })],
+    ['GET /pool_patch_download', createPatchDownloadHandler({ ...deps, store })],
     ['GET /pool/xmldbdump', createDbDumpHandler(deps)],
     ['PUT /pool/xmldbdump', createDbRestoreHandler({ ...deps, afterRestore: resyncAll })],
   ];

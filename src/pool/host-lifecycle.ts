@@ -10,7 +10,9 @@
 import { ApiError } from '../core/api-error.js';
 import { ENV_HOST_INDEX, ENV_SOCKET, supervisorHostAction } from './supervisor/supervisor-client.js';
 
-export type LifecycleAction = 'restart-agent' | 'reboot' | 'shutdown';
+import type { LifecycleAction } from '../core/ports/pool-membership.js';
+
+export type { LifecycleAction };
 
 export interface HostLifecycle {
   readonly supervised: boolean;

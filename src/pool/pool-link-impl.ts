@@ -10,17 +10,19 @@ import { createWriteStream } from 'node:fs';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../core/api-error.js';
-import type { PoolLink } from '../core/ports/pool-link.js';
+import { HOST_CREDENTIAL_HEADER, HOST_UUID_HEADER, POOL_FILE_PATH, type PoolLink } from '../core/ports/pool-link.js';
+import type { PoolMembership } from '../core/ports/pool-membership.js';
 import type { Ref } from '../core/ref.js';
 import { peerUrl } from './host-address.js';
+import { poolMembership } from './pool-membership-service.js';
 import type { PoolNode } from './pool-node.js';
 
-export const POOL_FILE_PATH = '/islet_pool_file';
-export const HOST_UUID_HEADER = 'x-islet-host-uuid';
-export const HOST_CREDENTIAL_HEADER = 'x-islet-host-credential';
-
 export class PoolLinkImpl implements PoolLink {
-  constructor(readonly node: PoolNode) {}
+  readonly membership: PoolMembership;
+
+  constructor(readonly node: PoolNode) {
+    this.membership = poolMembership(node);
+  }
 
   isMaster(): boolean {
     return this.node.isMaster();

@@ -10,8 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../core/api-error.js';
 import { isNullRef, type Ref } from '../core/ref.js';
 import type { ClassDecl } from '../datamodel/dsl.js';
-import type { SessionStore } from '../api/session-store.js';
-import type { SessionInfo } from '../core/ports/sessions.js';
+import type { SessionInfo, SessionOpener } from '../core/ports/sessions.js';
 import { XapiCallError } from '../client/xapi-call-error.js';
 import { isDeclaredError } from '../datamodel/errors.js';
 import type { ForwardingPoolDb } from './forwarding-pool-db.js';
@@ -31,7 +30,7 @@ export interface PoolNodeOptions {
   readonly dataDir: string;
   readonly db: ForwardingPoolDb;
   readonly classes: readonly ClassDecl[];
-  readonly sessions: SessionStore;
+  readonly sessions: SessionOpener;
   readonly hostRef: Ref<'host'>;
   /** The address the API listens on (a wildcard means: find out how peers see us). */
   readonly listenHost: string;

@@ -9,22 +9,22 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
 import type { ActionContext, ClassActions } from '../../core/action-context.js';
-import type { LifecycleAction } from '../../pool/host-lifecycle.js';
-import { nodeOf } from '../pool/pool-actions.js';
+import type { LifecycleAction } from '../../core/ports/pool-membership.js';
+import { membershipOf } from '../pool/pool-actions.js';
 
 async function lifecycle(ctx: ActionContext, host: Ref<'host'>, action: LifecycleAction, needsDisabled: boolean): Promise<string> {
   const row = ctx.db.get('host', host);
   if (!row) throw new ApiError('HANDLE_INVALID', ['host', host]);
-  const node = nodeOf(ctx);
+  const pool = membershipOf(ctx);
   const fromPool = ctx.session?.internal === true;
   // A forwarded call was checked by the master; this host's replica may lag behind it.
   if (needsDisabled && !fromPool && row.enabled !== false) throw new ApiError('HOST_NOT_DISABLED', []);
   if (host !== ctx.services.hostRef) {
-    await node.callOnHost(host, `host.${action === 'restart-agent' ? 'restart_agent' : action}`, [host]);
-    if (action !== 'restart-agent') node.monitor?.markDead(host);
+    await ctx.services.pool!.callOnHost(host, `host.${action === 'restart-agent' ? 'restart_agent' : action}`, [host]);
+    if (action !== 'restart-agent') pool.markDead(host);
     return '';
   }
-  await node.o.lifecycle.request(action);
+  await pool.requestLifecycle(action);
   return '';
 }
 

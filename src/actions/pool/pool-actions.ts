@@ -9,26 +9,18 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
 import type { ActionContext, ClassActions } from '../../core/action-context.js';
-import { parseHostPort } from '../../pool/host-address.js';
-import type { ForwardedWrite } from '../../pool/forwarding-pool-db.js';
-import { PoolLinkImpl } from '../../pool/pool-link-impl.js';
-import {
-  acceptHeartbeat, acceptJoin, confirmJoin, designateNewMaster, parseJoinRequest, ejectHost, emergencyTransition, joinPool, leavePool,
-  recoverSlaves, takeOver,
-} from '../../pool/pool-membership.js';
-import type { PoolNode } from '../../pool/pool-node.js';
-import { applyForwarded, changesFor } from '../../pool/replication.js';
+import type { PoolMembership } from '../../core/ports/pool-membership.js';
 
-/** The pool node of the host running the action. */
-export function nodeOf(ctx: ActionContext): PoolNode {
-  const link = ctx.services.pool;
-  if (!(link instanceof PoolLinkImpl)) throw new ApiError('INTERNAL_ERROR', ['pool membership is not wired on this host']);
-  return link.node;
+/** The pool membership of the host running the action. */
+export function membershipOf(ctx: ActionContext): PoolMembership {
+  const m = ctx.services.pool?.membership;
+  if (!m) throw new ApiError('INTERNAL_ERROR', ['pool membership is not wired on this host']);
+  return m;
 }
 
-function internalOnly(ctx: ActionContext): PoolNode {
+function internalOnly(ctx: ActionContext): PoolMembership {
   if (!ctx.session?.internal) throw new ApiError('RBAC_PERMISSION_DENIED', ['pool internal', 'Only hosts of the pool may call this']);
-  return nodeOf(ctx);
+  return membershipOf(ctx);
 }
 
 function parseJson<T>(s: unknown, what: string): T {
@@ -41,34 +33,33 @@ function parseJson<T>(s: unknown, what: string): T {
 
 export const poolMembershipActions: ClassActions = {
   join: async (ctx, a) => {
-    await joinPool(nodeOf(ctx), String(a.master_address), String(a.master_username), String(a.master_password));
+    await membershipOf(ctx).join(String(a.master_address), String(a.master_username), String(a.master_password));
     return '';
   },
   join_force: async (ctx, a) => {
-    await joinPool(nodeOf(ctx), String(a.master_address), String(a.master_username), String(a.master_password));
+    await membershipOf(ctx).join(String(a.master_address), String(a.master_username), String(a.master_password));
     return '';
   },
   eject: async (ctx, a) => {
-    await ejectHost(nodeOf(ctx), a.host as Ref<'host'>);
+    await membershipOf(ctx).eject(a.host as Ref<'host'>);
     return '';
   },
   designate_new_master: async (ctx, a) => {
-    await designateNewMaster(nodeOf(ctx), a.host as Ref<'host'>);
+    await membershipOf(ctx).designateNewMaster(a.host as Ref<'host'>);
     return '';
   },
   emergency_transition_to_master: (ctx) => {
-    emergencyTransition(nodeOf(ctx));
+    membershipOf(ctx).emergencyTransitionToMaster();
     return '';
   },
   emergency_reset_master: (ctx, a) => {
-    const node = nodeOf(ctx);
-    node.followMaster(parseHostPort(String(a.master_address), node.port));
+    membershipOf(ctx).followMaster(String(a.master_address));
     return '';
   },
-  recover_slaves: async (ctx) => recoverSlaves(nodeOf(ctx)),
+  recover_slaves: async (ctx) => membershipOf(ctx).recoverSlaves(),
   // Members replicate continuously, so there is nothing left to push.
   sync_database: (ctx) => {
-    nodeOf(ctx).assertMaster();
+    membershipOf(ctx).assertMaster();
     return '';
   },
 
@@ -76,61 +67,45 @@ export const poolMembershipActions: ClassActions = {
     if (!ctx.session) throw new ApiError('SESSION_INVALID', ['']);
     // A host's credential speaks for that host only; adding hosts takes a person's login.
     if (ctx.session.internal) throw new ApiError('RBAC_PERMISSION_DENIED', ['pool.islet_join_request', 'Pool-internal sessions cannot add hosts']);
-    return JSON.stringify(acceptJoin(nodeOf(ctx), parseJoinRequest(parseJson<unknown>(a.member, 'member'))));
+    return JSON.stringify(membershipOf(ctx).acceptJoin(parseJson<unknown>(a.member, 'member')));
   },
   islet_join_confirm: (ctx) => {
-    const node = internalOnly(ctx);
+    const pool = internalOnly(ctx);
     const bound = ctx.session!.poolHost;
     if (!bound) throw new ApiError('RBAC_PERMISSION_DENIED', ['pool.islet_join_confirm', 'Only the joining host confirms its join']);
-    confirmJoin(node, bound.uuid);
+    pool.confirmJoin(bound.uuid);
     return '';
   },
   islet_heartbeat: (ctx, a) => {
-    const node = internalOnly(ctx);
+    const pool = internalOnly(ctx);
     const bound = ctx.session!.poolHost;
     if (bound && ctx.db.refByUuid('host', bound.uuid) !== a.host) {
       throw new ApiError('RBAC_PERMISSION_DENIED', ['pool.islet_heartbeat', 'A host heartbeats for itself only']);
     }
-    acceptHeartbeat(node, a.host as Ref<'host'>, parseJson<Record<string, unknown>>(a.status, 'status'));
+    pool.acceptHeartbeat(a.host as Ref<'host'>, parseJson<Record<string, unknown>>(a.status, 'status'));
     return JSON.stringify({ ok: true });
   },
-  islet_db_changes: async (ctx, a) => {
-    const node = internalOnly(ctx);
-    node.assertMaster();
-    const deadline = Date.now() + Math.max(0, Math.min(60, Number(a.timeout))) * 1000;
-    let since = Number(a.since);
-    for (;;) {
-      const u = changesFor(ctx.db, node.fields, since);
-      const remaining = deadline - Date.now();
-      if (u.kind === 'dump' || u.changes.length > 0 || remaining <= 0) return JSON.stringify(u);
-      // Only memory-only objects (tasks, sessions) changed: nothing to send yet.
-      since = u.gen;
-      await ctx.db.waitForChange(since, remaining);
-      if (!node.isMaster()) node.assertMaster();
-    }
-  },
+  islet_db_changes: (ctx, a) =>
+    internalOnly(ctx).dbChanges(Number(a.since), Math.max(0, Math.min(60, Number(a.timeout))) * 1000),
   islet_db_apply: (ctx, a) => {
-    const node = internalOnly(ctx);
-    node.assertMaster();
-    applyForwarded(ctx.db, parseJson<ForwardedWrite[]>(a.writes, 'writes'));
+    internalOnly(ctx).dbApply(parseJson<unknown>(a.writes, 'writes'));
     return '';
   },
   islet_set_master: (ctx, a) => {
-    const node = internalOnly(ctx);
-    node.followMaster(parseHostPort(String(a.master_address), node.port));
+    internalOnly(ctx).followMaster(String(a.master_address));
     return '';
   },
   islet_take_over: async (ctx) => {
-    await takeOver(internalOnly(ctx));
+    await internalOnly(ctx).takeOver();
     return '';
   },
   islet_ejected: (ctx) => {
-    leavePool(internalOnly(ctx));
+    internalOnly(ctx).leave();
     return '';
   },
 };
 
 /** session.islet_pool_login: another host of the pool, proving itself with its own credential. */
 export const poolSessionActions: ClassActions = {
-  islet_pool_login: (ctx, a) => nodeOf(ctx).poolLogin(String(a.host_uuid), String(a.credential)).ref,
+  islet_pool_login: (ctx, a) => membershipOf(ctx).poolLogin(String(a.host_uuid), String(a.credential)),
 };

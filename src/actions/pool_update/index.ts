@@ -11,7 +11,7 @@ import { NULL_REF, isNullRef, type Ref } from '../../core/ref.js';
 import { introduceUpdate } from '../../updates/introduce-update.js';
 import { apply, destroy, poolApply, poolClean, precheck } from '../../updates/patch-service.js';
 import { updateEnv } from '../../updates/update-env.js';
-import { DEFAULT_MAX_UPLOAD_BYTES } from '../../api/handlers/update-upload-handler.js';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../../core/ports/updates.js';
 import { copyUpdateFromDevice } from '../../updates/vdi-update-reader.js';
 import type { ClassActions } from '../../core/action-context.js';
 import { destroyVdi } from '../vdi/vdi-ops.js';

@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ResourceHandler } from '../http-api.js';
-import { HOST_CREDENTIAL_HEADER, HOST_UUID_HEADER } from '../../pool/pool-link-impl.js';
+import { HOST_CREDENTIAL_HEADER, HOST_UUID_HEADER } from '../../core/ports/pool-link.js';
 
 export function poolFileResource(dataDir: string, verify: (hostUuid: string, token: string) => boolean): ResourceHandler {
   return async (req, res, query) => {

@@ -11,11 +11,11 @@ import { pipeline } from 'node:stream/promises';
 import { ApiError, toApiError } from '../../core/api-error.js';
 import type { ResourceHandler } from '../http-api.js';
 import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
-import { storedUpdatePath } from '../../updates/patch-files.js';
+import type { UpdateStore } from '../../core/ports/updates.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function createPatchDownloadHandler(o: HandlerDeps): ResourceHandler {
+export function createPatchDownloadHandler(o: HandlerDeps & { readonly store: UpdateStore }): ResourceHandler {
   return async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     if (redirectToMaster(o, req, res)) return;
     req.resume();
@@ -26,7 +26,7 @@ export function createPatchDownloadHandler(o: HandlerDeps): ResourceHandler {
       auth = await authenticate(o, req, query, 'pool-operator');
       auth.done();
       if (!UUID_RE.test(uuid)) throw new ApiError('UUID_INVALID', ['pool_patch', uuid]);
-      const st = await stat(storedUpdatePath(o.dataDir, uuid)).catch(() => undefined);
+      const st = await stat(o.store.storedPath(uuid)).catch(() => undefined);
       if (!st?.isFile()) throw new ApiError('CANNOT_FIND_PATCH');
       size = st.size;
     } catch (e) {
@@ -34,6 +34,6 @@ export function createPatchDownloadHandler(o: HandlerDeps): ResourceHandler {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
-    await pipeline(createReadStream(storedUpdatePath(o.dataDir, uuid)), res).catch(() => res.destroy());
+    await pipeline(createReadStream(o.store.storedPath(uuid)), res).catch(() => res.destroy());
   };
 }

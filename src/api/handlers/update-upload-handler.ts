@@ -17,29 +17,28 @@
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, statfs } from 'node:fs/promises';
+import { mkdir, rm, statfs } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ApiError, toApiError } from '../../core/api-error.js';
 import type { ResourceHandler } from '../http-api.js';
-import { invalidPatchLog } from '../../updates/errors.js';
-import { verifyUpdateFile } from '../../updates/package/verify-update.js';
-import { createUpdateRecords, updateExists } from '../../updates/patch-records.js';
-import { patchDir, storedUpdatePath } from '../../updates/patch-files.js';
+import { DEFAULT_MAX_UPLOAD_BYTES, type UpdateStore } from '../../core/ports/updates.js';
 import { authenticate, redirectToMaster, sendError, taskFor, type HandlerDeps } from './http-auth.js';
-import { trustedUpdateKeys } from '../../updates/update-keys.js';
 
 export interface UploadOptions extends HandlerDeps {
+  readonly store: UpdateStore;
   /** Largest file accepted, in bytes (default 4 GiB, the package format's own bound). */
   readonly maxBytes?: number;
 }
 
 /** What Xen Orchestra claims when it does not know the length: 1 PiB. */
 export const UNKNOWN_LENGTH_CLAIM = 1125899906842624;
-/** The largest update file taken by default: 4 GiB, the package format's own bound. */
-export const DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024 * 1024 * 1024;
 const DEFAULT_MAX = DEFAULT_MAX_UPLOAD_BYTES;
+
+function invalidPatchLog(log: string): ApiError {
+  return new ApiError('INVALID_PATCH_WITH_LOG', [log]);
+}
 
 interface Received {
   readonly path: string;
@@ -140,9 +139,9 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
         throw invalidPatchLog(`the file is larger than the ${max}-byte upload limit`);
       }
       if (declared !== undefined && declared <= max) {
-        await mkdir(patchDir(o.dataDir), { recursive: true });
-        const fs = await statfs(patchDir(o.dataDir));
-        if (declared > fs.bavail * fs.bsize) throw new ApiError('OUT_OF_SPACE', [patchDir(o.dataDir)]);
+        await mkdir(o.store.incomingDir, { recursive: true });
+        const fs = await statfs(o.store.incomingDir);
+        if (declared > fs.bavail * fs.bsize) throw new ApiError('OUT_OF_SPACE', [o.store.incomingDir]);
       }
     } catch (e) {
       const err = toApiError(e);
@@ -151,9 +150,9 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
       sendError(res, err);
       return;
     }
-    const tmp = join(patchDir(o.dataDir), `.upload-${randomBytes(8).toString('hex')}`);
+    const tmp = join(o.store.incomingDir, `.upload-${randomBytes(8).toString('hex')}`);
     try {
-      await mkdir(patchDir(o.dataDir), { recursive: true });
+      await mkdir(o.store.incomingDir, { recursive: true });
       // Listening before answering: a client that drops the connection as soon as it has the
       // answer and has sent its last byte must not find nobody reading.
       const receiving = receive(req, tmp, declared, max, (f) => task?.handle.setProgress(f));
@@ -163,22 +162,7 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
         res.flushHeaders();
       }
       const got = await receiving;
-      let ref: string;
-      try {
-        const v = await verifyUpdateFile(got.path, trustedUpdateKeys(o.db), { tempDir: patchDir(o.dataDir) });
-        if (updateExists(o.db, v.manifest.uuid)) throw new ApiError('PATCH_ALREADY_EXISTS', [v.manifest.uuid]);
-        const dest = storedUpdatePath(o.dataDir, v.manifest.uuid);
-        await rename(got.path, dest);
-        try {
-          ref = createUpdateRecords(o.db, v.manifest, v.fingerprint, got.size).patch;
-        } catch (e) {
-          await rm(dest, { force: true });
-          throw e;
-        }
-        log(`update ${v.manifest.name_label} (${v.manifest.uuid}) uploaded, signed by ${v.fingerprint}`);
-      } finally {
-        await rm(got.path, { force: true });
-      }
+      const ref = await o.store.accept(got.path, got.size);
       if (task) {
         o.tasks.succeed(task.ref, `<value>${ref}</value>`);
         res.end();

@@ -7,10 +7,11 @@
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { attachedSr } from '../../actions/common/storage-access.js';
 import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
 import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
-import { planVhdStream, vhdStreamChunks } from '../../storage/vhd/vhd-stream.js';
+import type { Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
 import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
 
@@ -60,8 +61,8 @@ export function createVdiExportHandler(d: TransferDeps): ResourceHandler {
     const vdi = vdiFromQuery(d, query);
     if (!vdi) throw new ApiError('INTERNAL_ERROR', ['No VDI given']);
     await withVdiDevice(ctx, vdi.row, { readOnly: true }, async (dev) => {
-      const plan = format === 'vhd' ? await planVhdStream(dev) : undefined;
-      const length = plan ? plan.length : dev.size;
+      const image = format === 'vhd' ? await attachedSr(ctx, vdi.row.SR as Ref<'SR'>).exportVhd(dev, String(vdi.row.uuid)) : undefined;
+      const length = image ? image.length : dev.size;
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': length,
@@ -69,8 +70,8 @@ export function createVdiExportHandler(d: TransferDeps): ResourceHandler {
         'task-id': task.ref,
       });
       const sink = new Sink(res, length, (f) => task.setProgress(f));
-      if (plan) {
-        for await (const chunk of vhdStreamChunks(dev, plan, String(vdi.row.uuid))) {
+      if (image) {
+        for await (const chunk of image.chunks()) {
           task.signal.throwIfAborted();
           await sink.write(chunk);
         }

@@ -12,14 +12,14 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ActionContext } from '../../core/action-context.js';
-import { copyBlocks, isZero, writeChanges, type ReadableDisk } from '../../actions/vdi/block-copy.js';
+import { copyBlocks, isZero, writeChanges } from '../../actions/vdi/block-copy.js';
 import { createVdi, onSr } from '../../actions/vdi/vdi-ops.js';
+import { attachedSr } from '../../actions/common/storage-access.js';
 import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
 import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isRef, type Ref } from '../../core/ref.js';
-import { VhdFile } from '../../storage/vhd/index.js';
 import type { ResourceHandler } from '../http-api.js';
 import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
 
@@ -76,30 +76,17 @@ async function spool(req: IncomingMessage, path: string): Promise<void> {
   }
 }
 
-function vhdSource(f: VhdFile): ReadableDisk {
-  return {
-    size: f.size,
-    read: async (o, l) => (await f.read(o, l)).data,
-    blockStatus: async (o, l) => (await f.blockStatus(o, l)).map((e) => ({ offset: e.offset, length: e.length, hole: !e.allocated, zero: !e.allocated })),
-  };
-}
-
-async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext): Promise<void> {
+async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext): Promise<void> {
   const dir = join(ctx.services.dataDir, 'tmp');
   await mkdir(dir, { recursive: true });
   const path = join(dir, `import-${randomBytes(8).toString('hex')}.vhd`);
   try {
     await spool(req, path);
-    let f: VhdFile;
-    try {
-      f = await VhdFile.open(path, { readOnly: true });
-    } catch (e) {
-      throw new ApiError('INVALID_VALUE', ['format', `not a VHD file: ${(e as Error).message}`]);
-    }
+    const f = await attachedSr(ctx, sr).openVhd(path);
     try {
       if (f.isDifferencing) throw new ApiError('INVALID_VALUE', ['format', 'a differencing VHD cannot be imported without its parent']);
       if (f.size > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(f.size)]);
-      await copyBlocks(vhdSource(f), dev, {
+      await copyBlocks(f, dev, {
         signal: ctx.task!.signal,
         onProgress: (done, tot) => ctx.task?.setProgress(tot ? done / tot : 1),
       });
@@ -131,7 +118,7 @@ export function createVdiImportHandler(d: TransferDeps): ResourceHandler {
     const { ref, row } = await target(d, ctx, req, query, format);
     if (row.read_only === true) throw new ApiError('VDI_READONLY', [ref]);
     await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
-      format === 'vhd' ? receiveVhd(req, dev, ref, ctx) : receiveRaw(req, dev, ref, ctx));
+      format === 'vhd' ? receiveVhd(req, dev, ref, row.SR as Ref<'SR'>, ctx) : receiveRaw(req, dev, ref, ctx));
     // The data written changes the disk's and the SR's space figures.
     await onSr(ctx, row.SR as Ref<'SR'>, async () => undefined);
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 0, 'task-id': ctx.task!.ref });

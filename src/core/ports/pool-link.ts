@@ -5,6 +5,12 @@
  * `callOnHost`; a member uses `master` to learn where to send clients.
  */
 import type { Ref } from '../ref.js';
+import type { PoolMembership } from './pool-membership.js';
+
+/** Where the master serves files to its members, and the headers a member proves itself with. */
+export const POOL_FILE_PATH = '/islet_pool_file';
+export const HOST_UUID_HEADER = 'x-islet-host-uuid';
+export const HOST_CREDENTIAL_HEADER = 'x-islet-host-credential';
 
 export interface PoolLink {
   /** Whether this host holds the pool database now. */
@@ -23,4 +29,6 @@ export interface PoolLink {
    * `dest` on this host, authenticated with the pool secret.
    */
   fetchFromMaster?(path: string, dest: string): Promise<void>;
+  /** This host's membership, for the pool's own XenAPI calls; absent where none is wired. */
+  readonly membership?: PoolMembership;
 }

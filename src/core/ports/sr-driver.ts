@@ -75,6 +75,19 @@ export interface GcReport {
 }
 
 /** An SR attached on this host: its disks can be changed and opened for I/O. */
+/** A disk's content in the VHD format, ready to stream: its length is known up front. */
+export interface VhdImage {
+  readonly length: number;
+  chunks(): AsyncIterable<Buffer>;
+}
+
+/** A VHD file read as a disk (the body of a VHD import, spooled to a file). */
+export interface VhdSource extends Pick<BlockDevice, 'size' | 'read' | 'blockStatus'> {
+  /** A differencing image needs its parent, which an import does not have. */
+  readonly isDifferencing: boolean;
+  close(): Promise<void>;
+}
+
 export interface AttachedSr {
   readonly srUuid: string;
   stat(): Promise<SrStat>;
@@ -95,6 +108,13 @@ export interface AttachedSr {
   gc(opts?: { signal?: AbortSignal }): Promise<GcReport>;
   /** Releases the SR on this host. */
   detach(): Promise<void>;
+  /** `dev`'s content as a dynamic VHD holding only the blocks with data (VDI export). */
+  exportVhd(dev: BlockDevice, uuid: string): Promise<VhdImage>;
+  /**
+   * Opens the VHD file at `path` as a readable disk (VDI import). A file that is not a VHD
+   * fails with `INVALID_VALUE [format, reason]`.
+   */
+  openVhd(path: string): Promise<VhdSource>;
 }
 
 export interface SrDriver {

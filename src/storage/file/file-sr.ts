@@ -17,9 +17,10 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
-import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
 import { VhdError } from '../vhd/index.js';
 import { VhdBlockDevice } from '../vhd/vhd-block-device.js';
+import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
 import { ActiveDisk } from './active-disk.js';
 import { ActivityMarkers } from './activity-markers.js';
 import { allocatedBytes } from './durable-fs.js';
@@ -297,5 +298,13 @@ export class FileSr implements AttachedSr {
     // Wait for an operation in progress, then refuse new ones.
     await this.lock.run(async () => undefined);
     this.detached = true;
+  }
+
+  exportVhd(dev: BlockDevice, uuid: string): Promise<VhdImage> {
+    return vhdImageOf(dev, uuid);
+  }
+
+  openVhd(path: string): Promise<VhdSource> {
+    return openVhdSource(path);
   }
 }

@@ -1,0 +1,53 @@
+/**
+ * @module
+ * The `PoolMembership` port as the pool layer fills it: each member is one of the
+ * membership, replication or lifecycle steps this folder implements, run on this host's
+ * pool node.
+ */
+import type { PoolMembership } from '../core/ports/pool-membership.js';
+import type { Ref } from '../core/ref.js';
+import type { ForwardedWrite } from './forwarding-pool-db.js';
+import { parseHostPort } from './host-address.js';
+import {
+  acceptHeartbeat, acceptJoin, confirmJoin, designateNewMaster, ejectHost, emergencyTransition, joinPool, leavePool,
+  parseJoinRequest, recoverSlaves, takeOver,
+} from './pool-membership.js';
+import type { PoolNode } from './pool-node.js';
+import { applyForwarded, changesFor } from './replication.js';
+
+export function poolMembership(node: PoolNode): PoolMembership {
+  return {
+    join: (address, user, password) => joinPool(node, address, user, password),
+    eject: (host) => ejectHost(node, host),
+    designateNewMaster: (host) => designateNewMaster(node, host),
+    emergencyTransitionToMaster: () => emergencyTransition(node),
+    followMaster: (address) => node.followMaster(parseHostPort(address, node.port)),
+    recoverSlaves: () => recoverSlaves(node),
+    assertMaster: () => node.assertMaster(),
+    acceptJoin: (request) => acceptJoin(node, parseJoinRequest(request)),
+    confirmJoin: (hostUuid) => confirmJoin(node, hostUuid),
+    acceptHeartbeat: (host, status) => acceptHeartbeat(node, host, status),
+    async dbChanges(since, timeoutMs) {
+      node.assertMaster();
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const u = changesFor(node.db, node.fields, since);
+        const remaining = deadline - Date.now();
+        if (u.kind === 'dump' || u.changes.length > 0 || remaining <= 0) return JSON.stringify(u);
+        // Only memory-only objects (tasks, sessions) changed: nothing to send yet.
+        since = u.gen;
+        await node.db.waitForChange(since, remaining);
+        if (!node.isMaster()) node.assertMaster();
+      }
+    },
+    dbApply: (writes) => {
+      node.assertMaster();
+      applyForwarded(node.db, writes as ForwardedWrite[]);
+    },
+    takeOver: () => takeOver(node),
+    leave: () => leavePool(node),
+    poolLogin: (hostUuid, credential) => node.poolLogin(hostUuid, credential).ref,
+    requestLifecycle: (action) => node.o.lifecycle.request(action),
+    markDead: (host: Ref<'host'>) => node.monitor?.markDead(host),
+  };
+}

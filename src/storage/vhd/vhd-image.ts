@@ -1,0 +1,32 @@
+/**
+ * @module
+ * The VHD format at the SR boundary: a disk's content streamed out as a dynamic VHD (VDI
+ * export), and a VHD file opened as a readable disk (VDI import). SR drivers expose these
+ * through `AttachedSr`, so the HTTP handlers never reach into the format's internals.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { BlockDevice } from '../../core/ports/block-device.js';
+import type { VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
+import { VhdFile } from './vhd-file.js';
+import { planVhdStream, vhdStreamChunks } from './vhd-stream.js';
+
+export async function vhdImageOf(dev: BlockDevice, uuid: string): Promise<VhdImage> {
+  const plan = await planVhdStream(dev);
+  return { length: plan.length, chunks: () => vhdStreamChunks(dev, plan, uuid) };
+}
+
+export async function openVhdSource(path: string): Promise<VhdSource> {
+  let f: VhdFile;
+  try {
+    f = await VhdFile.open(path, { readOnly: true });
+  } catch (e) {
+    throw new ApiError('INVALID_VALUE', ['format', `not a VHD file: ${(e as Error).message}`]);
+  }
+  return {
+    size: f.size,
+    isDifferencing: f.isDifferencing,
+    read: async (o, l) => (await f.read(o, l)).data,
+    blockStatus: async (o, l) => (await f.blockStatus(o, l)).map((e) => ({ offset: e.offset, length: e.length, hole: !e.allocated, zero: !e.allocated })),
+    close: () => f.close(),
+  };
+}
