@@ -6,6 +6,7 @@
  * attachments do not outlive the process. A PBD that cannot be plugged is logged and left
  * unplugged; the toolstack still starts.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActionContext, Services } from '../core/action-context.js';
 import { plugPbd } from '../actions/pbd/index.js';
@@ -24,6 +25,8 @@ export async function ensureLocalStorage(services: Services, log: (m: string) =>
   if (!services.storage || db.getMeta(LOCAL_SR_DONE) !== undefined) return;
   const ctx = systemContext(services);
   const uuid = newUuid();
+  // The SR path must have an existing parent (the file SR makes only the last component).
+  await mkdir(join(services.dataDir, 'sr'), { recursive: true });
   const sr = await createSr(ctx, {
     host: services.hostRef, device_config: { path: join(services.dataDir, 'sr', uuid) }, physical_size: 0,
     name_label: 'Local storage', name_description: '', type: 'file', content_type: 'user', shared: false, sm_config: {},

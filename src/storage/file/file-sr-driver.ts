@@ -6,19 +6,26 @@
  * directory says it is: attach checks the uuid there, so a path that now reaches another
  * SR is refused rather than silently used.
  */
-import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
 import { FileSr, checkIdentity, usedBytes } from './file-sr.js';
 import { Journal } from './journal.js';
 import { SrDir, UUID_RE } from './sr-dir.js';
 import { backendError, isNotFound } from './sr-errors.js';
 import { SrLock } from './sr-lock.js';
+import { confineExistingSrPath, confineSrPath } from './sr-path.js';
 
-export function pathOf(deviceConfig: Readonly<Record<string, string>>): string {
+/** `device_config:path` as given (checked by {@link confineSrPath} before use). */
+export function rawPathOf(deviceConfig: Readonly<Record<string, string>>): string {
   const p = deviceConfig.path ?? deviceConfig.location;
   if (!p) throw backendError('ConfigLocationMissing', 'device_config:path is required');
-  return resolve(p);
+  return p;
+}
+
+/** The SR's directory, confined (absolute, symlinks resolved, no system location). */
+export function pathOf(deviceConfig: Readonly<Record<string, string>>): Promise<string> {
+  return confineExistingSrPath(rawPathOf(deviceConfig));
 }
 
 async function isDir(path: string): Promise<boolean> {
@@ -35,7 +42,7 @@ export class FileSrDriver implements SrDriver {
 
   /** The SR in the directory itself and those in its immediate subdirectories. */
   async probe(deviceConfig: Readonly<Record<string, string>>): Promise<ProbeResult[]> {
-    const root = pathOf(deviceConfig);
+    const root = await pathOf(deviceConfig);
     if (!(await isDir(root))) return [];
     const candidates = [root];
     for (const e of await readdir(root, { withFileTypes: true })) if (e.isDirectory() && !e.name.startsWith('.')) candidates.push(join(root, e.name));
@@ -51,12 +58,7 @@ export class FileSrDriver implements SrDriver {
 
   async create(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>>): Promise<SrStat> {
     if (!UUID_RE.test(srUuid)) throw backendError('FileSRCreate', `bad SR uuid ${srUuid}`);
-    const path = pathOf(deviceConfig);
-    try {
-      await mkdir(path, { recursive: true });
-    } catch (e) {
-      throw backendError('FileSRCreate', `cannot create ${path}: ${(e as Error).message}`);
-    }
+    const path = await confineSrPath(rawPathOf(deviceConfig), { create: true });
     const dir = new SrDir(path);
     const existing = await dir.readIdentity().catch(() => null);
     if (existing) throw backendError('SRExists', `${path} already holds SR ${existing.uuid}`);
@@ -67,12 +69,12 @@ export class FileSrDriver implements SrDriver {
   }
 
   async attach(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<AttachedSr> {
-    return FileSr.attach(srUuid, pathOf(deviceConfig));
+    return FileSr.attach(srUuid, await pathOf(deviceConfig));
   }
 
   /** Removes the SR's files (VHDs, journal, identity) and the directory if nothing else is in it. */
   async destroy(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<void> {
-    const dir = new SrDir(pathOf(deviceConfig));
+    const dir = new SrDir(await pathOf(deviceConfig));
     await checkIdentity(dir, srUuid);
     try {
       await new SrLock(dir.lockFile).run(async () => {

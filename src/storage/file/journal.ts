@@ -72,7 +72,11 @@ export class Journal {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    // One level only: the SR directory exists, and a recursive mkdir can spin for ever on
+    // a file system that answers ENOENT and EEXIST alike (/proc).
+    await mkdir(this.dir).catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    });
   }
 
   private path(r: JournalRecord): string {

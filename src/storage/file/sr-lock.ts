@@ -99,15 +99,20 @@ export class SrLock {
   private async acquireFile(): Promise<LockOwner> {
     const me: LockOwner = { host: hostname(), pid: process.pid, token: randomBytes(6).toString('hex') };
     const deadline = Date.now() + this.timeoutMs;
-    for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+    // Bounded in time and in immediate retries: a file system that says EEXIST to the
+    // symlink and ENOENT to reading it back would otherwise keep this loop spinning.
+    for (let delay = 5, quick = 0; ; delay = Math.min(delay * 2, 200)) {
       try {
         await symlink(encode(me), this.path);
         return me;
       } catch (e) {
         if ((e as { code?: string }).code !== 'EEXIST') throw e;
       }
-      if (await this.takeOverIfStale()) continue;
-      if (Date.now() > deadline) throw backendError('LockErr', `SR lock ${this.path} is held`);
+      if (Date.now() > deadline || quick > 100) throw backendError('LockErr', `SR lock ${this.path} is held`);
+      if (await this.takeOverIfStale()) {
+        quick++;
+        continue;
+      }
       await sleep(delay);
     }
   }

@@ -45,8 +45,12 @@ export class VdiTree {
   descendants(uuid: string): NodeInfo[] {
     const out: NodeInfo[] = [];
     const stack = [...this.childrenOf(uuid)];
+    const seen = new Set<string>([uuid]);
     while (stack.length) {
       const n = stack.pop()!;
+      // A parent loop in corrupt metadata must not make this walk endless.
+      if (seen.has(n.uuid)) continue;
+      seen.add(n.uuid);
       out.push(n);
       stack.push(...this.childrenOf(n.uuid));
     }

@@ -60,7 +60,8 @@ export function mapSectorsCached(st: VhdState, sector: number, count: number): S
 
 /** Maps [sector, sector+count), reading the bitmaps it needs (in parallel) first. */
 export async function mapSectors(st: VhdState, sector: number, count: number): Promise<SectorRun[]> {
-  for (;;) {
+  for (let round = 0; ; round++) {
+    if (round > 64) throw new Error(`mapping sectors ${sector}+${count}: the bitmap cache keeps evicting what it needs`);
     const runs = mapSectorsCached(st, sector, count);
     if (runs) return runs;
     const spb = st.sectorsPerBlock;
