@@ -2,37 +2,60 @@
  * @module
  * One port, both protocols: the first byte of a connection tells a TLS ClientHello
  * (0x16) from plain HTTP, so `xe` with or without `--nossl` and any XenAPI client reach
- * the same listener, as they reach a XenServer host on 443 and 80.
+ * the same listener, as they reach a XenServer host on 443 and 80. TLS is terminated
+ * here and both kinds of connection go to one HTTP server; since that server never
+ * listens itself, a {@link ConnectionGuard} applies the header, keep-alive and body
+ * timeouts and the per-peer connection cap (see docs/security.md).
  */
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, createSecureContext } from 'node:tls';
+import { ConnectionGuard, limitsFromEnv, type ConnectionLimits } from './connection-guard.js';
 import type { TlsIdentity } from './tls-identity.js';
 
 export interface DualListener {
   readonly server: Server;
   readonly port: number;
+  readonly guard: ConnectionGuard;
   close(): Promise<void>;
 }
 
-export async function listenDual(host: string, port: number, tls: TlsIdentity, handler: RequestListener): Promise<DualListener> {
-  const plain = createHttpServer({ keepAliveTimeout: 65_000 }, handler);
-  const secure = createHttpsServer({ cert: tls.cert, key: tls.key, keepAliveTimeout: 65_000 }, handler);
-  plain.headersTimeout = secure.headersTimeout = 60_000;
-  // Uploads can take long; the request timeout must not cut them.
-  plain.requestTimeout = secure.requestTimeout = 0;
+export interface DualListenerOptions {
+  readonly limits?: ConnectionLimits;
+  readonly log?: (msg: string) => void;
+}
+
+export async function listenDual(host: string, port: number, tls: TlsIdentity, handler: RequestListener, o: DualListenerOptions = {}): Promise<DualListener> {
+  const guard = new ConnectionGuard(o.limits ?? limitsFromEnv(), o.log ?? (() => undefined));
+  const http = createHttpServer({ keepAliveTimeout: 0, requestTimeout: 0, headersTimeout: 0 }, (req, res) => {
+    guard.onRequest(req, res);
+    handler(req, res);
+  });
+  // The guard owns every time limit; Node's would only half-work here.
+  http.keepAliveTimeout = 0;
+  http.timeout = 0;
+  const secureContext = createSecureContext({ cert: tls.cert, key: tls.key });
   const sockets = new Set<Socket>();
   const server = createNetServer({ pauseOnConnect: false }, (socket) => {
+    socket.on('error', () => socket.destroy());
+    if (!guard.admit(socket)) return;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    // Peek without switching the socket to flowing mode: the TLS server takes over the raw
+    // Peek without switching the socket to flowing mode: the TLS socket takes over the raw
     // stream and must still find the ClientHello buffered there.
     socket.once('readable', () => {
       const first = socket.read(1) as Buffer | null;
       if (!first) return void socket.destroy();
       socket.unshift(first);
-      (first[0] === 0x16 ? secure : plain).emit('connection', socket);
+      if (first[0] !== 0x16) {
+        guard.bind(socket, socket);
+        http.emit('connection', socket);
+        return;
+      }
+      const secure = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+      secure.on('error', () => { secure.destroy(); socket.destroy(); });
+      guard.bind(socket, secure);
+      http.emit('connection', secure);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -42,13 +65,14 @@ export async function listenDual(host: string, port: number, tls: TlsIdentity, h
   const addr = server.address();
   return {
     server,
+    guard,
     port: typeof addr === 'object' && addr ? addr.port : port,
     close: () =>
       new Promise<void>((resolve) => {
+        guard.stop();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
-        plain.closeAllConnections();
-        secure.closeAllConnections?.();
+        http.closeAllConnections();
       }),
   };
 }

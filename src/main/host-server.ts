@@ -125,7 +125,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     addresses: [o.host],
   });
   await nbd.start(services, tls, name);
-  const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()) }));
+  const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()) }), { log });
   await pool.start(listener.port);
   updates.start(services);
   const shownHost = o.host.includes(':') ? `[${o.host}]` : o.host;
