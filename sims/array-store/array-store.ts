@@ -36,8 +36,11 @@ export interface ArrayLunView {
   flush(): Promise<void>;
 }
 
-/** Refuses a write by throwing; `newBlocks` is how many blocks it would allocate. */
-export type AllocationGuard = (lunId: string, newBlocks: number, blockSize: number) => void;
+/**
+ * Refuses a write by throwing. `newBlocks` is how many blocks it would allocate: `fresh`
+ * ones where the LUN had none, `copies` of blocks it shares with a clone or snapshot.
+ */
+export type AllocationGuard = (lunId: string, newBlocks: number, blockSize: number, detail: { fresh: number; copies: number }) => void;
 
 interface LunMap {
   size: number;
@@ -185,12 +188,14 @@ export class ArrayStore {
       const bs = this.blockSize;
       const first = Math.floor(offset / bs);
       const last = Math.floor((offset + data.length - 1) / bs);
-      let needed = 0;
+      let fresh = 0;
+      let copies = 0;
       for (let v = first; v <= last; v++) {
         const b = l.map.get(v);
-        if (b === undefined || this.pool.refCount(b) > 1) needed++;
+        if (b === undefined) fresh++;
+        else if (this.pool.refCount(b) > 1) copies++;
       }
-      if (needed > 0) this.guard(id, needed, bs);
+      if (fresh + copies > 0) this.guard(id, fresh + copies, bs, { fresh, copies });
       for (let v = first; v <= last; v++) {
         const start = Math.max(offset, v * bs);
         const end = Math.min(offset + data.length, (v + 1) * bs);
@@ -215,7 +220,7 @@ export class ArrayStore {
             l.map.delete(v);
             this.pool.unref(b);
           } else {
-            if (this.pool.refCount(b) > 1) this.guard(id, 1, bs);
+            if (this.pool.refCount(b) > 1) this.guard(id, 1, bs, { fresh: 0, copies: 1 });
             await this.writeInBlock(l, v, at - v * bs, Buffer.alloc(end - at));
           }
         }
@@ -325,7 +330,7 @@ export class ArrayStore {
     const bs = this.blockSize;
     const v = Math.floor(from / bs);
     if (!l.map.has(v) || to <= from) return;
-    if (this.pool.refCount(l.map.get(v)!) > 1) this.guard(id, 1, bs);
+    if (this.pool.refCount(l.map.get(v)!) > 1) this.guard(id, 1, bs, { fresh: 0, copies: 1 });
     await this.writeInBlock(l, v, from - v * bs, Buffer.alloc(to - from));
   }
 
