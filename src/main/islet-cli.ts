@@ -122,6 +122,7 @@ export async function main(argv: string[]): Promise<void> {
         // The simulators are programs of their own beside the toolstack, found by path.
         const sims: Record<string, [string, string]> = {
           equallogic: ['../../sims/equallogic/equallogic-sim-command.js', 'runEqualLogicSim'],
+          ontap: ['../../sims/ontap/ontap-sim-command.js', 'runOntapSimCommand'],
         };
         const which = sims[sub ?? ''];
         if (!which) throw new Error(`usage: islet sim ${Object.keys(sims).join('|')} …`);

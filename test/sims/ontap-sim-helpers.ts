@@ -36,6 +36,7 @@ export async function startSim(opts: { aggregates?: { name: string; size: number
   return {
     sim, client, dir,
     stop: async (o = {}) => {
+      client.close();
       await sim.close();
       if (!o.keepDir) await rm(dir, { recursive: true, force: true });
     },

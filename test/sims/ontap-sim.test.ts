@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'node:https';
 import { OntapApiError, OntapRestClient } from '../../src/storage/netapp/ontap-rest-client.js';
 import { sanExport } from '../../sims/ontap/ontap-san.js';
+import { startOntapSimProcess } from '../helpers/ontap-sim-process.js';
 import {
   aggregateUsed, createVolume, filled, GiB, lunByPath, MiB, snapshotVolume, startSim, TiB, volumeByName, writeLun, type SimFixture,
 } from './ontap-sim-helpers.js';
@@ -258,6 +259,20 @@ describe('ONTAP simulator persistence', () => {
       assert.ok((await g.sim.array.store.read(l.storeId, 4096, MiB)).equals(filled(MiB, 15)));
     } finally {
       await g.stop();
+    }
+  });
+});
+
+describe('islet sim ontap', () => {
+  it('prints ready https://ADDR:PORT then the certificate fingerprint, and serves the REST API', async () => {
+    const p = await startOntapSimProcess({ aggregates: ['aggr1:10G', 'aggr2:1T'] });
+    try {
+      const c = new OntapRestClient({ host: p.host, port: p.port, username: p.username, password: p.password, fingerprint: p.fingerprint });
+      const aggrs = await c.list<{ name: string; space: { block_storage: { size: number } } }>('/api/storage/aggregates');
+      assert.deepEqual(aggrs.map((x) => [x.name, x.space.block_storage.size]), [['aggr1', 10 * GiB], ['aggr2', TiB]]);
+      c.close();
+    } finally {
+      await p.stop();
     }
   });
 });
