@@ -44,6 +44,7 @@ export class SimRpcServer {
     this.methods = {
       [SimMethod.info]: () => h.info(),
       [SimMethod.list]: () => h.list(),
+      [SimMethod.stats]: () => h.stats(),
       [SimMethod.create]: (p) => h.create({ vmUuid: p.vmUuid, memory: p.memory, vcpus: p.vcpus, paused: !!p.paused }),
       [SimMethod.destroy]: (p) => h.destroy(p.vmUuid),
       [SimMethod.shutdown]: (p) => h.shutdown(p.vmUuid, { timeoutMs: Number(p.timeoutMs ?? 0) }),
@@ -150,5 +151,6 @@ function pickBehaviour(b: unknown): Partial<GuestBehaviour> {
   if (typeof o.pvDrivers === 'boolean') out.pvDrivers = o.pvDrivers;
   if (typeof o.acknowledges === 'boolean') out.acknowledges = o.acknowledges;
   if (typeof o.shutdownMs === 'number' && o.shutdownMs >= 0) out.shutdownMs = o.shutdownMs;
+  if (typeof o.cpuLoad === 'number' && o.cpuLoad >= 0 && o.cpuLoad <= 1) out.cpuLoad = o.cpuLoad;
   return out;
 }

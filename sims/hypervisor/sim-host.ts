@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   DomainEventKind, HypervisorError, HypervisorErrorCode, ShutdownReason,
-  type CreateDomain, type DomainEvent, type DomainInfo, type Hypervisor, type HypervisorInfo,
+  type CreateDomain, type DomainEvent, type DomainStats, type DomainInfo, type Hypervisor, type HypervisorInfo,
   type MigrateOptions, type MigrationDestination, type ResumeDomain, type SuspendResult,
 } from '../../src/core/ports/hypervisor.js';
 import { defaultGuest, type GuestBehaviour, type MigratingDomain } from '../../src/hypervisor/sim-protocol.js';
@@ -192,8 +192,36 @@ export class SimHost implements Hypervisor {
   }
 
   /** Changes how a domain's simulated guest behaves from now on. */
+  /** CPU time each domain's vCPUs have used so far, accrued at the guest's configured load. */
+  private readonly cpuUse = new Map<string, { guestBootId: string; seconds: number; at: number }>();
+
+  private accrue(d: Domain, now: number): number {
+    let u = this.cpuUse.get(d.vmUuid);
+    if (!u || u.guestBootId !== d.guestBootId) {
+      u = { guestBootId: d.guestBootId, seconds: 0, at: Math.max(d.startedAt, now - 1) };
+      this.cpuUse.set(d.vmUuid, u);
+    }
+    if (d.state === 'running') u.seconds += Math.max(0, now - u.at) * (d.guest.cpuLoad ?? 0);
+    u.at = now;
+    return u.seconds;
+  }
+
+  /** Per-domain figures for metrics: memory from the ledger, CPU time modelled (simulated). */
+  async stats(): Promise<DomainStats[]> {
+    const now = Date.now() / 1000;
+    const live = new Set<string>();
+    const out = this.table.list().map((d) => {
+      live.add(d.vmUuid);
+      const perVcpu = this.accrue(d, now);
+      return { vmUuid: d.vmUuid, state: d.state, memory: d.memory, cpuSeconds: Array.from({ length: d.vcpus }, () => perVcpu), simulated: true };
+    });
+    for (const k of this.cpuUse.keys()) if (!live.has(k)) this.cpuUse.delete(k);
+    return out;
+  }
+
   configureGuest(vmUuid: string, behaviour: Partial<GuestBehaviour>): DomainInfo {
     const d = this.table.get(vmUuid);
+    this.accrue(d, Date.now() / 1000);
     d.guest = { ...d.guest, ...behaviour };
     return snapshot(d);
   }

@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   HypervisorError, HypervisorErrorCode,
-  type CreateDomain, type DomainEvent, type DomainInfo, type Hypervisor, type HypervisorInfo,
+  type CreateDomain, type DomainEvent, type DomainInfo, type DomainStats, type Hypervisor, type HypervisorInfo,
   type MigrateOptions, type MigrationDestination, type ResumeDomain, type ShutdownReason, type SuspendResult,
 } from '../core/ports/hypervisor.js';
 import { RpcConnection } from './rpc-connection.js';
@@ -77,6 +77,10 @@ export class SimHypervisorClient implements Hypervisor {
 
   list(): Promise<DomainInfo[]> {
     return this.conn.call(SimMethod.list);
+  }
+
+  stats(): Promise<DomainStats[]> {
+    return this.conn.call(SimMethod.stats);
   }
 
   create(spec: CreateDomain): Promise<DomainInfo> {

@@ -31,6 +31,7 @@ export const SimMethod = {
   prepareReceive: 'prepareReceive',
   migrateSend: 'migrateSend',
   watch: 'watch',
+  stats: 'stats',
   /** Simulator control, standing for what a guest does on its own. */
   guestConfigure: 'guest.configure',
   guestShutdown: 'guest.shutdown',
@@ -61,9 +62,11 @@ export interface GuestBehaviour {
   readonly acknowledges: boolean;
   /** How long the guest takes to halt once it acknowledged. */
   readonly shutdownMs: number;
+  /** Fraction of each vCPU the simulated guest keeps busy (its CPU figures are modelled, not measured). */
+  readonly cpuLoad?: number;
 }
 
-export const defaultGuest: GuestBehaviour = { pvDrivers: true, acknowledges: true, shutdownMs: 0 };
+export const defaultGuest: GuestBehaviour = { pvDrivers: true, acknowledges: true, shutdownMs: 0, cpuLoad: 0.04 };
 
 /** What travels from source to destination simulator in a migration. */
 export interface MigratingDomain {

@@ -28,6 +28,7 @@ import { loadOrCreateTlsIdentity } from './tls-identity.js';
 import { attachPool, preparePool } from './pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
 import { prepareStorage } from './storage-wiring.js';
+import { prepareRrd } from './rrd-wiring.js';
 import { prepareNbd, type NbdListen } from './nbd-wiring.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 
@@ -95,8 +96,10 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     ...(o.migrationRate ?? process.env.ISLET_MIGRATION_RATE ? { migrationRateMiBs: o.migrationRate ?? Number(process.env.ISLET_MIGRATION_RATE) } : {}),
     log,
   });
+  const rrd = prepareRrd(db, () => hostRef, log);
   const storage = prepareStorage({
     db, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
+    meter: (h) => rrd.meter.meterStorage(h),
   });
   const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log });
   const services: Services = {
@@ -117,6 +120,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   for (const [key, handler] of pool.resources) resources.set(key, handler);
   for (const [key, handler] of updates.resources) resources.set(key, handler);
   for (const [key, handler] of storage.resources(services)) resources.set(key, handler);
+  for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}) }, hypervisor)) resources.set(key, handler);
   await storage.start(services);
   const tls = await loadOrCreateTlsIdentity(o.dataDir, {
     ...(o.tlsCertFile ? { certFile: o.tlsCertFile } : {}),
@@ -128,6 +132,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()) }), { log });
   await pool.start(listener.port);
   updates.start(services);
+  rrd.start();
   const shownHost = o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     url: `http://${shownHost}:${listener.port}`,
@@ -136,6 +141,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     ...(first.generatedPasswordFile ? { generatedPasswordFile: first.generatedPasswordFile } : {}),
     stop: async () => {
       updates.stop();
+      rrd.stop();
       await pool.stop();
       await listener.close();
       await nbd.stop();

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DomainEventKind, HypervisorError, HypervisorErrorCode,
-  type CreateDomain, type DomainEvent, type DomainInfo, type Hypervisor, type HypervisorInfo,
+  type CreateDomain, type DomainEvent, type DomainInfo, type DomainStats, type Hypervisor, type HypervisorInfo,
   type MigrateOptions, type MigrationDestination, type ResumeDomain, type SuspendResult,
 } from '../core/ports/hypervisor.js';
 import { SimHypervisorClient } from '../hypervisor/sim-hypervisor-client.js';
@@ -233,6 +233,7 @@ export class HostHypervisor implements Hypervisor {
 
   async info(): Promise<HypervisorInfo> { return this.c.info(); }
   async list(): Promise<DomainInfo[]> { return this.c.list(); }
+  async stats(): Promise<DomainStats[]> { return this.c.stats(); }
   async create(spec: CreateDomain): Promise<DomainInfo> { return this.c.create(spec); }
   async destroy(vmUuid: string): Promise<void> { return this.c.destroy(vmUuid); }
   async shutdown(vmUuid: string, opts: { timeoutMs: number }): Promise<void> { return this.c.shutdown(vmUuid, opts); }

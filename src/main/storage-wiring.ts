@@ -26,6 +26,8 @@ export interface StorageWiringOptions {
   readonly pool?: PoolLink;
   readonly log: (msg: string) => void;
   readonly storage?: StorageHost & { unplugAll?(): Promise<void> };
+  /** Wraps the storage host (the data path meter for performance metrics). */
+  readonly meter?: <H extends StorageHost>(host: H) => H;
 }
 
 export interface StorageWiring {
@@ -37,7 +39,8 @@ export interface StorageWiring {
 }
 
 export function prepareStorage(o: StorageWiringOptions): StorageWiring {
-  const host = o.storage ?? createStorageHost();
+  const bare = o.storage ?? createStorageHost();
+  const host = o.meter ? o.meter(bare) : bare;
   return {
     host,
     resources: (services) => {

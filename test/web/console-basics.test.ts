@@ -130,6 +130,38 @@ describe('web console basics', { skip: browserSkip(), timeout: 180_000 }, () => 
     }
   });
 
+  it('draws non-empty CPU and disk graphs from /rrd_updates after a disk import', async () => {
+    const pool = ((await api.call('pool.get_all')) as string[])[0]!;
+    const sr = String(await api.call('pool.get_default_SR', pool));
+    const vdi = await api.callAsync('VDI.create', {
+      name_label: 'perf disk', name_description: '', SR: sr, virtual_size: 16 * MiB, type: 'user',
+      sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
+    });
+    await api.putFile('/import_raw_vdi', { vdi: String(vdi) }, Buffer.alloc(8 * MiB, 3));
+    const { context, page } = await browser.page();
+    try {
+      await signIn(page, srv.url, 'root', PW);
+      const hostName = String(await api.call('host.get_name_label', ((await api.call('host.get_all')) as string[])[0]));
+      await treeItem(page, hostName).click();
+      await page.getByRole('tab', { name: 'Performance' }).click();
+      const graph = (title: string) => page.locator(`figure[data-graph="${title}"]`);
+      // The import's writes reach the SR graph within a couple of 5 s steps.
+      await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="Storage I/O"]')?.getAttribute('data-nonzero')) > 0, undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="CPU Performance"]')?.getAttribute('data-points')) > 0, undefined, { timeout: 30_000 });
+      assert.ok(Number(await graph('Memory Performance').getAttribute('data-points')) > 0);
+      await screenshot(page, 'host-performance');
+      await treeItem(page, 'web-vm-renamed').click();
+      await page.getByRole('tab', { name: 'Performance' }).click();
+      await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="CPU Performance"]')?.getAttribute('data-nonzero')) > 0, undefined, { timeout: 30_000 });
+      assert.match(String(await graph('CPU Performance').textContent()), /simulated/);
+      await page.getByRole('button', { name: '2 Hours' }).click();
+      await page.getByText('Step 60 s').waitFor();
+      await screenshot(page, 'vm-performance');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('signs in a read-only user whose actions are disabled, naming the role', async () => {
     const { context, page } = await browser.page();
     try {

@@ -38,6 +38,18 @@ export interface DomainInfo {
   readonly shutdownReason?: ShutdownReason;
 }
 
+/** What a domain has used, for metrics (xcp-rrdd's per-VM sources). */
+export interface DomainStats {
+  readonly vmUuid: string;
+  readonly state: DomainState;
+  /** Bytes of guest memory. */
+  readonly memory: number;
+  /** CPU seconds used by each vCPU since the guest booted. */
+  readonly cpuSeconds: readonly number[];
+  /** True when the figures are modelled by a simulator rather than measured. */
+  readonly simulated: boolean;
+}
+
 export interface HypervisorInfo {
   /** Bytes of host memory. */
   readonly memoryTotal: number;
@@ -160,6 +172,8 @@ export interface Hypervisor {
   info(): Promise<HypervisorInfo>;
   /** Every domain on this host, in domid order. */
   list(): Promise<DomainInfo[]>;
+  /** Per-domain resource use; optional, a driver without it gives no VM figures. */
+  stats?(): Promise<DomainStats[]>;
 
   /** Builds and starts (or leaves paused) a domain for a VM. */
   create(spec: CreateDomain): Promise<DomainInfo>;

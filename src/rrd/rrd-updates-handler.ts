@@ -1,0 +1,73 @@
+/**
+ * @module
+ * `GET /rrd_updates`, as xapi serves it: answered by the host that receives it, from its own
+ * RRDs (the host's with `host=true`, and those of the VMs resident here: all of them, or the
+ * ones named by `vm_uuid`). Session by `session_id` (query or cookie) or Basic, read-only
+ * role; a `task_id` task is completed; a missing or malformed `start` is a 400. XML unless
+ * the client prefers JSON (see `wantsJson`), with the CORS headers a browser console needs.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, toApiError } from '../core/api-error.js';
+import type { ResourceHandler } from '../api/http-api.js';
+import { authenticate, sendError, taskFor, type HandlerDeps } from '../api/http-auth.js';
+import type { RrdCollector } from './rrd-collector.js';
+import type { Cf, Rrd } from './rrd.js';
+import { buildXport, wantsJson, xportJson, xportXml } from './rrd-updates.js';
+
+const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'X-Requested-With' };
+
+export function parseCf(v: string | null): Cf | undefined {
+  return v === 'AVERAGE' || v === 'MIN' || v === 'MAX' ? v : undefined;
+}
+
+export function createRrdUpdatesHandler(d: HandlerDeps, collector: RrdCollector, hostUuid: () => string): ResourceHandler {
+  return async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
+    req.resume();
+    const task = taskFor(d, query);
+    try {
+      const auth = await authenticate(d, req, query, 'read-only');
+      try {
+        const startText = query.get('start');
+        if (startText === null || !/^-?\d+$/.test(startText.trim())) {
+          throw new ApiError('INVALID_VALUE', ['start', String(startText ?? '')]);
+        }
+        const interval = Number(query.get('interval') ?? 0);
+        const rrds: Rrd[] = [];
+        const hostRrd = collector.rrds.get(`host:${hostUuid()}`);
+        if (query.get('host') === 'true' && hostRrd) rrds.push(hostRrd);
+        const asked = query.getAll('vm_uuid');
+        const resident = collector.residentVmUuids();
+        for (const uuid of asked.length ? asked : [...resident]) {
+          if (!resident.has(uuid)) continue;
+          const r = collector.rrds.get(`vm:${uuid}`);
+          if (r) rrds.push(r);
+        }
+        let start = Number(startText);
+        const last = Math.max(0, ...rrds.map((r) => r.lastUpdate), hostRrd?.lastUpdate ?? 0);
+        if (start < 0) start = last + start;
+        const cf = parseCf(query.get('cf'));
+        const x = buildXport(rrds, { start, interval: Number.isFinite(interval) ? interval : 0, ...(cf ? { cf } : {}) });
+        const json = wantsJson(req.headers.accept, query);
+        const body = json ? xportJson(x) : xportXml(x);
+        res.writeHead(200, { ...CORS, 'content-type': json ? 'application/json' : 'text/xml', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        if (task) d.tasks.succeed(task.ref, '');
+      } finally {
+        auth.done();
+      }
+    } catch (e) {
+      const err = toApiError(e);
+      if (task) d.tasks.fail(task.ref, err);
+      if (!res.headersSent) {
+        const body = `${err.toWire().join(' ')}\n`;
+        const status = err.code === 'INVALID_VALUE' ? 400 : undefined;
+        if (status) {
+          res.writeHead(status, { ...CORS, 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+          return;
+        }
+      }
+      sendError(res, err);
+    }
+  };
+}
