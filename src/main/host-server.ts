@@ -11,7 +11,7 @@ import type { Ref } from '../core/ref.js';
 import type { Services } from '../core/action-context.js';
 import { Dispatcher } from '../api/dispatcher.js';
 import { createHttpApi, type ResourceHandler } from '../api/http-api.js';
-import { createWebConsoleHandler } from '../api/web-console-handler.js';
+import { createWebConsoleHandler } from '../api/handlers/web-console-handler.js';
 import { webConsoleDir } from './web-console-dir.js';
 import { SessionStore } from '../api/session-store.js';
 import { TaskRunner } from '../api/task-runner.js';

@@ -7,10 +7,10 @@ import type { Hypervisor } from '../core/ports/hypervisor.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import type { ResourceHandler } from '../api/http-api.js';
-import type { HandlerDeps } from '../api/http-auth.js';
+import type { HandlerDeps } from '../api/handlers/http-auth.js';
 import { IoMeter } from '../rrd/io-meter.js';
 import { RrdCollector } from '../rrd/rrd-collector.js';
-import { createRrdUpdatesHandler } from '../rrd/rrd-updates-handler.js';
+import { createRrdUpdatesHandler } from '../api/handlers/rrd-updates-handler.js';
 
 export interface RrdWiring {
   readonly meter: IoMeter;
@@ -27,7 +27,7 @@ export function prepareRrd(db: PoolDb, hostRef: () => Ref<'host'>, log: (m: stri
     resources(deps, hypervisor) {
       collector = new RrdCollector({ db, hostRef, hypervisor, meter, log });
       const c = collector;
-      return [['GET /rrd_updates', createRrdUpdatesHandler(deps, c, () => String(db.get('host', hostRef())?.uuid ?? ''))]];
+      return [['GET /rrd_updates', createRrdUpdatesHandler(deps, c)]];
     },
     start() { collector?.start(); },
     stop() { collector?.stop(); },

@@ -11,7 +11,8 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import { HostSampler } from './host-sampler.js';
 import type { IoCounters, IoMeter } from './io-meter.js';
-import { BASE_STEP, Rrd, type DataSourceInfo } from './rrd.js';
+import type { MetricsSource } from '../core/ports/metrics.js';
+import { BASE_STEP, Rrd, type DataSourceInfo } from '../core/rrd/rrd.js';
 
 const ds = (name: string, units: string, description: string, min = 0, max = Infinity): DataSourceInfo => ({ name, units, description, min, max });
 
@@ -51,7 +52,7 @@ export function vbdDeviceName(vbd: Record<string, unknown>): string {
   return Number.isInteger(n) && n >= 0 && n < 26 ? `xvd${String.fromCharCode(97 + n)}` : `xvd${dev || 'x'}`;
 }
 
-export class RrdCollector {
+export class RrdCollector implements MetricsSource {
   readonly rrds = new Map<string, Rrd>();
   private readonly sampler = new HostSampler();
   private lastSr = new Map<string, IoCounters>();
@@ -169,6 +170,15 @@ export class RrdCollector {
     this.lastSr = sr;
     this.lastVdi = vdi;
     this.lastAt = now;
+  }
+
+  hostRrd(): Rrd | undefined {
+    const host = this.o.db.get('host', this.o.hostRef());
+    return host ? this.rrds.get(`host:${String(host.uuid)}`) : undefined;
+  }
+
+  vmRrd(vmUuid: string): Rrd | undefined {
+    return this.rrds.get(`vm:${vmUuid}`);
   }
 
   /** The RRDs a host answers for: its own, and those of VMs resident on it now. */

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
-import { buildXport, formatValue, wantsJson } from '../../src/rrd/rrd-updates.js';
-import { Rrd } from '../../src/rrd/rrd.js';
+import { buildXport, formatValue, wantsJson } from '../../src/core/rrd/rrd-updates.js';
+import { Rrd } from '../../src/core/rrd/rrd.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { waitFor } from '../helpers/islet-pool.js';
 

@@ -7,12 +7,12 @@
  * the client prefers JSON (see `wantsJson`), with the CORS headers a browser console needs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, toApiError } from '../core/api-error.js';
-import type { ResourceHandler } from '../api/http-api.js';
-import { authenticate, sendError, taskFor, type HandlerDeps } from '../api/http-auth.js';
-import type { RrdCollector } from './rrd-collector.js';
-import type { Cf, Rrd } from './rrd.js';
-import { buildXport, wantsJson, xportJson, xportXml } from './rrd-updates.js';
+import { ApiError, toApiError } from '../../core/api-error.js';
+import type { MetricsSource } from '../../core/ports/metrics.js';
+import type { Cf, Rrd } from '../../core/rrd/rrd.js';
+import { buildXport, wantsJson, xportJson, xportXml } from '../../core/rrd/rrd-updates.js';
+import type { ResourceHandler } from '../http-api.js';
+import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'X-Requested-With' };
 
@@ -20,7 +20,7 @@ export function parseCf(v: string | null): Cf | undefined {
   return v === 'AVERAGE' || v === 'MIN' || v === 'MAX' ? v : undefined;
 }
 
-export function createRrdUpdatesHandler(d: HandlerDeps, collector: RrdCollector, hostUuid: () => string): ResourceHandler {
+export function createRrdUpdatesHandler(d: HandlerDeps, metrics: MetricsSource): ResourceHandler {
   return async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     req.resume();
     const task = taskFor(d, query);
@@ -33,13 +33,13 @@ export function createRrdUpdatesHandler(d: HandlerDeps, collector: RrdCollector,
         }
         const interval = Number(query.get('interval') ?? 0);
         const rrds: Rrd[] = [];
-        const hostRrd = collector.rrds.get(`host:${hostUuid()}`);
+        const hostRrd = metrics.hostRrd();
         if (query.get('host') === 'true' && hostRrd) rrds.push(hostRrd);
         const asked = query.getAll('vm_uuid');
-        const resident = collector.residentVmUuids();
+        const resident = metrics.residentVmUuids();
         for (const uuid of asked.length ? asked : [...resident]) {
           if (!resident.has(uuid)) continue;
-          const r = collector.rrds.get(`vm:${uuid}`);
+          const r = metrics.vmRrd(uuid);
           if (r) rrds.push(r);
         }
         let start = Number(startText);
