@@ -18,6 +18,8 @@ const USAGE = `usage:
   islet toolstack-restart (--data-dir HOSTDIR | -s HOST -p PORT -u USER -pw PASS)
   islet sim equallogic --ssh ADDR:PORT --iscsi ADDR:PORT --username U --password P --group-name NAME
                        --pool NAME:SIZE [--pool …] --firmware VERSION [--data-dir DIR]
+  islet sim iscsi --listen ADDR:PORT --target IQN --lun FILE[:SIZE] [--lun …] [--chap USER:SECRET]
+                  [--mutual-chap USER:SECRET] [--acl IQN=LUN,LUN]… [--thick]
 `;
 
 function parseFlags(argv: string[]): Record<string, string> {
@@ -123,6 +125,7 @@ export async function main(argv: string[]): Promise<void> {
         const sims: Record<string, [string, string]> = {
           equallogic: ['../../sims/equallogic/equallogic-sim-command.js', 'runEqualLogicSim'],
           ontap: ['../../sims/ontap/ontap-sim-command.js', 'runOntapSimCommand'],
+          iscsi: ['../../sims/iscsi/iscsi-sim.js', 'runIscsiSim'],
         };
         const which = sims[sub ?? ''];
         if (!which) throw new Error(`usage: islet sim ${Object.keys(sims).join('|')} …`);
