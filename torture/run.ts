@@ -29,6 +29,13 @@ const suites: Record<string, { usage: string; run: Suite }> = {
       flood: intOption(o, 'flood', 2000), loginFlood: intOption(o, 'login-flood', 5001), only: o.only?.split(','),
     }),
   },
+  crash: {
+    usage: '--storage=200 --toolstack=24 [--seed=N] [--concurrency=2]',
+    run: async (o) => (await import('./crash/crash-suite.js')).runCrash({
+      storageTrials: o.storage === '0' ? 0 : intOption(o, 'storage', 200), toolstackTrials: o.toolstack === '0' ? 0 : intOption(o, 'toolstack', 24),
+      seed: o.seed ? intOption(o, 'seed', 1) : undefined, concurrency: intOption(o, 'concurrency', 2),
+    }),
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);
