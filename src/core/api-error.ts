@@ -3,7 +3,9 @@
  * The one error type that crosses the wire: a XenAPI code and its string parameters.
  * Anything else thrown inside the toolstack becomes INTERNAL_ERROR at the boundary.
  */
-import { isDeclaredError } from '../datamodel/errors.js';
+import { isDeclaredError, type ErrorCode } from '../datamodel/errors.js';
+
+export type { ErrorCode };
 
 export class ApiError extends Error {
   readonly code: string;

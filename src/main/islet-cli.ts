@@ -115,7 +115,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'pool': {
         const [sub, ...args] = rest;
         if (sub !== 'up') throw new Error('usage: islet pool up --hosts N --data-dir DIR --base-port P …');
-        const { poolUp } = await import('../pool/supervisor/pool-up-command.js');
+        const { poolUp } = await import('./pool-up-command.js');
         await poolUp(args);
         return;
       }

@@ -5,8 +5,7 @@
  * (message like `The SR is not available [opterr=…]`); Islet uses the same numbers, so
  * scripts written against XenServer recognise them. Space exhaustion is xapi's `SR_FULL`.
  */
-import { ApiError } from '../../core/api-error.js';
-import { declareErrors } from '../../datamodel/errors.js';
+import { ApiError, type ErrorCode } from '../../core/api-error.js';
 
 /** sm error numbers (`XE_SR_ERRORCODES.xml`) and their standard messages. */
 export const SmError = {
@@ -26,14 +25,12 @@ export const SmError = {
 } as const satisfies Record<string, readonly [number, string]>;
 export type SmError = keyof typeof SmError;
 
-declareErrors(
-  Object.fromEntries(Object.values(SmError).map(([n]) => [`SR_BACKEND_FAILURE_${n}`, ['status', 'stdout', 'stderr']])),
-);
-
 /** `SR_BACKEND_FAILURE_<n>` as xapi reports an sm failure, with the reason as `opterr`. */
 export function backendError(which: SmError, opterr?: string): ApiError {
   const [n, text] = SmError[which];
-  return new ApiError(`SR_BACKEND_FAILURE_${n}`, ['', opterr ? `${text} [opterr=${opterr}]` : text, '']);
+  // Every number above has its code in the datamodel's error table.
+  const code = `SR_BACKEND_FAILURE_${n}` as const satisfies ErrorCode;
+  return new ApiError(code, ['', opterr ? `${text} [opterr=${opterr}]` : text, '']);
 }
 
 export function srFull(requested: number, maximum: number): ApiError {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { POOL_STATE_FILE, PoolSupervisor } from './pool-supervisor.js';
+import { POOL_STATE_FILE, PoolSupervisor } from '../pool/supervisor/pool-supervisor.js';
 
 export const POOL_UP_USAGE =
   '  islet pool up --hosts N --data-dir DIR --base-port P [--root-password PW] [--migration-rate MIBS]\n' +
@@ -42,7 +42,7 @@ export async function poolUp(argv: string[]): Promise<void> {
   // file stops the first start before any host has made a pool without it.
   const updateKeys = (values['update-key'] ?? []).map((f) => resolve(f));
   if (updateKeys.length && !existsSync(join(values['data-dir'], POOL_STATE_FILE))) {
-    await (await import('../../updates/update-keys.js')).checkUpdateKeyFiles(updateKeys);
+    await (await import('../updates/update-keys.js')).checkUpdateKeyFiles(updateKeys);
   }
   const sup = new PoolSupervisor({
     hosts, dataDir: values['data-dir'], basePort, migrationRate: rate,
