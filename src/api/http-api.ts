@@ -140,7 +140,10 @@ export function createHttpApi(o: HttpApiOptions): (req: IncomingMessage, res: Se
     }
     if (req.method === 'POST' && (path === '/' || path === '/RPC2' || path === '/xmlrpc')) return void done(xmlrpc(req, res));
     if (req.method === 'POST' && path === '/jsonrpc') return void done(jsonrpc(req, res));
-    const handler = o.resources?.get(`${req.method} ${path}`);
+    // Clients differ on a trailing slash (Xen Orchestra asks for `/export_raw_vdi/`); xapi
+    // serves both forms.
+    const bare = path.length > 1 ? path.replace(/\/+$/, '') : path;
+    const handler = o.resources?.get(`${req.method} ${path}`) ?? o.resources?.get(`${req.method} ${bare}`);
     if (handler) return void done(handler(req, res, url.searchParams));
     if (o.staticFiles && (req.method === 'GET' || req.method === 'HEAD')) return void done(o.staticFiles(req, res, path));
     req.resume();

@@ -4,6 +4,8 @@
  * real `islet server` with its hypervisor simulator, and answered as xapi answers them.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 // @ts-expect-error xen-api ships no types
 import { createClient } from 'xen-api';
@@ -120,6 +122,30 @@ describe('Xen Orchestra calls: disks, memory, VCPUs, checkpoint, revert, tasks, 
     await xapi.callAsync('VM.resume', vm, false, false);
     assert.equal(await call('VM.get_power_state', vm), 'Running');
     await xapi.callAsync('VM.hard_shutdown', vm);
+  });
+
+  it('imports and exports a disk through /import_raw_vdi/ and /export_raw_vdi/ as Xen Orchestra asks', async () => {
+    const vdi = await xapi.callAsync('VDI.create', {
+      name_label: 'xo transfer', name_description: '', SR: sr, virtual_size: 4 * MiB, type: 'user',
+      sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
+    });
+    const exported = async () => {
+      const res = await xapi.getResource('/export_raw_vdi/', { query: { format: 'raw', vdi }, task: true });
+      const chunks: Buffer[] = [];
+      for await (const c of res.body) chunks.push(Buffer.from(c));
+      return Buffer.concat(chunks);
+    };
+    // A stream of unknown length: the client declares 1 PiB and hangs up once its data is
+    // written, so the server answers at once and keeps what arrives (the client may have
+    // cut off its own tail: the task ends in VDI_IO_ERROR, which the client ignores).
+    const first = randomBytes(4 * MiB);
+    await xapi.putResource(Readable.from([first]), '/import_raw_vdi/', { query: { format: 'raw', vdi }, task: true });
+    assert.ok((await exported()).subarray(0, MiB).equals(first.subarray(0, MiB)), 'the data that arrived was written');
+    // A stream whose length the client knows.
+    const second = randomBytes(4 * MiB);
+    const sized = Object.assign(Readable.from([second]), { length: second.length });
+    await xapi.putResource(sized, '/import_raw_vdi/', { query: { format: 'raw', vdi }, task: true });
+    assert.ok((await exported()).equals(second), 'the exported disk is the data imported with a length');
   });
 
   it('cancels a task, and a client reports on its own task with the task setters', async () => {

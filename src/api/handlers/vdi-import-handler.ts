@@ -21,6 +21,7 @@ import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
+import { declareErrors } from '../../datamodel/errors.js';
 import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
 
 const CHUNK = 2 * 1024 * 1024;
@@ -30,18 +31,47 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+/**
+ * Xen Orchestra streams bodies of unknown length with a huge Content-Length (1 PiB) and cuts
+ * the connection once its data is sent, waiting for the task rather than the reply; xapi
+ * answers such uploads with 200 at once. A declared length that no body for this disk could
+ * have marks one.
+ */
+export function isOpenEndedUpload(req: IncomingMessage, virtualSize: number): boolean {
+  const n = declaredLength(req);
+  return n !== undefined && n > 2 * virtualSize + 64 * 1024 * 1024;
+}
+
+declareErrors({ VDI_IO_ERROR: ['reason'] });
+
+/**
+ * The request body. An open-ended upload ends when the client closes the connection: what
+ * arrived is kept, and the task then fails with VDI_IO_ERROR as xapi's does (the client
+ * cannot know its last bytes arrived; Xen Orchestra expects and ignores that error).
+ */
+async function* bodyOf(req: IncomingMessage, openEnded: boolean): AsyncIterable<Buffer> {
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) yield chunk;
+  } catch (e) {
+    if (!openEnded || !req.destroyed) throw e;
+    cutShort.add(req);
+  }
+}
+
+const cutShort = new WeakSet<IncomingMessage>();
+
 /** Makes the disk hold `data` at `offset`, writing only the pages that change it. */
 async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data: Buffer): Promise<void> {
   if (offset + data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(offset + data.length)]);
   await writeChanges(dev, offset, data);
 }
 
-async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext): Promise<void> {
-  const total = declaredLength(req);
+async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
+  const total = openEnded ? dev.size : declaredLength(req);
   const buf = Buffer.alloc(CHUNK);
   let fill = 0;
   let pos = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of bodyOf(req, openEnded)) {
     ctx.task?.signal.throwIfAborted();
     let at = 0;
     while (at < chunk.length) {
@@ -62,11 +92,11 @@ async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
 }
 
 /** Spools the body to a sparse temporary file (zero runs become holes). */
-async function spool(req: IncomingMessage, path: string): Promise<void> {
+async function spool(req: IncomingMessage, path: string, openEnded: boolean): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
   try {
     let pos = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+    for await (const chunk of bodyOf(req, openEnded)) {
       if (!isZero(chunk)) await fh.write(chunk, 0, chunk.length, pos);
       pos += chunk.length;
     }
@@ -76,12 +106,12 @@ async function spool(req: IncomingMessage, path: string): Promise<void> {
   }
 }
 
-async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext): Promise<void> {
+async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
   const dir = join(ctx.services.dataDir, 'tmp');
   await mkdir(dir, { recursive: true });
   const path = join(dir, `import-${randomBytes(8).toString('hex')}.vhd`);
   try {
-    await spool(req, path);
+    await spool(req, path, openEnded);
     const f = await attachedSr(ctx, sr).openVhd(path);
     try {
       if (f.isDifferencing) throw new ApiError('INVALID_VALUE', ['format', 'a differencing VHD cannot be imported without its parent']);
@@ -117,11 +147,17 @@ export function createVdiImportHandler(d: TransferDeps): ResourceHandler {
     if (format !== 'raw' && format !== 'vhd') throw new ApiError('INTERNAL_ERROR', [`Unknown format ${format}`]);
     const { ref, row } = await target(d, ctx, req, query, format);
     if (row.read_only === true) throw new ApiError('VDI_READONLY', [ref]);
+    const openEnded = isOpenEndedUpload(req, Number(row.virtual_size));
+    if (openEnded) {
+      res.writeHead(200, { 'content-type': 'text/plain', 'task-id': ctx.task!.ref, connection: 'close' });
+      res.flushHeaders();
+    }
     await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
-      format === 'vhd' ? receiveVhd(req, dev, ref, row.SR as Ref<'SR'>, ctx) : receiveRaw(req, dev, ref, ctx));
+      format === 'vhd' ? receiveVhd(req, dev, ref, row.SR as Ref<'SR'>, ctx, openEnded) : receiveRaw(req, dev, ref, ctx, openEnded));
     // The data written changes the disk's and the SR's space figures.
     await onSr(ctx, row.SR as Ref<'SR'>, async () => undefined);
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 0, 'task-id': ctx.task!.ref });
+    if (cutShort.has(req)) throw new ApiError('VDI_IO_ERROR', ['the connection closed before the declared length']);
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 0, 'task-id': ctx.task!.ref });
     res.end();
     return `<value>${ref}</value>`;
   });
