@@ -26,7 +26,7 @@ import { rolesFrom, type Role } from '../datamodel/roles.js';
 export interface NbdSessions {
   validate(ref: unknown): SessionInfo;
   getUser(name: string): { name: string; hash: string; role: Role; subject?: string } | undefined;
-  effectiveRole(user: { name: string; hash: string; role: Role; subject?: string }): Role;
+  effectiveRole(user: { name: string; hash: string; role: Role; subject?: string }): Role | undefined;
 }
 
 export interface NbdExportDeps {
@@ -68,7 +68,9 @@ async function roleOf(d: NbdExportDeps, sessionRef: string): Promise<{ role: Rol
   if (rec.is_local_superuser === true) return { role: 'pool-admin', internal: false };
   const user = d.sessions.getUser(String(rec.auth_user_name ?? ''));
   if (!user) throw new Refused('the session\'s user is unknown here');
-  return { role: d.sessions.effectiveRole(user), internal: false };
+  const role = d.sessions.effectiveRole(user);
+  if (!role) throw new Refused('the session\'s user holds no role');
+  return { role, internal: false };
 }
 
 /**

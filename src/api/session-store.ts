@@ -3,13 +3,16 @@
  * Logins and live sessions. Users and their password hashes live in the pool database's
  * internal store; sessions live in memory only (and as memory-only `session` rows that
  * clients can read), so a toolstack restart invalidates them, as in xapi. Failed logins
- * are answered more slowly each time, per user and per peer, to blunt guessing.
+ * are answered more slowly each time, per user and per peer, in a bounded table nobody can
+ * flush (`login-throttle.ts`), and a login naming no account costs the same password hash
+ * as one naming a real account, so answer times do not tell which names exist.
  */
 import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
 import { Roles, type Role } from '../datamodel/roles.js';
 import type { SessionInfo } from '../core/ports/sessions.js';
+import { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 
 export interface LocalUser {
@@ -22,11 +25,15 @@ export interface LocalUser {
 
 const USER_KEY = (name: string) => `user:${name}`;
 const IDLE_MS = 24 * 3600 * 1000;
-const MAX_DELAY_MS = 4000;
 
 export class SessionStore {
-  private readonly sessions = new Map<string, SessionInfo & { lastActive: number }>();
-  private readonly failures = new Map<string, { count: number; last: number }>();
+  /** Live sessions; `user` is kept for subject-backed users, whose role is looked up per call. */
+  private readonly sessions = new Map<string, SessionInfo & { lastActive: number; role: Role; user?: LocalUser }>();
+  private readonly throttle = new LoginThrottle();
+  /** A hash no password matches, checked for unknown names so that they cost as much as known ones. */
+  private dummyHash: Promise<string> | undefined;
+  /** Where failed logins are reported (the host's log). */
+  log: (msg: string) => void = () => undefined;
 
   constructor(
     private readonly db: PoolDb,
@@ -50,29 +57,39 @@ export class SessionStore {
   }
 
   async login(uname: string, pwd: string, originator: string, peer: string, internal = false): Promise<SessionInfo> {
-    await this.throttle(uname, peer);
     const user = this.getUser(uname);
-    const ok = user !== undefined && (await verifyPassword(pwd, user.hash));
-    if (!ok) {
-      this.recordFailure(uname, peer);
+    const delay = this.throttle.delayMs(uname, user !== undefined, peer);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    this.dummyHash ??= hashPassword(`no account ${Math.random()}`);
+    const ok = user !== undefined
+      ? await verifyPassword(pwd, user.hash)
+      : (await verifyPassword(pwd, await this.dummyHash), false);
+    if (!ok || !user) {
+      const n = this.throttle.fail(uname, user !== undefined, peer);
+      // One line per power of two: a flood is visible without flooding the log.
+      if ((n & (n - 1)) === 0) {
+        this.log(`login: ${n} failed attempt(s) ${user ? `for ${JSON.stringify(uname.slice(0, 64))}` : 'for unknown names'} from ${peer}`);
+      }
       throw new ApiError('SESSION_AUTHENTICATION_FAILED', [uname, 'Authentication failure']);
     }
-    this.failures.delete(`${uname}|${peer}`);
-    this.failures.delete(`${uname}|*`);
-    return this.open({ ...user, role: this.effectiveRole(user) }, originator, internal);
+    this.throttle.succeed(uname, peer);
+    const role = this.effectiveRole(user);
+    // As xapi: a subject must hold a role to log in at all.
+    if (!role) throw new ApiError('SESSION_AUTHORIZATION_FAILED', [uname, 'The subject holds no role in this pool']);
+    return this.open({ ...user, role }, originator, internal);
   }
 
   /**
    * A user's role now: for a subject-backed user, the strongest role its subject holds in
-   * the database (so `subject.add_to_roles` takes effect at the next login); root is
-   * pool-admin.
+   * the database, none when it holds none or is gone (looked up at every call, so a role
+   * added or removed reaches open sessions at once); root is pool-admin.
    */
-  effectiveRole(user: LocalUser): Role {
+  effectiveRole(user: LocalUser): Role | undefined {
     if (!user.subject) return user.role;
     const subj = this.db.get('subject', user.subject as Ref);
-    if (!subj) return 'read-only';
-    const names = (subj.roles as string[]).map((r) => String(this.db.get('role', r as Ref)?.name_label ?? ''));
-    return Roles.find((r) => names.includes(r)) ?? 'read-only';
+    if (!subj) return undefined;
+    const names = ((subj.roles ?? []) as string[]).map((r) => String(this.db.get('role', r as Ref)?.name_label ?? ''));
+    return Roles.find((r) => names.includes(r));
   }
 
   /** Opens a session without a password check, for pool-internal logins already authenticated. */
@@ -81,6 +98,7 @@ export class SessionStore {
     const info = {
       ref, userName: user.name, role: user.role, isLocalSuperuser: user.name === 'root',
       originator, internal, lastActive: this.now(), ...(poolHost ? { poolHost } : {}),
+      ...(user.subject ? { user } : {}),
     };
     this.sessions.set(ref, info);
     const nowStr = xapiDate(new Date(this.now()));
@@ -107,6 +125,14 @@ export class SessionStore {
       this.logout(s.ref);
       throw new ApiError('SESSION_INVALID', [String(ref)]);
     }
+    if (s.user) {
+      const role = this.effectiveRole(s.user);
+      if (!role) {
+        this.logout(s.ref);
+        throw new ApiError('SESSION_INVALID', [String(ref)]);
+      }
+      s.role = role;
+    }
     s.lastActive = t;
     return s;
   }
@@ -123,22 +149,5 @@ export class SessionStore {
 
   get size(): number {
     return this.sessions.size;
-  }
-
-  private async throttle(uname: string, peer: string): Promise<void> {
-    const f = Math.max(this.failures.get(`${uname}|${peer}`)?.count ?? 0, (this.failures.get(`${uname}|*`)?.count ?? 0) - 5);
-    if (f <= 0) return;
-    const delay = Math.min(MAX_DELAY_MS, 100 * 2 ** (f - 1));
-    await new Promise((r) => setTimeout(r, delay));
-  }
-
-  private recordFailure(uname: string, peer: string): void {
-    for (const key of [`${uname}|${peer}`, `${uname}|*`]) {
-      const f = this.failures.get(key) ?? { count: 0, last: 0 };
-      f.count++;
-      f.last = this.now();
-      this.failures.set(key, f);
-    }
-    if (this.failures.size > 10000) this.failures.clear();
   }
 }

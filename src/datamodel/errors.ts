@@ -21,6 +21,7 @@ export const ErrorCodes = {
   OPERATION_NOT_ALLOWED: ['reason'],
   OTHER_OPERATION_IN_PROGRESS: ['class', 'object', 'operation_type', 'operation_ref'],
   SESSION_AUTHENTICATION_FAILED: ['uname', 'msg'],
+  SESSION_AUTHORIZATION_FAILED: ['uname', 'msg'],
   SESSION_INVALID: ['handle'],
   SESSION_NOT_REGISTERED: ['handle'],
   RBAC_PERMISSION_DENIED: ['permission', 'message'],

@@ -72,6 +72,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   const db = prepared.db;
   let hostRef = '' as Ref<'host'>;
   const sessions = new SessionStore(db, () => hostRef);
+  sessions.log = log;
   const tasks = new TaskRunner(db, () => hostRef);
   const bootTime = Number(process.env.ISLET_BOOT_TIME) || Math.floor(Date.now() / 1000 - uptime());
   const name = process.env.ISLET_HOST_NAME || hostname();
