@@ -1,0 +1,288 @@
+/**
+ * @module
+ * A NetApp SR attached on one host. Every VDI is a LUN named by its uuid in the SR's
+ * FlexVol; a snapshot or clone is a FlexClone LUN of it in the same FlexVol (sharing its
+ * blocks, costing nothing until written), explicitly unreserved on a thin SR, and nothing
+ * depends on a volume Snapshot copy, so deleting any one VDI never takes another with it.
+ * Snapshots are marked read-only in the LUN's comment; reverting is cloning a snapshot,
+ * so the uuids users hold stay valid. Space figures come from the array: the volume's
+ * footprint and the aggregate's free space for the SR, each LUN's used space for a VDI.
+ *
+ * Activation maps the LUN to this host's igroup and opens it through the host's iSCSI
+ * initiator, checking the LUN serial the target reports against the array's; closing the
+ * last activation unmaps it.
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo } from '../../core/ports/sr-driver.js';
+import type { LunRec, NetappVolume } from './netapp-array.js';
+import { netappError, onArray } from './netapp-errors.js';
+import { NetappSan } from './netapp-san.js';
+import type { OntapRestClient } from './ontap-rest-client.js';
+
+/** What the SR needs of the host's iSCSI initiator (the `IscsiInitiator` port's `openLun`). */
+export interface IscsiLunOpener {
+  openLun(
+    addr: { readonly portal: string; readonly targetIqn: string; readonly lun: number },
+    creds: { readonly initiatorIqn: string; readonly chap?: { readonly user: string; readonly secret: string } },
+    opts?: { readOnly?: boolean },
+  ): Promise<BlockDevice & { readonly identity: { serial: string; naa?: string } }>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const RO = 'islet:ro';
+const RW = 'islet:rw';
+
+export interface NetappAttachedOptions {
+  readonly srUuid: string;
+  readonly client: OntapRestClient;
+  readonly id: { readonly storageSystemId: string; readonly svm: string; readonly warning?: string };
+  readonly volume: NetappVolume;
+  readonly chap: { readonly user: string; readonly secret: string } | undefined;
+  readonly initiator: IscsiLunOpener | undefined;
+  readonly initiatorIqn: () => string;
+  readonly log?: (m: string) => void;
+}
+
+export class NetappAttachedSr implements AttachedSr {
+  readonly srUuid: string;
+  private readonly san: NetappSan;
+  private readonly active = new Map<string, Set<ActiveLun>>();
+
+  constructor(private readonly o: NetappAttachedOptions) {
+    this.srUuid = o.srUuid;
+    this.san = new NetappSan(o.client, o.id.svm);
+  }
+
+  private get vol(): NetappVolume {
+    return this.o.volume;
+  }
+
+  private info(l: LunRec): VdiInfo {
+    const ro = l.comment === RO;
+    return {
+      uuid: l.location.logical_unit,
+      virtualSize: l.space.size,
+      physicalUtilisation: l.space.used,
+      hidden: false,
+      readOnly: ro,
+      allocation: l.space.guarantee.reserved ? 'thick' : 'thin',
+      smConfig: {
+        SVID: `${this.o.id.storageSystemId}__${Buffer.from(l.serial_number, 'latin1').toString('hex').toUpperCase()}`,
+        'storage-system-id': this.o.id.storageSystemId,
+        'netapp-volume': this.vol.name,
+        'netapp-lun': l.name,
+        'netapp-lun-serial': l.serial_number,
+        allocation: l.space.guarantee.reserved ? 'thick' : 'thin',
+        'space-reservation': l.space.guarantee.requested ? 'requested' : 'none',
+      },
+    };
+  }
+
+  private async lun(uuid: string): Promise<LunRec> {
+    const l = UUID.test(uuid) ? await onArray('VDIUnavailable', `looking up LUN ${uuid}`, () => this.vol.lun(uuid)) : undefined;
+    if (!l) throw new ApiError('VDI_MISSING', [this.srUuid, uuid]);
+    return l;
+  }
+
+  async stat(): Promise<SrStat> {
+    return onArray('SRScan', `reading FlexVol ${this.vol.name}`, async () => {
+      const v = await this.vol.record();
+      const aggr = v.aggregates[0]?.name ?? '';
+      const [a] = await this.o.client.list<{ space: { block_storage: { available: number } } }>('/api/storage/aggregates', { name: aggr, fields: 'space' });
+      const footprint = v.space.footprint ?? v.space.used;
+      const luns = await this.vol.luns();
+      return {
+        identity: `${this.o.id.storageSystemId}/${aggr}/${this.vol.name}`,
+        physicalSize: footprint + (a?.space.block_storage.available ?? 0),
+        physicalUtilisation: footprint,
+        virtualAllocation: luns.filter((l) => UUID.test(l.location.logical_unit)).reduce((n, l) => n + l.space.size, 0),
+        ...(this.o.id.warning ? { warnings: [this.o.id.warning] } : {}),
+      };
+    });
+  }
+
+  async scan(): Promise<VdiInfo[]> {
+    const luns = await onArray('SRScan', `listing LUNs of ${this.vol.name}`, () => this.vol.luns());
+    return luns.filter((l) => UUID.test(l.location.logical_unit)).map((l) => this.info(l));
+  }
+
+  async vdiStat(uuid: string): Promise<VdiInfo> {
+    return this.info(await this.lun(uuid));
+  }
+
+  async vdiCreate(spec: VdiCreateSpec): Promise<VdiInfo> {
+    if (!UUID.test(spec.uuid)) throw new ApiError('INVALID_VALUE', ['uuid', spec.uuid]);
+    if (!Number.isSafeInteger(spec.virtualSize) || spec.virtualSize < 4096) throw netappError('VDISize', `${spec.virtualSize} bytes`);
+    if (spec.allocation === 'thick' && this.vol.provision === 'thin') {
+      throw netappError('VDICreate', `a thick VDI needs a thick SR (provision-type=thick): in a FlexVol without a space guarantee ONTAP does not honour a LUN reservation`);
+    }
+    const reserved = this.vol.provision === 'thick';
+    const size = Math.ceil(spec.virtualSize / 512) * 512;
+    return onArray('VDICreate', `creating LUN ${spec.uuid} of ${size} bytes`, async () => {
+      if (await this.vol.lun(spec.uuid)) throw netappError('VDICreate', `LUN ${spec.uuid} already exists`);
+      await this.vol.growFor({ size, reserved });
+      try {
+        return this.info(await this.vol.createLun(spec.uuid, size, reserved, RW));
+      } catch (e) {
+        await this.vol.fit().catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  async vdiDestroy(uuid: string): Promise<void> {
+    const l = await this.lun(uuid);
+    if (this.active.get(uuid)?.size) throw new ApiError('VDI_IN_USE', [uuid, 'destroy']);
+    await onArray('VDIRemove', `deleting LUN ${l.name}`, async () => {
+      await this.vol.deleteLun(l);
+      await this.vol.fit();
+    });
+  }
+
+  async vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
+    const l = await this.lun(uuid);
+    if (l.comment === RO) throw new ApiError('VDI_READONLY', [uuid]);
+    const size = Math.ceil(newVirtualSize / 512) * 512;
+    if (!Number.isSafeInteger(size) || size < l.space.size) throw netappError('VDISize', `cannot shrink ${uuid} from ${l.space.size} to ${newVirtualSize} bytes`);
+    return onArray('VDISize', `resizing LUN ${l.name}`, async () => {
+      if (size > l.space.size) {
+        await this.vol.growFor({ size: size - l.space.size, reserved: l.space.guarantee.requested });
+        await this.vol.resizeLun(l, size);
+      }
+      return this.info(await this.lun(uuid));
+    });
+  }
+
+  async vdiSnapshot(uuid: string, newUuid: string): Promise<SnapshotResult> {
+    return this.copy(uuid, newUuid, true);
+  }
+
+  async vdiClone(uuid: string, newUuid: string): Promise<SnapshotResult> {
+    return this.copy(uuid, newUuid, false);
+  }
+
+  /** A FlexClone LUN in the same FlexVol: snapshots always unreserved; clones as the SR provisions. */
+  private async copy(uuid: string, newUuid: string, snapshot: boolean): Promise<SnapshotResult> {
+    const src = await this.lun(uuid);
+    if (!UUID.test(newUuid)) throw new ApiError('INVALID_VALUE', ['uuid', newUuid]);
+    const reserved = !snapshot && this.vol.provision === 'thick';
+    return onArray(snapshot ? 'VDISnapshot' : 'VDIClone', `${snapshot ? 'snapshotting' : 'cloning'} LUN ${src.name}`, async () => {
+      await this.vol.growFor({ size: src.space.size, reserved });
+      let made: LunRec;
+      try {
+        made = await this.vol.cloneLun(uuid, newUuid, reserved, snapshot ? RO : RW);
+      } catch (e) {
+        await this.vol.fit().catch(() => undefined);
+        throw e;
+      }
+      return { created: this.info(made), original: this.info(await this.lun(uuid)) };
+    });
+  }
+
+  async activate(uuid: string, opts: { readOnly: boolean }): Promise<BlockDevice> {
+    const l = await this.lun(uuid);
+    if (!opts.readOnly && l.comment === RO) throw new ApiError('VDI_READONLY', [uuid]);
+    const initiator = this.o.initiator;
+    if (!initiator) throw netappError('ISCSIDevice', 'this host has no iSCSI initiator');
+    const iqn = this.o.initiatorIqn();
+    const { igroup, n, portal } = await onArray('VDIUnavailable', `mapping LUN ${l.name} to ${iqn}`, async () => {
+      const igroup = await this.san.igroupFor(iqn);
+      return { igroup, n: await this.san.map(l, igroup), portal: await this.san.portal() };
+    });
+    const unmapIfIdle = async (): Promise<void> => {
+      if (!this.active.get(uuid)?.size) await this.san.unmap(l.uuid, igroup.uuid).catch((e) => this.o.log?.(`unmapping ${l.name}: ${String(e)}`));
+    };
+    let dev: Awaited<ReturnType<IscsiLunOpener['openLun']>>;
+    try {
+      dev = await initiator.openLun({ portal: portal.portal, targetIqn: portal.targetIqn, lun: n }, { initiatorIqn: iqn, ...(this.o.chap ? { chap: this.o.chap } : {}) }, { readOnly: opts.readOnly });
+    } catch (e) {
+      await unmapIfIdle();
+      if (e instanceof ApiError) throw e;
+      throw netappError('ISCSILogin', `${portal.portal} ${portal.targetIqn} LUN ${n}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (dev.identity.serial.trim() !== l.serial_number) {
+      await dev.close().catch(() => undefined);
+      await unmapIfIdle();
+      throw netappError('ISCSIDevice', `LUN ${n} at ${portal.portal} has serial ${dev.identity.serial.trim()}, not ${l.serial_number} (${l.name}): refusing a different disk`);
+    }
+    const set = this.active.get(uuid) ?? new Set<ActiveLun>();
+    this.active.set(uuid, set);
+    const handle = new ActiveLun(dev, opts.readOnly, async () => {
+      set.delete(handle);
+      if (set.size === 0) this.active.delete(uuid);
+      await unmapIfIdle();
+    });
+    set.add(handle);
+    return handle;
+  }
+
+  async deactivate(uuid: string): Promise<void> {
+    for (const h of [...(this.active.get(uuid) ?? [])]) await h.close();
+  }
+
+  async gc(): Promise<GcReport> {
+    // FlexClone LUNs depend on nothing: there are no hidden nodes to collect.
+    return { removed: [], coalesced: [] };
+  }
+
+  async detach(): Promise<void> {
+    for (const uuid of [...this.active.keys()]) await this.deactivate(uuid);
+    this.o.client.close();
+  }
+}
+
+/** One activation of a LUN: I/O goes to the iSCSI device until it is closed. */
+class ActiveLun implements BlockDevice {
+  private closed = false;
+  readonly size: number;
+  readonly minBlockSize?: number;
+  readonly preferredBlockSize?: number;
+
+  constructor(private readonly dev: BlockDevice, readonly readOnly: boolean, private readonly onClose: () => Promise<void>) {
+    this.size = dev.size;
+    if (dev.minBlockSize !== undefined) this.minBlockSize = dev.minBlockSize;
+    if (dev.preferredBlockSize !== undefined) this.preferredBlockSize = dev.preferredBlockSize;
+  }
+
+  private open(): BlockDevice {
+    if (this.closed) throw Object.assign(new Error('the VDI was deactivated'), { code: 'EBADF' });
+    return this.dev;
+  }
+
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    return this.open().read(offset, length, into);
+  }
+
+  async write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void> {
+    if (this.readOnly) throw Object.assign(new Error('read-only activation'), { code: 'EROFS' });
+    return this.open().write(offset, data, opts);
+  }
+
+  async writeZeroes(offset: number, length: number, opts?: { mayTrim?: boolean; fua?: boolean }): Promise<void> {
+    if (this.readOnly) throw Object.assign(new Error('read-only activation'), { code: 'EROFS' });
+    return this.open().writeZeroes(offset, length, opts);
+  }
+
+  async trim(offset: number, length: number): Promise<void> {
+    return this.open().trim(offset, length);
+  }
+
+  async flush(): Promise<void> {
+    return this.open().flush();
+  }
+
+  async blockStatus(offset: number, length: number): Promise<Extent[]> {
+    return this.open().blockStatus(offset, length);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.dev.close();
+    } finally {
+      await this.onClose();
+    }
+  }
+}
