@@ -30,6 +30,8 @@ export interface ArrayLunView {
   readonly blockSize: number;
   readonly thin: boolean;
   readonly serial: string;
+  /** NAA designator (32 hex digits) when the array has its own scheme. */
+  readonly naa?: string;
   read(offset: number, length: number): Promise<Buffer>;
   write(offset: number, data: Buffer): Promise<void>;
   unmap(offset: number, length: number): Promise<void>;
@@ -272,7 +274,7 @@ export class ArrayStore {
   }
 
   /** The LUN as the iSCSI target sees it. */
-  view(id: string, opts: { serial: string; thin: boolean; sectorSize?: number }): ArrayLunView {
+  view(id: string, opts: { serial: string; thin: boolean; sectorSize?: number; naa?: string }): ArrayLunView {
     this.lun(id);
     const store = this;
     return {
@@ -282,6 +284,7 @@ export class ArrayStore {
       blockSize: opts.sectorSize ?? 512,
       thin: opts.thin,
       serial: opts.serial,
+      ...(opts.naa ? { naa: opts.naa } : {}),
       read: (offset, length) => store.read(id, offset, length),
       write: (offset, data) => store.write(id, offset, data),
       unmap: (offset, length) => store.unmap(id, offset, length),

@@ -5,7 +5,7 @@
  * store at the moment of the request.
  */
 import type { OntapArray } from './ontap-array.js';
-import { lunReservationHonoured } from './ontap-space.js';
+import { lunReservationHonoured, volumeFootprint } from './ontap-space.js';
 import type { Aggregate, Igroup, Lun, LunMap, Snapshot, Volume } from './ontap-state.js';
 
 type Json = Record<string, unknown>;
@@ -65,7 +65,7 @@ export function volumeRecord(a: OntapArray, v: Volume): Json {
     space: {
       size: v.size, used: sp.used, available: sp.available, fractional_reserve: v.fractionalReserve,
       available_percent: Math.floor((sp.available * 100) / Math.max(1, v.size - sp.snapshotReserve)),
-      over_provisioned: 0, footprint: sp.physical,
+      over_provisioned: 0, footprint: volumeFootprint(v, sp),
       snapshot: { reserve_percent: v.snapshotReservePercent, used: sp.snapshotData },
       size_available_for_snapshots: Math.max(0, sp.snapshotReserve - sp.snapshotData) + sp.available,
     },

@@ -129,7 +129,9 @@ export function sanExport(array: OntapArray): SanExport {
     const g = array.state.igroups.find((x) => x.uuid === m.igroup);
     if (!lun || !g) continue;
     if (!luns.has(m.logicalUnitNumber)) {
-      luns.set(m.logicalUnitNumber, { lun, view: array.store.view(lun.storeId, { serial: lun.serial, thin: lun.thinProvisioningSupport }) });
+      // NetApp's NAA: the OUI 00:A0:98 as 600a0980, then the 12 serial characters in hex.
+      const naa = `600a0980${Buffer.from(lun.serial, 'latin1').toString('hex')}`;
+      luns.set(m.logicalUnitNumber, { lun, view: array.store.view(lun.storeId, { serial: lun.serial, thin: lun.thinProvisioningSupport, naa }) });
     }
     for (const iqn of g.initiators) acl.set(iqn, [...new Set([...(acl.get(iqn) ?? []), m.logicalUnitNumber])]);
   }

@@ -99,7 +99,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   });
   const rrd = prepareRrd(db, () => hostRef, log);
   const storage = prepareStorage({
-    db, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
+    db, hostRef, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
     meter: (h) => rrd.meter.meterStorage(h),
   });
   const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log });

@@ -1,7 +1,7 @@
 /**
  * @module
  * Storage as one host's toolstack needs it: the storage host with the drivers Islet ships
- * (the `file` SR), the disk import and export HTTP resources, and at start the local SR of a
+ * (the `file` SR, the `netapp` array SR over this host's iSCSI initiator), the disk import and export HTTP resources, and at start the local SR of a
  * fresh host, the re-plugging of this host's PBDs and, on the master, the built-in
  * templates. A test may hand in its own storage host.
  */
@@ -15,6 +15,9 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import type { PoolLink } from '../core/ports/pool-link.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 import { createStorageHost } from '../storage/storage-host.js';
+import { IsletIscsiInitiator } from '../storage/iscsi/islet-iscsi-initiator.js';
+import { NetappSrDriver } from '../storage/netapp/netapp-sr-driver.js';
+import type { Ref } from '../core/ref.js';
 import { ensureBuiltinTemplates } from './builtin-templates.js';
 import { ensureLocalStorage, replugPbds } from './local-storage.js';
 
@@ -28,6 +31,16 @@ export interface StorageWiringOptions {
   readonly storage?: StorageHost & { unplugAll?(): Promise<void> };
   /** Wraps the storage host (the data path meter for performance metrics). */
   readonly meter?: <H extends StorageHost>(host: H) => H;
+  /** This host (its iSCSI initiator name is `other_config:iscsi_iqn`). */
+  readonly hostRef?: Ref<'host'>;
+}
+
+/** The host's initiator name: `other_config:iscsi_iqn`, or one made from its uuid. */
+export function hostIscsiIqn(db: PoolDb, hostRef: Ref<'host'> | undefined): string {
+  const row = hostRef ? db.get('host', hostRef) : undefined;
+  const given = (row?.other_config as Record<string, string> | undefined)?.iscsi_iqn;
+  if (given) return given;
+  return `iqn.2026-12.org.islet:${String(row?.uuid ?? 'unknown-host')}`;
 }
 
 export interface StorageWiring {
@@ -39,7 +52,11 @@ export interface StorageWiring {
 }
 
 export function prepareStorage(o: StorageWiringOptions): StorageWiring {
-  const bare = o.storage ?? createStorageHost();
+  // Array SRs reach their LUNs through this host's iSCSI initiator, closed with the storage.
+  const initiator = o.storage ? undefined : new IsletIscsiInitiator({ log: o.log });
+  const bare = o.storage ?? createStorageHost([
+    new NetappSrDriver({ initiator, initiatorIqn: () => hostIscsiIqn(o.db, o.hostRef), log: o.log }),
+  ]);
   const host = o.meter ? o.meter(bare) : bare;
   return {
     host,
@@ -62,6 +79,7 @@ export function prepareStorage(o: StorageWiringOptions): StorageWiring {
     },
     stop: async () => {
       await host.unplugAll?.();
+      await initiator?.close();
     },
   };
 }

@@ -112,7 +112,9 @@ async function destroy(ctx: ActionContext, a: ActionArgs): Promise<string> {
 }
 
 async function probe(ctx: ActionContext, a: ActionArgs): Promise<string> {
-  const found = await storageCall(() => driverFor(ctx, String(a.type)).probe((a.device_config ?? {}) as Smap));
+  const driver = driverFor(ctx, String(a.type));
+  if (driver.probeXml) return storageCall(() => driver.probeXml!((a.device_config ?? {}) as Smap));
+  const found = await storageCall(() => driver.probe((a.device_config ?? {}) as Smap));
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const srs = found.map((f) => `\t<SR>\n\t\t<UUID>${esc(f.uuid)}</UUID>\n\t</SR>\n`).join('');
   return `<?xml version="1.0" ?>\n<SRlist>\n${srs}</SRlist>\n`;

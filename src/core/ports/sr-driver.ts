@@ -122,6 +122,12 @@ export interface SrDriver {
   readonly type: string;
   /** Finds SRs the device config reaches, with their uuids. */
   probe(deviceConfig: Readonly<Record<string, string>>): Promise<ProbeResult[]>;
+  /**
+   * The SR.probe answer as XenServer prints it for this type, when it is more than a list
+   * of SRs (array SRs walk storage systems, then pools, then SRs). Without it SR.probe
+   * lists what `probe` finds.
+   */
+  probeXml?(deviceConfig: Readonly<Record<string, string>>): Promise<string>;
   /** Makes a new, empty SR on the storage. */
   create(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>>): Promise<SrStat>;
   /**

@@ -14,20 +14,13 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
-import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo } from '../../core/ports/sr-driver.js';
+import type { IscsiInitiator, IscsiLunDevice } from '../../core/ports/iscsi-initiator.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
+import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
 import type { LunRec, NetappVolume } from './netapp-array.js';
 import { netappError, onArray } from './netapp-errors.js';
 import { NetappSan } from './netapp-san.js';
 import type { OntapRestClient } from './ontap-rest-client.js';
-
-/** What the SR needs of the host's iSCSI initiator (the `IscsiInitiator` port's `openLun`). */
-export interface IscsiLunOpener {
-  openLun(
-    addr: { readonly portal: string; readonly targetIqn: string; readonly lun: number },
-    creds: { readonly initiatorIqn: string; readonly chap?: { readonly user: string; readonly secret: string } },
-    opts?: { readOnly?: boolean },
-  ): Promise<BlockDevice & { readonly identity: { serial: string; naa?: string } }>;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RO = 'islet:ro';
@@ -39,7 +32,7 @@ export interface NetappAttachedOptions {
   readonly id: { readonly storageSystemId: string; readonly svm: string; readonly warning?: string };
   readonly volume: NetappVolume;
   readonly chap: { readonly user: string; readonly secret: string } | undefined;
-  readonly initiator: IscsiLunOpener | undefined;
+  readonly initiator: IscsiInitiator | undefined;
   readonly initiatorIqn: () => string;
   readonly log?: (m: string) => void;
 }
@@ -193,7 +186,7 @@ export class NetappAttachedSr implements AttachedSr {
     const unmapIfIdle = async (): Promise<void> => {
       if (!this.active.get(uuid)?.size) await this.san.unmap(l.uuid, igroup.uuid).catch((e) => this.o.log?.(`unmapping ${l.name}: ${String(e)}`));
     };
-    let dev: Awaited<ReturnType<IscsiLunOpener['openLun']>>;
+    let dev: IscsiLunDevice;
     try {
       dev = await initiator.openLun({ portal: portal.portal, targetIqn: portal.targetIqn, lun: n }, { initiatorIqn: iqn, ...(this.o.chap ? { chap: this.o.chap } : {}) }, { readOnly: opts.readOnly });
     } catch (e) {
@@ -229,6 +222,14 @@ export class NetappAttachedSr implements AttachedSr {
   async detach(): Promise<void> {
     for (const uuid of [...this.active.keys()]) await this.deactivate(uuid);
     this.o.client.close();
+  }
+
+  exportVhd(dev: BlockDevice, uuid: string): Promise<VhdImage> {
+    return vhdImageOf(dev, uuid);
+  }
+
+  openVhd(path: string): Promise<VhdSource> {
+    return openVhdSource(path);
   }
 }
 

@@ -16,7 +16,8 @@ import { ApiError } from '../../core/api-error.js';
 import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
 import { storagePoolsXml, storageSystemsXml, srListXml } from '../array/array-probe-xml.js';
 import { checkFirmware, type FirmwarePolicy } from '../array/firmware-version.js';
-import { NetappAttachedSr, type IscsiLunOpener } from './netapp-attached-sr.js';
+import type { IscsiInitiator } from '../../core/ports/iscsi-initiator.js';
+import { NetappAttachedSr } from './netapp-attached-sr.js';
 import { NetappVolume, type VolumeRec } from './netapp-array.js';
 import { defaultVolumeName, parseConnection, parseNetappConfig, storageSystemIdOf, type NetappConfig } from './netapp-config.js';
 import { netappError, onArray } from './netapp-errors.js';
@@ -39,7 +40,7 @@ export interface ArrayIdentity {
 
 export interface NetappDriverOptions {
   /** Opens a LUN over iSCSI on this host (the `IscsiInitiator` port). */
-  readonly initiator?: IscsiLunOpener;
+  readonly initiator?: IscsiInitiator;
   /** This host's iSCSI initiator name (`host.other_config:iscsi_iqn`). */
   readonly initiatorIqn: () => string;
   readonly log?: (m: string) => void;
