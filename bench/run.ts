@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   snapshot: async () => (await import('./snapshot-bench.js')).run(),
   evacuate: async () => (await import('./evacuate-bench.js')).run(),
   rolling: async () => (await import('./rolling-bench.js')).run(),
+  iscsi: async () => (await import('./iscsi-bench.js')).run(),
 };
 
 const name = process.argv[2];

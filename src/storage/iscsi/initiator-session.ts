@@ -199,6 +199,7 @@ export class IscsiSession {
       wire.reader.maxDataSegment = r.params.ourMaxRecv;
       this.wire = wire;
       this.lastHeard = Date.now();
+      wire.reader.placeData = (bhs) => this.placeData(bhs);
       wire.attach((p) => this.onPdu(wire, p), (e) => this.onWireError(wire, e));
     } catch (e) {
       wire.destroy();
@@ -247,11 +248,8 @@ export class IscsiSession {
           this.reissue();
           return;
         } catch (e) {
-          if (e instanceof IscsiError && (e.kind === 'AUTH_FAILED' || e.kind === 'NOT_FOUND')) {
-            this.state = 'failed';
-            this.failAll(e);
-            return;
-          }
+          // A restarting array may refuse logins (no target yet, no accounts yet) for a while:
+          // everything is retried until the recovery timeout.
           if (Date.now() - started > timeout) {
             this.state = 'failed';
             this.failAll(new IscsiError('TIMEOUT', `could not re-establish the session within ${timeout} ms: ${(e as Error).message}`));
@@ -375,6 +373,7 @@ export class IscsiSession {
   private sendData(wire: Wire, t: Task, ttt: number, offset: number, length: number): void {
     const max = this.params.peerMaxRecv;
     let dataSN = 0;
+    wire.socket.cork();
     for (let at = offset; at < offset + length; at += max) {
       const n = Math.min(max, offset + length - at);
       const last = at + n >= offset + length;
@@ -387,6 +386,7 @@ export class IscsiSession {
       bhs.writeUInt32BE(at, 40);
       wire.send(bhs, t.dataOut!.subarray(at, at + n));
     }
+    wire.socket.uncork();
   }
 
   // ---- receiving -------------------------------------------------------------------
@@ -488,6 +488,16 @@ export class IscsiSession {
     this.pump();
   }
 
+  /** The slice of a read's buffer a Data-In's payload belongs in, when it fits. */
+  private placeData(bhs: Buffer): Buffer | undefined {
+    if (opcode(bhs) !== Op.DataIn) return undefined;
+    const t = this.tasks.get(ittOf(bhs));
+    const offset = u32(bhs, 40);
+    const len = (bhs[5]! << 16) | (bhs[6]! << 8) | bhs[7]!;
+    if (!t || !t.readBuf || offset + len > t.readBuf.length) return undefined;
+    return t.readBuf.subarray(offset, offset + len);
+  }
+
   private onDataIn(bhs: Buffer, data: Buffer): void {
     const f = flags(bhs);
     const hasStatus = (f & 0x01) !== 0;
@@ -498,7 +508,7 @@ export class IscsiSession {
     if (!t.readBuf || offset + data.length > t.readBuf.length) {
       throw new ProtocolError(`Data-In of ${data.length} bytes at ${offset} overruns the ${t.readLength}-byte read`);
     }
-    data.copy(t.readBuf, offset);
+    if (data.buffer !== t.readBuf.buffer || data.byteOffset !== t.readBuf.byteOffset + offset) data.copy(t.readBuf, offset);
     t.dataSNs++;
     if (hasStatus) {
       if (f & 0x02 || f & 0x04) {

@@ -15,7 +15,7 @@ import { cdb, unmapParameters } from './scsi-cdb.js';
 
 const MiB = 1024 * 1024;
 /** Largest single READ/WRITE Islet issues, whatever the target allows. */
-const MAX_IO = 4 * MiB;
+const MAX_IO = 256 * 1024;
 
 export interface LunLimits {
   maxTransferBytes: number;

@@ -21,6 +21,11 @@ export class PduReader {
   digests: Digests = { header: false, data: false };
   /** Data segments longer than this are refused (our declared MaxRecvDataSegmentLength). */
   maxDataSegment = 8192;
+  /**
+   * Where the data segment of the PDU whose header is `bhs` should land (exactly its
+   * length), so large read data is copied once, from the socket into the caller's buffer.
+   */
+  placeData: ((bhs: Buffer) => Buffer | undefined) | undefined;
   private chunks: Buffer[] = [];
   private queued = 0;
   private bhs: Buffer | undefined;
@@ -50,8 +55,21 @@ export class PduReader {
     this.queued = 0;
   }
 
-  private take(n: number): Buffer {
+  private take(n: number, into?: Buffer): Buffer {
     const first = this.chunks[0]!;
+    if (into) {
+      let at = 0;
+      while (at < n) {
+        const c = this.chunks[0]!;
+        const k = Math.min(c.length, n - at);
+        c.copy(into, at, 0, k);
+        at += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+      this.queued -= n;
+      return into;
+    }
     if (first.length >= n) {
       const out = first.subarray(0, n);
       if (first.length === n) this.chunks.shift();
@@ -97,12 +115,24 @@ export class PduReader {
       if (this.queued < need) return;
       let data: Buffer = EMPTY;
       if (len > 0) {
-        const seg = this.take(padded);
-        if (this.digests.data) {
-          const d = this.take(4).readUInt32LE(0);
-          if (d !== crc32c(seg)) throw new ProtocolError('data digest mismatch');
+        const target = this.placeData?.(bhs);
+        if (target && target.length === len) {
+          this.take(len, target);
+          const pad = padded > len ? this.take(padded - len) : undefined;
+          if (this.digests.data) {
+            const d = this.take(4).readUInt32LE(0);
+            const crc = pad ? crc32c(pad, crc32c(target)) : crc32c(target);
+            if (d !== crc) throw new ProtocolError('data digest mismatch');
+          }
+          data = target;
+        } else {
+          const seg = this.take(padded);
+          if (this.digests.data) {
+            const d = this.take(4).readUInt32LE(0);
+            if (d !== crc32c(seg)) throw new ProtocolError('data digest mismatch');
+          }
+          data = seg.subarray(0, len);
         }
-        data = seg.subarray(0, len);
       }
       this.bhs = undefined;
       this.onPdu({ bhs, data });
