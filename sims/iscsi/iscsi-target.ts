@@ -26,11 +26,16 @@ export interface IscsiTargetOptions {
   allowAll?: boolean;
   /** Offer CRC32C digests (default true). */
   digests?: boolean;
+  /** A login must finish within this (default 15 s). */
+  loginTimeoutMs?: number;
+  /** A write waiting for its Data-Out this long drops the connection (default 60 s). */
+  dataOutTimeoutMs?: number;
 }
 
 export class IscsiTarget implements TargetHost {
   readonly policy: LoginPolicy;
   readonly identity: TargetIdentity;
+  readonly timeouts: { loginMs: number; dataOutMs: number };
   private readonly luns = new Map<number, LunStore>();
   private readonly acl = new Map<string, Set<number>>();
   private readonly connections = new Set<TargetConnection>();
@@ -57,6 +62,7 @@ export class IscsiTarget implements TargetHost {
       mayLogin: (iqn) => this.opts.allowAll === true || this.acl.has(iqn.toLowerCase()),
       wishes,
     };
+    this.timeouts = { loginMs: opts.loginTimeoutMs ?? 15_000, dataOutMs: opts.dataOutTimeoutMs ?? 60_000 };
     this.identity = opts.identity ?? { vendor: 'ISLET', product: 'SIM-LUN', revision: '0001' };
   }
 

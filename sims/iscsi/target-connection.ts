@@ -29,11 +29,11 @@ export interface TargetHost {
   reinstate(key: string, conn: TargetConnection): Promise<void>;
   allocateTsih(): number;
   forget(conn: TargetConnection): void;
+  /** How long a login, and a write's wait for its data, may take before the connection is dropped. */
+  readonly timeouts: { loginMs: number; dataOutMs: number };
 }
 
 const QUEUE_DEPTH = 128;
-const LOGIN_TIMEOUT_MS = 15_000;
-const DATA_OUT_TIMEOUT_MS = 60_000;
 
 interface WriteTask {
   itt: number;
@@ -78,7 +78,7 @@ export class TargetConnection {
     this.reader.maxDataSegment = 8192;
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
-    this.loginTimer = setTimeout(() => this.fail(new ProtocolError('login did not complete in time')), LOGIN_TIMEOUT_MS);
+    this.loginTimer = setTimeout(() => this.fail(new ProtocolError('login did not complete in time')), host.timeouts.loginMs);
   }
 
   get initiatorName(): string {
@@ -369,7 +369,7 @@ export class TargetConnection {
 
   private armTimer(task: WriteTask): void {
     clearTimeout(task.timer);
-    task.timer = setTimeout(() => this.fail(new ProtocolError(`no Data-Out for task ${task.itt} in time`)), DATA_OUT_TIMEOUT_MS);
+    task.timer = setTimeout(() => this.fail(new ProtocolError(`no Data-Out for task ${task.itt} in time`)), this.host.timeouts.dataOutMs);
   }
 
   private onDataOut(p: Pdu): void {

@@ -31,6 +31,8 @@ export interface SessionOptions {
   nopIntervalMs?: number;
   /** A ping unanswered this long drops the connection (default 10 s). */
   nopTimeoutMs?: number;
+  /** Connecting and each login exchange must finish within this (default 15 s). */
+  loginTimeoutMs?: number;
   log?: (m: string) => void;
 }
 
@@ -185,11 +187,11 @@ export class IscsiSession {
   // ---- connection and recovery ------------------------------------------------------
 
   private async connect(): Promise<void> {
-    const wire = await Wire.open(this.opts.portal, 10_000);
+    const wire = await Wire.open(this.opts.portal, this.opts.loginTimeoutMs ?? 15_000);
     try {
       const r = await login(wire, {
         isid: this.isid, sessionType: this.opts.sessionType, creds: this.opts.creds, wishes: this.wishes,
-        cmdSN: this.cmdSN, timeoutMs: 15_000, ...(this.opts.targetIqn ? { targetIqn: this.opts.targetIqn } : {}),
+        cmdSN: this.cmdSN, timeoutMs: this.opts.loginTimeoutMs ?? 15_000, ...(this.opts.targetIqn ? { targetIqn: this.opts.targetIqn } : {}),
       });
       this.params = r.params;
       this.expStatSN = r.expStatSN;

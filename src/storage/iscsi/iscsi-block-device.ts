@@ -56,6 +56,8 @@ export class IscsiBlockDevice implements IscsiLunDevice {
   static async open(session: IscsiSession, lun: number, readOnly: boolean, release: () => Promise<void>): Promise<IscsiBlockDevice> {
     const run = async (c: Buffer, readLength = 0, what = 'command'): Promise<ScsiOutcome> => {
       const o = await session.command(lun, c, { readLength });
+      const s = o.sense ? senseCodes(o.sense) : undefined;
+      if (s?.key === 5 && s.asc === 0x25) throw new IscsiError('NOT_FOUND', `LUN ${lun} does not exist or is not mapped to this initiator`);
       if (o.status !== 0) throw ioError(what, o);
       return o;
     };

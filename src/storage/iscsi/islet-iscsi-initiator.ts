@@ -16,6 +16,7 @@ export interface IsletIscsiInitiatorOptions {
   recoveryTimeoutMs?: number;
   nopIntervalMs?: number;
   nopTimeoutMs?: number;
+  loginTimeoutMs?: number;
   log?: (m: string) => void;
 }
 
@@ -39,6 +40,7 @@ export class IsletIscsiInitiator implements IscsiInitiator {
       ...(this.opts.recoveryTimeoutMs !== undefined ? { recoveryTimeoutMs: this.opts.recoveryTimeoutMs } : {}),
       ...(this.opts.nopIntervalMs !== undefined ? { nopIntervalMs: this.opts.nopIntervalMs } : {}),
       ...(this.opts.nopTimeoutMs !== undefined ? { nopTimeoutMs: this.opts.nopTimeoutMs } : {}),
+      ...(this.opts.loginTimeoutMs !== undefined ? { loginTimeoutMs: this.opts.loginTimeoutMs } : {}),
       ...(this.opts.log ? { log: this.opts.log } : {}),
     };
   }
