@@ -61,20 +61,6 @@ export const ErrorCodes = {
   PIF_DOES_NOT_ALLOW_UNPLUG: ['PIF'],
   PIF_HAS_FCOE_SR_IN_USE: ['PIF', 'SR'],
   SR_FULL: ['requested', 'maximum'],
-  // The sm error numbers the file SR reports (XE_SR_ERRORCODES.xml), as xapi's hosts do.
-  SR_BACKEND_FAILURE_37: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_42: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_43: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_46: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_47: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_61: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_63: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_79: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_80: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_81: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_82: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_94: ['status', 'stdout', 'stderr'],
-  SR_BACKEND_FAILURE_109: ['status', 'stdout', 'stderr'],
   SR_HAS_NO_PBDS: ['sr'],
   SR_HAS_PBD: ['sr'],
   SR_NOT_ATTACHED: ['sr'],
@@ -110,7 +96,17 @@ export const ErrorCodes = {
   VM_REVERT_FAILED: ['vm', 'snapshot'],
 } as const satisfies Record<string, readonly string[]>;
 
-export type ErrorCode = keyof typeof ErrorCodes;
+/**
+ * sm's error numbers (`XE_SR_ERRORCODES.xml`) that the storage drivers report, as xapi's
+ * hosts do, as `SR_BACKEND_FAILURE_<n>` with params `[status, stdout, stderr]`. A driver
+ * raising a new number adds it here; its code will not type-check until it does.
+ */
+export const SM_ERROR_NUMBERS = [1, 37, 40, 42, 43, 44, 46, 47, 61, 63, 64, 67, 68, 78, 79, 80, 81, 82, 92, 94, 95, 109] as const;
+export type SmBackendCode = `SR_BACKEND_FAILURE_${(typeof SM_ERROR_NUMBERS)[number]}`;
+const SM_PARAMS = ['status', 'stdout', 'stderr'] as const;
+const smCodes = new Set<string>(SM_ERROR_NUMBERS.map((n) => `SR_BACKEND_FAILURE_${n}`));
+
+export type ErrorCode = keyof typeof ErrorCodes | SmBackendCode;
 
 /** Lets later modules (storage, pool, updates) add their codes without editing this table. */
 const extra = new Map<string, readonly string[]>();
@@ -118,8 +114,8 @@ export function declareErrors(codes: Record<string, readonly string[]>): void {
   for (const [code, params] of Object.entries(codes)) extra.set(code, params);
 }
 export function isDeclaredError(code: string): boolean {
-  return code in ErrorCodes || extra.has(code);
+  return code in ErrorCodes || smCodes.has(code) || extra.has(code);
 }
 export function errorParams(code: string): readonly string[] | undefined {
-  return (ErrorCodes as Record<string, readonly string[]>)[code] ?? extra.get(code);
+  return (ErrorCodes as Record<string, readonly string[]>)[code] ?? (smCodes.has(code) ? SM_PARAMS : extra.get(code));
 }

@@ -6,8 +6,7 @@
  * message as `[opterr=…]`, so the user reads what the array said (the space it lacks,
  * the aggregate it does not know) instead of a generic failure. Never the password.
  */
-import { ApiError } from '../../core/api-error.js';
-import { declareErrors } from '../../datamodel/errors.js';
+import { ApiError, type ErrorCode } from '../../core/api-error.js';
 import { OntapApiError } from './ontap-rest-client.js';
 
 export const NetappSmError = {
@@ -29,11 +28,11 @@ export const NetappSmError = {
 } as const satisfies Record<string, readonly [number, string]>;
 export type NetappSmError = keyof typeof NetappSmError;
 
-declareErrors(Object.fromEntries(Object.values(NetappSmError).map(([n]) => [`SR_BACKEND_FAILURE_${n}`, ['status', 'stdout', 'stderr']])));
-
 export function netappError(which: NetappSmError, opterr?: string): ApiError {
   const [n, text] = NetappSmError[which];
-  return new ApiError(`SR_BACKEND_FAILURE_${n}`, ['', opterr ? `${text} [opterr=${opterr}]` : text, '']);
+  // Every number above has its code in the datamodel's error table.
+  const code = `SR_BACKEND_FAILURE_${n}` as const satisfies ErrorCode;
+  return new ApiError(code, ['', opterr ? `${text} [opterr=${opterr}]` : text, '']);
 }
 
 /** ONTAP codes (and failure kinds) that mean "not enough space". */
