@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<void>> = {
   api: async () => (await import('./api-bench.js')).run(),
   nbd: async () => (await import('./nbd-bench.js')).run(),
   snapshot: async () => (await import('./snapshot-bench.js')).run(),
+  netapp: async () => (await import('./netapp-bench.js')).run(),
   evacuate: async () => (await import('./evacuate-bench.js')).run(),
   rolling: async () => (await import('./rolling-bench.js')).run(),
   iscsi: async () => (await import('./iscsi-bench.js')).run(),
