@@ -19,8 +19,12 @@ function fastTmp() {
   return undefined;
 }
 
+// A test that hangs (an await for an event that never comes) fails after this long instead
+// of hanging CI; ISLET_TEST_TIMEOUT_MS overrides it for a slow machine.
+const TEST_TIMEOUT_MS = Number(process.env.ISLET_TEST_TIMEOUT_MS) || 10 * 60 * 1000;
+
 const tmp = fastTmp();
 const env = { ...process.env, ...(tmp ? { TMPDIR: tmp } : {}) };
-const args = ['--test', '--test-concurrency=2', ...process.argv.slice(2), 'dist/test/'];
+const args = ['--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, ...process.argv.slice(2), 'dist/test/'];
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -13,19 +13,20 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MiniClient, NBD } from './mini-client.js';
 import { KiB, MiB, has, makeRawFile, makeTempDir, pattern, runOk, serveFile, type ServedFile } from './nbd-fixture.js';
+import { eventWithin } from '../../helpers/event-wait.js';
 
 const SIZE = 16 * MiB;
 const ORIGINAL = [{ offset: 0, data: pattern(4 * MiB, 1) }, { offset: 8 * MiB, data: pattern(4 * MiB, 2) }];
 
 function closed(s: Socket): Promise<void> {
-  return new Promise((r) => (s.destroyed ? r() : s.once('close', () => r())));
+  return s.destroyed ? Promise.resolve() : eventWithin<void>(s, 'close', 'the server to close the connection').then(() => undefined);
 }
 
 /** Connects, waits for the greeting, then sends `bytes` (if any). */
 async function sendAfterGreeting(port: number, bytes: Buffer[]): Promise<Socket> {
   const s = await MiniClient.raw(port);
   s.on('error', () => undefined);
-  await new Promise<void>((r) => s.once('data', () => r()));
+  await eventWithin(s, 'data', 'the server\'s greeting');
   for (const b of bytes) s.write(b);
   return s;
 }
