@@ -60,7 +60,7 @@ describe('formatRecord / table output', () => {
   });
 
   it('lays out a patch-list record with set qualifiers and an empty value keeps its space', () => {
-    // Layout example of /work/shared/reference/xenapi-wire-and-model.md §4 (from XS 6.0.2),
+    // Layout example of XenServer 6.0.2's xe output (from its documentation),
     // with its placeholders filled in; "snapshots ( RO): " with a trailing space is as in
     // xcp-ng/xcp issue #656 (a real `xe vm-param-list`).
     const golden = 'uuid ( RO)                    : 0f2a\n'

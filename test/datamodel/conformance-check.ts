@@ -1,16 +1,17 @@
 /**
  * @module
- * Holds Islet's datamodel against xapi's published one (xenapi.json). Every class, field and
+ * Holds Islet's datamodel against xapi's published one (a facts-only extract of xenapi.json,
+ * checked in as fixtures/xenapi-facts.json). Every class, field and
  * message (declared or derived) whose name is not `islet_`-prefixed must exist in the
  * reference with the same type, qualifier, default, parameters, result and roles, and may
  * only declare error codes that xapi knows. The checker returns a list of readable
  * mismatches instead of throwing, so one run reports everything and the negative test can
  * prove it catches each kind of mistake.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ClassDecl, type MessageDecl, type Ty, renderTy } from '../../src/datamodel/dsl.js';
+import { repoRoot } from '../helpers/repo-root.js';
 import { xapiErrorCodes } from './xapi-error-codes.js';
 
 export interface RefField {
@@ -37,33 +38,25 @@ export interface RefClass {
   enums: Array<{ name: string; values: Array<{ name: string }> }>;
 }
 
-const REL = join('shared', 'xapi-datamodel', 'xenapi.json');
-
 /**
- * Finds xenapi.json in a `shared/` folder beside the repository (or any ancestor of the
- * working directory or of this file), or under $ISLET_SHARED_DIR. Throws when absent: a
- * conformance test that cannot see its reference must fail, not pass vacuously.
+ * The facts-only extract of xapi's datamodel checked into the repository (see its
+ * `provenance`; scripts/extract-xenapi-facts.mjs remakes it from a newer reference).
  */
 export function findReference(): string {
-  const tried: string[] = [];
-  const env = process.env.ISLET_SHARED_DIR;
-  if (env) tried.push(join(env, 'xapi-datamodel', 'xenapi.json'), join(env, 'xenapi.json'));
-  for (const start of [process.cwd(), dirname(fileURLToPath(import.meta.url))]) {
-    let dir = resolve(start);
-    for (;;) {
-      tried.push(join(dir, REL));
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
-  }
-  const hit = tried.find((p) => existsSync(p));
-  if (!hit) throw new Error(`xenapi.json not found; looked at:\n  ${[...new Set(tried)].join('\n  ')}`);
-  return hit;
+  return join(repoRoot(), 'test', 'datamodel', 'fixtures', 'xenapi-facts.json');
+}
+
+export interface ReferenceFile {
+  provenance: { what: string; reference: string; referenceSha256: string; generator: string };
+  classes: RefClass[];
+}
+
+export function loadReferenceFile(path = findReference()): ReferenceFile {
+  return JSON.parse(readFileSync(path, 'utf8')) as ReferenceFile;
 }
 
 export function loadReference(path = findReference()): RefClass[] {
-  return JSON.parse(readFileSync(path, 'utf8')) as RefClass[];
+  return loadReferenceFile(path).classes;
 }
 
 /** Removed elements are in the file for history only; Islet must not serve them. */

@@ -1,7 +1,7 @@
 /**
  * @module
  * Finds the repository root from a test file, whether it runs from `test/` under tsx or
- * from `dist/test/` after compilation, and the shared folder cloned beside it.
+ * from `dist/test/` after compilation.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,11 +16,4 @@ export function repoRoot(): string {
     if (up === dir) throw new Error('repository root not found');
     dir = up;
   }
-}
-
-/** `shared/` beside the repository (or $ISLET_SHARED_DIR). */
-export function sharedDir(): string {
-  const env = process.env.ISLET_SHARED_DIR;
-  if (env) return resolve(env);
-  return resolve(repoRoot(), '..', 'shared');
 }
