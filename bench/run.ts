@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   evacuate: async () => (await import('./evacuate-bench.js')).run(),
   rolling: async () => (await import('./rolling-bench.js')).run(),
   iscsi: async () => (await import('./iscsi-bench.js')).run(),
+  list: async () => (await import('./list-bench.js')).run(),
 };
 
 const name = process.argv[2];

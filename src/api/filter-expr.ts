@@ -2,7 +2,9 @@
  * @module
  * xapi's record filter language, as `get_all_records_where` and `xe` send it:
  * `field "name__label"="x" and not (field "uuid"="y" or true)`. Namespaced fields are
- * written with `__` in filters and `_` on the wire, so both spellings are accepted.
+ * written with `__` in filters and `_` on the wire, so both spellings are accepted. An
+ * expression comes from a client: its length and nesting are bounded (INVALID_VALUE
+ * beyond), so a hostile one cannot exhaust the stack.
  */
 import { ApiError } from '../core/api-error.js';
 
@@ -16,7 +18,13 @@ type Operand = { field: string } | { literal: string };
 
 type Token = { kind: 'word' | 'str' | 'sym'; v: string };
 
+/** Longest expression accepted, in characters. */
+const MAX_LENGTH = 64 * 1024;
+/** Deepest nesting, counting each `and`/`or` of a chain as a level (evaluation recurses). */
+const MAX_DEPTH = 1000;
+
 function tokenize(src: string): Token[] {
+  if (src.length > MAX_LENGTH) throw new ApiError('INVALID_VALUE', ['expr', `longer than ${MAX_LENGTH} characters`]);
   const out: Token[] = [];
   let i = 0;
   while (i < src.length) {
@@ -44,12 +52,16 @@ function tokenize(src: string): Token[] {
 }
 
 function bad(src: string): ApiError {
-  return new ApiError('INVALID_VALUE', ['expr', src]);
+  return new ApiError('INVALID_VALUE', ['expr', src.length > 200 ? `${src.slice(0, 200)}…` : src]);
 }
 
 export function parseFilter(src: string): FilterExpr {
   const toks = tokenize(src);
   let pos = 0;
+  let depth = 0;
+  const deeper = () => {
+    if (++depth > MAX_DEPTH) throw new ApiError('INVALID_VALUE', ['expr', `nested deeper than ${MAX_DEPTH}`]);
+  };
   const peek = () => toks[pos];
   const take = () => {
     const tk = toks[pos++];
@@ -71,10 +83,18 @@ export function parseFilter(src: string): FilterExpr {
     if (!tk) throw bad(src);
     if (tk.kind === 'word' && tk.v === 'true') { pos++; return { op: 'true' }; }
     if (tk.kind === 'word' && tk.v === 'false') { pos++; return { op: 'false' }; }
-    if (tk.kind === 'word' && tk.v === 'not') { pos++; return { op: 'not', e: primary() }; }
+    if (tk.kind === 'word' && tk.v === 'not') {
+      pos++;
+      deeper();
+      const e: FilterExpr = { op: 'not', e: primary() };
+      depth--;
+      return e;
+    }
     if (tk.kind === 'sym' && tk.v === '(') {
       pos++;
+      deeper();
       const e = orExpr();
+      depth--;
       const close = take();
       if (close.v !== ')') throw bad(src);
       return e;
@@ -86,12 +106,12 @@ export function parseFilter(src: string): FilterExpr {
   };
   const andExpr = (): FilterExpr => {
     let e = primary();
-    while (peek()?.kind === 'word' && peek()!.v === 'and') { pos++; e = { op: 'and', a: e, b: primary() }; }
+    while (peek()?.kind === 'word' && peek()!.v === 'and') { pos++; deeper(); e = { op: 'and', a: e, b: primary() }; }
     return e;
   };
   const orExpr = (): FilterExpr => {
     let e = andExpr();
-    while (peek()?.kind === 'word' && peek()!.v === 'or') { pos++; e = { op: 'or', a: e, b: andExpr() }; }
+    while (peek()?.kind === 'word' && peek()!.v === 'or') { pos++; deeper(); e = { op: 'or', a: e, b: andExpr() }; }
     return e;
   };
   const e = orExpr();

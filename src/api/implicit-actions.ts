@@ -57,6 +57,11 @@ export function implicitAction(c: ClassDecl, m: ImplicitMessage): Action {
         for (const [ref, r] of ctx.db.all(c.name)) if (evalFilter(expr, r)) out[ref] = publicRecord(c, r);
         return out;
       };
+    case 'get_all_where':
+      return (ctx, a) => {
+        const expr = parseFilter(String(a.expr));
+        return ctx.db.all(c.name).filter(([, r]) => evalFilter(expr, r)).map(([ref]) => ref);
+      };
     case 'get': {
       const f = fieldOf(c, m.implicit.field);
       return (ctx, a) => mustGet(ctx, c, a.self)[f.name];

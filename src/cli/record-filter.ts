@@ -82,6 +82,35 @@ export function filterParams(params: Params, ignore: readonly string[] = []): Ar
   });
 }
 
+/** A string as a literal of xapi's filter language. */
+export function filterLiteral(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The part of xe's `field=value` filters the server can apply itself (`get_all_records_where`),
+ * so that a listing fetches only what matches: plain string and boolean fields, which xe
+ * prints exactly as the server stores them. Other filters (enums xe prints in lower case,
+ * references printed as uuids, maps, sets, unknown names) stay with {@link filterRows},
+ * which runs on the result anyway. 'true' when nothing can go to the server.
+ */
+export function serverFilter(cc: CliClass, filters: ReadonlyArray<readonly [string, string]>): string {
+  const terms: string[] = [];
+  for (const [k, v] of filters) {
+    let ref: FieldRef;
+    try {
+      ref = fieldRef(cc, k);
+    } catch {
+      continue;
+    }
+    const decl = ref.field.decl;
+    if (ref.kind !== 'normal' || !decl || (decl.ty.kind !== 'string' && decl.ty.kind !== 'bool')) continue;
+    if (decl.ty.kind === 'bool' && v !== 'true' && v !== 'false') continue;
+    terms.push(`field ${filterLiteral(decl.name)}=${filterLiteral(v)}`);
+  }
+  return terms.length === 0 ? 'true' : terms.join(' and ');
+}
+
 /** All records of the class matching a server-side filter expression, in the server's order. */
 export async function fetchRows(ctx: CommandContext, cc: CliClass, expr = 'true'): Promise<Row[]> {
   let all: unknown;

@@ -31,7 +31,7 @@ export interface Selection {
   readonly res: RefResolver;
 }
 
-const quote = (v: string): string => v.replace(/"/g, '\\"');
+const quote = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 
 function pseudoExpr(kind: Selector, v: string): string {
   const q = quote(v);

@@ -8,7 +8,7 @@ import { getBoolParam, getParam } from '../argv.js';
 import { CliFailure, MissingParam } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
 import type { PrintRecord } from '../printer.js';
-import { fetchByUuid, fetchRows, fieldRef, filterParams, filterRows, STD_PARAMS } from '../record-filter.js';
+import { fetchByUuid, fetchRows, fieldRef, filterParams, filterRows, serverFilter, STD_PARAMS } from '../record-filter.js';
 import { type CliClass, type CliField, type Row, cliClass, fieldByName, prepare, qualifierSuffix } from '../records.js';
 import type { RefResolver } from '../ref-resolver.js';
 import { fromCli, rawMembers } from './wire-values.js';
@@ -27,11 +27,14 @@ function chooseFields(cc: CliClass, params: ReturnType<typeof getParam>): readon
 
 async function list(ctx: CommandContext, cc: CliClass): Promise<void> {
   const res = ctx.resolver();
-  const all = await fetchRows(ctx, cc);
-  res.seed(cc.api, all.map((r) => [r.ref, r.rec] as const));
-  const filtered = await filterRows(cc, all, [...cc.defaultFilters, ...filterParams(ctx.params)], res);
+  const filters = [...cc.defaultFilters, ...filterParams(ctx.params)];
   // xe's --all prints every record, ignoring the filters.
-  const rows = getBoolParam(ctx.params, 'all') ? all : filtered;
+  const everything = getBoolParam(ctx.params, 'all');
+  const expr = everything ? 'true' : serverFilter(cc, filters);
+  const all = await fetchRows(ctx, cc, expr);
+  // Only a complete set may mark the class as loaded for resolving references.
+  if (expr === 'true') res.seed(cc.api, all.map((r) => [r.ref, r.rec] as const));
+  const rows = everything ? all : await filterRows(cc, all, filters, res);
   const chosen = chooseFields(cc, getParam(ctx.params, 'params'));
   // --minimal shows only the first field, so only it needs rendering.
   const fields = ctx.printer.minimal ? chosen.slice(0, 1) : chosen;
