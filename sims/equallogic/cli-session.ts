@@ -95,6 +95,8 @@ export class CliSession {
       ['Def-Snap-Warn', '10%'], ['Def-Snap-Depletion', 'delete-oldest'], ['Def-Thin-Growth-Warn', '60%'],
       ['Def-Thin-Growth-Max', '100%'], ['Description', ''], ['Location', 'default'], ['Info-Messages', 'disabled'],
       ['Def-Iscsi-Prefix', 'iqn.2001-05.com.equallogic'], ['Discovery-Use-Chap', 'disabled'],
+      // A real group serves iSCSI on 3260; a simulated one on loopback says where it is.
+      ...(this.group.iscsiPort && this.group.iscsiPort !== 3260 ? [['iSCSI-Port', String(this.group.iscsiPort)] as [string, string]] : []),
     ]);
   }
 

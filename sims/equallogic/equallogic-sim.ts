@@ -16,6 +16,7 @@ import ssh2 from 'ssh2';
 const { utils } = ssh2;
 import { ArrayStore } from '../array-store/array-store.js';
 import { GroupModel, type Pool } from './group-model.js';
+import { GroupIscsiPortal } from './iscsi-portal.js';
 import { SshCliServer } from './ssh-cli-server.js';
 
 export interface EqualLogicSimOptions {
@@ -37,6 +38,8 @@ export interface RunningEqualLogicSim {
   readonly store: ArrayStore;
   readonly ssh: SshCliServer;
   readonly sshAddress: { address: string; port: number };
+  readonly iscsiAddress?: { address: string; port: number };
+  readonly portal?: GroupIscsiPortal;
   close(): Promise<void>;
 }
 
@@ -59,13 +62,21 @@ export async function startEqualLogicSim(o: EqualLogicSimOptions): Promise<Runni
   const store = await ArrayStore.open(join(dir, 'blocks'));
   const group = GroupModel.open({ dataDir: dir, groupName: o.groupName, firmware: o.firmware, pools: [...o.pools], store });
   store.setAllocationGuard((lunId, newBlocks, blockSize) => group.beforeAllocate(lunId, newBlocks * blockSize));
-  const ssh = new SshCliServer({ group, username: o.username, password: o.password, hostKey: await hostKey(dir), ...(o.log ? { log: o.log } : {}) });
+  const portal = o.iscsi ? new GroupIscsiPortal(group, store, o.log) : undefined;
+  const iscsiAddress = portal && o.iscsi ? await portal.listen(o.iscsi.host, o.iscsi.port) : undefined;
+  if (portal) group.onChange = () => void portal.sync();
+  group.iscsiPort = iscsiAddress?.port;
+  const ssh = new SshCliServer({
+    group, username: o.username, password: o.password, hostKey: await hostKey(dir),
+    ...(portal ? { connections: (iqn: string) => portal.connections(iqn) } : {}), ...(o.log ? { log: o.log } : {}),
+  });
   const sshAddress = await ssh.listen(o.ssh.host, o.ssh.port);
   group.address = sshAddress.address;
   return {
-    group, store, ssh, sshAddress,
+    group, store, ssh, sshAddress, ...(iscsiAddress ? { iscsiAddress } : {}), ...(portal ? { portal } : {}),
     close: async () => {
       await ssh.close();
+      await portal?.close();
       await store.close();
       if (temporary) rmSync(temporary, { recursive: true, force: true });
     },

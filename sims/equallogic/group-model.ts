@@ -90,6 +90,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 export class GroupModel {
   /** The group's address, set by whoever serves it (not persisted: it may change). */
   address = '';
+  /** The iSCSI portal's port, printed by `grpparams show` when it is not 3260. */
+  iscsiPort: number | undefined;
   private constructor(readonly state: GroupState, private readonly file: string | undefined, readonly store: GroupBlockStore) {}
 
   /** Loads `DIR/group.json` or makes a new group from the options (which win for firmware and pool sizes). */
@@ -128,7 +130,11 @@ export class GroupModel {
     return model;
   }
 
+  /** Called after every change (the iSCSI portal follows volumes and access records). */
+  onChange: (() => void) | undefined;
+
   save(): void {
+    this.onChange?.();
     if (!this.file) return;
     writeFileSync(`${this.file}.tmp`, JSON.stringify(this.state));
     renameSync(`${this.file}.tmp`, this.file);

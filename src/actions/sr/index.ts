@@ -15,6 +15,7 @@ import { kickGc, runGc } from './sr-gc.js';
 import { attachedSr, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, storageCall, storageOf } from '../common/storage-access.js';
 import { onSr } from '../vdi/vdi-ops.js';
 import { refreshSrSpace, removeVdiRecord } from '../vdi/vdi-records.js';
+import { raiseSrWarnings } from './sr-warnings.js';
 
 type Smap = Record<string, string>;
 
@@ -50,6 +51,7 @@ export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string =
     });
     return hosts.map((host) => createPbd(ctx, { SR: srRef, host, device_config: deviceConfig }));
   });
+  raiseSrWarnings(ctx, srRef, st.warnings);
   for (const pbd of pbds) await plugPbd(ctx, pbd);
   return srRef;
 }

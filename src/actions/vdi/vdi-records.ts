@@ -10,6 +10,7 @@ import type { Row } from '../../core/ports/pool-db.js';
 import type { AttachedSr, SrStat, VdiInfo } from '../../core/ports/sr-driver.js';
 import { NULL_REF, newRef, type Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
+import { raiseSrWarnings } from '../sr/sr-warnings.js';
 
 /** sm_config keys the driver alone decides; a record keeps them only while the driver reports them. */
 const DRIVER_KEYS = ['vhd-parent', 'allocation'];
@@ -110,6 +111,7 @@ export function writeSrSpace(ctx: ActionContext, srRef: Ref<'SR'>, st: SrStat): 
     physical_utilisation: st.physicalUtilisation,
     virtual_allocation: st.virtualAllocation,
   });
+  raiseSrWarnings(ctx, srRef, st.warnings);
 }
 
 /** Re-reads some nodes and the SR's figures after an operation touched them. */

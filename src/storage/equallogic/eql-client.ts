@@ -24,7 +24,14 @@ export interface EqlVolume {
 
 export interface EqlSnapshot { readonly name: string; readonly status: string; readonly iqn?: string }
 export interface EqlAccess { readonly id: number; readonly initiator: string; readonly authMethod: string; readonly userName: string; readonly applyTo: string }
-export interface EqlGroupInfo { readonly groupName: string; readonly address: string; readonly firmware: string; readonly serial: string }
+export interface EqlGroupInfo {
+  readonly groupName: string;
+  readonly address: string;
+  readonly firmware: string;
+  readonly serial: string;
+  /** The iSCSI portal's port when the group says (a simulator on loopback); 3260 otherwise. */
+  readonly iscsiPort?: number;
+}
 export interface EqlPoolInfo { readonly name: string; readonly total: number; readonly free: number; readonly volumes: number }
 
 const q = (s: string) => (/^[A-Za-z0-9._:@-]+$/.test(s) ? s : `"${s.replace(/"/g, '')}"`);
@@ -94,7 +101,11 @@ export class EqlClient {
     const first = members[0]?.Name;
     if (!first) throw new EqlError('cli', 'the group lists no member');
     const m = parseDetail(await this.run(`member select ${q(first)} show`));
-    return { groupName: field(g, 'Name'), address: g.get('Group-Ipaddress') ?? '', firmware: field(m, 'Version'), serial: m.get('Serial-Number') ?? '' };
+    const iscsiPort = Number(g.get('iSCSI-Port') ?? '');
+    return {
+      groupName: field(g, 'Name'), address: g.get('Group-Ipaddress') ?? '', firmware: field(m, 'Version'), serial: m.get('Serial-Number') ?? '',
+      ...(Number.isInteger(iscsiPort) && iscsiPort > 0 ? { iscsiPort } : {}),
+    };
   }
 
   async poolInfo(pool: string): Promise<EqlPoolInfo> {
@@ -163,9 +174,9 @@ export class EqlClient {
     return parseTable(await this.run(`volume select ${q(volume)} snapshot show`)).map((r) => ({ name: r.Name!, status: r.Status ?? '' }));
   }
 
-  async snapshotDetail(volume: string, snap: string): Promise<{ iqn: string; online: boolean; description: string }> {
+  async snapshotDetail(volume: string, snap: string): Promise<{ iqn: string; online: boolean; description: string; size: number }> {
     const d = parseDetail(await this.run(`volume select ${q(volume)} snapshot select ${q(snap)} show`));
-    return { iqn: field(d, 'iSCSI Name'), online: field(d, 'Status') === 'online', description: d.get('Description') ?? '' };
+    return { iqn: field(d, 'iSCSI Name'), online: field(d, 'Status') === 'online', description: d.get('Description') ?? '', size: parseEqlSize(field(d, 'Size')) };
   }
 
   async setSnapshot(volume: string, snap: string, setting: 'online' | 'offline'): Promise<void> {

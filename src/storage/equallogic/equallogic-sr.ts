@@ -1,0 +1,311 @@
+/**
+ * @module
+ * An `equallogic` SR attached on this host: its disks are volumes of one pool of one
+ * EqualLogic group, its snapshots the group's snapshots of those volumes (they cost only
+ * the blocks the volume later overwrites), clones the group's clones. Everything is read
+ * back from the array (`scan`), so the array is the only place the SR's layout lives.
+ * Every multi-step change undoes what it made when a step fails or the SSH session drops
+ * (its outcome then unknown): the group is left with nothing half made.
+ */
+import type { BlockDevice } from '../../core/ports/block-device.js';
+import type { IscsiCredentials, IscsiInitiator } from '../../core/ports/iscsi-initiator.js';
+import type {
+  AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource,
+} from '../../core/ports/sr-driver.js';
+import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
+import { arrayError, vdiInUse, vdiMissing } from '../array/array-errors.js';
+import type { EqlClient, EqlVolume } from './eql-client.js';
+import type { EqlDeviceConfig } from './eql-device-config.js';
+import { asApiError } from './eql-failures.js';
+import { HIDDEN_MARK, isUuid, vdiOfVolume, vdiVolume } from './eql-names.js';
+
+const MiB = 1024 * 1024;
+
+type Node =
+  | { kind: 'volume'; uuid: string; name: string; vol: EqlVolume; hidden: boolean }
+  | { kind: 'snapshot'; uuid: string; volumeName: string; volumeUuid: string; snap: string; size: number; iqn: string };
+
+export interface EqlSrContext {
+  readonly srUuid: string;
+  readonly client: EqlClient;
+  readonly config: EqlDeviceConfig;
+  readonly initiator: IscsiInitiator;
+  readonly hostIqn: () => string;
+  readonly identity: string;
+  readonly portal: string;
+  readonly warnings: readonly string[];
+}
+
+export class EqualLogicSr implements AttachedSr {
+  private nodes = new Map<string, Node>();
+  private readonly active = new Map<string, BlockDevice>();
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly c: EqlSrContext) {}
+
+  get srUuid(): string {
+    return this.c.srUuid;
+  }
+
+  /** Runs one change at a time on this SR, its failures as XenAPI errors. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(fn).catch((e) => { throw asApiError(e); });
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+
+  private get eql(): EqlClient {
+    return this.c.client;
+  }
+
+  // ---- reading the array ------------------------------------------------------------
+
+  private async rescan(): Promise<Map<string, Node>> {
+    const nodes = new Map<string, Node>();
+    for (const name of await this.eql.volumeNames()) {
+      const uuid = vdiOfVolume(this.c.srUuid, name);
+      if (!uuid) continue;
+      const vol = await this.eql.volume(name);
+      if (vol.pool && vol.pool !== this.c.config.pool) continue;
+      nodes.set(uuid, { kind: 'volume', uuid, name, vol, hidden: vol.description.includes(HIDDEN_MARK) });
+      if (!vol.snapshots) continue;
+      for (const s of await this.eql.snapshots(name)) {
+        if (!isUuid(s.name)) continue;
+        const d = await this.eql.snapshotDetail(name, s.name);
+        nodes.set(s.name, { kind: 'snapshot', uuid: s.name, volumeName: name, volumeUuid: uuid, snap: s.name, size: d.size, iqn: d.iqn });
+      }
+    }
+    this.nodes = nodes;
+    return nodes;
+  }
+
+  private info(n: Node, all: Map<string, Node>): VdiInfo {
+    if (n.kind === 'volume') {
+      return {
+        uuid: n.uuid, virtualSize: n.vol.size, physicalUtilisation: n.vol.inUse, hidden: n.hidden, readOnly: n.hidden,
+        allocation: n.vol.thin ? 'thin' : 'thick', smConfig: { 'eql-volume': n.name, 'eql-iqn': n.vol.iqn },
+      };
+    }
+    const parent = all.get(n.volumeUuid);
+    const underHidden = parent?.kind === 'volume' && parent.hidden;
+    return {
+      uuid: n.uuid, virtualSize: n.size, physicalUtilisation: 0, hidden: false, readOnly: true,
+      ...(underHidden ? { parentUuid: n.volumeUuid } : {}),
+      allocation: parent?.kind === 'volume' && !parent.vol.thin ? 'thick' : 'thin',
+      smConfig: { 'eql-volume': n.volumeName, 'eql-snapshot': n.snap, 'eql-iqn': n.iqn, 'snapshot-of': n.volumeUuid },
+    };
+  }
+
+  private async node(uuid: string): Promise<Node> {
+    let n = this.nodes.get(uuid);
+    if (!n) n = (await this.rescan()).get(uuid);
+    if (!n) throw vdiMissing(this.c.srUuid, uuid);
+    return n;
+  }
+
+  private async fresh(uuid: string): Promise<VdiInfo> {
+    const all = await this.rescan();
+    const n = all.get(uuid);
+    if (!n) throw vdiMissing(this.c.srUuid, uuid);
+    return this.info(n, all);
+  }
+
+  async stat(): Promise<SrStat> {
+    return this.serial(async () => {
+      const pool = await this.eql.poolInfo(this.c.config.pool);
+      const all = await this.rescan();
+      let virtual = 0;
+      for (const n of all.values()) if (!(n.kind === 'volume' && n.hidden)) virtual += n.kind === 'volume' ? n.vol.size : n.size;
+      return {
+        identity: this.c.identity, physicalSize: pool.total, physicalUtilisation: pool.total - pool.free, virtualAllocation: virtual,
+        ...(this.c.warnings.length ? { warnings: this.c.warnings } : {}),
+      };
+    });
+  }
+
+  async scan(): Promise<VdiInfo[]> {
+    return this.serial(async () => {
+      const all = await this.rescan();
+      return [...all.values()].map((n) => this.info(n, all));
+    });
+  }
+
+  async vdiStat(uuid: string): Promise<VdiInfo> {
+    return this.serial(async () => {
+      await this.node(uuid);
+      return this.fresh(uuid);
+    });
+  }
+
+  // ---- changes ----------------------------------------------------------------------
+
+  /** Runs `make`; on any failure removes `volumeName` if the array has it, then rethrows. */
+  private async undoVolumeOnFailure<T>(volumeName: string, make: () => Promise<T>): Promise<T> {
+    try {
+      return await make();
+    } catch (e) {
+      const names = await this.eql.volumeNames().catch(() => undefined);
+      if (names?.includes(volumeName)) await this.eql.deleteVolume(volumeName).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async vdiCreate(spec: VdiCreateSpec): Promise<VdiInfo> {
+    return this.serial(async () => {
+      if (this.nodes.has(spec.uuid)) throw arrayError('ARRAY_CLI', `VDI ${spec.uuid} already exists`);
+      const name = vdiVolume(this.c.srUuid, spec.uuid);
+      await this.undoVolumeOnFailure(name, () => this.eql.createVolume({
+        name, sizeMiB: Math.max(1, Math.ceil(spec.virtualSize / MiB)), pool: this.c.config.pool,
+        thin: (spec.allocation ?? this.c.config.provision) === 'thin',
+      }));
+      return this.fresh(spec.uuid);
+    });
+  }
+
+  async vdiDestroy(uuid: string): Promise<void> {
+    return this.serial(async () => {
+      const n = await this.node(uuid);
+      if (this.active.has(uuid)) throw vdiInUse(uuid, 'destroy');
+      if (n.kind === 'snapshot') {
+        await this.eql.deleteSnapshot(n.volumeName, n.snap);
+      } else if (n.vol.snapshots > 0) {
+        // Deleting the volume would delete its snapshots: keep it hidden until they go.
+        await this.eql.setVolume(n.name, `description ${HIDDEN_MARK}`);
+      } else {
+        await this.eql.deleteVolume(n.name);
+      }
+      await this.rescan();
+    });
+  }
+
+  async vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
+    return this.serial(async () => {
+      const n = await this.node(uuid);
+      if (n.kind !== 'volume' || n.hidden) throw arrayError('ARRAY_CLI', `VDI ${uuid} is read-only and cannot be resized`);
+      if (newVirtualSize < n.vol.size) throw arrayError('ARRAY_CLI', 'an EqualLogic volume cannot shrink');
+      await this.eql.setVolume(n.name, `size ${Math.ceil(newVirtualSize / MiB)}MB`);
+      return this.fresh(uuid);
+    });
+  }
+
+  /** Takes an array snapshot of `volumeName` named `snap`, deleting whatever a failed attempt left. */
+  private async snapshotOf(volumeName: string, snap: string): Promise<void> {
+    const before = new Set((await this.eql.snapshots(volumeName)).map((s) => s.name));
+    try {
+      await this.eql.snapshot(volumeName, snap);
+    } catch (e) {
+      const after = await this.eql.snapshots(volumeName).catch(() => []);
+      for (const s of after) if (!before.has(s.name)) await this.eql.deleteSnapshot(volumeName, s.name).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async vdiSnapshot(uuid: string, newUuid: string): Promise<SnapshotResult> {
+    return this.serial(async () => {
+      const n = await this.node(uuid);
+      if (n.kind === 'volume') {
+        await this.snapshotOf(n.name, newUuid);
+        const all = await this.rescan();
+        return { created: this.info(all.get(newUuid)!, all), original: this.info(all.get(uuid)!, all) };
+      }
+      // An array cannot snapshot a snapshot: clone it to a hidden base volume and snapshot that.
+      const baseUuid = crypto.randomUUID();
+      const base = vdiVolume(this.c.srUuid, baseUuid);
+      await this.undoVolumeOnFailure(base, async () => {
+        await this.eql.cloneSnapshot(n.volumeName, n.snap, base, HIDDEN_MARK);
+        await this.snapshotOf(base, newUuid);
+      });
+      const all = await this.rescan();
+      return { created: this.info(all.get(newUuid)!, all), original: this.info(all.get(uuid)!, all), base: this.info(all.get(baseUuid)!, all) };
+    });
+  }
+
+  async vdiClone(uuid: string, newUuid: string): Promise<SnapshotResult> {
+    return this.serial(async () => {
+      const n = await this.node(uuid);
+      const name = vdiVolume(this.c.srUuid, newUuid);
+      await this.undoVolumeOnFailure(name, async () => {
+        if (n.kind === 'volume') await this.eql.cloneVolume(n.name, name);
+        else await this.eql.cloneSnapshot(n.volumeName, n.snap, name);
+      });
+      const all = await this.rescan();
+      return { created: this.info(all.get(newUuid)!, all), original: this.info(all.get(uuid)!, all) };
+    });
+  }
+
+  // ---- data path ----------------------------------------------------------------------
+
+  private creds(): IscsiCredentials {
+    return { initiatorIqn: this.c.hostIqn(), ...(this.c.config.chap ? { chap: this.c.config.chap } : {}) };
+  }
+
+  async activate(uuid: string, opts: { readOnly: boolean }): Promise<BlockDevice> {
+    return this.serial(async () => {
+      const n = await this.node(uuid);
+      const readOnlyNode = n.kind === 'snapshot' || n.hidden;
+      if (readOnlyNode && !opts.readOnly) throw arrayError('ARRAY_CLI', `VDI ${uuid} is a snapshot and opens read-only`);
+      const volumeName = n.kind === 'volume' ? n.name : n.volumeName;
+      const iqn = this.c.hostIqn();
+      // One access record per host initiator, for the volume and its snapshots.
+      const records = await this.eql.access(volumeName);
+      if (!records.some((r) => r.initiator === iqn)) await this.eql.addAccess(volumeName, iqn, this.c.config.chap?.user);
+      if (n.kind === 'snapshot') await this.eql.setSnapshot(n.volumeName, n.snap, 'online');
+      const targetIqn = n.kind === 'volume' ? n.vol.iqn : n.iqn;
+      const dev = await this.c.initiator.openLun({ portal: this.c.portal, targetIqn, lun: 0 }, this.creds(), { readOnly: opts.readOnly });
+      const active = this.active;
+      const wrapped = closingHook(dev, () => { if (active.get(uuid) === wrapped) active.delete(uuid); });
+      active.set(uuid, wrapped);
+      return wrapped;
+    });
+  }
+
+  async deactivate(uuid: string): Promise<void> {
+    const dev = this.active.get(uuid);
+    if (dev) await dev.close();
+  }
+
+  async gc(): Promise<GcReport> {
+    return this.serial(async () => {
+      const removed: string[] = [];
+      for (const n of (await this.rescan()).values()) {
+        if (n.kind === 'volume' && n.hidden && n.vol.snapshots === 0) {
+          await this.eql.deleteVolume(n.name);
+          removed.push(n.uuid);
+        }
+      }
+      if (removed.length) await this.rescan();
+      return { removed, coalesced: [] };
+    });
+  }
+
+  /** VHD export and import are the same on every SR type: the VHD format library does both. */
+  exportVhd(dev: BlockDevice, uuid: string): Promise<VhdImage> {
+    return vhdImageOf(dev, uuid);
+  }
+
+  openVhd(path: string): Promise<VhdSource> {
+    return openVhdSource(path);
+  }
+
+  async detach(): Promise<void> {
+    for (const dev of [...this.active.values()]) await dev.close().catch(() => undefined);
+    this.c.client.close();
+  }
+}
+
+/** `dev`, with `onClose` run when it is closed (the SR's record of active disks). */
+function closingHook(dev: BlockDevice, onClose: () => void): BlockDevice {
+  return {
+    get size() { return dev.size; },
+    get readOnly() { return dev.readOnly; },
+    ...(dev.minBlockSize !== undefined ? { minBlockSize: dev.minBlockSize } : {}),
+    ...(dev.preferredBlockSize !== undefined ? { preferredBlockSize: dev.preferredBlockSize } : {}),
+    read: (o, l, into) => dev.read(o, l, into),
+    write: (o, d, opts) => dev.write(o, d, opts),
+    writeZeroes: (o, l, opts) => dev.writeZeroes(o, l, opts),
+    trim: (o, l) => dev.trim(o, l),
+    flush: () => dev.flush(),
+    blockStatus: (o, l) => dev.blockStatus(o, l),
+    close: async () => { onClose(); await dev.close(); },
+  };
+}
