@@ -1,7 +1,8 @@
 /**
  * @module
  * Storage as one host's toolstack needs it: the storage host with the drivers Islet ships
- * (the `file` SR, the `netapp` array SR over this host's iSCSI initiator), the disk import and export HTTP resources, and at start the local SR of a
+ * (the `file` SR, the `netapp` and `equallogic` array SRs over this host's iSCSI initiator), the disk
+ * import and export HTTP resources, and at start the local SR of a
  * fresh host, the re-plugging of this host's PBDs and, on the master, the built-in
  * templates. A test may hand in its own storage host.
  */
@@ -17,6 +18,7 @@ import type { StorageHost } from '../core/ports/storage-host.js';
 import { createStorageHost } from '../storage/storage-host.js';
 import { IsletIscsiInitiator } from '../storage/iscsi/islet-iscsi-initiator.js';
 import { NetappSrDriver } from '../storage/netapp/netapp-sr-driver.js';
+import { EqualLogicSrDriver } from '../storage/equallogic/equallogic-sr-driver.js';
 import type { Ref } from '../core/ref.js';
 import { ensureBuiltinTemplates } from './builtin-templates.js';
 import { ensureLocalStorage, replugPbds } from './local-storage.js';
@@ -56,6 +58,7 @@ export function prepareStorage(o: StorageWiringOptions): StorageWiring {
   const initiator = o.storage ? undefined : new IsletIscsiInitiator({ log: o.log });
   const bare = o.storage ?? createStorageHost([
     new NetappSrDriver({ initiator, initiatorIqn: () => hostIscsiIqn(o.db, o.hostRef), log: o.log }),
+    new EqualLogicSrDriver({ initiator: initiator!, hostIqn: () => hostIscsiIqn(o.db, o.hostRef), stateDir: o.dataDir }),
   ]);
   const host = o.meter ? o.meter(bare) : bare;
   return {
