@@ -61,7 +61,7 @@ export async function startEqualLogicSim(o: EqualLogicSimOptions): Promise<Runni
   await mkdir(dir, { recursive: true });
   const store = await ArrayStore.open(join(dir, 'blocks'));
   const group = GroupModel.open({ dataDir: dir, groupName: o.groupName, firmware: o.firmware, pools: [...o.pools], store });
-  store.setAllocationGuard((lunId, newBlocks, blockSize) => group.beforeAllocate(lunId, newBlocks * blockSize));
+  store.setAllocationGuard((lunId, _n, blockSize, d) => group.beforeAllocate(lunId, d.fresh * blockSize, d.copies * blockSize));
   const portal = o.iscsi ? new GroupIscsiPortal(group, store, o.log) : undefined;
   const iscsiAddress = portal && o.iscsi ? await portal.listen(o.iscsi.host, o.iscsi.port) : undefined;
   if (portal) group.onChange = () => void portal.sync();

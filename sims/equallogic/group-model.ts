@@ -196,7 +196,7 @@ export class GroupModel {
    * reserve must fit in its pool, and blocks it takes over from its snapshots must fit in
    * the snapshot reserve, deleting the oldest snapshots when the policy says so.
    */
-  beforeAllocate(storeId: string, bytes: number): void {
+  beforeAllocate(storeId: string, fresh: number, copies: number): void {
     const v = this.state.volumes.find((x) => x.storeId === storeId);
     if (!v) {
       if (this.state.volumes.some((x) => x.snapshots.some((s) => s.storeId === storeId))) {
@@ -204,16 +204,16 @@ export class GroupModel {
       }
       return;
     }
-    const inUse = this.inUse(v) + bytes;
+    const inUse = this.inUse(v) + fresh;
     if (inUse > v.size) throw Object.assign(new Error(`volume ${v.name} is full`), { code: 'ENOSPC' });
     const reserve = v.thin ? Math.max(this.volReserve(v), Math.min(v.size, inUse)) : v.size;
     const needed = reserve + this.snapReserve(v, reserve);
     if (needed > this.pool(v.pool).size - this.poolUsed(v.pool, v)) {
       throw Object.assign(new Error(`pool ${v.pool} has no free space for volume ${v.name}`), { code: 'ENOSPC' });
     }
-    if (!v.snapshots.length) return;
-    // Overwritten blocks move to snapshot space: at most `bytes` more of it.
-    while (v.snapshots.length && this.snapInUse(v) + bytes > this.snapReserve(v, reserve)) {
+    if (!copies || !v.snapshots.length) return;
+    // Overwritten blocks the snapshots share move to snapshot space.
+    while (v.snapshots.length && this.snapInUse(v) + copies > this.snapReserve(v, reserve)) {
       if (v.snapDepletion !== 'delete-oldest') {
         throw Object.assign(new Error(`snapshot reserve of ${v.name} is depleted`), { code: 'ENOSPC' });
       }
