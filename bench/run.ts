@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   rolling: async () => (await import('./rolling-bench.js')).run(),
   iscsi: async () => (await import('./iscsi-bench.js')).run(),
   list: async () => (await import('./list-bench.js')).run(),
+  console: async () => (await import('./console-bench.js')).run(),
 };
 
 const name = process.argv[2];

@@ -162,6 +162,50 @@ describe('web console basics', { skip: browserSkip(), timeout: 180_000 }, () => 
     }
   });
 
+  it('is driven by keyboard with visible focus, and reads in a narrow window', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await signIn(page, srv.url, 'root', PW);
+      const tree = page.getByRole('tree', { name: 'Infrastructure' });
+      await tree.focus();
+      const selectedName = () => page.locator('[role=treeitem][aria-selected=true]').getAttribute('aria-label');
+      await page.keyboard.press('Home');
+      assert.equal(await selectedName(), 'Islet Pool');
+      await page.keyboard.press('ArrowDown');
+      const hostName = await selectedName();
+      assert.notEqual(hostName, 'Islet Pool');
+      await page.keyboard.press('ArrowLeft');
+      assert.equal(await page.locator(`[role=treeitem][aria-label="${hostName}"]`).getAttribute('aria-expanded'), 'false');
+      await page.keyboard.press('ArrowRight');
+      assert.equal(await page.locator(`[role=treeitem][aria-label="${hostName}"]`).getAttribute('aria-expanded'), 'true');
+      await page.keyboard.press('ArrowDown');
+      assert.equal(await selectedName(), 'web-vm-renamed');
+      // The focused row is outlined (focus is visible).
+      const outline = await page.locator('.tree-row.focused').evaluate((e) => getComputedStyle(e).outlineStyle);
+      assert.equal(outline, 'solid');
+      // The context-menu key opens the menu with menu/menuitem roles; Escape closes it.
+      await page.keyboard.press('Shift+F10');
+      await page.getByRole('menu').waitFor();
+      assert.ok(await page.getByRole('menuitem').count() > 0);
+      await page.keyboard.press('Escape');
+      await page.getByRole('menu').waitFor({ state: 'detached' });
+      // Tabs: arrow keys move between them.
+      await page.getByRole('tab', { name: 'General' }).focus();
+      await page.keyboard.press('ArrowRight');
+      assert.equal(await page.getByRole('tab', { selected: true }).textContent(), 'Storage');
+      await page.keyboard.press('End');
+      assert.equal(await page.getByRole('tab', { selected: true }).textContent(), 'Snapshots');
+      await screenshot(page, 'vm-snapshots-keyboard');
+      await page.setViewportSize({ width: 600, height: 800 });
+      await page.getByRole('tab', { name: 'General' }).click();
+      await screenshot(page, 'narrow-vm-general');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px at 600px`);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('signs in a read-only user whose actions are disabled, naming the role', async () => {
     const { context, page } = await browser.page();
     try {
