@@ -2,7 +2,7 @@
  * @module
  * xe's VM power and host maintenance commands (`vm-start`, `vm-shutdown`, `vm-reboot`,
  * `vm-suspend`, `vm-resume`, `vm-pause`, `vm-unpause`, `vm-migrate`, `host-disable`,
- * `host-enable`, `host-evacuate`, `host-compute-free-memory`), for the command table.
+ * `host-enable`, `host-evacuate`, `host-compute-free-memory`, `host-cpu-info`), for the command table.
  */
 import type { CommandSpec } from './command-table.js';
 
@@ -44,4 +44,7 @@ export const VM_POWER_COMMANDS: readonly CommandSpec[] = [
   { name: 'host-compute-free-memory', reqd: [], optn: [], flags: ['host-selectors'],
     help: 'Computes the amount of free memory on the host.',
     load: () => import('./commands/host-compute-free-memory.js') },
+  { name: 'host-cpu-info', reqd: [], optn: ['uuid'], flags: [],
+    help: 'Lists information about the host\'s physical CPUs.',
+    load: () => import('./commands/host-cpu-info.js') },
 ];

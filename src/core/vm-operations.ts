@@ -68,7 +68,15 @@ export interface VmOpView {
   readonly blocked_operations: Readonly<Record<string, string>>;
   readonly is_a_template: boolean;
   readonly is_a_snapshot: boolean;
+  /** A host's control domain (dom0): most lifecycle operations are refused on it. */
+  readonly is_control_domain?: boolean;
 }
+
+/** What xapi still lets one do to a control domain (memory and VCPU settings, metadata). */
+const CONTROL_DOMAIN_OPS: ReadonlySet<VmOperations> = new Set<VmOperations>([
+  'data_source_op', 'changing_memory_live', 'awaiting_memory_live', 'metadata_export', 'changing_dynamic_range',
+  'changing_memory_limits', 'changing_static_range', 'start', 'start_on',
+]);
 
 /** A refusal as XenAPI spells it: `[code, params]`. */
 export type OpError = readonly [string, readonly string[]];
@@ -100,6 +108,11 @@ export function vmOperationError(vmRef: string, vm: VmOpView, op: VmOperations):
   }
   if (vm.is_a_template && !vm.is_a_snapshot && TEMPLATE_FORBIDDEN.has(op)) return ['VM_IS_TEMPLATE', [vmRef]];
   if (vm.is_a_snapshot && TEMPLATE_FORBIDDEN.has(op)) return ['OPERATION_NOT_ALLOWED', ['This operation is not allowed on a snapshot']];
+  if (vm.is_control_domain) {
+    // Every host's control domain here is its dom0, so xapi's dom0 wording applies to these two.
+    if (op === 'changing_VCPUs' || op === 'destroy') return ['OPERATION_NOT_ALLOWED', ['This operation is not allowed on dom0']];
+    if (!CONTROL_DOMAIN_OPS.has(op)) return ['OPERATION_NOT_ALLOWED', ['This operation is not allowed on a control domain']];
+  }
   return undefined;
 }
 

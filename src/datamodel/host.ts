@@ -37,7 +37,7 @@ export const host = cls('host', {
     inverse('patches', 'host_patch', 'host', 'Hotfixes known on this host, applied or not'),
     runtime('updates', t.set(t.ref('pool_update')), 'Updates installed on this host'),
     inverse('PBDs', 'PBD', 'host', 'Connections from this host to storage repositories'),
-    runtime('host_CPUs', t.set(t.ref('host_cpu')), 'The host\'s physical CPUs'),
+    inverse('host_CPUs', 'host_cpu', 'host', 'The host\'s physical CPUs'),
     runtime('cpu_info', t.smap, 'CPU model, count and feature flags'),
     rw('hostname', t.string, 'Network name of the host'),
     rw('address', t.string, 'Address other hosts and clients reach the host at'),

@@ -17,6 +17,7 @@ import { vmGuestMetrics } from './vm-guest-metrics.js';
 import { host } from './host.js';
 import { hostPatch } from './host-patch.js';
 import { hostMetrics } from './host-metrics.js';
+import { hostCpu } from './host-cpu.js';
 import { network } from './network.js';
 import { vif } from './vif.js';
 import { pif } from './pif.js';
@@ -48,6 +49,7 @@ export const classes: readonly ClassDecl[] = [
   host,
   hostPatch,
   hostMetrics,
+  hostCpu,
   network,
   vif,
   pif,

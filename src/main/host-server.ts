@@ -24,6 +24,9 @@ import { HostHypervisor } from './hypervisor-process.js';
 import { reportDomains } from '../actions/host/domain-reconcile.js';
 import { clearStaleVmOperations } from '../actions/vm/vm-operation-lock.js';
 import { keepVmAllowedOperations } from '../actions/vm/vm-allowed-ops-keeper.js';
+import { DEFAULT_DOM0_MEMORY, ensureControlDomain } from '../actions/host/control-domain.js';
+import { keepHostFacts } from '../actions/host/host-facts.js';
+import { procMachine } from '../hypervisor/proc-machine.js';
 import { loadOrCreateTlsIdentity } from './tls-identity.js';
 import { attachPool, preparePool } from './pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
@@ -51,6 +54,8 @@ export interface HostServerOptions {
   readonly migrationRate?: number;
   /** `--update-key` files: OpenPGP keys a new pool trusts to sign updates. */
   readonly updateKeyFiles?: readonly string[];
+  /** Memory of this host's control domain, in bytes (XenServer 6.0.2's 752 MiB by default). */
+  readonly dom0Memory?: number;
   /** `--nbd-listen`: where the NBD server listens (default: the API's address, a free port); false: no NBD. */
   readonly nbdListen?: NbdListen | false;
 }
@@ -132,6 +137,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   await nbd.start(services, tls, name);
   const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()) }), { log });
   await pool.start(listener.port);
+  await startHostFacts(services, keeper.signal, o.dom0Memory ?? DEFAULT_DOM0_MEMORY, log);
   updates.start(services);
   rrd.start();
   const shownHost = o.host.includes(':') ? `[${o.host}]` : o.host;
@@ -153,4 +159,16 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
       db.close();
     },
   };
+}
+
+/** The control domain and the machine's facts (CPUs, free memory), kept while the host runs. */
+async function startHostFacts(services: Services, signal: AbortSignal, dom0Memory: number, log: (m: string) => void): Promise<void> {
+  const machine = procMachine();
+  const cpus = await machine.cpus().catch(() => []);
+  try {
+    ensureControlDomain(services, { memory: dom0Memory, vcpus: Math.max(1, cpus.length) });
+  } catch (e) {
+    log(`control domain: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  await keepHostFacts(services, machine, { signal, log });
 }

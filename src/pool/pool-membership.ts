@@ -21,6 +21,7 @@ import {
 } from './pool-conf.js';
 import { asApiError, type PoolNode } from './pool-node.js';
 import { isReplicatedMeta, metaEntriesOf } from './replication.js';
+import { addLocalObjects, localObjectsOf, parseLocalObjects, removeLocalObjects, type LocalObject } from './host-local-objects.js';
 
 interface RecordOf {
   readonly ref: Ref;
@@ -29,6 +30,8 @@ interface RecordOf {
 export interface JoinRequest {
   readonly host: RecordOf;
   readonly metrics?: RecordOf;
+  /** The host's control domain, CPUs and local SRs with their disks, which join with it. */
+  readonly local?: readonly LocalObject[];
 }
 export interface JoinReply {
   /** The credential the master issued to the joining host, bound to its uuid. */
@@ -124,7 +127,9 @@ function joinRequestOf(node: PoolNode, address: string): JoinRequest {
   const row = node.db.get('host', node.self);
   if (!row) throw new ApiError('INTERNAL_ERROR', ['this host has no record']);
   const host: Row = pick(row, node.fields.get('host')!);
-  for (const f of LOCAL_REF_FIELDS) if (f in host) host[f] = NULL_REF;
+  const local = localObjectsOf(node.db, node.self, node.fields);
+  const carried = new Set(local.map((o) => String(o.ref)));
+  for (const f of LOCAL_REF_FIELDS) if (f in host && !carried.has(String(host[f]))) host[f] = NULL_REF;
   host.address = address;
   host.other_config = { ...((row.other_config ?? {}) as Record<string, string>), islet_port: String(node.port) };
   const metricsRef = row.metrics as Ref;
@@ -132,6 +137,7 @@ function joinRequestOf(node: PoolNode, address: string): JoinRequest {
   return {
     host: { ref: node.self, row: host },
     ...(metricsRow ? { metrics: { ref: metricsRef, row: pick(metricsRow, node.fields.get('host_metrics')!) } } : {}),
+    local,
   };
 }
 
@@ -156,7 +162,11 @@ export function parseJoinRequest(raw: unknown): JoinRequest {
   };
   if (!isObject(raw)) throw bad('not a JSON object');
   const host = record(raw.host, 'host');
-  return { host, ...(raw.metrics !== undefined ? { metrics: record(raw.metrics, 'metrics') } : {}) };
+  return {
+    host,
+    ...(raw.metrics !== undefined ? { metrics: record(raw.metrics, 'metrics') } : {}),
+    local: parseLocalObjects(raw.local, host.ref as Ref<'host'>),
+  };
 }
 
 /**
@@ -183,6 +193,7 @@ export function acceptJoin(node: PoolNode, req: JoinRequest): JoinReply {
     const hostRow = pick(req.host.row, node.fields.get('host')!);
     hostRow.metrics = metricsRef ?? NULL_REF;
     db.create('host', hostRef, hostRow);
+    addLocalObjects(db, req.local ?? [], node.fields);
     db.setMeta(credentialKey(uuid), credentialDigest(credential.token));
   });
   const ms = Number(process.env.ISLET_JOIN_CONFIRM_MS) || JOIN_CONFIRM_MS;
@@ -208,6 +219,7 @@ function rollbackJoin(node: PoolNode, hostRef: Ref<'host'>, uuid: string): void 
   const { db } = node;
   db.transaction(() => {
     const metrics = db.get('host', hostRef)?.metrics as Ref | undefined;
+    removeLocalObjects(db, hostRef);
     if (db.get('host', hostRef)) db.remove('host', hostRef);
     if (metrics && !isNullRef(metrics) && db.get('host_metrics', metrics)) db.remove('host_metrics', metrics);
     db.setMeta(credentialKey(uuid), undefined);
@@ -248,6 +260,7 @@ export function ejectHost(node: PoolNode, host: Ref<'host'>): Promise<void> {
     if (resident.length > 0) throw new ApiError('HOST_HAS_RESIDENT_VMS', [host]);
     await node.callOnHost(host, 'pool.islet_ejected', []);
     db.transaction(() => {
+      removeLocalObjects(db, host);
       for (const cls of ['PBD', 'host_patch']) {
         for (const [ref, r] of db.all(cls)) if (r.host === host) db.remove(cls, ref);
       }

@@ -21,6 +21,7 @@ export function vmOpView(row: Row): VmOpView {
     blocked_operations: (row.blocked_operations ?? {}) as Record<string, string>,
     is_a_template: !!row.is_a_template,
     is_a_snapshot: !!row.is_a_snapshot,
+    is_control_domain: !!row.is_control_domain,
   };
 }
 

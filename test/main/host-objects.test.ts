@@ -1,0 +1,91 @@
+/**
+ * The objects a new administrator meets first on a host, through a real server and `xe`:
+ * the control domain (listed, resident, refused for lifecycle operations as xapi refuses
+ * them) and the machine's facts (CPUs and memory, with `nproc` and /proc as oracles).
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { repoRoot } from '../helpers/repo-root.js';
+import { XapiClient } from '../../src/client/xapi-client.js';
+import { isXapiError } from '../../src/client/xapi-call-error.js';
+import { waitFor } from '../helpers/islet-pool.js';
+
+const run = promisify(execFile);
+
+describe('host objects', { timeout: 120_000 }, () => {
+  let islet: IsletProcess;
+  let c: XapiClient;
+  const xe = async (...args: string[]) => (await run(process.execPath, [
+    join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-u', 'root', '-pw', islet.rootPassword, ...args,
+  ], { timeout: 60_000 })).stdout;
+
+  before(async () => {
+    islet = await startIslet();
+    c = new XapiClient({ url: islet.url });
+    await c.login('root', islet.rootPassword);
+  });
+  after(async () => {
+    c?.close();
+    await islet?.stop();
+  });
+
+  it('has one control domain, running on its host as domain 0', async () => {
+    const uuids = (await xe('vm-list', 'is-control-domain=true', '--minimal')).trim().split(',').filter(Boolean);
+    assert.equal(uuids.length, 1);
+    const host = ((await c.call('host.get_all')) as string[])[0]!;
+    const dom0 = String(await c.call('host.get_control_domain', host));
+    const rec = (await c.call('VM.get_record', dom0)) as Record<string, unknown>;
+    assert.equal(rec.uuid, uuids[0]);
+    assert.equal(rec.is_control_domain, true);
+    assert.equal(rec.power_state, 'Running');
+    assert.equal(rec.domid, 0);
+    assert.equal(rec.resident_on, host);
+    assert.match(String(rec.name_label), /^Control domain on host: /);
+    assert.equal(rec.memory_static_max, 752 * 1024 * 1024);
+    assert.deepEqual(await c.call('host.get_resident_VMs', host), [dom0]);
+    const listed = await xe('vm-list', `uuid=${uuids[0]}`, 'params=power-state,dom-id');
+    assert.match(listed, /power-state \( RO\)\s*: running/);
+    assert.match(listed, /dom-id \( RO\)\s*: 0/);
+    assert.match(await xe('host-param-get', `uuid=${String(await c.call('host.get_uuid', host))}`, 'param-name=control-domain-uuid'), new RegExp(uuids[0]!));
+  });
+
+  it('refuses lifecycle operations on the control domain with xapi\'s errors', async () => {
+    const host = ((await c.call('host.get_all')) as string[])[0]!;
+    const dom0 = String(await c.call('host.get_control_domain', host));
+    const refused = async (method: string, code: string, ...args: unknown[]) => assert.rejects(c.call(method, dom0, ...args), (e: unknown) => {
+      assert.ok(isXapiError(e, code), `${method}: ${String(e)}`);
+      return true;
+    });
+    await refused('VM.start', 'VM_BAD_POWER_STATE', false, false);
+    await refused('VM.hard_shutdown', 'OPERATION_NOT_ALLOWED');
+    await refused('VM.clean_reboot', 'OPERATION_NOT_ALLOWED');
+    await refused('VM.destroy', 'OPERATION_NOT_ALLOWED');
+    await refused('VM.snapshot', 'OPERATION_NOT_ALLOWED', 'snap');
+    const ops = (await c.call('VM.get_allowed_operations', dom0)) as string[];
+    for (const op of ['hard_shutdown', 'clean_reboot', 'snapshot', 'destroy', 'pool_migrate']) assert.ok(!ops.includes(op), op);
+    assert.equal(await c.call('VM.get_power_state', dom0), 'Running', 'still running after the refusals');
+  });
+
+  it('reports the machine\'s CPUs and memory', async () => {
+    const nproc = Number(execFileSync('nproc', ['--all']).toString().trim());
+    const host = ((await c.call('host.get_all')) as string[])[0]!;
+    const info = (await c.call('host.get_cpu_info', host)) as Record<string, string>;
+    assert.equal(info.cpu_count, String(nproc));
+    assert.ok(Number(info.socket_count) >= 1);
+    const cpus = (await c.call('host.get_host_CPUs', host)) as string[];
+    assert.equal(cpus.length, nproc);
+    const numbers = await Promise.all(cpus.map((r) => c.call('host_cpu.get_number', r)));
+    assert.deepEqual([...numbers].sort(), [...Array(nproc).keys()]);
+    assert.equal((await xe('host-cpu-list', '--minimal')).trim().split(',').length, nproc);
+    assert.match(await xe('host-cpu-info'), new RegExp(`cpu_count\\s*: ${nproc}\\b`));
+    const metrics = String(await c.call('host.get_metrics', host));
+    const free = await waitFor(async () => Number(await c.call('host_metrics.get_memory_free', metrics)) || undefined, 20_000, 'memory_free');
+    const total = Number(await c.call('host_metrics.get_memory_total', metrics));
+    assert.ok(free > 0 && free <= total, `free ${free} within total ${total}`);
+    assert.match(await xe('host-list', 'params=memory-free'), /memory-free \( RO\)\s*: [1-9]\d*/);
+  });
+});
