@@ -60,7 +60,19 @@ export function loadReference(path = findReference()): RefClass[] {
 }
 
 /** Removed elements are in the file for history only; Islet must not serve them. */
-const isRemoved = (x: { lifecycle: { state: string } }) => x.lifecycle.state === 'Removed_s';
+/**
+ * XenServer's releases up to the one Islet presents itself as (6.0.2, "boston"). A field or
+ * message removed in a later release still existed there, and clients of 6.0.2 (Xen
+ * Orchestra reading host_metrics.memory_free) rely on it.
+ */
+const RELEASES_UP_TO_ISLET = new Set(['rio', 'miami', 'symc', 'orlando', 'orlando-update-1', 'george', 'midnight-ride', 'cowley', 'boston']);
+type Lifecycle = { lifecycle: { state: string; transitions?: ReadonlyArray<{ transition: string; release: string }> } };
+/** Gone already in 6.0.2: declaring it is a mistake. (Completeness asks only for what XenAPI still has.) */
+const isRemoved = (x: Lifecycle) => {
+  if (x.lifecycle.state !== 'Removed_s') return false;
+  const at = x.lifecycle.transitions?.find((t) => t.transition === 'removed')?.release;
+  return at === undefined || RELEASES_UP_TO_ISLET.has(at);
+};
 const isIslet = (name: string) => name.startsWith('islet_');
 /** Messages xapi serves but hides from its published model. */
 const HIDDEN_IN_XAPI = new Set(['get_all_records_where']);
@@ -164,7 +176,7 @@ export function checkConformance(classes: readonly ClassDecl[], ref: readonly Re
     }
     if (opts.complete?.includes(c.name)) {
       const have = new Set(c.fields.map((f) => f.name));
-      for (const rf of rc.fields) if (!isRemoved(rf) && !have.has(rf.name)) out.push(`field ${c.name}.${rf.name}: missing (class must be complete)`);
+      for (const rf of rc.fields) if (rf.lifecycle.state !== 'Removed_s' && !have.has(rf.name)) out.push(`field ${c.name}.${rf.name}: missing (class must be complete)`);
     }
 
     const refMsgs = new Map(rc.messages.map((m) => [m.name, m]));
