@@ -94,6 +94,8 @@ export const ErrorCodes = {
   VM_REQUIRES_SR: ['vm', 'sr'],
   VM_REQUIRES_VGPU: ['vm', 'GPU_group', 'vGPU_type'],
   VM_REVERT_FAILED: ['vm', 'snapshot'],
+  INVALID_DEVICE: ['device'],
+  MAC_INVALID: ['MAC'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**

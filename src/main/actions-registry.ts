@@ -20,6 +20,7 @@ import { subjectActions } from '../actions/subject/index.js';
 import { taskActions } from '../actions/task/index.js';
 import { vbdActions } from '../actions/vbd/index.js';
 import { vdiActions } from '../actions/vdi/index.js';
+import { vifActions } from '../actions/vif/index.js';
 import { vmActions } from '../actions/vm/index.js';
 import { implicitAction } from '../api/implicit-actions.js';
 import type { ImplicitMessage, ImplicitOp } from '../datamodel/implicit.js';
@@ -44,6 +45,7 @@ export const actionsByClass: Readonly<Record<string, ClassActions>> = {
   PBD: pbdActions,
   VDI: vdiActions,
   VBD: vbdActions,
+  VIF: vifActions,
   network: networkActions,
   host: hostActions,
   pool: poolActions,

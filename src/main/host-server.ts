@@ -26,6 +26,7 @@ import { clearStaleVmOperations } from '../actions/vm/vm-operation-lock.js';
 import { keepVmAllowedOperations } from '../actions/vm/vm-allowed-ops-keeper.js';
 import { DEFAULT_DOM0_MEMORY, ensureControlDomain } from '../actions/host/control-domain.js';
 import { keepHostFacts } from '../actions/host/host-facts.js';
+import { ensureManagementPif, ensurePoolNetworks } from '../actions/network/host-networks.js';
 import { procMachine } from '../hypervisor/proc-machine.js';
 import { loadOrCreateTlsIdentity } from './tls-identity.js';
 import { attachPool, preparePool } from './pool-wiring.js';
@@ -161,14 +162,16 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   };
 }
 
-/** The control domain and the machine's facts (CPUs, free memory), kept while the host runs. */
+/** The control domain, the networks and management interface, and the machine's facts (CPUs, free memory), kept while the host runs. */
 async function startHostFacts(services: Services, signal: AbortSignal, dom0Memory: number, log: (m: string) => void): Promise<void> {
   const machine = procMachine();
   const cpus = await machine.cpus().catch(() => []);
   try {
     ensureControlDomain(services, { memory: dom0Memory, vcpus: Math.max(1, cpus.length) });
+    if (!services.pool || services.pool.isMaster()) ensurePoolNetworks(services.db);
+    ensureManagementPif(services);
   } catch (e) {
-    log(`control domain: ${e instanceof Error ? e.message : String(e)}`);
+    log(`host objects: ${e instanceof Error ? e.message : String(e)}`);
   }
   await keepHostFacts(services, machine, { signal, log });
 }

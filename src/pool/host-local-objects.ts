@@ -2,7 +2,8 @@
  * @module
  * The objects that belong to one host and travel with it when it joins a pool, as xapi's
  * pool join carries them: the host's control domain (and its metrics), its CPUs, and its
- * local (unshared) SRs with their PBD and every disk in them. Without this a member would
+ * local (unshared) SRs with their PBD and every disk in them, and its network interfaces
+ * (attached to the pool's network on the same bridge). Without this a member would
  * lose its "Local storage" on joining, and its disks with it, though the files are still
  * on its disk.
  *
@@ -13,16 +14,18 @@
  */
 import { ApiError } from '../core/api-error.js';
 import type { PoolDb, Row } from '../core/ports/pool-db.js';
-import { isNullRef, type Ref } from '../core/ref.js';
+import { isNullRef, newRef, newUuid, type Ref } from '../core/ref.js';
 
 export interface LocalObject {
   readonly cls: LocalClass;
   readonly ref: Ref;
   readonly row: Row;
+  /** For a PIF: the bridge of its network, which the master maps to its own network. */
+  readonly bridge?: string;
 }
 
 /** In the order the master creates them. */
-const LOCAL_CLASSES = ['SR', 'VDI', 'PBD', 'VM_metrics', 'VM', 'host_cpu'] as const;
+const LOCAL_CLASSES = ['SR', 'VDI', 'PBD', 'VM_metrics', 'VM', 'host_cpu', 'PIF'] as const;
 type LocalClass = (typeof LOCAL_CLASSES)[number];
 
 const isLocalClass = (c: unknown): c is LocalClass => LOCAL_CLASSES.includes(c as LocalClass);
@@ -55,6 +58,11 @@ export function localObjectsOf(db: PoolDb, host: Ref<'host'>, fields: Map<string
     add('VM', ref, vm);
   }
   for (const [ref, cpu] of db.all('host_cpu')) if (cpu.host === host) add('host_cpu', ref, cpu);
+  for (const [ref, pif] of db.all('PIF')) {
+    if (pif.host !== host) continue;
+    const bridge = String(db.get('network', pif.network as Ref)?.bridge ?? '');
+    if (bridge) out.push({ cls: 'PIF', ref, row: pick(pif, fields.get('PIF')), bridge });
+  }
   return out;
 }
 
@@ -74,14 +82,16 @@ export function parseLocalObjects(raw: unknown, host: Ref<'host'>): LocalObject[
     if (typeof row !== 'object' || row === null || Array.isArray(row) || typeof row.uuid !== 'string' || !UUID_RE.test(row.uuid)) {
       throw bad(`item ${i} has no valid uuid`);
     }
-    return { cls: o.cls, ref: o.ref as Ref, row };
+    const bridge = (o as { bridge?: unknown }).bridge;
+    if (o.cls === 'PIF' && (typeof bridge !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(bridge))) throw bad(`item ${i} is a PIF without a valid bridge`);
+    return { cls: o.cls, ref: o.ref as Ref, row, ...(o.cls === 'PIF' ? { bridge: bridge as string } : {}) };
   });
   const refs = (cls: LocalClass) => new Set(objs.filter((o) => o.cls === cls).map((o) => String(o.ref)));
   const srs = refs('SR');
   const metrics = new Set(objs.filter((o) => o.cls === 'VM').map((o) => String(o.row.metrics)));
   const pbdSrs = new Set(objs.filter((o) => o.cls === 'PBD').map((o) => String(o.row.SR)));
   for (const o of objs) {
-    const ok = o.cls === 'host_cpu' ? o.row.host === host
+    const ok = o.cls === 'host_cpu' || o.cls === 'PIF' ? o.row.host === host
       : o.cls === 'PBD' ? o.row.host === host && srs.has(String(o.row.SR))
       : o.cls === 'SR' ? o.row.shared !== true && pbdSrs.has(String(o.ref))
       : o.cls === 'VDI' ? srs.has(String(o.row.SR))
@@ -101,8 +111,21 @@ export function addLocalObjects(db: PoolDb, objs: readonly LocalObject[], fields
   }
   const ordered = [...objs].sort((a, b) => LOCAL_CLASSES.indexOf(a.cls) - LOCAL_CLASSES.indexOf(b.cls));
   db.transaction(() => {
-    for (const o of ordered) db.create(o.cls, o.ref, pick(o.row, fields.get(o.cls)));
+    for (const o of ordered) {
+      const row = pick(o.row, fields.get(o.cls));
+      // The joining host's interfaces join the pool's network on the same bridge, made if the pool has none.
+      if (o.cls === 'PIF') row.network = networkOnBridge(db, o.bridge!);
+      db.create(o.cls, o.ref, row);
+    }
   });
+}
+
+function networkOnBridge(db: PoolDb, bridge: string): Ref<'network'> {
+  const found = db.all('network').find(([, r]) => r.bridge === bridge)?.[0];
+  if (found) return found as Ref<'network'>;
+  const ref = newRef<'network'>();
+  db.create('network', ref, { uuid: newUuid(), name_label: `Pool-wide network associated with ${bridge}`, bridge, MTU: 1500, managed: true });
+  return ref;
 }
 
 /** Removes a host's local objects from the pool (eject, or a join never confirmed). */
@@ -117,6 +140,7 @@ export function removeLocalObjects(db: PoolDb, host: Ref<'host'>): void {
       if (!isNullRef(m) && db.get('VM_metrics', m)) db.remove('VM_metrics', m);
     }
     for (const [ref, cpu] of db.all('host_cpu')) if (cpu.host === host) db.remove('host_cpu', ref);
+    for (const [ref, pif] of db.all('PIF')) if (pif.host === host) db.remove('PIF', ref);
     for (const sr of localSrs) {
       // Only an SR no other host reaches goes with the host.
       if (db.all('PBD').some(([, r]) => r.SR === sr && r.host !== host)) continue;

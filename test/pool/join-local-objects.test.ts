@@ -58,6 +58,11 @@ describe('joining keeps the host\'s own objects', { timeout: 300_000 }, () => {
       }
       assert.equal(String(await ca.call('host.get_control_domain', bHost)), bDom0);
       assert.equal(((await ca.call('host.get_host_CPUs', bHost)) as string[]).length, nproc);
+      const pifs = await records(ca, 'PIF');
+      const nets = await records(ca, 'network');
+      assert.equal(nets.filter(([, n]) => n.bridge === 'xenbr0').length, 1, 'one pool-wide management network');
+      const xenbr0 = nets.find(([, n]) => n.bridge === 'xenbr0')![0];
+      for (const h of hosts) assert.ok(pifs.some(([, p]) => p.host === h && p.management === true && p.network === xenbr0), `${h} has its management PIF on xenbr0`);
 
       const locals = (await records(ca, 'SR')).filter(([, r]) => r.name_label === 'Local storage');
       assert.equal(locals.length, 2, 'every host keeps its local SR');
@@ -73,6 +78,7 @@ describe('joining keeps the host\'s own objects', { timeout: 300_000 }, () => {
       assert.equal((await records(ca, 'VM')).filter(([, r]) => r.is_control_domain === true).length, 1);
       assert.equal((await records(ca, 'SR')).filter(([, r]) => r.name_label === 'Local storage').length, 1);
       assert.equal((await records(ca, 'host_cpu')).length, nproc);
+      assert.equal((await records(ca, 'PIF')).length, 1);
       await assert.rejects(ca.call('VDI.get_by_uuid', vdiUuid));
     } finally {
       ca.close();

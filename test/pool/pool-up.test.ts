@@ -187,7 +187,11 @@ describe('islet pool up', { timeout: 600_000 }, () => {
 
   it('host.shutdown of a disabled member stops both processes; started again, it is live with a later boot_time', async () => {
     const before = await otherConfig(2);
-    await c.call('host.disable', refs[2]);
+    // The previous test restarted host2's agent, which answers before it restarts: wait until it is back.
+    await waitFor(() => c.call('host.disable', refs[2]).then(() => true, (e: unknown) => {
+      if (isXapiError(e, 'HOST_OFFLINE')) return false;
+      throw e;
+    }), 60_000, 'host2 disabled once its agent is back');
     await c.call('host.shutdown', refs[2]);
     assert.equal(await live(2), false, 'marked not live at once');
     await waitFor(async () => {

@@ -25,7 +25,7 @@ function purposes(row: { purpose?: unknown }): string[] {
 /**
  * `tls` when some network has purpose `nbd`, `insecure` when some has `insecure_nbd`
  * (and none `nbd`: a database written before the rule held still requires TLS), `off`
- * when none has either. Islet does not model PIFs, so a network's purpose holds on every
+ * when none has either. The simulated hosts carry no packets, so a network's purpose holds on every
  * host of the pool, at the host's address.
  */
 export function nbdMode(db: PoolDb): NbdMode {

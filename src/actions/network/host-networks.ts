@@ -1,0 +1,77 @@
+/**
+ * @module
+ * The networks and host interfaces a XenServer install starts with: a pool-wide network
+ * on bridge `xenbr0` that each host's management interface (`eth0`) joins, and the
+ * host-internal management network (bridge `xenapi`) that guests use to reach their own
+ * host. Islet's hosts carry no packets (the hypervisor is simulated), so a PIF records what
+ * the host is reached at: its address, as the management interface's IP.
+ */
+import { createHash } from 'node:crypto';
+import type { Services } from '../../core/action-context.js';
+import type { PoolDb } from '../../core/ports/pool-db.js';
+import { newRef, newUuid, type Ref } from '../../core/ref.js';
+
+export const MANAGEMENT_BRIDGE = 'xenbr0';
+export const INTERNAL_BRIDGE = 'xenapi';
+
+function networkByBridge(db: PoolDb, bridge: string): Ref<'network'> | undefined {
+  return db.all('network').find(([, r]) => r.bridge === bridge)?.[0] as Ref<'network'> | undefined;
+}
+
+/** The pool's two standard networks, made once by the pool's first host. */
+export function ensurePoolNetworks(db: PoolDb): void {
+  db.transaction(() => {
+    if (!networkByBridge(db, MANAGEMENT_BRIDGE)) {
+      db.create('network', newRef<'network'>(), {
+        uuid: newUuid(), name_label: 'Pool-wide network associated with eth0', name_description: '', bridge: MANAGEMENT_BRIDGE,
+        MTU: 1500, other_config: {}, managed: true, default_locking_mode: 'unlocked',
+      });
+    }
+    if (!networkByBridge(db, INTERNAL_BRIDGE)) {
+      db.create('network', newRef<'network'>(), {
+        uuid: newUuid(), name_label: 'Host internal management network',
+        name_description: 'Network on which guests will be assigned a private link-local IP address which can be used to talk XenAPI',
+        bridge: INTERNAL_BRIDGE, MTU: 1500, managed: true, default_locking_mode: 'unlocked',
+        other_config: { is_guest_installer_network: 'true', is_host_internal_management_network: 'true', ip_begin: '169.254.0.1', ip_end: '169.254.255.254', netmask: '255.255.0.0' },
+      });
+    }
+  });
+}
+
+/** A hardware address that stays the same for a host across restarts: locally administered, unicast. */
+export function stableMac(seed: string): string {
+  const b = createHash('md5').update(seed).digest().subarray(0, 6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+function netmaskOf(address: string): string {
+  if (address.startsWith('127.')) return '255.0.0.0';
+  return address.includes(':') ? '' : '255.255.255.0';
+}
+
+/**
+ * This host's management interface on the pool-wide network, made if missing and kept at
+ * the host's address. Runs on every host at start (a member's writes reach the master).
+ */
+export function ensureManagementPif(services: Services): Ref<'PIF'> | undefined {
+  const { db, hostRef } = services;
+  const host = db.get('host', hostRef);
+  const network = networkByBridge(db, MANAGEMENT_BRIDGE);
+  if (!host || !network) return undefined;
+  const address = String(host.address ?? '');
+  const existing = db.all('PIF').find(([, r]) => r.host === hostRef && r.management === true);
+  if (existing) {
+    const [ref, row] = existing;
+    if (row.IP !== address) db.update('PIF', ref, { IP: address, netmask: netmaskOf(address) });
+    return ref as Ref<'PIF'>;
+  }
+  const ref = newRef<'PIF'>();
+  db.create('PIF', ref, {
+    uuid: newUuid(), device: 'eth0', network, host: hostRef, MAC: stableMac(String(host.uuid)), MTU: 1500, VLAN: -1,
+    physical: true, currently_attached: true, ip_configuration_mode: 'Static', IP: address, netmask: netmaskOf(address),
+    gateway: '', DNS: '', management: true, other_config: {}, managed: true, primary_address_type: 'IPv4',
+    ipv6_configuration_mode: 'None',
+  });
+  return ref;
+}
