@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes the facts-only extract of the XenAPI datamodel reference that the conformance
 // tests read (test/datamodel/fixtures/xenapi-facts.json): class, field, message, parameter,
-// enum and error names, types, qualifiers, defaults, roles and lifecycle states, and
+// enum and error names, types, qualifiers, defaults, roles and lifecycle states (with the
+// release that removed an element), and
 // nothing else (no descriptions or documentation text). The reference itself is xapi's
 // published datamodel dump (xenapi.json, from the xen-api repository's doc/data/); its
 // path is the first argument, so the repository needs it only when the extract is remade.
@@ -22,7 +23,12 @@ if (!input) {
 
 const raw = readFileSync(input);
 const ref = JSON.parse(raw.toString('utf8'));
-const state = (x) => ({ state: x.lifecycle?.state ?? '' });
+// The release that removed an element is kept: Islet presents itself as XenServer 6.0.2, which
+// still had what later releases removed.
+const state = (x) => {
+  const removedIn = x.lifecycle?.transitions?.find((t) => t.transition === 'removed')?.release;
+  return { state: x.lifecycle?.state ?? '', ...(removedIn ? { removedIn } : {}) };
+};
 
 const classes = ref.map((c) => ({
   name: c.name,

@@ -19,7 +19,7 @@ export interface RefField {
   type: string;
   qualifier: string;
   default?: string;
-  lifecycle: { state: string };
+  lifecycle: { state: string; removedIn?: string };
 }
 export interface RefParam { name: string; type: string }
 export interface RefMessage {
@@ -29,7 +29,7 @@ export interface RefMessage {
   errors: Array<{ name: string }>;
   roles: string[];
   implicit: boolean;
-  lifecycle: { state: string };
+  lifecycle: { state: string; removedIn?: string };
 }
 export interface RefClass {
   name: string;
@@ -59,18 +59,17 @@ export function loadReference(path = findReference()): RefClass[] {
   return loadReferenceFile(path).classes;
 }
 
-/** Removed elements are in the file for history only; Islet must not serve them. */
 /**
  * XenServer's releases up to the one Islet presents itself as (6.0.2, "boston"). A field or
  * message removed in a later release still existed there, and clients of 6.0.2 (Xen
  * Orchestra reading host_metrics.memory_free) rely on it.
  */
 const RELEASES_UP_TO_ISLET = new Set(['rio', 'miami', 'symc', 'orlando', 'orlando-update-1', 'george', 'midnight-ride', 'cowley', 'boston']);
-type Lifecycle = { lifecycle: { state: string; transitions?: ReadonlyArray<{ transition: string; release: string }> } };
+type Lifecycle = { lifecycle: { state: string; removedIn?: string } };
 /** Gone already in 6.0.2: declaring it is a mistake. (Completeness asks only for what XenAPI still has.) */
 const isRemoved = (x: Lifecycle) => {
   if (x.lifecycle.state !== 'Removed_s') return false;
-  const at = x.lifecycle.transitions?.find((t) => t.transition === 'removed')?.release;
+  const at = x.lifecycle.removedIn;
   return at === undefined || RELEASES_UP_TO_ISLET.has(at);
 };
 const isIslet = (name: string) => name.startsWith('islet_');
