@@ -101,8 +101,9 @@ export class Wire {
     } else this.queue.push(p);
   }
 
-  private fail(e: Error): void {
+  private fail(cause: Error): void {
     if (this.failed) return;
+    const e = cause instanceof IscsiError ? cause : new IscsiError(cause.name === 'ProtocolError' ? 'PROTOCOL' : 'CLOSED', `${cause.message}`);
     this.failed = e;
     this.reader.stop();
     this.socket.destroy();
