@@ -12,6 +12,7 @@ import type { ClassDecl, FieldDecl } from '../datamodel/dsl.js';
 import type { ImplicitMessage } from '../datamodel/implicit.js';
 import type { Action, ActionContext } from '../core/action-context.js';
 import { evalFilter, parseFilter } from './filter-expr.js';
+import { checkNewVm, checkTextField, checkTextFields } from '../core/record-rules.js';
 
 /** A record as clients see it: internal fields removed. */
 export function publicRecord(c: ClassDecl, row: Row): Row {
@@ -57,11 +58,6 @@ export function implicitAction(c: ClassDecl, m: ImplicitMessage): Action {
         for (const [ref, r] of ctx.db.all(c.name)) if (evalFilter(expr, r)) out[ref] = publicRecord(c, r);
         return out;
       };
-    case 'get_all_where':
-      return (ctx, a) => {
-        const expr = parseFilter(String(a.expr));
-        return ctx.db.all(c.name).filter(([, r]) => evalFilter(expr, r)).map(([ref]) => ref);
-      };
     case 'get': {
       const f = fieldOf(c, m.implicit.field);
       return (ctx, a) => mustGet(ctx, c, a.self)[f.name];
@@ -70,6 +66,7 @@ export function implicitAction(c: ClassDecl, m: ImplicitMessage): Action {
       const f = fieldOf(c, m.implicit.field);
       return (ctx, a) => {
         mustGet(ctx, c, a.self);
+        checkTextField(f.name, a.value);
         ctx.db.update(c.name, a.self as Ref, { [f.name]: a.value });
         return '';
       };
@@ -114,8 +111,9 @@ export function implicitAction(c: ClassDecl, m: ImplicitMessage): Action {
           if (f.qualifier === 'RO/runtime' || f.inverse || f.internal) continue;
           if (given[f.name] !== undefined) row[f.name] = given[f.name];
         }
+        checkTextFields(row);
         const ref = newRef();
-        ctx.db.create(c.name, ref, row);
+        ctx.db.create(c.name, ref, c.name === 'VM' ? checkNewVm(row) : row);
         return ref;
       };
     case 'destroy':

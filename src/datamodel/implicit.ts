@@ -12,7 +12,7 @@ import { type Role, rolesFrom } from './roles.js';
 
 export type ImplicitOp =
   | 'get_record' | 'get_by_uuid' | 'get_by_name_label' | 'get_all' | 'get_all_records'
-  | 'get_all_records_where' | 'get_all_where' | 'get' | 'set' | 'add_to' | 'remove_from' | 'create' | 'destroy';
+  | 'get_all_records_where' | 'get' | 'set' | 'add_to' | 'remove_from' | 'create' | 'destroy';
 
 /** A derived message; `op` says which generic action serves it, `field` which field it touches. */
 export interface ImplicitMessage extends MessageDecl {
@@ -110,7 +110,6 @@ export function implicitMessages(c: ClassDecl): ImplicitMessage[] {
         { name: 'get_all_records', op: 'get_all_records', doc: `Returns every ${c.name} with its record`, params: [], result: records, resultDoc: 'Records by reference', roles: read },
         // Hidden in xapi too: it exists on the wire but not in the published API.
         { name: 'get_all_records_where', op: 'get_all_records_where', doc: `Returns the ${c.name} records matching a filter expression`, params: [param('expr', t.string, 'The filter, as in field "name_label" = "x"')], result: records, resultDoc: 'Matching records by reference', roles: read, internal: true },
-        { name: 'get_all_where', op: 'get_all_where', doc: `Lists the ${c.name} objects matching a filter expression`, params: [param('expr', t.string, 'The filter, as in field "name_label" = "x"')], result: t.set(t.ref(c.name)), resultDoc: 'References of the matches', roles: read, internal: true },
       );
     }
     for (const f of c.fields) if (!f.internal) specs.push(...fieldMessages(c, f));
