@@ -111,6 +111,9 @@ export class Dispatcher {
     let rest = params;
     if (!msg.sessionless) {
       session = this.o.sessions.validate(params[0]);
+      // A stopping toolstack takes its sessions with it: say so now, so that clients log in
+      // again (to the next toolstack) instead of starting work that would be cut off.
+      if (this.o.services.stopping?.aborted && !session.internal) throw new ApiError('SESSION_INVALID', [String(params[0])]);
       rest = params.slice(1);
       if (!msg.roles.includes(session.role)) {
         throw new ApiError('RBAC_PERMISSION_DENIED', [entry.wireName, 'No permission in the session\'s role to call this']);

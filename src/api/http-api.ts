@@ -24,6 +24,8 @@ export interface HttpApiOptions {
   readonly log?: (msg: string) => void;
   /** GET/HEAD requests no resource claims (the web console's static files). */
   readonly staticFiles?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
+  /** Aborted when the toolstack stops: answers then close their connections. */
+  readonly stopping?: AbortSignal;
 }
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*' };
@@ -58,15 +60,18 @@ function peerOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { ...CORS, 'content-type': type, 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
 export function createHttpApi(o: HttpApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const limit = o.maxBodyBytes ?? 8 * 1024 * 1024;
   const log = o.log ?? (() => {});
+
+  function send(res: ServerResponse, status: number, type: string, body: string): void {
+    if (res.headersSent) return;
+    // A stopping toolstack closes each connection after its answer, so that no client
+    // sends its next call down a connection about to be cut.
+    const close = o.stopping?.aborted ? { connection: 'close' } : {};
+    res.writeHead(status, { ...CORS, ...close, 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
 
   async function xmlrpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: string;

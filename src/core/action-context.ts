@@ -40,6 +40,8 @@ export interface Services {
   readonly updates?: UpdatesPort;
   /** This host's NBD server, as VDI.get_nbd_info announces it. */
   readonly nbd?: NbdEndpoint;
+  /** Aborted when the toolstack stops: long polls (event.from) answer at once. */
+  readonly stopping?: AbortSignal;
 }
 
 export interface ActionContext {

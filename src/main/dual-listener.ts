@@ -17,12 +17,25 @@ export interface DualListener {
   readonly server: Server;
   readonly port: number;
   readonly guard: ConnectionGuard;
+  /**
+   * Takes no new connections and closes the idle ones; requests under way finish. With an
+   * inherited socket, new connections then wait for the next toolstack.
+   */
+  stopAccepting(): void;
+  /** Resolves when every connection has ended, or after `ms`. */
+  drain(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface DualListenerOptions {
   readonly limits?: ConnectionLimits;
   readonly log?: (msg: string) => void;
+  /**
+   * An inherited socket to listen on instead of binding `host:port`: `islet pool up` binds
+   * each host's port once and hands it to every toolstack it starts, so connections that
+   * arrive while a toolstack restarts wait in the queue rather than being refused.
+   */
+  readonly fd?: number;
 }
 
 export async function listenDual(host: string, port: number, tls: TlsIdentity, handler: RequestListener, o: DualListenerOptions = {}): Promise<DualListener> {
@@ -60,17 +73,30 @@ export async function listenDual(host: string, port: number, tls: TlsIdentity, h
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    if (o.fd !== undefined) server.listen({ fd: o.fd }, () => resolve());
+    else server.listen(port, host, () => resolve());
   });
   const addr = server.address();
   return {
     server,
     guard,
     port: typeof addr === 'object' && addr ? addr.port : port,
+    stopAccepting: () => {
+      if (server.listening) server.close();
+      http.closeIdleConnections();
+    },
+    drain: async (ms) => {
+      const deadline = Date.now() + ms;
+      while (sockets.size > 0 && Date.now() < deadline) {
+        http.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     close: () =>
       new Promise<void>((resolve) => {
         guard.stop();
-        server.close(() => resolve());
+        if (server.listening) server.close(() => resolve());
+        else resolve();
         for (const s of sockets) s.destroy();
         http.closeAllConnections();
       }),

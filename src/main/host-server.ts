@@ -19,6 +19,7 @@ import { classes } from '../datamodel/index.js';
 import { openPoolDb } from '../db/sqlite-pool-db.js';
 import { actionsByClass } from './actions-registry.js';
 import { listenDual } from './dual-listener.js';
+import { longPollsEnded } from '../actions/event/index.js';
 import { ensurePool } from './first-start.js';
 import { HostHypervisor } from './hypervisor-process.js';
 import { reportDomains } from '../actions/host/domain-reconcile.js';
@@ -109,7 +110,9 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     meter: (h) => rrd.meter.meterStorage(h),
   });
   const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log });
+  const stopping = new AbortController();
   const services: Services = {
+    stopping: stopping.signal,
     db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir, storage: storage.host,
     hypervisor, hypervisorEndpoint: () => hypervisor.endpoint(),
     pool: pool.link,
@@ -136,7 +139,10 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     addresses: [o.host],
   });
   await nbd.start(services, tls, name);
-  const listener = await listenDual(o.host, o.port, tls, createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()) }), { log });
+  const inherited = Number(process.env.ISLET_LISTEN_FD);
+  const listener = await listenDual(o.host, o.port, tls,
+    createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()), stopping: stopping.signal }),
+    { log, ...(Number.isInteger(inherited) && inherited > 2 ? { fd: inherited } : {}) });
   await pool.start(listener.port);
   await startHostFacts(services, keeper.signal, o.dom0Memory ?? DEFAULT_DOM0_MEMORY, log);
   updates.start(services);
@@ -148,6 +154,13 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     hostRef,
     ...(first.generatedPasswordFile ? { generatedPasswordFile: first.generatedPasswordFile } : {}),
     stop: async () => {
+      // Waiting long polls answer first (their sessions end with this toolstack), while
+      // the connections are still there to carry the answers.
+      listener.stopAccepting();
+      stopping.abort();
+      await longPollsEnded(stopping.signal);
+      // Every answer now closes its connection; let those under way finish.
+      await listener.drain(2000);
       updates.stop();
       rrd.stop();
       await pool.stop();

@@ -79,15 +79,44 @@ function validRefCounts(ctx: ActionContext, sub: Subscription): Record<string, n
   return out;
 }
 
+/** Long polls still waiting, per toolstack (its `stopping` signal). */
+const waiting = new WeakMap<AbortSignal, Set<Promise<unknown>>>();
+
+/**
+ * Waits for changes after `since`. When the toolstack stops, a waiting poll is answered
+ * with SESSION_INVALID (its session dies with this toolstack): a client such as Xen
+ * Orchestra then logs in again at once, instead of meeting a cut connection and retrying
+ * only after its long back-off.
+ */
 async function changesAfter(ctx: ActionContext, since: number, want: (c: string, r: Ref) => boolean, timeoutMs: number) {
+  const stopping = ctx.services.stopping;
+  const signals = [ctx.task?.signal, stopping].filter((x): x is AbortSignal => x !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (stopping?.aborted) throw new ApiError('SESSION_INVALID', [String(ctx.session?.ref ?? '')]);
     const res = ctx.db.changesSince(since, want);
     const left = deadline - Date.now();
     if (res.changes.length > 0 || left <= 0) return res;
-    await ctx.db.waitForChange(res.gen, left, ctx.task?.signal);
+    const wait = ctx.db.waitForChange(res.gen, left, signal);
+    const set = stopping ? (waiting.get(stopping) ?? new Set()) : undefined;
+    if (stopping && set) waiting.set(stopping, set.add(wait));
+    try {
+      await wait;
+    } catch (e) {
+      if (stopping?.aborted) throw new ApiError('SESSION_INVALID', [String(ctx.session?.ref ?? '')]);
+      throw e;
+    } finally {
+      set?.delete(wait);
+    }
     since = Math.min(since, res.gen);
   }
+}
+
+/** Resolves once every long poll of the toolstack whose `stopping` signal this is has ended. */
+export async function longPollsEnded(stopping: AbortSignal): Promise<void> {
+  const set = waiting.get(stopping);
+  if (set) await Promise.allSettled([...set]);
 }
 
 /** Legacy registrations, per session. */

@@ -22,6 +22,8 @@ export interface SpawnReadyOptions {
   readonly logFile: string;
   readonly label: string;
   readonly timeoutMs?: number;
+  /** Descriptors handed to the child as fd 3, 4…. */
+  readonly extraFds?: readonly number[];
 }
 
 export function spawnReady(o: SpawnReadyOptions): Promise<ReadyChild> {
@@ -29,7 +31,7 @@ export function spawnReady(o: SpawnReadyOptions): Promise<ReadyChild> {
   log.write(`--- ${new Date().toISOString()} starting ${o.label}: ${o.args.join(' ')}\n`);
   // Its own process group: a Ctrl-C or a signal to the supervisor's group reaches the
   // supervisor alone, which then stops the hosts in order.
-  const child = spawn(o.command, [...o.args], { env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(o.command, [...o.args], { env: o.env, stdio: ['ignore', 'pipe', 'pipe', ...(o.extraFds ?? [])], detached: true });
   const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
     log.write(`--- ${new Date().toISOString()} ${o.label} exited (${signal ?? code})\n`);
     log.end();

@@ -11,6 +11,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { bindListenSocket, type HeldListenSocket } from './held-listen-socket.js';
 import type { HostState, HostStatus } from './supervisor-client.js';
 import { ENV_HOST_INDEX, ENV_SOCKET } from './supervisor-client.js';
 import { isRunning, spawnReady, stopChild, type ReadyChild } from './child-process.js';
@@ -57,6 +58,7 @@ export class SupervisedHost {
   readonly #expected = new WeakSet<object>();
   #queue: Promise<unknown> = Promise.resolve();
   #failedRestarts = 0;
+  #held: HeldListenSocket | undefined;
   /** Called when the toolstack's port becomes known (first start with port 0). */
   onPort: ((port: number) => void) | undefined;
 
@@ -162,8 +164,10 @@ export class SupervisedHost {
     await stopChild(c, signal);
   }
 
+  /** The whole host stops (reboot, shutdown, crash, exit): its port closes with it. */
   async #stopBoth(signal: NodeJS.Signals): Promise<void> {
     await this.#stop(this.#toolstack, signal);
+    this.#releaseListenSocket();
     await this.#stop(this.#hypervisor, signal);
   }
 
@@ -187,9 +191,29 @@ export class SupervisedHost {
     void c.exited.then(() => this.#hypervisorExited(c));
   }
 
+  /** Binds the host's API port once; every toolstack of this boot listens on it. */
+  #listenSocket(): HeldListenSocket {
+    if (!this.#held) {
+      this.#held = bindListenSocket(this.plan.listenHost, this.plan.port);
+      if (this.plan.port === 0) {
+        this.plan.port = this.#held.port;
+        this.onPort?.(this.#held.port);
+      }
+    }
+    return this.#held;
+  }
+
+  /** The host is going down: connections to it are refused from now on. */
+  #releaseListenSocket(): void {
+    this.#held?.close();
+    this.#held = undefined;
+  }
+
   async #startToolstack(): Promise<void> {
     const [cmd, ...pre] = this.cmds.islet;
+    const held = this.#listenSocket();
     const c = await spawnReady({
+      extraFds: [held.fd],
       command: cmd!, label: `host${this.plan.index} toolstack`,
       args: [...pre, 'server', '--data-dir', this.plan.dir, '--listen', `${fmtHost(this.plan.listenHost)}:${this.plan.port}`,
         '--hypervisor-state', this.hypervisorDir, '--spawn-hypervisor', 'false',
@@ -201,6 +225,7 @@ export class SupervisedHost {
         ISLET_HOST_NAME: process.env.ISLET_HOST_NAME_PREFIX ? `${process.env.ISLET_HOST_NAME_PREFIX}${this.plan.index}` : `host${this.plan.index}`,
         [ENV_SOCKET]: this.cmds.socket,
         [ENV_HOST_INDEX]: String(this.plan.index),
+        ISLET_LISTEN_FD: '3',
       },
       logFile: join(this.plan.dir, 'toolstack.log'),
     });
@@ -238,6 +263,9 @@ export class SupervisedHost {
     if (this.#expected.has(c) || c !== this.#hypervisor) return;
     this.log(`host${this.plan.index}: the hypervisor died (${c.child.signalCode ?? c.child.exitCode}): the host crashed`);
     this.state = 'crashed';
-    void this.#serial(() => this.#stop(this.#toolstack, 'SIGKILL'));
+    void this.#serial(async () => {
+      await this.#stop(this.#toolstack, 'SIGKILL');
+      this.#releaseListenSocket();
+    });
   }
 }
