@@ -8,7 +8,8 @@
  * command. Commands of one session run one at a time, in order.
  *
  * Faults for tests: `dropOn` closes the connection when a matching command arrives,
- * after the array carried it out and before the reply, as a dropped link does.
+ * after the array carried it out and before the reply, as a dropped link does; `failOn`
+ * answers a matching command with an `% Error` line without running it.
  */
 import { timingSafeEqual } from 'node:crypto';
 import ssh2 from 'ssh2';
@@ -41,6 +42,8 @@ export class SshCliServer {
   private readonly clients = new Set<Connection>();
   /** Commands matching one of these drop the connection after running (tests' faults). */
   readonly dropOn: RegExp[] = [];
+  /** Commands matching one of these fail with the given `% Error` text instead of running (tests' faults). */
+  readonly failOn: Array<{ match: RegExp; text: string }> = [];
   /** Every command line received, in order (tests read it). */
   readonly received: string[] = [];
 
@@ -112,6 +115,8 @@ export class SshCliServer {
         return;
       }
       this.received.push(text);
+      const fault = this.failOn.find((f) => f.match.test(text));
+      if (fault) { finish([`% Error - ${fault.text}`]); return; }
       const reply = await cli.run(text);
       if (this.dropOn.some((r) => r.test(text))) {
         this.o.log?.(`dropping the connection on ${JSON.stringify(text)}`);

@@ -123,7 +123,7 @@ export class EqualLogicSrDriver implements SrDriver {
     });
   }
 
-  async create(srUuid: string, dc: Readonly<Record<string, string>>): Promise<SrStat> {
+  async create(srUuid: string, dc: Readonly<Record<string, string>>, _smConfig: Readonly<Record<string, string>> = {}): Promise<SrStat> {
     const r = await this.reach(dc, srUuid);
     return this.guarded(r, async () => {
       await this.pools(r);
