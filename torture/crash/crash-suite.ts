@@ -20,6 +20,10 @@ export interface CrashOptions {
   toolstackTrials: number;
   seed?: number;
   concurrency?: number;
+  /** Toolstack operations to take in turn (all by default). */
+  ops?: string[];
+  /** Print a line per finished trial on stderr (the command line does). */
+  progress?: boolean;
 }
 
 export async function runCrash(o: CrashOptions): Promise<SuiteResult> {
@@ -40,6 +44,7 @@ export async function runCrash(o: CrashOptions): Promise<SuiteResult> {
         const r = await storageTrial(lab, rngs[i]!, i);
         names.add(r.label.replace(/:\d+$/, '').replace(/\d+ ms$/, 'a random time'));
         if (r.failures.length) { failed++; for (const f of r.failures) rec.fail(f); }
+        if (o.progress) process.stderr.write(`storage trial ${i}: ${r.label}: ${r.failures.length ? `FAILED ${r.failures.join('; ')}` : 'ok'}\n`);
       });
       rec.figure('storage trials', `${o.storageTrials} (${names.size} distinct plan/point kinds), ${failed} failed`);
     } finally {
@@ -47,7 +52,7 @@ export async function runCrash(o: CrashOptions): Promise<SuiteResult> {
     }
   }
   if (o.toolstackTrials > 0) {
-    const r = await toolstackTrials(o.toolstackTrials, rng);
+    const r = await toolstackTrials(o.toolstackTrials, rng, o.ops, o.progress);
     for (const f of r.failures) rec.fail(f);
     rec.figure('toolstack trials', `${o.toolstackTrials} (${r.summary}), ${r.failedTrials} failed`);
   }

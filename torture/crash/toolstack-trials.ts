@@ -3,7 +3,7 @@
  * Crash trials of a whole toolstack: a real `bin/islet server` holds a VM with a disk,
  * snapshots and clones of it; each trial starts one XenAPI operation (VM.snapshot,
  * VM.clone, VM.revert, VDI.destroy + SR GC/coalesce, a raw import over HTTP, a write
- * through NBD with nbdcopy) and the
+ * through NBD with nbdcopy, a signed update's upload and `pool_patch.apply`) and the
  * server dies by SIGKILL, either at a storage crash point (`ISLET_CRASH_AT`, set when the
  * server was started for that trial) or at a random moment. The server is started again
  * on the same data, and then: every VDI record we know reads exactly its content over
@@ -18,9 +18,11 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { XapiCallError } from '../../src/client/xapi-call-error.js';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { startIslet, type IsletProcess } from '../../test/helpers/islet-server.js';
 import { diskOf, exportDigest, importImage, pattern, vmWithDisk } from '../../test/storage/acceptance/storage-fixture.js';
+import { UpdateFixture } from '../../test/updates/update-fixture.js';
 import type { Rng } from './rng.js';
 
 const exec = promisify(execFile);
@@ -30,8 +32,8 @@ const PASSWORD = 'torture-crash-pw';
 /** Storage crash points each operation passes (see src/storage/file); import has none of its own. */
 const SNAP = ['snapshot.linked', 'snapshot.base-marked', 'snapshot.leaf-replaced', 'snapshot.created', 'journal.snapshot.start', 'journal.snapshot.done'];
 const GC = ['destroy.unlinked', 'coalesce.copied', 'coalesce.relinked', 'coalesce.removed', 'leaf.copied', 'leaf.unhidden', 'leaf.renamed', 'gc.removed'];
-const POINTS: Record<string, string[]> = { snapshot: SNAP, clone: SNAP, revert: SNAP, 'destroy+gc': GC, import: [], 'nbd-write': [] };
-const OPS = ['snapshot', 'clone', 'revert', 'destroy+gc', 'import', 'nbd-write'] as const;
+const POINTS: Record<string, string[]> = { snapshot: SNAP, clone: SNAP, revert: SNAP, 'destroy+gc': GC, import: [], 'nbd-write': [], 'patch-apply': [] };
+const OPS = ['snapshot', 'clone', 'revert', 'destroy+gc', 'import', 'nbd-write', 'patch-apply'] as const;
 type Op = (typeof OPS)[number];
 
 interface World {
@@ -47,6 +49,10 @@ interface World {
   n: number;
   /** Scratch directory for NBD source images. */
   scratch: string;
+  /** Builds signed updates the server trusts. */
+  updates: UpdateFixture;
+  /** The update being applied when a crash cut it, to be applied again. */
+  pendingPatch?: { name: string; path: string };
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -68,9 +74,9 @@ async function digestOf(api: XapiClient, uuid: string): Promise<string | undefin
 }
 
 /** A server on `dataDir` (kept across restarts: the caller removes it), armed with a crash point. */
-async function start(dataDir: string, port: number | undefined, crashAt?: string): Promise<IsletProcess> {
+async function start(dataDir: string, port: number | undefined, updateKey: string, crashAt?: string): Promise<IsletProcess> {
   return startIslet({
-    rootPassword: PASSWORD, args: ['--spawn-hypervisor', 'false'], dataDir, port, ownsDataDir: false,
+    rootPassword: PASSWORD, args: ['--spawn-hypervisor', 'false', '--update-key', updateKey], dataDir, port, ownsDataDir: false,
     env: crashAt ? { ISLET_CRASH_AT: crashAt } : { ISLET_CRASH_AT: '' },
   });
 }
@@ -78,6 +84,7 @@ async function start(dataDir: string, port: number | undefined, crashAt?: string
 /** Starts one operation; resolves when it ends (with the server dying, it rejects). */
 async function operate(w: World, op: Op, rng: Rng): Promise<{ settle: (w: World) => Promise<void>; target?: { vm?: string; before?: string; after?: string } }> {
   const api = w.api;
+  if (op === 'patch-apply') return applyPatch(w);
   // A revert cut short leaves the VM without its disk until it is run again; only revert may find it so.
   const disk = op === 'revert' ? await diskOf(api, w.vm).catch(() => undefined) : await diskOf(api, w.vm);
   const diskUuid = disk ? await uuidOf(api, disk) : '';
@@ -130,12 +137,41 @@ async function operate(w: World, op: Op, rng: Rng): Promise<{ settle: (w: World)
   }
 }
 
-export async function toolstackTrials(n: number, rng: Rng): Promise<{ failures: string[]; failedTrials: number; summary: string }> {
+/**
+ * Uploads (unless a cut-short run already did) and applies an update whose apply hook takes
+ * a moment; applying one already applied counts as done. Settling checks the host has it.
+ */
+async function applyPatch(w: World): Promise<{ settle: (w: World) => Promise<void> }> {
+  const api = w.api;
+  if (!w.pendingPatch) {
+    const name = `TORTURE${String(w.n++).padStart(3, '0')}`;
+    const { path } = await w.updates.custom({ name, hooks: { apply: '#!/bin/sh\nsleep 0.3\nexit 0\n' } });
+    w.pendingPatch = { name, path };
+  }
+  const { name, path } = w.pendingPatch;
+  const [found] = (await api.call('pool_patch.get_by_name_label', name)) as string[];
+  const patch = found ?? (await api.putFile('/pool_patch_upload', {}, { path })).body;
+  const [host] = (await api.call('host.get_all')) as string[];
+  await api.callAsync('pool_patch.apply', patch, host).catch((e: unknown) => {
+    if (!(e instanceof XapiCallError && e.code === 'PATCH_ALREADY_APPLIED')) throw e;
+  });
+  return {
+    settle: async (x) => {
+      const hps = (await x.api.call('pool_patch.get_host_patches', patch)) as string[];
+      const applied = await Promise.all(hps.map(async (hp) => (await x.api.call('host_patch.get_applied', hp)) === true));
+      if (!applied.includes(true)) throw new Error(`${name} is not applied after pool_patch.apply returned`);
+      x.pendingPatch = undefined;
+    },
+  };
+}
+
+export async function toolstackTrials(n: number, rng: Rng, only?: readonly string[], progress = false): Promise<{ failures: string[]; failedTrials: number; summary: string }> {
   const failures: string[] = [];
   let failedTrials = 0;
   const counts = new Map<string, number>();
   const dataDir = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'islet-torture-toolstack-'));
-  const islet = await start(dataDir, undefined, undefined);
+  const updates = await UpdateFixture.create();
+  const islet = await start(dataDir, undefined, updates.keyFile, undefined);
   const port = islet.port;
   const api = await connect(islet);
   let w: World | undefined;
@@ -153,11 +189,12 @@ export async function toolstackTrials(n: number, rng: Rng): Promise<{ failures: 
       name_label: 'torture-nbd', name_description: '', MTU: 1500, other_config: {}, bridge: 'xenbr-torture', managed: true, tags: [],
     }));
     await api.call('network.add_purpose', net, 'insecure_nbd');
-    w = { islet, api, sr, srPath, vm, expected: new Map([[await uuidOf(api, vdi), sha(first)]]), snapshots: [], n: 0, scratch: join(dataDir, 'scratch') };
+    w = { islet, api, sr, srPath, vm, expected: new Map([[await uuidOf(api, vdi), sha(first)]]), snapshots: [], n: 0, scratch: join(dataDir, 'scratch'), updates };
     await mkdir(w.scratch);
     for (let t = 0; t < n; t++) {
       // Every operation in turn (a snapshot first, whatever comes next needs one); the kill is random.
-      const op: Op = w.snapshots.length === 0 ? 'snapshot' : OPS[t % OPS.length]!;
+      const ops = only?.length ? OPS.filter((o) => only.includes(o)) : OPS;
+      const op: Op = w.snapshots.length === 0 && ops.some((o) => o !== 'patch-apply' && o !== 'import' && o !== 'nbd-write') ? 'snapshot' : ops[t % ops.length]!;
       const byPoint = POINTS[op]!.length > 0 && rng.next() < 0.6;
       const point = byPoint ? `${rng.pick(POINTS[op]!)}:1` : undefined;
       const delay = 20 + rng.int(400);
@@ -168,7 +205,7 @@ export async function toolstackTrials(n: number, rng: Rng): Promise<{ failures: 
       // The server for this trial, armed with its crash point.
       await w.islet.stop().catch(() => undefined);
       w.api.close();
-      w.islet = await start(dataDir, port, point);
+      w.islet = await start(dataDir, port, updates.keyFile, point);
       w.api = await connect(w.islet);
       let flux: string | undefined;
       if (op === 'import' || op === 'nbd-write') flux = await uuidOf(w.api, await diskOf(w.api, w.vm));
@@ -188,7 +225,7 @@ export async function toolstackTrials(n: number, rng: Rng): Promise<{ failures: 
       if (point && w.islet.child.exitCode === null && w.islet.child.signalCode === null) await w.islet.kill9();
       w.api.close();
       // Back up on the same data, without a crash point.
-      w.islet = await start(dataDir, port, undefined);
+      w.islet = await start(dataDir, port, updates.keyFile, undefined);
       w.api = await connect(w.islet);
       const completed = outcome !== undefined && opError === undefined;
       if (completed) await outcome!.settle(w).catch((e: Error) => fail(`settling: ${e.message}`));
@@ -237,11 +274,13 @@ export async function toolstackTrials(n: number, rng: Rng): Promise<{ failures: 
         fail(`collecting after recovery failed: ${(e as Error).message}`);
       }
       if (failures.length > before) failedTrials++;
+      if (progress) process.stderr.write(`${label}: ${failures.length > before ? `FAILED ${failures.slice(before).join('; ')}` : 'ok'}\n`);
     }
   } finally {
     (w?.api ?? api).close();
     await (w?.islet ?? islet).stop().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
+    await updates.close();
   }
   return { failures, failedTrials, summary: `${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')}; ${died} died mid-operation` };
 }
