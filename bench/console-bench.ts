@@ -119,7 +119,8 @@ export async function run(): Promise<void> {
         await call('VM.set_name_label', [s, vm, name]);
         const t1 = performance.now();
         const [raw, screen] = await Promise.all([rawSeen, seenOnScreen]);
-        out.push({ raw: raw - t0, screen: screen - raw, call: t1 - t0 });
+        // From the moment the API has the change (the call returned): the raw watcher, the screen.
+        out.push({ raw: raw - t1, screen: screen - t1, call: t1 - t0 });
       }
       await call('session.logout', [s]);
       return out;
@@ -127,17 +128,20 @@ export async function run(): Promise<void> {
 
     const treeMs = median(rounds.map((r) => r.tree));
     const apiMs = median(rounds.map((r) => r.api));
-    const rawMs = median(changes.map((x) => x.raw));
-    const screenMs = median(changes.map((x) => x.screen));
+    const raw = changes.map((x) => x.raw);
+    const screen = changes.map((x) => x.screen);
+    const behind = changes.map((x) => x.screen - x.raw);
     const lines = [
       `console bench: ${VMS} VMs, ${SRS} SRs, Chromium ${browser.browser.version()}`,
       `tree first render (Connect -> every VM and SR drawn), median of ${rounds.length}: ${treeMs.toFixed(0)} ms  [${rounds.map((r) => r.tree.toFixed(0)).join(', ')}]`,
       `  raw API, event.from '' for the same classes:                 ${apiMs.toFixed(0)} ms  (tree / raw API = ${(treeMs / apiMs).toFixed(2)}x)`,
       `  goal: tree within 1000 ms -> ${treeMs <= 1000 ? 'met' : 'NOT met'}`,
-      `change (VM.set_name_label) over ${changes.length} changes:`,
-      `  raw API watcher (event.from) sees it after the call began: median ${rawMs.toFixed(1)} ms, p95 ${p95(changes.map((x) => x.raw)).toFixed(1)} ms`,
-      `  on screen after the raw API saw it:                         median ${screenMs.toFixed(1)} ms, p95 ${p95(changes.map((x) => x.screen)).toFixed(1)} ms`,
-      `  goal: on screen within 100 ms of the API seeing it -> ${p95(changes.map((x) => x.screen)) <= 100 ? 'met (p95)' : 'NOT met (p95)'}`,
+      `change (VM.set_name_label) over ${changes.length} changes, from the call's return (the API has it):`,
+      `  call itself:                       median ${median(changes.map((x) => x.call)).toFixed(1)} ms`,
+      `  raw API watcher (event.from) sees it: median ${median(raw).toFixed(1)} ms, p95 ${p95(raw).toFixed(1)} ms`,
+      `  console shows it on screen:          median ${median(screen).toFixed(1)} ms, p95 ${p95(screen).toFixed(1)} ms`,
+      `  screen minus raw watcher:            median ${median(behind).toFixed(1)} ms, p95 ${p95(behind).toFixed(1)} ms`,
+      `  goal: on screen within 100 ms of the API seeing it -> ${median(behind) <= 100 ? 'met (median)' : 'NOT met (median)'}${p95(behind) <= 100 ? ', met (p95)' : ', NOT met (p95)'}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

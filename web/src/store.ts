@@ -106,8 +106,9 @@ export class PoolStore {
       this.session = l.session;
       this.user = user;
       this.password = password;
-      this.role = await this.findRole();
-      await this.refill();
+      // The role and the mirror do not depend on each other: ask for both at once.
+      const [role] = await Promise.all([this.findRole(), this.refill()]);
+      this.role = role;
       this.state = 'connected';
       this.changed();
       this.startLoop();
