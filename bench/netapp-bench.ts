@@ -90,7 +90,9 @@ export async function run(): Promise<void> {
     const large = await makeVm(url, s, sr, 'bench-1t', 1024 * GiB);
     const times: Record<string, number[]> = { small: [], large: [] };
     for (let i = 0; i < rounds + 2; i++) {
-      for (const [key, vm] of [['small', small], ['large', large]] as const) {
+      // Alternate which goes first: each snapshot adds LUNs, so order would otherwise bias.
+      const order = [['small', small], ['large', large]] as const;
+      for (const [key, vm] of i % 2 === 0 ? order : [...order].reverse()) {
         const t0 = performance.now();
         await rpc(url, 'VM.snapshot', s, vm, `snap ${i}`, []);
         const dt = performance.now() - t0;

@@ -30,6 +30,7 @@ import { console } from './console.js';
 import { user } from './user.js';
 import { blob } from './blob.js';
 import { messageClass } from './message.js';
+import { secret } from './secret.js';
 import { vdiNbdServerInfo } from './vdi-nbd-server-info.js';
 import { Certificate } from './certificate.js';
 import { isletRollingUpdate } from './islet-rolling-update.js';
@@ -62,6 +63,7 @@ export const classes: readonly ClassDecl[] = [
   user,
   blob,
   messageClass,
+  secret,
   vdiNbdServerInfo,
   Certificate,
   // Islet's own classes come last; they have no place in XenAPI's order.

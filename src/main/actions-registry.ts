@@ -11,6 +11,7 @@ import { hostPatchActions } from '../actions/host_patch/index.js';
 import { messageActions } from '../actions/message/index.js';
 import { networkActions } from '../actions/network/index.js';
 import { pbdActions } from '../actions/pbd/index.js';
+import { secretActions } from '../actions/secret/index.js';
 import { poolActions } from '../actions/pool/index.js';
 import { poolPatchActions } from '../actions/pool_patch/index.js';
 import { poolUpdateActions } from '../actions/pool_update/index.js';
@@ -43,6 +44,7 @@ export const actionsByClass: Readonly<Record<string, ClassActions>> = {
   VM: vmActions,
   SR: srActions,
   PBD: pbdActions,
+  secret: secretActions,
   VDI: vdiActions,
   VBD: vbdActions,
   VIF: vifActions,

@@ -12,6 +12,7 @@ import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
 import { gcInProgress, withSrLock } from '../sr/sr-jobs.js';
 import { mustRow, storageCall, storageOf } from '../common/storage-access.js';
+import { resolveSecrets } from '../secret/index.js';
 import { resync } from '../vdi/vdi-ops.js';
 
 /** True when the call was sent to the PBD's own host (which then did the work). */
@@ -32,7 +33,7 @@ export async function plugPbd(ctx: ActionContext, ref: Ref<'PBD'>): Promise<void
   const type = String(sr.type);
   if (!storage.driver(type)) throw new ApiError('SR_UNKNOWN_DRIVER', [type]);
   const uuid = String(sr.uuid);
-  const attached = await storageCall(() => storage.plug(uuid, type, pbd.device_config as Record<string, string>));
+  const attached = await storageCall(() => storage.plug(uuid, type, resolveSecrets(ctx, pbd.device_config as Record<string, string>)));
   ctx.db.update('PBD', ref, { currently_attached: true });
   await withSrLock(ctx.services, uuid, () => storageCall(() => resync(ctx, srRef, attached)));
 }

@@ -11,6 +11,7 @@ import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, type Ref } from '../../core/ref.js';
 import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
 import { createPbd, plugPbd } from '../pbd/index.js';
+import { keepSecrets, resolveSecrets } from '../secret/index.js';
 import { kickGc, runGc } from './sr-gc.js';
 import { attachedSr, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, storageCall, storageOf } from '../common/storage-access.js';
 import { onSr } from '../vdi/vdi-ops.js';
@@ -39,8 +40,8 @@ export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string =
   const smConfig = { ...((a.sm_config ?? {}) as Smap) };
   parseAllocation(smConfig.allocation, 'sm_config:allocation');
   mustRow(ctx, 'host', a.host);
-  const deviceConfig = (a.device_config ?? {}) as Smap;
-  const st = await storageCall(() => driver.create(uuid, deviceConfig, smConfig));
+  const given = (a.device_config ?? {}) as Smap;
+  const st = await storageCall(() => driver.create(uuid, resolveSecrets(ctx, given), smConfig));
   const srRef = newRef<'SR'>();
   const hosts = a.shared === true ? poolHosts(ctx) : [a.host as Ref<'host'>];
   const pbds = ctx.db.transaction(() => {
@@ -49,6 +50,8 @@ export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string =
       content_type: a.content_type, shared: a.shared === true, sm_config: smConfig,
       physical_size: st.physicalSize, physical_utilisation: st.physicalUtilisation, virtual_allocation: st.virtualAllocation,
     });
+    // PBDs keep `password_secret`, never the password itself.
+    const deviceConfig = keepSecrets(ctx, given, `SR ${uuid}`);
     return hosts.map((host) => createPbd(ctx, { SR: srRef, host, device_config: deviceConfig }));
   });
   raiseSrWarnings(ctx, srRef, st.warnings);
@@ -96,7 +99,7 @@ async function destroy(ctx: ActionContext, a: ActionArgs): Promise<string> {
   const pbd = pbds.find((p) => p.host === ctx.services.hostRef) ?? pbds[0];
   if (!pbd) throw new ApiError('SR_HAS_NO_PBDS', [srRef]);
   const driver = driverFor(ctx, String(sr.type));
-  const dc = pbd.device_config as Smap;
+  const dc = resolveSecrets(ctx, pbd.device_config as Smap);
   const uuid = String(sr.uuid);
   // Attach just long enough to look: only base copies may be left behind.
   const infos = await storageCall(async () => {
@@ -115,8 +118,9 @@ async function destroy(ctx: ActionContext, a: ActionArgs): Promise<string> {
 
 async function probe(ctx: ActionContext, a: ActionArgs): Promise<string> {
   const driver = driverFor(ctx, String(a.type));
-  if (driver.probeXml) return storageCall(() => driver.probeXml!((a.device_config ?? {}) as Smap));
-  const found = await storageCall(() => driver.probe((a.device_config ?? {}) as Smap));
+  const dc = resolveSecrets(ctx, (a.device_config ?? {}) as Smap);
+  if (driver.probeXml) return storageCall(() => driver.probeXml!(dc));
+  const found = await storageCall(() => driver.probe(dc));
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const srs = found.map((f) => `\t<SR>\n\t\t<UUID>${esc(f.uuid)}</UUID>\n\t</SR>\n`).join('');
   return `<?xml version="1.0" ?>\n<SRlist>\n${srs}</SRlist>\n`;

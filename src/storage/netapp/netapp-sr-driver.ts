@@ -53,7 +53,7 @@ export class NetappSrDriver implements SrDriver {
 
   /** Connects and learns who the array is; a wrong `storageSystemId` is refused. */
   async connect(cfg: Pick<NetappConfig, 'connection' | 'storageSystemId' | 'svm'>): Promise<{ client: OntapRestClient; id: ArrayIdentity }> {
-    const client = new OntapRestClient(cfg.connection, this.opts.log ? { log: this.opts.log } : {});
+    const client = new OntapRestClient(cfg.connection);
     try {
       const id = await onArray('SRUnavailable', `NetApp array at ${client.address}`, async () => {
         const cluster = await client.get<{ name: string; version: { full: string; generation: number; major: number; minor: number } }>('/api/cluster', { fields: 'name,version' });

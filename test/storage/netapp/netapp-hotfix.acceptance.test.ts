@@ -43,7 +43,15 @@ describe('NetApp SR: the hotfix items against the ONTAP simulator, in a pool of 
   it('xe sr-create type=netapp makes one thin FlexVol, plugged on both hosts, with the SR identity from the array', async () => {
     const pbds = (await f.api.call('SR.get_PBDs', sr)) as string[];
     assert.equal(pbds.length, 2);
-    for (const p of pbds) assert.equal(await f.api.call('PBD.get_currently_attached', p), true);
+    for (const p of pbds) {
+      assert.equal(await f.api.call('PBD.get_currently_attached', p), true);
+      const dc = (await f.api.call('PBD.get_device_config', p)) as Record<string, string>;
+      assert.equal(dc.password, undefined, 'the PBD keeps no password');
+      const secret = String(await f.api.call('secret.get_by_uuid', dc.password_secret));
+      assert.equal(await f.api.call('secret.get_value', secret), f.sim.password);
+    }
+    const pbdList = await f.xeOk('pbd-list', `sr-uuid=${srUuid}`, 'params=device-config');
+    assert.doesNotMatch(pbdList, new RegExp(f.sim.password));
     const v = await volumeOfSr(f, srUuid);
     assert.deepEqual([v.guarantee.type, v.space.fractional_reserve, v.space.snapshot.reserve_percent, v.snapshot_policy.name, v.autosize.mode],
       ['none', 0, 0, 'none', 'grow']);
