@@ -36,6 +36,12 @@ export interface DispatcherOptions {
   readonly services: Services;
   /** Runs before an action; lets the pool layer forward or refuse (HOST_IS_SLAVE). */
   readonly gate?: (entry: { cls: ClassDecl; msg: MessageDecl }, session: SessionInfo | undefined) => void;
+  /**
+   * Classes served but left out of `system.listMethods`: those newer than the API version
+   * this toolstack claims. Clients that learn the classes from the listing (Xen Orchestra)
+   * then see what a host of that version has, and find an update by uuid as its pool_patch.
+   */
+  readonly unlisted?: readonly string[];
 }
 
 export class Dispatcher {
@@ -77,7 +83,7 @@ export class Dispatcher {
   listMethods(): string[] {
     const out: string[] = ['system.listMethods'];
     for (const e of this.table.values()) {
-      if (e.msg.internal) continue;
+      if (e.msg.internal || this.o.unlisted?.includes(e.cls.name)) continue;
       out.push(e.wireName);
       if (e.msg.async) out.push(`Async.${e.wireName}`);
     }

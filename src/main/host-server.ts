@@ -19,6 +19,7 @@ import { classes } from '../datamodel/index.js';
 import { openPoolDb } from '../db/sqlite-pool-db.js';
 import { actionsByClass } from './actions-registry.js';
 import { listenDual } from './dual-listener.js';
+import { API_VERSION } from './product.js';
 import { longPollsEnded } from '../actions/event/index.js';
 import { ensurePool } from './first-start.js';
 import { HostHypervisor } from './hypervisor-process.js';
@@ -124,7 +125,9 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   await hypervisor.start((gone) => reportDomains(services, gone));
   const keeper = new AbortController();
   const kept = keepVmAllowedOperations(db, () => !services.pool || services.pool.isMaster(), keeper.signal);
-  const dispatcher = new Dispatcher({ classes, actions: actionsByClass, sessions, tasks, services, gate: pool.gate });
+  // pool_update came with API 2.6 (XenServer 7.1); a host claiming less does not list it.
+  const unlisted = API_VERSION.major * 100 + API_VERSION.minor < 206 ? ['pool_update'] : [];
+  const dispatcher = new Dispatcher({ classes, actions: actionsByClass, sessions, tasks, services, gate: pool.gate, unlisted });
   pool.wire(dispatcher);
   const resources = new Map<string, ResourceHandler>();
   for (const [key, handler] of pool.resources) resources.set(key, handler);

@@ -153,6 +153,12 @@ describe('precheck and apply', () => {
       const result = await xo.putResource(stream, '/pool_patch_upload', { task: await xo.createTask('upload patch') });
       assert.match(String(result), /^OpaqueRef:/);
       assert.equal(await api.call('pool_patch.get_uuid', result), UPDATE_UUID);
+      // A 6.0.2 host lists no pool_update class: looking the uuid up finds the pool_patch.
+      await xo.objectsFetched;
+      const deadline = Date.now() + 10_000;
+      while (xo.getObjectByUuid(UPDATE_UUID, undefined) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(xo.getObjectByUuid(UPDATE_UUID).$type, 'pool_patch');
+      assert.ok(!Object.values(xo.objects.all).some((o: any) => o.$type === 'pool_update'), 'no pool_update twin listed');
       // And with a known length.
       await api.callAsync('pool_patch.destroy', result);
       const body = readFileSync(file);

@@ -9,7 +9,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as openpgp from 'openpgp';
@@ -141,7 +141,9 @@ export async function buildUpdate(o: BuildUpdateOptions): Promise<BuildResult> {
   const meta = { mtime: FIXED_MTIME, mode: 0o100644 };
   zip.addBuffer(manifestBytes, MANIFEST_NAME, meta);
   zip.addBuffer(Buffer.from(signature, 'utf8'), SIGNATURE_NAME, meta);
-  for (const f of files) zip.addFile(f.realPath, f.path, { mtime: FIXED_MTIME, mode: 0o100000 | f.mode });
+  // Buffers, not files: yazl then knows each entry's CRC and sizes before writing its local
+  // header, so readers that trust the local header (no data descriptor) see the real sizes.
+  for (const f of files) zip.addBuffer(await readFile(f.realPath), f.path, { mtime: FIXED_MTIME, mode: 0o100000 | f.mode });
   const tmpOut = join(dirname(o.out), `.${basename(o.out)}.unverified-${process.pid}`);
   await writeZip(zip, tmpOut);
   let verified: VerifiedUpdate;
@@ -163,7 +165,7 @@ export async function buildUpdate(o: BuildUpdateOptions): Promise<BuildResult> {
 /** Writes the distribution zip holding the `.xsupdate` (stored: it is compressed already) and an optional readme. */
 export async function wrapDistribution(xsupdatePath: string, zipPath: string, readme?: { name: string; text: string }): Promise<void> {
   const zip = new yazl.ZipFile();
-  zip.addFile(xsupdatePath, basename(xsupdatePath), { mtime: FIXED_MTIME, mode: 0o100644, compress: false });
+  zip.addBuffer(await readFile(xsupdatePath), basename(xsupdatePath), { mtime: FIXED_MTIME, mode: 0o100644, compress: false });
   if (readme) zip.addBuffer(Buffer.from(readme.text, 'utf8'), readme.name, { mtime: FIXED_MTIME, mode: 0o100644 });
   await writeZip(zip, zipPath);
 }

@@ -13,6 +13,28 @@ import { GpgHome, run, type GpgKey } from './gpg-home.js';
 import { UPDATE_UUID, writeSourceTree } from './hand-build.js';
 import { assertRefused } from './refusal.js';
 
+/**
+ * Walks a zip from its first byte using only the local headers: each must carry its sizes
+ * (no data-descriptor flag) so that the walk lands on the next header or the central directory.
+ */
+function localHeaders(zip: Buffer): Array<{ name: string; size: number }> {
+  const out: Array<{ name: string; size: number }> = [];
+  let at = 0;
+  while (zip.readUInt32LE(at) === 0x04034b50) {
+    const flags = zip.readUInt16LE(at + 6);
+    const compressed = zip.readUInt32LE(at + 18);
+    const size = zip.readUInt32LE(at + 22);
+    const nameLen = zip.readUInt16LE(at + 26);
+    const extraLen = zip.readUInt16LE(at + 28);
+    const name = zip.toString('utf8', at + 30, at + 30 + nameLen);
+    assert.equal(flags & 0x8, 0, `${name}: sizes deferred to a data descriptor`);
+    out.push({ name, size });
+    at += 30 + nameLen + extraLen + compressed;
+  }
+  assert.equal(zip.readUInt32LE(at), 0x02014b50, 'the local headers lead to the central directory');
+  return out;
+}
+
 describe('building an update', () => {
   let gpg: GpgHome;
   let root: string;
@@ -84,6 +106,11 @@ describe('building an update', () => {
     const v = await verifyAndExtract(join(dir, 'XS602E006.zip'), [await gpg.exportPublic(ed)], target);
     assert.deepEqual(v.manifest.applies_to, { product: 'XenServer', min: '6.0.2', max: '6.0.2' });
     assert.equal(await readFile(join(target, 'opt/islet/VERSION'), 'utf8'), 'XS602E006\n');
+    // Readers that trust local headers (streaming unzippers, upload clients) need real sizes there.
+    const zipEntries = localHeaders(await readFile(join(dir, 'XS602E006.zip')));
+    assert.deepEqual(zipEntries.map((e) => e.name), ['XS602E006.xsupdate']);
+    assert.equal(zipEntries[0]!.size, (await readFile(out)).length, 'the .xsupdate size is in its local header');
+    assert.ok(localHeaders(await readFile(out)).length >= 3, 'every .xsupdate entry has its sizes in its local header');
   });
 
   it('refuses a protected key without its passphrase, and leaves no file', async () => {
