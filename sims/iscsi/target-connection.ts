@@ -34,6 +34,8 @@ export interface TargetHost {
 }
 
 const QUEUE_DEPTH = 128;
+/** Largest expected data transfer length a write may announce. */
+const MAX_WRITE_BUFFER = 64 * 1024 * 1024;
 
 interface WriteTask {
   itt: number;
@@ -68,6 +70,8 @@ export class TargetConnection {
   private readonly writes = new Map<number, WriteTask>();
   private nextTtt = 1;
   private readonly running = new Set<Promise<void>>();
+  /** The buffer allocated for a write command whose immediate data was read into it. */
+  private preallocated: { itt: number; buf: Buffer } | undefined;
   private loginTimer: NodeJS.Timeout | undefined;
   sessionKey = '';
 
@@ -76,6 +80,7 @@ export class TargetConnection {
     socket.setNoDelay(true);
     this.reader = new PduReader(socket, (p) => this.onPdu(p), (e) => this.fail(e));
     this.reader.maxDataSegment = 8192;
+    this.reader.placeData = (bhs) => this.placeData(bhs);
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
     this.loginTimer = setTimeout(() => this.fail(new ProtocolError('login did not complete in time')), host.timeouts.loginMs);
@@ -207,6 +212,27 @@ export class TargetConnection {
     r.writeUInt32BE(NO_TAG, 16);
     this.sns(r, true);
     this.send(r, Buffer.from(bhs));
+  }
+
+  /** Lets write data go from the socket straight into its task's buffer (one copy). */
+  private placeData(bhs: Buffer): Buffer | undefined {
+    if (this.phase !== 'ffp') return undefined;
+    const len = (bhs[5]! << 16) | (bhs[6]! << 8) | bhs[7]!;
+    const op = opcode(bhs);
+    if (op === Op.DataOut) {
+      const task = this.writes.get(itt(bhs));
+      const offset = u32(bhs, 40);
+      if (!task || offset + len > task.edtl) return undefined;
+      return task.buf.subarray(offset, offset + len);
+    }
+    if (op === Op.ScsiCommand && (flags(bhs) & 0x20) !== 0) {
+      const edtl = u32(bhs, 20);
+      if (len > edtl || edtl > MAX_WRITE_BUFFER) return undefined;
+      const buf = Buffer.allocUnsafe(edtl);
+      this.preallocated = { itt: itt(bhs), buf };
+      return buf.subarray(0, len);
+    }
+    return undefined;
   }
 
   // ---- login ------------------------------------------------------------------------
@@ -355,12 +381,15 @@ export class TargetConnection {
     const store = this.host.lunFor(this.login.initiatorName, lun);
     const want = Math.min(edtl, dataOutLength(cdb, store));
     if (this.writes.has(tag)) throw new ProtocolError(`task tag ${tag} is already in use`);
+    const pre = this.preallocated?.itt === tag ? this.preallocated.buf : undefined;
+    this.preallocated = undefined;
+    if (edtl > MAX_WRITE_BUFFER) throw new ProtocolError(`a write of ${edtl} bytes is beyond what the target accepts`);
     const task: WriteTask = {
-      itt: tag, cmdBhs: bhs, lun, cdb, edtl, want, buf: Buffer.allocUnsafe(Math.max(edtl, 0)), received: p.data.length,
+      itt: tag, cmdBhs: bhs, lun, cdb, edtl, want, buf: pre ?? Buffer.allocUnsafe(edtl), received: p.data.length,
       unsolicitedOpen: (f & 0x80) === 0, nextOffset: 0, r2ts: new Map(), r2tsn: 0,
     };
     if (task.unsolicitedOpen && params.initialR2T) throw new ProtocolError('unsolicited Data-Out with InitialR2T=Yes');
-    p.data.copy(task.buf, 0);
+    if (!pre) p.data.copy(task.buf, 0);
     task.nextOffset = task.unsolicitedOpen ? Math.min(edtl, params.firstBurstLength) : p.data.length;
     this.writes.set(tag, task);
     this.armTimer(task);
@@ -384,7 +413,7 @@ export class TargetConnection {
     if (ttt === NO_TAG) {
       if (!task.unsolicitedOpen) throw new ProtocolError('unsolicited Data-Out after the unsolicited burst ended');
       if (offset + len > this.login.params.firstBurstLength) throw new ProtocolError('unsolicited data beyond FirstBurstLength');
-      p.data.copy(task.buf, offset);
+      if (!samePlace(p.data, task.buf, offset)) p.data.copy(task.buf, offset);
       task.received += len;
       if (final) {
         task.unsolicitedOpen = false;
@@ -395,7 +424,7 @@ export class TargetConnection {
       const r2t = task.r2ts.get(ttt);
       if (!r2t) throw new ProtocolError(`Data-Out with an unknown target transfer tag ${ttt}`);
       if (offset < r2t.offset || offset + len > r2t.offset + r2t.length) throw new ProtocolError('Data-Out outside its R2T');
-      p.data.copy(task.buf, offset);
+      if (!samePlace(p.data, task.buf, offset)) p.data.copy(task.buf, offset);
       task.received += len;
       r2t.got += len;
       if (final) {
@@ -523,6 +552,8 @@ export class TargetConnection {
     this.send(r, payload);
   }
 }
+
+const samePlace = (data: Buffer, buf: Buffer, offset: number): boolean => data.buffer === buf.buffer && data.byteOffset === buf.byteOffset + offset;
 
 /** A copy of a WRITE(10/12/16) CDB with another transfer length. */
 function withBlocks(cdb: Buffer, blocks: number): Buffer {
