@@ -164,6 +164,7 @@ export const vmConfigMessages: readonly MessageDecl[] = [
     params: [
       param('self', t.ref('VM'), 'The VM'),
     ],
+    errors: ['HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED'],
     role: 'read-only',
     async: true,
   }),

@@ -148,6 +148,20 @@ describe('Xen Orchestra calls: disks, memory, VCPUs, checkpoint, revert, tasks, 
     assert.ok((await exported()).equals(second), 'the exported disk is the data imported with a length');
   });
 
+  it('guards the other VM setters as xapi does', async () => {
+    await rejectsWith(call('VM.set_actions_after_crash', vm, 'rename_restart'), 'VALUE_NOT_SUPPORTED');
+    await call('VM.set_actions_after_crash', vm, 'restart');
+    await rejectsWith(call('VM.set_HVM_shadow_multiplier', vm, 0.5), 'INVALID_VALUE');
+    await call('VM.set_HVM_shadow_multiplier', vm, 2.0);
+    assert.equal(Number(await call('VM.get_HVM_shadow_multiplier', vm)), 2);
+    await rejectsWith(call('VM.set_ha_restart_priority', vm, 'always'), 'INVALID_VALUE');
+    await call('VM.set_bios_strings', vm, { 'bios-vendor': 'Islet' });
+    await rejectsWith(call('VM.set_bios_strings', vm, { 'bios-vendor': 'again' }), 'VM_BIOS_STRINGS_ALREADY_SET');
+    // The single host's SR is local: the VM could not move, so it is not agile.
+    const e = await rejectsWith(xapi.callAsync('VM.assert_agile', vm), 'HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED');
+    assert.deepEqual(e.params, [sr]);
+  });
+
   it('cancels a task, and a client reports on its own task with the task setters', async () => {
     const task = await call('task.create', 'xo import', 'an import XO runs itself');
     await call('task.set_progress', task, 0.5);

@@ -7,7 +7,8 @@
 import { joinActions } from '../../core/action-context.js';
 import { vmCheckpointActions } from './vm-checkpoint.js';
 import { vmConfigActions } from './vm-config.js';
+import { vmSettingActions } from './vm-settings.js';
 import { vmDiskActions } from './vm-disks.js';
 import { vmPowerActions } from './vm-power.js';
 
-export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions);
+export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions, vmSettingActions);

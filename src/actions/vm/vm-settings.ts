@@ -1,0 +1,100 @@
+/**
+ * @module
+ * The remaining VM setters xapi guards with its own rules rather than a plain field write:
+ * the shadow multiplier and the domain type change only while the VM is halted, crash
+ * actions refuse what would leak a domain or core-dump an HVM guest, the HA restart
+ * priority takes only xapi's words, BIOS strings are set once, and `assert_agile` fails
+ * unless every disk is on a shared SR (as HA requires of a protected VM).
+ */
+import { ApiError } from '../../core/api-error.js';
+import type { Row } from '../../core/ports/pool-db.js';
+import { isNullRef, type Ref } from '../../core/ref.js';
+import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import { getVm, withVmOperation } from './vm-operation-lock.js';
+
+const vmOf = (a: ActionArgs) => a.self as Ref<'VM'>;
+
+function isHvm(vm: Row): boolean {
+  if (vm.domain_type === 'hvm') return true;
+  if (vm.domain_type === 'pv' || vm.domain_type === 'pvh' || vm.domain_type === 'pv_in_pvh') return false;
+  return String(vm.HVM_boot_policy ?? '') !== '';
+}
+
+const BIOS_KEYS = new Set([
+  'bios-vendor', 'bios-version', 'system-manufacturer', 'system-product-name', 'system-version',
+  'system-serial-number', 'baseboard-manufacturer', 'baseboard-product-name', 'baseboard-version',
+  'baseboard-serial-number', 'enclosure-asset-tag', 'hp-rombios', 'oem-1', 'oem-2',
+]);
+
+export const vmSettingActions: ClassActions = {
+  set_HVM_shadow_multiplier: async (ctx, a) => {
+    const value = Number(a.value);
+    if (!(value >= 1)) throw new ApiError('INVALID_VALUE', ['HVM_shadow_multiplier', String(a.value)]);
+    await withVmOperation(ctx, vmOf(a), 'changing_shadow_memory', async (_op, atRelease) => {
+      atRelease(() => ctx.db.update('VM', vmOf(a), { HVM_shadow_multiplier: value }));
+    });
+    return '';
+  },
+  set_actions_after_crash: (ctx, a) => {
+    const vm = getVm(ctx.db, vmOf(a));
+    const value = String(a.value);
+    const field = 'VM.actions_after_crash';
+    if (value === 'rename_restart') {
+      throw new ApiError('VALUE_NOT_SUPPORTED', [field, value, 'option would leak a domain; VMs and not domains are managed by this API']);
+    }
+    if (value.startsWith('coredump') && isHvm(vm)) {
+      throw new ApiError('VALUE_NOT_SUPPORTED', [field, value, 'cannot invoke a coredump of an HVM domain']);
+    }
+    ctx.db.update('VM', vmOf(a), { actions_after_crash: value });
+    return '';
+  },
+  set_ha_restart_priority: (ctx, a) => {
+    getVm(ctx.db, vmOf(a));
+    const value = String(a.value);
+    if (!['restart', 'best-effort', ''].includes(value)) throw new ApiError('INVALID_VALUE', ['ha_restart_priority', value]);
+    ctx.db.update('VM', vmOf(a), { ha_restart_priority: value, ha_always_run: value === 'restart' });
+    return '';
+  },
+  set_suspend_VDI: (ctx, a) => {
+    getVm(ctx.db, vmOf(a));
+    if (!isNullRef(a.value) && !ctx.db.get('VDI', a.value as Ref)) throw new ApiError('HANDLE_INVALID', ['VDI', String(a.value)]);
+    ctx.db.update('VM', vmOf(a), { suspend_VDI: a.value });
+    return '';
+  },
+  set_domain_type: async (ctx, a) => {
+    const value = String(a.value);
+    if (value === 'unspecified') throw new ApiError('VALUE_NOT_SUPPORTED', ['domain_type', value, 'the domain type must be specified']);
+    const vm = getVm(ctx.db, vmOf(a));
+    if (vm.power_state !== 'Halted') throw new ApiError('VM_BAD_POWER_STATE', [vmOf(a), 'halted', String(vm.power_state).toLowerCase()]);
+    // Old clients read HVM_boot_policy: keep it saying the same thing.
+    const policy = value === 'hvm' ? (String(vm.HVM_boot_policy || '') || 'BIOS order') : '';
+    ctx.db.update('VM', vmOf(a), { domain_type: value, HVM_boot_policy: policy });
+    return '';
+  },
+  set_NVRAM: (ctx, a) => {
+    getVm(ctx.db, vmOf(a));
+    ctx.db.update('VM', vmOf(a), { NVRAM: { ...(a.value as Record<string, string>) } });
+    return '';
+  },
+  set_bios_strings: (ctx, a) => {
+    const vm = getVm(ctx.db, vmOf(a));
+    if (Object.keys((vm.bios_strings ?? {}) as Record<string, string>).length > 0) throw new ApiError('VM_BIOS_STRINGS_ALREADY_SET', []);
+    const value = a.value as Record<string, string>;
+    for (const [k, v] of Object.entries(value)) {
+      if (!BIOS_KEYS.has(k)) throw new ApiError('INVALID_VALUE', [k, 'Unknown key']);
+      if (v.length > 512) throw new ApiError('INVALID_VALUE', [k, 'The value is longer than 512 characters']);
+    }
+    ctx.db.update('VM', vmOf(a), { bios_strings: { ...value } });
+    return '';
+  },
+  assert_agile: (ctx: ActionContext, a: ActionArgs) => {
+    const vm = getVm(ctx.db, vmOf(a));
+    for (const vbd of (vm.VBDs ?? []) as Ref<'VBD'>[]) {
+      const row = ctx.db.get('VBD', vbd);
+      if (!row || row.empty === true || isNullRef(row.VDI)) continue;
+      const sr = ctx.db.get('VDI', row.VDI as Ref)?.SR as Ref<'SR'> | undefined;
+      if (sr && ctx.db.get('SR', sr)?.shared !== true) throw new ApiError('HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', [sr]);
+    }
+    return '';
+  },
+};
