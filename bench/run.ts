@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   nbd: async () => (await import('./nbd-bench.js')).run(),
   snapshot: async () => (await import('./snapshot-bench.js')).run(),
   netapp: async () => (await import('./netapp-bench.js')).run(),
+  equallogic: async () => (await import('./equallogic-bench.js')).run(),
   evacuate: async () => (await import('./evacuate-bench.js')).run(),
   rolling: async () => (await import('./rolling-bench.js')).run(),
   iscsi: async () => (await import('./iscsi-bench.js')).run(),

@@ -134,6 +134,9 @@ export class SshCliServer {
     };
 
     ch.on('data', (data: Buffer) => {
+      // Echo what a chunk typed in one write, as a terminal driver does.
+      let echoed = '';
+      const flushEcho = () => { if (echoed) { write(echoed); echoed = ''; } };
       for (const c of data.toString('utf8')) {
         if (paged) {
           const rest = paged;
@@ -146,6 +149,7 @@ export class SshCliServer {
         if (c === '\n' && lastCr) { lastCr = false; continue; }
         lastCr = c === '\r';
         if (c === '\r' || c === '\n') {
+          flushEcho();
           if (echo) write('\r\n');
           const text = line;
           line = '';
@@ -161,9 +165,10 @@ export class SshCliServer {
           write(cli.prompt());
         } else {
           line += c;
-          if (echo) write(c);
+          if (echo) echoed += c;
         }
       }
+      flushEcho();
     });
     ch.on('error', () => undefined);
     write(BANNER.join('\r\n'));

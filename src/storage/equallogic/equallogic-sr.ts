@@ -40,6 +40,8 @@ export class EqualLogicSr implements AttachedSr {
   private nodes = new Map<string, Node>();
   private readonly active = new Map<string, BlockDevice>();
   private lock: Promise<unknown> = Promise.resolve();
+  /** A snapshot's size and target never change: read once per snapshot. */
+  private readonly snapFacts = new Map<string, { size: number; iqn: string }>();
 
   constructor(private readonly c: EqlSrContext) {}
 
@@ -71,12 +73,41 @@ export class EqualLogicSr implements AttachedSr {
       if (!vol.snapshots) continue;
       for (const s of await this.eql.snapshots(name)) {
         if (!isUuid(s.name)) continue;
-        const d = await this.eql.snapshotDetail(name, s.name);
+        const key = `${name}@${s.name}`;
+        let d = this.snapFacts.get(key);
+        if (!d) {
+          d = await this.eql.snapshotDetail(name, s.name);
+          this.snapFacts.set(key, { size: d.size, iqn: d.iqn });
+        }
         nodes.set(s.name, { kind: 'snapshot', uuid: s.name, volumeName: name, volumeUuid: uuid, snap: s.name, size: d.size, iqn: d.iqn });
       }
     }
     this.nodes = nodes;
     return nodes;
+  }
+
+  /** Re-reads one volume and its snapshots into the index (cheaper than a full rescan). */
+  private async refreshVolume(name: string): Promise<Map<string, Node>> {
+    const uuid = vdiOfVolume(this.c.srUuid, name);
+    if (!uuid) return this.nodes;
+    for (const [k, n] of this.nodes) if ((n.kind === 'volume' && n.name === name) || (n.kind === 'snapshot' && n.volumeName === name)) this.nodes.delete(k);
+    const names = await this.eql.volumeNames();
+    if (!names.includes(name)) return this.nodes;
+    const vol = await this.eql.volume(name);
+    this.nodes.set(uuid, { kind: 'volume', uuid, name, vol, hidden: vol.description.includes(HIDDEN_MARK) });
+    if (vol.snapshots) {
+      for (const s of await this.eql.snapshots(name)) {
+        if (!isUuid(s.name)) continue;
+        const key = `${name}@${s.name}`;
+        let d = this.snapFacts.get(key);
+        if (!d) {
+          d = await this.eql.snapshotDetail(name, s.name);
+          this.snapFacts.set(key, { size: d.size, iqn: d.iqn });
+        }
+        this.nodes.set(s.name, { kind: 'snapshot', uuid: s.name, volumeName: name, volumeUuid: uuid, snap: s.name, size: d.size, iqn: d.iqn });
+      }
+    }
+    return this.nodes;
   }
 
   private info(n: Node, all: Map<string, Node>): VdiInfo {
@@ -132,8 +163,11 @@ export class EqualLogicSr implements AttachedSr {
 
   async vdiStat(uuid: string): Promise<VdiInfo> {
     return this.serial(async () => {
-      await this.node(uuid);
-      return this.fresh(uuid);
+      const n = await this.node(uuid);
+      const all = await this.refreshVolume(n.kind === 'volume' ? n.name : n.volumeName);
+      const now = all.get(uuid);
+      if (!now) throw vdiMissing(this.c.srUuid, uuid);
+      return this.info(now, all);
     });
   }
 
@@ -158,7 +192,8 @@ export class EqualLogicSr implements AttachedSr {
         name, sizeMiB: Math.max(1, Math.ceil(spec.virtualSize / MiB)), pool: this.c.config.pool,
         thin: (spec.allocation ?? this.c.config.provision) === 'thin',
       }));
-      return this.fresh(spec.uuid);
+      const all = await this.refreshVolume(name);
+      return this.info(all.get(spec.uuid)!, all);
     });
   }
 
@@ -205,7 +240,7 @@ export class EqualLogicSr implements AttachedSr {
       const n = await this.node(uuid);
       if (n.kind === 'volume') {
         await this.snapshotOf(n.name, newUuid);
-        const all = await this.rescan();
+        const all = await this.refreshVolume(n.name);
         return { created: this.info(all.get(newUuid)!, all), original: this.info(all.get(uuid)!, all) };
       }
       // An array cannot snapshot a snapshot: clone it to a hidden base volume and snapshot that.
@@ -228,7 +263,7 @@ export class EqualLogicSr implements AttachedSr {
         if (n.kind === 'volume') await this.eql.cloneVolume(n.name, name);
         else await this.eql.cloneSnapshot(n.volumeName, n.snap, name);
       });
-      const all = await this.rescan();
+      const all = await this.refreshVolume(name);
       return { created: this.info(all.get(newUuid)!, all), original: this.info(all.get(uuid)!, all) };
     });
   }
