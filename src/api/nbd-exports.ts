@@ -16,6 +16,7 @@
 import type { Services } from '../core/action-context.js';
 import type { SessionInfo } from '../core/ports/sessions.js';
 import { NbdMode, nbdMode, nbdReadOnlyReason, parseNbdExportName } from '../actions/vdi/vdi-nbd.js';
+import { onSr } from '../actions/vdi/vdi-ops.js';
 import type { BlockDevice } from '../core/ports/block-device.js';
 import type { ExportContext, ExportHandle } from '../core/ports/nbd-export.js';
 import type { PoolDb, Row } from '../core/ports/pool-db.js';
@@ -40,6 +41,7 @@ export interface NbdExportDeps {
 const LEAST: Role = 'vm-admin';
 
 class Refused extends Error {}
+
 
 /** An export name without its token, for logs. */
 export function redactExportName(name: string): string {
@@ -117,6 +119,13 @@ async function open(d: NbdExportDeps, name: string, ctx: ExportContext, releasin
       set.delete(p);
       if (!set.size && releasing.get(uuid) === set) releasing.delete(uuid);
     });
+    // A write session changed the disk's allocation: bring its space figures up to date,
+    // as an import does, rather than leave them until the next SR scan.
+    if (!readOnly && !dev.readOnly) {
+      const ctx = { services: d.services, db: d.db, session: undefined, task: undefined, peer: 'nbd' };
+      void p.then(() => onSr(ctx, vdi.SR as Ref<'SR'>, async () => undefined))
+        .catch((e: unknown) => d.log?.(`nbd: space figures of VDI ${uuid} not refreshed: ${e instanceof Error ? e.message : String(e)}`));
+    }
     set.add(p);
     return p;
   };

@@ -121,6 +121,13 @@ describe('NBD exports of a running host', { skip }, () => {
     const dataAt = (off: number) => map.some((e) => e.offset <= off && off < e.offset + e.length && (e.type & 1) === 0);
     assert.ok(dataAt(0) && dataAt(11 * MiB) && dataAt(40 * MiB + 4096), JSON.stringify(map));
     assert.ok(!dataAt(30 * MiB), 'an unwritten range stays a hole');
+    // The write session's end refreshes the disk's space figures (no sr-scan needed).
+    const deadline = Date.now() + 10_000;
+    let used = 0;
+    while ((used = Number(await fx.api.call('VDI.get_physical_utilisation', vdi))) < 4 * MiB && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(used >= 4 * MiB, `physical_utilisation after writing 4 MiB over NBD: ${used}`);
 
     const snapVm = String(await fx.api.callAsync('VM.snapshot', vm, 'after-one'));
     snapVdi = await diskOf(fx.api, snapVm);
