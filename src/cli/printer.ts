@@ -28,8 +28,26 @@ function padRight(s: string, len: number): string {
 /** One record as xe lays it out, ending with a single newline. */
 export function formatRecord(r: PrintRecord): string {
   const width = 4 + r.reduce((m, [k]) => Math.max(m, k.length), 0);
-  const lines = r.map(([k, v], i) => `${i === 0 ? padRight(k, width) : padLeft(k, width)}: ${v}`);
+  const lines = r.map(([k, v], i) => `${i === 0 ? padRight(k, width) : padLeft(k, width)}: ${visible(v)}`);
   return `${lines.join('\n')}\n`;
+}
+
+// C0 controls, DEL, C1 controls and the bidirectional overrides and isolates.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+
+function escapeOne(c: string): string {
+  const n = c.codePointAt(0)!;
+  return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A value as xe may put it on a terminal: control and escape characters (which could move
+ * the cursor, recolour or retitle the terminal, or reverse a name's display) are shown as
+ * `\xNN` / `\uNNNN` instead of being sent raw. Messages keep their line breaks.
+ */
+export function visible(s: string, keepLines = false): string {
+  return s.replace(keepLines ? CONTROL_BUT_LINES : CONTROL, escapeOne);
 }
 
 /** `--minimal` escaping: a comma becomes `\,` and a backslash `\\`. */
@@ -60,13 +78,13 @@ export class Printer {
         for (const r of v.records) this.#sinks.out(`${formatRecord(r)}\n\n`);
         return;
       case 'list':
-        for (const s of v.items) this.#sinks.out(`${s}\n`);
+        for (const s of v.items) this.#sinks.out(`${visible(s)}\n`);
         return;
       case 'msg':
-        this.#sinks.out(`${v.text}\n`);
+        this.#sinks.out(`${visible(v.text, true)}\n`);
         return;
       case 'stderr':
-        this.#sinks.err(`${v.text}\n`);
+        this.#sinks.err(`${visible(v.text, true)}\n`);
         return;
     }
   }
@@ -95,10 +113,10 @@ export class Printer {
   #printMinimal(v: PrintVal): void {
     if (v.kind === 'table') {
       if (v.records.length > 0 && v.records.every((r) => r.length > 0)) {
-        this.#buffer.unshift(v.records.map((r) => escapeCommas(r[0]![1])).join(','));
+        this.#buffer.unshift(v.records.map((r) => escapeCommas(visible(r[0]![1]))).join(','));
       }
     } else if (v.kind === 'list') {
-      this.#buffer.unshift(v.items.map(escapeCommas).join(','));
+      this.#buffer.unshift(v.items.map((i) => escapeCommas(visible(i))).join(','));
     }
   }
 }

@@ -6,6 +6,7 @@
  * As in xapi, `forget` and `destroy` refuse while any PBD is plugged, and `destroy` refuses
  * while the SR still holds a disk users can see.
  */
+import { checkTextField, checkTextFields } from '../../core/record-rules.js';
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, type Ref } from '../../core/ref.js';
@@ -35,6 +36,7 @@ function poolHosts(ctx: ActionContext): Ref<'host'>[] {
 
 /** SR.create; `uuid` lets the caller name the SR (the local SR's path carries it). */
 export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string = newUuid()): Promise<Ref<'SR'>> {
+  checkTextFields({ name_label: a.name_label, name_description: a.name_description });
   const type = String(a.type);
   const driver = driverFor(ctx, type);
   const smConfig = { ...((a.sm_config ?? {}) as Smap) };
@@ -129,6 +131,7 @@ async function probe(ctx: ActionContext, a: ActionArgs): Promise<string> {
 function setter(field: string, param: 'sr' | 'self') {
   return (ctx: ActionContext, a: ActionArgs): string => {
     mustRow(ctx, 'SR', a[param]);
+    checkTextField(field, a.value);
     ctx.db.update('SR', a[param] as Ref<'SR'>, { [field]: a.value });
     return '';
   };

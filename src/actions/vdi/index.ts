@@ -5,6 +5,7 @@
  * default) says otherwise; snapshots are read-only, share unchanged blocks and record what
  * they were taken of; `introduce`/`forget` touch records only.
  */
+import { checkTextField, checkTextFields } from '../../core/record-rules.js';
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, newRef, type Ref } from '../../core/ref.js';
@@ -20,12 +21,14 @@ const self = (a: ActionArgs): Ref<'VDI'> => a.self as Ref<'VDI'>;
 function setter(field: string) {
   return (ctx: ActionContext, a: ActionArgs): string => {
     mustRow(ctx, 'VDI', a.self);
+    checkTextField(field, a.value);
     ctx.db.update('VDI', self(a), { [field]: a.value });
     return '';
   };
 }
 
 async function create(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VDI'>> {
+  checkTextFields({ name_label: a.name_label, name_description: a.name_description });
   const r = (a.args ?? {}) as Row;
   if (r.type === 'cbt_metadata') throw new ApiError('VDI_INCOMPATIBLE_TYPE', ['', 'cbt_metadata']);
   if (r.SR === undefined || isNullRef(r.SR)) throw new ApiError('FIELD_TYPE_ERROR', ['SR']);

@@ -15,6 +15,7 @@ import type { ActionContext } from '../../core/action-context.js';
 import { domainsOn } from '../host/host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
 import { getVm } from './vm-operation-lock.js';
+import { checkVmMemory, checkVmVcpus } from '../../core/record-rules.js';
 
 /** What a VM asks of a host: bytes of memory (overhead excluded) and virtual CPUs. */
 export interface VmNeeds {
@@ -27,7 +28,13 @@ export function vmNeeds(vm: Ref<'VM'>, row: Row): VmNeeds {
   if (!(memory > 0)) {
     throw new ApiError('MEMORY_CONSTRAINT_VIOLATION', [`VM ${vm} has no memory: memory_static_max and memory_dynamic_max must be positive`]);
   }
-  const vcpus = Number(row.VCPUs_at_startup) || Number(row.VCPUs_max) || 1;
+  // A VM whose limits are out of order or whose VCPU counts are not sane does not start,
+  // however it came to be (a record written before these checks, an import).
+  checkVmMemory(row);
+  const max = Number(row.VCPUs_max) || 0;
+  const start = Number(row.VCPUs_at_startup) || 0;
+  if (max > 0 || start > 0) checkVmVcpus({ VCPUs_max: max || start, VCPUs_at_startup: start || max });
+  const vcpus = start || max || 1;
   return { memory, vcpus };
 }
 
