@@ -19,6 +19,7 @@ export interface EqlFixture {
   initiator: IsletIscsiInitiator;
   deviceConfig: Record<string, string>;
   dir: string;
+  store(): RunningEqualLogicSim['store'];
   cleanup(): Promise<void>;
 }
 
@@ -35,6 +36,7 @@ export async function startEqlFixture(o: { groupName?: string; firmware?: string
   const driver = new EqualLogicSrDriver({ initiator, hostIqn: () => hostIqn, stateDir: join(dir, 'host'), timeoutMs: 20_000 });
   return {
     sim, driver, initiator, dir,
+    store: () => sim.store,
     deviceConfig: { target: host, port: String(sim.sshAddress.port), username: 'grpadmin', password: 'eqlsecret', storagePoolId: 'default' },
     cleanup: async () => {
       await initiator.close();
