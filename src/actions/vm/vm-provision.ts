@@ -5,7 +5,8 @@
  * (`<provision><disk device="0" size="…" sr="<uuid>" bootable="true" type="system"/></provision>`).
  * A disk with no SR goes to the pool's default SR. The VM stops being a template, and the
  * description is removed so that it is never provisioned twice. On failure the disks made
- * so far are destroyed again.
+ * so far are destroyed again. Each disk is named after the VM and its device ("web 0"), as
+ * xapi names the disks it provisions.
  */
 import { ApiError } from '../../core/api-error.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
@@ -69,7 +70,7 @@ export async function provisionVm(ctx: ActionContext, vmRef: Ref<'VM'>): Promise
   try {
     for (const [i, d] of disks.entries()) {
       const vdi = await createVdi(ctx, {
-        SR: srFor(ctx, d.sr), virtual_size: d.size, name_label: d.device,
+        SR: srFor(ctx, d.sr), virtual_size: d.size, name_label: `${String(vm.name_label)} ${d.device}`,
         name_description: 'Created by template provisioner', type: d.type,
         sm_config: { vmhint: String(vm.uuid) },
       });
