@@ -8,6 +8,7 @@
  *   the same LUN; ratio = qemu's time / Islet's time (goal >= 1.0);
  * - `target`: `qemu-img convert` to and from the simulated target (`islet sim iscsi`, its
  *   own process) against tgtd serving the same file; ratio = tgtd's time / ours (goal >= 0.8).
+ * Every round runs all the copies back to back (order alternating between rounds).
  * A ratio below its goal is marked `!`.
  */
 import { spawn } from 'node:child_process';
@@ -105,26 +106,30 @@ export async function run(): Promise<void> {
     console.log(`iscsi bench on ${base}, ${mib} MiB, ${rounds} rounds`);
 
     const t = { qw: [] as number[], qr: [] as number[], iw: [] as number[], ir: [] as number[], sw: [] as number[], sr: [] as number[] };
+    // Both targets serve the same file at once (never written at the same moment), and each
+    // round measures everything back to back, alternating the order, so that the load of a
+    // shared machine weighs on every side alike.
     const tgtd = await Tgtd.start({ targetIqn: TARGET, luns: [{ lun: 1, file: lunFile }] });
     const tgtdUrl = `iscsi://${tgtd.portal}/${TARGET}/1`;
+    let sim: { stop: () => Promise<void>; url: string } | undefined;
     try {
+      sim = await startSim(lunFile);
+      const simUrl = sim.url;
+      const steps: [keyof typeof t, () => Promise<void>][] = [
+        ['qw', () => qemuCopy(src, tgtdUrl, true)],
+        ['sw', () => qemuCopy(src, simUrl, true)],
+        ['iw', () => isletCopy(tgtd.portal, src, size, true)],
+        ['qr', () => qemuCopy(tgtdUrl, out, false)],
+        ['sr', () => qemuCopy(simUrl, out, false)],
+        ['ir', () => isletCopy(tgtd.portal, out, size, false)],
+      ];
       for (let r = 0; r < rounds; r++) {
-        t.qw.push(await timed(() => qemuCopy(src, tgtdUrl, true)));
-        t.qr.push(await timed(() => qemuCopy(tgtdUrl, out, false)));
-        t.iw.push(await timed(() => isletCopy(tgtd.portal, src, size, true)));
-        t.ir.push(await timed(() => isletCopy(tgtd.portal, out, size, false)));
+        const order = r % 2 === 0 ? steps : [...steps.slice(0, 3).reverse(), ...steps.slice(3).reverse()];
+        for (const [key, step] of order) t[key].push(await timed(step));
       }
     } finally {
+      await sim?.stop();
       await tgtd.stop();
-    }
-    const sim = await startSim(lunFile);
-    try {
-      for (let r = 0; r < rounds; r++) {
-        t.sw.push(await timed(() => qemuCopy(src, sim.url, true)));
-        t.sr.push(await timed(() => qemuCopy(sim.url, out, false)));
-      }
-    } finally {
-      await sim.stop();
     }
     const m = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) as Record<keyof typeof t, number>;
     const rate = (s: number): string => `${(mib / s).toFixed(0)} MiB/s`;

@@ -105,6 +105,11 @@ export class IscsiSession {
     return this.state === 'up' || this.state === 'recovering';
   }
 
+  /** Lost for good (recovery gave up) or logged out: a new session is needed. */
+  get finished(): boolean {
+    return this.state === 'failed' || this.state === 'closed' || this.state === 'closing';
+  }
+
   async open(): Promise<void> {
     await this.connect();
     this.state = 'up';

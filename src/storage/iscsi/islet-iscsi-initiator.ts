@@ -67,7 +67,7 @@ export class IsletIscsiInitiator implements IscsiInitiator {
     if (!Number.isInteger(addr.lun) || addr.lun < 0 || addr.lun > 16383) throw new IscsiError('NOT_FOUND', `LUN ${addr.lun} is out of range`);
     const key = `${addr.portal}|${addr.targetIqn.toLowerCase()}|${creds.initiatorIqn.toLowerCase()}`;
     let shared = this.sessions.get(key);
-    if (!shared || !shared.session.up && shared.users === 0) {
+    if (!shared || shared.session.finished) {
       const session = new IscsiSession(this.sessionOptions(addr.portal, creds, 'Normal', addr.targetIqn));
       shared = { session, users: 0, opening: session.open() };
       this.sessions.set(key, shared);
