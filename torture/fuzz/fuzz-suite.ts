@@ -9,7 +9,7 @@
  * generates inputs by grammar with fast-check instead, reproducible from the printed seed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -32,10 +32,19 @@ export const regressionDir = () => join(repoRoot(), 'torture', 'corpus', 'regres
 
 interface Outcome { execs: number; seconds: number; finding?: { kind: 'crash' | 'hang'; input: Buffer; message: string } }
 
-function runTarget(name: string, o: FuzzOptions, seed: number): Promise<Outcome> {
+async function runTarget(name: string, o: FuzzOptions, seed: number): Promise<Outcome> {
+  const dir = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), `islet-fuzz-${name}-`));
+  try {
+    return await runWorker(name, o, seed, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function runWorker(name: string, o: FuzzOptions, seed: number, dir: string): Promise<Outcome> {
   const shared = new SharedArrayBuffer(SHARED_HEADER + SHARED_INPUT_MAX);
   const counters = new Int32Array(shared, 0, 2);
-  const data: WorkerInput = { target: name, seconds: o.seconds, maxRuns: o.maxRuns ?? 1e9, seed, tmp: process.env.TMPDIR ?? tmpdir(), shared };
+  const data: WorkerInput = { target: name, seconds: o.seconds, maxRuns: o.maxRuns ?? 1e9, seed, dir, shared };
   const worker = new Worker(new URL('./fuzz-worker.js', import.meta.url), { workerData: data, stderr: true });
   const started = performance.now();
   return new Promise((resolve) => {
@@ -46,8 +55,7 @@ function runTarget(name: string, o: FuzzOptions, seed: number): Promise<Outcome>
       if (settled) return;
       settled = true;
       clearInterval(watch);
-      void worker.terminate();
-      resolve(out);
+      void worker.terminate().then(() => resolve(out), () => resolve(out));
     };
     const watch = setInterval(() => {
       const n = Atomics.load(counters, 0);

@@ -6,8 +6,6 @@
  * progress and to save the input that hung. A failing input is shrunk by fast-check and
  * posted back with what went wrong.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import fc from 'fast-check';
 import { mutatedInputs } from './mutate.js';
@@ -18,7 +16,8 @@ export interface WorkerInput {
   seconds: number;
   maxRuns: number;
   seed: number;
-  tmp: string;
+  /** A directory of the suite's making for the target's files; the suite removes it. */
+  dir: string;
   shared: SharedArrayBuffer;
 }
 
@@ -34,10 +33,10 @@ async function main(w: WorkerInput): Promise<void> {
   const target = targetByName(w.target)!;
   const counters = new Int32Array(w.shared, 0, 2);
   const bytes = new Uint8Array(w.shared, SHARED_HEADER);
-  const dir = await mkdtemp(join(w.tmp, `islet-fuzz-${target.name}-`));
-  const ctx = await target.setup(dir);
+  const ctx = await target.setup(w.dir);
   const started = performance.now();
   let execs = 0;
+  let verdict: WorkerMessage | undefined;
   try {
     const seeds = await target.seeds(ctx);
     const arb = mutatedInputs(seeds, target.fixup?.bind(target), target.generate);
@@ -55,15 +54,15 @@ async function main(w: WorkerInput): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     if (r.failed && r.counterexample) {
       const err = r.errorInstance instanceof Error ? r.errorInstance.message : String(r.errorInstance);
-      const msg: WorkerMessage = { kind: 'finding', input: new Uint8Array(r.counterexample[0]), message: `${err} (seed ${r.seed}, path ${r.counterexamplePath})`, execs, seconds };
-      parentPort!.postMessage(msg);
+      verdict = { kind: 'finding', input: new Uint8Array(r.counterexample[0]), message: `${err} (seed ${r.seed}, path ${r.counterexamplePath})`, execs, seconds };
     } else {
-      parentPort!.postMessage({ kind: 'done', execs, seconds } satisfies WorkerMessage);
+      verdict = { kind: 'done', execs, seconds };
     }
   } finally {
+    // Tear down before answering: the suite stops the worker as soon as it has the verdict.
     await target.teardown?.(ctx);
-    await rm(dir, { recursive: true, force: true });
   }
+  parentPort!.postMessage(verdict);
 }
 
 if (parentPort && workerData) {
