@@ -8,9 +8,10 @@ import { isDeclaredError, type ErrorCode } from '../datamodel/errors.js';
 export type { ErrorCode };
 
 export class ApiError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly params: string[];
-  constructor(code: string, params: readonly unknown[] = []) {
+  /** `code` is one of the datamodel's table; a code known only at run time goes through `fromWire`. */
+  constructor(code: ErrorCode, params: readonly unknown[] = []) {
     if (!isDeclaredError(code)) throw new Error(`undeclared XenAPI error code ${code}`);
     const strs = params.map((p) => (typeof p === 'string' ? p : JSON.stringify(p) ?? String(p)));
     super(`${code}${strs.length ? ` [${strs.join(', ')}]` : ''}`);
@@ -18,6 +19,11 @@ export class ApiError extends Error {
     this.code = code;
     this.params = strs;
   }
+  /** An error whose code arrived as data (from another host, a client): checked against the table. */
+  static fromWire(code: string, params: readonly unknown[] = []): ApiError {
+    return new ApiError(code as ErrorCode, params);
+  }
+
   /** The `[CODE, params…]` list XenAPI clients receive. */
   toWire(): string[] {
     return [this.code, ...this.params];

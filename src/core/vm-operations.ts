@@ -7,6 +7,7 @@
  * shutdown or hard reboot may interrupt a clean one, long copies may run side by side).
  */
 import type { VmOperations, VmPowerState } from '../datamodel/enums.js';
+import type { ErrorCode } from '../datamodel/errors.js';
 
 /** xapi reports power states in lower case in errors: `halted`, `running`… */
 export function lowerPowerState(s: string): string {
@@ -79,7 +80,7 @@ const CONTROL_DOMAIN_OPS: ReadonlySet<VmOperations> = new Set<VmOperations>([
 ]);
 
 /** A refusal as XenAPI spells it: `[code, params]`. */
-export type OpError = readonly [string, readonly string[]];
+export type OpError = readonly [ErrorCode, readonly string[]];
 
 /** Operations that never make sense on a template (it is copied, never run). */
 const TEMPLATE_FORBIDDEN = new Set<VmOperations>([

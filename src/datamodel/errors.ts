@@ -1,7 +1,8 @@
 /**
  * @module
- * The XenAPI error codes Islet raises, each with the names of its parameters. A code is
- * declared here once; `ApiError` refuses codes that are not, so a typo cannot reach a client.
+ * The XenAPI error codes Islet raises, each with the names of its parameters: the one
+ * table, for every layer (storage, pool, updates included). A code is declared here once;
+ * `ApiError` refuses codes that are not, so a typo cannot reach a client.
  */
 export const ErrorCodes = {
   INTERNAL_ERROR: ['message'],
@@ -96,6 +97,72 @@ export const ErrorCodes = {
   VM_REVERT_FAILED: ['vm', 'snapshot'],
   INVALID_DEVICE: ['device'],
   MAC_INVALID: ['MAC'],
+  // Storage: SRs, VDIs, PBDs, VBDs and provisioning.
+  SR_NOT_EMPTY: [],
+  SR_UUID_EXISTS: ['uuid'],
+  SR_BACKEND_FAILURE: ['status', 'stdout', 'stderr'],
+  VDI_NOT_MANAGED: ['vdi'],
+  PBD_EXISTS: ['sr', 'host', 'pbd'],
+  DEVICE_ALREADY_EXISTS: ['device'],
+  VBD_CDS_MUST_BE_READONLY: [],
+  VM_CANNOT_DELETE_DEFAULT_TEMPLATE: [],
+  ONLY_PROVISION_TEMPLATE: [],
+  ONLY_REVERT_SNAPSHOT: [],
+  PROVISION_FAILED_OUT_OF_SPACE: [],
+  // VM power, migration and host evacuation.
+  OPERATION_BLOCKED: ['ref', 'code'],
+  VM_MISSING_PV_DRIVERS: ['vm'],
+  VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT: ['vm'],
+  VM_SHUTDOWN_TIMEOUT: ['vm', 'timeout'],
+  VM_MIGRATE_FAILED: ['vm', 'source', 'destination', 'msg'],
+  VM_NOT_RESIDENT_HERE: ['vm', 'host'],
+  CANNOT_EVACUATE_HOST: ['errors'],
+  // A hypervisor failure carried from one host to another, rebuilt as a HypervisorError there.
+  ISLET_HYPERVISOR_ERROR: ['code', 'message', 'details'],
+  // Disk import and export.
+  VDI_IO_ERROR: ['reason'],
+  // Hotfixes (pool_patch, pool_update), with xapi's own parameter names.
+  INVALID_PATCH: [],
+  INVALID_PATCH_WITH_LOG: ['log'],
+  OUT_OF_SPACE: ['location'],
+  CANNOT_FIND_PATCH: [],
+  CANNOT_FETCH_PATCH: ['uuid'],
+  PATCH_ALREADY_EXISTS: ['uuid'],
+  PATCH_ALREADY_APPLIED: ['patch'],
+  PATCH_IS_APPLIED: [],
+  PATCH_APPLY_FAILED: ['output'],
+  PATCH_PRECHECK_FAILED_UNKNOWN_ERROR: ['patch', 'info'],
+  PATCH_PRECHECK_FAILED_PREREQUISITE_MISSING: ['patch', 'prerequisite_patch_uuid_list'],
+  PATCH_PRECHECK_FAILED_WRONG_SERVER_VERSION: ['patch', 'found_version', 'required_version'],
+  PATCH_PRECHECK_FAILED_WRONG_SERVER_BUILD: ['patch', 'found_build', 'required_build'],
+  PATCH_PRECHECK_FAILED_VM_RUNNING: ['patch'],
+  PATCH_PRECHECK_FAILED_OUT_OF_SPACE: ['patch', 'found_space', 'required_required'],
+  INVALID_UPDATE: ['info'],
+  UPDATE_ALREADY_EXISTS: ['uuid'],
+  UPDATE_ALREADY_APPLIED: ['update'],
+  UPDATE_ALREADY_APPLIED_IN_POOL: ['update'],
+  UPDATE_APPLY_FAILED: ['output'],
+  UPDATE_IS_APPLIED: [],
+  UPDATE_POOL_APPLY_FAILED: ['hosts'],
+  UPDATE_PRECHECK_FAILED_UNKNOWN_ERROR: ['update', 'info'],
+  UPDATE_PRECHECK_FAILED_PREREQUISITE_MISSING: ['update', 'prerequisite_update'],
+  UPDATE_PRECHECK_FAILED_CONFLICT_PRESENT: ['update', 'conflict_update'],
+  UPDATE_PRECHECK_FAILED_WRONG_SERVER_VERSION: ['update', 'installed_version', 'required_version'],
+  UPDATE_PRECHECK_FAILED_OUT_OF_SPACE: ['update', 'available_space', 'required_space'],
+  COULD_NOT_IMPORT_DATABASE: ['reason'],
+  // Pool membership.
+  JOINING_HOST_CONNECTION_FAILED: [],
+  JOINING_HOST_SERVICE_FAILED: [],
+  JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS: [],
+  JOINING_HOST_CANNOT_HAVE_RUNNING_VMS: [],
+  POOL_JOINING_HOST_MUST_HAVE_SAME_API_VERSION: ['host_api_version', 'master_api_version'],
+  HOST_ITS_OWN_SLAVE: [],
+  HOST_UNKNOWN_TO_MASTER: ['host'],
+  HOST_IS_LIVE: ['host'],
+  CANNOT_CONTACT_HOST: ['host'],
+  DESIGNATE_NEW_MASTER_IN_PROGRESS: [],
+  HOST_CANNOT_DESTROY_SELF: ['host'],
+  HOST_HAS_RESIDENT_VMS: ['host'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -110,14 +177,9 @@ const smCodes = new Set<string>(SM_ERROR_NUMBERS.map((n) => `SR_BACKEND_FAILURE_
 
 export type ErrorCode = keyof typeof ErrorCodes | SmBackendCode;
 
-/** Lets later modules (storage, pool, updates) add their codes without editing this table. */
-const extra = new Map<string, readonly string[]>();
-export function declareErrors(codes: Record<string, readonly string[]>): void {
-  for (const [code, params] of Object.entries(codes)) extra.set(code, params);
-}
 export function isDeclaredError(code: string): boolean {
-  return code in ErrorCodes || smCodes.has(code) || extra.has(code);
+  return code in ErrorCodes || smCodes.has(code);
 }
 export function errorParams(code: string): readonly string[] | undefined {
-  return (ErrorCodes as Record<string, readonly string[]>)[code] ?? (smCodes.has(code) ? SM_PARAMS : extra.get(code));
+  return (ErrorCodes as Record<string, readonly string[]>)[code] ?? (smCodes.has(code) ? SM_PARAMS : undefined);
 }

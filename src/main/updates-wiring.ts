@@ -84,7 +84,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
       return {
         ref, setProgress: (f) => h.setProgress(f),
         succeed: (x) => o.tasks.succeed(ref, x),
-        fail: (code, params) => o.tasks.fail(ref, new ApiError(code, params)),
+        fail: (code, params) => o.tasks.fail(ref, ApiError.fromWire(code, params)),
       };
     },
   };

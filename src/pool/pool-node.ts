@@ -24,7 +24,6 @@ import {
   writeApiAddress, writePoolRole, type HostCredential, type PoolRole,
 } from './pool-conf.js';
 import { REPLICA_GEN_KEY, storedFields } from './replication.js';
-import './pool-errors.js';
 
 export interface PoolNodeOptions {
   readonly dataDir: string;
@@ -378,7 +377,7 @@ export function asApiError(e: unknown, host: Ref<'host'>): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof PeerUnreachable) return new ApiError('HOST_OFFLINE', [host]);
   if (e instanceof XapiCallError) {
-    return isDeclaredError(e.code) ? new ApiError(e.code, e.params) : new ApiError('INTERNAL_ERROR', [e.message]);
+    return isDeclaredError(e.code) ? ApiError.fromWire(e.code, e.params) : new ApiError('INTERNAL_ERROR', [e.message]);
   }
   return new ApiError('INTERNAL_ERROR', [e instanceof Error ? e.message : String(e)]);
 }

@@ -18,7 +18,6 @@ import {
   type AppliedMarker, hasStoredUpdate, patchDir, readAppliedMarkers, removeStoredUpdate, storedUpdatePath, writeAppliedMarker,
 } from './patch-files.js';
 import { installPayload } from './software-install.js';
-import './errors.js';
 
 /** Which family of errors a caller expects: the legacy patch calls or the pool_update ones. */
 export type Flavour = 'patch' | 'update';

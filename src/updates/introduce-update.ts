@@ -23,7 +23,6 @@ import { verifyUpdateFile, type VerifiedUpdate } from './package/verify-update.j
 import { createUpdateRecords } from './patch-records.js';
 import { patchDir, storedUpdatePath } from './patch-files.js';
 import { trustedUpdateKeys } from './update-keys.js';
-import './errors.js';
 
 export interface IntroduceEnv {
   readonly db: PoolDb;

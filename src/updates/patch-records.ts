@@ -12,7 +12,6 @@ import { NULL_REF, newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
 import type { UpdateManifest } from './package/update-manifest.js';
 import type { AppliedMarker } from './patch-files.js';
 import type { Flavour } from './host-ops.js';
-import './errors.js';
 
 const manifestKey = (uuid: string) => `pool:update:${uuid}`;
 

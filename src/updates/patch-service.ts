@@ -26,7 +26,6 @@ import {
 } from './patch-records.js';
 import { refreshUpdateState } from './update-state.js';
 import { trustedUpdateKeys } from './update-keys.js';
-import './errors.js';
 
 export interface UpdateEnv {
   readonly db: PoolDb;

@@ -12,7 +12,6 @@ import * as openpgp from 'openpgp';
 import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { fingerprintOf, readPublicKeys } from './package/keyring.js';
-import './errors.js';
 
 const META_KEY = 'pool:update-keys';
 

@@ -14,7 +14,6 @@
 import { open } from 'node:fs/promises';
 import { ApiError } from '../core/api-error.js';
 import type { BlockDevice } from '../core/ports/block-device.js';
-import './errors.js';
 
 const WINDOW = 1024 ** 3;
 const CHUNK = 1024 * 1024;

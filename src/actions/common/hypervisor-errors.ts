@@ -4,24 +4,10 @@
  * or hosts, so the mapping takes the VM and host refs of the call: NOT_ENOUGH_MEMORY
  * becomes HOST_NOT_ENOUGH_FREE_MEMORY [needed, available], BAD_STATE becomes
  * VM_BAD_POWER_STATE, a guest without PV drivers VM_MISSING_PV_DRIVERS, and a hypervisor
- * that cannot be reached HOST_OFFLINE. Also declares the XenAPI codes the VM power and
- * host evacuation actions raise beyond the base table.
+ * that cannot be reached HOST_OFFLINE.
  */
 import { ApiError } from '../../core/api-error.js';
 import { HypervisorError, HypervisorErrorCode, isHypervisorError } from '../../core/ports/hypervisor.js';
-import { declareErrors } from '../../datamodel/errors.js';
-
-declareErrors({
-  OPERATION_BLOCKED: ['ref', 'code'],
-  VM_MISSING_PV_DRIVERS: ['vm'],
-  VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT: ['vm'],
-  VM_SHUTDOWN_TIMEOUT: ['vm', 'timeout'],
-  VM_MIGRATE_FAILED: ['vm', 'source', 'destination', 'msg'],
-  VM_NOT_RESIDENT_HERE: ['vm', 'host'],
-  CANNOT_EVACUATE_HOST: ['errors'],
-  /** A hypervisor failure carried from one host to another, rebuilt as a HypervisorError there. */
-  ISLET_HYPERVISOR_ERROR: ['code', 'message', 'details'],
-});
 
 /** What the mapping needs to know about the call that failed. */
 export interface HypervisorCallSite {

@@ -10,22 +10,7 @@ import type { Row } from '../../core/ports/pool-db.js';
 import type { AttachedSr } from '../../core/ports/sr-driver.js';
 import type { StorageHost } from '../../core/ports/storage-host.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
-import { declareErrors } from '../../datamodel/errors.js';
 import type { ActionContext } from '../../core/action-context.js';
-
-declareErrors({
-  SR_NOT_EMPTY: [],
-  SR_UUID_EXISTS: ['uuid'],
-  SR_BACKEND_FAILURE: ['status', 'stdout', 'stderr'],
-  VDI_NOT_MANAGED: ['vdi'],
-  PBD_EXISTS: ['sr', 'host', 'pbd'],
-  DEVICE_ALREADY_EXISTS: ['device'],
-  VBD_CDS_MUST_BE_READONLY: [],
-  VM_CANNOT_DELETE_DEFAULT_TEMPLATE: [],
-  ONLY_PROVISION_TEMPLATE: [],
-  ONLY_REVERT_SNAPSHOT: [],
-  PROVISION_FAILED_OUT_OF_SPACE: [],
-});
 
 /** The allocation policies a thin-capable SR knows. */
 export const Allocation = { thin: 'thin', thick: 'thick' } as const;

@@ -9,7 +9,7 @@
  * `assert_can_evacuate` and `get_vms_which_prevent_evacuation` report the plan's
  * failures in xapi's two encodings.
  */
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError, toApiError, type ErrorCode } from '../../core/api-error.js';
 import type { HypervisorInfo } from '../../core/ports/hypervisor.js';
 import { newRef, type Ref } from '../../core/ref.js';
 import { vmOperationError } from '../../core/vm-operations.js';
@@ -20,7 +20,7 @@ import { assertCanRunOn, costOn, hostInfo, hostIsLive, vmNeeds } from '../vm/vm-
 
 export const DEFAULT_EVACUATE_BATCH_SIZE = 10;
 
-type Step = { readonly to: Ref<'host'> } | { readonly error: readonly [string, readonly string[]] };
+type Step = { readonly to: Ref<'host'> } | { readonly error: readonly [ErrorCode, readonly string[]] };
 export type EvacuationPlan = Map<Ref<'VM'>, Step>;
 
 export function vmsOn(ctx: ActionContext, host: Ref<'host'>): Ref<'VM'>[] {
@@ -29,7 +29,7 @@ export function vmsOn(ctx: ActionContext, host: Ref<'host'>): Ref<'VM'>[] {
     .map(([ref]) => ref as Ref<'VM'>);
 }
 
-function errorOf(e: unknown): readonly [string, readonly string[]] {
+function errorOf(e: unknown): readonly [ErrorCode, readonly string[]] {
   const a = toApiError(e);
   return [a.code, a.params];
 }
@@ -81,8 +81,8 @@ export async function evacuationPlan(ctx: ActionContext, host: Ref<'host'>): Pro
   return plan;
 }
 
-function planErrors(plan: EvacuationPlan): Array<[Ref<'VM'>, readonly [string, readonly string[]]]> {
-  const out: Array<[Ref<'VM'>, readonly [string, readonly string[]]]> = [];
+function planErrors(plan: EvacuationPlan): Array<[Ref<'VM'>, readonly [ErrorCode, readonly string[]]]> {
+  const out: Array<[Ref<'VM'>, readonly [ErrorCode, readonly string[]]]> = [];
   for (const [vm, step] of plan) if ('error' in step) out.push([vm, step.error]);
   return out;
 }

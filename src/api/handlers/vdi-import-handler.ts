@@ -21,7 +21,6 @@ import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
-import { declareErrors } from '../../datamodel/errors.js';
 import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
 
 const CHUNK = 2 * 1024 * 1024;
@@ -41,8 +40,6 @@ export function isOpenEndedUpload(req: IncomingMessage, virtualSize: number): bo
   const n = declaredLength(req);
   return n !== undefined && n > 2 * virtualSize + 64 * 1024 * 1024;
 }
-
-declareErrors({ VDI_IO_ERROR: ['reason'] });
 
 /**
  * The request body. An open-ended upload ends when the client closes the connection: what

@@ -6,9 +6,6 @@
  * `ARRAY_IDENTITY_MISMATCH`…) and the array's own text in the message.
  */
 import { ApiError } from '../../core/api-error.js';
-import { declareErrors } from '../../datamodel/errors.js';
-
-declareErrors({ SR_BACKEND_FAILURE: ['status', 'stdout', 'stderr'] });
 
 export type ArrayFailure =
   | 'ARRAY_AUTH' | 'ARRAY_UNREACHABLE' | 'ARRAY_CLI' | 'ARRAY_SESSION_LOST' | 'ARRAY_TIMEOUT'

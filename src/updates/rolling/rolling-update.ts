@@ -23,7 +23,6 @@ import { hostStateOf, poolIsMixed } from '../update-state.js';
 import { DEFAULT_RATES, type HostSnapshot, type Plan, RestartKind, makePlan, renderPlan } from './plan.js';
 import { RollingRunner, RunAborted, runProgress, type RunState } from './runner.js';
 import { dbHostInfo, runningVmsOn, xapiPorts } from './xapi-ports.js';
-import '../errors.js';
 
 const CLS = 'islet_rolling_update';
 type RunRef = Ref<'islet_rolling_update'>;

@@ -15,7 +15,6 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { RestartKind } from './plan.js';
-import '../errors.js';
 
 export const STEPS = ['pending', 'disable', 'evacuate', 'apply', 'restart', 'wait', 'enable', 'return', 'done'] as const;
 export type Step = (typeof STEPS)[number] | 'skipped';
