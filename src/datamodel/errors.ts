@@ -170,7 +170,7 @@ export const ErrorCodes = {
  * hosts do, as `SR_BACKEND_FAILURE_<n>` with params `[status, stdout, stderr]`. A driver
  * raising a new number adds it here; its code will not type-check until it does.
  */
-export const SM_ERROR_NUMBERS = [1, 37, 40, 42, 43, 44, 46, 47, 61, 63, 64, 67, 68, 78, 79, 80, 81, 82, 92, 94, 95, 109] as const;
+export const SM_ERROR_NUMBERS = [1, 20, 37, 40, 42, 43, 44, 46, 47, 61, 63, 64, 67, 68, 78, 79, 80, 81, 82, 92, 94, 95, 109] as const;
 export type SmBackendCode = `SR_BACKEND_FAILURE_${(typeof SM_ERROR_NUMBERS)[number]}`;
 const SM_PARAMS = ['status', 'stdout', 'stderr'] as const;
 const smCodes = new Set<string>(SM_ERROR_NUMBERS.map((n) => `SR_BACKEND_FAILURE_${n}`));

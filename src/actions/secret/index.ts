@@ -7,15 +7,11 @@
  * (PBD, task, event) ever holds the password itself.
  */
 import { ApiError } from '../../core/api-error.js';
-import { declareErrors } from '../../datamodel/errors.js';
 import type { ActionContext, ClassActions } from '../../core/action-context.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 
 type Smap = Record<string, string>;
-
-// sm's InvalidSecret, as xapi reports a `*_secret` key naming no secret.
-declareErrors({ SR_BACKEND_FAILURE_20: ['status', 'stdout', 'stderr'] });
 
 /** Device-config keys holding a secret value in the clear. */
 const SECRET_KEYS = ['password', 'chappassword', 'incoming_chappassword'];
@@ -27,6 +23,7 @@ export function resolveSecrets(ctx: ActionContext, dc: Readonly<Smap>): Smap {
     if (!k.endsWith('_secret')) continue;
     const ref = ctx.db.refByUuid('secret', v);
     const row = ref ? ctx.db.get('secret', ref) : undefined;
+    // sm's InvalidSecret, as xapi reports a `*_secret` key naming no secret.
     if (!row) throw new ApiError('SR_BACKEND_FAILURE_20', ['', `No such secret. [opterr=device-config:${k}=${v}]`, '']);
     out[k.slice(0, -'_secret'.length)] = String(row.value ?? '');
     delete out[k];
