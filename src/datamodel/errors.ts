@@ -96,6 +96,7 @@ export const ErrorCodes = {
   VM_REQUIRES_VGPU: ['vm', 'GPU_group', 'vGPU_type'],
   VM_REVERT_FAILED: ['vm', 'snapshot'],
   INVALID_DEVICE: ['device'],
+  SR_BACKEND_FAILURE: ['status', 'stdout', 'stderr'],
   MAC_INVALID: ['MAC'],
   // Storage: SRs, VDIs, PBDs, VBDs and provisioning.
   SR_NOT_EMPTY: [],
