@@ -9,6 +9,8 @@
 import type { Services } from '../core/action-context.js';
 import { createVdiExportHandler } from '../api/handlers/vdi-export-handler.js';
 import { createVdiImportHandler } from '../api/handlers/vdi-import-handler.js';
+import { createVmExportHandler } from '../api/handlers/vm-export-handler.js';
+import { createVmImportHandler } from '../api/handlers/vm-import-handler.js';
 import type { ResourceHandler } from '../api/http-api.js';
 import type { SessionStore } from '../api/session-store.js';
 import type { TaskRunner } from '../api/task-runner.js';
@@ -68,6 +70,11 @@ export function prepareStorage(o: StorageWiringOptions): StorageWiring {
       return [
         ['PUT /import_raw_vdi', createVdiImportHandler(deps)],
         ['GET /export_raw_vdi', createVdiExportHandler(deps)],
+        ['GET /export', createVmExportHandler(deps)],
+        ['GET /export_metadata', createVmExportHandler(deps, { metadataOnly: true })],
+        ['PUT /import', createVmImportHandler(deps)],
+        ['POST /import', createVmImportHandler(deps)],
+        ['PUT /import_metadata', createVmImportHandler(deps, { metadataOnly: true })],
       ];
     },
     start: async (services) => {

@@ -1,0 +1,155 @@
+/**
+ * @module
+ * Writing a VM as an XVA, as a stream of buffers produced as the consumer asks for them (no
+ * temporary copy): `ova.xml` with the VM, its drives, disks, their SRs, its interfaces and
+ * their networks under export-local ids (`Ref:0`, `Ref:1`…), then each disk as 1 MiB
+ * members `Ref:N/00000000`, `Ref:N/00000001`… each followed by `….checksum`, the SHA-1 of
+ * the chunk in hex. Chunks the disk reports as zeroes (or that read as zeroes) are left
+ * out, except the last, which tells the importer the disk's end, as xapi does.
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ActionContext } from '../../../core/action-context.js';
+import { ApiError } from '../../../core/api-error.js';
+import type { BlockDevice } from '../../../core/ports/block-device.js';
+import type { Row } from '../../../core/ports/pool-db.js';
+import { NULL_REF, isNullRef, xapiDate, type Ref } from '../../../core/ref.js';
+import { classByName } from '../../../datamodel/index.js';
+import type { Ty } from '../../../datamodel/dsl.js';
+import { isZero } from '../../vdi/block-copy.js';
+import { attachedSr, mustRow, storageCall } from '../../common/storage-access.js';
+import { writeOvaXml, type OvaObject, type XmlValue } from './xva-ova-xml.js';
+import { TAR_END, tarHeader, tarPadding } from './xva-tar.js';
+
+export const XVA_CHUNK = 1024 * 1024;
+
+export interface XvaExportOptions {
+  readonly metadataOnly?: boolean;
+  /** Called with the fraction of disk bytes sent. */
+  readonly progress?: (fraction: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** A record's fields as xapi writes them: refs turned into export ids (or NULL). */
+function exportRecord(cls: string, row: Row, ids: ReadonlyMap<string, string>): Record<string, XmlValue> {
+  const c = classByName(cls)!;
+  const mapRef = (v: unknown) => ids.get(String(v)) ?? NULL_REF;
+  const conv = (ty: Ty, v: unknown): XmlValue => {
+    if (ty.kind === 'ref') return mapRef(v);
+    if (ty.kind === 'set') return Array.isArray(v) ? v.map((x) => conv(ty.of, x)).filter((x) => !(ty.of.kind === 'ref' && x === NULL_REF)) : [];
+    if (ty.kind === 'map') {
+      const o: Record<string, XmlValue> = {};
+      for (const [k, x] of Object.entries((v ?? {}) as Record<string, unknown>)) o[ty.key.kind === 'ref' ? mapRef(k) : k] = conv(ty.value, x);
+      return o;
+    }
+    if (v === undefined || v === null) return '';
+    if (typeof v === 'object') return JSON.stringify(v);
+    return v as XmlValue;
+  };
+  const out: Record<string, XmlValue> = {};
+  for (const f of c.fields) if (!f.internal && row[f.name] !== undefined) out[f.name] = conv(f.ty, row[f.name]);
+  return out;
+}
+
+interface Plan {
+  readonly xml: Buffer;
+  readonly disks: { id: string; vdi: Row }[];
+}
+
+function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean): Plan {
+  const vm = mustRow(ctx, 'VM', vmRef);
+  if (!metadataOnly && (vm.power_state === 'Running' || vm.power_state === 'Paused')) {
+    throw new ApiError('VM_BAD_POWER_STATE', [vmRef, 'halted', String(vm.power_state).toLowerCase()]);
+  }
+  const order: [string, string, Row][] = [['VM', vmRef, vm]];
+  const add = (cls: string, ref: unknown) => {
+    if (isNullRef(ref) || order.some(([, r]) => r === ref)) return;
+    const row = ctx.db.get(cls, ref as Ref);
+    if (row) order.push([cls, String(ref), row]);
+  };
+  const disks: { id: string; vdi: Row }[] = [];
+  const diskRefs: string[] = [];
+  for (const vbd of (vm.VBDs ?? []) as Ref<'VBD'>[]) {
+    const row = ctx.db.get('VBD', vbd);
+    if (!row) continue;
+    add('VBD', vbd);
+    if (row.type === 'Disk' && !isNullRef(row.VDI)) {
+      add('VDI', row.VDI);
+      diskRefs.push(String(row.VDI));
+    }
+  }
+  for (const vif of (vm.VIFs ?? []) as Ref<'VIF'>[]) add('VIF', vif);
+  for (const [cls, , row] of [...order]) if (cls === 'VIF') add('network', row.network);
+  for (const [cls, , row] of [...order]) if (cls === 'VDI') add('SR', row.SR);
+  const ids = new Map(order.map(([, ref], i) => [ref, `Ref:${i}`]));
+  const objects: OvaObject[] = order.map(([cls, ref, row]) => {
+    const snap = exportRecord(cls, row, ids);
+    // A CD's disc lives on an ISO SR this export does not carry: the drive goes out empty.
+    if (cls === 'VBD' && row.type !== 'Disk') Object.assign(snap, { VDI: NULL_REF, empty: true });
+    return { cls, id: ids.get(ref)!, snapshot: snap };
+  });
+  for (const ref of diskRefs) disks.push({ id: ids.get(ref)!, vdi: ctx.db.get('VDI', ref as Ref)! });
+  const xml = writeOvaXml({
+    version: {
+      hostname: hostname(), date: xapiDate().slice(0, 10), product_version: '6.0.2', product_brand: 'Islet',
+      build_number: '0', xapi_major: 1, xapi_minor: 3, export_vsn: 2,
+    },
+    objects,
+  });
+  return { xml: Buffer.from(xml, 'utf8'), disks: metadataOnly ? [] : disks };
+}
+
+function member(name: string, data: Buffer): Buffer[] {
+  return [tarHeader(name, data.length), data, tarPadding(data.length)];
+}
+
+/** The chunk indexes of a disk that hold data, and the last one always. */
+async function dataChunks(dev: BlockDevice): Promise<number[]> {
+  const last = Math.max(0, Math.ceil(dev.size / XVA_CHUNK) - 1);
+  const out = new Set<number>();
+  const WINDOW = 1024 * 1024 * 1024;
+  for (let w = 0; w < dev.size; w += WINDOW) {
+    for (const e of await dev.blockStatus(w, Math.min(WINDOW, dev.size - w))) {
+      if (e.zero) continue;
+      for (let i = Math.floor(e.offset / XVA_CHUNK); i * XVA_CHUNK < e.offset + e.length; i++) out.add(i);
+    }
+  }
+  out.add(last);
+  return [...out].sort((a, b) => a - b);
+}
+
+/** The XVA of a VM, produced as it is consumed. */
+export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExportOptions = {}): AsyncGenerator<Buffer> {
+  const p = plan(ctx, vmRef, o.metadataOnly === true);
+  yield Buffer.concat(member('ova.xml', p.xml));
+  const total = p.disks.reduce((n, d) => n + Number(d.vdi.virtual_size), 0);
+  let done = 0;
+  for (const disk of p.disks) {
+    const sr = attachedSr(ctx, disk.vdi.SR as Ref<'SR'>);
+    const dev = await storageCall(() => sr.activate(String(disk.vdi.uuid), { readOnly: true }));
+    try {
+      const chunks = await storageCall(() => dataChunks(dev));
+      const last = chunks[chunks.length - 1]!;
+      const readChunk = (i: number) => storageCall(() => dev.read(i * XVA_CHUNK, Math.min(XVA_CHUNK, dev.size - i * XVA_CHUNK)));
+      // One chunk read ahead, so the disk works while the consumer takes the previous one.
+      let next = chunks.length ? readChunk(chunks[0]!) : undefined;
+      for (let k = 0; k < chunks.length; k++) {
+        o.signal?.throwIfAborted();
+        const i = chunks[k]!;
+        const data = await next!;
+        next = k + 1 < chunks.length ? readChunk(chunks[k + 1]!) : undefined;
+        next?.catch(() => undefined);
+        if (i !== last && isZero(data)) continue;
+        const name = `${disk.id}/${String(i).padStart(8, '0')}`;
+        const sum = Buffer.from(createHash('sha1').update(data).digest('hex'), 'ascii');
+        yield Buffer.concat([tarHeader(name, data.length), data, tarPadding(data.length), ...member(`${name}.checksum`, sum)]);
+        o.progress?.(total ? (done + (i + 1) * XVA_CHUNK) / total : 1);
+      }
+    } finally {
+      await dev.close().catch(() => undefined);
+    }
+    done += Number(disk.vdi.virtual_size);
+  }
+  yield TAR_END;
+  o.progress?.(1);
+}

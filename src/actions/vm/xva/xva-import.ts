@@ -1,0 +1,206 @@
+/**
+ * @module
+ * Reading an XVA into a new VM as the archive streams in (no temporary copy): `ova.xml`
+ * first, from which the VM, its disks (on the SR asked for, else the one they came from if
+ * this pool has it, else the pool's default SR), drives and interfaces are made; then each
+ * 1 MiB chunk is held until its `.checksum` member arrives and written only if the SHA-1
+ * matches. Any failure (a wrong checksum, a truncated stream, a bad record) removes
+ * everything the import made, so a refused XVA leaves nothing behind.
+ */
+import { createHash } from 'node:crypto';
+import type { ActionContext } from '../../../core/action-context.js';
+import { ApiError } from '../../../core/api-error.js';
+import type { BlockDevice } from '../../../core/ports/block-device.js';
+import type { Row } from '../../../core/ports/pool-db.js';
+import { NULL_REF, isNullRef, isRef, newRef, newUuid, type Ref } from '../../../core/ref.js';
+import { checkNewVm } from '../../../core/record-rules.js';
+import { writeChanges } from '../../vdi/block-copy.js';
+import { createVdi, destroyVdi, onSr } from '../../vdi/vdi-ops.js';
+import { createVbd } from '../../vbd/index.js';
+import { createVif } from '../../vif/index.js';
+import { attachedSr, storageCall } from '../../common/storage-access.js';
+import { parseOvaXml, type OvaObject } from './xva-ova-xml.js';
+import { importRecord } from './xva-records.js';
+import { ByteReader, tarEntries } from './xva-tar.js';
+import { XVA_CHUNK } from './xva-export.js';
+
+export interface XvaImportOptions {
+  /** SR for the disks (a ref or uuid). */
+  readonly sr?: string;
+  /** Keep the VM's uuid when no VM has it. */
+  readonly preserve?: boolean;
+  /** The archive carries no disk data: drives point at the existing disks of the same uuids. */
+  readonly metadataOnly?: boolean;
+  /** The body's length, for progress. */
+  readonly length?: number;
+}
+
+const MAX_OVA_XML = 64 * 1024 * 1024;
+const bad = (why: string) => new ApiError('IMPORT_ERROR', [why]);
+
+/** What the import made so far, removed again if it fails. */
+class Made {
+  vm?: Ref<'VM'>;
+  vdis: Ref<'VDI'>[] = [];
+  rows: [string, Ref][] = [];
+  async undo(ctx: ActionContext): Promise<void> {
+    for (const [cls, ref] of this.rows.reverse()) if (ctx.db.get(cls, ref)) ctx.db.remove(cls, ref);
+    for (const vdi of this.vdis) await destroyVdi(ctx, vdi).catch(() => undefined);
+    if (this.vm && ctx.db.get('VM', this.vm)) ctx.db.remove('VM', this.vm);
+  }
+}
+
+function resolveSr(ctx: ActionContext, given: string | undefined, exported: Row | undefined): Ref<'SR'> {
+  if (given) {
+    const ref = (isRef(given) ? given : ctx.db.refByUuid('SR', given)) as Ref<'SR'> | undefined;
+    if (!ref || !ctx.db.get('SR', ref)) throw new ApiError(isRef(given) ? 'HANDLE_INVALID' : 'UUID_INVALID', ['SR', given]);
+    return ref;
+  }
+  const same = exported?.uuid ? ctx.db.refByUuid('SR', String(exported.uuid)) : undefined;
+  if (same && ctx.services.storage?.attached(String(exported!.uuid))) return same as Ref<'SR'>;
+  const pool = ctx.db.all('pool')[0]?.[1];
+  const dflt = pool?.default_SR;
+  if (dflt && !isNullRef(dflt) && ctx.db.get('SR', dflt as Ref)) return dflt as Ref<'SR'>;
+  throw new ApiError('IMPORT_ERROR', ['no SR given and the pool has no default SR']);
+}
+
+function networkFor(ctx: ActionContext, o: OvaObject, made: Made): Ref<'network'> {
+  const uuid = String(o.snapshot.uuid ?? '');
+  const byUuid = uuid ? ctx.db.refByUuid('network', uuid) : undefined;
+  if (byUuid) return byUuid as Ref<'network'>;
+  const label = String(o.snapshot.name_label ?? '');
+  const byName = ctx.db.all('network').find(([, r]) => r.name_label === label);
+  if (byName) return byName[0] as Ref<'network'>;
+  const ref = newRef<'network'>();
+  const row = importRecord('network', o.snapshot, new Map());
+  ctx.db.create('network', ref, { ...row, uuid: newUuid(), bridge: `xapi-import-${ref.slice(-8)}` });
+  made.rows.push(['network', ref]);
+  return ref;
+}
+
+/** Makes the records of the archive's VM; returns the export id → disk map. */
+async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImportOptions, made: Made): Promise<Map<string, { ref: Ref<'VDI'>; row: Row }>> {
+  const vmObj = objects.find((x) => x.cls === 'VM' && x.snapshot.is_a_snapshot !== true && x.snapshot.is_a_snapshot !== '1') ?? objects.find((x) => x.cls === 'VM');
+  if (!vmObj) throw bad('the archive holds no VM');
+  const byId = new Map(objects.map((x) => [x.id, x]));
+  const ids = new Map<string, string>();
+  const vmRow = checkNewVm(importRecord('VM', vmObj.snapshot, ids));
+  const wantUuid = String(vmObj.snapshot.uuid ?? '');
+  const uuid = o.preserve && wantUuid && !ctx.db.refByUuid('VM', wantUuid) ? wantUuid : newUuid();
+  const vm = newRef<'VM'>();
+  for (const f of ['parent', 'snapshot_of', 'suspend_VDI', 'affinity']) vmRow[f] = NULL_REF;
+  ctx.db.create('VM', vm, { ...vmRow, uuid, power_state: 'Halted' });
+  made.vm = vm;
+  ids.set(vmObj.id, vm);
+  const disks = new Map<string, { ref: Ref<'VDI'>; row: Row }>();
+  const vbds = objects.filter((x) => x.cls === 'VBD' && String(x.snapshot.VM) === vmObj.id);
+  for (const vbdObj of vbds) {
+    const vdiId = String(vbdObj.snapshot.VDI ?? NULL_REF);
+    const vdiObj = byId.get(vdiId);
+    let vdi: Ref<'VDI'> | undefined;
+    if (vdiObj && vdiObj.cls === 'VDI') {
+      if (o.metadataOnly) {
+        vdi = ctx.db.refByUuid('VDI', String(vdiObj.snapshot.uuid ?? '')) as Ref<'VDI'> | undefined;
+        if (!vdi) throw bad(`the disk ${String(vdiObj.snapshot.uuid)} of a metadata-only archive is not in this pool`);
+      } else {
+        const size = Number(vdiObj.snapshot.virtual_size);
+        if (!Number.isSafeInteger(size) || size < 0) throw bad(`disk ${vdiId} has no valid virtual_size`);
+        const rec = importRecord('VDI', vdiObj.snapshot, ids);
+        const srObj = byId.get(String(vdiObj.snapshot.SR ?? ''));
+        const sr = resolveSr(ctx, o.sr, srObj?.snapshot as Row | undefined);
+        vdi = await createVdi(ctx, {
+          SR: sr, virtual_size: size, name_label: String(rec.name_label ?? ''), name_description: String(rec.name_description ?? ''),
+          ...(rec.type ? { type: String(rec.type) } : {}), sharable: rec.sharable === true,
+          other_config: (rec.other_config ?? {}) as Record<string, string>, tags: (rec.tags ?? []) as string[],
+        });
+        made.vdis.push(vdi);
+        disks.set(vdiId, { ref: vdi, row: ctx.db.get('VDI', vdi)! });
+      }
+      ids.set(vdiId, vdi);
+    }
+    const rec = importRecord('VBD', vbdObj.snapshot, ids);
+    const empty = vdi === undefined;
+    const ref = createVbd(ctx, { ...rec, VM: vm, VDI: vdi ?? NULL_REF, empty, ...(empty && rec.type === 'Disk' ? { type: 'CD', mode: 'RO' } : {}) });
+    made.rows.push(['VBD', ref]);
+  }
+  for (const vifObj of objects.filter((x) => x.cls === 'VIF' && String(x.snapshot.VM) === vmObj.id)) {
+    const netObj = byId.get(String(vifObj.snapshot.network ?? ''));
+    if (!netObj) throw bad(`interface ${vifObj.id} names no network of the archive`);
+    const rec = importRecord('VIF', vifObj.snapshot, ids);
+    const ref = createVif(ctx, { ...rec, VM: vm, network: networkFor(ctx, netObj, made) });
+    made.rows.push(['VIF', ref]);
+  }
+  return disks;
+}
+
+interface Pending { id: string; index: number; data: Buffer; name: string }
+
+/** Imports the XVA read from `body`; returns the new VM. */
+export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>, o: XvaImportOptions = {}): Promise<Ref<'VM'>> {
+  const reader = new ByteReader(body);
+  const entries = tarEntries(reader);
+  const made = new Made();
+  const open = new Map<string, BlockDevice>();
+  try {
+    const first = await entries.next();
+    if (first.done || first.value.name !== 'ova.xml') throw bad('the archive does not start with ova.xml');
+    if (first.value.size > MAX_OVA_XML) throw bad('ova.xml is too large');
+    const doc = parseOvaXml((await reader.exactly(first.value.size, 'ova.xml')).toString('utf8'));
+    const disks = await makeRecords(ctx, doc.objects, o, made);
+    let pending: Pending | undefined;
+    const deviceOf = async (id: string): Promise<{ dev: BlockDevice; ref: Ref<'VDI'> }> => {
+      const disk = disks.get(id);
+      if (!disk) throw bad(`data for ${id}, which is no disk of the archive`);
+      let dev = open.get(id);
+      if (!dev) {
+        for (const [k, d] of open) {
+          await d.flush();
+          await d.close();
+          open.delete(k);
+        }
+        const sr = attachedSr(ctx, disk.row.SR as Ref<'SR'>);
+        dev = await storageCall(() => sr.activate(String(disk.row.uuid), { readOnly: false }));
+        open.set(id, dev);
+      }
+      return { dev, ref: disk.ref };
+    };
+    for await (const e of entries) {
+      ctx.task?.signal.throwIfAborted();
+      const m = /^(.+)\/(\d{8})(\.checksum|\.xxhash)?$/.exec(e.name);
+      if (!m) {
+        await reader.exactly(e.size, e.name);
+        continue;
+      }
+      const [, id, num, suffix] = m;
+      if (!suffix) {
+        if (pending) throw bad(`${pending.name} has no checksum`);
+        if (e.size > XVA_CHUNK) throw bad(`${e.name} is larger than 1 MiB`);
+        pending = { id: id!, index: Number(num), data: await reader.exactly(e.size, e.name), name: e.name };
+        continue;
+      }
+      const text = (await reader.exactly(e.size, e.name)).toString('ascii').trim().toLowerCase();
+      if (!pending || pending.name !== `${id}/${num}`) throw bad(`${e.name} follows no chunk of that name`);
+      if (suffix === '.xxhash') throw bad('xxhash checksums are not supported; export with SHA-1 checksums');
+      if (createHash('sha1').update(pending.data).digest('hex') !== text) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
+      const { dev, ref } = await deviceOf(pending.id);
+      const at = pending.index * XVA_CHUNK;
+      if (at + pending.data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [ref, String(at + pending.data.length)]);
+      await storageCall(() => writeChanges(dev, at, pending!.data));
+      pending = undefined;
+      if (o.length) ctx.task?.setProgress(Math.min(0.99, reader.consumed / o.length));
+    }
+    if (pending) throw bad(`${pending.name} has no checksum`);
+    for (const [k, d] of open) {
+      await d.flush();
+      await d.close();
+      open.delete(k);
+    }
+    // The data written changes the disks' and SRs' space figures.
+    for (const sr of new Set([...disks.values()].map((d) => d.row.SR as Ref<'SR'>))) await onSr(ctx, sr, async () => undefined);
+    return made.vm!;
+  } catch (e) {
+    for (const d of open.values()) await d.close().catch(() => undefined);
+    await made.undo(ctx);
+    throw e;
+  }
+}

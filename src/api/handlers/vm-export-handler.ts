@@ -1,0 +1,77 @@
+/**
+ * @module
+ * `GET /export?uuid=|ref=&session_id=&task_id=&use_compression=false|true|zstd&export_snapshots=&metadata=`:
+ * a VM as an XVA, streamed as it is produced (xapi's handler; Xen Orchestra and XenCenter
+ * call it for exports and full backups). `true` compresses with gzip, `zstd` with the
+ * `zstd` tool; the reply has no length, as xapi's has none. `/export_metadata` is the same
+ * with `metadata=true`.
+ */
+import { spawn } from 'node:child_process';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { exportXva } from '../../actions/vm/xva/xva-export.js';
+import { ApiError } from '../../core/api-error.js';
+import { isRef, type Ref } from '../../core/ref.js';
+import type { ResourceHandler } from '../http-api.js';
+import { runTransfer, type TransferDeps } from './vdi-transfer.js';
+
+function vmFromQuery(d: TransferDeps, query: URLSearchParams): Ref<'VM'> {
+  const v = query.get('ref') ?? query.get('uuid');
+  if (!v) throw new ApiError('INTERNAL_ERROR', ['No VM given (uuid= or ref=)']);
+  const ref = (isRef(v) ? v : d.db.refByUuid('VM', v)) as Ref<'VM'> | undefined;
+  if (!ref || !d.db.get('VM', ref)) throw isRef(v) ? new ApiError('HANDLE_INVALID', ['VM', v]) : new ApiError('UUID_INVALID', ['VM', v]);
+  return ref;
+}
+
+/** A `zstd` process as a transform stream. */
+function zstdCompressor(): Transform {
+  const child = spawn('zstd', ['-q', '-c', '-1', '-T0'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const t = new Transform({
+    transform(chunk, _enc, cb) {
+      if (!child.stdin.write(chunk)) child.stdin.once('drain', () => cb());
+      else cb();
+    },
+    flush(cb) {
+      child.stdout.once('end', () => cb());
+      child.stdin.end();
+    },
+  });
+  child.stdout.on('data', (b: Buffer) => { if (!t.push(b)) child.stdout.pause(); });
+  t.on('drain', () => child.stdout.resume());
+  t._read = () => child.stdout.resume();
+  child.on('error', (e) => t.destroy(e));
+  t.on('close', () => { if (child.exitCode === null) child.kill(); });
+  return t;
+}
+
+export function createVmExportHandler(d: TransferDeps, opts: { metadataOnly?: boolean } = {}): ResourceHandler {
+  return (req, res, query) => runTransfer(d, req, res, query, 'vm-admin', 'VM export', async ({ ctx, task }) => {
+    req.resume();
+    const compression = (query.get('use_compression') ?? 'false').toLowerCase();
+    if (!['false', 'true', 'gzip', 'zstd', ''].includes(compression)) throw new ApiError('INVALID_VALUE', ['use_compression', compression]);
+    const vm = vmFromQuery(d, query);
+    const metadataOnly = opts.metadataOnly === true || query.get('metadata') === 'true';
+    const ac = new AbortController();
+    const signal = AbortSignal.any([ac.signal, task.signal]);
+    const gen = exportXva(ctx, vm, { metadataOnly, signal, progress: (f) => task.setProgress(f) });
+    // Errors found before any byte (no such VM, a running VM) are answered as errors.
+    const first = await gen.next();
+    const name = String(d.db.get('VM', vm)?.name_label ?? 'vm').replace(/[^\w.-]+/g, '_');
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-disposition': `attachment; filename="${name}.xva${compression === 'zstd' ? '.zst' : compression === 'true' || compression === 'gzip' ? '.gz' : ''}"`,
+      'task-id': task.ref,
+    });
+    async function* all(): AsyncGenerator<Buffer> {
+      if (!first.done) yield first.value;
+      yield* gen;
+    }
+    const source = Readable.from(all(), { objectMode: false, highWaterMark: 4 * 1024 * 1024 });
+    res.once('close', () => ac.abort());
+    const stages: NodeJS.ReadWriteStream[] = compression === 'zstd' ? [zstdCompressor()]
+      : compression === 'true' || compression === 'gzip' ? [createGzip({ level: 1 })] : [];
+    await pipeline([source, ...stages, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]);
+    return '';
+  });
+}

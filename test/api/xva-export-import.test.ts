@@ -1,0 +1,195 @@
+/**
+ * XVA export and import through a real server: `GET /export` read back with `tar`, a round
+ * trip to a new VM with a byte-identical disk, names, memory and its NIC kept, metadata-only
+ * export, gzip, a corrupted chunk refused with nothing kept, and a tiny XVA this test
+ * builds with the `tar` tool from the format's description.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { XapiCallError } from '../../src/client/xapi-call-error.js';
+import { MiB, diskOf, exportDigest, importImage, sha256, startStorageFixture, vmWithDisk, type StorageFixture } from '../storage/acceptance/storage-fixture.js';
+
+const run = promisify(execFile);
+type Rec = Record<string, any>;
+
+describe('XVA export and import', { timeout: 300_000 }, () => {
+  let f: StorageFixture;
+  let dir: string;
+  let vm: string;
+  let vdi: string;
+  let diskSha: string;
+  let mac: string;
+
+  async function exportTo(file: string, query: Record<string, string>, path = '/export'): Promise<void> {
+    const task = String(await f.api.call('task.create', 'test export', ''));
+    try {
+      await pipeline(await f.api.getFile(path, { ...query, task_id: task }), createWriteStream(file));
+      await f.api.waitTask(task);
+    } finally {
+      await f.api.call('task.destroy', task).catch(() => undefined);
+    }
+  }
+
+  async function importFrom(file: string, query: Record<string, string> = {}, path = '/import'): Promise<string> {
+    const task = String(await f.api.call('task.create', 'test import', ''));
+    try {
+      await f.api.putFile(path, { ...query, task_id: task }, { path: file }).catch(() => undefined);
+      return String(await f.api.waitTask(task));
+    } finally {
+      await f.api.call('task.destroy', task).catch(() => undefined);
+    }
+  }
+
+  const count = async (cls: string) => ((await f.api.call(`${cls}.get_all`)) as string[]).length;
+
+  before(async () => {
+    f = await startStorageFixture();
+    dir = await mkdtemp(join(tmpdir(), 'xva-test-'));
+    ({ vm, vdi } = await vmWithDisk(f.api, f.sr, 'xva-source', 8 * MiB));
+    // Data in chunks 0, 1 and 5 (partly), zeroes elsewhere.
+    const image = Buffer.alloc(6 * MiB);
+    randomBytes(2 * MiB).copy(image, 0);
+    randomBytes(300_000).copy(image, 5 * MiB + 4096);
+    await importImage(f.api, vdi, image);
+    diskSha = (await exportDigest(f.api, vdi)).sha;
+    const [net] = (await f.api.call('network.get_all')) as string[];
+    const vif = String(await f.api.call('VIF.create', { VM: vm, network: net, device: '0', MAC: '', MTU: '1500', other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }));
+    mac = String(await f.api.call('VIF.get_MAC', vif));
+    await f.api.call('VM.set_memory_limits', vm, String(256 * MiB), String(512 * MiB), String(384 * MiB), String(512 * MiB));
+    await f.api.call('VM.set_name_description', vm, 'made by the XVA test');
+  });
+  after(async () => {
+    await f?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('exports a tar that tar lists: ova.xml first, 1 MiB chunks each with a checksum, zero chunks left out but the last', async () => {
+    const file = join(dir, 'full.xva');
+    await exportTo(file, { uuid: String(await f.api.call('VM.get_uuid', vm)) });
+    const { stdout } = await run('tar', ['-tvf', file]);
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[0]!, /\sova\.xml$/);
+    const names = lines.slice(1).map((l) => l.split(/\s+/).pop()!);
+    const disk = names[0]!.split('/')[0]!;
+    assert.match(disk, /^Ref:\d+$/);
+    assert.deepEqual(names, ['00000000', '00000001', '00000005', '00000007'].flatMap((n) => [`${disk}/${n}`, `${disk}/${n}.checksum`]));
+    // Each checksum member holds the SHA-1 of its chunk.
+    const out = join(dir, 'x');
+    await mkdir(out);
+    await run('tar', ['-xf', file, '-C', out]);
+    for (const n of ['00000000', '00000005']) {
+      const data = await readFile(join(out, disk, n));
+      assert.equal(data.length, MiB);
+      assert.equal((await readFile(join(out, disk, `${n}.checksum`), 'utf8')).trim(), createHash('sha1').update(data).digest('hex'));
+    }
+    const xml = await readFile(join(out, 'ova.xml'), 'utf8');
+    assert.match(xml, /<name>class<\/name><value>VM<\/value>/);
+    assert.match(xml, /<name>class<\/name><value>VIF<\/value>/);
+    assert.match(xml, /xva-source/);
+  });
+
+  it('imports the export back: a new VM with the same names, memory, NIC and a byte-identical disk', async () => {
+    const file = join(dir, 'full.xva');
+    const vms = await count('VM');
+    const copy = await importFrom(file, { sr_id: f.sr });
+    assert.notEqual(copy, vm);
+    assert.equal(await count('VM'), vms + 1);
+    const r = (await f.api.call('VM.get_record', copy)) as Rec;
+    assert.equal(r.name_label, 'xva-source');
+    assert.equal(r.name_description, 'made by the XVA test');
+    assert.equal(String(r.memory_static_max), String(512 * MiB));
+    assert.equal(String(r.memory_dynamic_min), String(384 * MiB));
+    assert.equal(r.power_state, 'Halted');
+    const newDisk = await diskOf(f.api, copy);
+    assert.notEqual(newDisk, vdi);
+    assert.equal((await exportDigest(f.api, newDisk)).sha, diskSha);
+    const vifs = (await f.api.call('VM.get_VIFs', copy)) as string[];
+    assert.equal(vifs.length, 1);
+    assert.equal(await f.api.call('VIF.get_MAC', vifs[0]), mac);
+  });
+
+  it('exports and imports gzip-compressed (use_compression=true)', async () => {
+    const file = join(dir, 'full.xva.gz');
+    await exportTo(file, { uuid: String(await f.api.call('VM.get_uuid', vm)), use_compression: 'true' });
+    const head = await readFile(file);
+    assert.equal(head[0], 0x1f);
+    const copy = await importFrom(file, { sr_id: f.sr });
+    assert.equal((await exportDigest(f.api, await diskOf(f.api, copy))).sha, diskSha);
+  });
+
+  it('exports metadata only: ova.xml alone, which imports onto the existing disk', async () => {
+    const file = join(dir, 'meta.xva');
+    await exportTo(file, { uuid: String(await f.api.call('VM.get_uuid', vm)), metadata: 'true' });
+    const { stdout } = await run('tar', ['-tf', file]);
+    assert.deepEqual(stdout.trim().split('\n'), ['ova.xml']);
+    const vdis = await count('VDI');
+    const copy = await importFrom(file, {}, '/import_metadata');
+    assert.equal(await diskOf(f.api, copy), vdi);
+    assert.equal(await count('VDI'), vdis);
+  });
+
+  it('refuses an XVA whose chunk does not match its checksum, keeping nothing', async () => {
+    const bytes = await readFile(join(dir, 'full.xva'));
+    const ovaSize = parseInt(bytes.subarray(124, 136).toString('ascii').replace(/\0.*$/, '').trim(), 8);
+    const chunkData = 512 + Math.ceil(ovaSize / 512) * 512 + 512;
+    bytes[chunkData + 1000] ^= 0xff;
+    const bad = join(dir, 'bad.xva');
+    await writeFile(bad, bytes);
+    const before = { vm: await count('VM'), vdi: await count('VDI'), vbd: await count('VBD'), vif: await count('VIF') };
+    await assert.rejects(importFrom(bad, { sr_id: f.sr }), (e: unknown) => e instanceof XapiCallError && e.code === 'IMPORT_ERROR_SOME_CHECKSUMS_FAILED');
+    assert.deepEqual({ vm: await count('VM'), vdi: await count('VDI'), vbd: await count('VBD'), vif: await count('VIF') }, before);
+  });
+
+  it('refuses a truncated XVA, keeping nothing', async () => {
+    const bytes = await readFile(join(dir, 'full.xva'));
+    const cut = join(dir, 'cut.xva');
+    await writeFile(cut, bytes.subarray(0, bytes.length - 3 * MiB));
+    const vms = await count('VM');
+    const vdis = await count('VDI');
+    await assert.rejects(importFrom(cut, { sr_id: f.sr }), XapiCallError);
+    assert.equal(await count('VM'), vms);
+    assert.equal(await count('VDI'), vdis);
+  });
+
+  it('imports a tiny XVA written with tar from the format description', async () => {
+    const src = join(dir, 'tiny');
+    await mkdir(join(src, 'Ref:3'), { recursive: true });
+    const s = (k: string, v: string) => `<member><name>${k}</name><value>${v}</value></member>`;
+    const obj = (cls: string, id: string, fields: string) =>
+      `<value><struct>${s('class', cls)}${s('id', id)}<member><name>snapshot</name><value><struct>${fields}</struct></value></member></struct></value>`;
+    const xml = `<?xml version="1.0"?><value><struct><member><name>version</name><value><struct>${s('hostname', 'elsewhere')}${s('xapi_major', '<int>1</int>')}${s('xapi_minor', '<int>1</int>')}${s('export_vsn', '<int>2</int>')}</struct></value></member>`
+      + `<member><name>objects</name><value><array><data>`
+      + obj('VM', 'Ref:0', s('uuid', '3a0f6f3e-9d7b-4a56-9a8e-1c2b3d4e5f60') + s('name_label', 'tiny') + s('memory_static_max', '134217728') + s('memory_dynamic_max', '134217728')
+        + s('memory_dynamic_min', '134217728') + s('memory_static_min', '16777216') + s('VCPUs_max', '1') + s('VCPUs_at_startup', '1') + s('is_a_template', '<boolean>0</boolean>')
+        + `<member><name>VBDs</name><value><array><data><value>Ref:1</value></data></array></value></member>`)
+      + obj('VBD', 'Ref:1', s('VM', 'Ref:0') + s('VDI', 'Ref:3') + s('userdevice', '0') + s('mode', 'RW') + s('type', 'Disk') + s('bootable', '<boolean>1</boolean>'))
+      + obj('SR', 'Ref:2', s('uuid', '00000000-0000-0000-0000-00000000dead') + s('name_label', 'gone'))
+      + obj('VDI', 'Ref:3', s('name_label', 'tiny disk') + s('virtual_size', String(3 * MiB)) + s('SR', 'Ref:2') + s('type', 'system'))
+      + `</data></array></value></member></struct></value>`;
+    await writeFile(join(src, 'ova.xml'), xml);
+    const chunk0 = randomBytes(MiB);
+    const last = Buffer.concat([Buffer.alloc(MiB - 10), Buffer.from('0123456789')]);
+    for (const [n, data] of [['00000000', chunk0], ['00000002', last]] as const) {
+      await writeFile(join(src, 'Ref:3', n), data);
+      await writeFile(join(src, 'Ref:3', `${n}.checksum`), createHash('sha1').update(data).digest('hex'));
+    }
+    const file = join(dir, 'tiny.xva');
+    await run('tar', ['-cf', file, '-C', src, 'ova.xml', 'Ref:3/00000000', 'Ref:3/00000000.checksum', 'Ref:3/00000002', 'Ref:3/00000002.checksum']);
+    const copy = await importFrom(file, { sr_id: f.sr });
+    const r = (await f.api.call('VM.get_record', copy)) as Rec;
+    assert.equal(r.name_label, 'tiny');
+    assert.equal(String(r.memory_static_max), '134217728');
+    const disk = await diskOf(f.api, copy);
+    assert.equal(await f.api.call('VDI.get_name_label', disk), 'tiny disk');
+    assert.equal(String(await f.api.call('VDI.get_virtual_size', disk)), String(3 * MiB));
+    assert.equal((await exportDigest(f.api, disk)).sha, sha256(Buffer.concat([chunk0, Buffer.alloc(MiB), last])));
+  });
+});
