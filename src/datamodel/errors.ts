@@ -122,6 +122,9 @@ export const ErrorCodes = {
   ISLET_HYPERVISOR_ERROR: ['code', 'message', 'details'],
   // Disk import and export.
   VDI_IO_ERROR: ['reason'],
+  IMPORT_ERROR: ['reason'],
+  IMPORT_ERROR_SOME_CHECKSUMS_FAILED: [],
+  IMPORT_ERROR_PREMATURE_EOF: [],
   // Hotfixes (pool_patch, pool_update), with xapi's own parameter names.
   INVALID_PATCH: [],
   INVALID_PATCH_WITH_LOG: ['log'],

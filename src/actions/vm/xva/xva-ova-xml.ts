@@ -7,14 +7,6 @@
  * 0/1); the reader accepts every XML-RPC scalar so that archives from other writers load.
  */
 import { ApiError } from '../../../core/api-error.js';
-import { declareErrors } from '../../../datamodel/errors.js';
-
-declareErrors({
-  IMPORT_ERROR: ['reason'],
-  IMPORT_ERROR_SOME_CHECKSUMS_FAILED: [],
-  IMPORT_ERROR_PREMATURE_EOF: [],
-  IMPORT_INCOMPATIBLE_VERSION: [],
-});
 
 export type XmlValue = string | number | boolean | XmlValue[] | { [k: string]: XmlValue };
 
