@@ -101,7 +101,6 @@ export const ErrorCodes = {
   // Storage: SRs, VDIs, PBDs, VBDs and provisioning.
   SR_NOT_EMPTY: [],
   SR_UUID_EXISTS: ['uuid'],
-  SR_BACKEND_FAILURE: ['status', 'stdout', 'stderr'],
   VDI_NOT_MANAGED: ['vdi'],
   PBD_EXISTS: ['sr', 'host', 'pbd'],
   DEVICE_ALREADY_EXISTS: ['device'],
