@@ -30,9 +30,22 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The host itself out of space: SQLite's SQLITE_FULL from the pool database, or ENOSPC from
+ * a file the toolstack writes outside any SR. xapi's OUT_OF_SPACE names where.
+ */
+function hostOutOfSpace(e: unknown): ApiError | undefined {
+  const { code, path } = (e ?? {}) as { code?: unknown; path?: unknown };
+  if (code === 'SQLITE_FULL') return new ApiError('OUT_OF_SPACE', ['pool database']);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new ApiError('OUT_OF_SPACE', [typeof path === 'string' ? path : 'host']);
+  return undefined;
+}
+
 /** Any thrown value as an ApiError; unexpected failures keep only their message. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  const full = hostOutOfSpace(e);
+  if (full) return full;
   const msg = e instanceof Error ? e.message : String(e);
   return new ApiError('INTERNAL_ERROR', [msg]);
 }
