@@ -33,7 +33,8 @@ export class HttpStatusError extends Error {
 }
 
 const MAX_REDIRECTS = 3;
-const CHUNK = 64 * 1024;
+/** Read size of an uploaded file: large reads keep the socket fed with few syscalls. */
+const CHUNK = 1024 * 1024;
 
 function moduleFor(u: URL): typeof http | typeof https {
   return u.protocol === 'https:' ? https : http;

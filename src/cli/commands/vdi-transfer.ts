@@ -16,6 +16,8 @@ import { HttpStatusError } from '../../client/http-transfer.js';
 import { boolParam, refByUuid } from './storage-params.js';
 
 const ZEROES = Buffer.alloc(1024 * 1024);
+/** Bytes gathered before each write of an export to its file. */
+const WRITE_BATCH = 8 * ZEROES.length;
 
 function isZero(b: Buffer): boolean {
   for (let i = 0; i < b.length; i += ZEROES.length) {
@@ -84,12 +86,30 @@ export const vdiExport: CommandModule = {
         const total = Number((body as unknown as { headers?: Record<string, string> }).headers?.['content-length']) || undefined;
         const fh = await open(filename, 'w');
         try {
+          // Chunks off the socket are small (tens of KiB): gather them into one large
+          // buffer so that each write (and the zero test) handles megabytes, not 64 KiB.
+          const pending = Buffer.allocUnsafe(WRITE_BATCH);
+          let filled = 0;
           let pos = 0;
+          const flush = async (): Promise<void> => {
+            for (let i = 0; i < filled; i += ZEROES.length) {
+              const part = pending.subarray(i, Math.min(filled, i + ZEROES.length));
+              if (!isZero(part)) await fh.write(part, 0, part.length, pos + i);
+            }
+            pos += filled;
+            filled = 0;
+          };
           for await (const chunk of body as AsyncIterable<Buffer>) {
-            if (!isZero(chunk)) await fh.write(chunk, 0, chunk.length, pos);
-            pos += chunk.length;
-            bar.update(pos, total);
+            let at = 0;
+            while (at < chunk.length) {
+              const n = chunk.copy(pending, filled, at);
+              filled += n;
+              at += n;
+              if (filled === WRITE_BATCH) await flush();
+            }
+            bar.update(pos + filled, total);
           }
+          await flush();
           if (total !== undefined && pos !== total) throw new CliFailure(`the export ended after ${pos} of ${total} bytes`);
           await fh.truncate(pos);
         } finally {

@@ -1,0 +1,132 @@
+/**
+ * @module
+ * Disk transfer throughput through a real `islet server`: `xe vdi-import` / `xe vdi-export`
+ * of a 1 GiB disk of random data (raw and vhd), `curl` on `/import_raw_vdi` and
+ * `/export_raw_vdi` (the same HTTP handlers without xe), and `nbdcopy` to and from the same
+ * VDI through the host's NBD server (enabled by giving the network an `insecure_nbd`
+ * purpose), all in one run. Prints each path's MB/s (median of the rounds), its ratio to
+ * nbdcopy in the same direction (goal ≥ 0.8) and xe's ratio to curl (goal ≥ 0.9).
+ * Every export is compared with the source, so a fast wrong copy fails the bench.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exec, haveTools, median, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
+import { vhdFromRaw } from './vhd-fixtures.js';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
+const PW = 'bench';
+
+async function rpc(url: string, method: string, ...params: unknown[]): Promise<any> {
+  const res = await fetch(`${url}/jsonrpc`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }),
+  });
+  const j = (await res.json()) as { result?: unknown; error?: { message: string; data: unknown } };
+  if (j.error) throw new Error(`${method}: ${j.error.message} ${JSON.stringify(j.error.data)}`);
+  return j.result;
+}
+
+function mbps(bytes: number, seconds: number): string {
+  return `${(bytes / 1e6 / seconds).toFixed(0).padStart(5)} MB/s`;
+}
+
+function mark(r: number, goal: number): string {
+  return `${r.toFixed(2)}${r >= goal ? '' : ` (below ${goal})`}`;
+}
+
+export async function run(): Promise<void> {
+  const missing = await haveTools(['nbdcopy', 'curl', 'cmp']);
+  if (missing) throw new Error(`transfer bench needs ${missing}`);
+  const mib = Number(process.env.BENCH_MIB ?? 1024);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const size = mib * 2 ** 20;
+  const dir = await mkdtemp(join(await scratchBase(5 * size), 'islet-transfer-'));
+  const src = join(dir, 'src.raw');
+  const srcVhd = join(dir, 'src.vhd');
+  const out = join(dir, 'out');
+  await writeRandom(src, mib);
+  await vhdFromRaw(src, srcVhd, size);
+  const islet = spawn(process.execPath, [join(root, 'bin', 'islet'), 'server', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0',
+    '--root-password', PW, '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      const t = setTimeout(() => reject(new Error('islet server did not start in 60 s')), 60_000);
+      islet.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /^ready (\S+)$/m.exec(buf);
+        if (m) { clearTimeout(t); resolve(m[1]!); }
+      });
+      islet.once('exit', (c) => reject(new Error(`islet exited ${c}`)));
+    });
+    const port = new URL(url).port;
+    const s = await rpc(url, 'session.login_with_password', 'root', PW, '1.1', 'bench');
+    const [pool] = await rpc(url, 'pool.get_all', s);
+    const sr = await rpc(url, 'pool.get_default_SR', s, pool);
+    const vdi = await rpc(url, 'VDI.create', s, {
+      name_label: 'transfer bench', SR: sr, virtual_size: size, type: 'user', sharable: false, read_only: false,
+      other_config: {}, sm_config: {},
+    });
+    const uuid = await rpc(url, 'VDI.get_uuid', s, vdi);
+    const [network] = await rpc(url, 'network.get_all', s);
+    await rpc(url, 'network.add_purpose', s, network, 'insecure_nbd');
+    const xe = (...args: string[]) => exec(process.execPath, [join(root, 'bin', 'xe'), '-s', '127.0.0.1', '-p', port, '-pw', PW, ...args],
+      { maxBuffer: 1 << 20 });
+    const nbdUri = async (): Promise<string> => {
+      const [info] = await rpc(url, 'VDI.get_nbd_info', s, vdi);
+      if (!info) throw new Error('VDI.get_nbd_info returned nothing: is the NBD purpose set?');
+      return `nbd://${info.address}:${info.port}/${encodeURIComponent(info.exportname)}`;
+    };
+    const exportUrl = (format: string) => `${url}/export_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
+    const importUrl = (format: string) => `${url}/import_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
+    const curl = (...a: string[]) => exec('curl', ['-sS', '--fail', ...a], { maxBuffer: 1 << 20 });
+    const same = async (what: string, file: string, format: string) => {
+      const ok = format === 'vhd'
+        ? await exec('qemu-img', ['compare', '-q', '-f', 'vpc', '-F', 'raw', file, src]).then(() => true, () => false)
+        : await exec('cmp', [src, file]).then(() => true, () => false);
+      if (!ok) throw new Error(`${what}: the exported data differs from the source`);
+    };
+
+    type Path = { name: string; dir: 'import' | 'export'; ref: 'nbdcopy' | 'curl' | 'xe'; format: string; go: () => Promise<unknown> };
+    const paths: Path[] = [];
+    for (const format of ['raw', 'vhd']) {
+      const file = format === 'vhd' ? srcVhd : src;
+      paths.push({ name: `xe vdi-import ${format}`, dir: 'import', ref: 'xe', format, go: () => xe('vdi-import', `uuid=${uuid}`, `filename=${file}`, `format=${format}`) });
+      paths.push({ name: `curl PUT import ${format}`, dir: 'import', ref: 'curl', format, go: () => curl('-T', file, importUrl(format)) });
+      paths.push({ name: `xe vdi-export ${format}`, dir: 'export', ref: 'xe', format, go: () => xe('vdi-export', `uuid=${uuid}`, `filename=${out}`, `format=${format}`) });
+      paths.push({ name: `curl GET export ${format}`, dir: 'export', ref: 'curl', format, go: () => curl('-o', out, exportUrl(format)) });
+    }
+    paths.push({ name: 'nbdcopy write', dir: 'import', ref: 'nbdcopy', format: 'raw', go: async () => exec('nbdcopy', ['--flush', src, await nbdUri()]) });
+    paths.push({ name: 'nbdcopy read', dir: 'export', ref: 'nbdcopy', format: 'raw', go: async () => exec('nbdcopy', [await nbdUri(), out]) });
+
+    const times = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+    console.log(`transfer: ${mib} MiB of random data, one VDI on the local file SR of an islet server, median of ${rounds} rounds (+1 warm-up)`);
+    for (let i = 0; i <= rounds; i++) {
+      const order = i % 2 ? [...paths].reverse() : paths;
+      for (const p of order) {
+        await rm(out, { force: true });
+        const t = await timed(p.go);
+        if (p.dir === 'export') await same(p.name, out, p.format);
+        if (i > 0) times.get(p.name)!.push(t);
+      }
+    }
+    await rm(out, { force: true });
+    const med = (n: string) => median(times.get(n)!);
+    const nbd = { import: med('nbdcopy write'), export: med('nbdcopy read') };
+    for (const p of paths) {
+      const t = med(p.name);
+      let line = `  ${p.name.padEnd(22)} ${mbps(size, t)}  ${(p.dir === 'import' ? 'nbdcopy write' : 'nbdcopy read').padEnd(13)} ratio ${mark(nbd[p.dir] / t, 0.8)}`;
+      if (p.ref === 'xe') {
+        const c = med(`curl ${p.dir === 'import' ? 'PUT import' : 'GET export'} ${p.format}`);
+        line += `  xe/curl ${mark(c / t, 0.9)}`;
+      }
+      console.log(line);
+    }
+  } finally {
+    islet.kill('SIGTERM');
+    await new Promise((r) => islet.exitCode !== null ? r(undefined) : islet.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
