@@ -46,6 +46,18 @@ export class ParamNotFound extends Error {
   }
 }
 
+/**
+ * A parameter that names no field of the record the command works on. xapi fails these
+ * with an internal error; xe here reports it as the usage error it is (`Unknown
+ * parameter: <name>` and the pointer to `xe help`), since the input is the client's.
+ */
+export class UnknownParam extends Error {
+  constructor(readonly param: string) {
+    super(`Unknown parameter: ${param}`);
+    this.name = 'UnknownParam';
+  }
+}
+
 /** A failure xe prints as `Error: <message>` (its Record_failure and Cli_failure). */
 export class RecordFailure extends Error {
   constructor(message: string) {

@@ -7,7 +7,7 @@
  * is at least one record to look at.
  */
 import type { Params } from './argv.js';
-import { CliFailure } from './cli-errors.js';
+import { CliFailure, UnknownParam } from './cli-errors.js';
 import type { CommandContext } from './command-context.js';
 import { type CliClass, type CliField, type Row, fieldByName, prepare } from './records.js';
 import type { Rec, RefResolver } from './ref-resolver.js';
@@ -34,7 +34,7 @@ export function fieldRef(cc: CliClass, name: string): FieldRef {
   const colon = name.indexOf(':');
   if (colon >= 0) {
     const field = fieldByName(cc, name.slice(0, colon));
-    if (!field) throw new CliFailure(`Unknown field '${name}'`);
+    if (!field) throw new UnknownParam(name);
     const rest = name.slice(colon + 1);
     if (field.shape === 'set') return { kind: 'set', field, rest };
     if (field.shape === 'map') return { kind: 'map', field, key: rest };
@@ -46,7 +46,7 @@ export function fieldRef(cc: CliClass, name: string): FieldRef {
   if (m) return { kind: 'map', field: m, key: name.slice(m.name.length + 1) };
   const s = prefixed('set');
   if (s) return { kind: 'set', field: s, rest: name.slice(s.name.length + 1) };
-  throw new CliFailure(`Unknown field '${name}'`);
+  throw new UnknownParam(name);
 }
 
 function matches(ref: FieldRef, value: string, row: Row, res: RefResolver): boolean {

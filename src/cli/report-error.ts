@@ -7,7 +7,7 @@
 import { XapiCallError } from '../client/xapi-call-error.js';
 import {
   ClientFatal, CliFailure, ExitWithError, MissingParam, MultipleFailure, ParamNotFound, ParseError, RecordFailure,
-  UnknownCommand, UsageError,
+  UnknownCommand, UnknownParam, UsageError,
 } from './cli-errors.js';
 import { formatServerError } from './error-docs.js';
 
@@ -47,7 +47,7 @@ export function reportError(e: unknown, sinks: ErrorSinks, ctx: { argv0: string;
     return 0;
   }
   if (e instanceof ExitWithError) return e.code;
-  if (e instanceof ParseError || e instanceof UnknownCommand || e instanceof ParamNotFound) {
+  if (e instanceof ParseError || e instanceof UnknownCommand || e instanceof ParamNotFound || e instanceof UnknownParam) {
     sinks.err(`${e.message}\n${FOR_USAGE}`);
     return 1;
   }

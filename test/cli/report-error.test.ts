@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { XapiCallError } from '../../src/client/xapi-call-error.js';
 import {
-  CliFailure, MissingParam, MultipleFailure, ParamNotFound, ParseError, RecordFailure, UnknownCommand, UsageError,
+  CliFailure, MissingParam, UnknownParam, MultipleFailure, ParamNotFound, ParseError, RecordFailure, UnknownCommand, UsageError,
 } from '../../src/cli/cli-errors.js';
 import { reportError } from '../../src/cli/report-error.js';
 
@@ -65,5 +65,32 @@ describe('reportError', () => {
     assert.equal(report(refused).err, 'Unable to contact server. Please check server and port settings.\n');
     const nx = Object.assign(new Error('getaddrinfo'), { code: 'ENOTFOUND' });
     assert.equal(report(nx).err, "Host 'h' not found.\n");
+  });
+
+  // xe prints XenServer's description of each error (the text scripts and people match on),
+  // then the parameters under XenServer's names.
+  const table: Array<[string, string[], string]> = [
+    ['UUID_INVALID', ['VM', 'deadbeef'], 'The uuid you supplied was invalid.\ntype: VM\nuuid: deadbeef\n'],
+    ['HANDLE_INVALID', ['VDI', 'OpaqueRef:x'], 'You gave an invalid object reference. The object may have recently been deleted. '
+      + 'The class parameter gives the type of reference given, and the handle parameter echoes the bad value given.\nclass: VDI\nhandle: OpaqueRef:x\n'],
+    ['VDI_TOO_SMALL', ['OpaqueRef:v', '1024'], 'The VDI is too small. Please resize it to at least the minimum size.\nvdi: OpaqueRef:v\nminimum size: 1024\n'],
+    ['SR_FULL', ['10', '5'], 'The SR is full. Requested new size exceeds the maximum size\nrequested: 10\nmaximum: 5\n'],
+    ['OPERATION_NOT_ALLOWED', ['why'], 'You attempted an operation that was not allowed.\nreason: why\n'],
+    ['TASK_CANCELLED', ['OpaqueRef:t'], 'The request was asynchronously canceled.\ntask: OpaqueRef:t\n'],
+    ['UPDATE_POOL_APPLY_FAILED', ['h1'], 'The update cannot be applied for the following host(s).\nhosts: h1\n'],
+    ['HOST_IS_SLAVE', ['10.0.0.1'], 'You cannot make regular API calls directly on a supporter. Please pass API calls via the coordinator host.\n'
+      + 'Master IP address: 10.0.0.1\n'],
+    ['VBD_NOT_EMPTY', ['OpaqueRef:b'], 'Operation could not be performed because the drive is not empty\nvbd: OpaqueRef:b\n'],
+    ['DEVICE_ALREADY_DETACHED', ['OpaqueRef:b'], 'The device is not currently attached\ndevice: OpaqueRef:b\n'],
+    ['PERMISSION_DENIED', ['no'], 'Caller not allowed to perform this operation.\nmessage: no\n'],
+  ];
+  for (const [code, params, text] of table) {
+    it(`prints ${code} with XenServer's text`, () => {
+      assert.deepEqual(report(new XapiCallError(code, params)), { code: 1, out: '', err: text });
+    });
+  }
+
+  it('reports a parameter that names no field as a usage error, not an internal error', () => {
+    assert.deepEqual(report(new UnknownParam('bogus')), { code: 1, out: '', err: "Unknown parameter: bogus\nFor usage run: 'xe help'\n" });
   });
 });

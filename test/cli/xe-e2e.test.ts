@@ -156,11 +156,20 @@ describe('bin/xe end to end', () => {
     const r = await xe('vm-param-get', 'uuid=not-a-uuid', 'param-name=name-label');
     assert.equal(r.code, 1);
     assert.equal(r.out, '');
-    assert.match(r.err, /\ntype: VM\nuuid: not-a-uuid\n$/);
+    assert.equal(r.err, 'The uuid you supplied was invalid.\ntype: VM\nuuid: not-a-uuid\n');
+    const list = await xe('vm-param-list', 'uuid=deadbeef');
+    assert.deepEqual(list, { code: 1, out: '', err: 'The uuid you supplied was invalid.\ntype: VM\nuuid: deadbeef\n' });
+    for (const args of [['vm-list', 'bogus=1'], ['vm-start', 'bogus=1']]) {
+      const u = await xe(...args);
+      assert.deepEqual(u, { code: 1, out: '', err: "Unknown parameter: bogus\nFor usage run: 'xe help'\n" }, args.join(' '));
+    }
     const bad = await runXe(bin, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', 'wrong', 'host-list']);
     assert.deepEqual(bad, { code: 1, out: '', err: "Authentication failed\nFor usage run: 'xe help'\n" });
     const unknown = await xe('no-such-command');
     assert.deepEqual(unknown, { code: 1, out: '', err: "Unknown command: no-such-command\nFor usage run: 'xe help'\n" });
+    // xe's own form for a param-name that is no field of the record.
+    const field = await xe('host-param-get', `uuid=${(await onlyRecord('host')).uuid}`, 'param-name=bogus');
+    assert.deepEqual(field, { code: 1, out: '', err: 'Error code: Missing parameter\nError parameters: bogus\n' });
     const missing = await xe('host-param-get', 'param-name=name-label');
     assert.equal(missing.err, "Required parameter not found: uuid\nFor usage run: 'xe help'\n");
   });
