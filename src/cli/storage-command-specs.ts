@@ -17,6 +17,7 @@ const xfer = () => import('./commands/vdi-transfer.js');
 const copies = () => import('./commands/vm-copies.js');
 const snaps = () => import('./commands/snapshot-commands.js');
 const uninst = () => import('./commands/vm-uninstall.js');
+const xva = () => import('./commands/vm-xva.js');
 
 function spec(name: string, reqd: string[], optn: string[], help: string, load: () => Promise<CommandModule>, flags: CommandFlag[] = ['standard']): CommandSpec {
   return { name, reqd, optn, help, flags, load };
@@ -49,6 +50,10 @@ export const STORAGE_COMMANDS: readonly CommandSpec[] = [
   spec('vdi-resize', ['uuid', 'disk-size'], ['online'], 'Resize a VDI.', async () => (await vdi()).vdiResize),
   spec('vdi-import', ['uuid', 'filename'], ['format', 'progress'], 'Import a raw or VHD image into a VDI.', async () => (await xfer()).vdiImport),
   spec('vdi-export', ['uuid', 'filename'], ['format', 'progress'], 'Export a VDI as a raw or VHD image.', async () => (await xfer()).vdiExport),
+  spec('vm-export', ['filename'], ['metadata', 'compress', 'progress'],
+    'Export the selected VM to an XVA file (metadata=true: its records only; compress=true|zstd).', async () => (await xva()).vmExport, ['vm-selectors', 'standard']),
+  spec('vm-import', ['filename'], ['sr-uuid', 'preserve', 'metadata', 'progress'],
+    'Import a VM from an XVA file. Prints the new VM\'s UUID.', async () => (await xva()).vmImport),
   spec('vbd-create', ['vm-uuid', 'device'], ['vdi-uuid', 'bootable', 'type', 'mode', 'unpluggable'],
     'Create a VBD. Prints its UUID.', () => import('./commands/vbd-create.js')),
   spec('vm-install', ['new-name-label'], ['sr-name-label', 'sr-uuid', 'template', 'template-uuid', 'template-name-label', 'copy-bios-strings-from'],

@@ -159,6 +159,21 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     assert.equal(await count('VDI'), vdis);
   });
 
+  it('xe vm-export and vm-import (zstd) make a VM with the same disk; vm-import prints its uuid', async () => {
+    const file = join(dir, 'xe.xva.zst');
+    const uuid = String(await f.api.call('VM.get_uuid', vm));
+    await f.xeOk('vm-export', `uuid=${uuid}`, `filename=${file}`, 'compress=zstd');
+    const head = await readFile(file);
+    assert.equal(head.readUInt32LE(0), 0xfd2fb528);
+    const srUuid = String(await f.api.call('SR.get_uuid', f.sr));
+    const printed = await f.xeOk('vm-import', `filename=${file}`, `sr-uuid=${srUuid}`);
+    assert.match(printed, /^[0-9a-f-]{36}$/);
+    const copy = String(await f.api.call('VM.get_by_uuid', printed));
+    assert.equal((await exportDigest(f.api, await diskOf(f.api, copy))).sha, diskSha);
+    const missing = await f.xe('vm-import', `filename=${join(dir, 'no-such.xva')}`);
+    assert.notEqual(missing.code, 0);
+  });
+
   it('imports a tiny XVA written with tar from the format description', async () => {
     const src = join(dir, 'tiny');
     await mkdir(join(src, 'Ref:3'), { recursive: true });

@@ -1,0 +1,103 @@
+/**
+ * @module
+ * `xe vm-export vm=<name|uuid> filename= [metadata=true] [compress=true|zstd] [progress=]`
+ * and `xe vm-import filename= [sr-uuid=] [preserve=true] [metadata=true] [progress=]`: a VM
+ * to and from an XVA file over `GET /export` and `PUT /import`, under a task as xe does
+ * (the task carries the server's verdict); vm-import prints the new VM's uuid. A progress
+ * bar is drawn when stderr is a terminal, unless `progress=false`.
+ */
+import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { getParam } from '../argv.js';
+import { CliFailure } from '../cli-errors.js';
+import type { CommandContext, CommandModule } from '../command-context.js';
+import { progressBar } from '../progress-bar.js';
+import { forEachSelected, selectObjects } from '../select.js';
+import { XapiCallError } from '../../client/xapi-call-error.js';
+import { HttpStatusError } from '../../client/http-transfer.js';
+import { boolParam, refByUuid } from './storage-params.js';
+
+const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid'];
+
+/** Runs `transfer` under a new task; the task's failure, if any, is the command's. */
+async function tracked(ctx: CommandContext, label: string, transfer: (task: string) => Promise<void>): Promise<unknown> {
+  const task = String(await ctx.call('task.create', label, ''));
+  try {
+    let httpError: unknown;
+    try {
+      await transfer(task);
+    } catch (e) {
+      httpError = e;
+    }
+    try {
+      const result = await ctx.client.waitTask(task);
+      if (httpError && !(httpError instanceof HttpStatusError)) throw httpError;
+      return result;
+    } catch (e) {
+      if (e instanceof XapiCallError) throw e;
+      throw httpError ?? e;
+    }
+  } finally {
+    await ctx.call('task.destroy', task).catch(() => undefined);
+  }
+}
+
+export const vmExport: CommandModule = {
+  run: async (ctx) => {
+    const filename = getParam(ctx.params, 'filename')!;
+    const compress = getParam(ctx.params, 'compress') ?? 'false';
+    const metadata = boolParam(ctx.params, 'metadata', false);
+    const sel = await selectObjects(ctx, 'vm', { ignore: NOT_FILTERS, includeTemplates: true });
+    const bar = progressBar('Exporting', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
+    try {
+      await forEachSelected(ctx, sel, (row) => tracked(ctx, 'VM export', async (task) => {
+        const body = await ctx.client.getFile('/export', {
+          ref: String(row.ref), task_id: task, use_compression: compress, ...(metadata ? { metadata: 'true' } : {}),
+        });
+        // The XVA's length is not known in advance: the bar follows the task's progress.
+        let last = 0;
+        const meter = new Transform({
+          transform(chunk: Buffer, _e, cb) {
+            const now = Date.now();
+            if (now - last > 250) {
+              last = now;
+              ctx.call('task.get_progress', task).then((p) => bar.update(Number(p) * 1000, 1000), () => undefined);
+            }
+            cb(null, chunk);
+          },
+        });
+        await pipeline(body, meter, createWriteStream(filename));
+      }), false);
+    } finally {
+      bar.finish();
+    }
+  },
+};
+
+export const vmImport: CommandModule = {
+  run: async (ctx) => {
+    const filename = getParam(ctx.params, 'filename')!;
+    const srUuid = getParam(ctx.params, 'sr-uuid');
+    const sr = srUuid ? await refByUuid(ctx, 'SR', srUuid) : undefined;
+    const metadata = boolParam(ctx.params, 'metadata', false);
+    try {
+      await (await open(filename, 'r')).close();
+    } catch {
+      throw new CliFailure(`Failed to open file ${filename}`);
+    }
+    const bar = progressBar('Importing', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
+    let vm: unknown;
+    try {
+      vm = await tracked(ctx, 'VM import', async (task) => {
+        await ctx.client.putFile(metadata ? '/import_metadata' : '/import', {
+          task_id: task, ...(sr ? { sr_id: sr } : {}), ...(boolParam(ctx.params, 'preserve', false) ? { preserve: 'true' } : {}),
+        }, { path: filename }, { onProgress: (n, t) => bar.update(n, t) });
+      });
+    } finally {
+      bar.finish();
+    }
+    ctx.printer.list([String(await ctx.call('VM.get_uuid', String(vm)))]);
+  },
+};
