@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   iscsi: async () => (await import('./iscsi-bench.js')).run(),
   list: async () => (await import('./list-bench.js')).run(),
   console: async () => (await import('./console-bench.js')).run(),
+  xva: async () => (await import('./xva-bench.js')).run(),
   transfer: async () => (await import('./transfer-bench.js')).run(),
 };
 

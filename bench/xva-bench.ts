@@ -1,0 +1,117 @@
+/**
+ * @module
+ * `npm run bench -- xva`: `xe vm-export` and `xe vm-import` of a VM with a 1 GiB disk of
+ * random data, beside `nbdcopy` reading the same disk from the host's NBD server into a
+ * file and `tar` of the raw file, in the same run (same scratch file system, same server).
+ * Goal: export and import each at least 0.8× nbdcopy's throughput. Medians of the rounds;
+ * each round removes what it made. The disk's SHA-256 is checked once after an import, so
+ * a fast wrong answer cannot pass.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { XapiClient } from '../src/client/xapi-client.js';
+import { startIslet } from '../test/helpers/islet-server.js';
+import { repoRoot } from '../test/helpers/repo-root.js';
+import { diskOf, importImage, vmWithDisk } from '../test/storage/acceptance/storage-fixture.js';
+import { MiniClient } from '../test/storage/nbd/mini-client.js';
+import { exec, fmt, haveTools, median, ratio, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
+
+const MiB = 1024 * 1024;
+const SIZE_MIB = Number(process.env.XVA_BENCH_MIB ?? 1024);
+const ROUNDS = Number(process.env.XVA_BENCH_ROUNDS ?? 3);
+const PW = 'bench-pw';
+
+interface NbdInfo { address: string; port: number; exportname: string }
+
+async function fileSha(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of createReadStream(path, { highWaterMark: 4 * MiB })) h.update(c as Buffer);
+  return h.digest('hex');
+}
+
+export async function run(): Promise<void> {
+  const missing = await haveTools(['nbdcopy', 'tar']);
+  if (missing) throw new Error(`xva bench needs ${missing}`);
+  const base = await scratchBase(5 * SIZE_MIB * MiB);
+  const dir = await mkdtemp(join(base, 'xva-bench-'));
+  const islet = await startIslet({ rootPassword: PW, dataDir: join(dir, 'islet'), ownsDataDir: false });
+  const api = new XapiClient({ url: islet.url });
+  const held: MiniClient[] = [];
+  try {
+    await api.login('root', PW);
+    const [pool] = (await api.call('pool.get_all')) as string[];
+    const sr = String(await api.call('pool.get_default_SR', pool));
+    const srUuid = String(await api.call('SR.get_uuid', sr));
+    const src = join(dir, 'disk.raw');
+    await writeRandom(src, SIZE_MIB);
+    const want = await fileSha(src);
+    const { vm, vdi } = await vmWithDisk(api, sr, 'xva-bench', SIZE_MIB * MiB);
+    await importImage(api, vdi, { path: src });
+    const vmUuid = String(await api.call('VM.get_uuid', vm));
+    const [net] = (await api.call('network.get_all')) as string[];
+    await api.call('network.add_purpose', net, 'insecure_nbd');
+    const [info] = (await api.call('VDI.get_nbd_info', vdi)) as NbdInfo[];
+    if (!info) throw new Error('the host announces no NBD export of the disk');
+    // A held idle connection keeps the disk's chain open between the readers.
+    held.push(await MiniClient.connect(info.port, { exportName: info.exportname }, info.address));
+    const uri = `nbd://${info.address}:${info.port}/${encodeURIComponent(info.exportname)}`;
+    const xe = (...args: string[]) => new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => code === 0 ? resolve(out.trim()) : reject(new Error(`xe ${args.join(' ')}: ${code}\n${out}${err}`)));
+    });
+
+    const t = { nbd: [] as number[], tar: [] as number[], exp: [] as number[], imp: [] as number[] };
+    let xvaBytes = 0;
+    let checked = false;
+    console.log(`xva: ${SIZE_MIB} MiB disk of random data on the local file SR (${base}), median of ${ROUNDS} rounds`);
+    for (let r = 0; r < ROUNDS; r++) {
+      const out = join(dir, 'out.raw');
+      t.nbd.push(await timed(() => exec('nbdcopy', [uri, out])));
+      await rm(out, { force: true });
+      const tarFile = join(dir, 'raw.tar');
+      t.tar.push(await timed(() => exec('tar', ['-cf', tarFile, '-C', dir, 'disk.raw'])));
+      await rm(tarFile, { force: true });
+      const xva = join(dir, 'vm.xva');
+      t.exp.push(await timed(() => xe('vm-export', `uuid=${vmUuid}`, `filename=${xva}`)));
+      xvaBytes = (await stat(xva)).size;
+      let copy = '';
+      t.imp.push(await timed(async () => { copy = await xe('vm-import', `filename=${xva}`, `sr-uuid=${srUuid}`); }));
+      await rm(xva, { force: true });
+      const copyRef = String(await api.call('VM.get_by_uuid', copy));
+      const copyDisk = await diskOf(api, copyRef);
+      if (!checked) {
+        const back = join(dir, 'back.raw');
+        await xe('vdi-export', `uuid=${String(await api.call('VDI.get_uuid', copyDisk))}`, `filename=${back}`);
+        const got = await fileSha(back);
+        await rm(back, { force: true });
+        if (got !== want) throw new Error(`the imported disk differs from the original (${got} vs ${want})`);
+        checked = true;
+      }
+      for (const vbd of (await api.call('VM.get_VBDs', copyRef)) as string[]) await api.call('VBD.destroy', vbd);
+      await api.call('VDI.destroy', copyDisk);
+      await api.call('VM.destroy', copyRef);
+    }
+    const bytes = SIZE_MIB * MiB;
+    const [nbd, tar, exp, imp] = [median(t.nbd), median(t.tar), median(t.exp), median(t.imp)];
+    console.log(`  nbdcopy nbd:// -> file   ${fmt(bytes, nbd)}`);
+    console.log(`  tar of the raw file      ${fmt(bytes, tar)}`);
+    console.log(`  xe vm-export -> .xva     ${fmt(bytes, exp)}  (XVA ${(xvaBytes / MiB).toFixed(0)} MiB)`);
+    console.log(`  xe vm-import <- .xva     ${fmt(bytes, imp)}  (disk SHA-256 checked)`);
+    console.log(`  export/nbdcopy ${ratio(nbd / exp, 0.8)}   import/nbdcopy ${ratio(nbd / imp, 0.8)}   export/tar ${(tar / exp).toFixed(2)}`);
+  } finally {
+    for (const c of held) await c.disconnect().catch(() => undefined);
+    await api.logout().catch(() => undefined);
+    api.close();
+    await islet.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
