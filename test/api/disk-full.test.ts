@@ -81,6 +81,18 @@ test('a full file system gives typed errors (SR_FULL with figures, OUT_OF_SPACE)
       }
       assert.ok(answers['VM.clone'] || answers['SR.scan'], `the full disk was noticed: ${report}`);
 
+      // A raw import into the full SR: the task ends with a typed error, the client an answer.
+      const task = await call(srv.url, 'task.create', s, 'import', '');
+      const body = Buffer.alloc(32 * MiB, 0xa5);
+      const put = await fetch(`${srv.url}/import_raw_vdi?session_id=${s}&vdi=${vdi}&task_id=${task}`, { method: 'PUT', body })
+        .then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `cut: ${String((e as { cause?: unknown }).cause ?? e)}`);
+      const status = await call(srv.url, 'task.get_status', s, task);
+      const info: string[] = await call(srv.url, 'task.get_error_info', s, task);
+      assert.equal(status, 'failure', `import task: ${status} ${put}`);
+      assert.ok(info[0] === 'SR_FULL' || info[0] === 'OUT_OF_SPACE', `import error_info ${JSON.stringify(info)}; HTTP ${put}`);
+      if (info[0] === 'SR_FULL') assert.ok(Number(info[1]) > 0, `SR_FULL names the size requested: ${JSON.stringify(info)}`);
+      assert.match(put, /^[45]\d\d /, `a clean HTTP answer, not a cut: ${put}`);
+
       // Room again: the same calls work and the server kept its state.
       await rm(join(mnt, 'filler'));
       await call(srv.url, 'SR.scan', s, sr);

@@ -95,11 +95,28 @@ export function storageError(e: unknown): unknown {
   return e;
 }
 
-/** Runs a driver call, translating its failures. */
-export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
+/** Where a write that may find the SR full goes, to report SR_FULL with real figures. */
+export interface SpaceWanted {
+  readonly sr: AttachedSr;
+  /** Bytes the operation may need (a disk's virtual size for writes into it). */
+  readonly requested: number;
+}
+
+/**
+ * Runs a driver call, translating its failures. A bare ENOSPC from a write carries no
+ * figures; with `space` the SR is asked how much room is left, so SR_FULL says what
+ * was wanted and what there is (xe prints both).
+ */
+export async function storageCall<T>(fn: () => Promise<T>, space?: SpaceWanted): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    throw storageError(e);
+    const err = storageError(e);
+    if (space && err instanceof ApiError && err.code === 'SR_FULL' && err.params[0] === '0') {
+      const st = await space.sr.stat().catch(() => undefined);
+      const left = st ? Math.max(0, st.physicalSize - st.physicalUtilisation) : 0;
+      throw new ApiError('SR_FULL', [String(space.requested), String(left)]);
+    }
+    throw err;
   }
 }

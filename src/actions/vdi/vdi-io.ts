@@ -18,7 +18,7 @@ export async function withVdiDevice<T>(
   const uuid = String(vdi.uuid);
   const dev = await storageCall(() => sr.activate(uuid, opts));
   try {
-    return await storageCall(() => fn(dev));
+    return await storageCall(() => fn(dev), { sr, requested: Number(vdi.virtual_size) || dev.size });
   } finally {
     await dev.close().catch(() => undefined);
   }
