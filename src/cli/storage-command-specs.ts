@@ -18,6 +18,7 @@ const copies = () => import('./commands/vm-copies.js');
 const snaps = () => import('./commands/snapshot-commands.js');
 const uninst = () => import('./commands/vm-uninstall.js');
 const xva = () => import('./commands/vm-xva.js');
+const cds = () => import('./commands/vm-cd-commands.js');
 
 function spec(name: string, reqd: string[], optn: string[], help: string, load: () => Promise<CommandModule>, flags: CommandFlag[] = ['standard']): CommandSpec {
   return { name, reqd, optn, help, flags, load };
@@ -56,6 +57,14 @@ export const STORAGE_COMMANDS: readonly CommandSpec[] = [
     'Import a VM from an XVA file. Prints the new VM\'s UUID.', async () => (await xva()).vmImport),
   spec('vbd-create', ['vm-uuid', 'device'], ['vdi-uuid', 'bootable', 'type', 'mode', 'unpluggable'],
     'Create a VBD. Prints its UUID.', () => import('./commands/vbd-create.js')),
+  spec('cd-list', [], ['params'], 'List the CDs (the disks of ISO SRs).', async () => (await cds()).cdList),
+  spec('vm-cd-add', ['cd-name', 'device'], [], 'Add a CD drive holding the named CD to the selected VMs.', async () => (await cds()).vmCdAdd, ['vm-selectors', 'standard']),
+  spec('vm-cd-insert', ['cd-name'], [], 'Insert the named CD into the selected VM\'s empty CD drive.', async () => (await cds()).vmCdInsert, ['vm-selectors', 'standard']),
+  spec('vm-cd-eject', [], [], 'Eject the CD from the selected VM\'s CD drive.', async () => (await cds()).vmCdEject, ['vm-selectors', 'standard']),
+  spec('vm-cd-remove', ['cd-name'], [], 'Remove the CD drives holding the named CD from the selected VMs.', async () => (await cds()).vmCdRemove, ['vm-selectors', 'standard']),
+  spec('vm-cd-list', [], ['vbd-params', 'cd-params'], 'List the CD drives of the selected VMs and their CDs.', async () => (await cds()).vmCdList, ['vm-selectors', 'standard']),
+  spec('vm-disk-list', [], ['vbd-params', 'vdi-params'], 'List the disk drives of the selected VMs and their disks.', async () => (await cds()).vmDiskList, ['vm-selectors', 'standard']),
+  spec('vm-vif-list', [], ['params'], 'List the VIFs of the selected VMs.', async () => (await cds()).vmVifList, ['vm-selectors', 'standard']),
   spec('vm-install', ['new-name-label'], ['sr-name-label', 'sr-uuid', 'template', 'template-uuid', 'template-name-label', 'copy-bios-strings-from'],
     'Install a new VM from a template. Prints its UUID.', () => import('./commands/vm-install.js')),
   spec('vm-snapshot', ['new-name-label'], ['new-name-description', 'ignore-vdi-uuids'],

@@ -8,6 +8,7 @@ import { ApiError } from '../core/api-error.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 import type { AttachedSr, SrDriver } from '../core/ports/sr-driver.js';
 import { FileSrDriver } from './file/file-sr-driver.js';
+import { IsoSrDriver } from './file/iso-sr-driver.js';
 
 export class LocalStorageHost implements StorageHost {
   private readonly drivers = new Map<string, SrDriver>();
@@ -62,7 +63,7 @@ export class LocalStorageHost implements StorageHost {
   }
 }
 
-/** The storage host with the drivers Islet ships that need nothing but a path. */
+/** The storage host with the drivers Islet ships that need nothing but a path (`file`, `iso`). */
 export function createStorageHost(extra: readonly SrDriver[] = []): LocalStorageHost {
-  return new LocalStorageHost([new FileSrDriver(), ...extra]);
+  return new LocalStorageHost([new FileSrDriver(), new IsoSrDriver(), ...extra]);
 }

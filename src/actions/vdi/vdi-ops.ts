@@ -62,6 +62,8 @@ export async function resync(ctx: ActionContext, srRef: Ref<'SR'>, sr: AttachedS
 
 export async function createVdi(ctx: ActionContext, spec: NewVdi): Promise<Ref<'VDI'>> {
   const sr = mustRow(ctx, 'SR', spec.SR);
+  // An ISO library holds only the media found in its directory, as on XenServer.
+  if (sr.type === 'iso') throw new ApiError('SR_OPERATION_NOT_SUPPORTED', [spec.SR]);
   if (!Number.isSafeInteger(spec.virtual_size) || spec.virtual_size < 0) {
     throw new ApiError('INVALID_VALUE', ['virtual_size', String(spec.virtual_size)]);
   }

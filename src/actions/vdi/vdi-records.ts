@@ -37,7 +37,7 @@ export function storageFields(info: VdiInfo, current?: Row): Row {
     managed: !info.hidden,
     read_only: info.hidden || info.readOnly || current?.read_only === true,
     sm_config: smConfigFor(info, current?.sm_config as Record<string, string> | undefined),
-    location: info.uuid,
+    location: info.location ?? info.uuid,
     missing: false,
   };
 }
@@ -65,7 +65,7 @@ export function upsertVdi(ctx: ActionContext, srRef: Ref<'SR'>, info: VdiInfo, f
   const ref = newRef<'VDI'>();
   const named: Row = info.hidden
     ? { name_label: BASE_COPY_NAME, name_description: '', type: 'user' }
-    : { name_label: '', name_description: '', type: 'user', ...fresh };
+    : { name_label: info.nameLabel ?? '', name_description: '', type: 'user', ...fresh };
   ctx.db.create('VDI', ref, { ...named, uuid: info.uuid, SR: srRef, ...storageFields(info, named) });
   return ref;
 }

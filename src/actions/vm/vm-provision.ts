@@ -9,7 +9,7 @@
  * xapi names the disks it provisions.
  */
 import { ApiError } from '../../core/api-error.js';
-import { isNullRef, type Ref } from '../../core/ref.js';
+import { NULL_REF, isNullRef, type Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import { createVbd } from '../vbd/index.js';
@@ -64,7 +64,10 @@ export async function provisionVm(ctx: ActionContext, vmRef: Ref<'VM'>): Promise
   if (vm.power_state !== 'Halted') throw new ApiError('VM_BAD_POWER_STATE', [vmRef, 'halted', String(vm.power_state).toLowerCase()]);
   ctx.db.update('VM', vmRef, { is_a_template: false });
   const oc = vm.other_config as Record<string, string>;
-  if (oc.disks === undefined) return;
+  if (oc.disks === undefined) {
+    addEmptyCdDrive(ctx, vmRef);
+    return;
+  }
   const disks = parseProvisionXml(oc.disks);
   const made: Ref<'VDI'>[] = [];
   try {
@@ -88,4 +91,20 @@ export async function provisionVm(ctx: ActionContext, vmRef: Ref<'VM'>): Promise
   const rest = { ...(mustRow(ctx, 'VM', vmRef).other_config as Record<string, string>) };
   delete rest.disks;
   ctx.db.update('VM', vmRef, { other_config: rest });
+  addEmptyCdDrive(ctx, vmRef);
+}
+
+/**
+ * An installed VM gets an empty CD drive, as XenServer's installer gives it one for the
+ * install media: slot 3 when free (else the lowest free slot), read-only, unless the VM
+ * has a CD drive already.
+ */
+export function addEmptyCdDrive(ctx: ActionContext, vmRef: Ref<'VM'>): void {
+  const vbds = (mustRow(ctx, 'VM', vmRef).VBDs as Ref<'VBD'>[]).map((v) => ctx.db.get('VBD', v)).filter((r) => r !== undefined);
+  if (vbds.some((r) => r.type === 'CD')) return;
+  const slot3Used = vbds.some((r) => String(r.userdevice) === '3');
+  createVbd(ctx, {
+    VM: vmRef, VDI: NULL_REF, userdevice: slot3Used ? 'autodetect' : '3', bootable: false, mode: 'RO', type: 'CD',
+    unpluggable: true, empty: true, other_config: {},
+  });
 }

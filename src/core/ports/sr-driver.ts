@@ -30,6 +30,10 @@ export interface VdiInfo {
   readonly allocation: Allocation;
   /** Driver-specific facts, surfaced in `VDI.sm_config` (vhd-parent, allocation…). */
   readonly smConfig: Readonly<Record<string, string>>;
+  /** A name the storage gives the disk (an ISO's file name), for a record made by a scan. */
+  readonly nameLabel?: string;
+  /** Where the disk is on the storage (`VDI.location`), when not its uuid. */
+  readonly location?: string;
 }
 
 /** What the storage says about itself. */
