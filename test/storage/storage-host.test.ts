@@ -15,7 +15,7 @@ test('plug attaches once, attached() finds it, unplug detaches; unknown types ar
   const dir = await mkdtemp(join(tmpdir(), 'islet-host-'));
   try {
     const host = createStorageHost();
-    assert.deepEqual(host.types(), ['file']);
+    assert.deepEqual(host.types(), ['file', 'iso']);
     assert.equal(host.driver('file')?.type, 'file');
     assert.equal(host.driver('nfs'), undefined);
     const srUuid = randomUUID();

@@ -100,6 +100,25 @@ describe('ISO SRs and CD drives', () => {
     assert.match(listed, /name-label \( RW\): install-a\.iso/);
   });
 
+  it('sr-create shared=true plugs the ISO SR on every host', async () => {
+    const dir = join(work, 'shared-isos');
+    await mkdir(dir);
+    await writeFile(join(dir, 'tools.iso'), randomBytes(2048));
+    const uuid = await xeOk('sr-create', 'type=iso', 'name-label=Shared ISOs', `device-config:location=${dir}`, 'content-type=iso', 'shared=true');
+    const ref = String(await api.call('SR.get_by_uuid', uuid));
+    assert.equal(await api.call('SR.get_shared', ref), true);
+    const hosts = (await api.call('host.get_all')) as string[];
+    const pbds = (await api.call('SR.get_PBDs', ref)) as string[];
+    assert.equal(pbds.length, hosts.length);
+    for (const p of pbds) assert.equal(await api.call('PBD.get_currently_attached', p), true);
+    const names = await Promise.all(((await api.call('SR.get_VDIs', ref)) as string[]).map((v) => api.call('VDI.get_name_label', v)));
+    assert.deepEqual(names, ['tools.iso']);
+    for (const p of pbds) await xeOk('pbd-unplug', `uuid=${String(await api.call('PBD.get_uuid', p))}`);
+    // An ISO library is forgotten (it holds disks, so SR.destroy refuses it); the media stay.
+    await xeOk('sr-forget', `uuid=${uuid}`);
+    assert.equal((await import('node:fs/promises').then((m) => m.readdir(dir))).length, 1);
+  });
+
   it('a directory that is a system location or missing is refused', async () => {
     const r1 = await xe('sr-create', 'type=iso', 'name-label=bad', 'device-config:location=/etc', 'content-type=iso');
     assert.notEqual(r1.code, 0);
