@@ -72,16 +72,19 @@ export async function run(): Promise<void> {
     const uuid = await rpc(url, 'VDI.get_uuid', s, vdi);
     const [network] = await rpc(url, 'network.get_all', s);
     await rpc(url, 'network.add_purpose', s, network, 'insecure_nbd');
-    const xe = (...args: string[]) => exec(process.execPath, [join(root, 'bin', 'xe'), '-s', '127.0.0.1', '-p', port, '-pw', PW, ...args],
+    // TLS on both sides unless BENCH_PLAIN=1 (then xe --nossl and curl over http): like with like.
+    const plain = process.env.BENCH_PLAIN === '1';
+    const base = plain ? url : url.replace(/^http:/, 'https:');
+    const xe = (...args: string[]) => exec(process.execPath, [join(root, 'bin', 'xe'), '-s', '127.0.0.1', '-p', port, '-pw', PW, ...(plain ? ['--nossl'] : []), ...args],
       { maxBuffer: 1 << 20 });
     const nbdUri = async (): Promise<string> => {
       const [info] = await rpc(url, 'VDI.get_nbd_info', s, vdi);
       if (!info) throw new Error('VDI.get_nbd_info returned nothing: is the NBD purpose set?');
       return `nbd://${info.address}:${info.port}/${encodeURIComponent(info.exportname)}`;
     };
-    const exportUrl = (format: string) => `${url}/export_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
-    const importUrl = (format: string) => `${url}/import_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
-    const curl = (...a: string[]) => exec('curl', ['-sS', '--fail', ...a], { maxBuffer: 1 << 20 });
+    const exportUrl = (format: string) => `${base}/export_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
+    const importUrl = (format: string) => `${base}/import_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
+    const curl = (...a: string[]) => exec('curl', ['-sS', '--fail', '--insecure', ...a], { maxBuffer: 1 << 20 });
     const same = async (what: string, file: string, format: string) => {
       const ok = format === 'vhd'
         ? await exec('qemu-img', ['compare', '-q', '-f', 'vpc', '-F', 'raw', file, src]).then(() => true, () => false)
@@ -101,8 +104,12 @@ export async function run(): Promise<void> {
     paths.push({ name: 'nbdcopy write', dir: 'import', ref: 'nbdcopy', format: 'raw', go: async () => exec('nbdcopy', ['--flush', src, await nbdUri()]) });
     paths.push({ name: 'nbdcopy read', dir: 'export', ref: 'nbdcopy', format: 'raw', go: async () => exec('nbdcopy', [await nbdUri(), out]) });
 
+    // BENCH_ONLY=export (say) keeps the paths whose name holds it, beside both nbdcopy runs.
+    const only = process.env.BENCH_ONLY;
+    if (only) paths.splice(0, paths.length, ...paths.filter((p) => p.ref === 'nbdcopy' || p.name.includes(only)));
     const times = new Map<string, number[]>(paths.map((p) => [p.name, []]));
-    console.log(`transfer: ${mib} MiB of random data, one VDI on the local file SR of an islet server, median of ${rounds} rounds (+1 warm-up)`);
+    console.log(`transfer: ${plain ? 'plain HTTP' : 'HTTPS'} for xe and curl; ${mib} MiB of random data, one VDI on the local file SR of an islet server, median of ${rounds} rounds (+1 warm-up)`);
+    await exec('nbdcopy', ['--flush', src, await nbdUri()]); // the disk holds the data before any export runs
     for (let i = 0; i <= rounds; i++) {
       const order = i % 2 ? [...paths].reverse() : paths;
       for (const p of order) {
@@ -113,7 +120,7 @@ export async function run(): Promise<void> {
       }
     }
     await rm(out, { force: true });
-    const med = (n: string) => median(times.get(n)!);
+    const med = (n: string) => median(times.get(n) ?? [NaN]);
     const nbd = { import: med('nbdcopy write'), export: med('nbdcopy read') };
     for (const p of paths) {
       const t = med(p.name);

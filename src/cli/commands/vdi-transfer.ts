@@ -86,18 +86,28 @@ export const vdiExport: CommandModule = {
         const total = Number((body as unknown as { headers?: Record<string, string> }).headers?.['content-length']) || undefined;
         const fh = await open(filename, 'w');
         try {
-          // Chunks off the socket are small (tens of KiB): gather them into one large
-          // buffer so that each write (and the zero test) handles megabytes, not 64 KiB.
-          const pending = Buffer.allocUnsafe(WRITE_BATCH);
+          // Chunks off the socket are small (tens of KiB): gather them into large buffers so
+          // that each write (and the zero test) handles megabytes, and keep one write in
+          // flight while the next buffer fills, so that the disk never stalls the socket.
+          const spare: Buffer[] = [Buffer.allocUnsafe(WRITE_BATCH), Buffer.allocUnsafe(WRITE_BATCH)];
+          let pending = spare.pop()!;
           let filled = 0;
           let pos = 0;
-          const flush = async (): Promise<void> => {
-            for (let i = 0; i < filled; i += ZEROES.length) {
-              const part = pending.subarray(i, Math.min(filled, i + ZEROES.length));
-              if (!isZero(part)) await fh.write(part, 0, part.length, pos + i);
+          let inFlight: Promise<void> = Promise.resolve();
+          const writeOut = async (buf: Buffer, length: number, at: number): Promise<void> => {
+            for (let i = 0; i < length; i += ZEROES.length) {
+              const part = buf.subarray(i, Math.min(length, i + ZEROES.length));
+              if (!isZero(part)) await fh.write(part, 0, part.length, at + i);
             }
+            spare.push(buf);
+          };
+          const flush = async (): Promise<void> => {
+            await inFlight;
+            inFlight = writeOut(pending, filled, pos);
+            inFlight.catch(() => undefined); // awaited at the next flush or the end
             pos += filled;
             filled = 0;
+            pending = spare.pop() ?? Buffer.allocUnsafe(WRITE_BATCH);
           };
           for await (const chunk of body as AsyncIterable<Buffer>) {
             let at = 0;
@@ -110,6 +120,7 @@ export const vdiExport: CommandModule = {
             bar.update(pos + filled, total);
           }
           await flush();
+          await inFlight;
           if (total !== undefined && pos !== total) throw new CliFailure(`the export ended after ${pos} of ${total} bytes`);
           await fh.truncate(pos);
         } finally {
