@@ -7,7 +7,7 @@
  * the chunk in hex. Chunks the disk reports as zeroes (or that read as zeroes) are left
  * out, except the last, which tells the importer the disk's end, as xapi does.
  */
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActionContext } from '../../../core/action-context.js';
 import { ApiError } from '../../../core/api-error.js';
@@ -130,19 +130,33 @@ export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExp
     try {
       const chunks = await storageCall(() => dataChunks(dev));
       const last = chunks[chunks.length - 1]!;
-      const readChunk = (i: number) => storageCall(() => dev.read(i * XVA_CHUNK, Math.min(XVA_CHUNK, dev.size - i * XVA_CHUNK)));
-      // One chunk read ahead, so the disk works while the consumer takes the previous one.
-      let next = chunks.length ? readChunk(chunks[0]!) : undefined;
-      for (let k = 0; k < chunks.length; k++) {
+      // Chunks are read and hashed (off the main thread, by WebCrypto) a few ahead, so the
+      // disk and the hashing work while the consumer takes the previous ones.
+      const prepare = async (i: number) => {
+        const data = await storageCall(() => dev.read(i * XVA_CHUNK, Math.min(XVA_CHUNK, dev.size - i * XVA_CHUNK)));
+        if (i !== last && isZero(data)) return { i, data: undefined, sum: '' };
+        return { i, data, sum: Buffer.from(await webcrypto.subtle.digest('SHA-1', data)).toString('hex') };
+      };
+      const AHEAD = 4;
+      const queue: Promise<{ i: number; data: Buffer | undefined; sum: string }>[] = [];
+      let k = 0;
+      const refill = () => {
+        while (queue.length < AHEAD && k < chunks.length) {
+          const p = prepare(chunks[k++]!);
+          p.catch(() => undefined);
+          queue.push(p);
+        }
+      };
+      refill();
+      while (queue.length) {
         o.signal?.throwIfAborted();
-        const i = chunks[k]!;
-        const data = await next!;
-        next = k + 1 < chunks.length ? readChunk(chunks[k + 1]!) : undefined;
-        next?.catch(() => undefined);
-        if (i !== last && isZero(data)) continue;
+        const { i, data, sum } = await queue.shift()!;
+        refill();
+        if (!data) continue;
         const name = `${disk.id}/${String(i).padStart(8, '0')}`;
-        const sum = Buffer.from(createHash('sha1').update(data).digest('hex'), 'ascii');
-        yield Buffer.concat([tarHeader(name, data.length), data, tarPadding(data.length), ...member(`${name}.checksum`, sum)]);
+        yield tarHeader(name, data.length);
+        yield data;
+        yield Buffer.concat([tarPadding(data.length), ...member(`${name}.checksum`, Buffer.from(sum, 'ascii'))]);
         o.progress?.(total ? (done + (i + 1) * XVA_CHUNK) / total : 1);
       }
     } finally {

@@ -7,7 +7,7 @@
  * matches. Any failure (a wrong checksum, a truncated stream, a bad record) removes
  * everything the import made, so a refused XVA leaves nothing behind.
  */
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import type { ActionContext } from '../../../core/action-context.js';
 import { ApiError } from '../../../core/api-error.js';
 import type { BlockDevice } from '../../../core/ports/block-device.js';
@@ -141,6 +141,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
   const entries = tarEntries(reader);
   const made = new Made();
   const open = new Map<string, BlockDevice>();
+  let writing: Promise<void> = Promise.resolve();
   try {
     const first = await entries.next();
     if (first.done || first.value.name !== 'ova.xml') throw bad('the archive does not start with ova.xml');
@@ -181,15 +182,21 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       const text = (await reader.exactly(e.size, e.name)).toString('ascii').trim().toLowerCase();
       if (!pending || pending.name !== `${id}/${num}`) throw bad(`${e.name} follows no chunk of that name`);
       if (suffix === '.xxhash') throw bad('xxhash checksums are not supported; export with SHA-1 checksums');
-      if (createHash('sha1').update(pending.data).digest('hex') !== text) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
-      const { dev, ref } = await deviceOf(pending.id);
-      const at = pending.index * XVA_CHUNK;
-      if (at + pending.data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [ref, String(at + pending.data.length)]);
-      await storageCall(() => writeChanges(dev, at, pending!.data));
+      const chunk = pending;
+      // Hashing runs off the main thread; the previous chunk's write may still be going.
+      const sum = Buffer.from(await webcrypto.subtle.digest('SHA-1', chunk.data)).toString('hex');
+      if (sum !== text) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
+      await writing;
+      const { dev, ref } = await deviceOf(chunk.id);
+      const at = chunk.index * XVA_CHUNK;
+      if (at + chunk.data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [ref, String(at + chunk.data.length)]);
+      writing = storageCall(() => writeChanges(dev, at, chunk.data)).then(() => undefined);
+      writing.catch(() => undefined);
       pending = undefined;
       if (o.length) ctx.task?.setProgress(Math.min(0.99, reader.consumed / o.length));
     }
     if (pending) throw bad(`${pending.name} has no checksum`);
+    await writing;
     for (const [k, d] of open) {
       await d.flush();
       await d.close();
@@ -199,6 +206,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
     for (const sr of new Set([...disks.values()].map((d) => d.row.SR as Ref<'SR'>))) await onSr(ctx, sr, async () => undefined);
     return made.vm!;
   } catch (e) {
+    await writing.catch(() => undefined);
     for (const d of open.values()) await d.close().catch(() => undefined);
     await made.undo(ctx);
     throw e;
