@@ -3,7 +3,8 @@
  * The crash suite: `trials` random kill -9 points, reproducible from the printed seed.
  * Storage trials (storage-trials.ts) kill the process driving a file SR through snapshot,
  * clone, destroy, GC and coalesce; toolstack trials (toolstack-trials.ts) kill a real
- * `bin/islet server` during XenAPI snapshot, clone, revert, GC, raw import and NBD write,
+ * `bin/islet server`, its hypervisor simulator, or both (a whole host) during XenAPI
+ * snapshot, clone, revert, GC, raw import, NBD write and patch apply,
  * restart it on the same data and check what every client would see. Every trial's checks
  * are listed in those modules; the suite reports trials per kind and failures.
  */

@@ -3,9 +3,11 @@
  * Crash trials of a whole toolstack: a real `bin/islet server` holds a VM with a disk,
  * snapshots and clones of it; each trial starts one XenAPI operation (VM.snapshot,
  * VM.clone, VM.revert, VDI.destroy + SR GC/coalesce, a raw import over HTTP, a write
- * through NBD with nbdcopy, a signed update's upload and `pool_patch.apply`) and the
- * server dies by SIGKILL, either at a storage crash point (`ISLET_CRASH_AT`, set when the
- * server was started for that trial) or at a random moment. The server is started again
+ * through NBD with nbdcopy, a signed update's upload and `pool_patch.apply`) and, in turn,
+ * the toolstack, the hypervisor simulator alone, or the whole host (both) dies by SIGKILL:
+ * the toolstack either at a storage crash point (`ISLET_CRASH_AT`, set when the server was
+ * started for that trial) or at a random moment, the others at a random moment (a
+ * toolstack that outlived its hypervisor is then stopped). The server is started again
  * on the same data, and then: every VDI record we know reads exactly its content over
  * `GET /export_raw_vdi` (the disk being reverted, imported or written over NBD is whatever
  * the cut left until the operation is run again), no task stays pending, every `.vhd` file of
@@ -73,10 +75,14 @@ async function digestOf(api: XapiClient, uuid: string): Promise<string | undefin
   return (await exportDigest(api, String(ref))).sha;
 }
 
-/** A server on `dataDir` (kept across restarts: the caller removes it), armed with a crash point. */
+/**
+ * A host on `dataDir` (kept across restarts: the caller removes it), armed with a crash
+ * point: the server and its hypervisor simulator, which outlives a toolstack crash and is
+ * found again by the next server.
+ */
 async function start(dataDir: string, port: number | undefined, updateKey: string, crashAt?: string): Promise<IsletProcess> {
   return startIslet({
-    rootPassword: PASSWORD, args: ['--spawn-hypervisor', 'false', '--update-key', updateKey], dataDir, port, ownsDataDir: false,
+    rootPassword: PASSWORD, args: ['--update-key', updateKey], dataDir, port, ownsDataDir: false,
     env: crashAt ? { ISLET_CRASH_AT: crashAt } : { ISLET_CRASH_AT: '' },
   });
 }
@@ -165,10 +171,16 @@ async function applyPatch(w: World): Promise<{ settle: (w: World) => Promise<voi
   };
 }
 
+/** The process (or processes) a trial kills. */
+type Victim = 'toolstack' | 'hypervisor' | 'host';
+/** In turn, so that even a short run kills each kind: 3 in 5 the toolstack. */
+const VICTIMS: readonly Victim[] = ['toolstack', 'hypervisor', 'toolstack', 'host', 'toolstack'];
+
 export async function toolstackTrials(n: number, rng: Rng, only?: readonly string[], progress = false): Promise<{ failures: string[]; failedTrials: number; summary: string }> {
   const failures: string[] = [];
   let failedTrials = 0;
   const counts = new Map<string, number>();
+  const victims = new Map<Victim, number>();
   const dataDir = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'islet-torture-toolstack-'));
   const updates = await UpdateFixture.create();
   const islet = await start(dataDir, undefined, updates.keyFile, undefined);
@@ -195,11 +207,15 @@ export async function toolstackTrials(n: number, rng: Rng, only?: readonly strin
       // Every operation in turn (a snapshot first, whatever comes next needs one); the kill is random.
       const ops = only?.length ? OPS.filter((o) => only.includes(o)) : OPS;
       const op: Op = w.snapshots.length === 0 && ops.some((o) => o !== 'patch-apply' && o !== 'import' && o !== 'nbd-write') ? 'snapshot' : ops[t % ops.length]!;
-      const byPoint = POINTS[op]!.length > 0 && rng.next() < 0.6;
+      // What dies: the toolstack (most trials), the hypervisor simulator alone, or the whole
+      // host (both at once). Only the toolstack has named crash points.
+      const victim = VICTIMS[t % VICTIMS.length]!;
+      const byPoint = victim === 'toolstack' && POINTS[op]!.length > 0 && rng.next() < 0.6;
       const point = byPoint ? `${rng.pick(POINTS[op]!)}:1` : undefined;
       const delay = 20 + rng.int(400);
-      const label = `trial ${t}: ${op}, kill -9 ${point ? `at ${point}` : `after ${delay} ms`}`;
+      const label = `trial ${t}: ${op}, kill -9 of the ${victim} ${point ? `at ${point}` : `after ${delay} ms`}`;
       counts.set(op, (counts.get(op) ?? 0) + 1);
+      victims.set(victim, (victims.get(victim) ?? 0) + 1);
       const before = failures.length;
       const fail = (m: string) => failures.push(`${label}: ${m}`);
       // The server for this trial, armed with its crash point.
@@ -219,10 +235,20 @@ export async function toolstackTrials(n: number, rng: Rng, only?: readonly strin
       let outcome: Awaited<ReturnType<typeof operate>> | undefined;
       let opError: unknown;
       const running = operate(w, op, rng).then((o) => { outcome = o; }, (e: unknown) => { opError = e; });
-      if (!point) { await new Promise((r) => setTimeout(r, delay)); await w.islet.kill9(); }
+      if (!point) {
+        await new Promise((r) => setTimeout(r, delay));
+        if (victim !== 'toolstack') {
+          if (!(await w.islet.hypervisorPid())) fail('no hypervisor simulator process to kill');
+          await w.islet.killHypervisor('SIGKILL');
+        }
+        if (victim !== 'hypervisor') await w.islet.kill9();
+      }
       await running;
       if (w.islet.child.signalCode === 'SIGKILL' && (point || !outcome)) died++;
       if (point && w.islet.child.exitCode === null && w.islet.child.signalCode === null) await w.islet.kill9();
+      // The toolstack outlived its hypervisor: the host is restarted on the same data, as an
+      // administrator would after the crash.
+      if (victim === 'hypervisor') await w.islet.stop().catch(() => undefined);
       w.api.close();
       // Back up on the same data, without a crash point.
       w.islet = await start(dataDir, port, updates.keyFile, undefined);
@@ -282,5 +308,5 @@ export async function toolstackTrials(n: number, rng: Rng, only?: readonly strin
     await rm(dataDir, { recursive: true, force: true });
     await updates.close();
   }
-  return { failures, failedTrials, summary: `${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')}; ${died} died mid-operation` };
+  return { failures, failedTrials, summary: `${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')}; killed: ${[...victims].map(([k, v]) => `${k} ${v}`).join(', ')}; ${died} died mid-operation` };
 }
