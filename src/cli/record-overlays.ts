@@ -272,7 +272,7 @@ export const overlays: readonly ClassOverlay[] = [
   {
     api: 'VIF', xe: 'vif', defaultParams: w('uuid device vm-uuid network-uuid'),
     rename: { VM: 'vm-uuid', network: 'network-uuid' },
-    derived: [nameOf('vm-name-label', 'VM', 'VM')],
+    derived: [nameOf('vm-name-label', 'VM', 'VM'), nameOf('network-name-label', 'network', 'network')],
   },
   {
     api: 'PIF', xe: 'pif', defaultParams: w('uuid device VLAN MAC network-uuid currently-attached host-uuid'),

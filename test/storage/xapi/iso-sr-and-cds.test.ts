@@ -210,8 +210,14 @@ describe('ISO SRs and CD drives', () => {
     assert.match(diskList, /^Disk 0 VDI:/m);
     assert.match(diskList, /virtual-size \( RO\): \d+/);
     assert.ok(!diskList.includes('CD 0'));
-    const vifList = await xe('vm-vif-list', `uuid=${vmUuid}`);
-    assert.equal(vifList.code, 0, vifList.err);
+    const [network] = (await api.call('network.get_all')) as string[];
+    await api.call('VIF.create', {
+      device: '0', network, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {},
+    });
+    const vifList = await xeOk('vm-vif-list', `uuid=${vmUuid}`);
+    assert.match(vifList, /vm-name-label \( RO\): with-cd/);
+    assert.match(vifList, /MAC \( RO\): [0-9a-f]{2}(:[0-9a-f]{2}){5}/);
+    assert.match(vifList, new RegExp(`network-name-label \\( RO\\): ${String(await api.call('network.get_name_label', network))}`));
   });
 
   it('VDI uuids survive a server restart', async () => {
