@@ -10,11 +10,27 @@ import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext } from '../command-context.js';
 import { forEachSelected, selectObjects } from '../select.js';
+import { userSaysYes } from '../user-says-yes.js';
+import { boolParam } from './storage-params.js';
 
 async function hostByUuid(ctx: CommandContext): Promise<string> {
   const uuid = getParam(ctx.params, 'host-uuid');
   if (uuid === undefined) throw new CliFailure('host-uuid is required');
   return String(await ctx.call('host.get_by_uuid', uuid));
+}
+
+/** `VDI: <uuid> (<name>)` for each disk on an SR that only `host` sees. */
+async function localVdis(ctx: CommandContext, host: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const pbd of (await ctx.call('host.get_PBDs', host)) as string[]) {
+    const sr = String(await ctx.call('PBD.get_SR', pbd));
+    const hosts = await Promise.all(((await ctx.call('SR.get_PBDs', sr)) as string[]).map((p) => ctx.call('PBD.get_host', p)));
+    if (hosts.some((h) => h !== host)) continue;
+    for (const vdi of (await ctx.call('SR.get_VDIs', sr)) as string[]) {
+      lines.push(`VDI: ${String(await ctx.call('VDI.get_uuid', vdi))} (${String(await ctx.call('VDI.get_name_label', vdi))})`);
+    }
+  }
+  return lines;
 }
 
 async function hostAction(ctx: CommandContext, method: string): Promise<void> {
@@ -32,10 +48,23 @@ export async function run(ctx: CommandContext): Promise<void> {
       await ctx.call(force ? 'pool.join_force' : 'pool.join', address, user, pw);
       return;
     }
-    case 'pool-eject':
-      await ctx.client.callAsync('pool.eject', await hostByUuid(ctx));
+    case 'pool-eject': {
+      const host = await hostByUuid(ctx);
+      if (!boolParam(ctx.params, 'force')) {
+        // As xe: warn that the host's local SRs are wiped, name their disks, then ask.
+        ctx.printer.msg("WARNING: Ejecting a host from the pool will reinitialise that host's local SRs.");
+        ctx.printer.msg('WARNING: Any data contained with the local SRs will be lost.');
+        const doomed = await localVdis(ctx, host).catch(() => []);
+        if (doomed.length) {
+          ctx.printer.msg('The following VDI objects will be destroyed:');
+          for (const line of doomed) ctx.printer.msg(line);
+        }
+        if (!(await userSaysYes(ctx))) return;
+      }
+      await ctx.client.callAsync('pool.eject', host);
       ctx.printer.msg('Specified host will attempt to restart as a master of a new pool in 10.0 seconds...');
       return;
+    }
     case 'pool-designate-new-master':
       await ctx.client.callAsync('pool.designate_new_master', await hostByUuid(ctx));
       return;

@@ -5,30 +5,15 @@
  * for vm-uninstall) and the disks they own (drives marked with `other_config:owner`), as xe
  * does: the objects are listed first, then destroyed with `--force` or after typing `yes`.
  */
-import { createInterface } from 'node:readline/promises';
 import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
 import { forEachSelected, selectObjects } from '../select.js';
+import { userSaysYes } from '../user-says-yes.js';
 import { boolParam, callAsync, refByUuid } from './storage-params.js';
 
 type Rec = Record<string, unknown>;
 const NULL = 'OpaqueRef:NULL';
-
-async function userSaysYes(ctx: CommandContext): Promise<boolean> {
-  ctx.printer.msg("Type 'yes' to continue");
-  const rl = createInterface({ input: process.stdin });
-  try {
-    const answer = (await rl.question('')).trim();
-    if (answer.toLowerCase() === 'yes') return true;
-    ctx.printer.msg(`Aborted (you typed: '${answer}')`);
-    return false;
-  } catch {
-    return false;
-  } finally {
-    rl.close();
-  }
-}
 
 async function describeVdi(ctx: CommandContext, vdi: string): Promise<string> {
   const r = (await ctx.call('VDI.get_record', vdi)) as Rec;

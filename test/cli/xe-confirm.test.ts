@@ -1,0 +1,74 @@
+/**
+ * xe's confirmation prompts through the real `bin/xe` and a real server: `pool-eject`
+ * warns about the host's local SRs, names their disks and asks for `yes`; any other
+ * answer (or none) aborts and the host stays in the pool. Needs `npm run build`.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { XapiClient } from '../../src/client/xapi-client.js';
+import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
+import { repoRoot } from '../helpers/repo-root.js';
+
+const PW = 'xe-confirm-pw';
+
+function runXe(home: string, args: readonly string[], input: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    delete env.XE_EXTRA_ARGS;
+    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`xe ${args.join(' ')} did not end in 60 s`)); }, 60_000);
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+    child.stdin.end(input);
+  });
+}
+
+describe('xe confirmation prompts', () => {
+  let islet: IsletProcess;
+  let api: XapiClient;
+  let home: string;
+  const xe = (input: string, ...args: string[]) => runXe(home, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args], input);
+
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'xe-confirm-'));
+    islet = await startIslet({ rootPassword: PW });
+    api = new XapiClient({ url: `https://127.0.0.1:${islet.port}` });
+    await api.login('root', PW);
+  });
+  after(async () => {
+    await api.logout().catch(() => undefined);
+    api.close();
+    await islet.stop();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('pool-eject warns, lists the local disks and aborts unless the answer is yes', async () => {
+    const [host] = (await api.call('host.get_all')) as string[];
+    const hostUuid = String(await api.call('host.get_uuid', host));
+    const [pool] = (await api.call('pool.get_all')) as string[];
+    const sr = String(await api.call('pool.get_default_SR', pool));
+    const vdi = String(await api.call('VDI.create', {
+      name_label: 'doomed disk', SR: sr, virtual_size: 1 << 20, type: 'user', sharable: false, read_only: false, other_config: {}, sm_config: {},
+    }));
+    const vdiUuid = String(await api.call('VDI.get_uuid', vdi));
+    for (const answer of ['no\n', '']) {
+      const r = await xe(answer, 'pool-eject', `host-uuid=${hostUuid}`);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^WARNING: Ejecting a host from the pool will reinitialise that host's local SRs\.\n/);
+      assert.match(r.out, /\nWARNING: Any data contained with the local SRs will be lost\.\n/);
+      assert.match(r.out, new RegExp(`\\nThe following VDI objects will be destroyed:\\n(.*\\n)*VDI: ${vdiUuid} \\(doomed disk\\)\\n`));
+      assert.match(r.out, new RegExp(`\\nType 'yes' to continue\\nAborted \\(you typed: '${answer.trim()}'\\)\\n$`));
+    }
+    // Nothing happened: the host and its disk are still there.
+    assert.equal(String(await api.call('host.get_uuid', host)), hostUuid);
+    assert.equal(String(await api.call('VDI.get_uuid', vdi)), vdiUuid);
+  });
+});
