@@ -53,6 +53,7 @@ const DOCS: Readonly<Record<string, ErrorDoc>> = {
   SR_HAS_PBD: { doc: 'The SR is still connected to a host via a PBD. It cannot be destroyed or forgotten.', params: ['sr'] },
   SR_NOT_EMPTY: { doc: 'The SR operation cannot be performed because the SR is not empty.', params: [] },
   SR_FULL: { doc: 'The SR is full. Requested new size exceeds the maximum size', params: ['requested', 'maximum'] },
+  OUT_OF_SPACE: { doc: 'The host has no room left where this operation writes (its pool database or files).', params: ['location'] },
   SR_NOT_ATTACHED: { doc: 'The SR is not attached.', params: ['sr'] },
   SR_BACKEND_FAILURE: { doc: 'There was an SR backend failure.', params: ['status', 'stdout', 'stderr'] },
   VDI_IN_USE: { doc: 'This operation cannot be performed because this VDI is in use by some other operation', params: ['vdi', 'operation'] },
