@@ -174,6 +174,29 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     assert.notEqual(missing.code, 0);
   });
 
+  it('serves Xen Orchestra\'s calls: GET /export/?ref=&use_compression=zstd, PUT /import/ with an open-ended length', async () => {
+    const task = String(await f.api.call('task.create', 'xo export', ''));
+    const file = join(dir, 'xo.xva.zst');
+    await pipeline(await f.api.getFile('/export/', { ref: vm, use_compression: 'zstd', task_id: task }), createWriteStream(file));
+    await f.api.waitTask(task);
+    const body = await readFile(file);
+    const itask = String(await f.api.call('task.create', 'xo import', ''));
+    const url = new URL(f.islet.url);
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const q = new URLSearchParams({ sr_id: f.sr, task_id: itask, session_id: f.api.sessionId ?? '' });
+      const req = request({ host: url.hostname, port: url.port, method: 'PUT', path: `/import/?${q}`, headers: { 'content-length': String(2 ** 50) } });
+      req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', () => undefined);
+      req.write(body, (e) => { if (e) reject(e); else setTimeout(() => req.destroy(), 1000); });
+      setTimeout(() => reject(new Error('no answer to the open-ended PUT within 60 s')), 60_000).unref();
+    });
+    assert.equal(status, 200);
+    const copy = String(await f.api.waitTask(itask));
+    await f.api.call('task.destroy', itask);
+    assert.equal((await exportDigest(f.api, await diskOf(f.api, copy))).sha, diskSha);
+  });
+
   it('imports a tiny XVA written with tar from the format description', async () => {
     const src = join(dir, 'tiny');
     await mkdir(join(src, 'Ref:3'), { recursive: true });

@@ -23,14 +23,20 @@ async function plainBody(req: IncomingMessage): Promise<AsyncIterable<Buffer>> {
   let head = Buffer.alloc(0);
   const firsts: Buffer[] = [];
   while (head.length < 4) {
-    const r = await it.next();
+    const r = await it.next().catch((e: unknown) => { if (req.destroyed) return { done: true as const, value: undefined }; throw e; });
     if (r.done) break;
     firsts.push(r.value);
     head = Buffer.concat([head, r.value]);
   }
+  // Xen Orchestra closes the connection once its data is sent: a cut ends the body, and
+  // the archive's own framing (its end blocks) tells whether all of it arrived.
   async function* raw(): AsyncGenerator<Buffer> {
     yield* firsts;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    try {
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    } catch (e) {
+      if (!req.destroyed) throw e;
+    }
   }
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   const zstd = head.readUInt32LE(0) === 0xfd2fb528;
