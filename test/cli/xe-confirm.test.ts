@@ -71,4 +71,23 @@ describe('xe confirmation prompts', () => {
     assert.equal(String(await api.call('host.get_uuid', host)), hostUuid);
     assert.equal(String(await api.call('VDI.get_uuid', vdi)), vdiUuid);
   });
+
+  it('vm-reset-powerstate refuses without --force, as xe; task-cancel cancels a task by uuid', async () => {
+    const vm = String(await api.call('VM.create', {
+      name_label: 'reset-me', memory_static_max: 256 * 2 ** 20, memory_dynamic_max: 256 * 2 ** 20, memory_dynamic_min: 256 * 2 ** 20,
+      memory_static_min: 256 * 2 ** 20, VCPUs_max: 1, VCPUs_at_startup: 1,
+    }));
+    const vmUuid = String(await api.call('VM.get_uuid', vm));
+    const r = await xe('', 'vm-reset-powerstate', `uuid=${vmUuid}`);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /\nmessage: Failure: This operation is dangerous and may cause data loss\. This operation must be forced \(use --force\)\.\n$/);
+    const forced = await xe('', 'vm-reset-powerstate', `uuid=${vmUuid}`, '--force');
+    assert.deepEqual(forced, { code: 0, out: '', err: '' });
+    assert.equal(await api.call('VM.get_power_state', vm), 'Halted');
+
+    const task = String(await api.call('task.create', 'to cancel', ''));
+    const c = await xe('', 'task-cancel', `uuid=${String(await api.call('task.get_uuid', task))}`);
+    assert.deepEqual(c, { code: 0, out: '', err: '' });
+    assert.notEqual(await api.call('task.get_status', task), 'pending');
+  });
 });
