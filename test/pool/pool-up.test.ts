@@ -202,7 +202,8 @@ describe('islet pool up', { timeout: 600_000 }, () => {
     await waitFor(() => live(2), 30_000, 'host2 live');
     // The member reports its new boot time through replication, a moment after its first heartbeat.
     await waitFor(async () => Number((await otherConfig(2)).boot_time) > Number(before.boot_time), 30_000, 'a later boot_time');
-    assert.equal(await c.call('host.get_enabled', refs[2]), true, 'a host comes back from a boot enabled');
+    // A host comes back from a boot enabled; the member's own write reaches the master a moment later.
+    await waitFor(async () => (await c.call('host.get_enabled', refs[2])) === true, 30_000, 'a host comes back from a boot enabled');
   });
 
   it('hosts fetch files from the master with their own credential', async () => {
