@@ -1,7 +1,7 @@
 /**
  * @module
  * The machine port read from Linux's /proc: `cpuinfo` for the CPUs, `meminfo` for memory,
- * `stat` for CPU times. The parsers are pure so that tests can feed them other machines'
+ * `stat` for CPU times, `loadavg` for the load. The parsers are pure so that tests can feed them other machines'
  * files; a field a kernel does not print (an ARM cpuinfo has no "model name") falls back to
  * an empty string or 0 rather than failing the host's start.
  */
@@ -68,5 +68,6 @@ export function procMachine(root = '/proc'): Machine {
     cpus: async () => parseCpuinfo(await readFile(`${root}/cpuinfo`, 'utf8')),
     memory: async () => parseMeminfo(await readFile(`${root}/meminfo`, 'utf8')),
     cpuTimes: async () => parseProcStat(await readFile(`${root}/stat`, 'utf8')),
+    loadAverage: async () => Number((await readFile(`${root}/loadavg`, 'utf8')).split(/\s+/)[0]) || 0,
   };
 }

@@ -8,6 +8,7 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import type { ResourceHandler } from '../api/http-api.js';
 import type { HandlerDeps } from '../api/handlers/http-auth.js';
+import { procMachine } from '../hypervisor/proc-machine.js';
 import { IoMeter } from '../rrd/io-meter.js';
 import { RrdCollector } from '../rrd/rrd-collector.js';
 import { createRrdUpdatesHandler } from '../api/handlers/rrd-updates-handler.js';
@@ -25,7 +26,7 @@ export function prepareRrd(db: PoolDb, hostRef: () => Ref<'host'>, log: (m: stri
   return {
     meter,
     resources(deps, hypervisor) {
-      collector = new RrdCollector({ db, hostRef, hypervisor, meter, log });
+      collector = new RrdCollector({ db, hostRef, hypervisor, machine: procMachine(), meter, log });
       const c = collector;
       return [['GET /rrd_updates', createRrdUpdatesHandler(deps, c)]];
     },

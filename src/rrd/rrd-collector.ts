@@ -7,6 +7,7 @@
  * leaves this host keeps its RRD (unknown from then on) until the archive forgets it.
  */
 import type { Hypervisor } from '../core/ports/hypervisor.js';
+import type { Machine } from '../core/ports/machine.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import { HostSampler } from './host-sampler.js';
@@ -20,6 +21,8 @@ export interface CollectorOptions {
   readonly db: PoolDb;
   readonly hostRef: () => Ref<'host'>;
   readonly hypervisor: Pick<Hypervisor, 'stats'>;
+  /** The machine the host runs on (CPU, memory, load). */
+  readonly machine: Machine;
   readonly meter: IoMeter;
   readonly log?: (m: string) => void;
 }
@@ -54,7 +57,7 @@ export function vbdDeviceName(vbd: Record<string, unknown>): string {
 
 export class RrdCollector implements MetricsSource {
   readonly rrds = new Map<string, Rrd>();
-  private readonly sampler = new HostSampler();
+  private readonly sampler: HostSampler;
   private lastSr = new Map<string, IoCounters>();
   private lastVdi = new Map<string, IoCounters>();
   private lastCpu = new Map<string, { bootCpu: number[]; at: number }>();
@@ -62,7 +65,9 @@ export class RrdCollector implements MetricsSource {
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly o: CollectorOptions) {}
+  constructor(private readonly o: CollectorOptions) {
+    this.sampler = new HostSampler(o.machine);
+  }
 
   start(): void {
     const tick = () => {

@@ -13,6 +13,7 @@
  */
 import type { Services } from '../../core/action-context.js';
 import type { CpuFacts, CpuTimes, Machine } from '../../core/ports/machine.js';
+import { cpuUtilisation } from '../../core/cpu-utilisation.js';
 import { isNullRef, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
 
 const MiB = 1024 * 1024;
@@ -67,13 +68,9 @@ export function recordCpus(services: Services, cpus: readonly CpuFacts[]): void 
   });
 }
 
-/** Utilisation of each CPU between two readings of its times. */
+/** Utilisation of each CPU between two readings of its times; 0 where nothing is known yet. */
 export function utilisation(before: readonly CpuTimes[], after: readonly CpuTimes[]): number[] {
-  return after.map((a, i) => {
-    const b = before[i];
-    const total = b ? a.total - b.total : 0;
-    return total > 0 ? Math.min(1, Math.max(0, (a.busy - b!.busy) / total)) : 0;
-  });
+  return cpuUtilisation(before, after).map((u) => u ?? 0);
 }
 
 export function recordUtilisation(services: Services, util: readonly number[]): void {

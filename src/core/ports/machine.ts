@@ -39,4 +39,6 @@ export interface Machine {
   memory(): Promise<MemoryFacts>;
   /** One entry per CPU, in CPU number order. */
   cpuTimes(): Promise<CpuTimes[]>;
+  /** The 1-minute load average. */
+  loadAverage(): Promise<number>;
 }
