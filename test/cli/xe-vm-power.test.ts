@@ -91,7 +91,7 @@ describe('xe VM power and host commands', () => {
   it('reports power-state errors and unknown hosts as xe does', async () => {
     const r = await xe('vm-shutdown', 'vm=db');
     assert.equal(r.code, 1);
-    assert.match(r.err, /The VM is not in the power state this operation needs\.\nvm: .*\nexpected: running\nactual: halted/);
+    assert.match(r.err, /^You attempted an operation on a VM that was not in an appropriate power state at the time; .*\nvm: .*\nexpected: running\nactual: halted/);
     const h = await xe('vm-start', 'vm=db', 'on=no-such-host');
     assert.equal(h.code, 1);
     assert.match(h.err, /Host no-such-host not found/);
@@ -122,10 +122,10 @@ describe('xe VM power and host commands', () => {
     assert.equal((await ok('host-param-get', `uuid=${hostUuid}`, 'param-name=enabled')).trim(), 'false');
     const refused = await xe('vm-start', 'vm=web2');
     assert.equal(refused.code, 1);
-    assert.match(refused.err, /NO_HOSTS_AVAILABLE|No host of the pool can do this now/);
+    assert.match(refused.err, /There were no servers available to complete the specified operation\./);
     const ev = await xe('host-evacuate', `uuid=${hostUuid}`);
     assert.equal(ev.code, 1);
-    assert.match(ev.err, /No host of the pool can do this now|NO_HOSTS_AVAILABLE/);
+    assert.match(ev.err, /There were no servers available to complete the specified operation\./);
     assert.equal(await state('web1'), 'Running');
     await ok('host-enable', `uuid=${hostUuid}`);
     assert.equal((await ok('host-param-get', `uuid=${hostUuid}`, 'param-name=enabled')).trim(), 'true');
