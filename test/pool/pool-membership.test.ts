@@ -111,7 +111,7 @@ describe('pool membership', { timeout: 600_000 }, () => {
   });
 
   it('xe pool-eject makes a member start over as a pool of its own; xe pool-join brings it back', async () => {
-    await xe(2, 'pool-eject', `host-uuid=${uuids[0]}`);
+    await xe(2, 'pool-eject', `host-uuid=${uuids[0]}`, '--force');
     const c = await pool.client(2);
     try {
       assert.deepEqual(((await c.call('host.get_all')) as string[]).sort(), [refs[1]!, refs[2]!].sort());
