@@ -112,7 +112,7 @@ describe('following and steering a rolling update', { timeout: 900_000 }, () => 
     try {
       const r = await fx.xe(['pool-rolling-update', ...conn, `uuid=${uuid}`]);
       assert.equal(r.code, 1);
-      assert.match(r.err, new RegExp(`The host is disabled.\\nhost: ${hostUuids[1]}|host: ${refs[1]}`));
+      assert.match(r.err, new RegExp(`The specified server is disabled.\\nhost: ${hostUuids[1]}|host: ${refs[1]}`));
       assert.equal((await runOf(uuid)).length, 0, 'no run was made');
       assert.deepEqual(await c.call('pool_update.get_hosts', await c.call('pool_update.get_by_uuid', uuid)), [], 'nothing applied');
       assert.equal(await c.call('host.get_enabled', refs[0]), true, 'the master was not touched');

@@ -65,7 +65,7 @@ describe('thin over-commit (hotfix item 1)', () => {
     const before = (await f.api.call('SR.get_VDIs', sr) as string[]).length;
     const r = await f.xe('vdi-create', `sr-uuid=${srUuid}`, 'name-label=thick', 'virtual-size=1GiB', 'sm-config:allocation=thick');
     assert.equal(r.code, 1);
-    assert.match(r.err, /The SR has no room for the requested size/);
+    assert.match(r.err, /The SR is full. Requested new size exceeds the maximum size\nrequested: 1073741824\nmaximum: [1-9]/);
     assert.equal((await f.api.call('SR.get_VDIs', sr) as string[]).length, before);
   });
 
