@@ -76,7 +76,7 @@ describe('hotfixes on a single host', () => {
   it('a second upload is refused with PATCH_ALREADY_EXISTS [uuid] (the note\'s stray trailing word tolerated, as by xe)', async () => {
     const r = await xe('patch-upload', `file-name=${file}`, 'XS602E006.xsupdate');
     assert.equal(r.code, 1);
-    assert.match(r.err, /uploaded already/);
+    assert.match(r.err, /The uploaded patch file already exists\nuuid: /);
     assert.match(r.err, new RegExp(UPDATE_UUID));
     const all = (await api.call('pool_patch.get_all')) as string[];
     assert.equal(all.length, 1);
@@ -128,10 +128,10 @@ describe('hotfixes on a single host', () => {
     const [, h] = await host();
     const again = await xe('patch-apply', `uuid=${UPDATE_UUID}`, `host-uuid=${h.uuid}`);
     assert.equal(again.code, 1);
-    assert.match(again.err, /applied already/);
+    assert.match(again.err, /This patch has already been applied/);
     const d = await xe('patch-destroy', `uuid=${UPDATE_UUID}`);
     assert.equal(d.code, 1);
-    assert.match(d.err, /is applied, so it cannot be destroyed/);
+    assert.match(d.err, /The specified patch is applied and cannot be destroyed\./);
   });
 
   it('after a toolstack restart no guidance is pending and software_version shows the update', async () => {
@@ -211,7 +211,7 @@ describe('hotfixes on a single host', () => {
     assert.match(list.out, new RegExp(fx.key.fingerprint));
     const add = await asOperator('islet-update-key-add', `file-name=${fx.keyFile}`);
     assert.equal(add.code, 1);
-    assert.match(add.err + add.out, /role does not allow this operation.\npermission: pool.islet_add_update_key/);
+    assert.match(add.err + add.out, /RBAC permission denied\.\npermission: pool.islet_add_update_key/);
     const rm = await asOperator('islet-update-key-remove', `fingerprint=${fx.key.fingerprint}`);
     assert.equal(rm.code, 1);
     assert.deepEqual(Object.keys((await api.call('pool.islet_list_update_keys')) as Record<string, string>), [fx.key.fingerprint]);

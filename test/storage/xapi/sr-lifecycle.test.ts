@@ -63,7 +63,7 @@ describe('SR and PBD lifecycle', () => {
     await f.xeOk('pbd-unplug', `uuid=${pbd}`);
     r = await f.xe('sr-destroy', `uuid=${uuid}`);
     assert.equal(r.code, 1);
-    assert.match(r.err, /still holds disks/);
+    assert.match(r.err, /The SR operation cannot be performed because the SR is not empty\./);
     await f.xeOk('pbd-plug', `uuid=${pbd}`);
     await f.xeOk('vdi-destroy', `uuid=${vdi}`);
     await f.xeOk('pbd-unplug', `uuid=${pbd}`);
