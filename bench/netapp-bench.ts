@@ -10,42 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeVm, p50, rpc } from './snapshot-kit.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const GiB = 1024 ** 3;
-
-async function rpc(url: string, method: string, ...params: unknown[]): Promise<any> {
-  const res = await fetch(`${url}/jsonrpc`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }),
-  });
-  const j = (await res.json()) as { result?: unknown; error?: { message: string; data: unknown } };
-  if (j.error) throw new Error(`${method}: ${j.error.message} ${JSON.stringify(j.error.data)}`);
-  return j.result;
-}
-
-async function makeVm(url: string, s: string, sr: string, name: string, diskSize: number): Promise<string> {
-  const vm = await rpc(url, 'VM.create', s, {
-    name_label: name, memory_static_max: 256 * 1024 ** 2, memory_dynamic_max: 256 * 1024 ** 2,
-    memory_dynamic_min: 256 * 1024 ** 2, memory_static_min: 256 * 1024 ** 2, VCPUs_max: 1, VCPUs_at_startup: 1,
-  });
-  for (let i = 0; i < 4; i++) {
-    const vdi = await rpc(url, 'VDI.create', s, {
-      name_label: `${name} disk ${i}`, SR: sr, virtual_size: diskSize, type: 'user', sharable: false, read_only: false,
-      other_config: {}, sm_config: {},
-    });
-    await rpc(url, 'VBD.create', s, {
-      VM: vm, VDI: vdi, userdevice: String(i), bootable: i === 0, mode: 'RW', type: 'Disk', empty: false,
-      other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {},
-    });
-  }
-  return vm;
-}
-
-function p50(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Starts a process and resolves with its stdout once `re` matches it. */
 function startProcess(args: string[], re: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
