@@ -60,19 +60,3 @@ export type Action = (ctx: ActionContext, args: ActionArgs) => unknown | Promise
 
 /** Implementations of one class's explicit messages, keyed by message name. */
 export type ClassActions = Readonly<Record<string, Action>>;
-
-/**
- * One class's handlers gathered from the modules that implement them. A message defined
- * in two parts is a mistake that a plain object spread would hide (the last one would
- * silently win), so it fails at start-up instead.
- */
-export function joinActions(cls: string, ...parts: readonly ClassActions[]): ClassActions {
-  const out: Record<string, Action> = {};
-  for (const part of parts) {
-    for (const [name, action] of Object.entries(part)) {
-      if (name in out) throw new Error(`${cls}.${name} is implemented twice`);
-      out[name] = action;
-    }
-  }
-  return out;
-}

@@ -3,14 +3,14 @@
  * A blob: a named binary object attached to a pool, host, VM, network or SR (notes, icons,
  * performance data).
  */
-import { cls, ctor, type MessageDecl, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, message, param, runtime, rw, t } from './dsl.js';
 import type { Role } from './roles.js';
 
 /**
  * `create_new_blob` on a class that carries blobs (pool, host, VM, SR, network): the same
  * message everywhere but for the owner's parameter name and the role needed.
  */
-export function createNewBlob(owner: string, ownerParam: string, role: Role): MessageDecl {
+export function createNewBlob<O extends string, P extends string>(owner: O, ownerParam: P, role: Role) {
   return message('create_new_blob', {
     doc: `Attaches a new empty binary object to the ${owner}`,
     params: [

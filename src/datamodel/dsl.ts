@@ -31,24 +31,28 @@ export interface EnumDecl {
   readonly values: readonly string[];
 }
 
-/** Type builders. `t.set(t.ref('VBD'))` reads like the XenAPI spelling. */
+/**
+ * Type builders. `t.set(t.ref('VBD'))` reads like the XenAPI spelling. Each builder keeps
+ * its literal shape in the type (`{ kind: 'ref'; cls: 'VBD' }`), so that the handler
+ * types (`ActionsOf<'VBD'>` in `core/actions-of.ts`) can be derived from the declarations.
+ */
 export const t = {
-  string: { kind: 'string' } as Ty,
-  int: { kind: 'int' } as Ty,
-  float: { kind: 'float' } as Ty,
-  bool: { kind: 'bool' } as Ty,
-  datetime: { kind: 'datetime' } as Ty,
-  any: { kind: 'any' } as Ty,
-  void: { kind: 'void' } as Ty,
-  ref: (cls: string): Ty => ({ kind: 'ref', cls }),
-  set: (of: Ty): Ty => ({ kind: 'set', of }),
-  map: (key: Ty, value: Ty): Ty => ({ kind: 'map', key, value }),
-  record: (cls: string): Ty => ({ kind: 'record', cls }),
-  enum: (e: EnumDecl): Ty => ({ kind: 'enum', name: e.name, values: e.values }),
+  string: { kind: 'string' } as const,
+  int: { kind: 'int' } as const,
+  float: { kind: 'float' } as const,
+  bool: { kind: 'bool' } as const,
+  datetime: { kind: 'datetime' } as const,
+  any: { kind: 'any' } as const,
+  void: { kind: 'void' } as const,
+  ref: <C extends string>(cls: C) => ({ kind: 'ref', cls }) as const,
+  set: <T extends Ty>(of: T) => ({ kind: 'set', of }) as const,
+  map: <K extends Ty, V extends Ty>(key: K, value: V) => ({ kind: 'map', key, value }) as const,
+  record: <C extends string>(cls: C) => ({ kind: 'record', cls }) as const,
+  enum: <E extends EnumDecl>(e: E) => ({ kind: 'enum', name: e.name, values: e.values as E['values'] }) as const,
   /** A value of call-dependent shape with the name xenapi.json gives it. */
-  opaque: (label: string): Ty => ({ kind: 'any', label }),
+  opaque: (label: string) => ({ kind: 'any', label }) as const,
   /** The ubiquitous `(string -> string) map`. */
-  smap: { kind: 'map', key: { kind: 'string' }, value: { kind: 'string' } } as Ty,
+  smap: { kind: 'map', key: { kind: 'string' }, value: { kind: 'string' } } as const,
 } as const;
 
 /** Declares an enum once so that its values and its XenAPI name travel together. */
@@ -191,7 +195,10 @@ export function inverse(name: string, cls: string, backField: string, doc: strin
   return runtime(name, t.set(t.ref(cls)), doc, { inverse: { cls, field: backField } });
 }
 
-export function param(name: string, ty: Ty, doc: string, dflt?: unknown): ParamDecl {
+/** A parameter whose name and type stay literal in its type (see `t`). */
+export type Param<N extends string = string, T extends Ty = Ty> = ParamDecl & { readonly name: N; readonly ty: T };
+
+export function param<N extends string, T extends Ty>(name: N, ty: T, doc: string, dflt?: unknown): Param<N, T> {
   return dflt === undefined ? { name, ty, doc } : { name, ty, doc, default: dflt };
 }
 
@@ -210,11 +217,17 @@ interface MessageOpts {
   internal?: boolean;
 }
 
-export function message(name: string, o: MessageOpts): MessageDecl {
+/** A message whose name, parameters and result stay literal in its type (see `t`). */
+export type Message<N extends string = string, P extends readonly ParamDecl[] = readonly ParamDecl[], R extends Ty = Ty> =
+  MessageDecl & { readonly name: N; readonly params: P; readonly result: R };
+
+export function message<N extends string, const P extends readonly ParamDecl[] = [], R extends Ty = typeof t.void>(
+  name: N, o: MessageOpts & { params?: P; result?: R },
+): Message<N, NoInfer<P>, NoInfer<R>> {
   return {
     name, doc: o.doc,
-    params: o.params ?? [],
-    result: o.result ?? t.void,
+    params: o.params ?? ([] as readonly ParamDecl[] as P),
+    result: o.result ?? (t.void as Ty as R),
     resultDoc: o.resultDoc ?? '',
     errors: o.errors ?? [],
     roles: o.roles ?? rolesFrom(o.role ?? 'pool-admin'),
@@ -228,7 +241,9 @@ export function message(name: string, o: MessageOpts): MessageDecl {
  * The commonest message shape, an explicit setter taking the object and its new value:
  * `setter('VDI', 'set_sharable', t.bool, 'Whether it is sharable', { doc, role })`.
  */
-export function setter(cls: string, name: string, ty: Ty, valueDoc: string, o: Omit<MessageOpts, 'params'>): MessageDecl {
+export function setter<C extends string, N extends string, T extends Ty>(
+  cls: C, name: N, ty: T, valueDoc: string, o: Omit<MessageOpts, 'params' | 'result'>,
+) {
   return message(name, { ...o, params: [param('self', t.ref(cls), `The ${cls} to change`), param('value', ty, valueDoc)] });
 }
 
@@ -250,8 +265,18 @@ interface ClassOpts {
   accessors?: boolean;
 }
 
+/**
+ * A class whose name, explicit messages and generic create/destroy stay literal in its
+ * type, from which `ActionsOf<'VM'>` derives the handlers the class must have.
+ */
+export type Class<N extends string = string, M extends readonly MessageDecl[] = readonly MessageDecl[],
+  Cr extends boolean = boolean, De extends boolean = boolean> =
+  ClassDecl & { readonly name: N; readonly messages: M; readonly create: Cr; readonly destroy: De };
+
 /** Every class has `uuid` first, as in XenAPI; declarations list the rest. */
-export function cls(name: string, o: ClassOpts): ClassDecl {
+export function cls<N extends string, const M extends readonly MessageDecl[] = [], Cr extends boolean = false, De extends boolean = false>(
+  name: N, o: ClassOpts & { messages?: M; create?: Cr; destroy?: De },
+): Class<N, M, Cr, De> {
   const hasUuid = o.uuid === false || o.fields.some((f) => f.name === 'uuid');
   const fields = hasUuid ? o.fields : [runtime('uuid', t.string, 'Unique identifier of the object'), ...o.fields];
   const names = new Set<string>();
@@ -262,10 +287,10 @@ export function cls(name: string, o: ClassOpts): ClassDecl {
   const hasName = fields.some((f) => f.name === 'name_label');
   return {
     name, doc: o.doc, fields,
-    messages: o.messages ?? [],
+    messages: o.messages ?? ([] as readonly MessageDecl[] as M),
     persist: o.persist ?? true,
-    create: o.create ?? false,
-    destroy: o.destroy ?? false,
+    create: o.create ?? (false as Cr),
+    destroy: o.destroy ?? (false as De),
     readRole: o.readRole ?? 'read-only',
     writeRole: o.writeRole ?? 'pool-operator',
     createRole: o.createRole ?? o.writeRole ?? 'pool-operator',

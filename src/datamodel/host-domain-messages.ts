@@ -4,9 +4,9 @@
  * calls on the host that holds a domain, and a host asks the master to reconcile the
  * database with what its hypervisor holds. Hidden from clients (`internal`).
  */
-import { type MessageDecl, message, param, t } from './dsl.js';
+import { message, param, t } from './dsl.js';
 
-export const hostDomainMessages: readonly MessageDecl[] = [
+export const hostDomainMessages = [
   message('islet_hypervisor', {
     doc: 'Runs one call on the host\'s own hypervisor (domain create, destroy, migrate…)',
     params: [

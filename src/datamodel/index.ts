@@ -35,7 +35,8 @@ import { vdiNbdServerInfo } from './vdi-nbd-server-info.js';
 import { Certificate } from './certificate.js';
 import { isletRollingUpdate } from './islet-rolling-update.js';
 
-export const classes: readonly ClassDecl[] = [
+/** Every class, each with its literal type (see `DeclaredClass`). */
+export const declaredClasses = [
   session,
   subject,
   role,
@@ -68,7 +69,14 @@ export const classes: readonly ClassDecl[] = [
   Certificate,
   // Islet's own classes come last; they have no place in XenAPI's order.
   isletRollingUpdate,
-];
+] as const;
+
+/** Any one declared class, with its messages' names and parameter types kept literal. */
+export type DeclaredClass = (typeof declaredClasses)[number];
+/** The name of a declared class (`'VM'`, `'host'`). */
+export type ClassName = DeclaredClass['name'];
+
+export const classes: readonly ClassDecl[] = declaredClasses;
 
 const byName = new Map(classes.map((c) => [c.name, c]));
 const byLower = new Map(classes.map((c) => [c.name.toLowerCase(), c]));

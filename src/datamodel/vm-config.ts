@@ -4,10 +4,10 @@
  * queries clients run before acting on it.
  */
 import { createNewBlob } from './blob.js';
-import { type MessageDecl, message, param, setter, t } from './dsl.js';
+import { message, param, setter, t } from './dsl.js';
 import { domainType, onCrashBehaviour, vmOperations } from './enums.js';
 
-export const vmConfigMessages: readonly MessageDecl[] = [
+export const vmConfigMessages = [
   message('set_VCPUs_number_live', {
     doc: 'Changes the number of virtual CPUs of a running VM',
     params: [

@@ -3,9 +3,9 @@
  * The VM calls that change its power state, move it between hosts or make new VMs from it
  * (snapshot, clone, copy, revert, provision).
  */
-import { type MessageDecl, message, param, t } from './dsl.js';
+import { message, param, t } from './dsl.js';
 
-export const vmLifecycleMessages: readonly MessageDecl[] = [
+export const vmLifecycleMessages = [
   message('snapshot', {
     doc: 'Takes a snapshot of the VM, sharing unchanged disk blocks with it',
     params: [

@@ -113,15 +113,15 @@ export class PoolDbCore implements PoolDb {
     return e && cs!.copy.record(e.row, ref);
   }
 
-  all(cls: string): Array<[Ref, Row]> {
+  all<C extends string>(cls: C): Array<[Ref<C>, Row]> {
     const cs = this.#readable(cls);
-    const out: Array<[Ref, Row]> = [];
-    if (cs) for (const [ref, e] of cs.objects) out.push([ref, cs.copy.record(e.row, ref)]);
+    const out: Array<[Ref<C>, Row]> = [];
+    if (cs) for (const [ref, e] of cs.objects) out.push([ref as Ref<C>, cs.copy.record(e.row, ref)]);
     return out;
   }
 
-  refByUuid(cls: string, uuid: string): Ref | undefined {
-    return this.#readable(cls)?.byUuid.get(uuid);
+  refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined {
+    return this.#readable(cls)?.byUuid.get(uuid) as Ref<C> | undefined;
   }
 
   getMeta(key: string): string | undefined {

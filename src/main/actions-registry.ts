@@ -4,7 +4,8 @@
  * `src/actions/`, whose `index.ts` exports them all. Generic messages (getters, setters,
  * create/destroy) need no entry: the dispatcher derives them from the datamodel.
  */
-import { joinActions, type ClassActions } from '../core/action-context.js';
+import type { ClassActions } from '../core/action-context.js';
+import { joinActions, type ActionsOf } from '../core/actions-of.js';
 import { eventActions } from '../actions/event/index.js';
 import { hostActions } from '../actions/host/index.js';
 import { hostPatchActions } from '../actions/host_patch/index.js';
@@ -25,18 +26,20 @@ import { vifActions } from '../actions/vif/index.js';
 import { vmActions } from '../actions/vm/index.js';
 import { implicitAction } from '../api/implicit-actions.js';
 import type { ImplicitMessage, ImplicitOp } from '../datamodel/implicit.js';
+import type { ClassName } from '../datamodel/index.js';
 import { messageClass } from '../datamodel/message.js';
 
 /** message declares its generic readers itself (it has no other accessors); serve them generically. */
-function messageReaders(): ClassActions {
+function messageReaders(): ActionsOf<'message'> {
   const ops: ImplicitOp[] = ['get_record', 'get_by_uuid', 'get_all_records', 'get_all_records_where'];
   return Object.fromEntries(ops.map((op) => {
     const decl = messageClass.messages.find((m) => m.name === op)!;
     return [op, implicitAction(messageClass, { ...decl, implicit: { op } } as ImplicitMessage)];
-  }));
+  })) as ActionsOf<'message'>;
 }
 
-export const actionsByClass: Readonly<Record<string, ClassActions>> = {
+/** Each class's handlers, checked against that class's declaration (`VBD: vdiActions` does not compile). */
+const typedActions: { readonly [C in ClassName]?: ActionsOf<C> } = {
   session: sessionActions,
   subject: subjectActions,
   task: taskActions,
@@ -56,3 +59,10 @@ export const actionsByClass: Readonly<Record<string, ClassActions>> = {
   pool_update: poolUpdateActions,
   host_patch: hostPatchActions,
 };
+
+/**
+ * The same for the dispatcher, which calls each handler with the arguments it decoded
+ * from the wire by the declaration that typed the handler: that is what makes dropping
+ * the per-message types here sound.
+ */
+export const actionsByClass = typedActions as Readonly<Record<string, ClassActions>>;

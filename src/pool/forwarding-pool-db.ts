@@ -71,10 +71,10 @@ export class ForwardingPoolDb implements PoolDb {
   get(cls: string, ref: Ref): Row | undefined {
     return this.inner.get(cls, ref);
   }
-  all(cls: string): Array<[Ref, Row]> {
+  all<C extends string>(cls: C): Array<[Ref<C>, Row]> {
     return this.inner.all(cls);
   }
-  refByUuid(cls: string, uuid: string): Ref | undefined {
+  refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined {
     return this.inner.refByUuid(cls, uuid);
   }
   changesSince(since: number, wants: (cls: string, ref: Ref) => boolean): ChangesSince {

@@ -12,7 +12,8 @@ import type { Ref } from '../../core/ref.js';
 import { Typed } from '../../core/typed.js';
 import { classByLowerName, classes } from '../../datamodel/index.js';
 import { t } from '../../datamodel/dsl.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 interface Subscription {
   all: boolean;
@@ -122,7 +123,7 @@ export async function longPollsEnded(stopping: AbortSignal): Promise<void> {
 /** Legacy registrations, per session. */
 const registrations = new Map<string, { sub: Subscription; gen: number }>();
 
-export const eventActions: ClassActions = {
+export const eventActions = {
   from: async (ctx, a) => {
     const sub = parseSubscriptions(a.classes);
     const want = wants(sub);
@@ -188,7 +189,7 @@ export const eventActions: ClassActions = {
     // The declared record type cannot describe per-class snapshots; let the encoder walk them.
     return new Typed(res.changes.map((ch) => eventRecord(ctx, ch, true)), t.any);
   },
-};
+} satisfies ActionsOf<'event'>;
 
 /** Forgets the legacy registration of a session that ended. */
 export function forgetRegistration(sessionRef: string): void {

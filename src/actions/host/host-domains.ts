@@ -18,8 +18,9 @@ import {
   type DomainInfo, type Hypervisor, type HypervisorInfo, type MigrationDestination, type SuspendResult,
 } from '../../core/ports/hypervisor.js';
 import type { Ref } from '../../core/ref.js';
-import type { ActionContext, ClassActions, Services } from '../../core/action-context.js';
+import type { ActionContext, Services } from '../../core/action-context.js';
 import { tunnelHypervisorError, untunnelHypervisorError } from '../common/hypervisor-errors.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 export interface CreateArgs {
   readonly vmUuid: string;
@@ -157,7 +158,7 @@ export function domainsOn(ctx: ActionContext, host: Ref<'host'>): HostDomains {
 }
 
 /** `host.islet_hypervisor`: another host of the pool runs a hypervisor call here. */
-export const hostDomainActions: ClassActions = {
+export const hostDomainActions = {
   islet_hypervisor: async (ctx, a) => {
     const method = String(a.method) as Method;
     if (!METHODS.includes(method)) throw new ApiError('VALUE_NOT_SUPPORTED', ['method', method, 'not a hypervisor call']);
@@ -175,4 +176,4 @@ export const hostDomainActions: ClassActions = {
       throw e;
     }
   },
-};
+} satisfies ActionsOf<'host'>;

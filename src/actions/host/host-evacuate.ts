@@ -13,10 +13,11 @@ import { ApiError, toApiError, type ErrorCode } from '../../core/api-error.js';
 import type { HypervisorInfo } from '../../core/ports/hypervisor.js';
 import { newRef, type Ref } from '../../core/ref.js';
 import { vmOperationError } from '../../core/vm-operations.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { poolMigrate } from '../vm/vm-migrate.js';
 import { getVm, vmOpView } from '../vm/vm-operation-lock.js';
 import { assertCanRunOn, costOn, hostInfo, hostIsLive, vmNeeds } from '../vm/vm-placement.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 export const DEFAULT_EVACUATE_BATCH_SIZE = 10;
 
@@ -140,7 +141,7 @@ async function evacuate(ctx: ActionContext, host: Ref<'host'>, batchSize: number
   });
 }
 
-export const hostEvacuateActions: ClassActions = {
+export const hostEvacuateActions = {
   evacuate: async (ctx, a) => {
     await evacuate(ctx, a.host as Ref<'host'>, Number(a.evacuate_batch_size ?? 0));
     return '';
@@ -157,4 +158,4 @@ export const hostEvacuateActions: ClassActions = {
     for (const [vm, [code, params]] of planErrors(await evacuationPlan(ctx, a.self as Ref<'host'>))) out[vm] = [code, ...params];
     return out;
   },
-};
+} satisfies ActionsOf<'host'>;

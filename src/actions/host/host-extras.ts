@@ -10,15 +10,16 @@ import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
 import { allMessages } from '../../datamodel/implicit.js';
 import { classes } from '../../datamodel/index.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const hostOf = (ctx: ActionContext, a: ActionArgs) => {
   mustRow(ctx, 'host', a.host);
   return a.host as Ref<'host'>;
 };
 
-export const hostExtraActions: ClassActions = {
+export const hostExtraActions = {
   call_plugin: (ctx, a) => {
     hostOf(ctx, a);
     throw new ApiError('XENAPI_MISSING_PLUGIN', [String(a.plugin)]);
@@ -50,4 +51,4 @@ export const hostExtraActions: ClassActions = {
     if (metrics?.live === true) throw new ApiError('HOST_IS_LIVE', [host]);
     throw new ApiError('HOST_POWER_ON_MODE_DISABLED', []);
   },
-};
+} satisfies ActionsOf<'host'>;

@@ -8,9 +8,10 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import type { LifecycleAction } from '../../core/ports/pool-membership.js';
 import { membershipOf } from '../pool/pool-actions.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 async function lifecycle(ctx: ActionContext, host: Ref<'host'>, action: LifecycleAction, needsDisabled: boolean): Promise<string> {
   const row = ctx.db.get('host', host);
@@ -28,8 +29,8 @@ async function lifecycle(ctx: ActionContext, host: Ref<'host'>, action: Lifecycl
   return '';
 }
 
-export const hostLifecycleActions: ClassActions = {
+export const hostLifecycleActions = {
   restart_agent: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'restart-agent', false),
   reboot: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'reboot', true),
   shutdown: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'shutdown', true),
-};
+} satisfies ActionsOf<'host'>;

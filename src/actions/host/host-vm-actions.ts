@@ -9,11 +9,11 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
 import { xapiDate } from '../../core/ref.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { reconcileHost } from './domain-reconcile.js';
-import { domainsOn, hostDomainActions } from './host-domains.js';
-import { hostEvacuateActions } from './host-evacuate.js';
+import { domainsOn } from './host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 function getHost(ctx: ActionContext, host: Ref<'host'>) {
   const row = ctx.db.get('host', host);
@@ -32,7 +32,7 @@ function localXapiDate(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-export const hostVmActions: ClassActions = {
+export const hostVmActions = {
   disable: (ctx, a) => setEnabled(ctx, a.host as Ref<'host'>, false),
   enable: (ctx, a) => setEnabled(ctx, a.host as Ref<'host'>, true),
   compute_free_memory: async (ctx, a) => {
@@ -50,12 +50,10 @@ export const hostVmActions: ClassActions = {
   },
   get_servertime: (ctx) => xapiDate(ctx.services.now()),
   get_server_localtime: (ctx) => localXapiDate(ctx.services.now()),
-  ...hostEvacuateActions,
-  ...hostDomainActions,
   islet_report_domains: async (ctx, a) => {
     const host = a.host as Ref<'host'>;
     getHost(ctx, host);
     await reconcileHost(ctx, host, !!a.hypervisor_gone);
     return '';
   },
-};
+} satisfies ActionsOf<'host'>;

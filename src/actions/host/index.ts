@@ -4,9 +4,12 @@
  * them (domains, evacuation and memory from the VM side; restart, reboot and shutdown
  * from the lifecycle side; plugins and the smaller calls clients make).
  */
-import { joinActions } from '../../core/action-context.js';
+import { joinActions } from '../../core/actions-of.js';
+import { hostDomainActions } from './host-domains.js';
+import { hostEvacuateActions } from './host-evacuate.js';
 import { hostExtraActions } from './host-extras.js';
 import { hostLifecycleActions } from './host-lifecycle-actions.js';
 import { hostVmActions } from './host-vm-actions.js';
 
-export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions);
+export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions,
+  hostEvacuateActions, hostDomainActions);

@@ -9,9 +9,9 @@ import type { Ref } from '../../core/ref.js';
 import { apply } from '../../updates/patch-service.js';
 import { updateEnv } from '../../updates/update-env.js';
 import { refreshUpdateState } from '../../updates/update-state.js';
-import type { ClassActions } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
-export const hostPatchActions: ClassActions = {
+export const hostPatchActions = {
   apply: (ctx, a) => {
     const hp = ctx.db.get('host_patch', a.self as Ref);
     if (!hp) throw new ApiError('HANDLE_INVALID', ['host_patch', String(a.self)]);
@@ -22,4 +22,4 @@ export const hostPatchActions: ClassActions = {
     ctx.db.remove('host_patch', a.self as Ref);
     refreshUpdateState(ctx.db);
   },
-};
+} satisfies ActionsOf<'host_patch'>;

@@ -9,7 +9,8 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 /** The table each `cls` value of a message names. */
 const TABLE: Readonly<Record<string, string>> = {
@@ -29,7 +30,7 @@ function selectSince(ctx: ActionContext, since: string, keep: (r: Row) => boolea
   return out;
 }
 
-export const messageActions: ClassActions = {
+export const messageActions = {
   create: (ctx, a) => {
     const cls = String(a.cls);
     const uuid = String(a.obj_uuid);
@@ -64,4 +65,4 @@ export const messageActions: ClassActions = {
   get: (ctx, a) => selectSince(ctx, String(a.since), (r) => r.cls === String(a.cls) && r.obj_uuid === String(a.obj_uuid)),
   get_since: (ctx, a) => selectSince(ctx, String(a.since), () => true),
   get_all: (ctx) => ctx.db.all('message').map(([ref]) => ref),
-};
+} satisfies ActionsOf<'message'>;

@@ -9,8 +9,9 @@
 import { ApiError } from '../../core/api-error.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import type { Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 /** How the hosts serve NBD, from the purposes of the pool's networks. */
 export const NbdMode = { off: 'off', tls: 'tls', insecure: 'insecure' } as const;
@@ -60,7 +61,7 @@ function removePurpose(ctx: ActionContext, a: ActionArgs): string {
   return '';
 }
 
-export const networkActions: ClassActions = {
+export const networkActions = {
   add_purpose: addPurpose,
   remove_purpose: removePurpose,
-};
+} satisfies ActionsOf<'network'>;

@@ -9,11 +9,12 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { gcInProgress, withSrLock } from '../sr/sr-jobs.js';
 import { mustRow, storageCall, storageOf } from '../common/storage-access.js';
 import { resolveSecrets } from '../secret/index.js';
 import { resync } from '../vdi/vdi-ops.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 /** True when the call was sent to the PBD's own host (which then did the work). */
 async function forwarded(ctx: ActionContext, pbd: Row, method: string, ref: Ref<'PBD'>): Promise<boolean> {
@@ -67,7 +68,7 @@ export function createPbd(ctx: ActionContext, r: Row): Ref<'PBD'> {
   return ref;
 }
 
-export const pbdActions: ClassActions = {
+export const pbdActions = {
   create: (ctx, a: ActionArgs) => createPbd(ctx, (a.args ?? {}) as Row),
   destroy: (ctx, a) => {
     const pbd = mustRow(ctx, 'PBD', a.self);
@@ -88,4 +89,4 @@ export const pbdActions: ClassActions = {
     ctx.db.update('PBD', a.self as Ref<'PBD'>, { device_config: a.value });
     return '';
   },
-};
+} satisfies ActionsOf<'PBD'>;

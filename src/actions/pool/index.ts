@@ -3,7 +3,7 @@
  * pool: every explicit message of the class, gathered from the modules that implement
  * them (membership and the hosts' internal calls; update keys and rolling updates; HA).
  */
-import { joinActions } from '../../core/action-context.js';
+import { joinActions } from '../../core/actions-of.js';
 import { poolMembershipActions } from './pool-actions.js';
 import { poolHaActions } from './pool-ha.js';
 import { poolRollingUpdateActions, poolUpdateKeyActions } from './pool-updates.js';

@@ -8,8 +8,9 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import type { PoolMembership } from '../../core/ports/pool-membership.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 /** The pool membership of the host running the action. */
 export function membershipOf(ctx: ActionContext): PoolMembership {
@@ -31,7 +32,7 @@ function parseJson<T>(s: unknown, what: string): T {
   }
 }
 
-export const poolMembershipActions: ClassActions = {
+export const poolMembershipActions = {
   join: async (ctx, a) => {
     await membershipOf(ctx).join(String(a.master_address), String(a.master_username), String(a.master_password));
     return '';
@@ -103,9 +104,9 @@ export const poolMembershipActions: ClassActions = {
     internalOnly(ctx).leave();
     return '';
   },
-};
+} satisfies ActionsOf<'pool'>;
 
 /** session.islet_pool_login: another host of the pool, proving itself with its own credential. */
-export const poolSessionActions: ClassActions = {
+export const poolSessionActions = {
   islet_pool_login: (ctx, a) => membershipOf(ctx).poolLogin(String(a.host_uuid), String(a.credential)),
-};
+} satisfies ActionsOf<'session'>;

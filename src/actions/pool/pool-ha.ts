@@ -9,8 +9,9 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 
 function thePool(ctx: ActionContext) {
@@ -19,7 +20,7 @@ function thePool(ctx: ActionContext) {
   return first;
 }
 
-export const poolHaActions: ClassActions = {
+export const poolHaActions = {
   enable_ha: (ctx, a) => {
     const [, pool] = thePool(ctx);
     if (pool.ha_enabled === true) throw new ApiError('HA_IS_ENABLED', []);
@@ -34,4 +35,4 @@ export const poolHaActions: ClassActions = {
     ctx.db.update('pool', ref, { ha_enabled: false, ha_statefiles: [], ha_configuration: {}, ha_plan_exists_for: 0 });
     return '';
   },
-};
+} satisfies ActionsOf<'pool'>;

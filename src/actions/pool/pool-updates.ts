@@ -8,17 +8,17 @@
 import type { Ref } from '../../core/ref.js';
 import { abortRollingUpdate, resumeRollingUpdate, startRollingUpdate } from '../../updates/rolling/rolling-update.js';
 import { addUpdateKeys, listUpdateKeys, removeUpdateKey } from '../../updates/update-keys.js';
-import type { ClassActions } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
-export const poolUpdateKeyActions: ClassActions = {
+export const poolUpdateKeyActions = {
   islet_add_update_key: (ctx, a) => addUpdateKeys(ctx.db, String(a.key), ctx.services.now()),
   islet_remove_update_key: (ctx, a) => {
     removeUpdateKey(ctx.db, String(a.fingerprint));
   },
   islet_list_update_keys: (ctx) => Object.fromEntries(listUpdateKeys(ctx.db).map((k) => [k.fingerprint, k.uid])),
-};
+} satisfies ActionsOf<'pool'>;
 
-export const poolRollingUpdateActions: ClassActions = {
+export const poolRollingUpdateActions = {
   islet_rolling_update: (ctx, a) =>
     startRollingUpdate(ctx.services, a.update as Ref<'pool_update'>, (a.options ?? {}) as Record<string, string>, ctx.task),
   islet_rolling_update_resume: async (ctx, a) => {
@@ -27,4 +27,4 @@ export const poolRollingUpdateActions: ClassActions = {
   islet_rolling_update_abort: async (ctx, a) => {
     await abortRollingUpdate(ctx.services, a.run as Ref<'islet_rolling_update'>);
   },
-};
+} satisfies ActionsOf<'pool'>;

@@ -9,11 +9,11 @@ import type { Ref } from '../../core/ref.js';
 import { hostApply, hostClean, hostMarkers, hostPrecheck, type HostJob } from '../../updates/host-ops.js';
 import { apply, cleanOnHost, destroy, poolApply, poolClean, precheck } from '../../updates/patch-service.js';
 import { hostOpsEnv, updateEnv } from '../../updates/update-env.js';
-import type { ClassActions } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const job = (a: Record<string, unknown>) => JSON.parse(String(a.job)) as HostJob;
 
-export const poolPatchActions: ClassActions = {
+export const poolPatchActions = {
   precheck: (ctx, a) => precheck(updateEnv(ctx.services), 'patch', String(a.self), a.host as Ref<'host'>),
   apply: (ctx, a) => apply(updateEnv(ctx.services), 'patch', String(a.self), a.host as Ref<'host'>),
   pool_apply: async (ctx, a) => {
@@ -38,4 +38,4 @@ export const poolPatchActions: ClassActions = {
     await hostClean(hostOpsEnv(ctx.services), job(a).uuid);
   },
   islet_host_applied: async (ctx) => JSON.stringify(await hostMarkers(hostOpsEnv(ctx.services))),
-};
+} satisfies ActionsOf<'pool_patch'>;

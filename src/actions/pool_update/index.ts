@@ -13,11 +13,11 @@ import { apply, destroy, poolApply, poolClean, precheck } from '../../updates/pa
 import { updateEnv } from '../../updates/update-env.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../../core/ports/updates.js';
 import { copyUpdateFromDevice } from '../../updates/vdi-update-reader.js';
-import type { ClassActions } from '../../core/action-context.js';
 import { destroyVdi } from '../vdi/vdi-ops.js';
 import { withVdiDevice } from '../vdi/vdi-io.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
-export const poolUpdateActions: ClassActions = {
+export const poolUpdateActions = {
   introduce: async (ctx, a) => {
     const vdi = a.vdi as Ref<'VDI'>;
     const row = typeof vdi === 'string' && !isNullRef(vdi) ? ctx.db.get('VDI', vdi) : undefined;
@@ -30,7 +30,7 @@ export const poolUpdateActions: ClassActions = {
   },
   precheck: async (ctx, a) => {
     await precheck(updateEnv(ctx.services), 'update', String(a.self), a.host as Ref<'host'>);
-    return 'ok';
+    return 'ok' as const;
   },
   apply: async (ctx, a) => {
     await apply(updateEnv(ctx.services), 'update', String(a.self), a.host as Ref<'host'>);
@@ -47,4 +47,4 @@ export const poolUpdateActions: ClassActions = {
   destroy: async (ctx, a) => {
     await destroy(updateEnv(ctx.services), 'update', String(a.self));
   },
-};
+} satisfies ActionsOf<'pool_update'>;

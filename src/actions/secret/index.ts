@@ -7,9 +7,10 @@
  * (PBD, task, event) ever holds the password itself.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 type Smap = Record<string, string>;
 
@@ -44,6 +45,6 @@ export function keepSecrets(ctx: ActionContext, dc: Readonly<Smap>, what: string
   return out;
 }
 
-export const secretActions: ClassActions = {
-  get_other_config: (ctx, a) => mustRow(ctx, 'secret', a.self as Ref<'secret'>).other_config ?? {},
-};
+export const secretActions = {
+  get_other_config: (ctx, a) => (mustRow(ctx, 'secret', a.self).other_config ?? {}) as Record<string, string>,
+} satisfies ActionsOf<'secret'>;

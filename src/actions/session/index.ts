@@ -3,10 +3,11 @@
  * session: logging in and out, and changing one's own password.
  */
 import { ApiError } from '../../core/api-error.js';
-import { type ClassActions, joinActions } from '../../core/action-context.js';
+import { joinActions } from '../../core/actions-of.js';
 import { poolSessionActions } from '../pool/pool-actions.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
-const ownSessionActions: ClassActions = {
+const ownSessionActions = {
   login_with_password: async (ctx, a) =>
     (await ctx.services.sessions.login(String(a.uname), String(a.pwd), String(a.originator ?? ''), ctx.peer)).ref,
 
@@ -54,6 +55,6 @@ const ownSessionActions: ClassActions = {
     }
     return '';
   },
-};
+} satisfies ActionsOf<'session'>;
 
-export const sessionActions: ClassActions = joinActions('session', ownSessionActions, poolSessionActions);
+export const sessionActions = joinActions('session', ownSessionActions, poolSessionActions);

@@ -10,7 +10,7 @@ import { checkTextField, checkTextFields } from '../../core/record-rules.js';
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { createPbd, plugPbd } from '../pbd/index.js';
 import { keepSecrets, resolveSecrets } from '../secret/index.js';
 import { kickGc, runGc } from './sr-gc.js';
@@ -18,6 +18,7 @@ import { attachedSr, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, stora
 import { onSr } from '../vdi/vdi-ops.js';
 import { refreshSrSpace, removeVdiRecord } from '../vdi/vdi-records.js';
 import { raiseSrWarnings } from './sr-warnings.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 type Smap = Record<string, string>;
 
@@ -137,7 +138,7 @@ function setter(field: string, param: 'sr' | 'self') {
   };
 }
 
-export const srActions: ClassActions = {
+export const srActions = {
   create: (ctx, a) => createSr(ctx, a),
   introduce,
   forget: (ctx, a) => {
@@ -174,4 +175,4 @@ export const srActions: ClassActions = {
   set_name_label: setter('name_label', 'sr'),
   set_name_description: setter('name_description', 'sr'),
   set_physical_size: setter('physical_size', 'self'),
-};
+} satisfies ActionsOf<'SR'>;

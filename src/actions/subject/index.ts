@@ -7,7 +7,8 @@
 import { ApiError } from '../../core/api-error.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const LOCAL_PREFIX = 'islet-local:';
 
@@ -23,7 +24,7 @@ function roleRow(ctx: ActionContext, ref: unknown) {
   return row;
 }
 
-export const subjectActions: ClassActions = {
+export const subjectActions = {
   islet_create_local_user: async (ctx, a) => {
     const name = String(a.name);
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name) || name === 'root') throw new ApiError('INVALID_VALUE', ['name', name]);
@@ -70,4 +71,4 @@ export const subjectActions: ClassActions = {
     const row = subjectRow(ctx, a.self);
     return (row.roles as string[]).map((r) => String(ctx.db.get('role', r as Ref)?.name_label ?? ''));
   },
-};
+} satisfies ActionsOf<'subject'>;

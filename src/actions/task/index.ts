@@ -7,7 +7,8 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import { xapiDate, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const ENDED = new Set(['success', 'failure', 'cancelled']);
 
@@ -25,7 +26,7 @@ function setField(field: string, value: (a: ActionArgs) => unknown) {
   };
 }
 
-export const taskActions: ClassActions = {
+export const taskActions = {
   create: (ctx, a) => ctx.services.tasks.create(String(a.label), String(a.description), ctx.session?.ref),
   cancel: (ctx, a) => {
     ctx.services.tasks.cancel(a.task as Ref<'task'>);
@@ -50,4 +51,4 @@ export const taskActions: ClassActions = {
   set_progress: setField('progress', (a) => Math.max(0, Math.min(1, Number(a.value)))),
   set_result: setField('result', (a) => String(a.value)),
   set_error_info: setField('error_info', (a) => (a.value as unknown[]).map(String)),
-};
+} satisfies ActionsOf<'task'>;

@@ -8,8 +8,9 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, newRef, newUuid, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 /** The lowest slot number no drive of the VM uses. */
 function freeSlot(ctx: ActionContext, vm: Row): string {
@@ -78,7 +79,7 @@ function cdDrive(ctx: ActionContext, ref: unknown): Row {
   return vbd;
 }
 
-export const vbdActions: ClassActions = {
+export const vbdActions = {
   create: (ctx, a) => createVbd(ctx, (a.args ?? {}) as Row),
   destroy: (ctx, a) => {
     const vbd = mustRow(ctx, 'VBD', a.self);
@@ -116,4 +117,4 @@ export const vbdActions: ClassActions = {
     ctx.db.update('VBD', a.self as Ref<'VBD'>, { mode: a.value });
     return '';
   },
-};
+} satisfies ActionsOf<'VBD'>;

@@ -9,12 +9,13 @@ import { checkTextField, checkTextFields } from '../../core/record-rules.js';
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, newRef, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { attachedSr, mustRow, storageCall } from '../common/storage-access.js';
 import { copyVdi } from './vdi-copy.js';
 import { vdiNbdActions } from './vdi-nbd.js';
 import { cloneVdi, createVdi, destroyVdi, resizeVdi, snapshotVdi } from './vdi-ops.js';
 import { applyInfo, refreshSrSpace, removeVdiRecord, storageFields, vdiByUuid } from './vdi-records.js';
+import { joinActions, type ActionsOf } from '../../core/actions-of.js';
 
 const self = (a: ActionArgs): Ref<'VDI'> => a.self as Ref<'VDI'>;
 
@@ -75,7 +76,7 @@ async function update(ctx: ActionContext, a: ActionArgs): Promise<string> {
   return '';
 }
 
-export const vdiActions: ClassActions = {
+const vdiDiskActions = {
   create,
   destroy: async (ctx, a) => {
     await destroyVdi(ctx, self(a));
@@ -103,5 +104,6 @@ export const vdiActions: ClassActions = {
   set_name_description: setter('name_description'),
   set_on_boot: setter('on_boot'),
   set_allow_caching: setter('allow_caching'),
-  ...vdiNbdActions,
-};
+} satisfies ActionsOf<'VDI'>;
+
+export const vdiActions = joinActions('VDI', vdiDiskActions, vdiNbdActions);

@@ -16,9 +16,10 @@ import { ApiError } from '../../core/api-error.js';
 import type { NbdEndpointInfo } from '../../core/ports/nbd-endpoint.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import type { Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { NbdMode, nbdMode } from '../network/index.js';
 import { mustRow } from '../common/storage-access.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 export { NbdMode, nbdMode };
 
@@ -101,7 +102,7 @@ async function getNbdInfo(ctx: ActionContext, a: ActionArgs): Promise<Row[]> {
   return out;
 }
 
-export const vdiNbdActions: ClassActions = {
+export const vdiNbdActions = {
   get_nbd_info: getNbdInfo,
   islet_nbd_endpoint: (ctx) => endpointHere(ctx),
-};
+} satisfies ActionsOf<'VDI'>;

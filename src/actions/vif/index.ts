@@ -6,11 +6,12 @@
  * way xapi's generated MACs behave.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { stableMac } from '../network/host-networks.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -44,6 +45,6 @@ export function createVif(ctx: ActionContext, r: Row): Ref<'VIF'> {
   return ref;
 }
 
-export const vifActions: ClassActions = {
+export const vifActions = {
   create: (ctx: ActionContext, a: ActionArgs) => createVif(ctx, (a.args ?? {}) as Row),
-};
+} satisfies ActionsOf<'VIF'>;

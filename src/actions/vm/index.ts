@@ -4,11 +4,14 @@
  * (disks and copies, power and lifecycle with suspend and migration, configuration
  * setters, checkpoints).
  */
-import { joinActions } from '../../core/action-context.js';
+import { joinActions } from '../../core/actions-of.js';
 import { vmCheckpointActions } from './vm-checkpoint.js';
 import { vmConfigActions } from './vm-config.js';
 import { vmSettingActions } from './vm-settings.js';
 import { vmDiskActions } from './vm-disks.js';
 import { vmPowerActions } from './vm-power.js';
+import { vmMigrateActions } from './vm-migrate.js';
+import { vmSuspendActions } from './vm-suspend.js';
 
-export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions, vmSettingActions);
+export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions, vmSettingActions,
+  vmSuspendActions, vmMigrateActions);

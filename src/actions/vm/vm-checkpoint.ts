@@ -8,13 +8,14 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import { newUuid, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { domainsOn } from '../host/host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
 import { residentHost, vmUuid } from './vm-boot.js';
 import { makeVm } from './vm-disks.js';
 import { markRunning, markSuspended, setSuspendImage } from './vm-domain-state.js';
 import { getVm, withVmOperation } from './vm-operation-lock.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const passThrough = (e: unknown) => e instanceof ApiError && (e.code === 'TASK_CANCELLED' || e.code === 'HOST_OFFLINE');
 
@@ -64,4 +65,4 @@ async function checkpoint(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VM'>>
   return made!;
 }
 
-export const vmCheckpointActions: ClassActions = { checkpoint };
+export const vmCheckpointActions = { checkpoint } satisfies ActionsOf<'VM'>;

@@ -12,8 +12,9 @@ import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
 import type { VmOperations } from '../../datamodel/enums.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { getVm, withVmOperation } from './vm-operation-lock.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 interface MemoryLimits {
   static_min: number;
@@ -156,7 +157,7 @@ function allowedVifDevices(ctx: ActionContext, vmRef: Ref<'VM'>): string[] {
 
 const vmOf = (a: ActionArgs) => a.self as Ref<'VM'>;
 
-export const vmConfigActions: ClassActions = {
+export const vmConfigActions = {
   set_memory_static_max: (ctx, a) => setMemory(ctx, vmOf(a), 'changing_static_range', { static_max: int(a, 'value') }),
   set_memory_static_min: (ctx, a) => setMemory(ctx, vmOf(a), 'changing_static_range', { static_min: int(a, 'value') }),
   set_memory_static_range: (ctx, a) =>
@@ -178,4 +179,4 @@ export const vmConfigActions: ClassActions = {
   set_VCPUs_number_live: (ctx, a) => setVcpusLive(ctx, vmOf(a), int(a, 'nvcpu')),
   get_allowed_VBD_devices: (ctx, a) => allowedVbdDevices(ctx, a.vm as Ref<'VM'>),
   get_allowed_VIF_devices: (ctx, a) => allowedVifDevices(ctx, a.vm as Ref<'VM'>),
-};
+} satisfies ActionsOf<'VM'>;

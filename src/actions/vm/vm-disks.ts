@@ -10,7 +10,7 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { copyRow } from './row-copy.js';
 import { mustRow } from '../common/storage-access.js';
 import { copyVbd } from '../vbd/index.js';
@@ -21,6 +21,7 @@ import { getSuspendImage, setSuspendImage } from './vm-domain-state.js';
 import { withVmOperation } from './vm-operation-lock.js';
 import { provisionVm } from './vm-provision.js';
 import { type VmCopyKind, copyVmRecord, revertVmFields } from './vm-record.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 interface Drive {
   readonly ref: Ref<'VBD'>;
@@ -212,7 +213,7 @@ function removeVm(ctx: ActionContext, ref: Ref<'VM'>): string {
   return '';
 }
 
-export const vmDiskActions: ClassActions = {
+export const vmDiskActions = {
   snapshot,
   clone: (ctx, a) => cloneOrCopy(ctx, a, 'clone'),
   copy: (ctx, a) => cloneOrCopy(ctx, a, 'copy'),
@@ -224,4 +225,4 @@ export const vmDiskActions: ClassActions = {
     return '';
   },
   destroy,
-};
+} satisfies ActionsOf<'VM'>;

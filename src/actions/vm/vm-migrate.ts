@@ -9,7 +9,7 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import { NULL_REF, type Ref } from '../../core/ref.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { domainsOn } from '../host/host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
 import { findDomain, residentHost, vmUuid } from './vm-boot.js';
@@ -17,6 +17,7 @@ import { markRunning } from './vm-domain-state.js';
 import { getVm, withVmOperation } from './vm-operation-lock.js';
 import { assertCanBootHere, assertCanRunOn } from './vm-placement.js';
 import { assertMigrationKeepsUpdates } from '../../updates/mixed-state.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 /**
  * Moves the running VM to `dest`, under the VM's lock (taken with
@@ -54,9 +55,9 @@ export function poolMigrate(ctx: ActionContext, vm: Ref<'VM'>, dest: Ref<'host'>
     { scheduled_to_be_resident_on: dest });
 }
 
-export const vmMigrateActions: ClassActions = {
+export const vmMigrateActions = {
   pool_migrate: async (ctx, a) => {
     await poolMigrate(ctx, a.vm as Ref<'VM'>, a.host as Ref<'host'>);
     return '';
   },
-};
+} satisfies ActionsOf<'VM'>;

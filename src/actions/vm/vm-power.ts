@@ -10,15 +10,14 @@ import { ApiError } from '../../core/api-error.js';
 import { HypervisorErrorCode, isHypervisorError } from '../../core/ports/hypervisor.js';
 import type { Ref } from '../../core/ref.js';
 import type { VmOperations } from '../../datamodel/enums.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { domainsOn } from '../host/host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
 import { bootOn, cleanTimeoutMs, destroyDomain, residentHost, vmUuid } from './vm-boot.js';
 import { markHalted, markRunning, setSuspendImage } from './vm-domain-state.js';
-import { vmMigrateActions } from './vm-migrate.js';
 import { assertVmOperation, getVm, updateVmAllowedOperations, withVmOperation } from './vm-operation-lock.js';
 import { assertCanBootHere, chooseHost, hostInfo, hostIsLive, possibleHosts } from './vm-placement.js';
-import { vmSuspendActions } from './vm-suspend.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const vmOf = (a: Record<string, unknown>) => a.vm as Ref<'VM'>;
 
@@ -102,7 +101,7 @@ async function powerStateReset(ctx: ActionContext, vm: Ref<'VM'>): Promise<void>
   markHalted(ctx.db, vm);
 }
 
-export const vmPowerActions: ClassActions = {
+export const vmPowerActions = {
   start: (ctx, a) => start(ctx, vmOf(a), undefined, !!a.start_paused),
   start_on: (ctx, a) => start(ctx, vmOf(a), a.host as Ref<'host'>, !!a.start_paused),
   clean_shutdown: locked('clean_shutdown', cleanShutdown),
@@ -113,8 +112,6 @@ export const vmPowerActions: ClassActions = {
   pause: locked('pause', (ctx, vm, op) => pauseOrUnpause(ctx, vm, true, op)),
   unpause: locked('unpause', (ctx, vm, op) => pauseOrUnpause(ctx, vm, false, op)),
   power_state_reset: locked('power_state_reset', (ctx, vm) => powerStateReset(ctx, vm)),
-  ...vmSuspendActions,
-  ...vmMigrateActions,
   get_possible_hosts: (ctx, a) => possibleHosts(ctx, vmOf(a)),
   assert_can_boot_here: async (ctx, a) => {
     await assertCanBootHere(ctx, a.self as Ref<'VM'>, a.host as Ref<'host'>, { memory: true });
@@ -133,5 +130,5 @@ export const vmPowerActions: ClassActions = {
     const host = (row.power_state === 'Running' || row.power_state === 'Paused') ? row.resident_on as Ref<'host'> : ctx.services.hostRef;
     return (await hostInfo(ctx, host)).memoryOverheadPerDomain ?? 0;
   },
-};
+} satisfies ActionsOf<'VM'>;
 

@@ -9,8 +9,9 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { getVm, withVmOperation } from './vm-operation-lock.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 const vmOf = (a: ActionArgs) => a.self as Ref<'VM'>;
 
@@ -26,7 +27,7 @@ const BIOS_KEYS = new Set([
   'baseboard-serial-number', 'enclosure-asset-tag', 'hp-rombios', 'oem-1', 'oem-2',
 ]);
 
-export const vmSettingActions: ClassActions = {
+export const vmSettingActions = {
   set_HVM_shadow_multiplier: async (ctx, a) => {
     const value = Number(a.value);
     if (!(value >= 1)) throw new ApiError('INVALID_VALUE', ['HVM_shadow_multiplier', String(a.value)]);
@@ -97,4 +98,4 @@ export const vmSettingActions: ClassActions = {
     }
     return '';
   },
-};
+} satisfies ActionsOf<'VM'>;

@@ -8,13 +8,14 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import { NULL_REF, type Ref } from '../../core/ref.js';
-import type { ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { domainsOn } from '../host/host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
 import { residentHost, vmUuid } from './vm-boot.js';
 import { getSuspendImage, markRunning, markSuspended, setSuspendImage } from './vm-domain-state.js';
 import { withVmOperation } from './vm-operation-lock.js';
 import { assertCanBootHere, chooseHost, hostInfo } from './vm-placement.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 
 async function suspend(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): Promise<void> {
   const host = residentHost(ctx, vm);
@@ -46,7 +47,7 @@ async function resume(ctx: ActionContext, vm: Ref<'VM'>, on: Ref<'host'> | undef
   }
 }
 
-export const vmSuspendActions: ClassActions = {
+export const vmSuspendActions = {
   suspend: async (ctx, a) => {
     await withVmOperation(ctx, a.vm as Ref<'VM'>, 'suspend', (op) => suspend(ctx, a.vm as Ref<'VM'>, op));
     return '';
@@ -61,4 +62,4 @@ export const vmSuspendActions: ClassActions = {
     await withVmOperation(ctx, vm, 'resume_on', (op) => resume(ctx, vm, a.host as Ref<'host'>, !!a.start_paused, op));
     return '';
   },
-};
+} satisfies ActionsOf<'VM'>;

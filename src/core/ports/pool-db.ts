@@ -41,9 +41,9 @@ export interface PoolDb {
    * own copy: changing it changes nothing in the database.
    */
   get(cls: string, ref: Ref): Row | undefined;
-  /** Every object of a class, in creation order. */
-  all(cls: string): Array<[Ref, Row]>;
-  refByUuid(cls: string, uuid: string): Ref | undefined;
+  /** Every object of a class, in creation order, refs branded by the class asked for. */
+  all<C extends string>(cls: C): Array<[Ref<C>, Row]>;
+  refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined;
 
   /**
    * Adds an object; missing fields take their declared defaults. `uuid` is required and

@@ -1,0 +1,70 @@
+/**
+ * @module
+ * The type of a class's handlers, derived from its declaration in the datamodel: one
+ * optional handler per explicit message (plus the generic `create` and `destroy` where the
+ * class has them, which a handler may take over), each taking the message's parameters
+ * by name with the types the wire decoder gives them (`Ref<'VM'>` for a VM ref, a union
+ * of strings for an enum) and returning the declared result. A class's actions module ends
+ * `satisfies ActionsOf<'VM'>`, so a misnamed handler or a parameter read under a name or
+ * type the message does not declare fails to compile. A message without a handler is
+ * the completeness test's business (test/architecture/completeness.test.ts).
+ */
+import type { ClassDecl, MessageDecl, ParamDecl, Ty } from '../datamodel/dsl.js';
+import type { ClassName, DeclaredClass } from '../datamodel/index.js';
+import type { ActionContext } from './action-context.js';
+import type { Ref } from './ref.js';
+import type { Typed } from './typed.js';
+
+/** The value a parameter of XenAPI type `T` has once decoded (see `api/wire/typed-value.ts`). */
+export type ValueOf<T extends Ty> =
+  Ty extends T ? unknown // a type known only as `Ty` says nothing (and would recurse for ever)
+  : T extends { kind: 'string' | 'datetime' } ? string
+  : T extends { kind: 'int' | 'float' } ? number
+  : T extends { kind: 'bool' } ? boolean
+  : T extends { kind: 'ref'; cls: infer C extends string } ? Ref<C>
+  : T extends { kind: 'enum'; values: readonly (infer V)[] } ? V
+  : T extends { kind: 'set'; of: infer E extends Ty } ? ValueOf<E>[]
+  : T extends { kind: 'map'; value: infer V extends Ty } ? Record<string, ValueOf<V>>
+  : T extends { kind: 'record' } ? Record<string, unknown>
+  : unknown;
+
+/** A message's arguments, by parameter name (the session excluded). */
+export type ArgsOf<M extends MessageDecl> = { [P in M['params'][number] as P['name']]: ValueOf<P['ty']> };
+
+/** What a handler of `M` returns; void messages answer anything (the wire sends ""). */
+export type ResultOf<M extends MessageDecl> = M['result'] extends { kind: 'void' | 'any' } ? unknown : ValueOf<M['result']>;
+
+/** A handler of message `M`; a `Typed` result carries its own XenAPI type to the encoder. */
+export type HandlerOf<M extends MessageDecl> =
+  (ctx: ActionContext, args: ArgsOf<M>) => ResultOf<M> | Typed | Promise<ResultOf<M> | Typed>;
+
+type ClassNamed<C extends ClassName> = Extract<DeclaredClass, { name: C }>;
+
+/** The generic create/destroy a class has, which its actions may take over. */
+type Generic<C extends ClassName, D extends ClassDecl> =
+  (D['create'] extends true ? { readonly create?: (ctx: ActionContext, args: { args: Record<string, unknown> }) => Ref<C> | Promise<Ref<C>> } : unknown)
+  & (D['destroy'] extends true ? { readonly destroy?: (ctx: ActionContext, args: { self: Ref<C> }) => unknown } : unknown);
+
+/** The handlers class `C` may have, typed from its declaration. */
+export type ActionsOf<C extends ClassName> =
+  { readonly [M in ClassNamed<C>['messages'][number] as M['name']]?: HandlerOf<M> }
+  & Generic<C, ClassNamed<C>>;
+
+/** A parameter list declared somewhere other than a class (a shared message shape). */
+export type ArgsOfParams<P extends readonly ParamDecl[]> = { [Q in P[number] as Q['name']]: ValueOf<Q['ty']> };
+
+/**
+ * One class's handlers gathered from the modules that implement them. A message defined
+ * in two parts is a mistake that a plain object spread would hide (the last one would
+ * silently win), so it fails at start-up instead.
+ */
+export function joinActions<C extends ClassName>(cls: C, ...parts: readonly ActionsOf<C>[]): ActionsOf<C> {
+  const out: Record<string, unknown> = {};
+  for (const part of parts) {
+    for (const [name, action] of Object.entries(part)) {
+      if (name in out) throw new Error(`${cls}.${name} is implemented twice`);
+      out[name] = action;
+    }
+  }
+  return out as ActionsOf<C>;
+}
