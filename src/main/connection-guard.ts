@@ -20,6 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { PeerCap } from './peer-cap.js';
 
 export interface ConnectionLimits {
   readonly headersMs: number;
@@ -67,41 +68,31 @@ export interface GuardStats {
 
 export class ConnectionGuard {
   readonly #limits: ConnectionLimits;
-  readonly #log: (msg: string) => void;
+  readonly #cap: PeerCap;
   readonly #conns = new Map<Socket, Conn>();
   readonly #byHttp = new WeakMap<object, Conn>();
-  readonly #perPeer = new Map<string, number>();
-  readonly #lastLog = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
-  readonly stats: GuardStats = { timedOut: 0, refused: 0 };
+  readonly #stats = { timedOut: 0 };
 
   constructor(limits: ConnectionLimits, log: (msg: string) => void) {
     this.#limits = limits;
-    this.#log = log;
+    this.#cap = new PeerCap(limits.maxPerPeer, log);
     const tick = Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersMs, limits.keepAliveMs, limits.bodyIdleMs) / 4)));
     this.#timer = setInterval(() => this.#sweep(), tick).unref();
   }
 
   /** A new raw connection: false (and the socket closed) when its peer holds too many already. */
   admit(raw: Socket): boolean {
+    if (!this.#cap.admit(raw)) return false;
     const peer = raw.remoteAddress ?? 'unknown';
-    const n = this.#perPeer.get(peer) ?? 0;
-    if (n >= this.#limits.maxPerPeer) {
-      this.stats.refused++;
-      this.#note(peer, `refused a connection from ${peer}: it holds ${n} already (limit ${this.#limits.maxPerPeer})`);
-      raw.destroy();
-      return false;
-    }
-    this.#perPeer.set(peer, n + 1);
     const c: Conn = { raw, http: undefined, peer, phase: 'headers', since: Date.now(), read: 0, written: 0, req: undefined, res: undefined };
     this.#conns.set(raw, c);
-    raw.once('close', () => {
-      this.#conns.delete(raw);
-      const left = (this.#perPeer.get(peer) ?? 1) - 1;
-      if (left > 0) this.#perPeer.set(peer, left);
-      else this.#perPeer.delete(peer);
-    });
+    raw.once('close', () => this.#conns.delete(raw));
     return true;
+  }
+
+  get stats(): GuardStats {
+    return { timedOut: this.#stats.timedOut, refused: this.#cap.refused };
   }
 
   /** The socket the HTTP server will see for `raw` (itself, or its TLS socket). */
@@ -179,19 +170,11 @@ export class ConnectionGuard {
         }
       }
       if (why) {
-        this.stats.timedOut++;
-        this.#note(c.peer, `closed a connection from ${c.peer}: ${why}`);
+        this.#stats.timedOut++;
+        this.#cap.note(c.peer, `closed a connection from ${c.peer}: ${why}`);
         c.http?.destroy();
         c.raw.destroy();
       }
     }
-  }
-
-  #note(peer: string, msg: string): void {
-    const now = Date.now();
-    if (now - (this.#lastLog.get(peer) ?? 0) < 60_000) return;
-    this.#lastLog.set(peer, now);
-    if (this.#lastLog.size > 10_000) this.#lastLog.clear();
-    this.#log(`listener: ${msg}`);
   }
 }

@@ -16,6 +16,8 @@ import type { NbdEndpoint, NbdEndpointInfo } from '../core/ports/nbd-endpoint.js
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { NbdServerOptions } from '../storage/nbd/nbd-options.js';
 import { NbdServer } from '../storage/nbd/nbd-server.js';
+import { limitsFromEnv } from './connection-guard.js';
+import { PeerCap } from './peer-cap.js';
 import type { TlsIdentity } from './tls-identity.js';
 
 export interface NbdListen {
@@ -29,6 +31,8 @@ export interface NbdWiringOptions {
   /** Where to listen; `false` serves no NBD at all. */
   readonly listen: NbdListen | false;
   readonly log: (msg: string) => void;
+  /** Connections one peer address may hold; by default the API listener's cap (`ISLET_MAX_CONNECTIONS_PER_PEER`). */
+  readonly maxPerPeer?: number;
 }
 
 export interface NbdWiring {
@@ -66,7 +70,9 @@ export function prepareNbd(o: NbdWiringOptions): NbdWiring {
     start: async (services, tls, hostName) => {
       if (!o.listen) return;
       const db = o.db;
+      const cap = new PeerCap(o.maxPerPeer ?? limitsFromEnv().maxPerPeer, o.log, 'nbd');
       const opts: NbdServerOptions = {
+        admit: (peer) => cap.take(peer),
         resolveExport: createNbdExportResolver({ db, sessions: o.sessions, services, log: o.log }),
         tls: { cert: tls.cert, key: tls.key },
         // Read at each connection, so that adding or removing a network purpose takes effect at once.

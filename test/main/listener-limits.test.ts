@@ -3,13 +3,14 @@
  * whose limits are set low through the environment: slow headers, idle connections (plain
  * and TLS), a half-sent body and an idle keep-alive connection are all closed, a peer
  * cannot hold more than its share of connections, and a call the server itself takes
- * long over (an event.from long poll) is not cut.
+ * long over (an event.from long poll) is not cut. The NBD listener caps its peers too.
  */
 import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { freePort } from '../helpers/tgtd.js';
 import { call, login } from '../helpers/rpc.js';
 
 const LIMIT_MS = 1000;
@@ -33,9 +34,12 @@ function open(port: number): Promise<Socket> {
 
 describe('listener time limits and per-peer cap', { timeout: 180_000 }, () => {
   let srv: IsletProcess;
+  let nbdPort: number;
   const strays: Socket[] = [];
   before(async () => {
+    nbdPort = await freePort();
     srv = await startIslet({
+      args: ['--nbd-listen', `127.0.0.1:${nbdPort}`],
       env: {
         ISLET_HEADERS_TIMEOUT_MS: String(LIMIT_MS), ISLET_KEEPALIVE_TIMEOUT_MS: String(LIMIT_MS),
         ISLET_BODY_IDLE_TIMEOUT_MS: String(LIMIT_MS), ISLET_MAX_CONNECTIONS_PER_PEER: String(CAP),
@@ -107,5 +111,43 @@ describe('listener time limits and per-peer cap', { timeout: 180_000 }, () => {
     const r = await call(srv.url, 'event.from', root, ['role'], token, (LIMIT_MS * 3) / 1000);
     assert.ok(Array.isArray(r.events));
     assert.ok(Date.now() - t0 >= LIMIT_MS * 2, 'the long poll really waited past the limits');
+  });
+
+  it('caps the NBD connections one peer may hold, and serves it again once they close', async () => {
+    /** Resolves with the first bytes the server sends (its NBD greeting), or '' if it closes first. */
+    const greeting = (s: Socket) => new Promise<string>((resolve) => {
+      const t = setTimeout(() => resolve('(nothing yet)'), 10_000);
+      s.once('data', (d: Buffer) => { clearTimeout(t); resolve(d.subarray(0, 8).toString('latin1')); });
+      s.once('close', () => { clearTimeout(t); resolve(''); });
+    });
+    const socks: Socket[] = [];
+    const greetings: Array<Promise<string>> = [];
+    for (let i = 0; i < CAP + 5; i++) {
+      const s = await open(nbdPort);
+      greetings.push(greeting(s));
+      socks.push(s);
+    }
+    strays.push(...socks);
+    const extra = socks.slice(CAP);
+    // Far sooner than the 30 s handshake limit: refused as they arrive.
+    await Promise.all(extra.map((s, k) => closes(s, `NBD connection ${CAP + k} over the cap`, LIMIT_MS * 10)));
+    const got = await Promise.all(greetings);
+    assert.deepEqual(got.slice(0, CAP), Array(CAP).fill('NBDMAGIC'), 'the connections within the cap are greeted');
+    assert.deepEqual(got.slice(CAP), Array(5).fill(''), 'those over it get nothing');
+    for (const s of socks) s.destroy();
+    await Promise.all(socks.map((s, k) => closes(s, `NBD connection ${k}`)));
+    // The count follows the connections: once they are gone, the peer is greeted again.
+    const again = await new Promise<Socket>((resolve, reject) => {
+      const deadline = Date.now() + 10_000;
+      const tryOnce = async (): Promise<void> => {
+        const s = await open(nbdPort);
+        strays.push(s);
+        if ((await greeting(s)) === 'NBDMAGIC') return resolve(s);
+        if (Date.now() > deadline) return reject(new Error('the NBD listener still refuses this peer after its connections closed'));
+        setTimeout(() => void tryOnce().catch(reject), 100);
+      };
+      void tryOnce().catch(reject);
+    });
+    again.destroy();
   });
 });

@@ -40,6 +40,12 @@ export interface NbdServerOptions {
    * ordinary 'data' events (one copy more) should a Node release change that.
    */
   zeroCopyReceive?: boolean;
+  /**
+   * Asked for every new connection with the peer's address: a function to call when that
+   * connection ends, or undefined to refuse it (closed at once, before any byte is sent).
+   * The toolstack caps connections per peer with it.
+   */
+  admit?: (peerAddress: string) => (() => void) | undefined;
   /** A client that has not finished the handshake by then is disconnected. */
   handshakeTimeoutMs?: number;
   /** Called with failures that are not the client's fault (device I/O errors, bugs). */

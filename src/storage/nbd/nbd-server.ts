@@ -91,6 +91,11 @@ export class NbdServer {
       accepted.destroy();
       return;
     }
+    const release = this.opts.admit ? this.opts.admit(accepted.remoteAddress ?? 'unknown') : () => undefined;
+    if (!release) {
+      accepted.destroy();
+      return;
+    }
     accepted.setKeepAlive(true, 60_000);
     const input = this.opts.zeroCopyReceive === false ? SocketInput.plain(accepted) : SocketInput.steer(accepted);
     const socket = input.socket;
@@ -103,6 +108,7 @@ export class NbdServer {
         conn.socket.destroy();
         socket.destroy();
         this.connections.delete(conn);
+        release();
       });
   }
 
