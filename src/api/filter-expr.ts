@@ -127,14 +127,15 @@ function fieldText(v: unknown): string {
   return String(v);
 }
 
-export function evalFilter(e: FilterExpr, row: Record<string, unknown>): boolean {
-  const val = (o: Operand) => ('literal' in o ? o.literal : fieldText(row[o.field.replace(/__/g, '_')]));
+export function evalFilter(e: FilterExpr, row: Record<string, unknown> | ((name: string) => unknown)): boolean {
+  const read = typeof row === 'function' ? row : (name: string) => row[name];
+  const val = (o: Operand) => ('literal' in o ? o.literal : fieldText(read(o.field.replace(/__/g, '_'))));
   switch (e.op) {
     case 'true': return true;
     case 'false': return false;
-    case 'not': return !evalFilter(e.e, row);
-    case 'and': return evalFilter(e.a, row) && evalFilter(e.b, row);
-    case 'or': return evalFilter(e.a, row) || evalFilter(e.b, row);
+    case 'not': return !evalFilter(e.e, read);
+    case 'and': return evalFilter(e.a, read) && evalFilter(e.b, read);
+    case 'or': return evalFilter(e.a, read) || evalFilter(e.b, read);
     case 'eq': return val(e.a) === val(e.b);
   }
 }

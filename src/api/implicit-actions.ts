@@ -55,7 +55,7 @@ export function implicitAction(c: ClassDecl, m: ImplicitMessage): Action {
       return (ctx, a) => {
         const expr = parseFilter(String(a.expr));
         const out: Record<string, Row> = {};
-        for (const [ref, r] of ctx.db.all(c.name)) if (evalFilter(expr, r)) out[ref] = publicRecord(c, r);
+        for (const [ref, r] of ctx.db.where(c.name, (field) => evalFilter(expr, field))) out[ref] = publicRecord(c, r);
         return out;
       };
     case 'get': {

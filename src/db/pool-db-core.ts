@@ -120,6 +120,25 @@ export class PoolDbCore implements PoolDb {
     return out;
   }
 
+  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]> {
+    const cs = this.#readable(cls);
+    const out: Array<[Ref<C>, Row]> = [];
+    if (!cs) return out;
+    const inverse = new Map(cs.schema.inverses.map((inv) => [inv.name, inv.key]));
+    let ref: Ref;
+    let row: Row;
+    const field = (name: string): unknown => {
+      const key = inverse.get(name);
+      return key === undefined ? row[name] : this.#index.get(key, ref);
+    };
+    for (const [r, e] of cs.objects) {
+      ref = r;
+      row = e.row;
+      if (test(field)) out.push([r as Ref<C>, cs.copy.record(e.row, r)]);
+    }
+    return out;
+  }
+
   refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined {
     return this.#readable(cls)?.byUuid.get(uuid) as Ref<C> | undefined;
   }

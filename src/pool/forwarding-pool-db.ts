@@ -74,6 +74,9 @@ export class ForwardingPoolDb implements PoolDb {
   all<C extends string>(cls: C): Array<[Ref<C>, Row]> {
     return this.inner.all(cls);
   }
+  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]> {
+    return this.inner.where(cls, test);
+  }
   refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined {
     return this.inner.refByUuid(cls, uuid);
   }

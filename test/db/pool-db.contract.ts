@@ -141,6 +141,29 @@ function recordContract({ open, vm, vbd }: ContractKit): void {
     });
   });
 
+  describe('where', () => {
+    it('reads stored and inverse fields in place, and hands out copies of the matches only', () => {
+      const db = open();
+      const a = vm(db, { name_label: 'a', tags: ['t'] });
+      const b = vm(db, { name_label: 'b' });
+      const c = vm(db, { name_label: 'a' });
+      const d = vbd(db, c);
+      const seen: string[] = [];
+      const hits = db.where('VM', (field) => {
+        seen.push(String(field('name_label')));
+        return field('name_label') === 'a' && (field('VBDs') as string[]).length === 1;
+      });
+      assert.deepEqual(seen, ['a', 'b', 'a'], 'every object is tested once, in creation order');
+      assert.deepEqual(hits.map(([r]) => r), [c]);
+      assert.deepEqual(hits[0]![1], db.get('VM', c), 'a match is the full record, inverse sets included');
+      assert.deepEqual(hits[0]![1]['VBDs'], [d]);
+      (hits[0]![1]['tags'] as string[]).push('changed');
+      assert.deepEqual(db.get('VM', c)!['tags'], [], 'the match is the caller\'s copy');
+      assert.deepEqual(db.where('VM', () => true).map(([r]) => r), [a, b, c]);
+      assert.deepEqual(db.where('VM', () => false), []);
+    });
+  });
+
   describe('inverse sets', () => {
     it('follow the ref field on the far side, in both directions', () => {
       const db = open();

@@ -43,6 +43,13 @@ export interface PoolDb {
   get(cls: string, ref: Ref): Row | undefined;
   /** Every object of a class, in creation order, refs branded by the class asked for. */
   all<C extends string>(cls: C): Array<[Ref<C>, Row]>;
+  /**
+   * The objects of a class for which `test` holds, in creation order, as `all` gives them.
+   * `test` reads an object's fields (stored or inverse) through `field` without copying
+   * the record, so a filter over a big class copies only what matches; it must not keep
+   * or change what `field` returns.
+   */
+  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]>;
   refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined;
 
   /**
