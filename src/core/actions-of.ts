@@ -68,3 +68,7 @@ export function joinActions<C extends ClassName>(cls: C, ...parts: readonly Acti
   }
   return out as ActionsOf<C>;
 }
+
+/** The arguments of class `C`'s message `N`, for a handler written as a named function. */
+export type MessageArgs<C extends ClassName, N extends ClassNamed<C>['messages'][number]['name']> =
+  ArgsOf<Extract<ClassNamed<C>['messages'][number], { name: N }>>;

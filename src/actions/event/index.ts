@@ -150,11 +150,11 @@ export const eventActions = {
 
   inject: (ctx, a) => {
     const c = classByLowerName(String(a.class));
-    if (!c || !ctx.db.get(c.name, a.ref as Ref)) throw new ApiError('HANDLE_INVALID', [String(a.class), String(a.ref)]);
+    if (!c || !ctx.db.get(c.name, a.ref)) throw new ApiError('HANDLE_INVALID', [String(a.class), String(a.ref)]);
     // xapi answers with a token from just before the injected change, so that an event.from
     // given it returns at once with that object; clients (Xen Orchestra) rely on it to start.
     const before = ctx.db.generation;
-    ctx.db.update(c.name, a.ref as Ref, {});
+    ctx.db.update(c.name, a.ref, {});
     return formatToken(Math.min(before, ctx.db.generation - 1));
   },
 

@@ -143,11 +143,11 @@ async function evacuate(ctx: ActionContext, host: Ref<'host'>, batchSize: number
 
 export const hostEvacuateActions = {
   evacuate: async (ctx, a) => {
-    await evacuate(ctx, a.host as Ref<'host'>, Number(a.evacuate_batch_size ?? 0));
+    await evacuate(ctx, a.host, Number(a.evacuate_batch_size ?? 0));
     return '';
   },
   assert_can_evacuate: async (ctx, a) => {
-    const errors = planErrors(await evacuationPlan(ctx, a.host as Ref<'host'>));
+    const errors = planErrors(await evacuationPlan(ctx, a.host));
     if (errors.length > 0) {
       throw new ApiError('CANNOT_EVACUATE_HOST', [errors.map(([, [code, params]]) => [code, ...params].join(',')).join('|')]);
     }
@@ -155,7 +155,7 @@ export const hostEvacuateActions = {
   },
   get_vms_which_prevent_evacuation: async (ctx, a) => {
     const out: Record<string, string[]> = {};
-    for (const [vm, [code, params]] of planErrors(await evacuationPlan(ctx, a.self as Ref<'host'>))) out[vm] = [code, ...params];
+    for (const [vm, [code, params]] of planErrors(await evacuationPlan(ctx, a.self))) out[vm] = [code, ...params];
     return out;
   },
 } satisfies ActionsOf<'host'>;

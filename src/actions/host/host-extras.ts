@@ -16,7 +16,7 @@ import type { ActionsOf } from '../../core/actions-of.js';
 
 const hostOf = (ctx: ActionContext, a: ActionArgs) => {
   mustRow(ctx, 'host', a.host);
-  return a.host as Ref<'host'>;
+  return a.host;
 };
 
 export const hostExtraActions = {

@@ -30,7 +30,7 @@ async function lifecycle(ctx: ActionContext, host: Ref<'host'>, action: Lifecycl
 }
 
 export const hostLifecycleActions = {
-  restart_agent: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'restart-agent', false),
-  reboot: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'reboot', true),
-  shutdown: (ctx, a) => lifecycle(ctx, a.host as Ref<'host'>, 'shutdown', true),
+  restart_agent: (ctx, a) => lifecycle(ctx, a.host, 'restart-agent', false),
+  reboot: (ctx, a) => lifecycle(ctx, a.host, 'reboot', true),
+  shutdown: (ctx, a) => lifecycle(ctx, a.host, 'shutdown', true),
 } satisfies ActionsOf<'host'>;

@@ -33,15 +33,15 @@ function localXapiDate(d: Date): string {
 }
 
 export const hostVmActions = {
-  disable: (ctx, a) => setEnabled(ctx, a.host as Ref<'host'>, false),
-  enable: (ctx, a) => setEnabled(ctx, a.host as Ref<'host'>, true),
+  disable: (ctx, a) => setEnabled(ctx, a.host, false),
+  enable: (ctx, a) => setEnabled(ctx, a.host, true),
   compute_free_memory: async (ctx, a) => {
-    const host = a.host as Ref<'host'>;
+    const host = a.host;
     getHost(ctx, host);
     return (await mapHypervisorErrors({ host }, () => domainsOn(ctx, host).info())).memoryFree;
   },
   compute_memory_overhead: async (ctx, a) => {
-    const host = a.host as Ref<'host'>;
+    const host = a.host;
     getHost(ctx, host);
     const dom = domainsOn(ctx, host);
     const [info, list] = await mapHypervisorErrors({ host }, () => Promise.all([dom.info(), dom.list()]));
@@ -51,7 +51,7 @@ export const hostVmActions = {
   get_servertime: (ctx) => xapiDate(ctx.services.now()),
   get_server_localtime: (ctx) => localXapiDate(ctx.services.now()),
   islet_report_domains: async (ctx, a) => {
-    const host = a.host as Ref<'host'>;
+    const host = a.host;
     getHost(ctx, host);
     await reconcileHost(ctx, host, !!a.hypervisor_gone);
     return '';

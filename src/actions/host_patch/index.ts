@@ -13,13 +13,13 @@ import type { ActionsOf } from '../../core/actions-of.js';
 
 export const hostPatchActions = {
   apply: (ctx, a) => {
-    const hp = ctx.db.get('host_patch', a.self as Ref);
+    const hp = ctx.db.get('host_patch', a.self);
     if (!hp) throw new ApiError('HANDLE_INVALID', ['host_patch', String(a.self)]);
     return apply(updateEnv(ctx.services), 'patch', String(hp.pool_patch), hp.host as Ref<'host'>);
   },
   destroy: (ctx, a) => {
-    if (!ctx.db.get('host_patch', a.self as Ref)) throw new ApiError('HANDLE_INVALID', ['host_patch', String(a.self)]);
-    ctx.db.remove('host_patch', a.self as Ref);
+    if (!ctx.db.get('host_patch', a.self)) throw new ApiError('HANDLE_INVALID', ['host_patch', String(a.self)]);
+    ctx.db.remove('host_patch', a.self);
     refreshUpdateState(ctx.db);
   },
 } satisfies ActionsOf<'host_patch'>;

@@ -51,7 +51,7 @@ export const messageActions = {
   },
   destroy: (ctx, a) => {
     mustMessage(ctx, a.self);
-    ctx.db.remove('message', a.self as Ref);
+    ctx.db.remove('message', a.self);
     return '';
   },
   destroy_many: (ctx, a) => {

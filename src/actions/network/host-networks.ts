@@ -15,7 +15,7 @@ export const MANAGEMENT_BRIDGE = 'xenbr0';
 export const INTERNAL_BRIDGE = 'xenapi';
 
 function networkByBridge(db: PoolDb, bridge: string): Ref<'network'> | undefined {
-  return db.all('network').find(([, r]) => r.bridge === bridge)?.[0] as Ref<'network'> | undefined;
+  return db.all('network').find(([, r]) => r.bridge === bridge)?.[0];
 }
 
 /** The pool's two standard networks, made once by the pool's first host. */

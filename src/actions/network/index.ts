@@ -9,9 +9,9 @@
 import { ApiError } from '../../core/api-error.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import type { Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
-import type { ActionsOf } from '../../core/actions-of.js';
+import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 
 /** How the hosts serve NBD, from the purposes of the pool's networks. */
 export const NbdMode = { off: 'off', tls: 'tls', insecure: 'insecure' } as const;
@@ -39,8 +39,8 @@ export function nbdMode(db: PoolDb): NbdMode {
   return insecure ? NbdMode.insecure : NbdMode.off;
 }
 
-function addPurpose(ctx: ActionContext, a: ActionArgs): string {
-  const ref = a.self as Ref<'network'>;
+function addPurpose(ctx: ActionContext, a: MessageArgs<'network', 'add_purpose'>): string {
+  const ref = a.self;
   const row = mustRow(ctx, 'network', ref);
   const value = String(a.value);
   if ((NBD_PURPOSES as readonly string[]).includes(value)) {
@@ -54,8 +54,8 @@ function addPurpose(ctx: ActionContext, a: ActionArgs): string {
   return '';
 }
 
-function removePurpose(ctx: ActionContext, a: ActionArgs): string {
-  const ref = a.self as Ref<'network'>;
+function removePurpose(ctx: ActionContext, a: MessageArgs<'network', 'remove_purpose'>): string {
+  const ref = a.self;
   const now = purposes(mustRow(ctx, 'network', ref));
   if (now.includes(String(a.value))) ctx.db.update('network', ref, { purpose: now.filter((p) => p !== a.value) });
   return '';

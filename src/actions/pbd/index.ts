@@ -73,20 +73,20 @@ export const pbdActions = {
   destroy: (ctx, a) => {
     const pbd = mustRow(ctx, 'PBD', a.self);
     if (pbd.currently_attached === true) throw new ApiError('OPERATION_NOT_ALLOWED', ['PBD is currently attached']);
-    ctx.db.remove('PBD', a.self as Ref<'PBD'>);
+    ctx.db.remove('PBD', a.self);
     return '';
   },
   plug: async (ctx, a) => {
-    await plugPbd(ctx, a.self as Ref<'PBD'>);
+    await plugPbd(ctx, a.self);
     return '';
   },
   unplug: async (ctx, a) => {
-    await unplugPbd(ctx, a.self as Ref<'PBD'>);
+    await unplugPbd(ctx, a.self);
     return '';
   },
   set_device_config: (ctx, a) => {
     mustRow(ctx, 'PBD', a.self);
-    ctx.db.update('PBD', a.self as Ref<'PBD'>, { device_config: a.value });
+    ctx.db.update('PBD', a.self, { device_config: a.value });
     return '';
   },
 } satisfies ActionsOf<'PBD'>;

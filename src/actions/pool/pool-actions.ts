@@ -42,11 +42,11 @@ export const poolMembershipActions = {
     return '';
   },
   eject: async (ctx, a) => {
-    await membershipOf(ctx).eject(a.host as Ref<'host'>);
+    await membershipOf(ctx).eject(a.host);
     return '';
   },
   designate_new_master: async (ctx, a) => {
-    await membershipOf(ctx).designateNewMaster(a.host as Ref<'host'>);
+    await membershipOf(ctx).designateNewMaster(a.host);
     return '';
   },
   emergency_transition_to_master: (ctx) => {
@@ -83,7 +83,7 @@ export const poolMembershipActions = {
     if (bound && ctx.db.refByUuid('host', bound.uuid) !== a.host) {
       throw new ApiError('RBAC_PERMISSION_DENIED', ['pool.islet_heartbeat', 'A host heartbeats for itself only']);
     }
-    pool.acceptHeartbeat(a.host as Ref<'host'>, parseJson<Record<string, unknown>>(a.status, 'status'));
+    pool.acceptHeartbeat(a.host, parseJson<Record<string, unknown>>(a.status, 'status'));
     return JSON.stringify({ ok: true });
   },
   islet_db_changes: (ctx, a) =>

@@ -20,11 +20,11 @@ export const poolUpdateKeyActions = {
 
 export const poolRollingUpdateActions = {
   islet_rolling_update: (ctx, a) =>
-    startRollingUpdate(ctx.services, a.update as Ref<'pool_update'>, (a.options ?? {}) as Record<string, string>, ctx.task),
+    startRollingUpdate(ctx.services, a.update, (a.options ?? {}) as Record<string, string>, ctx.task),
   islet_rolling_update_resume: async (ctx, a) => {
-    await resumeRollingUpdate(ctx.services, a.run as Ref<'islet_rolling_update'>, ctx.task);
+    await resumeRollingUpdate(ctx.services, a.run, ctx.task);
   },
   islet_rolling_update_abort: async (ctx, a) => {
-    await abortRollingUpdate(ctx.services, a.run as Ref<'islet_rolling_update'>);
+    await abortRollingUpdate(ctx.services, a.run);
   },
 } satisfies ActionsOf<'pool'>;

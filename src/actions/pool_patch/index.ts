@@ -14,8 +14,8 @@ import type { ActionsOf } from '../../core/actions-of.js';
 const job = (a: Record<string, unknown>) => JSON.parse(String(a.job)) as HostJob;
 
 export const poolPatchActions = {
-  precheck: (ctx, a) => precheck(updateEnv(ctx.services), 'patch', String(a.self), a.host as Ref<'host'>),
-  apply: (ctx, a) => apply(updateEnv(ctx.services), 'patch', String(a.self), a.host as Ref<'host'>),
+  precheck: (ctx, a) => precheck(updateEnv(ctx.services), 'patch', String(a.self), a.host),
+  apply: (ctx, a) => apply(updateEnv(ctx.services), 'patch', String(a.self), a.host),
   pool_apply: async (ctx, a) => {
     await poolApply(updateEnv(ctx.services), 'patch', String(a.self), (f) => ctx.task?.setProgress(f));
   },
@@ -23,7 +23,7 @@ export const poolPatchActions = {
     await cleanOnHost(updateEnv(ctx.services), 'patch', String(a.self), ctx.services.hostRef as Ref<'host'>);
   },
   clean_on_host: async (ctx, a) => {
-    await cleanOnHost(updateEnv(ctx.services), 'patch', String(a.self), a.host as Ref<'host'>);
+    await cleanOnHost(updateEnv(ctx.services), 'patch', String(a.self), a.host);
   },
   pool_clean: async (ctx, a) => {
     await poolClean(updateEnv(ctx.services), 'patch', String(a.self));

@@ -19,7 +19,7 @@ import type { ActionsOf } from '../../core/actions-of.js';
 
 export const poolUpdateActions = {
   introduce: async (ctx, a) => {
-    const vdi = a.vdi as Ref<'VDI'>;
+    const vdi = a.vdi;
     const row = typeof vdi === 'string' && !isNullRef(vdi) ? ctx.db.get('VDI', vdi) : undefined;
     if (!row) throw new ApiError('HANDLE_INVALID', ['VDI', String(vdi)]);
     const log = ctx.services.updates?.log;
@@ -29,20 +29,20 @@ export const poolUpdateActions = {
       })));
   },
   precheck: async (ctx, a) => {
-    await precheck(updateEnv(ctx.services), 'update', String(a.self), a.host as Ref<'host'>);
+    await precheck(updateEnv(ctx.services), 'update', String(a.self), a.host);
     return 'ok' as const;
   },
   apply: async (ctx, a) => {
-    await apply(updateEnv(ctx.services), 'update', String(a.self), a.host as Ref<'host'>);
+    await apply(updateEnv(ctx.services), 'update', String(a.self), a.host);
   },
   pool_apply: async (ctx, a) => {
     await poolApply(updateEnv(ctx.services), 'update', String(a.self), (f) => ctx.task?.setProgress(f));
   },
   pool_clean: async (ctx, a) => {
     await poolClean(updateEnv(ctx.services), 'update', String(a.self));
-    const vdi = ctx.db.get('pool_update', a.self as Ref)?.vdi as Ref<'VDI'> | undefined;
+    const vdi = ctx.db.get('pool_update', a.self)?.vdi as Ref<'VDI'> | undefined;
     if (vdi && !isNullRef(vdi) && ctx.db.get('VDI', vdi)) await destroyVdi(ctx, vdi);
-    if (vdi && !isNullRef(vdi)) ctx.db.update('pool_update', a.self as Ref, { vdi: NULL_REF });
+    if (vdi && !isNullRef(vdi)) ctx.db.update('pool_update', a.self, { vdi: NULL_REF });
   },
   destroy: async (ctx, a) => {
     await destroy(updateEnv(ctx.services), 'update', String(a.self));

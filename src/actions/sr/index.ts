@@ -18,7 +18,7 @@ import { attachedSr, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, stora
 import { onSr } from '../vdi/vdi-ops.js';
 import { refreshSrSpace, removeVdiRecord } from '../vdi/vdi-records.js';
 import { raiseSrWarnings } from './sr-warnings.js';
-import type { ActionsOf } from '../../core/actions-of.js';
+import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 
 type Smap = Record<string, string>;
 
@@ -31,7 +31,7 @@ function driverFor(ctx: ActionContext, type: string) {
 /** The pool's hosts, master first, as xapi orders the PBDs of a shared SR. */
 function poolHosts(ctx: ActionContext): Ref<'host'>[] {
   const master = ctx.db.all('pool')[0]?.[1].master as Ref<'host'> | undefined;
-  const all = ctx.db.all('host').map(([r]) => r as Ref<'host'>);
+  const all = ctx.db.all('host').map(([r]) => r);
   return master && all.includes(master) ? [master, ...all.filter((h) => h !== master)] : all;
 }
 
@@ -46,7 +46,7 @@ export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string =
   const given = (a.device_config ?? {}) as Smap;
   const st = await storageCall(() => driver.create(uuid, resolveSecrets(ctx, given), smConfig));
   const srRef = newRef<'SR'>();
-  const hosts = a.shared === true ? poolHosts(ctx) : [a.host as Ref<'host'>];
+  const hosts = a.shared === true ? poolHosts(ctx) : [a.host];
   const pbds = ctx.db.transaction(() => {
     ctx.db.create('SR', srRef, {
       uuid, name_label: a.name_label, name_description: a.name_description, type,
@@ -94,8 +94,8 @@ function assertUnplugged(ctx: ActionContext, srRef: Ref<'SR'>): void {
   if (srHasAttachedPbd(ctx, srRef)) throw new ApiError('SR_HAS_PBD', [srRef]);
 }
 
-async function destroy(ctx: ActionContext, a: ActionArgs): Promise<string> {
-  const srRef = a.sr as Ref<'SR'>;
+async function destroy(ctx: ActionContext, a: MessageArgs<'SR', 'destroy'>): Promise<string> {
+  const srRef = a.sr;
   const sr = mustRow(ctx, 'SR', srRef);
   assertUnplugged(ctx, srRef);
   const pbds = (sr.PBDs as Ref<'PBD'>[]).map((p) => mustRow(ctx, 'PBD', p));
@@ -143,18 +143,18 @@ export const srActions = {
   introduce,
   forget: (ctx, a) => {
     mustRow(ctx, 'SR', a.sr);
-    assertUnplugged(ctx, a.sr as Ref<'SR'>);
-    forgetRecords(ctx, a.sr as Ref<'SR'>);
+    assertUnplugged(ctx, a.sr);
+    forgetRecords(ctx, a.sr);
     return '';
   },
   destroy,
   update: async (ctx, a) => {
-    const srRef = a.sr as Ref<'SR'>;
+    const srRef = a.sr;
     await onSrHost(ctx, srRef, 'SR.update', [srRef], () => storageCall(() => refreshSrSpace(ctx, srRef, attachedSr(ctx, srRef))));
     return '';
   },
   scan: async (ctx, a) => {
-    const srRef = a.sr as Ref<'SR'>;
+    const srRef = a.sr;
     await onSrHost(ctx, srRef, 'SR.scan', [srRef], async () => {
       await onSr(ctx, srRef, async () => undefined);
       kickGc(ctx, srRef);
@@ -162,7 +162,7 @@ export const srActions = {
     return '';
   },
   islet_gc: async (ctx, a) => {
-    const srRef = a.sr as Ref<'SR'>;
+    const srRef = a.sr;
     await onSrHost(ctx, srRef, 'SR.islet_gc', [srRef], async () => {
       attachedSr(ctx, srRef);
       await runGc(ctx, srRef);

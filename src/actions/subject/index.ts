@@ -49,7 +49,7 @@ export const subjectActions = {
       ctx.services.sessions.logoutUser(name);
       ctx.services.sessions.removeUser(name);
     }
-    ctx.db.remove('subject', a.self as Ref);
+    ctx.db.remove('subject', a.self);
     return '';
   },
 
@@ -57,13 +57,13 @@ export const subjectActions = {
     const row = subjectRow(ctx, a.self);
     roleRow(ctx, a.role);
     const roles = row.roles as string[];
-    if (!roles.includes(a.role as string)) ctx.db.update('subject', a.self as Ref, { roles: [...roles, a.role] });
+    if (!roles.includes(a.role as string)) ctx.db.update('subject', a.self, { roles: [...roles, a.role] });
     return '';
   },
 
   remove_from_roles: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
-    ctx.db.update('subject', a.self as Ref, { roles: (row.roles as string[]).filter((r) => r !== a.role) });
+    ctx.db.update('subject', a.self, { roles: (row.roles as string[]).filter((r) => r !== a.role) });
     return '';
   },
 

@@ -7,7 +7,7 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import { xapiDate, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
 const ENDED = new Set(['success', 'failure', 'cancelled']);
@@ -18,10 +18,10 @@ function mustTask(ctx: ActionContext, ref: unknown) {
   return row;
 }
 
-function setField(field: string, value: (a: ActionArgs) => unknown) {
-  return (ctx: ActionContext, a: ActionArgs) => {
+function setField<A extends { self: Ref<'task'> }>(field: string, value: (a: A) => unknown) {
+  return (ctx: ActionContext, a: A) => {
     mustTask(ctx, a.self);
-    ctx.db.update('task', a.self as Ref, { [field]: value(a) });
+    ctx.db.update('task', a.self, { [field]: value(a) });
     return '';
   };
 }
@@ -29,11 +29,11 @@ function setField(field: string, value: (a: ActionArgs) => unknown) {
 export const taskActions = {
   create: (ctx, a) => ctx.services.tasks.create(String(a.label), String(a.description), ctx.session?.ref),
   cancel: (ctx, a) => {
-    ctx.services.tasks.cancel(a.task as Ref<'task'>);
+    ctx.services.tasks.cancel(a.task);
     return '';
   },
   destroy: (ctx, a) => {
-    ctx.services.tasks.destroy(a.self as Ref<'task'>);
+    ctx.services.tasks.destroy(a.self);
     return '';
   },
   set_status: (ctx, a) => {
@@ -45,7 +45,7 @@ export const taskActions = {
       patch.allowed_operations = [];
       if (status === 'success') patch.progress = 1;
     }
-    ctx.db.update('task', a.self as Ref, patch);
+    ctx.db.update('task', a.self, patch);
     return '';
   },
   set_progress: setField('progress', (a) => Math.max(0, Math.min(1, Number(a.value)))),

@@ -8,7 +8,7 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, newRef, newUuid, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
@@ -61,14 +61,14 @@ function vmOf(ctx: ActionContext, vbd: Row): Row {
 }
 
 function setAttached(value: boolean) {
-  return (ctx: ActionContext, a: ActionArgs): string => {
+  return (ctx: ActionContext, a: { self: Ref<'VBD'> }): string => {
     const vbd = mustRow(ctx, 'VBD', a.self);
     const vm = vmOf(ctx, vbd);
     if (vm.power_state !== 'Running' && vm.power_state !== 'Paused') {
       throw new ApiError('VM_BAD_POWER_STATE', [String(vbd.VM), 'running', String(vm.power_state).toLowerCase()]);
     }
     if (!value && vbd.currently_attached !== true) throw new ApiError('DEVICE_ALREADY_DETACHED', [String(a.self)]);
-    ctx.db.update('VBD', a.self as Ref<'VBD'>, { currently_attached: value });
+    ctx.db.update('VBD', a.self, { currently_attached: value });
     return '';
   };
 }
@@ -84,7 +84,7 @@ export const vbdActions = {
   destroy: (ctx, a) => {
     const vbd = mustRow(ctx, 'VBD', a.self);
     if (vbd.currently_attached === true) throw new ApiError('OPERATION_NOT_ALLOWED', ['VBD is currently attached']);
-    ctx.db.remove('VBD', a.self as Ref<'VBD'>);
+    ctx.db.remove('VBD', a.self);
     return '';
   },
   plug: setAttached(true),
@@ -94,13 +94,13 @@ export const vbdActions = {
     const vbd = cdDrive(ctx, a.vbd);
     if (vbd.empty !== true) throw new ApiError('VBD_NOT_EMPTY', [String(a.vbd)]);
     mustRow(ctx, 'VDI', a.vdi);
-    ctx.db.update('VBD', a.vbd as Ref<'VBD'>, { VDI: a.vdi, empty: false });
+    ctx.db.update('VBD', a.vbd, { VDI: a.vdi, empty: false });
     return '';
   },
   eject: (ctx, a) => {
     const vbd = cdDrive(ctx, a.vbd);
     if (vbd.empty === true) throw new ApiError('VBD_IS_EMPTY', [String(a.vbd)]);
-    ctx.db.update('VBD', a.vbd as Ref<'VBD'>, { VDI: NULL_REF, empty: true });
+    ctx.db.update('VBD', a.vbd, { VDI: NULL_REF, empty: true });
     return '';
   },
   assert_attachable: (ctx, a) => {
@@ -114,7 +114,7 @@ export const vbdActions = {
   },
   set_mode: (ctx, a) => {
     mustRow(ctx, 'VBD', a.self);
-    ctx.db.update('VBD', a.self as Ref<'VBD'>, { mode: a.value });
+    ctx.db.update('VBD', a.self, { mode: a.value });
     return '';
   },
 } satisfies ActionsOf<'VBD'>;

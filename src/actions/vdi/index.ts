@@ -15,12 +15,12 @@ import { copyVdi } from './vdi-copy.js';
 import { vdiNbdActions } from './vdi-nbd.js';
 import { cloneVdi, createVdi, destroyVdi, resizeVdi, snapshotVdi } from './vdi-ops.js';
 import { applyInfo, refreshSrSpace, removeVdiRecord, storageFields, vdiByUuid } from './vdi-records.js';
-import { joinActions, type ActionsOf } from '../../core/actions-of.js';
+import { joinActions, type ActionsOf, type MessageArgs } from '../../core/actions-of.js';
 
-const self = (a: ActionArgs): Ref<'VDI'> => a.self as Ref<'VDI'>;
+const self = (a: { self: Ref<'VDI'> }): Ref<'VDI'> => a.self;
 
 function setter(field: string) {
-  return (ctx: ActionContext, a: ActionArgs): string => {
+  return (ctx: ActionContext, a: { self: Ref<'VDI'>; value: unknown }): string => {
     mustRow(ctx, 'VDI', a.self);
     checkTextField(field, a.value);
     ctx.db.update('VDI', self(a), { [field]: a.value });
@@ -48,8 +48,8 @@ async function create(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VDI'>> {
   });
 }
 
-async function introduce(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VDI'>> {
-  const srRef = a.SR as Ref<'SR'>;
+async function introduce(ctx: ActionContext, a: MessageArgs<'VDI', 'introduce'>): Promise<Ref<'VDI'>> {
+  const srRef = a.SR;
   mustRow(ctx, 'SR', srRef);
   const location = String(a.location || a.uuid);
   if (vdiByUuid(ctx, location)) throw new ApiError('INVALID_VALUE', ['uuid', location]);
@@ -69,10 +69,10 @@ async function introduce(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VDI'>>
   return ref;
 }
 
-async function update(ctx: ActionContext, a: ActionArgs): Promise<string> {
+async function update(ctx: ActionContext, a: MessageArgs<'VDI', 'update'>): Promise<string> {
   const row = mustRow(ctx, 'VDI', a.vdi);
   const sr = attachedSr(ctx, row.SR as Ref<'SR'>);
-  applyInfo(ctx, a.vdi as Ref<'VDI'>, await storageCall(() => sr.vdiStat(String(row.location || row.uuid))));
+  applyInfo(ctx, a.vdi, await storageCall(() => sr.vdiStat(String(row.location || row.uuid))));
   return '';
 }
 
@@ -82,19 +82,19 @@ const vdiDiskActions = {
     await destroyVdi(ctx, self(a));
     return '';
   },
-  snapshot: (ctx, a) => snapshotVdi(ctx, a.vdi as Ref<'VDI'>),
-  clone: (ctx, a) => cloneVdi(ctx, a.vdi as Ref<'VDI'>),
+  snapshot: (ctx, a) => snapshotVdi(ctx, a.vdi),
+  clone: (ctx, a) => cloneVdi(ctx, a.vdi),
   resize: async (ctx, a) => {
-    await resizeVdi(ctx, a.vdi as Ref<'VDI'>, Number(a.size));
+    await resizeVdi(ctx, a.vdi, Number(a.size));
     return '';
   },
   copy: (ctx, a) => copyVdi(ctx, {
-    vdi: a.vdi as Ref<'VDI'>, sr: a.sr as Ref<'SR'>, base_vdi: a.base_vdi as Ref<'VDI'>, into_vdi: a.into_vdi as Ref<'VDI'>,
+    vdi: a.vdi, sr: a.sr, base_vdi: a.base_vdi, into_vdi: a.into_vdi,
   }),
   introduce,
   forget: (ctx, a) => {
     mustRow(ctx, 'VDI', a.vdi);
-    removeVdiRecord(ctx, a.vdi as Ref<'VDI'>);
+    removeVdiRecord(ctx, a.vdi);
     return '';
   },
   update,

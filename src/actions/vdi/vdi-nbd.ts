@@ -79,7 +79,7 @@ async function endpointOf(ctx: ActionContext, host: Ref<'host'>): Promise<NbdEnd
 }
 
 async function getNbdInfo(ctx: ActionContext, a: ActionArgs): Promise<Row[]> {
-  const self = a.self as Ref<'VDI'>;
+  const self = a.self;
   const vdi = mustRow(ctx, 'VDI', self);
   if (vdi.type === 'cbt_metadata') throw new ApiError('VDI_INCOMPATIBLE_TYPE', [self, 'cbt_metadata']);
   if (nbdMode(ctx.db) === NbdMode.off || !ctx.session) return [];

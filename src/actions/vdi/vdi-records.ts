@@ -18,7 +18,7 @@ const DRIVER_KEYS = ['vhd-parent', 'allocation'];
 export const BASE_COPY_NAME = 'base copy';
 
 export function vdiByUuid(ctx: ActionContext, uuid: string): Ref<'VDI'> | undefined {
-  return ctx.db.refByUuid('VDI', uuid) as Ref<'VDI'> | undefined;
+  return ctx.db.refByUuid('VDI', uuid);
 }
 
 function smConfigFor(info: VdiInfo, current: Record<string, string> | undefined): Record<string, string> {

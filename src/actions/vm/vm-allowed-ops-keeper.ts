@@ -20,7 +20,7 @@ function sync(db: PoolDb, vm: Ref<'VM'>): void {
 /** Follows VM changes until `signal` aborts or the database closes. */
 export async function keepVmAllowedOperations(db: PoolDb, isMaster: () => boolean, signal: AbortSignal): Promise<void> {
   let gen = db.generation;
-  if (isMaster()) for (const [vm] of db.all('VM')) sync(db, vm as Ref<'VM'>);
+  if (isMaster()) for (const [vm] of db.all('VM')) sync(db, vm);
   while (!signal.aborted) {
     try {
       await db.waitForChange(gen, 60_000, signal);

@@ -8,19 +8,19 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import { newUuid, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { domainsOn } from '../host/host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
 import { residentHost, vmUuid } from './vm-boot.js';
 import { makeVm } from './vm-disks.js';
 import { markRunning, markSuspended, setSuspendImage } from './vm-domain-state.js';
 import { getVm, withVmOperation } from './vm-operation-lock.js';
-import type { ActionsOf } from '../../core/actions-of.js';
+import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 
 const passThrough = (e: unknown) => e instanceof ApiError && (e.code === 'TASK_CANCELLED' || e.code === 'HOST_OFFLINE');
 
-async function checkpoint(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VM'>> {
-  const vmRef = a.vm as Ref<'VM'>;
+async function checkpoint(ctx: ActionContext, a: MessageArgs<'VM', 'checkpoint'>): Promise<Ref<'VM'>> {
+  const vmRef = a.vm;
   const first = getVm(ctx.db, vmRef);
   if (first.is_a_template === true) throw new ApiError('VM_IS_TEMPLATE', [vmRef]);
   let made: Ref<'VM'> | undefined;

@@ -155,7 +155,7 @@ function allowedVifDevices(ctx: ActionContext, vmRef: Ref<'VM'>): string[] {
   return all.map(String).filter((d) => !used.has(d));
 }
 
-const vmOf = (a: ActionArgs) => a.self as Ref<'VM'>;
+const vmOf = (a: { self: Ref<'VM'> }) => a.self;
 
 export const vmConfigActions = {
   set_memory_static_max: (ctx, a) => setMemory(ctx, vmOf(a), 'changing_static_range', { static_max: int(a, 'value') }),
@@ -177,6 +177,6 @@ export const vmConfigActions = {
   set_VCPUs_max: (ctx, a) => setVcpus(ctx, vmOf(a), { max: int(a, 'value') }),
   set_VCPUs_at_startup: (ctx, a) => setVcpus(ctx, vmOf(a), { atStartup: int(a, 'value') }),
   set_VCPUs_number_live: (ctx, a) => setVcpusLive(ctx, vmOf(a), int(a, 'nvcpu')),
-  get_allowed_VBD_devices: (ctx, a) => allowedVbdDevices(ctx, a.vm as Ref<'VM'>),
-  get_allowed_VIF_devices: (ctx, a) => allowedVifDevices(ctx, a.vm as Ref<'VM'>),
+  get_allowed_VBD_devices: (ctx, a) => allowedVbdDevices(ctx, a.vm),
+  get_allowed_VIF_devices: (ctx, a) => allowedVifDevices(ctx, a.vm),
 } satisfies ActionsOf<'VM'>;

@@ -10,7 +10,7 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { copyRow } from './row-copy.js';
 import { mustRow } from '../common/storage-access.js';
 import { copyVbd } from '../vbd/index.js';
@@ -21,7 +21,7 @@ import { getSuspendImage, setSuspendImage } from './vm-domain-state.js';
 import { withVmOperation } from './vm-operation-lock.js';
 import { provisionVm } from './vm-provision.js';
 import { type VmCopyKind, copyVmRecord, revertVmFields } from './vm-record.js';
-import type { ActionsOf } from '../../core/actions-of.js';
+import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 
 interface Drive {
   readonly ref: Ref<'VBD'>;
@@ -116,23 +116,23 @@ async function newVm(ctx: ActionContext, vmRef: Ref<'VM'>, kind: VmCopyKind, new
   };
 }
 
-async function snapshot(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VM'>> {
-  const vmRef = a.vm as Ref<'VM'>;
+async function snapshot(ctx: ActionContext, a: MessageArgs<'VM', 'snapshot'>): Promise<Ref<'VM'>> {
+  const vmRef = a.vm;
   const vm = mustRow(ctx, 'VM', vmRef);
   if (vm.is_a_template === true || vm.is_a_snapshot === true) throw new ApiError('VM_IS_TEMPLATE', [vmRef]);
   return makeVm(ctx, vmRef, 'snapshot', String(a.new_name), { ignore: (a.ignore_vdis ?? []) as string[] });
 }
 
-async function cloneOrCopy(ctx: ActionContext, a: ActionArgs, kind: 'clone' | 'copy'): Promise<Ref<'VM'>> {
-  const vmRef = a.vm as Ref<'VM'>;
+async function cloneOrCopy(ctx: ActionContext, a: MessageArgs<'VM', 'clone'> & { sr?: Ref<'SR'> }, kind: 'clone' | 'copy'): Promise<Ref<'VM'>> {
+  const vmRef = a.vm;
   mustRow(ctx, 'VM', vmRef);
-  const sr = kind === 'copy' && !isNullRef(a.sr) ? a.sr as Ref<'SR'> : undefined;
+  const sr = kind === 'copy' && !isNullRef(a.sr) ? a.sr : undefined;
   if (sr) mustRow(ctx, 'SR', sr);
   return makeVm(ctx, vmRef, kind, String(a.new_name), sr ? { sr } : {});
 }
 
-async function revert(ctx: ActionContext, a: ActionArgs): Promise<string> {
-  const snapRef = a.snapshot as Ref<'VM'>;
+async function revert(ctx: ActionContext, a: MessageArgs<'VM', 'revert'>): Promise<string> {
+  const snapRef = a.snapshot;
   const snap = mustRow(ctx, 'VM', snapRef);
   if (snap.is_a_snapshot !== true) throw new ApiError('ONLY_REVERT_SNAPSHOT', []);
   const vmRef = snap.snapshot_of as Ref<'VM'>;
@@ -184,8 +184,8 @@ async function revertTo(ctx: ActionContext, snapRef: Ref<'VM'>, vmRef: Ref<'VM'>
   return '';
 }
 
-async function destroy(ctx: ActionContext, a: ActionArgs): Promise<string> {
-  const ref = a.self as Ref<'VM'>;
+async function destroy(ctx: ActionContext, a: { self: Ref<'VM'> }): Promise<string> {
+  const ref = a.self;
   const first = mustRow(ctx, 'VM', ref);
   if ((first.other_config as Record<string, string>).default_template === 'true' || first.is_default_template === true) {
     throw new ApiError('VM_CANNOT_DELETE_DEFAULT_TEMPLATE', []);
@@ -219,7 +219,7 @@ export const vmDiskActions = {
   copy: (ctx, a) => cloneOrCopy(ctx, a, 'copy'),
   revert,
   provision: async (ctx, a) => {
-    const vm = a.vm as Ref<'VM'>;
+    const vm = a.vm;
     mustRow(ctx, 'VM', vm);
     await withVmOperation(ctx, vm, 'provision', () => provisionVm(ctx, vm));
     return '';

@@ -57,7 +57,7 @@ export function poolMigrate(ctx: ActionContext, vm: Ref<'VM'>, dest: Ref<'host'>
 
 export const vmMigrateActions = {
   pool_migrate: async (ctx, a) => {
-    await poolMigrate(ctx, a.vm as Ref<'VM'>, a.host as Ref<'host'>);
+    await poolMigrate(ctx, a.vm, a.host);
     return '';
   },
 } satisfies ActionsOf<'VM'>;

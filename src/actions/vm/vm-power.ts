@@ -19,7 +19,7 @@ import { assertVmOperation, getVm, updateVmAllowedOperations, withVmOperation } 
 import { assertCanBootHere, chooseHost, hostInfo, hostIsLive, possibleHosts } from './vm-placement.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
-const vmOf = (a: Record<string, unknown>) => a.vm as Ref<'VM'>;
+const vmOf = (a: { vm: Ref<'VM'> }) => a.vm;
 
 async function start(ctx: ActionContext, vm: Ref<'VM'>, host: Ref<'host'> | undefined, paused: boolean): Promise<string> {
   await withVmOperation(ctx, vm, host ? 'start_on' : 'start', async (opRef) => {
@@ -55,7 +55,7 @@ async function reboot(ctx: ActionContext, vm: Ref<'VM'>, clean: boolean, opRef: 
 
 /** A power operation whose whole work is one function of the locked VM. */
 function locked(op: VmOperations, fn: (ctx: ActionContext, vm: Ref<'VM'>, opRef: string) => Promise<void>) {
-  return async (ctx: ActionContext, a: Record<string, unknown>) => {
+  return async (ctx: ActionContext, a: { vm: Ref<'VM'> }) => {
     await withVmOperation(ctx, vmOf(a), op, (opRef) => fn(ctx, vmOf(a), opRef));
     return '';
   };
@@ -103,7 +103,7 @@ async function powerStateReset(ctx: ActionContext, vm: Ref<'VM'>): Promise<void>
 
 export const vmPowerActions = {
   start: (ctx, a) => start(ctx, vmOf(a), undefined, !!a.start_paused),
-  start_on: (ctx, a) => start(ctx, vmOf(a), a.host as Ref<'host'>, !!a.start_paused),
+  start_on: (ctx, a) => start(ctx, vmOf(a), a.host, !!a.start_paused),
   clean_shutdown: locked('clean_shutdown', cleanShutdown),
   hard_shutdown: locked('hard_shutdown', hardShutdown),
   shutdown: locked('shutdown', shutdown),
@@ -114,19 +114,19 @@ export const vmPowerActions = {
   power_state_reset: locked('power_state_reset', (ctx, vm) => powerStateReset(ctx, vm)),
   get_possible_hosts: (ctx, a) => possibleHosts(ctx, vmOf(a)),
   assert_can_boot_here: async (ctx, a) => {
-    await assertCanBootHere(ctx, a.self as Ref<'VM'>, a.host as Ref<'host'>, { memory: true });
+    await assertCanBootHere(ctx, a.self, a.host, { memory: true });
     return '';
   },
   assert_operation_valid: (ctx, a) => {
-    assertVmOperation(ctx.db, a.self as Ref<'VM'>, a.op as VmOperations);
+    assertVmOperation(ctx.db, a.self, a.op as VmOperations);
     return '';
   },
   update_allowed_operations: (ctx, a) => {
-    updateVmAllowedOperations(ctx.db, a.self as Ref<'VM'>);
+    updateVmAllowedOperations(ctx.db, a.self);
     return '';
   },
   compute_memory_overhead: async (ctx, a) => {
-    const row = getVm(ctx.db, a.vm as Ref<'VM'>);
+    const row = getVm(ctx.db, a.vm);
     const host = (row.power_state === 'Running' || row.power_state === 'Paused') ? row.resident_on as Ref<'host'> : ctx.services.hostRef;
     return (await hostInfo(ctx, host)).memoryOverheadPerDomain ?? 0;
   },

@@ -49,7 +49,7 @@ export function parseProvisionXml(xml: string): ProvisionDisk[] {
 
 function srFor(ctx: ActionContext, uuid: string): Ref<'SR'> {
   if (uuid !== '') {
-    const ref = ctx.db.refByUuid('SR', uuid) as Ref<'SR'> | undefined;
+    const ref = ctx.db.refByUuid('SR', uuid);
     if (!ref) throw new ApiError('UUID_INVALID', ['sr', uuid]);
     return ref;
   }

@@ -9,11 +9,11 @@
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { getVm, withVmOperation } from './vm-operation-lock.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
-const vmOf = (a: ActionArgs) => a.self as Ref<'VM'>;
+const vmOf = (a: { self: Ref<'VM'> }) => a.self;
 
 function isHvm(vm: Row): boolean {
   if (vm.domain_type === 'hvm') return true;
@@ -58,7 +58,7 @@ export const vmSettingActions = {
   },
   set_suspend_VDI: (ctx, a) => {
     getVm(ctx.db, vmOf(a));
-    if (!isNullRef(a.value) && !ctx.db.get('VDI', a.value as Ref)) throw new ApiError('HANDLE_INVALID', ['VDI', String(a.value)]);
+    if (!isNullRef(a.value) && !ctx.db.get('VDI', a.value)) throw new ApiError('HANDLE_INVALID', ['VDI', String(a.value)]);
     ctx.db.update('VM', vmOf(a), { suspend_VDI: a.value });
     return '';
   },
@@ -88,7 +88,7 @@ export const vmSettingActions = {
     ctx.db.update('VM', vmOf(a), { bios_strings: { ...value } });
     return '';
   },
-  assert_agile: (ctx: ActionContext, a: ActionArgs) => {
+  assert_agile: (ctx, a) => {
     const vm = getVm(ctx.db, vmOf(a));
     for (const vbd of (vm.VBDs ?? []) as Ref<'VBD'>[]) {
       const row = ctx.db.get('VBD', vbd);

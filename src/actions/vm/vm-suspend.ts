@@ -49,17 +49,17 @@ async function resume(ctx: ActionContext, vm: Ref<'VM'>, on: Ref<'host'> | undef
 
 export const vmSuspendActions = {
   suspend: async (ctx, a) => {
-    await withVmOperation(ctx, a.vm as Ref<'VM'>, 'suspend', (op) => suspend(ctx, a.vm as Ref<'VM'>, op));
+    await withVmOperation(ctx, a.vm, 'suspend', (op) => suspend(ctx, a.vm, op));
     return '';
   },
   resume: async (ctx, a) => {
-    const vm = a.vm as Ref<'VM'>;
+    const vm = a.vm;
     await withVmOperation(ctx, vm, 'resume', (op) => resume(ctx, vm, undefined, !!a.start_paused, op));
     return '';
   },
   resume_on: async (ctx, a) => {
-    const vm = a.vm as Ref<'VM'>;
-    await withVmOperation(ctx, vm, 'resume_on', (op) => resume(ctx, vm, a.host as Ref<'host'>, !!a.start_paused, op));
+    const vm = a.vm;
+    await withVmOperation(ctx, vm, 'resume_on', (op) => resume(ctx, vm, a.host, !!a.start_paused, op));
     return '';
   },
 } satisfies ActionsOf<'VM'>;
