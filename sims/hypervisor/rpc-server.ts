@@ -45,6 +45,7 @@ export class SimRpcServer {
       [SimMethod.info]: () => h.info(),
       [SimMethod.list]: () => h.list(),
       [SimMethod.stats]: () => h.stats(),
+      [SimMethod.dmesg]: () => h.dmesg(),
       [SimMethod.create]: (p) => h.create({ vmUuid: p.vmUuid, memory: p.memory, vcpus: p.vcpus, paused: !!p.paused }),
       [SimMethod.destroy]: (p) => h.destroy(p.vmUuid),
       [SimMethod.shutdown]: (p) => h.shutdown(p.vmUuid, { timeoutMs: Number(p.timeoutMs ?? 0) }),

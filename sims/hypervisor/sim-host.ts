@@ -14,6 +14,7 @@ import {
   type MigrateOptions, type MigrationDestination, type ResumeDomain, type SuspendResult,
 } from '../../src/core/ports/hypervisor.js';
 import { defaultGuest, type GuestBehaviour, type MigratingDomain } from '../../src/hypervisor/sim-protocol.js';
+import { ConsoleRing } from './console-ring.js';
 import { DomainTable, exclusive, nowSeconds, requireIdle, requireState, snapshot, type Domain } from './domain-table.js';
 import { MemoryLedger } from './memory-ledger.js';
 import { sendDomain } from './migration-send.js';
@@ -59,10 +60,21 @@ export class SimHost implements Hypervisor {
   /** VMs arriving by migration: they count as present for `create` and `resume`. */
   private readonly arriving = new Set<string>();
   private readonly watchers = new Set<(e: DomainEvent) => void>();
+  private readonly console: ConsoleRing;
 
   constructor(readonly options: SimHostOptions) {
     this.ledger = new MemoryLedger(options.memory, options.overheadPerDomain);
     this.bootTime = options.bootTime ?? nowSeconds();
+    this.console = new ConsoleRing(this.bootTime * 1000);
+    this.console.write('Xen (Islet hypervisor simulator)');
+    this.console.write(`System RAM: ${Math.floor(options.memory / 1048576)}MB (${Math.floor(options.memory / 1024)}kB)`);
+    this.console.write(`Brought up ${options.cpus} CPUs`);
+    this.console.write(`Scheduling granularity: cpu, ${options.cpus} CPU${options.cpus === 1 ? '' : 's'} per sched-resource`);
+  }
+
+  /** The console ring (`xl dmesg`). */
+  async dmesg(): Promise<string> {
+    return this.console.read();
   }
 
   async info(): Promise<HypervisorInfo> {
@@ -285,6 +297,7 @@ export class SimHost implements Hypervisor {
   private emit(kind: DomainEventKind, d: Domain): DomainInfo {
     const present = this.table.find(d.vmUuid) === d;
     const info = snapshot(d);
+    this.console.write(`d${info.domid}: ${kind} (VM ${d.vmUuid}${present ? `, ${Math.floor(info.memory / 1048576)} MiB, ${info.vcpus} vCPU${info.vcpus === 1 ? '' : 's'}` : ''})`);
     const e: DomainEvent = present ? { kind, vmUuid: d.vmUuid, domain: info } : { kind, vmUuid: d.vmUuid };
     for (const w of this.watchers) {
       try { w(e); } catch { /* a watcher's failure is its own */ }

@@ -121,7 +121,9 @@ export class Dispatcher {
       // again (to the next toolstack) instead of starting work that would be cut off.
       if (this.o.services.stopping?.aborted && !session.internal) throw new ApiError('SESSION_INVALID', [String(params[0])]);
       rest = params.slice(1);
-      if (!msg.roles.includes(session.role)) {
+      // A message no role holds is xapi's "local root only": the local superuser alone may call it.
+      const localRootOnly = msg.roles.length === 0 && session.isLocalSuperuser === true;
+      if (!msg.roles.includes(session.role) && !localRootOnly) {
         throw new ApiError('RBAC_PERMISSION_DENIED', [entry.wireName, 'No permission in the session\'s role to call this']);
       }
     }

@@ -10,6 +10,7 @@ import {
   UnknownCommand, UnknownParam, UsageError,
 } from './cli-errors.js';
 import { formatServerError } from './error-docs.js';
+import { usageOptions } from './usage-text.js';
 
 export interface ErrorSinks {
   readonly out: (s: string) => void;
@@ -18,19 +19,7 @@ export interface ErrorSinks {
 
 /** The thin client's usage text (no command given, `--help`). */
 export function clientUsage(argv0: string): string {
-  return `Usage:
-  ${argv0} <command>
-    [ -s <server> ]            Host to connect to
-    [ -p <port> ]              Port to connect to
-    [ -u <username> -pw <password> | -pwf <password file> ]
-                               Credentials (a password, or a file of user and password)
-    [ --nossl ]                Plain HTTP instead of TLS
-    [ --debug ]                Print every API call on stderr
-    [ --debug-on-fail ]        Print the API calls only when the command fails
-    [ --minimal ]              Print only the values, comma-separated
-    [ --traceparent <value> ]  Distributed tracing context
-    [ <other arguments> ... ]  The command's own parameters
-
+  return `${usageOptions(argv0)}
 A full list of commands can be obtained by running
   ${argv0} help -s <server> -p <port>
 `;

@@ -83,6 +83,10 @@ export class SimHypervisorClient implements Hypervisor {
     return this.conn.call(SimMethod.stats);
   }
 
+  dmesg(): Promise<string> {
+    return this.conn.call(SimMethod.dmesg);
+  }
+
   create(spec: CreateDomain): Promise<DomainInfo> {
     return this.conn.call(SimMethod.create, { ...spec });
   }

@@ -32,6 +32,7 @@ export const SimMethod = {
   migrateSend: 'migrateSend',
   watch: 'watch',
   stats: 'stats',
+  dmesg: 'dmesg',
   /** Simulator control, standing for what a guest does on its own. */
   guestConfigure: 'guest.configure',
   guestShutdown: 'guest.shutdown',

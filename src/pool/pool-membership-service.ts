@@ -9,7 +9,7 @@ import type { Ref } from '../core/ref.js';
 import type { ForwardedWrite } from './forwarding-pool-db.js';
 import { parseHostPort } from './host-address.js';
 import {
-  acceptHeartbeat, acceptJoin, confirmJoin, designateNewMaster, ejectHost, emergencyTransition, joinPool, leavePool,
+  acceptHeartbeat, acceptJoin, confirmJoin, designateNewMaster, ejectHost, emergencyTransition, forgetHost, joinPool, leavePool,
   parseJoinRequest, recoverSlaves, takeOver,
 } from './pool-membership.js';
 import type { PoolNode } from './pool-node.js';
@@ -19,6 +19,7 @@ export function poolMembership(node: PoolNode): PoolMembership {
   return {
     join: (address, user, password) => joinPool(node, address, user, password),
     eject: (host) => ejectHost(node, host),
+    forget: (host) => forgetHost(node, host),
     designateNewMaster: (host) => designateNewMaster(node, host),
     emergencyTransitionToMaster: () => emergencyTransition(node),
     followMaster: (address) => node.followMaster(parseHostPort(address, node.port)),

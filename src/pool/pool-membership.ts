@@ -259,22 +259,49 @@ export function ejectHost(node: PoolNode, host: Ref<'host'>): Promise<void> {
     const resident = db.all('VM').filter(([, v]) => v.resident_on === host && ['Running', 'Paused'].includes(String(v.power_state)) && v.is_control_domain !== true);
     if (resident.length > 0) throw new ApiError('HOST_HAS_RESIDENT_VMS', [host]);
     await node.callOnHost(host, 'pool.islet_ejected', []);
-    db.transaction(() => {
-      removeLocalObjects(db, host);
-      for (const cls of ['PBD', 'host_patch']) {
-        for (const [ref, r] of db.all(cls)) if (r.host === host) db.remove(cls, ref);
-      }
-      for (const [ref, v] of db.all('VM')) {
-        if (v.resident_on === host) db.update('VM', ref, { resident_on: NULL_REF });
-        if (v.affinity === host) db.update('VM', ref, { affinity: NULL_REF });
-      }
-      const metrics = db.get('host', host)?.metrics as Ref | undefined;
-      const uuid = String(db.get('host', host)?.uuid ?? '');
-      db.remove('host', host);
-      if (uuid) db.setMeta(credentialKey(uuid), undefined);
-      if (metrics && db.get('host_metrics', metrics)) db.remove('host_metrics', metrics);
-    });
-    node.dropPeer(host);
+    dropHostRecords(node, host);
+  });
+}
+
+/** Removes a host and everything that is its alone from the pool database (eject, forget). */
+function dropHostRecords(node: PoolNode, host: Ref<'host'>): void {
+  const { db } = node;
+  db.transaction(() => {
+    removeLocalObjects(db, host);
+    for (const cls of ['PBD', 'host_patch']) {
+      for (const [ref, r] of db.all(cls)) if (r.host === host) db.remove(cls, ref);
+    }
+    for (const [ref, v] of db.all('VM')) {
+      if (v.resident_on === host) db.update('VM', ref, { resident_on: NULL_REF });
+      if (v.affinity === host) db.update('VM', ref, { affinity: NULL_REF });
+    }
+    const metrics = db.get('host', host)?.metrics as Ref | undefined;
+    const uuid = String(db.get('host', host)?.uuid ?? '');
+    db.remove('host', host);
+    if (uuid) db.setMeta(credentialKey(uuid), undefined);
+    if (metrics && db.get('host_metrics', metrics)) db.remove('host_metrics', metrics);
+  });
+  node.dropPeer(host);
+}
+
+/**
+ * host.destroy, run on the master: forgets a host that is gone for good without asking it
+ * (xapi's order of checks: still live, the master itself, user VMs still resident). Should
+ * the host come back, its credential no longer lets it in.
+ */
+export function forgetHost(node: PoolNode, host: Ref<'host'>): Promise<void> {
+  return guard(node, 'forget', async () => {
+    node.assertMaster();
+    const { db } = node;
+    if (!db.get('host', host)) throw new ApiError('HANDLE_INVALID', ['host', host]);
+    // The master is always live, so it gets HOST_IS_LIVE, as from xapi.
+    if (node.isLive(host)) throw new ApiError('HOST_IS_LIVE', [host]);
+    if (host === node.self) throw new ApiError('HOST_CANNOT_DESTROY_SELF', [host]);
+    const resident = db.all('VM').filter(([, v]) => v.resident_on === host && v.is_control_domain !== true
+      && ['Running', 'Paused', 'Suspended'].includes(String(v.power_state)));
+    if (resident.length > 0) throw new ApiError('HOST_HAS_RESIDENT_VMS', [host]);
+    dropHostRecords(node, host);
+    node.o.log(`pool: forgot host ${host}`);
   });
 }
 

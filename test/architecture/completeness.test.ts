@@ -2,7 +2,8 @@
  * Every message the datamodel declares has a handler, except those on the checked-in
  * allow-list (test/architecture/unimplemented-messages.txt), and that list may only
  * shrink: a newly declared message without a handler fails, and so does a listed message
- * that has since got one (its line must go). The counts are printed with every run.
+ * that has since got one (its line must go). Every line says after `#` why the message is
+ * not implemented here. The counts are printed with every run.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -16,14 +17,15 @@ import { repoRoot } from '../helpers/repo-root.js';
 
 const LIST = 'test/architecture/unimplemented-messages.txt';
 
-/** The allow-list's entries with their line numbers (comments and blank lines skipped). */
-function allowList(): Map<string, number> {
-  const out = new Map<string, number>();
-  readFileSync(join(repoRoot(), LIST), 'utf8').split('\n').forEach((line, i) => {
-    const name = line.replace(/#.*/, '').trim();
+/** The allow-list's entries with their line numbers and reasons (comment lines and blank lines skipped). */
+function allowList(): Map<string, { line: number; reason: string }> {
+  const out = new Map<string, { line: number; reason: string }>();
+  readFileSync(join(repoRoot(), LIST), 'utf8').split('\n').forEach((text, i) => {
+    const [entry = '', ...rest] = text.split('#');
+    const name = entry.trim();
     if (!name) return;
     assert.ok(!out.has(name), `${LIST}:${i + 1}: ${name} is listed twice`);
-    out.set(name, i + 1);
+    out.set(name, { line: i + 1, reason: rest.join('#').trim() });
   });
   return out;
 }
@@ -45,7 +47,8 @@ test('every declared message has a handler or an allow-list line, and the list o
     }
   }
   const unhandled = new Set(missing);
-  for (const [name, line] of listed) {
+  for (const [name, { line, reason }] of listed) {
+    if (reason.length < 10) problems.push(`${LIST}:${line}: ${name} needs a reason after '#': why it is not implemented here.`);
     if (!declared.has(name)) problems.push(`${LIST}:${line}: ${name} is not a declared message any more: delete line ${line} ("${name}") from ${LIST}.`);
     else if (!unhandled.has(name)) problems.push(`${LIST}:${line}: ${name} now has a handler: delete line ${line} ("${name}") from ${LIST}.`);
   }

@@ -220,6 +220,30 @@ describe('hypervisor-sim process', { timeout: 60_000 }, () => {
   });
 });
 
+describe('hypervisor-sim console ring (dmesg)', () => {
+  it('starts with the boot banner, logs each domain change, and keeps only the newest 16 KiB', async () => {
+    const h = new SimHost({ memory: 4 * GiB, cpus: 2, overheadPerDomain: 8 * MiB, migrationRateMiBs: 0 });
+    const first = await h.dmesg();
+    assert.match(first, /^\(XEN\) \[\s*\d+\.\d{6}\] Xen /);
+    assert.match(first, /System RAM: 4096MB/);
+    const u = vm();
+    const d = await h.create({ vmUuid: u, memory: 64 * MiB, vcpus: 2 });
+    await h.destroy(u);
+    const text = await h.dmesg();
+    assert.match(text, new RegExp(`d${d.domid}: created \\(VM ${u}, 64 MiB, 2 vCPUs\\)`));
+    assert.match(text, new RegExp(`d${d.domid}: destroyed \\(VM ${u}\\)`));
+    for (let i = 0; i < 300; i++) {
+      const w = vm();
+      await h.create({ vmUuid: w, memory: MiB, vcpus: 1 });
+      await h.destroy(w);
+    }
+    const full = await h.dmesg();
+    assert.ok(full.length <= 16 * 1024, `ring holds ${full.length} characters`);
+    assert.doesNotMatch(full, /System RAM/, 'the oldest lines are overwritten');
+    assert.ok(full.endsWith('\n'));
+  });
+});
+
 describe('hypervisor-sim over a unix socket', () => {
   it('serves the same protocol', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'islet-hv-unix-'));

@@ -58,11 +58,13 @@ export interface HostDomains {
   prepareReceive(vmUuid: string): Promise<ReceiveTicket>;
   /** Source side; progress is reported only when the source is this host. */
   migrateSend(vmUuid: string, dest: MigrationDestination, onProgress?: (f: number) => void): Promise<void>;
+  /** The hypervisor's console ring. */
+  dmesg(): Promise<string>;
 }
 
 const METHODS = [
   'info', 'list', 'create', 'destroy', 'shutdown', 'reboot', 'pause', 'unpause',
-  'suspend', 'resume', 'prepareReceive', 'migrateSend',
+  'suspend', 'resume', 'prepareReceive', 'migrateSend', 'dmesg',
 ] as const;
 type Method = (typeof METHODS)[number];
 type Args = Record<string, any>;
@@ -117,6 +119,9 @@ async function runLocal(s: Services, method: Method, a: Args, onProgress?: (f: n
       return { dest, info };
     }
     case 'migrateSend': return hv.migrateSend(a.vmUuid, a.dest, onProgress ? { onProgress } : {});
+    case 'dmesg':
+      if (!hv.dmesg) throw unavailable('this host\'s hypervisor keeps no console ring');
+      return hv.dmesg();
   }
 }
 
@@ -136,6 +141,7 @@ function bind(host: Ref<'host'>, run: (m: Method, a: Args, p?: (f: number) => vo
     resume: (vmUuid, path, paused) => call('resume', { vmUuid, path, paused }),
     prepareReceive: (vmUuid) => call('prepareReceive', { vmUuid }),
     migrateSend: async (vmUuid, dest, onProgress) => { await call('migrateSend', { vmUuid, dest }, onProgress); },
+    dmesg: () => call('dmesg'),
   };
 }
 

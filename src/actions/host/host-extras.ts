@@ -5,6 +5,8 @@
  * XENAPI_MISSING_PLUGIN, which is how Xen Orchestra tells a XenServer from an XCP-ng host
  * with its updater plugin), no extension is present, and remote power-on is off unless a
  * mode was configured. `list_methods` and `get_management_interface` come from the model.
+ * `dmesg` reads the console ring of the host's own hypervisor (on that host, through the
+ * pool link); `destroy` forgets a dead host (the pool's membership does the work).
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
@@ -13,6 +15,9 @@ import { classes } from '../../datamodel/index.js';
 import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import type { ActionsOf } from '../../core/actions-of.js';
+import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
+import { membershipOf } from '../pool/pool-actions.js';
+import { domainsOn } from './host-domains.js';
 
 const hostOf = (ctx: ActionContext, a: ActionArgs) => {
   mustRow(ctx, 'host', a.host);
@@ -38,6 +43,15 @@ export const hostExtraActions = {
     const pif = ctx.db.all('PIF').find(([, r]) => r.host === host && r.management === true);
     if (!pif) throw new ApiError('HANDLE_INVALID', ['PIF', 'OpaqueRef:NULL']);
     return pif[0];
+  },
+  dmesg: async (ctx, a) => {
+    const host = hostOf(ctx, a);
+    return mapHypervisorErrors({ host }, () => domainsOn(ctx, host).dmesg());
+  },
+  destroy: async (ctx, a) => {
+    mustRow(ctx, 'host', a.self);
+    await membershipOf(ctx).forget(a.self as Ref<'host'>);
+    return '';
   },
   // xapi keeps this call for old clients and answers it with nothing.
   get_log: (ctx, a) => {

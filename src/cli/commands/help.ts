@@ -7,6 +7,7 @@
 import type { Params } from '../argv.js';
 import { type CommandFlag, type CommandSpec, allCommands, findCommand } from '../command-table.js';
 import type { Printer } from '../printer.js';
+import { usageOptions } from '../usage-text.js';
 
 const SELECTOR_INFO: Partial<Record<CommandFlag, [string, string]>> = {
   'vm-selectors': ['<vm-selectors>', ' VMs are chosen by filtering all VMs on field values (uuid=, power-state=, any field of '
@@ -22,18 +23,7 @@ const SELECTOR_INFO: Partial<Record<CommandFlag, [string, string]>> = {
 
 /** The text before the command lists of `xe help`. */
 export function helpUsage(argv0: string): string {
-  return `Usage:
-  ${argv0} <command>
-    [ -s <server> ]            Host to connect to
-    [ -p <port> ]              Port to connect to
-    [ -u <username> -pw <password> | -pwf <password file> ]
-                               Credentials (a password, or a file of user and password)
-    [ --nossl ]                Plain HTTP instead of TLS
-    [ --debug ]                Print every API call on stderr
-    [ --debug-on-fail ]        Print the API calls only when the command fails
-    [ --traceparent <value> ]  Distributed tracing context
-    [ <other arguments> ... ]  The command's own parameters
-
+  return `${usageOptions(argv0)}
 To get help on a specific command:
   ${argv0} help <command>
 
@@ -89,7 +79,7 @@ export async function runHelp(printer: Printer, params: Params, argv0: string): 
     const host = cmds.filter((n) => n.startsWith('host-'));
     const vm = cmds.filter((n) => n.startsWith('vm-'));
     const other = cmds.filter((n) => !n.startsWith('host-') && !n.startsWith('vm-'));
-    printer.list([`${helpUsage(argv0)}Full command list\n-----------------\n`]);
+    printer.msg(`${helpUsage(argv0)}Full command list\n-----------------\n`);
     printer.list(makeList(host));
     printer.list(makeList(['']));
     printer.list(makeList(vm));
@@ -100,6 +90,6 @@ export async function runHelp(printer: Printer, params: Params, argv0: string): 
   const byName = new Map((await allCommands()).map((c) => [c.name, c]));
   const std = cmds.filter((n) => byName.get(n)?.flags?.includes('standard'));
   if (printer.minimal) return printer.list(std);
-  printer.list([`${helpUsage(argv0)}To get a full listing of commands:\n  ${argv0} help --all\n\nCommon command list\n-------------------\n`]);
+  printer.msg(`${helpUsage(argv0)}To get a full listing of commands:\n  ${argv0} help --all\n\nCommon command list\n-------------------\n`);
   printer.list(makeList(std));
 }

@@ -1,6 +1,6 @@
 /**
  * @module
- * `xe vm-snapshot`, `vm-clone` and `vm-copy` (VM selectors, `new-name-label=`,
+ * `xe vm-snapshot`, `vm-checkpoint`, `vm-clone` and `vm-copy` (VM selectors, `new-name-label=`,
  * `[new-name-description=]`; vm-snapshot `[ignore-vdi-uuids=a,b]`; vm-copy `[sr-uuid=]`):
  * make a new VM from the selected one and print its uuid.
  */
@@ -11,7 +11,7 @@ import { callAsync, refByUuid } from './storage-params.js';
 
 const NOT_FILTERS = ['new-name-label', 'new-name-description', 'ignore-vdi-uuids', 'sr-uuid'];
 
-function copier(op: 'snapshot' | 'clone' | 'copy', includeTemplates: boolean, multiple: boolean): CommandModule {
+function copier(op: 'snapshot' | 'checkpoint' | 'clone' | 'copy', includeTemplates: boolean, multiple: boolean): CommandModule {
   return {
     run: async (ctx: CommandContext) => {
       const p = ctx.params;
@@ -36,5 +36,6 @@ function copier(op: 'snapshot' | 'clone' | 'copy', includeTemplates: boolean, mu
 }
 
 export const vmSnapshot = copier('snapshot', false, true);
+export const vmCheckpoint = copier('checkpoint', false, true);
 export const vmClone = copier('clone', true, true);
 export const vmCopy = copier('copy', true, false);

@@ -174,6 +174,8 @@ export interface Hypervisor {
   list(): Promise<DomainInfo[]>;
   /** Per-domain resource use; optional, a driver without it gives no VM figures. */
   stats?(): Promise<DomainStats[]>;
+  /** The hypervisor's console ring (`xl dmesg`); optional, a driver without one has none. */
+  dmesg?(): Promise<string>;
 
   /** Builds and starts (or leaves paused) a domain for a VM. */
   create(spec: CreateDomain): Promise<DomainInfo>;

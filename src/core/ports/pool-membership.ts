@@ -13,6 +13,8 @@ export type LifecycleAction = 'restart-agent' | 'reboot' | 'shutdown';
 export interface PoolMembership {
   join(masterAddress: string, user: string, password: string): Promise<void>;
   eject(host: Ref<'host'>): Promise<void>;
+  /** Removes a dead host's records without contacting it (host.destroy); master only. */
+  forget(host: Ref<'host'>): Promise<void>;
   designateNewMaster(host: Ref<'host'>): Promise<void>;
   emergencyTransitionToMaster(): void;
   /** Follows the master at `masterAddress` (a member whose master moved). */

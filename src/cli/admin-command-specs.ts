@@ -1,0 +1,42 @@
+/**
+ * @module
+ * xe's administration commands for the command table: VBD plugging, VM memory settings,
+ * `vm-checkpoint`, host and pool administration (`host-dmesg`, `host-forget`,
+ * `pool-sync-database`, `user-password-change`) and `event-wait`. Names, parameters and
+ * selector flags are XenServer 6.0.2's.
+ */
+import type { CommandSpec } from './command-table.js';
+
+const vbd = () => import('./commands/vbd-ops.js');
+const mem = () => import('./commands/vm-memory.js');
+const admin = () => import('./commands/host-admin.js');
+
+export const ADMIN_COMMANDS: readonly CommandSpec[] = [
+  { name: 'vbd-destroy', reqd: ['uuid'], optn: [], help: 'Destroy a VBD.', load: vbd },
+  { name: 'vbd-plug', reqd: ['uuid'], optn: [], help: 'Attempt to attach the VBD while the VM is in the running state.', load: vbd },
+  { name: 'vbd-unplug', reqd: ['uuid'], optn: ['timeout', 'force'],
+    help: 'Attempt to detach the VBD while the VM is in the running state. With timeout=N, wait up to N seconds for a guest '
+      + 'that refuses at first to let the device go; with --force, unplug it at once.', load: vbd },
+  { name: 'vm-memory-limits-set', reqd: ['static-min', 'static-max', 'dynamic-min', 'dynamic-max'], optn: [], flags: ['vm-selectors'],
+    help: 'Configure the memory limits of a VM.', load: mem },
+  { name: 'vm-memory-static-range-set', reqd: ['min', 'max'], optn: [], flags: ['vm-selectors'],
+    help: 'Configure the static memory range of a VM: the hard lower and upper limits of its memory, which can change only '
+      + 'while the VM is halted and must encompass the dynamic range.', load: mem },
+  { name: 'vm-memory-dynamic-range-set', reqd: ['min', 'max'], optn: [], flags: ['vm-selectors'],
+    help: 'Configure the dynamic memory range of a VM: the soft lower and upper limits of its memory, which can change while '
+      + 'the VM runs and must fit within the static range.', load: mem },
+  { name: 'vm-memory-target-set', reqd: ['target'], optn: [], flags: ['vm-selectors'],
+    help: 'Set the memory target for a halted or running VM. The value must lie within the VM\'s static range.', load: mem },
+  { name: 'vm-checkpoint', reqd: ['new-name-label'], optn: ['new-name-description'], flags: ['standard', 'vm-selectors'],
+    help: 'Checkpoint an existing VM: a snapshot of its disks and, for a running VM, of its memory. Prints the checkpoint\'s UUID.',
+    load: async () => (await import('./commands/vm-copies.js')).vmCheckpoint },
+  { name: 'host-dmesg', reqd: [], optn: [], flags: ['host-selectors'], help: 'Get xen dmesg of the XE host.', load: admin },
+  { name: 'host-forget', reqd: ['uuid'], optn: ['force'],
+    help: 'Forget about the host without contacting it explicitly. WARNING: this call is useful if the host to \'forget\' is '
+      + 'dead; however, if the host is live and part of the pool, you should consider using pool-eject instead.', load: admin },
+  { name: 'pool-sync-database', reqd: [], optn: [], help: 'Synchronise the current database across all hosts in the pool.', load: admin },
+  { name: 'user-password-change', reqd: ['new'], optn: ['old'], help: 'Change a user\'s login password.', load: admin },
+  { name: 'event-wait', reqd: ['class'], optn: [],
+    help: 'Wait for the event that satisfies the conditions given on the command line (field=value, or field=/=value for '
+      + '"not equal").', load: () => import('./commands/event-wait.js') },
+];
