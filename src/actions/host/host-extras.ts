@@ -45,12 +45,13 @@ export const hostExtraActions = {
     return pif[0];
   },
   dmesg: async (ctx, a) => {
-    const host = hostOf(ctx, a);
+    mustRow(ctx, 'host', a.host);
+    const host = a.host;
     return mapHypervisorErrors({ host }, () => domainsOn(ctx, host).dmesg());
   },
   destroy: async (ctx, a) => {
     mustRow(ctx, 'host', a.self);
-    await membershipOf(ctx).forget(a.self as Ref<'host'>);
+    await membershipOf(ctx).forget(a.self);
     return '';
   },
   // xapi keeps this call for old clients and answers it with nothing.
