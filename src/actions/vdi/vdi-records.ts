@@ -65,9 +65,16 @@ export function upsertVdi(ctx: ActionContext, srRef: Ref<'SR'>, info: VdiInfo, f
   const ref = newRef<'VDI'>();
   const named: Row = info.hidden
     ? { name_label: BASE_COPY_NAME, name_description: '', type: 'user' }
-    : { name_label: info.nameLabel ?? '', name_description: '', type: 'user', ...fresh };
+    : { name_label: info.nameLabel ?? '', name_description: info.nameDescription ?? '', type: 'user', ...foundRelation(ctx, info), ...fresh };
   ctx.db.create('VDI', ref, { ...named, uuid: info.uuid, SR: srRef, ...storageFields(info, named) });
   return ref;
+}
+
+/** The snapshot relation the storage records for a disk a scan finds (an SR another toolstack made). */
+function foundRelation(ctx: ActionContext, info: VdiInfo): Row {
+  if (!info.snapshotOf) return {};
+  const of = vdiByUuid(ctx, info.snapshotOf);
+  return { is_a_snapshot: true, snapshot_of: of ?? NULL_REF, ...(info.snapshotTime ? { snapshot_time: info.snapshotTime } : {}) };
 }
 
 /** Removes a VDI record with the drives that pointed at it, as xapi's VDI.destroy does. */
@@ -95,6 +102,14 @@ export function syncVdis(ctx: ActionContext, srRef: Ref<'SR'>, infos: readonly V
       if (!byUuid.has(key)) removeVdiRecord(ctx, ref as Ref<'VDI'>);
     }
     for (const info of infos) upsertVdi(ctx, srRef, info);
+    // A snapshot recorded before the disk it was taken of: link it now both exist.
+    for (const info of infos) {
+      if (!info.snapshotOf) continue;
+      const ref = vdiByUuid(ctx, info.uuid);
+      const of = vdiByUuid(ctx, info.snapshotOf);
+      const row = ref ? ctx.db.get('VDI', ref) : undefined;
+      if (ref && of && row?.is_a_snapshot === true && row.snapshot_of === NULL_REF) ctx.db.update('VDI', ref, { snapshot_of: of });
+    }
   });
 }
 

@@ -34,6 +34,14 @@ export interface VdiInfo {
   readonly nameLabel?: string;
   /** Where the disk is on the storage (`VDI.location`), when not its uuid. */
   readonly location?: string;
+  /** A description the storage keeps for the disk (what another toolstack stored), for a record made by a scan. */
+  readonly nameDescription?: string;
+  /**
+   * The disk this one is a snapshot of, and when it was taken (XenAPI datetime), when the
+   * storage records it (an SR another toolstack made); a record made by a scan takes them.
+   */
+  readonly snapshotOf?: string;
+  readonly snapshotTime?: string;
 }
 
 /** What the storage says about itself. */

@@ -174,9 +174,13 @@ export class EqlClient {
     return parseTable(await this.run(`volume select ${q(volume)} snapshot show`)).map((r) => ({ name: r.Name!, status: r.Status ?? '' }));
   }
 
-  async snapshotDetail(volume: string, snap: string): Promise<{ iqn: string; online: boolean; description: string; size: number }> {
+  async snapshotDetail(volume: string, snap: string): Promise<{ iqn: string; online: boolean; description: string; size: number; timestamp?: string }> {
     const d = parseDetail(await this.run(`volume select ${q(volume)} snapshot select ${q(snap)} show`));
-    return { iqn: field(d, 'iSCSI Name'), online: field(d, 'Status') === 'online', description: d.get('Description') ?? '', size: parseEqlSize(field(d, 'Size')) };
+    const ts = d.get('Timestamp');
+    return {
+      iqn: field(d, 'iSCSI Name'), online: field(d, 'Status') === 'online', description: d.get('Description') ?? '', size: parseEqlSize(field(d, 'Size')),
+      ...(ts ? { timestamp: ts } : {}),
+    };
   }
 
   async setSnapshot(volume: string, snap: string, setting: 'online' | 'offline'): Promise<void> {

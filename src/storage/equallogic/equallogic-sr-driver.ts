@@ -18,6 +18,7 @@ import { EqlClient, type EqlGroupInfo } from './eql-client.js';
 import { eqlIdentity, eqlSystemId, parseEqlDeviceConfig, type EqlDeviceConfig } from './eql-device-config.js';
 import { asApiError } from './eql-failures.js';
 import { metadataVolume, srOfMetadataVolume, vdiOfVolume } from './eql-names.js';
+import { parseLegacyEqlVolume } from '../array/legacy-storagelink.js';
 import { EqualLogicSr } from './equallogic-sr.js';
 
 export interface EqualLogicDriverOptions {
@@ -152,7 +153,8 @@ export class EqualLogicSrDriver implements SrDriver {
     return this.guarded(r, async () => {
       const names = await r.client.volumeNames();
       const md = metadataVolume(srUuid);
-      const here = names.includes(md) && (await r.client.volume(md)).pool === r.config.pool;
+      let here = names.includes(md) && (await r.client.volume(md)).pool === r.config.pool;
+      if (!here && !names.includes(md)) here = await this.takeOverLegacy(r, srUuid, names);
       if (!here) throw identityMismatch(srUuid, this.known.get(srUuid), r.identity);
       this.remember(srUuid, r.identity);
       const portal = `${r.config.host.includes(':') ? `[${r.config.host}]` : r.config.host}:${r.config.iscsiPort ?? r.group.iscsiPort ?? 3260}`;
@@ -169,8 +171,32 @@ export class EqualLogicSrDriver implements SrDriver {
       const names = await r.client.volumeNames();
       const md = metadataVolume(srUuid);
       if (!names.includes(md)) throw identityMismatch(srUuid, this.known.get(srUuid), r.identity);
-      for (const n of names) if (vdiOfVolume(srUuid, n)) await r.client.deleteVolume(n);
+      for (const n of names) if (vdiOfVolume(srUuid, n) || parseLegacyEqlVolume(srUuid, n)) await r.client.deleteVolume(n);
       await r.client.deleteVolume(md);
     });
+  }
+
+  /**
+   * An SR the StorageLink Gateway made has no metadata volume, only its disks' volumes
+   * (`xs-<8 hex of the SR uuid>-…`, see legacy-storagelink). When this pool holds some,
+   * the metadata volume is made, so the group marks the SR as Islet's from now on.
+   */
+  private async takeOverLegacy(r: Reached, srUuid: string, names: readonly string[]): Promise<boolean> {
+    let found = false;
+    for (const n of names) {
+      if (parseLegacyEqlVolume(srUuid, n) && (await r.client.volume(n)).pool === r.config.pool) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+    const md = metadataVolume(srUuid);
+    try {
+      await r.client.createVolume({ name: md, sizeMiB: 1, pool: r.config.pool, thin: true, snapReservePct: 0, description: `Islet SR on ${r.group.groupName}/${r.config.pool} (from StorageLink)` });
+    } catch (e) {
+      // Another host of the pool may have made it at the same moment.
+      if (!(await r.client.volumeNames().catch((): string[] => [])).includes(md)) throw e;
+    }
+    return true;
   }
 }

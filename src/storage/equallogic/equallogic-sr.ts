@@ -18,12 +18,20 @@ import type { EqlClient, EqlVolume } from './eql-client.js';
 import type { EqlDeviceConfig } from './eql-device-config.js';
 import { asApiError } from './eql-failures.js';
 import { HIDDEN_MARK, isUuid, vdiOfVolume, vdiVolume } from './eql-names.js';
+import {
+  isLegacyEqlSnapshot, legacyVdiUuid, parseLegacyEqlVolume, parseLegacyRecord, type LegacyName, type LegacyRecord,
+} from '../array/legacy-storagelink.js';
 
 const MiB = 1024 * 1024;
 
+/** What the StorageLink Gateway's layout says of a node (an SR it made), if it is of that layout. */
+interface Legacy { readonly name?: LegacyName; readonly rec: LegacyRecord; readonly time?: string }
+
 type Node =
-  | { kind: 'volume'; uuid: string; name: string; vol: EqlVolume; hidden: boolean }
-  | { kind: 'snapshot'; uuid: string; volumeName: string; volumeUuid: string; snap: string; size: number; iqn: string };
+  | { kind: 'volume'; uuid: string; name: string; vol: EqlVolume; hidden: boolean; legacy?: Legacy }
+  | { kind: 'snapshot'; uuid: string; volumeName: string; volumeUuid: string; snap: string; size: number; iqn: string; legacy?: Legacy };
+
+interface SnapFacts { size: number; iqn: string; description: string; timestamp?: string }
 
 export interface EqlSrContext {
   readonly srUuid: string;
@@ -41,7 +49,7 @@ export class EqualLogicSr implements AttachedSr {
   private readonly active = new Map<string, BlockDevice>();
   private lock: Promise<unknown> = Promise.resolve();
   /** A snapshot's size and target never change: read once per snapshot. */
-  private readonly snapFacts = new Map<string, { size: number; iqn: string }>();
+  private readonly snapFacts = new Map<string, SnapFacts>();
 
   constructor(private readonly c: EqlSrContext) {}
 
@@ -62,59 +70,80 @@ export class EqualLogicSr implements AttachedSr {
 
   // ---- reading the array ------------------------------------------------------------
 
+  /** The VDI uuid of a volume of this SR: Islet's name, or the gateway's layout. */
+  private volumeUuid(name: string, description = ''): { uuid: string; legacy?: Legacy } | undefined {
+    const own = vdiOfVolume(this.c.srUuid, name);
+    if (own) return { uuid: own };
+    const ln = parseLegacyEqlVolume(this.c.srUuid, name);
+    if (!ln) return undefined;
+    const rec = parseLegacyRecord(description);
+    return { uuid: legacyVdiUuid(ln, rec, `${this.c.identity}/${name}`), legacy: { name: ln, rec } };
+  }
+
+  /** Reads one volume of this SR and its snapshots into `nodes`. */
+  private async readVolume(name: string, nodes: Map<string, Node>): Promise<void> {
+    if (!this.volumeUuid(name)) return;
+    const vol = await this.eql.volume(name);
+    if (vol.pool && vol.pool !== this.c.config.pool) return;
+    const id = this.volumeUuid(name, vol.description)!;
+    const legacyVolume = id.legacy !== undefined;
+    nodes.set(id.uuid, { kind: 'volume', uuid: id.uuid, name, vol, hidden: vol.description.includes(HIDDEN_MARK), ...(id.legacy ? { legacy: id.legacy } : {}) });
+    if (!vol.snapshots) return;
+    for (const s of await this.eql.snapshots(name)) {
+      const gateway = legacyVolume && isLegacyEqlSnapshot(name, s.name);
+      if (!isUuid(s.name) && !gateway) continue;
+      const key = `${name}@${s.name}`;
+      let d = this.snapFacts.get(key);
+      if (!d) {
+        const det = await this.eql.snapshotDetail(name, s.name);
+        d = { size: det.size, iqn: det.iqn, description: det.description, ...(det.timestamp ? { timestamp: det.timestamp } : {}) };
+        this.snapFacts.set(key, d);
+      }
+      let uuid = s.name;
+      let legacy: Legacy | undefined;
+      if (!isUuid(s.name)) {
+        const rec = parseLegacyRecord(d.description);
+        uuid = legacyVdiUuid({ baseUuid: id.uuid, kind: 'snapshot' }, rec, `${this.c.identity}/${name}@${s.name}`);
+        legacy = { rec, ...(d.timestamp ? { time: d.timestamp } : {}) };
+      }
+      nodes.set(uuid, { kind: 'snapshot', uuid, volumeName: name, volumeUuid: id.uuid, snap: s.name, size: d.size, iqn: d.iqn, ...(legacy ? { legacy } : {}) });
+    }
+  }
+
   private async rescan(): Promise<Map<string, Node>> {
     const nodes = new Map<string, Node>();
-    for (const name of await this.eql.volumeNames()) {
-      const uuid = vdiOfVolume(this.c.srUuid, name);
-      if (!uuid) continue;
-      const vol = await this.eql.volume(name);
-      if (vol.pool && vol.pool !== this.c.config.pool) continue;
-      nodes.set(uuid, { kind: 'volume', uuid, name, vol, hidden: vol.description.includes(HIDDEN_MARK) });
-      if (!vol.snapshots) continue;
-      for (const s of await this.eql.snapshots(name)) {
-        if (!isUuid(s.name)) continue;
-        const key = `${name}@${s.name}`;
-        let d = this.snapFacts.get(key);
-        if (!d) {
-          d = await this.eql.snapshotDetail(name, s.name);
-          this.snapFacts.set(key, { size: d.size, iqn: d.iqn });
-        }
-        nodes.set(s.name, { kind: 'snapshot', uuid: s.name, volumeName: name, volumeUuid: uuid, snap: s.name, size: d.size, iqn: d.iqn });
-      }
-    }
+    for (const name of await this.eql.volumeNames()) await this.readVolume(name, nodes);
     this.nodes = nodes;
     return nodes;
   }
 
   /** Re-reads one volume and its snapshots into the index (cheaper than a full rescan). */
   private async refreshVolume(name: string): Promise<Map<string, Node>> {
-    const uuid = vdiOfVolume(this.c.srUuid, name);
-    if (!uuid) return this.nodes;
+    if (!this.volumeUuid(name)) return this.nodes;
     for (const [k, n] of this.nodes) if ((n.kind === 'volume' && n.name === name) || (n.kind === 'snapshot' && n.volumeName === name)) this.nodes.delete(k);
     const names = await this.eql.volumeNames();
     if (!names.includes(name)) return this.nodes;
-    const vol = await this.eql.volume(name);
-    this.nodes.set(uuid, { kind: 'volume', uuid, name, vol, hidden: vol.description.includes(HIDDEN_MARK) });
-    if (vol.snapshots) {
-      for (const s of await this.eql.snapshots(name)) {
-        if (!isUuid(s.name)) continue;
-        const key = `${name}@${s.name}`;
-        let d = this.snapFacts.get(key);
-        if (!d) {
-          d = await this.eql.snapshotDetail(name, s.name);
-          this.snapFacts.set(key, { size: d.size, iqn: d.iqn });
-        }
-        this.nodes.set(s.name, { kind: 'snapshot', uuid: s.name, volumeName: name, volumeUuid: uuid, snap: s.name, size: d.size, iqn: d.iqn });
-      }
-    }
+    await this.readVolume(name, this.nodes);
     return this.nodes;
+  }
+
+  /** Names and the snapshot relation the gateway stored for a node of its layout. */
+  private legacyFacts(n: Node): Partial<VdiInfo> {
+    if (!n.legacy) return {};
+    const r = n.legacy.rec;
+    const time = r.snapshotTime ?? (n.legacy.time ? xapiTime(n.legacy.time) : undefined);
+    return {
+      nameLabel: r.nameLabel ?? (n.kind === 'volume' ? n.name : n.snap),
+      ...(r.nameDescription !== undefined ? { nameDescription: r.nameDescription } : {}),
+      ...(n.kind === 'snapshot' ? { snapshotOf: n.volumeUuid, ...(time ? { snapshotTime: time } : {}) } : {}),
+    };
   }
 
   private info(n: Node, all: Map<string, Node>): VdiInfo {
     if (n.kind === 'volume') {
       return {
         uuid: n.uuid, virtualSize: n.vol.size, physicalUtilisation: n.vol.inUse, hidden: n.hidden, readOnly: n.hidden,
-        allocation: n.vol.thin ? 'thin' : 'thick', smConfig: { 'eql-volume': n.name, 'eql-iqn': n.vol.iqn },
+        allocation: n.vol.thin ? 'thin' : 'thick', smConfig: { 'eql-volume': n.name, 'eql-iqn': n.vol.iqn }, ...this.legacyFacts(n),
       };
     }
     const parent = all.get(n.volumeUuid);
@@ -124,6 +153,7 @@ export class EqualLogicSr implements AttachedSr {
       ...(underHidden ? { parentUuid: n.volumeUuid } : {}),
       allocation: parent?.kind === 'volume' && !parent.vol.thin ? 'thick' : 'thin',
       smConfig: { 'eql-volume': n.volumeName, 'eql-snapshot': n.snap, 'eql-iqn': n.iqn, 'snapshot-of': n.volumeUuid },
+      ...this.legacyFacts(n),
     };
   }
 
@@ -205,7 +235,8 @@ export class EqualLogicSr implements AttachedSr {
         await this.eql.deleteSnapshot(n.volumeName, n.snap);
       } else if (n.vol.snapshots > 0) {
         // Deleting the volume would delete its snapshots: keep it hidden until they go.
-        await this.eql.setVolume(n.name, `description ${HIDDEN_MARK}`);
+        // A gateway volume keeps what it stored (its uuid may be there) beside the mark.
+        await this.eql.setVolume(n.name, `description ${n.legacy && n.vol.description ? `"${n.vol.description}&${HIDDEN_MARK}"` : HIDDEN_MARK}`);
       } else {
         await this.eql.deleteVolume(n.name);
       }
@@ -326,6 +357,12 @@ export class EqualLogicSr implements AttachedSr {
     for (const dev of [...this.active.values()]) await dev.close().catch(() => undefined);
     this.c.client.close();
   }
+}
+
+/** A time the group prints, as XenAPI prints datetimes (`20120721T10:00:00Z`). */
+function xapiTime(text: string): string | undefined {
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? undefined : `${d.toISOString().slice(0, 19).replace(/-/g, '')}Z`;
 }
 
 /** `dev`, with `onClose` run when it is closed (the SR's record of active disks). */

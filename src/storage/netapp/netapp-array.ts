@@ -38,11 +38,12 @@ export interface LunRec {
   serial_number: string;
   comment?: string;
   location: { logical_unit: string; volume: { name: string; uuid: string } };
+  create_time?: string;
   space: { size: number; used: number; guarantee: { requested: boolean; reserved: boolean } };
 }
 
 const VOLUME_FIELDS = 'uuid,name,size,comment,aggregates,guarantee,space,autosize,snapshot_policy';
-const LUN_FIELDS = 'uuid,name,serial_number,comment,location,space';
+const LUN_FIELDS = 'uuid,name,serial_number,comment,location,space,create_time';
 
 /** The volume settings a provisioning type means. */
 export function volumeSettings(p: ProvisionType): { guarantee: string; fractionalReserve: number } {

@@ -17,6 +17,7 @@ import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
 import type { IscsiInitiator, IscsiLunDevice } from '../../core/ports/iscsi-initiator.js';
 import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
 import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
+import { legacyLunName, legacyVdiUuid, parseLegacyLunName, parseLegacyRecord } from '../array/legacy-storagelink.js';
 import type { LunRec, NetappVolume } from './netapp-array.js';
 import { netappError, onArray } from './netapp-errors.js';
 import { NetappSan } from './netapp-san.js';
@@ -41,6 +42,9 @@ export class NetappAttachedSr implements AttachedSr {
   readonly srUuid: string;
   private readonly san: NetappSan;
   private readonly active = new Map<string, Set<ActiveLun>>();
+  /** VDI uuid ↔ LUN name for LUNs not named by their uuid (an SR the StorageLink Gateway made). */
+  private readonly lunNames = new Map<string, string>();
+  private readonly lunUuids = new Map<string, string>();
 
   constructor(private readonly o: NetappAttachedOptions) {
     this.srUuid = o.srUuid;
@@ -51,17 +55,38 @@ export class NetappAttachedSr implements AttachedSr {
     return this.o.volume;
   }
 
+  private svid(l: LunRec): string {
+    return `${this.o.id.storageSystemId}__${Buffer.from(l.serial_number, 'latin1').toString('hex').toUpperCase()}`;
+  }
+
+  /** The VDI uuid of a LUN: its name, or for the gateway's layout what it stored (see legacy-storagelink). */
+  private uuidOf(l: LunRec): string | undefined {
+    const name = l.location.logical_unit;
+    if (UUID.test(name)) return name;
+    const legacy = parseLegacyLunName(name);
+    if (!legacy) return undefined;
+    const uuid = legacyVdiUuid(legacy, parseLegacyRecord(l.comment), this.svid(l));
+    this.lunNames.set(uuid, name);
+    this.lunUuids.set(name, uuid);
+    return uuid;
+  }
+
+  private readOnly(l: LunRec): boolean {
+    return l.comment === RO || parseLegacyLunName(l.location.logical_unit)?.kind === 'snapshot';
+  }
+
   private info(l: LunRec): VdiInfo {
-    const ro = l.comment === RO;
+    const uuid = this.uuidOf(l) ?? l.location.logical_unit;
+    const legacy = parseLegacyLunName(l.location.logical_unit);
     return {
-      uuid: l.location.logical_unit,
+      uuid,
       virtualSize: l.space.size,
       physicalUtilisation: l.space.used,
       hidden: false,
-      readOnly: ro,
+      readOnly: this.readOnly(l),
       allocation: l.space.guarantee.reserved ? 'thick' : 'thin',
       smConfig: {
-        SVID: `${this.o.id.storageSystemId}__${Buffer.from(l.serial_number, 'latin1').toString('hex').toUpperCase()}`,
+        SVID: this.svid(l),
         'storage-system-id': this.o.id.storageSystemId,
         'netapp-volume': this.vol.name,
         'netapp-lun': l.name,
@@ -69,11 +94,33 @@ export class NetappAttachedSr implements AttachedSr {
         allocation: l.space.guarantee.reserved ? 'thick' : 'thin',
         'space-reservation': l.space.guarantee.requested ? 'requested' : 'none',
       },
+      ...(legacy ? this.legacyFacts(l, legacy) : {}),
+    };
+  }
+
+  /** Names and the snapshot relation of a LUN the gateway made, as it stored them. */
+  private legacyFacts(l: LunRec, legacy: NonNullable<ReturnType<typeof parseLegacyLunName>>): Partial<VdiInfo> {
+    const rec = parseLegacyRecord(l.comment);
+    const base = legacyLunName(legacy.baseUuid);
+    const time = rec.snapshotTime ?? (l.create_time ? xapiTime(l.create_time) : undefined);
+    return {
+      nameLabel: rec.nameLabel ?? l.name,
+      ...(rec.nameDescription !== undefined ? { nameDescription: rec.nameDescription } : {}),
+      ...(legacy.kind === 'snapshot' ? { snapshotOf: this.lunUuids.get(base) ?? legacy.baseUuid, ...(time ? { snapshotTime: time } : {}) } : {}),
     };
   }
 
   private async lun(uuid: string): Promise<LunRec> {
-    const l = UUID.test(uuid) ? await onArray('VDIUnavailable', `looking up LUN ${uuid}`, () => this.vol.lun(uuid)) : undefined;
+    const find = async (): Promise<LunRec | undefined> => {
+      const name = this.lunNames.get(uuid) ?? (UUID.test(uuid) ? uuid : undefined);
+      return name ? this.vol.lun(name) : undefined;
+    };
+    let l = UUID.test(uuid) ? await onArray('VDIUnavailable', `looking up LUN ${uuid}`, find) : undefined;
+    if (!l && UUID.test(uuid) && !this.lunNames.has(uuid)) {
+      // Perhaps a LUN of the gateway's layout not read yet: read the names, then look again.
+      await onArray('VDIUnavailable', `listing LUNs of ${this.vol.name}`, async () => { for (const x of await this.vol.luns()) this.uuidOf(x); });
+      if (this.lunNames.has(uuid)) l = await onArray('VDIUnavailable', `looking up LUN ${uuid}`, find);
+    }
     if (!l) throw new ApiError('VDI_MISSING', [this.srUuid, uuid]);
     return l;
   }
@@ -89,15 +136,15 @@ export class NetappAttachedSr implements AttachedSr {
         identity: `${this.o.id.storageSystemId}/${aggr}/${this.vol.name}`,
         physicalSize: footprint + (a?.space.block_storage.available ?? 0),
         physicalUtilisation: footprint,
-        virtualAllocation: luns.filter((l) => UUID.test(l.location.logical_unit)).reduce((n, l) => n + l.space.size, 0),
+        virtualAllocation: luns.filter((l) => this.uuidOf(l) !== undefined).reduce((n, l) => n + l.space.size, 0),
         ...(this.o.id.warning ? { warnings: [this.o.id.warning] } : {}),
       };
     });
   }
 
   async scan(): Promise<VdiInfo[]> {
-    const luns = await onArray('SRScan', `listing LUNs of ${this.vol.name}`, () => this.vol.luns());
-    return luns.filter((l) => UUID.test(l.location.logical_unit)).map((l) => this.info(l));
+    const luns = (await onArray('SRScan', `listing LUNs of ${this.vol.name}`, () => this.vol.luns())).filter((l) => this.uuidOf(l) !== undefined);
+    return luns.map((l) => this.info(l));
   }
 
   async vdiStat(uuid: string): Promise<VdiInfo> {
@@ -135,7 +182,7 @@ export class NetappAttachedSr implements AttachedSr {
 
   async vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
     const l = await this.lun(uuid);
-    if (l.comment === RO) throw new ApiError('VDI_READONLY', [uuid]);
+    if (this.readOnly(l)) throw new ApiError('VDI_READONLY', [uuid]);
     const size = Math.ceil(newVirtualSize / 512) * 512;
     if (!Number.isSafeInteger(size) || size < l.space.size) throw netappError('VDISize', `cannot shrink ${uuid} from ${l.space.size} to ${newVirtualSize} bytes`);
     return onArray('VDISize', `resizing LUN ${l.name}`, async () => {
@@ -164,7 +211,7 @@ export class NetappAttachedSr implements AttachedSr {
       await this.vol.growFor({ size: src.space.size, reserved });
       let made: LunRec;
       try {
-        made = await this.vol.cloneLun(uuid, newUuid, reserved, snapshot ? RO : RW);
+        made = await this.vol.cloneLun(src.location.logical_unit, newUuid, reserved, snapshot ? RO : RW);
       } catch (e) {
         await this.vol.fit().catch(() => undefined);
         throw e;
@@ -175,7 +222,7 @@ export class NetappAttachedSr implements AttachedSr {
 
   async activate(uuid: string, opts: { readOnly: boolean }): Promise<BlockDevice> {
     const l = await this.lun(uuid);
-    if (!opts.readOnly && l.comment === RO) throw new ApiError('VDI_READONLY', [uuid]);
+    if (!opts.readOnly && this.readOnly(l)) throw new ApiError('VDI_READONLY', [uuid]);
     const initiator = this.o.initiator;
     if (!initiator) throw netappError('ISCSIDevice', 'this host has no iSCSI initiator');
     const iqn = this.o.initiatorIqn();
@@ -231,6 +278,12 @@ export class NetappAttachedSr implements AttachedSr {
   openVhd(path: string): Promise<VhdSource> {
     return openVhdSource(path);
   }
+}
+
+/** An ISO time as XenAPI prints datetimes (`20120721T10:00:00Z`). */
+function xapiTime(iso: string): string | undefined {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? undefined : `${d.toISOString().slice(0, 19).replace(/[-]/g, '')}Z`;
 }
 
 /** One activation of a LUN: I/O goes to the iSCSI device until it is closed. */

@@ -16,6 +16,7 @@ import { ApiError } from '../../core/api-error.js';
 import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
 import { storagePoolsXml, storageSystemsXml, srListXml } from '../array/array-probe-xml.js';
 import { checkFirmware, type FirmwarePolicy } from '../array/firmware-version.js';
+import { LEGACY_FLEXVOL } from '../array/legacy-storagelink.js';
 import type { IscsiInitiator } from '../../core/ports/iscsi-initiator.js';
 import { NetappAttachedSr } from './netapp-attached-sr.js';
 import { NetappVolume, type VolumeRec } from './netapp-array.js';
@@ -205,17 +206,42 @@ export class NetappSrDriver implements SrDriver {
     return vols.filter((v) => v.comment?.startsWith(SR_COMMENT));
   }
 
-  /** The SR's FlexVol, found by name and checked by the uuid in its comment. */
+  /**
+   * The SR's FlexVol, found by the uuid in its comment (or by name) and checked by it. An
+   * SR the StorageLink Gateway made has a FlexVol `<SR name>__<8 hex>` without that
+   * comment: the one named by device-config:volume, or the only such volume in the
+   * aggregate, is taken over (its comment set to this SR) on the first plug.
+   */
   private async srVolume(client: OntapRestClient, srUuid: string, cfg: NetappConfig): Promise<VolumeRec> {
-    const name = cfg.volume ?? defaultVolumeName(srUuid);
-    const v = await onArray('SRUnavailable', `looking for FlexVol ${name}`, () => NetappVolume.find(client, name));
+    const marked = cfg.volume ? undefined : (await this.existingSrs(client)).find((x) => x.comment === `${SR_COMMENT}${srUuid}`);
+    const name = marked?.name ?? cfg.volume ?? defaultVolumeName(srUuid);
+    let v = marked ?? await onArray('SRUnavailable', `looking for FlexVol ${name}`, () => NetappVolume.find(client, name));
+    if (!v || (cfg.volume && !v.comment?.startsWith(SR_COMMENT) && LEGACY_FLEXVOL.test(v.name))) v = await this.legacyVolume(client, srUuid, cfg, v);
     if (!v) {
       const other = (await this.existingSrs(client, cfg.storagePoolId)).map((x) => x.comment!.slice(SR_COMMENT.length));
       throw new ApiError('SR_BACKEND_FAILURE_47', ['', `The SR is not available [opterr=SR ${srUuid} is not on this array (FlexVol ${name} missing)${other.length ? `; it holds SR ${other.join(', ')}` : ''}]`, '']);
     }
     if (v.comment !== `${SR_COMMENT}${srUuid}`) {
-      throw netappError('SRUnavailable', `FlexVol ${name} holds ${v.comment?.startsWith(SR_COMMENT) ? `SR ${v.comment.slice(SR_COMMENT.length)}` : 'no Islet SR'}, not SR ${srUuid}`);
+      throw netappError('SRUnavailable', `FlexVol ${v.name} holds ${v.comment?.startsWith(SR_COMMENT) ? `SR ${v.comment.slice(SR_COMMENT.length)}` : 'no Islet SR'}, not SR ${srUuid}`);
     }
     return v;
+  }
+
+  /** Takes over the gateway's FlexVol of a legacy SR (see srVolume); undefined when there is none. */
+  private async legacyVolume(client: OntapRestClient, srUuid: string, cfg: NetappConfig, named: VolumeRec | undefined): Promise<VolumeRec | undefined> {
+    let v = named;
+    if (!v) {
+      const all = await onArray('SRUnavailable', 'listing FlexVols', () => client.list<VolumeRec>('/api/storage/volumes', {
+        ...(cfg.storagePoolId ? { 'aggregates.name': cfg.storagePoolId } : {}), fields: 'uuid,name,size,comment,aggregates',
+      }));
+      const legacy = all.filter((x) => LEGACY_FLEXVOL.test(x.name) && !x.comment?.startsWith(SR_COMMENT));
+      if (legacy.length > 1) {
+        throw netappError('SRUnavailable', `SR ${srUuid} has no FlexVol of its own and ${legacy.length} StorageLink FlexVols could be it (${legacy.map((x) => x.name).join(', ')}): name one with device-config:volume`);
+      }
+      v = legacy[0];
+    }
+    if (!v || v.comment?.startsWith(SR_COMMENT)) return v;
+    await onArray('SRUnavailable', `taking over StorageLink FlexVol ${v.name}`, () => client.patch(`/api/storage/volumes/${v!.uuid}`, { comment: `${SR_COMMENT}${srUuid}` }));
+    return NetappVolume.find(client, v.name);
   }
 }
