@@ -5,7 +5,8 @@
  * (default 3):
  * - `initiator`: Islet's initiator copying a file to a tgtd LUN and the LUN back to a file,
  *   against `qemu-img convert` over iscsi:// (libiscsi) doing the same copies to and from
- *   the same LUN; ratio = qemu's time / Islet's time (goal >= 1.0);
+ *   the same LUN; ratio = qemu's time / Islet's time (goal >= 1.0); both end a write to the
+ *   LUN with one SYNCHRONIZE CACHE;
  * - `target`: `qemu-img convert` to and from the simulated target (`islet sim iscsi`, its
  *   own process) against tgtd serving the same file; ratio = tgtd's time / ours (goal >= 0.8).
  * Every round runs all the copies back to back (order alternating between rounds).
@@ -22,8 +23,14 @@ const TARGET = 'iqn.2026-12.org.islet.bench:lun';
 const CHUNK = MiB;
 const DEPTH = 16;
 
+/**
+ * qemu-img convert's default cache mode for the destination is `unsafe`: it never asks the
+ * target to flush. Islet's copy ends with SYNCHRONIZE CACHE (a copy that is not durable is
+ * not finished), so qemu-img writing to a LUN runs with `-t writeback`, which flushes once
+ * at the end: both sides do the same work.
+ */
 async function qemuCopy(from: string, to: string, toLun: boolean): Promise<void> {
-  await exec('qemu-img', ['convert', ...(toLun ? ['-n'] : []), '-f', 'raw', '-O', 'raw', from, to], { maxBuffer: 1 << 20 });
+  await exec('qemu-img', ['convert', ...(toLun ? ['-n', '-t', 'writeback'] : []), '-f', 'raw', '-O', 'raw', from, to], { maxBuffer: 1 << 20 });
 }
 
 /** Islet's initiator: file → LUN or LUN → file, DEPTH requests of CHUNK bytes in flight. */

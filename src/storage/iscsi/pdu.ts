@@ -52,10 +52,7 @@ export interface Digests {
  */
 export function encodePdu(bhs: Buffer, data: Buffer | undefined, digests: Digests): Buffer[] {
   const len = data?.length ?? 0;
-  if (len >= ABSOLUTE_MAX_SEGMENT) throw new RangeError(`data segment of ${len} bytes is too long`);
-  bhs[5] = (len >>> 16) & 0xff;
-  bhs[6] = (len >>> 8) & 0xff;
-  bhs[7] = len & 0xff;
+  setDataSegmentLength(bhs, len);
   const out: Buffer[] = [bhs];
   if (digests.header) out.push(digestBytes(crc32c(bhs)));
   if (len > 0) {
@@ -68,15 +65,28 @@ export function encodePdu(bhs: Buffer, data: Buffer | undefined, digests: Digest
   return out;
 }
 
+/** Sets DataSegmentLength (bytes 5–7) of a BHS. */
+export function setDataSegmentLength(bhs: Buffer, len: number): void {
+  if (len >= ABSOLUTE_MAX_SEGMENT) throw new RangeError(`data segment of ${len} bytes is too long`);
+  bhs[5] = (len >>> 16) & 0xff;
+  bhs[6] = (len >>> 8) & 0xff;
+  bhs[7] = len & 0xff;
+}
+
 /** The 8-byte LUN field for LUN numbers below 16384 (SAM peripheral / flat addressing). */
 export function encodeLun(lun: number): Buffer {
   const b = Buffer.alloc(8);
-  if (lun < 256) b[1] = lun;
-  else {
-    b[0] = 0x40 | ((lun >> 8) & 0x3f);
-    b[1] = lun & 0xff;
-  }
+  writeLun(b, 0, lun);
   return b;
+}
+
+/** Writes the LUN field in place (bytes `at`..`at`+7 must be zero), sparing a buffer per PDU. */
+export function writeLun(b: Buffer, at: number, lun: number): void {
+  if (lun < 256) b[at + 1] = lun;
+  else {
+    b[at] = 0x40 | ((lun >> 8) & 0x3f);
+    b[at + 1] = lun & 0xff;
+  }
 }
 
 /** The LUN number of an 8-byte LUN field, or -1 when it is not a form Islet serves. */

@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { IscsiError } from '../../core/ports/iscsi-initiator.js';
-import { encodePdu, type Pdu } from './pdu.js';
+import { encodePdu, setDataSegmentLength, type Pdu } from './pdu.js';
 import { PduReader } from './pdu-reader.js';
 
 export function parsePortal(portal: string): { host: string; port: number } {
@@ -56,11 +56,31 @@ export class Wire {
     return this.failed !== undefined;
   }
 
+  /**
+   * Queues one PDU. `data` is not copied: the caller leaves it unchanged until the socket
+   * has written it. Between `cork` and `uncork` PDUs gather into one write.
+   */
   send(bhs: Buffer, data?: Buffer): void {
     if (this.failed) return;
-    const bufs = encodePdu(bhs, data, this.reader.digests);
+    const len = data?.length ?? 0;
+    const digests = this.reader.digests;
     this.socket.cork();
-    for (const b of bufs) this.socket.write(b);
+    if (!digests.header && !digests.data && (len & 3) === 0) {
+      // The common case, without padding or digests: no list of buffers to build.
+      setDataSegmentLength(bhs, len);
+      this.socket.write(bhs);
+      if (len > 0) this.socket.write(data!);
+    } else {
+      for (const b of encodePdu(bhs, data, digests)) this.socket.write(b);
+    }
+    this.socket.uncork();
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
     this.socket.uncork();
   }
 
