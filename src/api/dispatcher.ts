@@ -17,6 +17,7 @@ import type { SessionStore } from './session-store.js';
 import type { TaskRunner } from './task-runner.js';
 import { decodeArg, encodeTyped, toXmlValue } from './wire/typed-value.js';
 import { setOwn, type WireValue } from './wire/wire-value.js';
+import { encodeTypedJson } from './wire/json-encode.js';
 
 
 interface MethodEntry {
@@ -104,8 +105,33 @@ export class Dispatcher {
     return encodeTyped(value, ty, this.fieldsOf);
   }
 
+  /** Encodes a value of type `ty` straight to its JSON-RPC form (`toJson(encode(v, ty))`). */
+  encodeJson(value: unknown, ty: Ty): unknown {
+    if (value instanceof Typed) return this.encodeJson(value.value, value.ty);
+    if (ty.kind !== 'any') return encodeTypedJson(value, ty, this.fieldsOf);
+    if (Array.isArray(value)) return value.map((x) => this.encodeJson(x, ty));
+    if (value !== null && typeof value === 'object') {
+      const v: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(value)) setOwn(v, k, this.encodeJson(x, ty));
+      return v;
+    }
+    return encodeTypedJson(value, ty, this.fieldsOf);
+  }
+
+  /** Runs a call and encodes its result as a wire value tree (for either codec). */
   async call(method: string, params: readonly unknown[], peer: string): Promise<WireValue> {
-    if (method === 'system.listMethods') return this.encode(this.listMethods(), { kind: 'set', of: { kind: 'string' } });
+    const r = await this.invoke(method, params, peer);
+    return this.encode(r.value, r.ty);
+  }
+
+  /** Runs a call and encodes its result straight to JSON-RPC's form. */
+  async callJson(method: string, params: readonly unknown[], peer: string): Promise<unknown> {
+    const r = await this.invoke(method, params, peer);
+    return this.encodeJson(r.value, r.ty);
+  }
+
+  private async invoke(method: string, params: readonly unknown[], peer: string): Promise<{ value: unknown; ty: Ty }> {
+    if (method === 'system.listMethods') return { value: this.listMethods(), ty: { kind: 'set', of: { kind: 'string' } } };
     const isAsync = method.startsWith('Async.');
     const entry = this.table.get(isAsync ? method.slice(6) : method);
     if (!entry || (isAsync && !entry.msg.async)) throw new ApiError('MESSAGE_METHOD_UNKNOWN', [method]);
@@ -135,7 +161,7 @@ export class Dispatcher {
     const ctx = (task?: ActionContext['task']): ActionContext => ({
       services: this.o.services, db: this.o.services.db, session, task, peer,
     });
-    if (!isAsync) return this.encode(await entry.impl(ctx(undefined), args), msg.result);
+    if (!isAsync) return { value: await entry.impl(ctx(undefined), args), ty: msg.result };
 
     const taskRef = this.o.tasks.create(`Async.${entry.wireName}`, '', session?.ref);
     void this.o.tasks.run(
@@ -143,6 +169,6 @@ export class Dispatcher {
       async (h) => entry.impl(ctx(h), args),
       (v) => (msg.result.kind === 'void' ? '' : toXmlValue(this.encode(v, msg.result))),
     );
-    return this.encode(taskRef as Ref, { kind: 'ref', cls: 'task' });
+    return { value: taskRef as Ref, ty: { kind: 'ref', cls: 'task' } };
   }
 }

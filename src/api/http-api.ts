@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, toApiError } from '../core/api-error.js';
 import type { Dispatcher } from './dispatcher.js';
 import { jsonRpcFailure, jsonRpcSuccess, parseJsonRpcCall } from './wire/jsonrpc.js';
-import { toJson } from './wire/typed-value.js';
 import { parseXmlRpcCall, xmlRpcBare, xmlRpcFailure, xmlRpcSuccess } from './wire/xmlrpc.js';
 
 /** A handler for a raw HTTP resource such as `PUT /pool_patch_upload`. */
@@ -120,8 +119,8 @@ export function createHttpApi(o: HttpApiOptions): (req: IncomingMessage, res: Se
       return;
     }
     try {
-      const value = await o.dispatcher.call(call.method, call.params, peerOf(req));
-      send(res, 200, 'application/json', jsonRpcSuccess(call.id, call.version, toJson(value)));
+      const result = await o.dispatcher.callJson(call.method, call.params, peerOf(req));
+      send(res, 200, 'application/json', jsonRpcSuccess(call.id, call.version, result));
     } catch (e) {
       const err = toApiError(e);
       if (err.code === 'INTERNAL_ERROR') log(`${call.method}: ${e instanceof Error ? e.stack : String(e)}`);

@@ -13,7 +13,6 @@ import type { ClassDecl } from '../datamodel/dsl.js';
 import type { Dispatcher } from '../api/dispatcher.js';
 import type { ResourceHandler } from '../api/http-api.js';
 import type { SessionStore } from '../api/session-store.js';
-import { toJson } from '../api/wire/typed-value.js';
 import { ForwardingPoolDb } from '../pool/forwarding-pool-db.js';
 import { lifecycleFromEnv, type HostLifecycle } from '../pool/host-lifecycle.js';
 import { poolFileResource } from '../api/handlers/pool-file-handler.js';
@@ -86,7 +85,7 @@ export function attachPool(p: PreparedPool, o: AttachOptions): PoolAttachment {
     node, link,
     gate: poolGate(node),
     resources: [[`GET ${POOL_FILE_PATH}`, poolFileResource(o.dataDir, (uuid, token) => node.verifyHostCredential(uuid, token))]],
-    wire: (dispatcher) => node.setLocalCall(async (method, params) => toJson(await dispatcher.call(method, params, 'local'))),
+    wire: (dispatcher) => node.setLocalCall((method, params) => dispatcher.callJson(method, params, 'local')),
     start: (port) => node.start(port),
     stop: () => node.stop(),
   };
