@@ -139,6 +139,10 @@ export class PoolDbCore implements PoolDb {
     return out;
   }
 
+  count(cls: string): number {
+    return this.#readable(cls)?.objects.size ?? 0;
+  }
+
   refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined {
     return this.#readable(cls)?.byUuid.get(uuid) as Ref<C> | undefined;
   }

@@ -77,6 +77,9 @@ export class ForwardingPoolDb implements PoolDb {
   where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]> {
     return this.inner.where(cls, test);
   }
+  count(cls: string): number {
+    return this.inner.count(cls);
+  }
   refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined {
     return this.inner.refByUuid(cls, uuid);
   }

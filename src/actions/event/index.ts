@@ -52,6 +52,7 @@ function parseToken(token: string): number {
   return Number(m[1]);
 }
 
+/** One event; its snapshot is the record as read (the encoder sends only public fields). */
 function eventRecord(ctx: ActionContext, ch: ObjectChange, withUuid: boolean): Record<string, unknown> {
   const c = classByLowerName(ch.cls)!;
   const ev: Record<string, unknown> = {
@@ -61,13 +62,9 @@ function eventRecord(ctx: ActionContext, ch: ObjectChange, withUuid: boolean): R
     operation: ch.op,
     ref: ch.ref,
   };
-  const row = ch.op === 'del' ? undefined : ctx.db.get(c.name, ch.ref);
-  if (withUuid) ev.obj_uuid = row ? String(row.uuid) : '';
-  if (row) {
-    const pub: Record<string, unknown> = {};
-    for (const f of c.fields) if (!f.internal) pub[f.name] = row[f.name];
-    ev.snapshot = new Typed(pub, t.record(c.name));
-  }
+  const rec = ch.op === 'del' ? undefined : ctx.db.get(c.name, ch.ref);
+  if (withUuid) ev.obj_uuid = rec ? String(rec.uuid) : '';
+  if (rec) ev.snapshot = new Typed(rec, t.record(c.name));
   return ev;
 }
 
@@ -75,9 +72,16 @@ function validRefCounts(ctx: ActionContext, sub: Subscription): Record<string, n
   const out: Record<string, number> = {};
   for (const c of classes) {
     const lc = c.name.toLowerCase();
-    if (sub.all || sub.classes.has(lc)) out[lc] = ctx.db.all(c.name).length;
+    if (sub.all || sub.classes.has(lc)) out[lc] = ctx.db.count(c.name);
   }
   return out;
+}
+
+/** Whether any object of class `lc` can be wanted by the subscription. */
+function wantsClass(sub: Subscription, lc: string): boolean {
+  if (sub.all || sub.classes.has(lc)) return true;
+  for (const o of sub.objects) if (o.startsWith(`${lc}/`)) return true;
+  return false;
 }
 
 /** Long polls still waiting, per toolstack (its `stopping` signal). */
@@ -133,10 +137,16 @@ export const eventActions = {
     if (token === '') {
       gen = ctx.db.generation;
       events = [];
+      const timestamp = (ctx.services.now().getTime() / 1000).toFixed(6);
       for (const c of classes) {
         if (!c.persist && c.name === 'event') continue;
-        for (const [ref] of ctx.db.all(c.name)) {
-          if (want(c.name, ref)) events.push(eventRecord(ctx, { cls: c.name, ref, op: 'add', gen }, false));
+        const lc = c.name.toLowerCase();
+        // Only the classes asked for are read: reading copies every row.
+        if (!wantsClass(sub, lc)) continue;
+        const ty = t.record(c.name);
+        for (const [ref, row] of ctx.db.all(c.name)) {
+          if (!want(c.name, ref)) continue;
+          events.push({ id: gen, timestamp, class: lc, operation: 'add', ref, snapshot: new Typed(row, ty) });
         }
       }
     } else {

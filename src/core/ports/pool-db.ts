@@ -50,6 +50,8 @@ export interface PoolDb {
    * or change what `field` returns.
    */
   where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]>;
+  /** How many objects a class holds (without copying them, as `all` would). */
+  count(cls: string): number;
   refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined;
 
   /**
