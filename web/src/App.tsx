@@ -9,7 +9,7 @@ import { GeneralTab } from './GeneralTab';
 import { ObjectIcon } from './Icons';
 import { Login } from './Login';
 import { ContextMenu } from './Menu';
-import { buildTree, filterTree, hostStatus, kindOfClass, poolStatus, srStatus, vmStatus, type Kind, type Status } from './model';
+import { buildTree, countKinds, filterTree, hostStatus, kindOfClass, poolStatus, srStatus, vmStatus, type Kind, type Status } from './model';
 import { Tree } from './Tree';
 import { store } from './store';
 import { describeError } from './xapi';
@@ -40,6 +40,8 @@ function statusOf(kind: Kind, ref: string): Status {
   }
 }
 
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
 export function App() {
   useSyncExternalStore(store.subscribe, store.getVersion);
   if (store.state === 'signed-out' || (store.state === 'connecting' && !store.session)) return <Login />;
@@ -62,6 +64,7 @@ function Console() {
 
   const tree = useMemo(() => buildTree(store), [version]);
   const shown = useMemo(() => filterTree(tree, search.trim()), [tree, search]);
+  const counts = useMemo(() => countKinds(tree), [tree]);
   const sel = selected && store.classOf(selected) ? selected : tree[0]?.ref;
   const kind = sel ? kindOfClass(store.classOf(sel)) : undefined;
   const tabs = kind ? tabsFor(kind) : [];
@@ -100,6 +103,7 @@ function Console() {
   };
 
   const installUpdate = useCallback(() => setWizardOpen(true), []);
+  const openMenu = useCallback((ref: string, x: number, y: number) => setMenu({ ref, x, y }), []);
   const actions = sel && kind ? objectActions(store, kind, sel) : [];
 
   return (
@@ -132,8 +136,12 @@ function Console() {
             <input type="search" placeholder="Search…" aria-label="Search the tree" value={search} onChange={(e) => setSearch(e.target.value)} />
           </div>
           <Tree roots={shown} selected={sel} onSelect={setSelected} searching={Boolean(search.trim())}
-            onContextMenu={(ref, x, y) => setMenu({ ref, x, y })} />
-          <div className="nav-footer">Infrastructure</div>
+            onContextMenu={openMenu} />
+          <div className="nav-footer">Infrastructure
+            <span className="tree-counts" data-testid="tree-counts">
+              {plural(counts.host, 'server', 'servers')}, {plural(counts.vm, 'VM', 'VMs')}, {plural(counts.sr, 'SR', 'SRs')}
+            </span>
+          </div>
         </nav>
         <main className="object-pane">
           {sel && kind && record ? (

@@ -166,6 +166,15 @@ export function buildTree(s: PoolStore): TreeNode[] {
   return [{ ref: poolRef, kind: 'pool', name, status: poolStatus(s), children: poolChildren }];
 }
 
+/** How many servers, VMs and SRs a tree holds (the navigation pane's footer). */
+export function countKinds(nodes: TreeNode[], out: Record<Kind, number> = { pool: 0, host: 0, vm: 0, sr: 0 }): Record<Kind, number> {
+  for (const n of nodes) {
+    out[n.kind]++;
+    countKinds(n.children, out);
+  }
+  return out;
+}
+
 /** The tree keeping only nodes matching `q` and their ancestors. */
 export function filterTree(nodes: TreeNode[], q: string): TreeNode[] {
   if (!q) return nodes;
