@@ -2,9 +2,10 @@
  * The Performance tab: XenCenter's default graphs from `/rrd_updates` over 10 minutes,
  * 2 hours or 1 week. Host: CPU, memory used (total − free) and SR I/O; VM: CPU, memory and
  * disk throughput; SR: I/O summed over the hosts that have it plugged. Fractions are shown
- * as %, KiB as bytes; figures a simulator models say so.
+ * as %, KiB as bytes; figures a simulator models say so. As in XenCenter, the graphs can
+ * be paused (they keep what they show while new points arrive) and resumed.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Chart, type ChartLine } from './Chart';
 import { formatBytes } from './model';
 import { fetchUpdates, RANGES, type Range, type Updates } from './rrd';
@@ -66,13 +67,24 @@ export function PerformanceTab({ s, kind, ref_ }: { s: PoolStore; kind: Kind; re
     setLoaded(true);
   }, [kind, ref_, range, residentOn, rec?.uuid, srHosts, s]);
 
+  const [paused, setPaused] = useState(false);
+  const pausedRef = useRef(false);
+  pausedRef.current = paused;
+
   useEffect(() => {
+    // A new object or range is drawn once even while paused; only the refresh waits.
     void load();
     // xcp-rrdd adds a point every 5 s; the coarser ranges change less often.
     const every = range.interval === 5 ? 5000 : 60_000;
-    const t = setInterval(() => void load(), every);
+    const t = setInterval(() => { if (!pausedRef.current) void load(); }, every);
     return () => clearInterval(t);
   }, [load, range]);
+
+  const togglePause = () => {
+    const next = !paused;
+    setPaused(next);
+    if (!next) void load();
+  };
 
   const sr8 = kind === 'sr' ? String(rec?.uuid ?? '').slice(0, 8) : '';
   const graphs = useMemo(() => {
@@ -109,10 +121,15 @@ export function PerformanceTab({ s, kind, ref_ }: { s: PoolStore; kind: Kind; re
         {RANGES.map((r) => (
           <button key={r.id} type="button" aria-pressed={r.id === range.id} className={r.id === range.id ? 'pressed' : ''} onClick={() => setRange(r)}>{r.label}</button>
         ))}
-        <span className="muted" style={{ marginLeft: 'auto' }}>{loaded ? `Step ${data[0]?.step ?? range.interval} s` : 'Loading…'}</span>
+        <button type="button" className={paused ? 'pressed' : ''} aria-pressed={paused} data-testid="pause-graphs" onClick={togglePause}>
+          {paused ? 'Resume' : 'Pause'}
+        </button>
+        <span className="muted" style={{ marginLeft: 'auto' }} data-testid="graph-state">
+          {paused ? 'Paused' : loaded ? `Step ${data[0]?.step ?? range.interval} s` : 'Loading…'}
+        </span>
       </div>
       {error && <div className="error" role="alert">{error}</div>}
-      <div className="graphs">
+      <div className="graphs" data-end={data[0]?.end ?? ''}>
         {graphs.map((g) => <Chart key={g.title} title={g.title} unit={g.unit} format={g.format} lines={g.lines} {...(g.max !== undefined ? { max: g.max } : {})} />)}
       </div>
     </div>
