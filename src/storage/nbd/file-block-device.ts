@@ -13,6 +13,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
+import { WriteGatherer } from '../write-gatherer.js';
 import { AllocationMap, ChunkState } from './allocation-map.js';
 
 export interface FileBlockDeviceOptions {
@@ -23,27 +24,12 @@ export interface FileBlockDeviceOptions {
 
 const ZEROES = Buffer.alloc(1024 * 1024);
 const MAX_CHUNKS = 1 << 24;
-/**
- * Bounds of one gathered `pwritev`: bytes (larger runs would put on one I/O thread what
- * several could copy in parallel) and buffers (below IOV_MAX).
- */
-const MAX_GATHER_BYTES = 4 * 1024 * 1024;
-const MAX_GATHER_BUFFERS = 512;
-
-interface QueuedWrite {
-  offset: number;
-  data: Buffer;
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 export class FileBlockDevice implements BlockDevice {
   readonly minBlockSize = 1;
   readonly preferredBlockSize = 4096;
   private closed = false;
   /** Writes issued during this event-loop turn, gathered into few `pwritev` calls. */
-  private queue: QueuedWrite[] = [];
-  private readonly flushQueue = (): void => this.gatherWrites();
+  private readonly gatherer = new WriteGatherer(() => this.fh.fd);
 
   private constructor(
     private readonly fh: FileHandle,
@@ -101,9 +87,7 @@ export class FileBlockDevice implements BlockDevice {
     if (data.length === 0) return;
     const end = this.map.beginWrite(offset, data.length);
     try {
-      await new Promise<void>((resolve, reject) => {
-        if (this.queue.push({ offset, data, resolve, reject }) === 1) setImmediate(this.flushQueue);
-      });
+      await this.gatherer.write(offset, data);
     } finally {
       end();
     }
@@ -174,42 +158,6 @@ export class FileBlockDevice implements BlockDevice {
       if (this.map.state(i) !== ChunkState.Unknown) continue;
       const s = this.map.chunkStart(i) - offset;
       this.map.classify(i, isZero(buf.subarray(s, s + this.map.chunkEnd(i) - this.map.chunkStart(i))));
-    }
-  }
-
-  /**
-   * A sequential writer (nbdcopy, qemu-img) keeps dozens of adjacent writes in flight;
-   * each costs a trip to the I/O thread pool, which dominates at gigabytes per second.
-   * Contiguous writes queued in one turn go out as one `pwritev` instead.
-   */
-  private gatherWrites(): void {
-    const q = this.queue.sort((a, b) => a.offset - b.offset);
-    this.queue = [];
-    let i = 0;
-    while (i < q.length) {
-      const run = [q[i]!];
-      let end = q[i]!.offset + q[i]!.data.length;
-      let bytes = q[i]!.data.length;
-      for (i++; i < q.length && q[i]!.offset === end && run.length < MAX_GATHER_BUFFERS && bytes + q[i]!.data.length <= MAX_GATHER_BYTES; i++) {
-        run.push(q[i]!);
-        end += q[i]!.data.length;
-        bytes += q[i]!.data.length;
-      }
-      this.writeRun(run).then(() => run.forEach((w) => w.resolve()), (e: unknown) => run.forEach((w) => w.reject(e)));
-    }
-  }
-
-  private async writeRun(run: QueuedWrite[]): Promise<void> {
-    if (run.length === 1) return this.writeAll(run[0]!.data, run[0]!.offset);
-    const total = run.reduce((n, w) => n + w.data.length, 0);
-    const { bytesWritten } = await this.fh.writev(run.map((w) => w.data), run[0]!.offset);
-    if (bytesWritten === total) return;
-    // A short gathered write is rare (signals, quotas): finish piece by piece.
-    let skip = bytesWritten;
-    for (const w of run) {
-      if (skip >= w.data.length) { skip -= w.data.length; continue; }
-      await this.writeAll(w.data.subarray(skip), w.offset + skip);
-      skip = 0;
     }
   }
 

@@ -12,7 +12,7 @@ import { VhdError } from './errors.js';
 import { FOOTER_SIZE, serializeFooter, type Footer } from './footer.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { ByteRange } from './layout.js';
-import { WriteGatherer } from './write-gatherer.js';
+import { WriteGatherer } from '../write-gatherer.js';
 
 /** Bytes of bitmaps cached per file: 16384 × 512 B, covering 32 GiB of 2 MiB blocks. */
 export const BITMAP_CACHE_BYTES = 8 * 1024 * 1024;

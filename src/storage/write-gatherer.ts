@@ -4,7 +4,8 @@
  * calls. A sequential writer (nbdcopy, qemu-img, a coalesce) keeps many adjacent writes in
  * flight, and each costs a trip through the I/O thread pool and two thread wake-ups, which
  * at gigabytes per second costs more CPU than the copy itself. Writes contiguous in the file
- * go out together (within a VHD block they are); the others go out as they came.
+ * go out together (within a VHD block they are); the others go out as they came. Both the
+ * VHD adapter and the raw file block device write through it.
  */
 import { writev } from 'node:fs';
 
