@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-// @ts-expect-error xen-api ships no types
-import { createClient } from 'xen-api';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { connectXenOrchestra } from '../helpers/xen-orchestra.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,14 +31,7 @@ describe('Xen Orchestra calls: disks, memory, VCPUs, checkpoint, revert, tasks, 
 
   before(async () => {
     srv = await startIslet();
-    xapi = createClient({
-      url: `https://127.0.0.1:${srv.port}`,
-      auth: { user: 'root', password: srv.rootPassword },
-      allowUnauthorized: true,
-      debounce: 0,
-    });
-    await xapi.connect();
-    await xapi.objectsFetched;
+    xapi = await connectXenOrchestra(`https://127.0.0.1:${srv.port}`, srv.rootPassword);
     sr = String(await call('pool.get_default_SR', xapi.pool.$ref));
   });
   after(async () => {

@@ -8,10 +8,9 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-// @ts-expect-error xen-api ships no types
-import { createClient } from 'xen-api';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { connectXenOrchestra } from '../helpers/xen-orchestra.js';
 
 const run = promisify(execFile);
 
@@ -20,14 +19,7 @@ describe('Xen Orchestra xen-api client', () => {
   let xapi: any;
   before(async () => {
     srv = await startIslet();
-    xapi = createClient({
-      url: `https://127.0.0.1:${srv.port}`,
-      auth: { user: 'root', password: srv.rootPassword },
-      allowUnauthorized: true,
-      debounce: 0,
-    });
-    await xapi.connect();
-    await xapi.objectsFetched;
+    xapi = await connectXenOrchestra(`https://127.0.0.1:${srv.port}`, srv.rootPassword);
   });
   after(async () => {
     await xapi?.disconnect();

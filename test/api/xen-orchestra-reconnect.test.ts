@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-// @ts-expect-error xen-api ships no types
-import { createClient } from 'xen-api';
 import { startPool, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { connectXenOrchestra } from '../helpers/xen-orchestra.js';
 
 /** Resolves when `pred` holds for an object the client updates, or fails after `ms`. */
 function seen(xapi: any, pred: (o: any) => boolean, ms: number, what: string): Promise<void> {
@@ -37,14 +36,7 @@ describe('Xen Orchestra client across a master toolstack restart', { timeout: 30
   let xapi: any;
   before(async () => {
     pool = await startPool({ hosts: 1 });
-    xapi = createClient({
-      url: pool.masterUrl.replace(/^http:/, 'https:'),
-      auth: { user: 'root', password: pool.rootPassword },
-      allowUnauthorized: true,
-      debounce: 0,
-    });
-    await xapi.connect();
-    await xapi.objectsFetched;
+    xapi = await connectXenOrchestra(pool.masterUrl, pool.rootPassword);
   });
   after(async () => {
     await xapi?.disconnect();

@@ -4,38 +4,21 @@
  * answer (or none) aborts and the host stays in the pool. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
-import { repoRoot } from '../helpers/repo-root.js';
+import { xeOn } from '../helpers/xe.js';
 
 const PW = 'xe-confirm-pw';
-
-function runXe(home: string, args: readonly string[], input: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete env.XE_EXTRA_ARGS;
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`xe ${args.join(' ')} did not end in 60 s`)); }, 60_000);
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
-    child.stdin.end(input);
-  });
-}
 
 describe('xe confirmation prompts', () => {
   let islet: IsletProcess;
   let api: XapiClient;
   let home: string;
-  const xe = (input: string, ...args: string[]) => runXe(home, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args], input);
+  const xe = (input: string, ...args: string[]) => xeOn(() => ({ port: islet.port, password: PW, home })).answering(input, ...args);
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'xe-confirm-'));

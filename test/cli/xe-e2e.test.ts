@@ -5,7 +5,6 @@
  * independently through the XenAPI client. Needs `npm run build` (bin/xe runs dist/).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,32 +12,17 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
-
-interface Run { code: number | null; out: string; err: string }
+import { runXe, xeOn } from '../helpers/xe.js';
 
 const PW = 'xe-e2e-pw';
 let home: string;
-
-function runXe(bin: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // A clean HOME keeps the developer's ~/.xe out of the test.
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete env.XE_EXTRA_ARGS;
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
 
 describe('bin/xe end to end', () => {
   let islet: IsletProcess;
   let api: XapiClient;
   const bin = join(repoRoot(), 'bin', 'xe');
-  const xe = (...args: string[]) => runXe(bin, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args]);
+  const xe = xeOn(() => ({ port: islet.port, password: PW, home }));
+  const run = (b: string, args: string[]) => runXe(args, { home, bin: b });
 
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'xe-home-'));
@@ -163,7 +147,7 @@ describe('bin/xe end to end', () => {
       const u = await xe(...args);
       assert.deepEqual(u, { code: 1, out: '', err: "Unknown parameter: bogus\nFor usage run: 'xe help'\n" }, args.join(' '));
     }
-    const bad = await runXe(bin, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', 'wrong', 'host-list']);
+    const bad = await run(bin, ['-s', '127.0.0.1', '-p', String(islet.port), '-pw', 'wrong', 'host-list']);
     assert.deepEqual(bad, { code: 1, out: '', err: "Authentication failed\nFor usage run: 'xe help'\n" });
     const unknown = await xe('no-such-command');
     assert.deepEqual(unknown, { code: 1, out: '', err: "Unknown command: no-such-command\nFor usage run: 'xe help'\n" });
@@ -177,7 +161,7 @@ describe('bin/xe end to end', () => {
   it('speaks TLS to a named host and plain HTTP with --nossl, on the same port', async () => {
     const h = await onlyRecord('host');
     for (const extra of [['-s', 'localhost'], ['-s', 'localhost', '--nossl']]) {
-      const r = await runXe(bin, [...extra, '-p', String(islet.port), '-pw', PW, 'host-list', '--minimal']);
+      const r = await run(bin, [...extra, '-p', String(islet.port), '-pw', PW, 'host-list', '--minimal']);
       assert.deepEqual(r, { code: 0, out: `${h.uuid}\n`, err: '' }, extra.join(' '));
     }
   });
@@ -189,7 +173,7 @@ describe('bin/xe end to end', () => {
     await symlink(bin, link);
     try {
       const h = await onlyRecord('host');
-      const r = await runXe(link, ['host-list', 'params=uuid', '--minimal']);
+      const r = await run(link, ['host-list', 'params=uuid', '--minimal']);
       assert.deepEqual(r, { code: 0, out: `${h.uuid}\n`, err: '' });
     } finally {
       await rm(join(home, '.xe'), { force: true });
@@ -197,10 +181,10 @@ describe('bin/xe end to end', () => {
   });
 
   it('answers help without a server', async () => {
-    const r = await runXe(bin, ['-s', '127.0.0.1', '-p', '1', 'help', 'vm-list']);
+    const r = await run(bin, ['-s', '127.0.0.1', '-p', '1', 'help', 'vm-list']);
     assert.equal(r.code, 0);
     assert.match(r.out, /^command name            : vm-list\n        reqd params     : \n        optional params : params, /);
-    const none = await runXe(bin, []);
+    const none = await run(bin, []);
     assert.equal(none.code, 0);
     assert.match(none.err, /^Usage:/);
   });

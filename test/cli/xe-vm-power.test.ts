@@ -6,16 +6,14 @@
  * States are read back independently through the XenAPI client. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
-import { repoRoot } from '../helpers/repo-root.js';
+import { xeOn } from '../helpers/xe.js';
 
-interface Run { code: number | null; out: string; err: string }
 const PW = 'xe-power-pw';
 const MiB = 1024 * 1024;
 
@@ -25,18 +23,7 @@ describe('xe VM power and host commands', () => {
   let home: string;
   const vms: Record<string, string> = {};
 
-  const xe = (...args: string[]): Promise<Run> => new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete env.XE_EXTRA_ARGS;
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+  const xe = xeOn(() => ({ port: islet.port, password: PW, home }));
   const ok = async (...args: string[]) => {
     const r = await xe(...args);
     assert.equal(r.code, 0, `xe ${args.join(' ')}: ${r.err}`);

@@ -5,17 +5,16 @@
  * package tests' hand builder), and `bin/xe` run as a user would, with a clean HOME.
  */
 import { randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
-import { repoRoot } from '../helpers/repo-root.js';
 import { GpgHome, run, type GpgKey } from './package/gpg-home.js';
 import { handBuild, type HandBuildOptions } from './package/hand-build.js';
+import { runXe, type XeRun } from '../helpers/xe.js';
 
-export interface XeRun { code: number | null; out: string; err: string }
+export type { XeRun } from '../helpers/xe.js';
 
 export class UpdateFixture {
   private constructor(
@@ -83,17 +82,7 @@ export class UpdateFixture {
 
   /** Runs `bin/xe` with these arguments. */
   xe(args: readonly string[], o: { cwd?: string } = {}): Promise<XeRun> {
-    return new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, HOME: this.work };
-      delete env.XE_EXTRA_ARGS;
-      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(o.cwd ? { cwd: o.cwd } : {}) });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, out, err }));
-    });
+    return runXe(args, { home: this.work, ...o });
   }
 
   async close(): Promise<void> {

@@ -4,24 +4,20 @@
  * local file SR), a logged-in XenAPI client, `bin/xe`, and the data path through
  * `PUT /import_raw_vdi` and `GET /export_raw_vdi` (content compared by sha256).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XapiClient } from '../../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../../helpers/islet-server.js';
-import { repoRoot } from '../../helpers/repo-root.js';
+import { type XeRun, xeOn } from '../../helpers/xe.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 type Rec = Record<string, any>;
 
-export interface XeRun {
-  code: number | null;
-  out: string;
-  err: string;
-}
+export type { XeRun } from '../../helpers/xe.js';
 
 export interface StorageFixture {
   readonly islet: IsletProcess;
@@ -41,25 +37,10 @@ export async function startStorageFixture(env: Record<string, string> = {}): Pro
   await api.login('root', 'storage-pw');
   const [pool] = (await api.call('pool.get_all')) as string[];
   const sr = String(await api.call('pool.get_default_SR', pool));
-  const xe = (...args: string[]): Promise<XeRun> => new Promise((resolve, reject) => {
-    const e: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete e.XE_EXTRA_ARGS;
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', 'storage-pw', ...args],
-      { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+  const xe = xeOn(() => ({ port: islet.port, password: 'storage-pw', home }));
   return {
     islet, api, sr, xe,
-    xeOk: async (...args) => {
-      const r = await xe(...args);
-      if (r.code !== 0) throw new Error(`xe ${args.join(' ')} failed (${r.code}):\n${r.out}${r.err}`);
-      return r.out.trim();
-    },
+    xeOk: xe.ok,
     close: async () => {
       await api.logout().catch(() => undefined);
       api.close();

@@ -5,7 +5,6 @@
  * `islet sim equallogic` processes; helpers to make an `equallogic` SR with xe and to move
  * bytes in and out of a VDI over NBD (`nbdcopy`), hashed with sha256.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,10 +12,10 @@ import { join } from 'node:path';
 import type { XapiClient } from '../../../src/client/xapi-client.js';
 import { startEqlSimProcess, type EqlSimArgs, type EqlSimProcess } from '../../helpers/equallogic-sim-process.js';
 import { startPool, type IsletPool } from '../../helpers/islet-pool.js';
-import { repoRoot } from '../../helpers/repo-root.js';
 import { has, makeRawFile, runOk } from '../nbd/nbd-fixture.js';
+import { type XeRun, xeOn } from '../../helpers/xe.js';
 
-export interface XeRun { code: number | null; out: string; err: string }
+export type { XeRun } from '../../helpers/xe.js';
 
 export interface EqlPool {
   pool: IsletPool;
@@ -54,23 +53,8 @@ export async function startEqlPool(): Promise<EqlPool> {
   const api = await pool.client();
   const hosts = [await pool.hostRef(0), await pool.hostRef(1)];
   const sims: EqlSimProcess[] = [];
-  const xe = (...args: string[]): Promise<XeRun> => new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir };
-    delete env.XE_EXTRA_ARGS;
-    const m = new URL(pool.masterUrl);
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', m.hostname, '-p', m.port || '443', '-pw', pool.rootPassword, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-  const xeOk = async (...args: string[]) => {
-    const r = await xe(...args);
-    if (r.code !== 0) throw new Error(`xe ${args.join(' ')} failed (${r.code}):\n${r.out}${r.err}`);
-    return r.out.trim();
-  };
+  const xe = xeOn(() => ({ url: pool.masterUrl, password: pool.rootPassword, home: dir }));
+  const xeOk = xe.ok;
   // NBD exports need a network with the NBD purpose.
   const net = String(await api.call('network.create', {
     name_label: 'eql-nbd', name_description: '', MTU: 1500, other_config: {}, bridge: 'xenbr-eqlnbd', managed: true, tags: [],

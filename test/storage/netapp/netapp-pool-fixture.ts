@@ -14,7 +14,7 @@ import type { XapiClient } from '../../../src/client/xapi-client.js';
 import { OntapRestClient } from '../../../src/storage/netapp/ontap-rest-client.js';
 import { startPool, type IsletPool } from '../../helpers/islet-pool.js';
 import { startOntapSimProcess, type OntapSimProcess } from '../../helpers/ontap-sim-process.js';
-import { repoRoot } from '../../helpers/repo-root.js';
+import { xeOn } from '../../helpers/xe.js';
 
 const exec = promisify(execFile);
 type Rec = Record<string, any>;
@@ -42,27 +42,12 @@ export async function startNetappPool(o: { aggregates?: string[] } = {}): Promis
     }));
     await api.call('network.add_purpose', net, 'insecure_nbd');
     const home = await mkdtemp(join(tmpdir(), 'xe-home-'));
-    const master = new URL(pool.masterUrl);
     const p = pool;
-    const xe = (...args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-      delete env.XE_EXTRA_ARGS;
-      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', master.hostname, '-p', master.port, '-pw', p.rootPassword, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, out, err }));
-    });
+    const xe = xeOn(() => ({ url: p.masterUrl, password: p.rootPassword, home }));
     const array = new OntapRestClient({ host: sim.host, port: sim.port, username: sim.username, password: sim.password, fingerprint: sim.fingerprint });
     return {
       sim, pool, api, array, xe,
-      xeOk: async (...args) => {
-        const r = await xe(...args);
-        if (r.code !== 0) throw new Error(`xe ${args.join(' ')} failed (${r.code}):\n${r.out}${r.err}`);
-        return r.out.trim();
-      },
+      xeOk: xe.ok,
       dc: (extra = {}) => Object.entries({
         target: sim.host, port: String(sim.port), username: sim.username, password: sim.password, storagePoolId: 'aggr1',
         sslfingerprint: sim.fingerprint, ...extra,

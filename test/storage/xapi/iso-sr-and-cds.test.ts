@@ -9,7 +9,6 @@
  * Needs a built tree (`npm run build`).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../../src/client/xapi-client.js';
 import { XapiCallError } from '../../../src/client/xapi-call-error.js';
 import { type IsletProcess, startIslet } from '../../helpers/islet-server.js';
-import { repoRoot } from '../../helpers/repo-root.js';
+import { xeOn } from '../../helpers/xe.js';
 
 type Rec = Record<string, any>;
 const PW = 'iso-pw';
@@ -35,23 +34,8 @@ describe('ISO SRs and CD drives', () => {
   let srUuid = '';
   let srRef = '';
 
-  const xe = (...args: string[]): Promise<{ code: number | null; out: string; err: string }> => new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete env.XE_EXTRA_ARGS;
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-  const xeOk = async (...args: string[]): Promise<string> => {
-    const r = await xe(...args);
-    if (r.code !== 0) throw new Error(`xe ${args.join(' ')} failed (${r.code}):\n${r.out}${r.err}`);
-    return r.out.trim();
-  };
+  const xe = xeOn(() => ({ port: islet.port, password: PW, home }));
+  const xeOk = xe.ok;
   const login = async () => {
     api = new XapiClient({ url: islet.url });
     await api.login('root', PW);
