@@ -17,6 +17,7 @@ export const isletRollingUpdate = cls('islet_rolling_update', {
     runtime('hosts', t.set(t.ref('host')), 'The hosts in the order they are visited, master first'),
     runtime('host_states', t.map(t.ref('host'), t.string), 'Where each host is: pending, evacuating, applying, restarting, returning, done or skipped'),
     runtime('current_host', t.ref('host'), 'The host being worked on, if any'),
+    runtime('step_log', t.set(t.string), 'Every step each host has entered, in order, as "<n> <host ref> <step>", so that a client that looked away (a reconnect, a batch of events) still shows every step'),
     runtime('error_info', t.set(t.string), 'Why the run paused: an error code and its parameters'),
     runtime('backup_file', t.string, 'Where the pool database was saved before the run started'),
     runtime('task', t.ref('task'), 'The task following the run in this toolstack process'),

@@ -3,7 +3,8 @@
  * `xe pool-rolling-update uuid=<update> [--dry-run] [--force] [restart=host|toolstack|none]
  * [evacuate=false] [batch=N]`, `xe pool-rolling-update-resume [uuid=<run>]` and
  * `xe pool-rolling-update-abort [uuid=<run>]`. A dry run prints the plan. Otherwise xe
- * follows the run record through `event.from`, printing each host's steps as they happen,
+ * follows the run record through `event.from`, printing each host's steps as they happen
+ * (from the run's step log, so none is missed across a reconnect or a batch of events),
  * and rides out the master's own restart (part of every run): when the connection drops or
  * the session dies it logs in again and carries on watching, until the run is done (exit
  * 0), paused by a failure (its error, exit 1) or aborted.
@@ -70,13 +71,23 @@ async function nextState(ctx: CommandContext, run: string, cursor: { token: stri
 async function follow(ctx: CommandContext, run: string): Promise<void> {
   const hostNames = await patient(ctx, () => names(ctx));
   const seen = new Map<string, string>();
+  let printed = 0;
   const cursor = { token: '' };
   let r = await patient(ctx, () => ctx.call(`${CLS}.get_record`, run) as Promise<Rec>);
   for (;;) {
-    for (const [h, step] of Object.entries((r.host_states ?? {}) as Record<string, string>)) {
-      if (seen.get(h) === step) continue;
-      seen.set(h, step);
-      if (step !== 'pending' && step !== 'skipped') ctx.printer.msg(`${hostNames.get(h) ?? h}: ${step}`);
+    if (Array.isArray(r.step_log)) {
+      // Every step the run has entered, in order, however long xe looked away.
+      const log = r.step_log as string[];
+      for (; printed < log.length; printed++) {
+        const [, h = '', step = ''] = log[printed]!.split(' ');
+        ctx.printer.msg(`${hostNames.get(h) ?? h}: ${step}`);
+      }
+    } else {
+      for (const [h, step] of Object.entries((r.host_states ?? {}) as Record<string, string>)) {
+        if (seen.get(h) === step) continue;
+        seen.set(h, step);
+        if (step !== 'pending' && step !== 'skipped') ctx.printer.msg(`${hostNames.get(h) ?? h}: ${step}`);
+      }
     }
     if (r.status === 'done') {
       ctx.printer.msg(`Rolling update finished (${String(r.uuid)}).`);

@@ -140,10 +140,23 @@ async function backup(s: Services, uuid: string): Promise<string> {
   return file;
 }
 
+/** The step log with an entry for each host whose step changed since the record was written. */
+function extendStepLog(db: PoolDb, run: RunRef, st: RunState): string[] {
+  const row = db.get(CLS, run);
+  const log = [...((row?.step_log ?? []) as string[])];
+  const before = (row?.host_states ?? {}) as Record<string, string>;
+  for (const h of st.hosts) {
+    if (before[h.host] === h.step || h.step === 'pending' || h.step === 'skipped') continue;
+    log.push(`${log.length + 1} ${h.host} ${h.step}`);
+  }
+  return log;
+}
+
 function saveRun(db: PoolDb, run: RunRef, st: RunState, extra: Record<string, unknown> = {}): void {
   const cur = st.hosts.find((h) => h.step !== 'done' && h.step !== 'skipped' && h.step !== 'pending');
   db.update(CLS, run, {
     state: JSON.stringify(st),
+    step_log: extendStepLog(db, run, st),
     host_states: Object.fromEntries(st.hosts.map((h) => [h.host, h.step])),
     current_host: cur?.host ?? NULL_REF,
     ...extra,
