@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   HypervisorError, HypervisorErrorCode,
-  type DomainInfo, type DomainState, type ShutdownReason,
+  type DomainInfo, type DomainNic, type DomainState, type ShutdownReason,
 } from '../../src/core/ports/hypervisor.js';
 import type { GuestBehaviour } from '../../src/hypervisor/sim-protocol.js';
 
@@ -29,6 +29,8 @@ export interface Domain {
   guestBootId: string;
   shutdownReason?: ShutdownReason;
   guest: GuestBehaviour;
+  /** Plugged network cards by device; they stay across reboots, as the VM's VIFs do. */
+  readonly nics: Map<string, DomainNic>;
   busy?: Busy;
   /** Aborted when the domain ends or is rebuilt (reboot): guest timers watch it. */
   life: AbortController;
@@ -43,6 +45,7 @@ export function snapshot(d: Domain): DomainInfo {
     vmUuid: d.vmUuid, domid: d.domid, state: d.state, memory: d.memory, vcpus: d.vcpus,
     startedAt: d.startedAt, guestBootId: d.guestBootId,
     ...(d.shutdownReason ? { shutdownReason: d.shutdownReason } : {}),
+    nics: [...d.nics.values()].sort((a, b) => Number(a.device) - Number(b.device)),
   };
 }
 
@@ -73,9 +76,10 @@ export class DomainTable {
     return ++this.lastDomid;
   }
 
-  add(init: Omit<Domain, 'domid' | 'life' | 'guestBootId'> & { guestBootId?: string }): Domain {
+  add(init: Omit<Domain, 'domid' | 'life' | 'guestBootId' | 'nics'> & { guestBootId?: string; nics?: readonly DomainNic[] }): Domain {
     if (this.byUuid.has(init.vmUuid)) throw new Error(`domain for ${init.vmUuid} exists`);
-    const d: Domain = { ...init, guestBootId: init.guestBootId ?? randomUUID(), domid: this.nextDomid(), life: new AbortController() };
+    const nics = new Map((init.nics ?? []).map((n) => [n.device, { ...n }] as const));
+    const d: Domain = { ...init, nics, guestBootId: init.guestBootId ?? randomUUID(), domid: this.nextDomid(), life: new AbortController() };
     this.byUuid.set(d.vmUuid, d);
     return d;
   }

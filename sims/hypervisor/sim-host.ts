@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   DomainEventKind, HypervisorError, HypervisorErrorCode, ShutdownReason,
-  type CreateDomain, type DomainEvent, type DomainStats, type DomainInfo, type Hypervisor, type HypervisorInfo,
+  type CreateDomain, type DomainEvent, type DomainNic, type DomainStats, type DomainInfo, type Hypervisor, type HypervisorInfo,
   type MigrateOptions, type MigrationDestination, type ResumeDomain, type SuspendResult,
 } from '../../src/core/ports/hypervisor.js';
 import { defaultGuest, type GuestBehaviour, type MigratingDomain } from '../../src/hypervisor/sim-protocol.js';
@@ -49,6 +49,31 @@ function checkSpec(vmUuid: unknown, memory: unknown, vcpus: unknown): void {
   if (typeof vmUuid !== 'string' || !vmUuid) invalid('vmUuid must be a non-empty string');
   if (!Number.isSafeInteger(memory) || (memory as number) <= 0) invalid('memory must be a positive integer of bytes');
   if (!Number.isSafeInteger(vcpus) || (vcpus as number) <= 0) invalid('vcpus must be a positive integer');
+}
+
+/** Xen's netfront takes devices 0..15 in this toolstack's VMs (xapi allows as many). */
+const NIC_DEVICE = /^(?:[0-9]|1[0-5])$/;
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+
+function checkNic(n: unknown): DomainNic {
+  const o = (n && typeof n === 'object' ? n : {}) as Record<string, unknown>;
+  if (typeof o.device !== 'string' || !NIC_DEVICE.test(o.device)) invalid(`bad network device ${JSON.stringify(o.device)}`);
+  if (typeof o.mac !== 'string' || !MAC.test(o.mac)) invalid(`bad MAC ${JSON.stringify(o.mac)}`);
+  if (typeof o.bridge !== 'string' || !o.bridge) invalid('a network card needs a bridge');
+  const mtu = typeof o.mtu === 'number' && o.mtu > 0 ? { mtu: o.mtu } : {};
+  return { device: o.device, mac: o.mac.toLowerCase(), bridge: o.bridge, ...mtu };
+}
+
+function checkNics(list: unknown): DomainNic[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) invalid('nics must be a list');
+  const out = list.map(checkNic);
+  const seen = new Set<string>();
+  for (const n of out) {
+    if (seen.has(n.device)) invalid(`network device ${n.device} given twice`);
+    seen.add(n.device);
+  }
+  return out;
 }
 
 export class SimHost implements Hypervisor {
@@ -91,11 +116,12 @@ export class SimHost implements Hypervisor {
 
   async create(spec: CreateDomain): Promise<DomainInfo> {
     checkSpec(spec.vmUuid, spec.memory, spec.vcpus);
+    const nics = checkNics(spec.nics);
     this.requireAbsent(spec.vmUuid);
     this.ledger.reserve(spec.vmUuid, spec.memory);
     const d = this.table.add({
       vmUuid: spec.vmUuid, state: spec.paused ? 'paused' : 'running', memory: spec.memory, vcpus: spec.vcpus,
-      startedAt: nowSeconds(), guest: defaultGuest,
+      startedAt: nowSeconds(), guest: defaultGuest, nics,
     });
     return this.emit(DomainEventKind.created, d);
   }
@@ -149,6 +175,36 @@ export class SimHost implements Hypervisor {
     requireIdle(d);
     d.state = 'running';
     return this.emit(DomainEventKind.unpaused, d);
+  }
+
+  async plugNic(vmUuid: string, nic: DomainNic): Promise<DomainInfo> {
+    const d = this.table.get(vmUuid);
+    const n = checkNic(nic);
+    requireState(d, 'running', 'paused');
+    requireIdle(d);
+    if (d.nics.has(n.device)) {
+      throw new HypervisorError(HypervisorErrorCode.deviceExists,
+        `VM ${vmUuid} already has network device ${n.device}`, { vmUuid, device: n.device });
+    }
+    d.nics.set(n.device, n);
+    return snapshot(d);
+  }
+
+  async unplugNic(vmUuid: string, device: string, opts: { force: boolean }): Promise<DomainInfo> {
+    const d = this.table.get(vmUuid);
+    requireState(d, 'running', 'paused');
+    requireIdle(d);
+    if (!d.nics.has(String(device))) {
+      throw new HypervisorError(HypervisorErrorCode.noSuchDevice,
+        `VM ${vmUuid} has no network device ${String(device)}`, { vmUuid, device: String(device) });
+    }
+    // A clean unplug is a request the guest's netfront must answer; a paused guest cannot.
+    if (!opts?.force && (!d.guest.pvDrivers || d.state !== 'running')) {
+      throw new HypervisorError(HypervisorErrorCode.noGuestAgent,
+        `the guest of VM ${vmUuid} cannot release network device ${device}`, { vmUuid });
+    }
+    d.nics.delete(String(device));
+    return snapshot(d);
   }
 
   async suspend(vmUuid: string, opts: { path: string }): Promise<SuspendResult> {
@@ -252,6 +308,7 @@ export class SimHost implements Hypervisor {
   /** Destination side: checks and reserves for a migration presented with `token`. */
   acceptIncoming(token: unknown, dom: MigratingDomain): IncomingMigration {
     checkSpec(dom?.vmUuid, dom?.memory, dom?.vcpus);
+    const nics = checkNics(dom.nics);
     this.tokens.consume(token, dom.vmUuid);
     this.requireAbsent(dom.vmUuid);
     const key = `incoming:${dom.vmUuid}`;
@@ -264,7 +321,7 @@ export class SimHost implements Hypervisor {
         if (!open) throw new HypervisorError(HypervisorErrorCode.migrationFailed, 'migration already finished');
         finish();
         this.ledger.rename(key, dom.vmUuid);
-        const d = this.table.add({ ...dom, state: dom.state === 'paused' ? 'paused' : 'running' });
+        const d = this.table.add({ ...dom, nics, state: dom.state === 'paused' ? 'paused' : 'running' });
         return this.emit(DomainEventKind.migratedIn, d);
       },
       abort: () => {
@@ -286,7 +343,7 @@ export class SimHost implements Hypervisor {
   }
 
   private carry(d: Domain): Omit<MigratingDomain, 'state'> {
-    return { vmUuid: d.vmUuid, memory: d.memory, vcpus: d.vcpus, startedAt: d.startedAt, guestBootId: d.guestBootId, guest: d.guest };
+    return { vmUuid: d.vmUuid, memory: d.memory, vcpus: d.vcpus, startedAt: d.startedAt, guestBootId: d.guestBootId, guest: d.guest, nics: [...d.nics.values()] };
   }
 
   private drop(d: Domain): void {

@@ -42,5 +42,5 @@ export async function readSuspendImage(path: string): Promise<SuspendedDomain> {
   if (typeof d.vmUuid !== 'string' || !(d.memory > 0) || !(d.vcpus > 0) || typeof d.guestBootId !== 'string') {
     throw bad('incomplete suspend image');
   }
-  return { vmUuid: d.vmUuid, memory: d.memory, vcpus: d.vcpus, startedAt: d.startedAt, guestBootId: d.guestBootId, guest: d.guest };
+  return { vmUuid: d.vmUuid, memory: d.memory, vcpus: d.vcpus, startedAt: d.startedAt, guestBootId: d.guestBootId, guest: d.guest, nics: Array.isArray(d.nics) ? d.nics : [] };
 }

@@ -276,8 +276,11 @@ export const overlays: readonly ClassOverlay[] = [
   },
   {
     api: 'PIF', xe: 'pif', defaultParams: w('uuid device VLAN MAC network-uuid currently-attached host-uuid'),
-    rename: { network: 'network-uuid', host: 'host-uuid' },
+    rename: { network: 'network-uuid', host: 'host-uuid', ip_configuration_mode: 'IP-configuration-mode' },
+    derived: [nameOf('network-name-label', 'network', 'network'), nameOf('host-name-label', 'host', 'host')],
   },
+  { api: 'VLAN', xe: 'vlan', defaultParams: w('uuid tag tagged-PIF untagged-PIF') },
+  { api: 'Bond', xe: 'bond', defaultParams: w('uuid master slaves mode') },
   {
     api: 'console', xe: 'console', defaultParams: w('uuid vm-uuid vm-name-label protocol location'),
     rename: { VM: 'vm-uuid' },

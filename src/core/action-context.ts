@@ -40,6 +40,13 @@ export interface Services {
   readonly updates?: UpdatesPort;
   /** This host's NBD server, as VDI.get_nbd_info announces it. */
   readonly nbd?: NbdEndpoint;
+  /** Names of the network cards this host was configured with, management first (`eth0`). */
+  readonly nics?: readonly string[];
+  /**
+   * Whether this host's API listener accepts connections at `ip`: the pool reaches a host
+   * at its management address, so only such an address may become `host.address`.
+   */
+  readonly listensOn?: (ip: string) => boolean;
   /** Aborted when the toolstack stops: long polls (event.from) answer at once. */
   readonly stopping?: AbortSignal;
 }

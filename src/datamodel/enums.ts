@@ -89,3 +89,4 @@ export const vmOperations = enumDecl('vm_operations', ['snapshot', 'clone', 'cop
 export type VmOperations = (typeof vmOperations.values)[number];
 export const vmPowerState = enumDecl('vm_power_state', ['Halted', 'Paused', 'Running', 'Suspended']);
 export type VmPowerState = (typeof vmPowerState.values)[number];
+export const bondMode = enumDecl('bond_mode', ['balance-slb', 'active-backup', 'lacp']);

@@ -270,6 +270,15 @@ export const host = cls('host', {
       role: 'pool-operator',
       async: true,
     }),
+    message('management_reconfigure', {
+      doc: 'Moves the host\'s management to another of its interfaces, which must have an address',
+      params: [
+        param('pif', t.ref('PIF'), 'The interface to manage the host through'),
+      ],
+      errors: ['PIF_HAS_NO_NETWORK_CONFIGURATION', 'PIF_CONFIGURATION_ERROR', 'PIF_ALREADY_BONDED'],
+      role: 'pool-operator',
+      async: true,
+    }),
     message('get_server_certificate', {
       doc: 'Returns the TLS certificate the host serves the API with',
       params: [

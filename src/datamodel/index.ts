@@ -21,6 +21,8 @@ import { hostCpu } from './host-cpu.js';
 import { network } from './network.js';
 import { vif } from './vif.js';
 import { pif } from './pif.js';
+import { bond } from './bond.js';
+import { vlan } from './vlan.js';
 import { sm } from './sm.js';
 import { sr } from './sr.js';
 import { vdi } from './vdi.js';
@@ -55,6 +57,8 @@ export const declaredClasses = [
   network,
   vif,
   pif,
+  bond,
+  vlan,
   sm,
   sr,
   vdi,

@@ -2,7 +2,7 @@
  * @module
  * A PIF: a host's network interface (physical, bond or VLAN) and its IP configuration.
  */
-import { cls, ctor, message, param, runtime, rw, t } from './dsl.js';
+import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
 import { ipConfigurationMode, ipv6ConfigurationMode, pifIgmpStatus, primaryAddressType } from './enums.js';
 
 export const pif = cls('PIF', {
@@ -24,9 +24,9 @@ export const pif = cls('PIF', {
     runtime('gateway', t.string, 'IPv4 gateway'),
     runtime('DNS', t.string, 'Name servers, comma-separated'),
     runtime('bond_slave_of', t.ref('Bond'), 'The bond this interface is a member of'),
-    runtime('bond_master_of', t.set(t.ref('Bond')), 'Bonds this interface is the master of'),
+    inverse('bond_master_of', 'Bond', 'master', 'Bonds this interface is the master of'),
     runtime('VLAN_master_of', t.ref('VLAN'), 'The VLAN this interface carries'),
-    runtime('VLAN_slave_of', t.set(t.ref('VLAN')), 'VLANs built on this interface'),
+    inverse('VLAN_slave_of', 'VLAN', 'tagged_PIF', 'VLANs built on this interface'),
     runtime('management', t.bool, 'Whether the host is managed through this interface'),
     rw('other_config', t.smap, 'Free-form key/value settings for clients and tools'),
     runtime('disallow_unplug', t.bool, 'Whether the interface must stay up (for storage traffic, say)'),
@@ -50,7 +50,7 @@ export const pif = cls('PIF', {
       params: [
         param('self', t.ref('PIF'), 'The PIF'),
       ],
-      errors: ['TRANSPORT_PIF_NOT_CONFIGURED'],
+      errors: ['TRANSPORT_PIF_NOT_CONFIGURED', 'CANNOT_PLUG_BOND_SLAVE'],
       role: 'pool-operator',
       async: true,
     }),
@@ -59,7 +59,7 @@ export const pif = cls('PIF', {
       params: [
         param('self', t.ref('PIF'), 'The PIF'),
       ],
-      errors: ['HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN', 'VIF_IN_USE', 'PIF_DOES_NOT_ALLOW_UNPLUG', 'PIF_HAS_FCOE_SR_IN_USE'],
+      errors: ['HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN', 'VIF_IN_USE', 'PIF_DOES_NOT_ALLOW_UNPLUG', 'PIF_HAS_FCOE_SR_IN_USE', 'PIF_IS_MANAGEMENT_INTERFACE'],
       role: 'pool-operator',
       async: true,
     }),
@@ -73,7 +73,7 @@ export const pif = cls('PIF', {
         param('gateway', t.string, 'Gateway for static mode'),
         param('DNS', t.string, 'Name servers for static mode'),
       ],
-      errors: ['CLUSTERING_ENABLED'],
+      errors: ['CLUSTERING_ENABLED', 'INVALID_IP_ADDRESS_SPECIFIED', 'PIF_IS_MANAGEMENT_INTERFACE', 'PIF_ALREADY_BONDED', 'PIF_CONFIGURATION_ERROR'],
       role: 'pool-operator',
       async: true,
     }),

@@ -178,6 +178,32 @@ export const pool = cls('pool', {
     // Pool-internal messages between hosts (src/pool/): hidden from clients, and refused
     // unless the session was opened by a host with its own credential (islet_join_request,
     // made with a pool-admin's login, excepted).
+    message('create_VLAN', {
+      doc: 'Makes a VLAN on the interface of the given name on every host, all joining one network',
+      params: [
+        param('device', t.string, 'The interface name, such as eth1'),
+        param('network', t.ref('network'), 'The network the VLAN interfaces join'),
+        param('VLAN', t.int, 'The 802.1Q tag, 0 to 4094'),
+      ],
+      result: t.set(t.ref('PIF')),
+      resultDoc: 'The new VLAN interfaces',
+      errors: ['VLAN_TAG_INVALID'],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('create_VLAN_from_PIF', {
+      doc: 'Makes a VLAN on every host, on the interface matching the given one (same device), all joining one network',
+      params: [
+        param('pif', t.ref('PIF'), 'An interface naming the device to use on every host'),
+        param('network', t.ref('network'), 'The network the VLAN interfaces join'),
+        param('VLAN', t.int, 'The 802.1Q tag, 0 to 4094'),
+      ],
+      result: t.set(t.ref('PIF')),
+      resultDoc: 'The new VLAN interfaces',
+      errors: ['VLAN_TAG_INVALID'],
+      role: 'pool-operator',
+      async: true,
+    }),
     message('islet_join_request', {
       doc: 'Islet internal: a host asks the master to add it to the pool; returns the credential issued to that host (JSON)',
       params: [param('member', t.string, 'The joining host\'s host and metrics records and address, as JSON')],

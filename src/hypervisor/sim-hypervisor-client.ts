@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   HypervisorError, HypervisorErrorCode,
-  type CreateDomain, type DomainEvent, type DomainInfo, type DomainStats, type Hypervisor, type HypervisorInfo,
+  type CreateDomain, type DomainEvent, type DomainInfo, type DomainNic, type DomainStats, type Hypervisor, type HypervisorInfo,
   type MigrateOptions, type MigrationDestination, type ResumeDomain, type ShutdownReason, type SuspendResult,
 } from '../core/ports/hypervisor.js';
 import { RpcConnection } from './rpc-connection.js';
@@ -109,6 +109,14 @@ export class SimHypervisorClient implements Hypervisor {
 
   unpause(vmUuid: string): Promise<DomainInfo> {
     return this.conn.call(SimMethod.unpause, { vmUuid });
+  }
+
+  plugNic(vmUuid: string, nic: DomainNic): Promise<DomainInfo> {
+    return this.conn.call(SimMethod.plugNic, { vmUuid, nic: { ...nic } });
+  }
+
+  unplugNic(vmUuid: string, device: string, opts: { force: boolean }): Promise<DomainInfo> {
+    return this.conn.call(SimMethod.unplugNic, { vmUuid, device, force: opts.force });
   }
 
   suspend(vmUuid: string, opts: { path: string }): Promise<SuspendResult> {

@@ -12,7 +12,7 @@
  */
 import {
   HypervisorError, HypervisorErrorCode,
-  type DomainState, type HypervisorErrorDetails,
+  type DomainNic, type DomainState, type HypervisorErrorDetails,
 } from '../core/ports/hypervisor.js';
 
 /** Methods of an authenticated toolstack connection, mirroring the `Hypervisor` port. */
@@ -26,6 +26,8 @@ export const SimMethod = {
   reboot: 'reboot',
   pause: 'pause',
   unpause: 'unpause',
+  plugNic: 'nic.plug',
+  unplugNic: 'nic.unplug',
   suspend: 'suspend',
   resume: 'resume',
   prepareReceive: 'prepareReceive',
@@ -78,6 +80,7 @@ export interface MigratingDomain {
   readonly startedAt: number;
   readonly guestBootId: string;
   readonly guest: GuestBehaviour;
+  readonly nics?: readonly DomainNic[];
 }
 
 const codes = new Set<string>(Object.values(HypervisorErrorCode));

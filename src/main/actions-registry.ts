@@ -11,6 +11,9 @@ import { hostActions } from '../actions/host/index.js';
 import { hostPatchActions } from '../actions/host_patch/index.js';
 import { messageActions } from '../actions/message/index.js';
 import { networkActions } from '../actions/network/index.js';
+import { bondActions } from '../actions/bond/index.js';
+import { pifActions } from '../actions/pif/index.js';
+import { vlanActions } from '../actions/vlan/index.js';
 import { pbdActions } from '../actions/pbd/index.js';
 import { secretActions } from '../actions/secret/index.js';
 import { poolActions } from '../actions/pool/index.js';
@@ -52,6 +55,9 @@ const typedActions: { readonly [C in ClassName]?: ActionsOf<C> } = {
   VBD: vbdActions,
   VIF: vifActions,
   network: networkActions,
+  PIF: pifActions,
+  VLAN: vlanActions,
+  Bond: bondActions,
   host: hostActions,
   pool: poolActions,
   message: joinActions('message', messageReaders(), messageActions),

@@ -28,7 +28,8 @@ import { clearStaleVmOperations } from '../actions/vm/vm-operation-lock.js';
 import { keepVmAllowedOperations } from '../actions/vm/vm-allowed-ops-keeper.js';
 import { DEFAULT_DOM0_MEMORY, ensureControlDomain } from '../actions/host/control-domain.js';
 import { keepHostFacts } from '../actions/host/host-facts.js';
-import { ensureManagementPif, ensurePoolNetworks } from '../actions/network/host-networks.js';
+import { ensureManagementPif, ensureNicPifs, ensurePoolNetworks } from '../actions/network/host-networks.js';
+import { configuredNics, listensOnFor } from './listen-addresses.js';
 import { procMachine } from '../hypervisor/proc-machine.js';
 import { loadOrCreateTlsIdentity } from './tls-identity.js';
 import { attachPool, preparePool } from './pool-wiring.js';
@@ -61,6 +62,8 @@ export interface HostServerOptions {
   readonly dom0Memory?: number;
   /** `--nbd-listen`: where the NBD server listens (default: the API's address, a free port); false: no NBD. */
   readonly nbdListen?: NbdListen | false;
+  /** The host's network cards, management first; `ISLET_NICS` or `eth0` alone by default. */
+  readonly nics?: readonly string[];
 }
 
 export interface RunningHost {
@@ -119,6 +122,8 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     pool: pool.link,
     updates: updates.port,
     nbd: nbd.endpoint,
+    nics: configuredNics(o.nics),
+    listensOn: listensOnFor(o.host),
   };
   // Operations recorded by a previous run died with it; only the master keeps the record.
   if (!services.pool || services.pool.isMaster()) clearStaleVmOperations(db);
@@ -186,6 +191,7 @@ async function startHostFacts(services: Services, signal: AbortSignal, dom0Memor
     ensureControlDomain(services, { memory: dom0Memory, vcpus: Math.max(1, cpus.length) });
     if (!services.pool || services.pool.isMaster()) ensurePoolNetworks(services.db);
     ensureManagementPif(services);
+    ensureNicPifs(services);
   } catch (e) {
     log(`host objects: ${e instanceof Error ? e.message : String(e)}`);
   }

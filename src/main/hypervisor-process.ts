@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DomainEventKind, HypervisorError, HypervisorErrorCode,
-  type CreateDomain, type DomainEvent, type DomainInfo, type DomainStats, type Hypervisor, type HypervisorInfo,
+  type CreateDomain, type DomainEvent, type DomainInfo, type DomainNic, type DomainStats, type Hypervisor, type HypervisorInfo,
   type MigrateOptions, type MigrationDestination, type ResumeDomain, type SuspendResult,
 } from '../core/ports/hypervisor.js';
 import { SimHypervisorClient } from '../hypervisor/sim-hypervisor-client.js';
@@ -241,6 +241,8 @@ export class HostHypervisor implements Hypervisor {
   async reboot(vmUuid: string, opts: { clean: boolean; timeoutMs?: number }): Promise<DomainInfo> { return this.c.reboot(vmUuid, opts); }
   async pause(vmUuid: string): Promise<DomainInfo> { return this.c.pause(vmUuid); }
   async unpause(vmUuid: string): Promise<DomainInfo> { return this.c.unpause(vmUuid); }
+  async plugNic(vmUuid: string, nic: DomainNic): Promise<DomainInfo> { return this.c.plugNic(vmUuid, nic); }
+  async unplugNic(vmUuid: string, device: string, opts: { force: boolean }): Promise<DomainInfo> { return this.c.unplugNic(vmUuid, device, opts); }
   async suspend(vmUuid: string, opts: { path: string }): Promise<SuspendResult> { return this.c.suspend(vmUuid, opts); }
   async resume(spec: ResumeDomain): Promise<DomainInfo> { return this.c.resume(spec); }
   async prepareReceive(vmUuid: string): Promise<string> { return this.c.prepareReceive(vmUuid); }

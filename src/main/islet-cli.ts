@@ -12,6 +12,7 @@ const USAGE = `usage:
                [--hypervisor-state DIR] [--spawn-hypervisor true|false]
                [--hypervisor-memory SIZE] [--migration-rate MIBS]
                [--nbd-listen ADDR:PORT|off]   (NBD server; default: the --listen address, a free port)
+               [--nics eth0,eth1,…]   (the host's network cards, management first; default eth0)
   islet update build --source DIR --manifest FILE --key FILE --out NAME.xsupdate [--zip]
   islet pool up --hosts N --data-dir DIR --base-port P [--root-password PW] [--migration-rate MIBS]
                 [--memory SIZE] [--addresses A,B,…] [--update-key FILE]…
@@ -76,6 +77,7 @@ async function server(argv: string[]): Promise<void> {
     ...(f['migration-rate'] ? { migrationRate: Number(f['migration-rate']) } : {}),
     ...(updateKeyFiles.length ? { updateKeyFiles } : {}),
     ...(f['nbd-listen'] ? { nbdListen: f['nbd-listen'] === 'off' ? false : parseListen(f['nbd-listen'], '--nbd-listen') } : {}),
+    ...(f.nics ? { nics: f.nics.split(',').map((n) => n.trim()).filter(Boolean) } : {}),
   });
   if (running.generatedPasswordFile) {
     process.stderr.write(`root password generated and written to ${running.generatedPasswordFile}\n`);

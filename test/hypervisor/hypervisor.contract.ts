@@ -221,6 +221,36 @@ export function runHypervisorContract(name: string, make: () => Promise<Hypervis
       await hv.destroy(u);
     });
 
+    it('builds a domain with its network cards and hot-plugs others by Xen\'s rules', async () => {
+      const u = vm();
+      const nic = (device: string) => ({ device, mac: `02:00:00:00:00:0${device}`, bridge: 'xenbr0' });
+      const d0 = await hv.create({ vmUuid: u, memory: 64 * MiB, vcpus: 1, nics: [nic('1'), nic('0')] });
+      assert.deepEqual(d0.nics?.map((n) => n.device), ['0', '1']);
+      const d1 = await hv.plugNic(u, nic('3'));
+      assert.deepEqual(d1.nics?.map((n) => n.device), ['0', '1', '3']);
+      assert.deepEqual((await find(hv, u))?.nics?.map((n) => n.device), ['0', '1', '3']);
+      const e = await rejectsWith(hv.plugNic(u, nic('3')), 'DEVICE_EXISTS');
+      assert.equal(e.details.device, '3');
+      await rejectsWith(hv.plugNic(u, { device: 'eth0', mac: '02:00:00:00:00:09', bridge: 'xenbr0' }), 'INVALID_ARGUMENT');
+      await rejectsWith(hv.plugNic(u, { device: '4', mac: 'nonsense', bridge: 'xenbr0' }), 'INVALID_ARGUMENT');
+      const d2 = await hv.unplugNic(u, '0', { force: false });
+      assert.deepEqual(d2.nics?.map((n) => n.device), ['1', '3']);
+      await rejectsWith(hv.unplugNic(u, '0', { force: true }), 'NO_SUCH_DEVICE');
+      await rejectsWith(hv.plugNic(vm(), nic('0')), 'NO_SUCH_DOMAIN');
+      // A paused guest cannot answer a clean unplug; a forced one needs no answer.
+      await hv.pause(u);
+      await rejectsWith(hv.unplugNic(u, '1', { force: false }), 'NO_GUEST_AGENT');
+      assert.deepEqual((await hv.unplugNic(u, '1', { force: true })).nics?.map((n) => n.device), ['3']);
+      await hv.unpause(u);
+      // Cards stay across a reboot, a suspend and resume.
+      assert.deepEqual((await hv.reboot(u, { clean: false })).nics?.map((n) => n.device), ['3']);
+      const path = join(dir, `${u}-nics.img`);
+      await hv.suspend(u, { path });
+      const d3 = await hv.resume({ vmUuid: u, path });
+      assert.deepEqual(d3.nics, [{ device: '3', mac: '02:00:00:00:00:03', bridge: 'xenbr0' }]);
+      await hv.destroy(u);
+    });
+
     it('refuses to resume from something that is not its image', async () => {
       const junk = join(dir, 'junk.img');
       await writeFile(junk, 'not an image');
@@ -263,7 +293,7 @@ export function runHypervisorContract(name: string, make: () => Promise<Hypervis
         const u = vm();
         const srcFree = (await hv.info()).memoryFree;
         const dstFree = (await p.hv.info()).memoryFree;
-        const d0 = await hv.create({ vmUuid: u, memory: 128 * MiB, vcpus: 2 });
+        const d0 = await hv.create({ vmUuid: u, memory: 128 * MiB, vcpus: 2, nics: [{ device: '0', mac: '02:aa:00:00:00:01', bridge: 'xenbr0' }] });
         const srcEvents = await recordEvents(hv);
         const dstEvents = await recordEvents(p.hv);
         const token = await p.hv.prepareReceive(u);
@@ -277,6 +307,7 @@ export function runHypervisorContract(name: string, make: () => Promise<Hypervis
         assert.equal(d1.startedAt, d0.startedAt);
         assert.equal(d1.memory, d0.memory);
         assert.equal(d1.vcpus, 2);
+        assert.deepEqual(d1.nics, d0.nics);
         assert.equal((await hv.info()).memoryFree, srcFree);
         assert.equal((await p.hv.info()).memoryFree, dstFree - 128 * MiB - ((await p.hv.info()).memoryOverheadPerDomain ?? 0));
         assert.ok(progress.length >= 1);

@@ -17,6 +17,8 @@ export interface HypervisorCallSite {
   readonly source?: string;
   readonly destination?: string;
   readonly task?: string;
+  /** For device hot-plug: the VIF (or VBD) being plugged. */
+  readonly device?: string;
 }
 
 const DOMAIN_STATE: Record<string, string> = { running: 'running', paused: 'paused', shutdown: 'halted' };
@@ -52,6 +54,10 @@ export function apiErrorFromHypervisor(e: HypervisorError, at: HypervisorCallSit
       return new ApiError('OTHER_OPERATION_IN_PROGRESS', ['VM', vm, str(d.op, 'unknown'), at.task ?? '']);
     case HypervisorErrorCode.cancelled:
       return new ApiError('TASK_CANCELLED', [at.task ?? '']);
+    case HypervisorErrorCode.deviceExists:
+      return new ApiError('DEVICE_ALREADY_ATTACHED', [at.device ?? str(d.device)]);
+    case HypervisorErrorCode.noSuchDevice:
+      return new ApiError('DEVICE_ALREADY_DETACHED', [at.device ?? str(d.device)]);
     case HypervisorErrorCode.migrationFailed:
     case HypervisorErrorCode.badToken:
       return new ApiError('VM_MIGRATE_FAILED', [vm, at.source ?? at.host, at.destination ?? '', e.message]);

@@ -15,7 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { ApiError } from '../../core/api-error.js';
 import {
   HypervisorError, HypervisorErrorCode, isHypervisorError,
-  type DomainInfo, type Hypervisor, type HypervisorInfo, type MigrationDestination, type SuspendResult,
+  type DomainInfo, type DomainNic, type Hypervisor, type HypervisorInfo, type MigrationDestination, type SuspendResult,
 } from '../../core/ports/hypervisor.js';
 import type { Ref } from '../../core/ref.js';
 import type { ActionContext, Services } from '../../core/action-context.js';
@@ -27,6 +27,7 @@ export interface CreateArgs {
   readonly memory: number;
   readonly vcpus: number;
   readonly paused?: boolean;
+  readonly nics?: readonly DomainNic[];
 }
 
 export interface ReceiveTicket {
@@ -45,6 +46,8 @@ export interface HostDomains {
   reboot(vmUuid: string, clean: boolean, timeoutMs?: number): Promise<DomainInfo>;
   pause(vmUuid: string): Promise<DomainInfo>;
   unpause(vmUuid: string): Promise<DomainInfo>;
+  plugNic(vmUuid: string, nic: DomainNic): Promise<DomainInfo>;
+  unplugNic(vmUuid: string, device: string, force: boolean): Promise<DomainInfo>;
   /**
    * Saves the domain into an image on that host; the domain ends. `image` (a uuid) names
    * an image kept apart from the VM's own, as a checkpoint's is.
@@ -63,7 +66,7 @@ export interface HostDomains {
 }
 
 const METHODS = [
-  'info', 'list', 'create', 'destroy', 'shutdown', 'reboot', 'pause', 'unpause',
+  'info', 'list', 'create', 'destroy', 'shutdown', 'reboot', 'pause', 'unpause', 'plugNic', 'unplugNic',
   'suspend', 'resume', 'prepareReceive', 'migrateSend', 'dmesg',
 ] as const;
 type Method = (typeof METHODS)[number];
@@ -93,12 +96,14 @@ async function runLocal(s: Services, method: Method, a: Args, onProgress?: (f: n
   switch (method) {
     case 'info': return hv.info();
     case 'list': return hv.list();
-    case 'create': return hv.create({ vmUuid: a.vmUuid, memory: a.memory, vcpus: a.vcpus, paused: !!a.paused });
+    case 'create': return hv.create({ vmUuid: a.vmUuid, memory: a.memory, vcpus: a.vcpus, paused: !!a.paused, ...(a.nics ? { nics: a.nics } : {}) });
     case 'destroy': return hv.destroy(a.vmUuid);
     case 'shutdown': return hv.shutdown(a.vmUuid, { timeoutMs: Number(a.timeoutMs) });
     case 'reboot': return hv.reboot(a.vmUuid, { clean: !!a.clean, ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}) });
     case 'pause': return hv.pause(a.vmUuid);
     case 'unpause': return hv.unpause(a.vmUuid);
+    case 'plugNic': return hv.plugNic(a.vmUuid, a.nic);
+    case 'unplugNic': return hv.unplugNic(a.vmUuid, String(a.device), { force: !!a.force });
     case 'suspend': {
       const dir = join(s.dataDir, 'suspend-images');
       await mkdir(dir, { recursive: true });
@@ -137,6 +142,8 @@ function bind(host: Ref<'host'>, run: (m: Method, a: Args, p?: (f: number) => vo
     reboot: (vmUuid, clean, timeoutMs) => call('reboot', { vmUuid, clean, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }),
     pause: (vmUuid) => call('pause', { vmUuid }),
     unpause: (vmUuid) => call('unpause', { vmUuid }),
+    plugNic: (vmUuid, nic) => call('plugNic', { vmUuid, nic }),
+    unplugNic: (vmUuid, device, force) => call('unplugNic', { vmUuid, device, force }),
     suspend: (vmUuid, image) => call('suspend', { vmUuid, ...(image === undefined ? {} : { image }) }),
     resume: (vmUuid, path, paused) => call('resume', { vmUuid, path, paused }),
     prepareReceive: (vmUuid) => call('prepareReceive', { vmUuid }),

@@ -9,7 +9,8 @@ import { hostDomainActions } from './host-domains.js';
 import { hostEvacuateActions } from './host-evacuate.js';
 import { hostExtraActions } from './host-extras.js';
 import { hostLifecycleActions } from './host-lifecycle-actions.js';
+import { hostManagementActions } from './host-management.js';
 import { hostVmActions } from './host-vm-actions.js';
 
 export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions,
-  hostEvacuateActions, hostDomainActions);
+  hostEvacuateActions, hostDomainActions, hostManagementActions);

@@ -3,8 +3,10 @@
  * The networks and host interfaces a XenServer install starts with: a pool-wide network
  * on bridge `xenbr0` that each host's management interface (`eth0`) joins, and the
  * host-internal management network (bridge `xenapi`) that guests use to reach their own
- * host. Islet's hosts carry no packets (the hypervisor is simulated), so a PIF records what
- * the host is reached at: its address, as the management interface's IP.
+ * host, and a PIF for each further card the host is configured with (`ISLET_NICS`), each
+ * on the pool-wide network of its bridge. Islet's hosts carry no packets (the hypervisor
+ * is simulated), so a PIF records what the host is reached at: its address, as the
+ * management interface's IP.
  */
 import { createHash } from 'node:crypto';
 import type { Services } from '../../core/action-context.js';
@@ -51,8 +53,11 @@ function netmaskOf(address: string): string {
 }
 
 /**
- * This host's management interface on the pool-wide network, made if missing and kept at
- * the host's address. Runs on every host at start (a member's writes reach the master).
+ * This host's management interface on the pool-wide network, made if missing. Runs on
+ * every host at start (a member's writes reach the master). The interface and
+ * `host.address` agree: a static address the management interface was given and the host
+ * still serves at becomes the host's address again; otherwise the interface takes the
+ * address the host was started with.
  */
 export function ensureManagementPif(services: Services): Ref<'PIF'> | undefined {
   const { db, hostRef } = services;
@@ -63,15 +68,61 @@ export function ensureManagementPif(services: Services): Ref<'PIF'> | undefined 
   const existing = db.all('PIF').find(([, r]) => r.host === hostRef && r.management === true);
   if (existing) {
     const [ref, row] = existing;
-    if (row.IP !== address) db.update('PIF', ref, { IP: address, netmask: netmaskOf(address) });
+    const ip = String(row.IP ?? '');
+    if (ip && ip !== address && row.ip_configuration_mode === 'Static' && services.listensOn?.(ip)) {
+      db.update('host', hostRef, { address: ip });
+    } else if (ip !== address) {
+      db.update('PIF', ref, { IP: address, netmask: netmaskOf(address) });
+    }
     return ref as Ref<'PIF'>;
   }
   const ref = newRef<'PIF'>();
   db.create('PIF', ref, {
-    uuid: newUuid(), device: 'eth0', network, host: hostRef, MAC: stableMac(String(host.uuid)), MTU: 1500, VLAN: -1,
+    uuid: newUuid(), device: services.nics?.[0] ?? 'eth0', network, host: hostRef, MAC: stableMac(String(host.uuid)), MTU: 1500, VLAN: -1,
     physical: true, currently_attached: true, ip_configuration_mode: 'Static', IP: address, netmask: netmaskOf(address),
     gateway: '', DNS: '', management: true, other_config: {}, managed: true, primary_address_type: 'IPv4',
     ipv6_configuration_mode: 'None',
   });
   return ref;
+}
+
+/** The bridge XenServer names after a card: `eth2` → `xenbr2`. */
+export function bridgeOf(device: string): string {
+  const m = /^eth(\d+)$/.exec(device);
+  return m ? `xenbr${m[1]}` : `xenbr-${device}`;
+}
+
+/**
+ * A PIF for each network card the host was configured with beyond the management one,
+ * each on the pool-wide network of its bridge (made if missing), up and unaddressed, as a
+ * fresh XenServer install leaves its other cards. `PIF.scan` runs this again.
+ */
+export function ensureNicPifs(services: Services): Ref<'PIF'>[] {
+  const { db, hostRef } = services;
+  const host = db.get('host', hostRef);
+  if (!host) return [];
+  const made: Ref<'PIF'>[] = [];
+  for (const device of (services.nics ?? []).slice(1)) {
+    const has = db.all('PIF').some(([, r]) => r.host === hostRef && r.device === device && Number(r.VLAN ?? -1) === -1 && r.physical === true);
+    if (has) continue;
+    const bridge = bridgeOf(device);
+    let network = networkByBridge(db, bridge);
+    db.transaction(() => {
+      if (!network) {
+        network = newRef<'network'>();
+        db.create('network', network, {
+          uuid: newUuid(), name_label: `Pool-wide network associated with ${device}`, name_description: '', bridge,
+          MTU: 1500, other_config: {}, managed: true, default_locking_mode: 'unlocked',
+        });
+      }
+      const ref = newRef<'PIF'>();
+      db.create('PIF', ref, {
+        uuid: newUuid(), device, network, host: hostRef, MAC: stableMac(`${String(host.uuid)}/${device}`), MTU: 1500, VLAN: -1,
+        physical: true, currently_attached: true, ip_configuration_mode: 'None', IP: '', netmask: '', gateway: '', DNS: '',
+        management: false, other_config: {}, managed: true, primary_address_type: 'IPv4', ipv6_configuration_mode: 'None',
+      });
+      made.push(ref);
+    });
+  }
+  return made;
 }

@@ -1,6 +1,7 @@
 /**
  * @module
- * network: the special uses a network is put to. Today the only ones are NBD's: a network
+ * network: its lifecycle (`network-lifecycle.ts`), its default locking mode, and the
+ * special uses a network is put to. Today the only ones are NBD's: a network
  * with purpose `nbd` or `insecure_nbd` makes the hosts serve VDIs over NBD (with TLS
  * required, or without TLS), and `VDI.get_nbd_info` announces them. As in XenServer, the
  * pool's NBD networks must all agree on TLS: one cannot be `nbd` while another is
@@ -12,6 +13,8 @@ import type { Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
+import { joinActions } from '../../core/actions-of.js';
+import { networkLifecycleActions } from './network-lifecycle.js';
 
 /** How the hosts serve NBD, from the purposes of the pool's networks. */
 export const NbdMode = { off: 'off', tls: 'tls', insecure: 'insecure' } as const;
@@ -61,7 +64,12 @@ function removePurpose(ctx: ActionContext, a: MessageArgs<'network', 'remove_pur
   return '';
 }
 
-export const networkActions = {
+export const networkActions = joinActions('network', {
   add_purpose: addPurpose,
   remove_purpose: removePurpose,
-} satisfies ActionsOf<'network'>;
+  set_default_locking_mode: (ctx: ActionContext, a: MessageArgs<'network', 'set_default_locking_mode'>) => {
+    mustRow(ctx, 'network', a.network);
+    ctx.db.update('network', a.network, { default_locking_mode: a.value });
+    return '';
+  },
+} satisfies ActionsOf<'network'>, networkLifecycleActions);

@@ -7,5 +7,6 @@ import { joinActions } from '../../core/actions-of.js';
 import { poolMembershipActions } from './pool-actions.js';
 import { poolHaActions } from './pool-ha.js';
 import { poolRollingUpdateActions, poolUpdateKeyActions } from './pool-updates.js';
+import { poolVlanActions } from './pool-vlans.js';
 
-export const poolActions = joinActions('pool', poolMembershipActions, poolUpdateKeyActions, poolRollingUpdateActions, poolHaActions);
+export const poolActions = joinActions('pool', poolMembershipActions, poolUpdateKeyActions, poolRollingUpdateActions, poolHaActions, poolVlanActions);

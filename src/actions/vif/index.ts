@@ -11,7 +11,8 @@ import type { Row } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { stableMac } from '../network/host-networks.js';
-import type { ActionsOf } from '../../core/actions-of.js';
+import { joinActions, type ActionsOf } from '../../core/actions-of.js';
+import { assertVifRemovable, vifPlugActions } from './vif-plug.js';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -45,6 +46,11 @@ export function createVif(ctx: ActionContext, r: Row): Ref<'VIF'> {
   return ref;
 }
 
-export const vifActions = {
+export const vifActions = joinActions('VIF', {
   create: (ctx: ActionContext, a: ActionArgs) => createVif(ctx, (a.args ?? {}) as Row),
-} satisfies ActionsOf<'VIF'>;
+  destroy: (ctx: ActionContext, a: { self: Ref<'VIF'> }) => {
+    assertVifRemovable(ctx, a.self);
+    ctx.db.remove('VIF', a.self);
+    return '';
+  },
+} satisfies ActionsOf<'VIF'>, vifPlugActions);

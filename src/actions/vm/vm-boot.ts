@@ -10,6 +10,7 @@ import { NULL_REF, isNullRef, type Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { domainsOn } from '../host/host-domains.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
+import { nicsForBoot } from '../vif/vif-devices.js';
 import { markHalted, markRunning } from './vm-domain-state.js';
 import { getVm } from './vm-operation-lock.js';
 import { assertCanBootHere, hostInfo, vmNeeds } from './vm-placement.js';
@@ -43,7 +44,9 @@ export async function bootOn(ctx: ActionContext, vm: Ref<'VM'>, host: Ref<'host'
   ctx.db.update('VM', vm, { scheduled_to_be_resident_on: host });
   try {
     const d = await mapHypervisorErrors({ vm, host, task: opRef }, () =>
-      domainsOn(ctx, host).create({ vmUuid: vmUuid(ctx, vm), memory: needs.memory, vcpus: needs.vcpus, paused }));
+      domainsOn(ctx, host).create({
+        vmUuid: vmUuid(ctx, vm), memory: needs.memory, vcpus: needs.vcpus, paused, nics: nicsForBoot(ctx.db, vm),
+      }));
     markRunning(ctx.db, vm, host, d, info.memoryOverheadPerDomain ?? 0);
   } catch (e) {
     if (ctx.db.get('VM', vm)?.power_state === 'Halted') ctx.db.update('VM', vm, { scheduled_to_be_resident_on: NULL_REF });

@@ -3,12 +3,13 @@
  * What the database says about a VM once its domain has changed: running or paused on a
  * host (with its domid, start time and measured memory), halted, or suspended. Every
  * power action and the reconciliation with a host's hypervisor write through these, so
- * `power_state`, `resident_on`, `domid`, `VM_metrics` and the VBDs' `currently_attached`
- * always change together, in one generation.
+ * `power_state`, `resident_on`, `domid`, `VM_metrics` and the VBDs' and VIFs'
+ * `currently_attached` always change together, in one generation.
  */
 import type { DomainInfo } from '../../core/ports/hypervisor.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
+import { recordNics } from '../vif/vif-devices.js';
 import { getVm, updateVm } from './vm-operation-lock.js';
 
 /** The VM's metrics record, made if the VM has none yet (VMs made by `VM.create`). */
@@ -40,6 +41,7 @@ export function markRunning(db: PoolDb, vm: Ref<'VM'>, host: Ref<'host'>, d: Dom
       state: [],
     });
     setDisksAttached(db, vm, true);
+    recordNics(db, vm, d);
     updateVm(db, vm, {
       power_state: d.state === 'running' ? 'Running' : 'Paused',
       resident_on: host,
@@ -58,6 +60,7 @@ export function markHalted(db: PoolDb, vm: Ref<'VM'>): void {
       db.update('VM_metrics', metrics, { memory_actual: 0, VCPUs_number: 0, last_updated: xapiDate() });
     }
     setDisksAttached(db, vm, false);
+    recordNics(db, vm, undefined);
     updateVm(db, vm, {
       power_state: 'Halted', resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, domid: -1,
     });
@@ -68,6 +71,7 @@ export function markHalted(db: PoolDb, vm: Ref<'VM'>): void {
 export function markSuspended(db: PoolDb, vm: Ref<'VM'>): void {
   db.transaction(() => {
     setDisksAttached(db, vm, false);
+    recordNics(db, vm, undefined);
     updateVm(db, vm, {
       power_state: 'Suspended', resident_on: NULL_REF, scheduled_to_be_resident_on: NULL_REF, domid: -1,
     });

@@ -22,6 +22,19 @@ export type DomainState = (typeof DomainState)[keyof typeof DomainState];
 export const ShutdownReason = { poweroff: 'poweroff', reboot: 'reboot', crash: 'crash' } as const;
 export type ShutdownReason = (typeof ShutdownReason)[keyof typeof ShutdownReason];
 
+/**
+ * A virtual network card of a domain, as the backend sees it: the guest's slot, its
+ * hardware address and the host bridge it is joined to. The simulator carries no packets;
+ * it keeps the devices so that plugging and unplugging follow Xen's rules.
+ */
+export interface DomainNic {
+  /** The VIF's device number, "0".."15". */
+  readonly device: string;
+  readonly mac: string;
+  readonly bridge: string;
+  readonly mtu?: number;
+}
+
 export interface DomainInfo {
   readonly vmUuid: string;
   /** Changes whenever the domain is rebuilt: reboot, resume, migration. */
@@ -36,6 +49,8 @@ export interface DomainInfo {
   readonly guestBootId: string;
   /** Set when `state` is `shutdown`. */
   readonly shutdownReason?: ShutdownReason;
+  /** The network cards plugged into the domain now, in device order. */
+  readonly nics?: readonly DomainNic[];
 }
 
 /** What a domain has used, for metrics (xcp-rrdd's per-VM sources). */
@@ -70,6 +85,8 @@ export interface CreateDomain {
   readonly vcpus: number;
   /** Build the domain but do not run it (VM.start paused=true). */
   readonly paused?: boolean;
+  /** Network cards the domain is built with (the VM's VIFs). */
+  readonly nics?: readonly DomainNic[];
 }
 
 export interface SuspendResult {
@@ -140,6 +157,10 @@ export const HypervisorErrorCode = {
   /** The operation was abandoned because the domain was destroyed meanwhile. */
   cancelled: 'CANCELLED',
   invalidArgument: 'INVALID_ARGUMENT',
+  /** A device is already plugged in that slot of the domain. */
+  deviceExists: 'DEVICE_EXISTS',
+  /** No device is plugged in that slot of the domain. */
+  noSuchDevice: 'NO_SUCH_DEVICE',
   authFailed: 'AUTH_FAILED',
   /** The hypervisor cannot be reached (process gone, connection lost). */
   unavailable: 'UNAVAILABLE',
@@ -187,6 +208,14 @@ export interface Hypervisor {
   reboot(vmUuid: string, opts: { clean: boolean; timeoutMs?: number }): Promise<DomainInfo>;
   pause(vmUuid: string): Promise<DomainInfo>;
   unpause(vmUuid: string): Promise<DomainInfo>;
+
+  /** Hot-plugs a network card into a running or paused domain. */
+  plugNic(vmUuid: string, nic: DomainNic): Promise<DomainInfo>;
+  /**
+   * Unplugs a network card. A clean unplug asks the guest, which needs its PV drivers for
+   * that; a forced one pulls the device at once.
+   */
+  unplugNic(vmUuid: string, device: string, opts: { force: boolean }): Promise<DomainInfo>;
 
   /** Saves a running domain's state to `path` (on this host); the domain ends. */
   suspend(vmUuid: string, opts: { path: string }): Promise<SuspendResult>;
