@@ -8,7 +8,8 @@
  * interface if one member is, else the one with an address, else the first given.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import { type ActionsOf, type MessageArgs } from '../../core/actions-of.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
@@ -42,8 +43,8 @@ function nextBondDevice(ctx: ActionContext, host: unknown): string {
   return `bond${n}`;
 }
 
-function createBond(ctx: ActionContext, a: ActionArgs): Ref<'Bond'> {
-  const network = a.network as Ref<'network'>;
+function createBond(ctx: ActionContext, a: MessageArgs<'Bond', 'create'>): Ref<'Bond'> {
+  const network = a.network;
   const net = mustRow(ctx, 'network', network);
   const rows = checkMembers(ctx, (Array.isArray(a.members) ? a.members : []) as Ref<'PIF'>[]);
   const mode = String(a.mode || 'balance-slb');
@@ -93,22 +94,22 @@ function destroyBond(ctx: ActionContext, bond: Ref<'Bond'>): void {
   });
 }
 
-export const bondActions: ClassActions = {
-  create: (ctx: ActionContext, a: ActionArgs) => createBond(ctx, a),
-  destroy: (ctx: ActionContext, a: ActionArgs) => {
-    destroyBond(ctx, a.self as Ref<'Bond'>);
+export const bondActions = {
+  create: (ctx, a) => createBond(ctx, a),
+  destroy: (ctx, a) => {
+    destroyBond(ctx, a.self);
     return '';
   },
-  set_mode: (ctx: ActionContext, a: ActionArgs) => {
+  set_mode: (ctx, a) => {
     mustRow(ctx, 'Bond', a.self);
     const mode = String(a.value);
     if (!MODES.includes(mode)) throw new ApiError('INVALID_VALUE', ['mode', mode]);
-    ctx.db.update('Bond', a.self as Ref<'Bond'>, { mode });
+    ctx.db.update('Bond', a.self, { mode });
     return '';
   },
-  set_property: (ctx: ActionContext, a: ActionArgs) => {
+  set_property: (ctx, a) => {
     const row = mustRow(ctx, 'Bond', a.self);
-    ctx.db.update('Bond', a.self as Ref<'Bond'>, { properties: { ...((row.properties ?? {}) as Record<string, string>), [String(a.name)]: String(a.value) } });
+    ctx.db.update('Bond', a.self, { properties: { ...((row.properties ?? {}) as Record<string, string>), [a.name]: a.value } });
     return '';
   },
-};
+} satisfies ActionsOf<'Bond'>;

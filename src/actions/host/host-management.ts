@@ -4,13 +4,12 @@
  * (the model, and why `host.address` only takes addresses the host serves at, are in
  * `pif/pif-management.ts`).
  */
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
-import type { Ref } from '../../core/ref.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 import { managementReconfigure } from '../pif/pif-management.js';
 
-export const hostManagementActions: ClassActions = {
-  management_reconfigure: async (ctx: ActionContext, a: ActionArgs) => {
-    await managementReconfigure(ctx, a.pif as Ref<'PIF'>);
+export const hostManagementActions = {
+  management_reconfigure: async (ctx, a) => {
+    await managementReconfigure(ctx, a.pif);
     return '';
   },
-};
+} satisfies ActionsOf<'host'>;

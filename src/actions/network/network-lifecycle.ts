@@ -6,7 +6,8 @@
  * the host-internal management network, which the pool needs (CANNOT_DESTROY_SYSTEM_NETWORK).
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
@@ -46,10 +47,10 @@ function destroyNetwork(ctx: ActionContext, network: Ref<'network'>): void {
   ctx.db.remove('network', network);
 }
 
-export const networkLifecycleActions: ClassActions = {
-  create: (ctx: ActionContext, a: ActionArgs) => createNetwork(ctx, (a.args ?? {}) as Row),
-  destroy: (ctx: ActionContext, a: ActionArgs) => {
-    destroyNetwork(ctx, a.self as Ref<'network'>);
+export const networkLifecycleActions = {
+  create: (ctx, a) => createNetwork(ctx, (a.args ?? {}) as Row),
+  destroy: (ctx, a) => {
+    destroyNetwork(ctx, a.self);
     return '';
   },
-};
+} satisfies ActionsOf<'network'>;

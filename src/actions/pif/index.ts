@@ -7,7 +7,8 @@
  * `scan` makes PIFs for the host's configured network cards that have none.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { ensureNicPifs } from '../network/host-networks.js';
@@ -39,12 +40,12 @@ async function scan(ctx: ActionContext, host: Ref<'host'>): Promise<string> {
   return '';
 }
 
-export const pifActions: ClassActions = {
-  reconfigure_ip: async (ctx: ActionContext, a: ActionArgs) => {
-    await reconfigureIp(ctx, a.self as Ref<'PIF'>, String(a.mode), String(a.IP ?? ''), String(a.netmask ?? ''), String(a.gateway ?? ''), String(a.DNS ?? ''));
+export const pifActions = {
+  reconfigure_ip: async (ctx, a) => {
+    await reconfigureIp(ctx, a.self, a.mode, a.IP, a.netmask, a.gateway, a.DNS);
     return '';
   },
-  plug: (ctx: ActionContext, a: ActionArgs) => plug(ctx, a.self as Ref<'PIF'>),
-  unplug: (ctx: ActionContext, a: ActionArgs) => unplug(ctx, a.self as Ref<'PIF'>),
-  scan: (ctx: ActionContext, a: ActionArgs) => scan(ctx, a.host as Ref<'host'>),
-};
+  plug: (ctx, a) => plug(ctx, a.self),
+  unplug: (ctx, a) => unplug(ctx, a.self),
+  scan: (ctx, a) => scan(ctx, a.host),
+} satisfies ActionsOf<'PIF'>;

@@ -5,7 +5,8 @@
  * them. Every host is checked before any VLAN is made, so a refusal leaves nothing behind.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { assertNetworkFreeOnHost, assertVlanTag, createVlan } from '../vlan/index.js';
@@ -21,8 +22,7 @@ function createOnDevice(ctx: ActionContext, device: string, network: Ref<'networ
   return bases.map(([pif]) => String(ctx.db.get('VLAN', createVlan(ctx, pif as Ref<'PIF'>, tag, network))?.untagged_PIF) as Ref<'PIF'>);
 }
 
-export const poolVlanActions: ClassActions = {
-  create_VLAN: (ctx: ActionContext, a: ActionArgs) => createOnDevice(ctx, String(a.device), a.network as Ref<'network'>, a.VLAN),
-  create_VLAN_from_PIF: (ctx: ActionContext, a: ActionArgs) =>
-    createOnDevice(ctx, String(mustRow(ctx, 'PIF', a.pif).device), a.network as Ref<'network'>, a.VLAN),
-};
+export const poolVlanActions = {
+  create_VLAN: (ctx, a) => createOnDevice(ctx, a.device, a.network, a.VLAN),
+  create_VLAN_from_PIF: (ctx, a) => createOnDevice(ctx, String(mustRow(ctx, 'PIF', a.pif).device), a.network, a.VLAN),
+} satisfies ActionsOf<'pool'>;

@@ -8,7 +8,8 @@
  * if the VM is running so the guest keeps its interface.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import type { Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
@@ -81,9 +82,9 @@ export function assertVifRemovable(ctx: ActionContext, vif: Ref<'VIF'>): void {
   }
 }
 
-export const vifPlugActions: ClassActions = {
-  plug: (ctx: ActionContext, a: ActionArgs) => plug(ctx, a.self as Ref<'VIF'>),
-  unplug: (ctx: ActionContext, a: ActionArgs) => unplug(ctx, a.self as Ref<'VIF'>, false),
-  unplug_force: (ctx: ActionContext, a: ActionArgs) => unplug(ctx, a.self as Ref<'VIF'>, true),
-  move: (ctx: ActionContext, a: ActionArgs) => move(ctx, a.self as Ref<'VIF'>, a.network as Ref<'network'>),
-};
+export const vifPlugActions = {
+  plug: (ctx, a) => plug(ctx, a.self),
+  unplug: (ctx, a) => unplug(ctx, a.self, false),
+  unplug_force: (ctx, a) => unplug(ctx, a.self, true),
+  move: (ctx, a) => move(ctx, a.self, a.network),
+} satisfies ActionsOf<'VIF'>;

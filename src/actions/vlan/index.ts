@@ -8,7 +8,8 @@
  * packets: the records are all there is.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext, ClassActions } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { ActionsOf } from '../../core/actions-of.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isNullRef, newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
@@ -64,10 +65,10 @@ export function destroyVlan(ctx: ActionContext, vlan: Ref<'VLAN'>): void {
   });
 }
 
-export const vlanActions: ClassActions = {
-  create: (ctx: ActionContext, a: ActionArgs) => createVlan(ctx, a.tagged_PIF as Ref<'PIF'>, a.tag, a.network as Ref<'network'>),
-  destroy: (ctx: ActionContext, a: ActionArgs) => {
-    destroyVlan(ctx, a.self as Ref<'VLAN'>);
+export const vlanActions = {
+  create: (ctx, a) => createVlan(ctx, a.tagged_PIF, a.tag, a.network),
+  destroy: (ctx, a) => {
+    destroyVlan(ctx, a.self);
     return '';
   },
-};
+} satisfies ActionsOf<'VLAN'>;
