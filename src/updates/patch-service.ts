@@ -10,14 +10,16 @@
  * `pool_apply` goes through every host lacking the update, master first, and carries on past
  * a host that fails: one broken host should not leave the rest unpatched. It then fails with
  * `UPDATE_POOL_APPLY_FAILED [hosts]` (xapi 7.x's behaviour; 6.0.2 stopped at the first
- * failure) naming the uuids of the hosts that failed, each one's error logged.
+ * failure) naming the uuids of the hosts that failed, each one's error logged. An update
+ * whose file the master no longer holds fails first, with CANNOT_FIND_PATCH (the reason
+ * xe then prints: clean, upload again).
  */
 import { ApiError, toApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { PoolLink } from '../core/ports/pool-link.js';
 import type { Ref } from '../core/ref.js';
 import { appliesToProduct } from './package/update-manifest.js';
-import type { AppliedMarker } from './patch-files.js';
+import { type AppliedMarker, hasStoredUpdate } from './patch-files.js';
 import {
   type ApplyOutcome, type Flavour, type HostJob, type HostOpsEnv, hostApply, hostClean, hostMarkers, hostPrecheck,
 } from './host-ops.js';
@@ -152,6 +154,9 @@ export async function poolApply(env: UpdateEnv, flavour: Flavour, self: string, 
     if (flavour === 'update') throw new ApiError('UPDATE_ALREADY_APPLIED_IN_POOL', [self]);
     return;
   }
+  // Every host gets the file from the master: once cleaned there (patch-pool-clean, a new
+  // master), no host can apply it, and xapi says so before trying any.
+  if (!(await hasStoredUpdate(env.local.dataDir, pair.uuid))) throw new ApiError('CANNOT_FIND_PATCH');
   const failed: string[] = [];
   for (const [i, h] of todo.entries()) {
     try {

@@ -184,6 +184,21 @@ describe('hotfixes on a single host', () => {
     assert.equal(list.out.trim(), UPDATE_UUID);
   });
 
+  it('patch-pool-apply after patch-pool-clean says why it cannot apply (the file is gone: upload again)', async () => {
+    const u = await fx.custom({ name: 'XS602E099' });
+    const up = await xe('patch-upload', `file-name=${u.path}`);
+    assert.equal(up.code, 0, up.err);
+    const clean = await xe('patch-pool-clean', `uuid=${u.uuid}`);
+    assert.equal(clean.code, 0, clean.err);
+    const r = await xe('patch-pool-apply', `uuid=${u.uuid}`);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, 'The requested update could not be found. This can occur when you designate a new coordinator or xe patch-clean. Please upload the update again.\n');
+    const list = await xe('patch-list', `uuid=${u.uuid}`, 'params=hosts', '--minimal');
+    assert.equal(list.out.trim(), '', 'applied nowhere');
+    const gone = await xe('patch-destroy', `uuid=${u.uuid}`);
+    assert.equal(gone.code, 0, gone.err);
+  });
+
   it('trusted keys are managed through xe', async () => {
     const other = await fx.gpg.genKey('Second <second@example.com>', 'rsa2048');
     const f = join(fx.work, 'second.asc');
