@@ -236,7 +236,7 @@ export class EqualLogicSr implements AttachedSr {
       } else if (n.vol.snapshots > 0) {
         // Deleting the volume would delete its snapshots: keep it hidden until they go.
         // A gateway volume keeps what it stored (its uuid may be there) beside the mark.
-        await this.eql.setVolume(n.name, `description ${n.legacy && n.vol.description ? `"${n.vol.description}&${HIDDEN_MARK}"` : HIDDEN_MARK}`);
+        await this.eql.setVolume(n.name, `description ${n.legacy && n.vol.description ? `"${n.vol.description.replace(/"/g, '')}&${HIDDEN_MARK}"` : HIDDEN_MARK}`);
       } else {
         await this.eql.deleteVolume(n.name);
       }

@@ -46,6 +46,36 @@ export const LEGACY_DISKS: readonly LegacyDisk[] = [
   { key: 'data-snap', name: 'web01 data nightly', description: '', size: 32 * MiB, snapshotOf: 'data', snapshotTime: '20110315T02:00:00Z' },
 ];
 
+/** What the gateway's pool wrote to the disks over iSCSI: `afterSnapshots` writes came after the snapshots were taken. */
+export const LEGACY_WRITES: readonly { key: string; offset: number; length: number; fill: number; afterSnapshots?: boolean }[] = [
+  { key: 'root', offset: 0, length: 4 * MiB, fill: 0x41 },
+  { key: 'data', offset: 0, length: 4 * MiB, fill: 0x42 },
+  { key: 'logs', offset: MiB, length: MiB, fill: 0x43 },
+  { key: 'root', offset: 0, length: MiB, fill: 0x51, afterSnapshots: true },
+];
+
+/** What each legacy VDI must then read (through Islet, over NBD). */
+export const LEGACY_READS: readonly { key: string; offset: number; length: number; fill: number }[] = [
+  { key: 'root', offset: 0, length: MiB, fill: 0x51 },
+  { key: 'root', offset: MiB, length: 3 * MiB, fill: 0x41 },
+  { key: 'root-snap', offset: 0, length: 4 * MiB, fill: 0x41 },
+  { key: 'data', offset: 0, length: 4 * MiB, fill: 0x42 },
+  { key: 'data-snap', offset: 0, length: 4 * MiB, fill: 0x42 },
+  { key: 'logs', offset: MiB, length: MiB, fill: 0x43 },
+  { key: 'logs-copy', offset: 0, length: MiB, fill: 0 },
+  { key: 'logs-copy', offset: MiB, length: MiB, fill: 0x43 },
+];
+
+/** The initiator the gateway's pool wrote with (qemu's iSCSI client, given access on the array). */
+export const GATEWAY_IQN = 'iqn.2010-06.com.citrix:xs56-gateway-host';
+
+/** Writes `length` bytes of `fill` at `offset` of an iSCSI LUN with qemu-io, as the old pool's host. */
+export async function iscsiWrite(portal: string, target: string, lun: number, offset: number, length: number, fill: number): Promise<void> {
+  const { stdout, stderr } = await run('qemu-io', ['--image-opts', '-c', `write -P ${fill} ${offset} ${length}`,
+    `driver=iscsi,transport=tcp,portal=${portal},target=${target},lun=${lun},initiator-name=${GATEWAY_IQN}`], { maxBuffer: 1 << 20 });
+  if (/failed|error/i.test(stdout + stderr)) throw new Error(`qemu-io write to ${target} LUN ${lun}: ${stdout}${stderr}`);
+}
+
 export const LEGACY_VM = { uuid: '0b4a2a57-8f6e-4f44-9d8e-2f0f7a6b6c01', name: 'web01', disks: ['root', 'data'] };
 
 export function legacyDisk(key: string): LegacyDisk {

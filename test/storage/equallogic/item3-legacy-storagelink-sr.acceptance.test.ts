@@ -2,14 +2,17 @@
  * @module
  * Hotfix item (3), EqualLogic: an SR that XenServer 5.6's StorageLink Gateway made is
  * brought into an Islet pool. The test prepares it on the simulated group through the
- * group's own CLI over SSH, in the layout Islet reads for such SRs (docs/equallogic.md):
- * one volume per VDI `xs-<8 hex of the SR uuid>-<VDI uuid>`, a snapshot of a volume
- * `<volume>-snap00`, a clone volume `…-clone00`, the gateway's record of each VDI in the
- * description field. Then, through a real `islet pool up --hosts 2` and `bin/xe`:
- * `sr-introduce` (type equallogic, legacy sm-config keys), a PBD per host whose password is
- * a XenAPI secret (`password_secret`), `pbd-plug`, `sr-scan`: exactly the four VDIs and two
- * snapshots appear with their names, sizes, uuids and snapshot relations; the VM that used
- * two of them is re-created from metadata (`xe vm-import metadata=true`) and starts.
+ * group's own CLI over SSH, in the layout Islet reads for such SRs
+ * (docs/storagelink-legacy.md): one volume per VDI `xs-<8 hex of the SR uuid>-<VDI uuid>`,
+ * a snapshot of a volume `<volume>-snap00`, a clone volume `…-clone00`, the gateway's
+ * record of each VDI in the description field, data written over iSCSI by the old pool's
+ * initiator (qemu-io, given an access record) before and after the snapshots. Then,
+ * through a real `islet pool up --hosts 2` and `bin/xe`: `sr-introduce` (type equallogic,
+ * legacy sm-config keys), a PBD per host whose password is a XenAPI secret
+ * (`password_secret`), `pbd-plug`, `sr-scan`: exactly the four VDIs and two snapshots
+ * appear with their names, sizes, uuids and snapshot relations, each reading over NBD
+ * what the old pool wrote to it; the VM that used two of them is re-created from metadata
+ * (`xe vm-import metadata=true`) and starts.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +22,10 @@ import { after, before, describe, it } from 'node:test';
 import { EqlClient } from '../../../src/storage/equallogic/eql-client.js';
 import { formatLegacyRecord, legacyEqlSnapshot, legacyEqlVolume } from '../../../src/storage/array/legacy-storagelink.js';
 import type { EqlSimProcess } from '../../helpers/equallogic-sim-process.js';
-import { LEGACY_DISKS, LEGACY_SR_UUID, checkLegacyVdis, importAndStartLegacyVm, legacyDisk, type LegacyDisk } from '../array/legacy-sr-fixture.js';
+import {
+  LEGACY_DISKS, LEGACY_READS, LEGACY_SR_UUID, LEGACY_WRITES, GATEWAY_IQN, checkLegacyVdis, importAndStartLegacyVm, iscsiWrite, legacyDisk, type LegacyDisk,
+} from '../array/legacy-sr-fixture.js';
+import { nbdVerify } from '../netapp/netapp-pool-fixture.js';
 import { startEqlPool, type EqlPool } from './eql-pool-fixture.js';
 
 const MiB = 1024 * 1024;
@@ -46,13 +52,24 @@ function record(d: LegacyDisk): string {
 async function prepareLegacySr(sim: EqlSimProcess): Promise<void> {
   const eql = new EqlClient({ host: sim.host, port: sim.port, username: 'grpadmin', password: 'eqlsecret', timeoutMs: 30_000 });
   try {
+    const group = await eql.groupInfo();
+    const portal = `${sim.host}:${group.iscsiPort ?? 3260}`;
     for (const d of LEGACY_DISKS.filter((x) => !x.snapshotOf && !x.cloneOf)) {
       await eql.createVolume({ name: placeOf(d).volume, sizeMiB: d.size / MiB, pool: 'default', thin: true, description: record(d) });
+      await eql.addAccess(placeOf(d).volume, GATEWAY_IQN);
     }
+    const write = async (later: boolean) => {
+      for (const w of LEGACY_WRITES.filter((x) => (x.afterSnapshots ?? false) === later)) {
+        const volume = placeOf(legacyDisk(w.key)).volume;
+        await iscsiWrite(portal, (await eql.volume(volume)).iqn, 0, w.offset, w.length, w.fill);
+      }
+    };
+    await write(false);
     for (const d of LEGACY_DISKS.filter((x) => x.snapshotOf)) {
       const p = placeOf(d);
       await eql.snapshot(p.volume, p.snapshot!, record(d));
     }
+    await write(true);
     for (const d of LEGACY_DISKS.filter((x) => x.cloneOf)) {
       await eql.cloneVolume(placeOf(legacyDisk(d.cloneOf!)).volume, placeOf(d).volume, record(d));
     }
@@ -100,6 +117,10 @@ describe('(3) legacy StorageLink SR on EqualLogic re-attaches with its VDIs and 
       },
     };
     const first = await checkLegacyVdis(p.api, srUuid, check);
+    for (const r of LEGACY_READS) {
+      const vdi = String(await p.api.call('VDI.get_by_uuid', first.get(r.key)!));
+      assert.ok(await nbdVerify(p.api, vdi, r.offset, r.length, r.fill), `${r.key} holds 0x${r.fill.toString(16)} at ${r.offset}+${r.length}, as the old pool wrote it`);
+    }
     await p.xeOk('sr-scan', `uuid=${srUuid}`);
     assert.deepEqual(await checkLegacyVdis(p.api, srUuid, check), first, 'a second scan finds the same uuids');
 

@@ -3,13 +3,15 @@
  * Hotfix item (3), NetApp: an SR that XenServer 5.6's StorageLink Gateway made is brought
  * into an Islet pool. The test prepares it on the ONTAP simulator through the array's own
  * REST API, in the gateway's layout: a FlexVol `Legacy_storage__91a1818a` with one LUN per
- * VDI named `<uuid with _>`, snapshots `<uuid>_snap00` and a clone `<uuid>_clone00` (FlexClone
- * LUNs), the gateway's record of each VDI in the LUN comment. Then, through a real
- * `islet pool up --hosts 2` and `bin/xe`: `sr-introduce` (type netapp, the legacy sm-config
- * keys), a PBD per host with the array's `storageSystemId`, `pbd-plug`, `sr-scan`: exactly
- * the four VDIs and two snapshots appear with their names, sizes, uuids, array identities
- * and snapshot relations; the VM that used two of them is re-created from metadata
- * (`xe vm-import metadata=true`) and starts from them.
+ * VDI named `<uuid with _>`, snapshots `<uuid>_snap00` and a clone `<uuid>_clone00`
+ * (FlexClone LUNs), the gateway's record of each VDI in the LUN comment, data written over
+ * iSCSI by the old pool's initiator (qemu-io) through its igroup before and after the
+ * snapshots. Then, through a real `islet pool up --hosts 2` and `bin/xe`: `sr-introduce`
+ * (type netapp, the legacy sm-config keys), a PBD per host with the array's
+ * `storageSystemId`, `pbd-plug`, `sr-scan`: exactly the four VDIs and two snapshots appear
+ * with their names, sizes, uuids, array identities and snapshot relations, each reading
+ * over NBD what the old pool wrote to it; the VM that used two of them is re-created from
+ * metadata (`xe vm-import metadata=true`) and starts from them.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,8 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatLegacyRecord, legacyLunName } from '../../../src/storage/array/legacy-storagelink.js';
-import { LEGACY_DISKS, LEGACY_SR_UUID, checkLegacyVdis, importAndStartLegacyVm, legacyDisk, type LegacyDisk } from '../array/legacy-sr-fixture.js';
-import { startNetappPool, type NetappPool } from './netapp-pool-fixture.js';
+import { NetappSan } from '../../../src/storage/netapp/netapp-san.js';
+import {
+  GATEWAY_IQN, LEGACY_DISKS, LEGACY_READS, LEGACY_SR_UUID, LEGACY_WRITES, checkLegacyVdis, importAndStartLegacyVm, iscsiWrite, legacyDisk, type LegacyDisk,
+} from '../array/legacy-sr-fixture.js';
+import { nbdVerify, startNetappPool, type NetappPool } from './netapp-pool-fixture.js';
 
 const FLEXVOL = 'Legacy_storage__91a1818a';
 type Rec = Record<string, any>;
@@ -46,12 +51,32 @@ async function prepareLegacySr(f: NetappPool): Promise<void> {
     guarantee: { type: 'none' }, space: { snapshot: { reserve_percent: 0 }, fractional_reserve: 0 }, comment: 'StorageLink SR Legacy_storage',
   });
   const path = (d: LegacyDisk) => `/vol/${FLEXVOL}/${lunName(d)}`;
-  for (const d of LEGACY_DISKS.filter((x) => !x.snapshotOf && !x.cloneOf)) {
+  const disks = LEGACY_DISKS.filter((x) => !x.snapshotOf && !x.cloneOf);
+  for (const d of disks) {
     await f.array.post('/api/storage/luns', { svm: { name: svm!.name }, name: path(d), os_type: 'xen', comment: record(d), space: { size: d.size } });
   }
-  for (const d of LEGACY_DISKS.filter((x) => x.snapshotOf || x.cloneOf)) {
+  // The old pool's host wrote its data over iSCSI through its own igroup, unmapped when it went.
+  await f.array.post('/api/protocols/san/igroups', { svm: { name: svm!.name }, name: 'xs56_pool', protocol: 'iscsi', os_type: 'xen', initiators: [{ name: GATEWAY_IQN }] });
+  const { portal, targetIqn } = await new NetappSan(f.array, svm!.name).portal();
+  const numbers = new Map<string, number>();
+  for (const d of disks) {
+    await f.array.post('/api/protocols/san/lun-maps', { svm: { name: svm!.name }, lun: { name: path(d) }, igroup: { name: 'xs56_pool' } });
+    const [m] = await f.array.list<{ logical_unit_number: number }>('/api/protocols/san/lun-maps', { 'lun.name': path(d), 'igroup.name': 'xs56_pool', fields: 'logical_unit_number' });
+    numbers.set(d.key, m!.logical_unit_number);
+  }
+  const write = async (later: boolean) => {
+    for (const w of LEGACY_WRITES.filter((x) => (x.afterSnapshots ?? false) === later)) await iscsiWrite(portal, targetIqn, numbers.get(w.key)!, w.offset, w.length, w.fill);
+  };
+  await write(false);
+  const copy = async (d: LegacyDisk) => {
     const from = legacyDisk((d.snapshotOf ?? d.cloneOf)!);
     await f.array.post('/api/storage/luns', { svm: { name: svm!.name }, name: path(d), comment: record(d), clone: { source: { name: path(from) } } });
+  };
+  for (const d of LEGACY_DISKS.filter((x) => x.snapshotOf)) await copy(d);
+  await write(true);
+  for (const d of LEGACY_DISKS.filter((x) => x.cloneOf)) await copy(d);
+  for (const m of await f.array.list<{ lun: { uuid: string }; igroup: { uuid: string } }>('/api/protocols/san/lun-maps', { 'igroup.name': 'xs56_pool', fields: 'lun,igroup' })) {
+    await f.array.delete(`/api/protocols/san/lun-maps/${m.lun.uuid}/${m.igroup.uuid}`);
   }
 }
 
@@ -97,6 +122,10 @@ describe('(3) legacy StorageLink SR on NetApp re-attaches with its VDIs and snap
       },
     };
     const first = await checkLegacyVdis(f.api, srUuid, check);
+    for (const r of LEGACY_READS) {
+      const vdi = String(await f.api.call('VDI.get_by_uuid', first.get(r.key)!));
+      assert.ok(await nbdVerify(f.api, vdi, r.offset, r.length, r.fill), `${r.key} holds 0x${r.fill.toString(16)} at ${r.offset}+${r.length}, as the old pool wrote it`);
+    }
     // A second scan (and the other host's plug) neither duplicates nor renames anything.
     await f.xeOk('sr-scan', `uuid=${srUuid}`);
     assert.deepEqual(await checkLegacyVdis(f.api, srUuid, check), first);
