@@ -14,6 +14,6 @@ export const console = cls('console', {
     runtime('protocol', t.enum(consoleProtocol), 'Kind of console: vt100, rfb (VNC) or rdp'),
     runtime('location', t.string, 'URL the console is served at'),
     runtime('VM', t.ref('VM'), 'The VM the console belongs to'),
-    rw('other_config', t.smap, 'Free-form key/value settings for clients and tools'),
+    rw('other_config', t.smap, 'Free-form key/value settings for clients and tools', { required: true }),
   ],
 });

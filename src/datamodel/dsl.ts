@@ -94,6 +94,11 @@ export interface FieldDecl {
   readonly writeRoles?: readonly Role[];
   /** Not shown to clients (password hashes). */
   readonly internal?: boolean;
+  /**
+   * A record passed to `create` must give this field: XenAPI declares no default for it,
+   * and xapi refuses such a record with FIELD_TYPE_ERROR naming the field.
+   */
+  readonly required?: true;
 }
 
 export interface ParamDecl {
@@ -152,6 +157,8 @@ export interface ClassDecl {
 
 interface FieldOpts {
   default?: unknown;
+  /** See {@link FieldDecl.required}. */
+  required?: boolean;
   inverse?: { cls: string; field: string };
   writeRole?: Role;
   writeRoles?: readonly Role[];
@@ -180,6 +187,7 @@ function field(qualifier: Qualifier) {
     ...(opts.writeRole ? { writeRole: opts.writeRole } : {}),
     ...(opts.writeRoles ? { writeRoles: opts.writeRoles } : {}),
     ...(opts.internal ? { internal: true } : {}),
+    ...(opts.required ? { required: true } : {}),
   });
 }
 

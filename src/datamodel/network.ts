@@ -20,7 +20,7 @@ export const network = cls('network', {
     inverse('VIFs', 'VIF', 'network', 'VM interfaces connected to this network'),
     inverse('PIFs', 'PIF', 'network', 'Host interfaces connected to this network'),
     rw('MTU', t.int, 'Largest packet size on the network, in bytes', { default: 1500, writeRole: 'vm-admin' }),
-    rw('other_config', t.smap, 'Free-form key/value settings for clients and tools'),
+    rw('other_config', t.smap, 'Free-form key/value settings for clients and tools', { required: true }),
     ctor('bridge', t.string, 'Name of the bridge that implements the network on each host'),
     ctor('managed', t.bool, 'Whether the toolstack creates and removes the bridge', { default: true }),
     runtime('blobs', t.map(t.string, t.ref('blob')), 'Named binary objects attached to this object'),

@@ -10,9 +10,9 @@ export const pbd = cls('PBD', {
   destroy: true,
   writeRole: 'pool-operator',
   fields: [
-    ctor('host', t.ref('host'), 'The host of the connection'),
-    ctor('SR', t.ref('SR'), 'The SR of the connection'),
-    ctor('device_config', t.smap, 'Where the storage is and how to reach it'),
+    ctor('host', t.ref('host'), 'The host of the connection', { required: true }),
+    ctor('SR', t.ref('SR'), 'The SR of the connection', { required: true }),
+    ctor('device_config', t.smap, 'Where the storage is and how to reach it', { required: true }),
     runtime('currently_attached', t.bool, 'Whether the host has the SR attached now'),
     rw('other_config', t.smap, 'Free-form key/value settings for clients and tools'),
   ],

@@ -14,7 +14,7 @@ export const secret = cls('secret', {
   writeRole: 'pool-operator',
   createRole: 'pool-operator',
   fields: [
-    rw('value', t.string, 'The secret value'),
+    rw('value', t.string, 'The secret value', { required: true }),
     rw('other_config', t.smap, 'Free-form key/value settings for clients and tools'),
   ],
   messages: [

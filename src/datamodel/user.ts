@@ -11,8 +11,8 @@ export const user = cls('user', {
   writeRole: 'pool-admin',
   lists: false,
   fields: [
-    ctor('short_name', t.string, 'Login name of the user'),
-    rw('fullname', t.string, 'Full name of the user'),
+    ctor('short_name', t.string, 'Login name of the user', { required: true }),
+    rw('fullname', t.string, 'Full name of the user', { required: true }),
     rw('other_config', t.smap, 'Free-form key/value settings for clients and tools'),
   ],
 });

@@ -3,16 +3,20 @@
  * out of order and insane VCPU counts are refused on create and set, names and
  * descriptions with NUL, escape or bidirectional-override characters or of absurd length
  * are refused with INVALID_VALUE over JSON-RPC and XML-RPC alike, a 100,000-deep JSON
- * request gets a typed error, and xe never prints control characters raw.
+ * request gets a typed error, and xe never prints control characters raw. A `create`
+ * record lacking a field XenAPI gives no default (VM.create with only a name) is refused
+ * with FIELD_TYPE_ERROR naming the field, for every class, as xapi does.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Printer } from '../../src/cli/printer.js';
+import { completeRecord } from '../../src/client/create-record.js';
+import { classes } from '../../src/datamodel/index.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { call, jsonRpc, login } from '../helpers/rpc.js';
 
 const MiB = 1024 * 1024;
-const good = { name_label: 'ok', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 128 * MiB, memory_static_min: 64 * MiB, VCPUs_max: 2, VCPUs_at_startup: 1 };
+const good = completeRecord('VM', { name_label: 'ok', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 128 * MiB, memory_static_min: 64 * MiB, VCPUs_max: 2, VCPUs_at_startup: 1 });
 
 async function xmlRpc(url: string, method: string, params: string[]): Promise<string> {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -28,6 +32,30 @@ describe('record validation', { timeout: 120_000 }, () => {
     root = await login(srv.url, srv.rootPassword);
   });
   after(async () => srv?.stop());
+
+  it('refuses a create record that lacks a field without a default, naming it, for every class', async () => {
+    const before = (await call(srv.url, 'VM.get_all', root)).length;
+    const only = await jsonRpc(srv.url, 'VM.create', [root, { name_label: 'only a name' }]);
+    assert.equal(only.error?.message, 'FIELD_TYPE_ERROR', JSON.stringify(only));
+    const required = classes.filter((c) => c.create).flatMap((c) => c.fields.filter((f) => f.required).map((f) => [c.name, f.name] as const));
+    assert.ok(required.length >= 50, `${required.length} required fields`);
+    assert.ok(required.some(([c, f]) => c === 'VM' && f === 'memory_static_max'));
+    for (const [cls, field] of required) {
+      const rec = completeRecord(cls, { name_label: 'x' });
+      delete rec[field];
+      const r = await jsonRpc(srv.url, `${cls}.create`, [root, rec]);
+      assert.deepEqual([r.error?.message, r.error?.data], ['FIELD_TYPE_ERROR', [field]], `${cls}.create without ${field}: ${JSON.stringify(r).slice(0, 300)}`);
+    }
+    // XML-RPC says the same.
+    const body = `<?xml version="1.0"?><methodCall><methodName>VM.create</methodName><params><param><value><string>${root}</string></value></param>`
+      + '<param><value><struct><member><name>name_label</name><value><string>only a name</string></value></member></struct></value></param></params></methodCall>';
+    const text = await (await fetch(`${srv.url}/`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body })).text();
+    assert.match(text, /FIELD_TYPE_ERROR/, text.slice(0, 400));
+    assert.equal((await call(srv.url, 'VM.get_all', root)).length, before, 'nothing was created');
+    // A whole record is taken, and fields with defaults may still be left out.
+    const vm = await call(srv.url, 'VM.create', root, good);
+    assert.equal(await call(srv.url, 'VM.get_name_description', root, vm), '');
+  });
 
   it('refuses VMs whose memory limits are out of order or whose VCPU counts are not sane', async () => {
     const cases: Array<[Record<string, unknown>, string]> = [

@@ -172,6 +172,14 @@ export function checkConformance(classes: readonly ClassDecl[], ref: readonly Re
         const want = parseRefDefault(rf.type, rf.default);
         if (want && !sameValue(f.default, want.value)) out.push(`${where}: default ${show(f.default)}, reference ${rf.default}`);
       }
+      // A create record must give exactly the settable fields XenAPI declares no default for.
+      if (c.create) {
+        const mustGive = rf.default === undefined && (rf.qualifier === 'RW' || rf.qualifier === 'RO/constructor');
+        if (mustGive && !f.required) out.push(`${where}: the reference has no default, so a create record must give it (required)`);
+        if (!mustGive && f.required) out.push(`${where}: required in a create record, but the reference ${rf.default === undefined ? 'does not take it there' : `has the default ${rf.default}`}`);
+      } else if (f.required) {
+        out.push(`${where}: required, but ${c.name} has no create`);
+      }
     }
     if (opts.complete?.includes(c.name)) {
       const have = new Set(c.fields.map((f) => f.name));

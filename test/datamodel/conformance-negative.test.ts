@@ -55,6 +55,17 @@ test('a wrong default is reported', () => {
   has(check(c), 'pool.ha_enabled', 'default true', 'reference false');
 });
 
+test('a create record field required without reason, or not required with none, is reported', () => {
+  const c = cls('secret', {
+    doc: 'x', create: true,
+    fields: [rw('value', t.string, 'x'), rw('other_config', t.smap, 'x', { required: true })],
+  });
+  const problems = check(c);
+  has(problems, 'secret.value', 'must give it');
+  has(problems, 'secret.other_config', 'required in a create record', 'default');
+  has(check(cls('host_metrics', { doc: 'x', fields: [runtime('memory_total', t.int, 'x', { required: true })] })), 'host_metrics.memory_total', 'no create');
+});
+
 test('a wrong parameter order is reported', () => {
   const swapped = [joinParams[1]!, joinParams[0]!, joinParams[2]!];
   const c = cls('pool', { doc: 'x', fields: [], messages: [message('join', { doc: 'x', params: swapped, role: 'pool-operator', async: true })] });

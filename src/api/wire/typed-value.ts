@@ -159,7 +159,8 @@ function decodeKey(key: string, ty: Ty, where: string): string {
 /**
  * Coerces a parsed wire argument to the internal form of type `ty`.
  * Records take the fields they declare (internal ones excluded): unknown members are
- * ignored and missing ones stay absent, for the caller to default or refuse.
+ * ignored, a missing `required` one is a FIELD_TYPE_ERROR naming it (as xapi), and other
+ * missing ones stay absent, for the caller to default.
  * @param where names the argument in the FIELD_TYPE_ERROR raised on a mismatch; a bad
  *   record member is reported by its field name.
  * @throws ApiError FIELD_TYPE_ERROR
@@ -206,6 +207,7 @@ export function decodeArg(value: unknown, ty: Ty, where: string, resolveFields?:
       const out: Record<string, unknown> = {};
       for (const f of visibleFields(resolveFields, ty.cls)) {
         if (Object.hasOwn(value, f.name)) out[f.name] = decodeArg(value[f.name], f.ty, f.name, resolveFields);
+        else if (f.required) typeError(f.name);
       }
       return out;
     }
