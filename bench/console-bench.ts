@@ -19,6 +19,7 @@ import type { XapiClient } from '../src/client/xapi-client.js';
 import { XapiClient as Client } from '../src/client/xapi-client.js';
 import { chromiumAvailable, launchBrowser } from '../test/helpers/browser.js';
 import { startIslet } from '../test/helpers/islet-server.js';
+import { completeRecord } from '../src/client/create-record.js';
 
 const VMS = 1000;
 const SRS = 100;
@@ -32,10 +33,10 @@ async function populate(c: XapiClient): Promise<string[]> {
   const vms: string[] = [];
   const batch = 25;
   for (let i = 0; i < VMS; i += batch) {
-    vms.push(...await Promise.all(Array.from({ length: Math.min(batch, VMS - i) }, (_, k) => c.call('VM.create', {
+    vms.push(...await Promise.all(Array.from({ length: Math.min(batch, VMS - i) }, (_, k) => c.call('VM.create', completeRecord('VM', {
       name_label: `bench-vm-${String(i + k).padStart(4, '0')}`, memory_static_max: 64 * MiB, memory_dynamic_max: 64 * MiB,
       memory_dynamic_min: 64 * MiB, memory_static_min: 64 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
-    }).then(String))));
+    })).then(String))));
   }
   for (let i = 0; i < SRS; i += batch) {
     await Promise.all(Array.from({ length: Math.min(batch, SRS - i) }, (_, k) => c.call('SR.introduce',

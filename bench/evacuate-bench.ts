@@ -8,6 +8,7 @@
  * `BENCH_EVACUATE_MEMORY` (MiB per VM) and `BENCH_EVACUATE_BATCH` change the set-up.
  */
 import { startPool } from '../test/helpers/islet-pool.js';
+import { completeRecord } from '../src/client/create-record.js';
 
 const MiB = 1024 * 1024;
 
@@ -24,10 +25,10 @@ export async function run(): Promise<void> {
     const refs: string[] = [];
     for (let i = 0; i < vms; i++) {
       const m = memory * MiB;
-      const vm = String(await c.call('VM.create', {
+      const vm = String(await c.call('VM.create', completeRecord('VM', {
         name_label: `bench${i}`, memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
         VCPUs_max: 1, VCPUs_at_startup: 1,
-      }));
+      })));
       await c.call('VM.start_on', vm, master, false, false);
       refs.push(vm);
     }

@@ -12,6 +12,7 @@
 import type { XapiClient } from '../src/client/xapi-client.js';
 import { startPool, waitFor, type IsletPool } from '../test/helpers/islet-pool.js';
 import { UpdateFixture } from '../test/updates/update-fixture.js';
+import { completeRecord } from '../src/client/create-record.js';
 
 const MiB = 1024 * 1024;
 
@@ -54,10 +55,10 @@ export async function run(): Promise<void> {
     const reboot = await measureReboot(c, refs[2]!);
     for (let i = 0; i < 3 * perHost; i++) {
       const m = memory * MiB;
-      const vm = String(await c.call('VM.create', {
+      const vm = String(await c.call('VM.create', completeRecord('VM', {
         name_label: `roll${i}`, memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
         VCPUs_max: 1, VCPUs_at_startup: 1,
-      }));
+      })));
       await c.call('VM.start_on', vm, refs[i % 3], false, false);
     }
     const update = await upload(c, (await fx.custom({ name: 'BENCH', guidance: ['restartHost'] })).path);

@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { startIslet } from '../test/helpers/islet-server.js';
 import { RpcClient, type CallOutcome, type Protocol } from './rpc-client.js';
 import { SuiteRecorder, percentile, type SuiteResult } from './suite-result.js';
+import { completeRecord } from '../src/client/create-record.js';
 
 export interface LoadOptions {
   clients: number;
@@ -49,11 +50,11 @@ export async function runLoad(o: LoadOptions): Promise<SuiteResult> {
     const root = await must('session.login_with_password', ['root', PASSWORD, '1.1', 'torture-load']);
     const vms: string[] = [];
     for (let i = 0; i < (o.vms ?? 20); i++) {
-      vms.push(await must('VM.create', [root, {
+      vms.push(await must('VM.create', [root, completeRecord('VM', {
         name_label: `load-${i}`, name_description: '', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB,
         memory_dynamic_min: 256 * MiB, memory_static_min: 256 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1,
         actions_after_reboot: 'restart', actions_after_shutdown: 'destroy', actions_after_crash: 'restart',
-      }]));
+      })]));
     }
 
     const stats = { requests: 0, declared: 0, json: 0, xml: 0, writes: 0, eventCalls: 0, eventsSeen: 0, latencies: [] as number[] };

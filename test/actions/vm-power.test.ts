@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const MiB = 1024 * 1024;
 const PW = 'vm-power-pw';
@@ -39,10 +40,10 @@ describe('VM power actions on a single host with a real hypervisor simulator', (
     const uuid = (await rec(vm)).uuid;
     return (await hv.list()).find((d) => d.vmUuid === uuid);
   };
-  const makeVm = async (memory = 256 * MiB, extra: Record<string, unknown> = {}) => String(await call('VM.create', {
+  const makeVm = async (memory = 256 * MiB, extra: Record<string, unknown> = {}) => String(await call('VM.create', completeRecord('VM', {
     name_label: 'power', memory_static_max: memory, memory_dynamic_max: memory, memory_dynamic_min: memory,
     memory_static_min: memory, VCPUs_max: 1, VCPUs_at_startup: 1, ...extra,
-  }));
+  })));
   const failsWith = (p: Promise<unknown>, code: string, params?: unknown[]) => assert.rejects(p, (e: any) => {
     assert.equal(e.code, code, String(e));
     if (params) assert.deepEqual(e.params, params);

@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { startIslet } from '../helpers/islet-server.js';
 import { call, jsonRpc } from '../helpers/rpc.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const exec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -55,8 +56,8 @@ test('a full file system gives typed errors (SR_FULL with figures, OUT_OF_SPACE)
       const [host] = await call(srv.url, 'host.get_all', s);
       const sr = await call(srv.url, 'SR.create', s, host, { path: join(mnt, 'sr') }, 0, 'tiny', '', 'file', 'user', false, {});
       const vdi = await call(srv.url, 'VDI.create', s, { name_label: 'd', SR: sr, virtual_size: 64 * MiB, type: 'user', sharable: false, read_only: false, other_config: {} });
-      const vm = await call(srv.url, 'VM.create', s, { name_label: 'v', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 128 * MiB, memory_static_min: 64 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1 });
-      await call(srv.url, 'VBD.create', s, { VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', empty: false, other_config: {} });
+      const vm = await call(srv.url, 'VM.create', s, completeRecord('VM', { name_label: 'v', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 128 * MiB, memory_static_min: 64 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1 }));
+      await call(srv.url, 'VBD.create', s, completeRecord('VBD', { VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', empty: false, other_config: {} }));
 
       await fill(join(mnt, 'filler'));
 

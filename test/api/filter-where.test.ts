@@ -14,6 +14,7 @@ import { Printer } from '../../src/cli/printer.js';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { call, jsonRpc, login } from '../helpers/rpc.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 class RecordingClient extends XapiClient {
   readonly calls: Array<[string, unknown[]]> = [];
@@ -31,7 +32,7 @@ describe('server-side filters', { timeout: 120_000 }, () => {
   before(async () => {
     srv = await startIslet();
     root = await login(srv.url, srv.rootPassword);
-    for (const n of NAMES) await call(srv.url, 'VM.create', root, { name_label: n, VCPUs_max: 1, VCPUs_at_startup: 1, memory_static_max: 1 << 28, memory_dynamic_max: 1 << 28, memory_dynamic_min: 1 << 28, memory_static_min: 1 << 27 });
+    for (const n of NAMES) await call(srv.url, 'VM.create', root, completeRecord('VM', { name_label: n, VCPUs_max: 1, VCPUs_at_startup: 1, memory_static_max: 1 << 28, memory_dynamic_max: 1 << 28, memory_dynamic_min: 1 << 28, memory_static_min: 1 << 27 }));
   });
   after(async () => srv?.stop());
 

@@ -42,8 +42,12 @@ describe('Xen Orchestra calls: disks, memory, VCPUs, checkpoint, revert, tasks, 
   it('creates a VM with two disks in the slots VM.get_allowed_VBD_devices offers', async () => {
     const m = 256 * MiB;
     vm = String(await call('VM.create', {
-      name_label: 'xo-vm', memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
-      VCPUs_max: 2, VCPUs_at_startup: 1, actions_after_reboot: 'restart', HVM_boot_policy: '',
+      // Xen Orchestra sends the whole record: xapi refuses one that lacks a field without a default.
+      name_label: 'xo-vm', name_description: '', user_version: 1, is_a_template: false, affinity: 'OpaqueRef:NULL',
+      memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
+      VCPUs_params: {}, VCPUs_max: 2, VCPUs_at_startup: 1, actions_after_shutdown: 'destroy', actions_after_reboot: 'restart',
+      actions_after_crash: 'restart', PV_bootloader: '', PV_kernel: '', PV_ramdisk: '', PV_args: '', PV_bootloader_args: '',
+      PV_legacy_args: '', HVM_boot_policy: '', HVM_boot_params: {}, platform: {}, PCI_bus: '', other_config: {}, recommendations: '',
     }));
     const first = (await call('VM.get_allowed_VBD_devices', vm)) as string[];
     assert.deepEqual(first, Array.from({ length: 16 }, (_, i) => String(i)), 'a PV guest has slots 0-15');

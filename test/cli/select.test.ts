@@ -11,6 +11,7 @@ import { type CommandContext, makeContext } from '../../src/cli/command-context.
 import { Printer } from '../../src/cli/printer.js';
 import { forEachSelected, selectObjects } from '../../src/cli/select.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 describe('selectObjects / forEachSelected', () => {
   let islet: IsletProcess;
@@ -27,7 +28,7 @@ describe('selectObjects / forEachSelected', () => {
       twin2: { name_label: 'twin' },
       tpl: { name_label: 'twin', is_a_template: true },
     })) {
-      const ref = await client.call('VM.create', rec);
+      const ref = await client.call('VM.create', completeRecord('VM', rec));
       uuids[key] = String(await client.call('VM.get_uuid', ref));
     }
   });

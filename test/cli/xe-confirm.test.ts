@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
 import { xeOn } from '../helpers/xe.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'xe-confirm-pw';
 
@@ -56,10 +57,10 @@ describe('xe confirmation prompts', () => {
   });
 
   it('vm-reset-powerstate refuses without --force, as xe; task-cancel cancels a task by uuid', async () => {
-    const vm = String(await api.call('VM.create', {
+    const vm = String(await api.call('VM.create', completeRecord('VM', {
       name_label: 'reset-me', memory_static_max: 256 * 2 ** 20, memory_dynamic_max: 256 * 2 ** 20, memory_dynamic_min: 256 * 2 ** 20,
       memory_static_min: 256 * 2 ** 20, VCPUs_max: 1, VCPUs_at_startup: 1,
-    }));
+    })));
     const vmUuid = String(await api.call('VM.get_uuid', vm));
     const r = await xe('', 'vm-reset-powerstate', `uuid=${vmUuid}`);
     assert.equal(r.code, 1);

@@ -13,6 +13,7 @@ import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { runXe, xeOn } from '../helpers/xe.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'xe-e2e-pw';
 let home: string;
@@ -58,8 +59,8 @@ describe('bin/xe end to end', () => {
   });
 
   it('xe vm-list shows VMs but not templates, default fields in record order', async () => {
-    const vmRef = String(await api.call('VM.create', { name_label: 'web one', name_description: 'first' }));
-    const tplRef = String(await api.call('VM.create', { name_label: 'tpl', is_a_template: true }));
+    const vmRef = String(await api.call('VM.create', completeRecord('VM', { name_label: 'web one', name_description: 'first' })));
+    const tplRef = String(await api.call('VM.create', completeRecord('VM', { name_label: 'tpl', is_a_template: true })));
     const tpl = (await api.call('VM.get_record', tplRef)) as Record<string, unknown>;
     const all = (await api.call('VM.get_all_records')) as Record<string, Record<string, unknown>>;
     assert.ok(all[vmRef]);

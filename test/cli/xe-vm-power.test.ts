@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
 import { xeOn } from '../helpers/xe.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'xe-power-pw';
 const MiB = 1024 * 1024;
@@ -38,10 +39,10 @@ describe('xe VM power and host commands', () => {
     await api.login('root', PW);
     for (const [name, tier] of [['web1', 'web'], ['web2', 'web'], ['db', 'db']] as const) {
       const m = 128 * MiB;
-      vms[name] = String(await api.call('VM.create', {
+      vms[name] = String(await api.call('VM.create', completeRecord('VM', {
         name_label: name, memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
         VCPUs_max: 1, VCPUs_at_startup: 1, other_config: { tier },
-      }));
+      })));
     }
   });
   after(async () => {

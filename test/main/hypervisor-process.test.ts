@@ -13,6 +13,7 @@ import { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startHypervisorSim } from '../helpers/hypervisor-sim.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const MiB = 1024 * 1024;
 const PW = 'hv-process-pw';
@@ -32,10 +33,10 @@ async function until(what: () => Promise<boolean>, ms = 15_000): Promise<void> {
 
 async function runningVm(api: XapiClient): Promise<string> {
   const m = 128 * MiB;
-  const vm = String(await api.call('VM.create', {
+  const vm = String(await api.call('VM.create', completeRecord('VM', {
     name_label: 'survivor', memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
     VCPUs_max: 1, VCPUs_at_startup: 1,
-  }));
+  })));
   await api.call('VM.start', vm, false, false);
   return vm;
 }
@@ -116,7 +117,7 @@ describe('the toolstack and its hypervisor process', () => {
     cleanup.push(() => islet.stop());
     const api = await connect(islet);
     const m = 128 * MiB;
-    const vm = String(await api.call('VM.create', { name_label: 'w', memory_static_max: m, memory_dynamic_max: m, VCPUs_at_startup: 1 }));
+    const vm = String(await api.call('VM.create', completeRecord('VM', { name_label: 'w', memory_static_max: m, memory_dynamic_max: m, VCPUs_at_startup: 1 })));
     await assert.rejects(api.call('VM.start', vm, false, false), (e: any) => e.code === 'NO_HOSTS_AVAILABLE' || e.code === 'HOST_OFFLINE');
     const sim = await startHypervisorSim({ stateDir, memory: 1024 * MiB });
     cleanup.push(() => sim.stop());

@@ -16,6 +16,7 @@ import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -61,10 +62,10 @@ describe('evacuating the master of a 3-host pool', { timeout: 600_000 }, () => {
     const vms: string[] = [];
     for (let i = 0; i < 4; i++) {
       const m = 512 * MiB;
-      const vm = String(await c.call('VM.create', {
+      const vm = String(await c.call('VM.create', completeRecord('VM', {
         name_label: `evac${i}`, memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
         VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
-      }));
+      })));
       const vdi = await c.callAsync('VDI.create', {
         name_label: `evac${i} disk`, name_description: '', SR: sr, virtual_size: 64 * MiB, type: 'user',
         sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
@@ -122,10 +123,10 @@ describe('evacuating the master of a 3-host pool', { timeout: 600_000 }, () => {
   it('a member\'s VMs survive its toolstack crash, and halt when the member itself crashes', async () => {
     const host1 = await pool.hostRef(1);
     const m = 256 * MiB;
-    const vm = String(await c.call('VM.create', {
+    const vm = String(await c.call('VM.create', completeRecord('VM', {
       name_label: 'on-member', memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
       VCPUs_max: 1, VCPUs_at_startup: 1,
-    }));
+    })));
     await c.call('VM.start_on', vm, host1, false, false);
     const uuid = String(await c.call('VM.get_uuid', vm));
     const boot = (await bootIds()).get(uuid)!;

@@ -14,6 +14,7 @@ import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -36,10 +37,10 @@ describe('host restarts with running VMs', { timeout: 600_000 }, () => {
   };
   const startVm = async (name: string, host: number): Promise<string> => {
     const m = 256 * MiB;
-    const vm = String(await c.call('VM.create', {
+    const vm = String(await c.call('VM.create', completeRecord('VM', {
       name_label: name, memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
       VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
-    }));
+    })));
     const vdi = await c.callAsync('VDI.create', {
       name_label: `${name} disk`, name_description: '', SR: sr, virtual_size: 32 * MiB, type: 'user',
       sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],

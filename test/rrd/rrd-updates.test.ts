@@ -12,6 +12,7 @@ import { buildXport, formatValue, wantsJson } from '../../src/core/rrd/rrd-updat
 import { Rrd } from '../../src/core/rrd/rrd.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { waitFor } from '../helpers/islet-pool.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'rrd-pw';
 const MiB = 1024 * 1024;
@@ -84,10 +85,10 @@ describe('GET /rrd_updates on a real host', { timeout: 120_000 }, () => {
     const pool = ((await api.call('pool.get_all')) as string[])[0]!;
     const sr = String(await api.call('pool.get_default_SR', pool));
     srUuid = String(await api.call('SR.get_uuid', sr));
-    const vm = String(await api.call('VM.create', {
+    const vm = String(await api.call('VM.create', completeRecord('VM', {
       name_label: 'rrd-vm', memory_static_max: 64 * MiB, memory_dynamic_max: 64 * MiB, memory_dynamic_min: 64 * MiB, memory_static_min: 64 * MiB,
       VCPUs_max: 2, VCPUs_at_startup: 2, actions_after_reboot: 'restart',
-    }));
+    })));
     vmUuid = String(await api.call('VM.get_uuid', vm));
     await api.call('VM.start', vm, false, false);
     const vdi = await api.callAsync('VDI.create', {

@@ -6,14 +6,15 @@
  * missed while the master was down would still show up as a non-Running snapshot).
  */
 import type { XapiClient } from '../../src/client/xapi-client.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const MiB = 1024 * 1024;
 
 export async function startRunningVm(c: XapiClient, sr: string, name: string, host: string, memory = 256 * MiB): Promise<string> {
-  const vm = String(await c.call('VM.create', {
+  const vm = String(await c.call('VM.create', completeRecord('VM', {
     name_label: name, memory_static_max: memory, memory_dynamic_max: memory, memory_dynamic_min: memory, memory_static_min: memory,
     VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
-  }));
+  })));
   const vdi = await c.callAsync('VDI.create', {
     name_label: `${name} disk`, name_description: '', SR: sr, virtual_size: 32 * MiB, type: 'user',
     sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],

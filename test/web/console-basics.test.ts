@@ -10,16 +10,17 @@ import type { Page } from 'playwright-core';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'console-pw';
 const MiB = 1024 * 1024;
 const MARKUP = '<img src=x onerror="window.__pwned=1"><b>bold</b>';
 
 async function makeVm(c: XapiClient, name: string): Promise<string> {
-  return String(await c.call('VM.create', {
+  return String(await c.call('VM.create', completeRecord('VM', {
     name_label: name, memory_static_max: 64 * MiB, memory_dynamic_max: 64 * MiB, memory_dynamic_min: 64 * MiB, memory_static_min: 64 * MiB,
     VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
-  }));
+  })));
 }
 
 async function signIn(page: Page, url: string, user: string, password: string): Promise<void> {

@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'storage-pw';
 const MiB = 1024 * 1024;
@@ -49,10 +50,10 @@ describe('web console storage and snapshots', { skip: browserSkip(), timeout: 24
     const pool = ((await api.call('pool.get_all')) as string[])[0]!;
     await api.call('pool.set_name_label', pool, 'Islet Pool');
     sr = String(await api.call('pool.get_default_SR', pool));
-    vm = String(await api.call('VM.create', {
+    vm = String(await api.call('VM.create', completeRecord('VM', {
       name_label: 'snap-vm', memory_static_max: 64 * MiB, memory_dynamic_max: 64 * MiB, memory_dynamic_min: 64 * MiB, memory_static_min: 64 * MiB,
       VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
-    }));
+    })));
     const vdi = await api.callAsync('VDI.create', {
       name_label: 'snap-vm disk', name_description: '', SR: sr, virtual_size: 8 * MiB, type: 'user',
       sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
