@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 interface Run { code: number | null; out: string; err: string }
 const PW = 'xe-admin-pw';
@@ -55,10 +56,10 @@ describe('xe administration commands', () => {
     api = new XapiClient({ url: islet.url });
     await api.login('root', PW);
     const m = 256 * MiB;
-    vm = String(await api.call('VM.create', {
+    vm = String(await api.call('VM.create', completeRecord('VM', {
       name_label: 'mem-vm', memory_static_max: m, memory_dynamic_max: m, memory_dynamic_min: m, memory_static_min: m,
       VCPUs_max: 1, VCPUs_at_startup: 1,
-    }));
+    })));
     vmUuid = String(await api.call('VM.get_uuid', vm));
   });
   after(async () => {

@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'xe-completion-pw';
 const MiB = 1024 * 1024;
@@ -84,10 +85,10 @@ describe('xe bash completion', () => {
     api = new XapiClient({ url: islet.url });
     await api.login('root', PW);
     for (const name of ['alpha', 'beta gamma']) {
-      const vm = String(await api.call('VM.create', {
+      const vm = String(await api.call('VM.create', completeRecord('VM', {
         name_label: name, memory_static_max: 64 * MiB, memory_dynamic_max: 64 * MiB, memory_dynamic_min: 64 * MiB,
         memory_static_min: 64 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1,
-      }));
+      })));
       uuids[name] = String(await api.call('VM.get_uuid', vm));
     }
   });
