@@ -16,6 +16,7 @@ import { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -83,10 +84,10 @@ describe('network administration', { timeout: 180_000 }, () => {
   });
 
   it('plugs VIFs at start, hot-plugs and unplugs them by xapi\'s rules, and unplugs them all at shutdown', async () => {
-    const vm = String(await call('VM.create', {
+    const vm = String(await call('VM.create', completeRecord('VM', {
       name_label: 'nics', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 256 * MiB,
       memory_static_min: 256 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1,
-    }));
+    })));
     const vmUuid = String(await call('VM.get_uuid', vm));
     const [, eth0] = await pifByDevice('eth0');
     const [, eth1] = await pifByDevice('eth1');
