@@ -36,6 +36,8 @@ import { attachPool, preparePool } from './pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
 import { prepareStorage } from './storage-wiring.js';
 import { prepareRrd } from './rrd-wiring.js';
+import { formatHostPort, parseHostPort } from '../pool/host-address.js';
+import type { PoolDb } from '../core/ports/pool-db.js';
 import { prepareNbd, type NbdListen } from './nbd-wiring.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 
@@ -149,7 +151,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   await nbd.start(services, tls, name);
   const inherited = Number(process.env.ISLET_LISTEN_FD);
   const listener = await listenDual(o.host, o.port, tls,
-    createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir()), stopping: stopping.signal }),
+    createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir(), (port) => poolHostAddresses(db, port)), stopping: stopping.signal }),
     { log, ...(Number.isInteger(inherited) && inherited > 2 ? { fd: inherited } : {}) });
   await pool.start(listener.port);
   await startHostFacts(services, keeper.signal, o.dom0Memory ?? DEFAULT_DOM0_MEMORY, log);
@@ -196,4 +198,16 @@ async function startHostFacts(services: Services, signal: AbortSignal, dom0Memor
     log(`host objects: ${e instanceof Error ? e.message : String(e)}`);
   }
   await keepHostFacts(services, machine, { signal, log });
+}
+
+/** Every host of the pool as `host:port` (the console may talk to any of them). */
+function poolHostAddresses(db: PoolDb, port: number): string[] {
+  const out: string[] = [];
+  for (const [, h] of db.all('host')) {
+    const address = String(h.address ?? '').trim();
+    // Hosts sharing a machine differ by port, which the pool keeps in other_config.
+    const own = Number((h.other_config as Record<string, string> | undefined)?.islet_port) || port;
+    if (address) out.push(formatHostPort(parseHostPort(address, own)));
+  }
+  return out;
 }

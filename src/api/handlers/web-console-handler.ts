@@ -4,7 +4,9 @@
  * XenServer serves its welcome page there. Only GET and HEAD; the XML-RPC POST on `/` is
  * handled before this. Paths are decoded, normalised and must stay inside the console's
  * folder; anything else, or a file that does not exist, is a 404. Files are read per
- * request (the folder is small) so a rebuilt console is served without a restart.
+ * request (the folder is small) so a rebuilt console is served without a restart. The
+ * console talks to other hosts of the pool too (the master after HOST_IS_SLAVE or a
+ * change of master, a member for its `/rrd_updates`), so its connect-src names them.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -24,13 +26,19 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
-const SECURITY = {
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  // The console loads nothing from elsewhere; echarts and React set styles through the DOM.
-  'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
-};
+/** `host:port` as a CSP source (names, IPv4, ports); anything else is left out. */
+const SOURCE = /^[A-Za-z0-9.-]+(?::\d{1,5})?$/;
+
+function security(connect: readonly string[]): Record<string, string> {
+  const others = connect.filter((c) => SOURCE.test(c));
+  return {
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    // The console loads nothing from elsewhere; echarts and React set styles through the DOM.
+    'content-security-policy': `default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src ${['\'self\'', ...others].join(' ')}; frame-ancestors 'none'`,
+  };
+}
 
 /** The file under `root` a request path names, or undefined when it would leave `root`. */
 export function resolveConsolePath(root: string, pathname: string): string | undefined {
@@ -48,9 +56,14 @@ export function resolveConsolePath(root: string, pathname: string): string | und
   return full.startsWith(base) ? full : undefined;
 }
 
-export function createWebConsoleHandler(root: string): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
+/**
+ * @param poolHosts the `host:port` of every host of the pool, given the port this request
+ *   came in on (for addresses that name no port).
+ */
+export function createWebConsoleHandler(root: string, poolHosts: (port: number) => string[] = () => []): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void> {
   return async (req, res, pathname) => {
     req.resume();
+    const SECURITY = security(poolHosts(req.socket.localPort ?? 0));
     const notFound = () => {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY });
       res.end('Not found\n');
