@@ -18,9 +18,14 @@ export interface Series { type: string; uuid: string; name: string; points: Arra
 
 export interface Updates { step: number; end: number; series: Map<string, Series> }
 
+/** Where a host serves: its address, on the port Islet records for it (hosts sharing a machine differ by port). */
 export function hostOrigin(s: PoolStore, hostRef: string): string {
   const h = s.get('host', hostRef);
-  return h?.address ? originOf(String(h.address), s.origin || location.origin) : s.origin;
+  if (!h?.address) return s.origin;
+  const address = String(h.address);
+  const port = Number(h.other_config?.islet_port);
+  const hasPort = /^\[.*\]:\d+$|^[^:\[\]]+:\d+$/.test(address);
+  return originOf(!hasPort && port ? `${address.includes(':') ? `[${address}]` : address}:${port}` : address, s.origin || location.origin);
 }
 
 export async function fetchUpdates(s: PoolStore, hostRef: string, range: Range, opts: { host?: boolean; vmUuid?: string }): Promise<Updates> {
