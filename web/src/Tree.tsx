@@ -46,6 +46,8 @@ const TreeRow = memo(function TreeRow({ row, selected, focused, onClick, onToggl
       id={`tree-${node.ref}`}
       data-ref={node.ref}
       data-kind={node.kind}
+      data-status={node.status}
+      data-parent={row.parent}
       aria-level={depth + 1}
       aria-posinset={row.pos}
       aria-setsize={row.size}
@@ -71,7 +73,7 @@ const TreeRow = memo(function TreeRow({ row, selected, focused, onClick, onToggl
 function sameRow(a: Row, b: Row): boolean {
   return a.node.ref === b.node.ref && a.node.name === b.node.name && a.node.status === b.node.status
     && a.node.kind === b.node.kind && a.node.children.length === b.node.children.length
-    && a.depth === b.depth && a.expanded === b.expanded && a.pos === b.pos && a.size === b.size;
+    && a.parent === b.parent && a.depth === b.depth && a.expanded === b.expanded && a.pos === b.pos && a.size === b.size;
 }
 
 export function Tree({ roots, selected, onSelect, onContextMenu, searching }: Props) {

@@ -1,0 +1,122 @@
+/**
+ * The web console against a real 2-host `islet pool up`: opened at the member, it signs in
+ * to the master (following HOST_IS_SLAVE, as XenCenter does); the right-click menu's
+ * "Migrate to Server" moves a running VM live to the other host, and the tree shows it
+ * there; "Enter Maintenance Mode" evacuates the host and disables it, "Exit Maintenance
+ * Mode" enables it again. Every effect is checked through the API as well as on screen.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import type { XapiClient } from '../../src/client/xapi-client.js';
+import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { startPool, type IsletPool } from '../helpers/islet-pool.js';
+
+const MiB = 1024 * 1024;
+const plain = (url: string) => url.replace(/^https:/, 'http:');
+const treeItem = (page: Page, name: string) => page.getByRole('treeitem', { name, exact: true });
+
+/** Waits until the VM's tree row sits under `parentRef` (or fails naming where it is). */
+async function waitUnder(page: Page, vmName: string, parentRef: string): Promise<void> {
+  await page.waitForFunction(({ name, parent }) => document.querySelector(`[role=treeitem][aria-label="${name}"]`)?.getAttribute('data-parent') === parent,
+    { name: vmName, parent: parentRef }, { timeout: 60_000 }).catch(async (e) => {
+    throw new Error(`${vmName} is not under ${parentRef} but under ${await treeItem(page, vmName).getAttribute('data-parent')}: ${String(e)}`);
+  });
+}
+
+describe('web console on a 2-host pool: HOST_IS_SLAVE, migrate, maintenance mode', { skip: browserSkip(), timeout: 600_000 }, () => {
+  let pool: IsletPool;
+  let c: XapiClient;
+  let browser: TestBrowser;
+  let page: Page;
+  let closePage: () => Promise<void>;
+  let host0: string;
+  let host1: string;
+  let vm: string;
+
+  before(async () => {
+    pool = await startPool({ hosts: 2, memory: '4G', migrationRate: 1024 });
+    c = await pool.client();
+    const poolRef = ((await c.call('pool.get_all')) as string[])[0]!;
+    await c.call('pool.set_name_label', poolRef, 'Islet Pool');
+    host0 = await pool.hostRef(0);
+    host1 = await pool.hostRef(1);
+    const sr = String(await c.call('pool.get_default_SR', poolRef));
+    vm = String(await c.call('VM.create', {
+      name_label: 'mover', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 256 * MiB,
+      memory_static_min: 256 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
+    }));
+    const vdi = await c.callAsync('VDI.create', {
+      name_label: 'mover disk', name_description: '', SR: sr, virtual_size: 16 * MiB, type: 'user',
+      sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
+    });
+    await c.call('VBD.create', {
+      VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', unpluggable: false, empty: false,
+      qos_algorithm_type: '', qos_algorithm_params: {}, other_config: {}, device: '', currently_attached: false,
+    });
+    await c.call('VM.start_on', vm, host0, false, false);
+    browser = await launchBrowser();
+    const p = await browser.page();
+    page = p.page;
+    closePage = () => p.context.close();
+  });
+  after(async () => {
+    await closePage?.();
+    await browser?.close();
+    c?.close();
+    await pool?.stop();
+  });
+
+  it('opened at a member, signs in to the master (HOST_IS_SLAVE) and works from there', async () => {
+    const member = plain(pool.hosts[1]!.url);
+    assert.notEqual(new URL(member).host, new URL(plain(pool.masterUrl)).host);
+    // The member itself refuses a login and names the master.
+    const direct = await (await fetch(`${member}/jsonrpc`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'session.login_with_password', params: ['root', pool.rootPassword, '1.0', 't'] }),
+    })).json() as { error?: { message: string } };
+    assert.equal(direct.error?.message, 'HOST_IS_SLAVE');
+
+    await page.goto(member);
+    await page.getByLabel('User name').fill('root');
+    await page.getByLabel('Password').fill(pool.rootPassword);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await treeItem(page, 'Islet Pool').waitFor({ timeout: 30_000 });
+    await page.getByText(`Connected to ${new URL(plain(pool.masterUrl)).host}`).waitFor();
+    assert.equal(new URL(page.url()).host, new URL(member).host, 'the page stays where it was opened');
+    await waitUnder(page, 'mover', host0);
+  });
+
+  it('migrates a running VM to the other server from the right-click menu', async () => {
+    await treeItem(page, 'mover').click({ button: 'right' });
+    const menu = page.getByRole('menu').first();
+    await menu.getByRole('menuitem', { name: 'Migrate to Server' }).click();
+    await menu.getByRole('menuitem', { name: 'host1', exact: true }).click();
+    await waitUnder(page, 'mover', host1);
+    assert.equal(await c.call('VM.get_resident_on', vm), host1);
+    assert.equal(await c.call('VM.get_power_state', vm), 'Running');
+    await page.getByTestId('notice').filter({ hasText: 'done' }).waitFor({ timeout: 60_000 });
+    await screenshot(page, 'migrated');
+  });
+
+  it('enters maintenance mode (evacuate, disable) and exits it (enable) from the right-click menu', async () => {
+    await treeItem(page, 'host1').click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Enter Maintenance Mode…' }).click();
+    await page.waitForFunction((ref) => document.querySelector(`[role=treeitem][data-ref="${ref}"]`)?.getAttribute('data-status') === 'maintenance', host1, { timeout: 60_000 });
+    await waitUnder(page, 'mover', host0);
+    await page.getByTestId('notice').filter({ hasText: 'Enter Maintenance Mode…: done.' }).waitFor({ timeout: 60_000 });
+    assert.equal(await c.call('host.get_enabled', host1), false);
+    assert.equal(await c.call('VM.get_resident_on', vm), host0);
+    assert.equal(await c.call('VM.get_power_state', vm), 'Running');
+    // A disabled host is no migration target.
+    await treeItem(page, 'mover').click({ button: 'right' });
+    assert.equal(await page.getByRole('menuitem', { name: 'Migrate to Server' }).getAttribute('aria-disabled'), 'true');
+    await page.keyboard.press('Escape');
+    await screenshot(page, 'maintenance');
+
+    await treeItem(page, 'host1').click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Exit Maintenance Mode' }).click();
+    await page.waitForFunction((ref) => document.querySelector(`[role=treeitem][data-ref="${ref}"]`)?.getAttribute('data-status') === 'connected', host1, { timeout: 60_000 });
+    assert.equal(await c.call('host.get_enabled', host1), true);
+  });
+});
