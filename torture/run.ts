@@ -31,9 +31,10 @@ const suites: Record<string, { usage: string; run: Suite }> = {
     }),
   },
   crash: {
-    usage: '--storage=200 --toolstack=28 [--seed=N] [--concurrency=2] [--ops=snapshot,clone,revert,destroy+gc,import,nbd-write,patch-apply]',
+    usage: '--storage=200 --toolstack=28 --rolling=3 [--seed=N] [--concurrency=2] [--ops=snapshot,clone,revert,destroy+gc,import,nbd-write,patch-apply]',
     run: async (o) => (await import('./crash/crash-suite.js')).runCrash({
       storageTrials: o.storage === '0' ? 0 : intOption(o, 'storage', 200), toolstackTrials: o.toolstack === '0' ? 0 : intOption(o, 'toolstack', 28),
+      rollingTrials: o.rolling === '0' ? 0 : intOption(o, 'rolling', 3),
       seed: o.seed ? intOption(o, 'seed', 1) : undefined, concurrency: intOption(o, 'concurrency', 2), ops: o.ops?.split(','), progress: true,
     }),
   },

@@ -1,8 +1,10 @@
 /**
  * The crash torture suite, short: a few random kill -9 points of the process driving a
  * file SR and of a whole `islet server` during XenAPI operations, each followed by the
- * suite's checks (contents, no orphan files, no stuck task, resumable). The full run is
- * `npm run torture -- crash` (200 storage trials and 24 toolstack trials).
+ * suite's checks (contents, no orphan files, no stuck task, resumable), and one kill -9 of
+ * a pool master's toolstack during a rolling pool update (the run resumes and ends done, or
+ * paused saying why; no VM lost or stopped). The full run is `npm run torture -- crash`
+ * (200 storage trials, 28 toolstack trials and 3 rolling update trials).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,5 +16,11 @@ describe('torture: crash (short run)', () => {
     const r = await runCrash({ storageTrials: 6, toolstackTrials: 2 });
     assert.deepEqual(r.failures, [], formatResult(r));
     assert.ok(r.figures.some(([l]) => l === 'toolstack trials'), formatResult(r));
+  });
+
+  it('a master killed during a rolling pool update resumes it or says why it stopped, and loses no VM', async () => {
+    const r = await runCrash({ storageTrials: 0, toolstackTrials: 0, rollingTrials: 1 });
+    assert.deepEqual(r.failures, [], formatResult(r));
+    assert.ok(r.figures.some(([l, v]) => l === 'rolling update trials' && /^1 \(run ended: \w+ 1\), 0 failed$/.test(String(v))), formatResult(r));
   });
 });

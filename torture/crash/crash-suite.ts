@@ -5,13 +5,15 @@
  * clone, destroy, GC and coalesce; toolstack trials (toolstack-trials.ts) kill a real
  * `bin/islet server`, its hypervisor simulator, or both (a whole host) during XenAPI
  * snapshot, clone, revert, GC, raw import, NBD write and patch apply,
- * restart it on the same data and check what every client would see. Every trial's checks
- * are listed in those modules; the suite reports trials per kind and failures.
+ * restart it on the same data and check what every client would see; rolling trials
+ * (rolling-trials.ts) kill a pool master's toolstack during a rolling pool update. Every
+ * trial's checks are listed in those modules; the suite reports trials per kind and failures.
  */
 import { rm } from 'node:fs/promises';
 import { SuiteRecorder, type SuiteResult } from '../suite-result.js';
 import { Rng, inPool } from './rng.js';
 import { setupStorageLab, storageTrial } from './storage-trials.js';
+import { rollingTrials } from './rolling-trials.js';
 import { toolstackTrials } from './toolstack-trials.js';
 
 export interface CrashOptions {
@@ -19,6 +21,8 @@ export interface CrashOptions {
   storageTrials: number;
   /** Trials killing a whole `islet server` during XenAPI operations. */
   toolstackTrials: number;
+  /** Trials killing a pool master during a rolling pool update (a fresh pool each). */
+  rollingTrials?: number;
   seed?: number;
   concurrency?: number;
   /** Toolstack operations to take in turn (all by default). */
@@ -57,7 +61,13 @@ export async function runCrash(o: CrashOptions): Promise<SuiteResult> {
     for (const f of r.failures) rec.fail(f);
     rec.figure('toolstack trials', `${o.toolstackTrials} (${r.summary}), ${r.failedTrials} failed`);
   }
-  rec.figure('trials', o.storageTrials + o.toolstackTrials);
+  const rolling = o.rollingTrials ?? 0;
+  if (rolling > 0) {
+    const r = await rollingTrials(rolling, rng, o.progress);
+    for (const f of r.failures) rec.fail(f);
+    rec.figure('rolling update trials', `${rolling} (${r.summary}), ${r.failedTrials} failed`);
+  }
+  rec.figure('trials', o.storageTrials + o.toolstackTrials + rolling);
   rec.figure('duration', `${((performance.now() - started) / 1000).toFixed(1)} s`);
   return rec.result();
 }
