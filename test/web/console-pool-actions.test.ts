@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import type { XapiClient } from '../../src/client/xapi-client.js';
 import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { startPool, type IsletPool } from '../helpers/islet-pool.js';
+import { completeRecord } from '../../src/client/create-record.js';
 
 const MiB = 1024 * 1024;
 const plain = (url: string) => url.replace(/^https:/, 'http:');
@@ -42,10 +43,10 @@ describe('web console on a 2-host pool: HOST_IS_SLAVE, migrate, maintenance mode
     host0 = await pool.hostRef(0);
     host1 = await pool.hostRef(1);
     const sr = String(await c.call('pool.get_default_SR', poolRef));
-    vm = String(await c.call('VM.create', {
+    vm = String(await c.call('VM.create', completeRecord('VM', {
       name_label: 'mover', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 256 * MiB,
       memory_static_min: 256 * MiB, VCPUs_max: 1, VCPUs_at_startup: 1, actions_after_reboot: 'restart',
-    }));
+    })));
     const vdi = await c.callAsync('VDI.create', {
       name_label: 'mover disk', name_description: '', SR: sr, virtual_size: 16 * MiB, type: 'user',
       sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [],
