@@ -2,7 +2,8 @@
  * @module
  * xe's administration commands for the command table: VBD plugging, VM memory settings,
  * `vm-checkpoint`, host and pool administration (`host-dmesg`, `host-forget`,
- * `pool-sync-database`, `user-password-change`) and `event-wait`. Names, parameters and
+ * `pool-sync-database`, `user-password-change`), `event-wait`, diagnostics and logs
+ * (`diagnostic-vm-status`, `diagnostic-vdi-status`, `log-get`, `host-logs-download`). Names, parameters and
  * selector flags are XenServer 6.0.2's.
  */
 import type { CommandSpec } from './command-table.js';
@@ -10,6 +11,7 @@ import type { CommandSpec } from './command-table.js';
 const vbd = () => import('./commands/vbd-ops.js');
 const mem = () => import('./commands/vm-memory.js');
 const admin = () => import('./commands/host-admin.js');
+const diag = () => import('./commands/diagnostic-commands.js');
 
 export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   { name: 'vbd-destroy', reqd: ['uuid'], optn: [], help: 'Destroy a VBD.', load: vbd },
@@ -39,4 +41,12 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   { name: 'event-wait', reqd: ['class'], optn: [],
     help: 'Wait for the event that satisfies the conditions given on the command line (field=value, or field=/=value for '
       + '"not equal").', load: () => import('./commands/event-wait.js') },
+  { name: 'diagnostic-vm-status', reqd: ['uuid'], optn: [], flags: ['standard'],
+    help: 'Query the hosts on which the VM can boot, check the sharing/locking status of all VBDs.', load: diag },
+  { name: 'diagnostic-vdi-status', reqd: ['uuid'], optn: [],
+    help: 'Query the locking and sharing status of a VDI: its active and inactive drives.', load: diag },
+  { name: 'log-get', reqd: [], optn: [], help: 'Return the recent log of the toolstack xe is connected to.', load: diag },
+  { name: 'host-logs-download', reqd: [], optn: ['file-name'], flags: ['host-selectors'],
+    help: 'Download a copy of the host logs (the toolstack\'s recent log) to file-name, or logs-<time>; with several hosts, '
+      + 'one file each, named with the host\'s name.', load: diag },
 ];

@@ -49,6 +49,8 @@ export interface Services {
   readonly listensOn?: (ip: string) => boolean;
   /** Aborted when the toolstack stops: long polls (event.from) answer at once. */
   readonly stopping?: AbortSignal;
+  /** This toolstack's recent log lines (host.get_log). */
+  readonly recentLog?: () => string;
 }
 
 export interface ActionContext {

@@ -126,7 +126,7 @@ export const host = cls('host', {
       async: true,
     }),
     message('get_log', {
-      doc: 'Returns the host\'s log (not available; kept for API completeness)',
+      doc: 'Returns the recent log of the host\'s toolstack',
       params: [
         param('host', t.ref('host'), 'The host to ask'),
       ],

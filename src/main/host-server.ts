@@ -40,6 +40,7 @@ import { formatHostPort, parseHostPort } from '../pool/host-address.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { prepareNbd, type NbdListen } from './nbd-wiring.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
+import { LogRing } from './log-ring.js';
 
 export interface HostServerOptions {
   readonly dataDir: string;
@@ -77,7 +78,8 @@ export interface RunningHost {
 }
 
 export async function startHostServer(o: HostServerOptions): Promise<RunningHost> {
-  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const recentLog = new LogRing();
+  const log = recentLog.tee(o.log ?? ((m: string) => process.stderr.write(`${m}\n`)));
   await mkdir(o.dataDir, { recursive: true });
   // Classes without a uuid (event, vdi_nbd_server_info) are known to the db but never rows.
   // A member's writes go to its master from the first one on: the pool layer wraps the database.
@@ -119,6 +121,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   const stopping = new AbortController();
   const services: Services = {
     stopping: stopping.signal,
+    recentLog: () => recentLog.text(),
     db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir, storage: storage.host,
     hypervisor, hypervisorEndpoint: () => hypervisor.endpoint(),
     pool: pool.link,

@@ -5,11 +5,12 @@
  * -unplug/-destroy of a disk on a running VM, host-dmesg (the simulator's console ring with
  * the VM's domain in it), host-forget refusing a live host, pool-sync-database, event-wait
  * (at once when already true, woken by a change, "key missing" for an unknown field) and
- * user-password-change. Needs `npm run build`.
+ * user-password-change, diagnostic-vm-status/-vdi-status, log-get and host-logs-download.
+ * Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -156,6 +157,44 @@ describe('xe administration commands', () => {
     assert.notEqual(forced.code, 0);
     assert.match(forced.err, /This operation cannot be completed because the server is still live\./);
     assert.equal((await api.call('host.get_all') as string[]).length, 1);
+  });
+
+  it('diagnostic-vm-status and diagnostic-vdi-status report drives, hosts and agility', async () => {
+    const [pbd] = (await api.call('host.get_PBDs', (await api.call('host.get_all') as string[])[0])) as string[];
+    const sr = String(await api.call('PBD.get_SR', pbd));
+    const vdi = String(await api.call('VDI.create', {
+      SR: sr, name_label: 'diag disk', virtual_size: 8 * MiB, type: 'user', sharable: false, read_only: false, other_config: {},
+    }));
+    const vdiUuid = String(await api.call('VDI.get_uuid', vdi));
+    const vbdUuid = (await ok('vbd-create', `vm-uuid=${vmUuid}`, `vdi-uuid=${vdiUuid}`, 'device=2')).trim();
+    const host = String(await api.call('host.get_name_label', (await api.call('host.get_all') as string[])[0]));
+    const out = await ok('diagnostic-vm-status', `uuid=${vmUuid}`);
+    assert.match(out, new RegExp(`^uuid \\( RO\\)\\s*: ${vmUuid}$`, 'm'));
+    assert.match(out, /power-state \( RO\): halted/);
+    assert.match(out, /possible-hosts \( RO\): [0-9a-f-]{36}/);
+    assert.match(out, /Checking to see whether disks are attachable\n/);
+    assert.match(out, new RegExp(`uuid \\( RO\\)\\s*: ${vbdUuid}\\n(.*\\n)*?\\s*attachable \\( RO\\): true`));
+    assert.match(out, /Checking to see whether VM can boot on each host\n/);
+    assert.match(out, new RegExp(`${host}\\s*: OK`));
+    // Its disk is on the host's local SR: not agile, and xe says which SR.
+    assert.match(out, new RegExp(`VM is not agile because: VM requires access to non-shared SR: ${String(await api.call('SR.get_uuid', sr))}`));
+
+    const vdiOut = await ok('diagnostic-vdi-status', `uuid=${vdiUuid}`);
+    assert.match(vdiOut, /name-label \( RW\): diag disk/);
+    assert.match(vdiOut, /no active VBDs\.\ninactive VBDs:\n/);
+    assert.match(vdiOut, new RegExp(`uuid \\( RO\\)\\s*: ${vbdUuid}`));
+    await ok('vbd-destroy', `uuid=${vbdUuid}`);
+  });
+
+  it('log-get prints the toolstack\'s recent log; host-logs-download saves it to a file', async () => {
+    const out = await ok('log-get');
+    const lines = out.trimEnd().split('\n');
+    assert.ok(lines.length > 0 && lines[0] !== '', 'some log');
+    for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+    const file = join(home, 'host.log');
+    assert.equal(await ok('host-logs-download', `file-name=${file}`), '');
+    const saved = await readFile(file, 'utf8');
+    assert.ok(saved.startsWith(`${lines[0]}\n`), 'the file holds the same log');
   });
 
   it('pool-sync-database succeeds on the master', async () => {

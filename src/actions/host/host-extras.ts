@@ -5,8 +5,8 @@
  * XENAPI_MISSING_PLUGIN, which is how Xen Orchestra tells a XenServer from an XCP-ng host
  * with its updater plugin), no extension is present, and remote power-on is off unless a
  * mode was configured. `list_methods` and `get_management_interface` come from the model.
- * `dmesg` reads the console ring of the host's own hypervisor (on that host, through the
- * pool link); `destroy` forgets a dead host (the pool's membership does the work).
+ * `dmesg` reads the console ring of the host's own hypervisor and `get_log` its toolstack's
+ * recent log (on that host, through the pool link); `destroy` forgets a dead host (the pool's membership does the work).
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Ref } from '../../core/ref.js';
@@ -54,10 +54,13 @@ export const hostExtraActions = {
     await membershipOf(ctx).forget(a.self);
     return '';
   },
-  // xapi keeps this call for old clients and answers it with nothing.
-  get_log: (ctx, a) => {
-    hostOf(ctx, a);
-    return '';
+  // The recent log of that host's toolstack (its own, through the pool link, for a member).
+  get_log: async (ctx, a) => {
+    mustRow(ctx, 'host', a.host);
+    const s = ctx.services;
+    if (a.host === s.hostRef) return s.recentLog?.() ?? '';
+    if (!s.pool) throw new ApiError('HOST_OFFLINE', [a.host]);
+    return String(await s.pool.callOnHost(a.host, 'host.get_log', [a.host]));
   },
   power_on: (ctx, a) => {
     const host = hostOf(ctx, a);
