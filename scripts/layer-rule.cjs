@@ -44,6 +44,13 @@ const config = {
   forbidden: [
     ...folders.flatMap(ruleFor),
     {
+      name: 'storage-own-errors',
+      comment: 'storage adapters throw their own typed errors (core/ports/storage-errors.ts); core/storage-api-errors.ts maps them to XenAPI errors',
+      severity: 'error',
+      from: { path: '^src/storage/' },
+      to: { path: '^src/(core/api-error|core/storage-api-errors|datamodel/errors)\\.ts$' },
+    },
+    {
       name: 'src-stands-alone',
       comment: 'the product never imports tests, benches, simulators or the torture harness',
       severity: 'error',

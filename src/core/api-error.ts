@@ -1,9 +1,12 @@
 /**
  * @module
  * The one error type that crosses the wire: a XenAPI code and its string parameters.
- * Anything else thrown inside the toolstack becomes INTERNAL_ERROR at the boundary.
+ * Storage's typed failures become the XenAPI errors they mean (`storage-api-errors.ts`);
+ * anything else thrown inside the toolstack becomes INTERNAL_ERROR at the boundary.
  */
 import { isDeclaredError, type ErrorCode } from '../datamodel/errors.js';
+import { StorageError } from './ports/storage-errors.js';
+import { apiErrorFromStorage } from './storage-api-errors.js';
 
 export type { ErrorCode };
 
@@ -44,6 +47,7 @@ function hostOutOfSpace(e: unknown): ApiError | undefined {
 /** Any thrown value as an ApiError; unexpected failures keep only their message. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof StorageError) return apiErrorFromStorage(e);
   const full = hostOutOfSpace(e);
   if (full) return full;
   const msg = e instanceof Error ? e.message : String(e);

@@ -4,11 +4,11 @@
  * attached. Plug and unplug are idempotent and safe to call concurrently for one SR: a
  * second plug while the first is attaching waits for it rather than attaching twice.
  */
-import { ApiError } from '../core/api-error.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 import type { AttachedSr, SrDriver } from '../core/ports/sr-driver.js';
 import { FileSrDriver } from './file/file-sr-driver.js';
 import { IsoSrDriver } from './file/iso-sr-driver.js';
+import { UnknownSrDriverError } from '../core/ports/storage-errors.js';
 
 export class LocalStorageHost implements StorageHost {
   private readonly drivers = new Map<string, SrDriver>();
@@ -37,7 +37,7 @@ export class LocalStorageHost implements StorageHost {
     const inFlight = this.pending.get(srUuid);
     if (inFlight) return inFlight;
     const driver = this.drivers.get(type);
-    if (!driver) return Promise.reject(new ApiError('SR_UNKNOWN_DRIVER', [type]));
+    if (!driver) return Promise.reject(new UnknownSrDriverError(type));
     const p = driver
       .attach(srUuid, deviceConfig)
       .then((sr) => {

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../src/core/api-error.js';
+import { toApiError } from '../../src/core/api-error.js';
+import { StorageError } from '../../src/core/ports/storage-errors.js';
 import type { BlockDevice } from '../../src/core/ports/block-device.js';
 import type { AttachedSr, SrDriver, VdiInfo } from '../../src/core/ports/sr-driver.js';
 
@@ -83,10 +84,12 @@ export function checkTree(nodes: readonly VdiInfo[], opts: { collected?: boolean
   if (opts.collected) for (const n of nodes) if (n.hidden) assert.ok((children.get(n.uuid) ?? 0) > 0, `hidden ${n.uuid} has children after gc`);
 }
 
-function assertApiError(e: unknown, code?: string): true {
-  assert.ok(e instanceof ApiError, `an ApiError, got ${String(e)}`);
-  assert.notEqual(e.code, 'INTERNAL_ERROR');
-  if (code) assert.equal(e.code, code);
+/** A typed storage failure (never a XenAPI error), and the XenAPI error it maps to. */
+function assertStorageError(e: unknown, code?: string): true {
+  assert.ok(e instanceof StorageError, `a StorageError, got ${String(e)}`);
+  const api = toApiError(e);
+  assert.notEqual(api.code, 'INTERNAL_ERROR');
+  if (code) assert.equal(api.code, code);
   return true;
 }
 
@@ -129,7 +132,7 @@ export function runSrDriverContract(name: string, make: MakeSrDriver): void {
 
     it('refuses to attach storage that holds another SR, with a XenAPI error', async () => {
       await withSr(make, async (_sr, f) => {
-        await assert.rejects(f.driver.attach(randomUUID(), f.deviceConfig), (e) => assertApiError(e));
+        await assert.rejects(f.driver.attach(randomUUID(), f.deviceConfig), (e) => assertStorageError(e));
       });
     });
 
@@ -173,7 +176,7 @@ export function runSrDriverContract(name: string, make: MakeSrDriver): void {
         assert.equal(r.original.uuid, uuid);
         assert.equal(r.original.readOnly, false);
         assert.equal(await vdiHash(sr, snap), h0);
-        await assert.rejects(sr.activate(snap, { readOnly: false }), (e) => assertApiError(e));
+        await assert.rejects(sr.activate(snap, { readOnly: false }), (e) => assertStorageError(e));
         await writeVdi(sr, uuid, 2 * MiB, pattern(MiB, 3));
         assert.equal(await vdiHash(sr, snap), h0);
         assert.notEqual(await vdiHash(sr, uuid), h0);
@@ -275,12 +278,12 @@ export function runSrDriverContract(name: string, make: MakeSrDriver): void {
     it('unknown disks and disks in use are refused with XenAPI errors', async () => {
       await withSr(make, async (sr) => {
         const ghost = randomUUID();
-        await assert.rejects(sr.vdiStat(ghost), (e) => assertApiError(e, 'VDI_MISSING'));
-        await assert.rejects(sr.activate(ghost, { readOnly: true }), (e) => assertApiError(e, 'VDI_MISSING'));
-        await assert.rejects(sr.vdiSnapshot(ghost, randomUUID()), (e) => assertApiError(e, 'VDI_MISSING'));
+        await assert.rejects(sr.vdiStat(ghost), (e) => assertStorageError(e, 'VDI_MISSING'));
+        await assert.rejects(sr.activate(ghost, { readOnly: true }), (e) => assertStorageError(e, 'VDI_MISSING'));
+        await assert.rejects(sr.vdiSnapshot(ghost, randomUUID()), (e) => assertStorageError(e, 'VDI_MISSING'));
         const uuid = await newDisk(sr);
         const dev = await sr.activate(uuid, { readOnly: false });
-        await assert.rejects(sr.vdiDestroy(uuid), (e) => assertApiError(e, 'VDI_IN_USE'));
+        await assert.rejects(sr.vdiDestroy(uuid), (e) => assertStorageError(e, 'VDI_IN_USE'));
         await sr.deactivate(uuid);
         await assert.rejects(dev.read(0, 512));
         await sr.vdiDestroy(uuid);
@@ -314,7 +317,7 @@ export function runSrDriverContract(name: string, make: MakeSrDriver): void {
         await sr.detach();
         await f.driver.destroy(srUuid, f.deviceConfig);
         assert.ok(!(await f.driver.probe(f.deviceConfig)).some((p) => p.uuid === srUuid));
-        await assert.rejects(f.driver.attach(srUuid, f.deviceConfig), (e) => assertApiError(e));
+        await assert.rejects(f.driver.attach(srUuid, f.deviceConfig), (e) => assertStorageError(e));
       } finally {
         await f.cleanup();
       }

@@ -6,6 +6,8 @@
  * writes are the pool's, the bytes are the driver's.
  */
 import { ApiError } from '../../core/api-error.js';
+import { StorageError } from '../../core/ports/storage-errors.js';
+import { apiErrorFromStorage } from '../../core/storage-api-errors.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import type { AttachedSr } from '../../core/ports/sr-driver.js';
 import type { StorageHost } from '../../core/ports/storage-host.js';
@@ -85,6 +87,7 @@ function errnoOf(e: unknown): string | undefined {
 /** A driver failure as the XenAPI error a client can act on. */
 export function storageError(e: unknown): unknown {
   if (e instanceof ApiError) return e;
+  if (e instanceof StorageError) return apiErrorFromStorage(e);
   const code = errnoOf(e);
   const msg = e instanceof Error ? e.message : String(e);
   // A write into a thin disk that finds the SR full: xapi's SR_FULL, as the driver reports

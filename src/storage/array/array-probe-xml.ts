@@ -9,7 +9,7 @@
  * `storagePoolId`, the SRs already there (`<SRlist>`), each in the element names XenCenter
  * reads.
  */
-import { ApiError } from '../../core/api-error.js';
+import { StorageValueError } from '../../core/ports/storage-errors.js';
 
 export type ProvisionType = 'thin' | 'thick';
 
@@ -19,7 +19,7 @@ export function parseProvisionType(v: string | undefined): ProvisionType {
   const t = v.trim().toLowerCase();
   if (t === 'thin') return 'thin';
   if (t === 'thick' || t === 'full') return 'thick';
-  throw new ApiError('INVALID_VALUE', ['device-config:provision-type', v]);
+  throw new StorageValueError('device-config:provision-type', v);
 }
 
 export interface StorageSystemInfo {

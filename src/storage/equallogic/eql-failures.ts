@@ -1,10 +1,10 @@
 /**
  * @module
- * EqualLogic failures as XenAPI errors: the adapter's typed errors become
- * `SR_BACKEND_FAILURE` with a status saying which kind and the group's own text; a full
- * pool is xapi's `SR_FULL`; XenAPI errors pass through.
+ * EqualLogic failures as storage failures: the adapter's typed errors become backend
+ * failures with a status saying which kind and the group's own text; a full pool is
+ * `SrFullError`; storage failures pass through.
  */
-import { ApiError } from '../../core/api-error.js';
+import { SrFullError, StorageError } from '../../core/ports/storage-errors.js';
 import { arrayError, type ArrayFailure } from '../array/array-errors.js';
 import { EqlError, type EqlErrorKind } from './eql-errors.js';
 
@@ -12,10 +12,10 @@ const STATUS: Record<EqlErrorKind, ArrayFailure> = {
   auth: 'ARRAY_AUTH', connect: 'ARRAY_UNREACHABLE', cli: 'ARRAY_CLI', dropped: 'ARRAY_SESSION_LOST', timeout: 'ARRAY_TIMEOUT',
 };
 
-export function asApiError(e: unknown): unknown {
-  if (e instanceof ApiError) return e;
+export function asStorageError(e: unknown): unknown {
+  if (e instanceof StorageError) return e;
   if (e instanceof EqlError) {
-    if (e.kind === 'cli' && /Not enough free space/i.test(e.message)) return new ApiError('SR_FULL', ['0', '0']);
+    if (e.kind === 'cli' && /Not enough free space/i.test(e.message)) return new SrFullError();
     return arrayError(STATUS[e.kind], `EqualLogic: ${e.message}`);
   }
   return e;

@@ -16,7 +16,7 @@ import { arrayError, identityMismatch } from '../array/array-errors.js';
 import { EQUALLOGIC_FIRMWARE, checkFirmware } from '../array/firmware-version.js';
 import { EqlClient, type EqlGroupInfo } from './eql-client.js';
 import { eqlIdentity, eqlSystemId, parseEqlDeviceConfig, type EqlDeviceConfig } from './eql-device-config.js';
-import { asApiError } from './eql-failures.js';
+import { asStorageError } from './eql-failures.js';
 import { metadataVolume, srOfMetadataVolume, vdiOfVolume } from './eql-names.js';
 import { parseLegacyEqlVolume } from '../array/legacy-storagelink.js';
 import { EqualLogicSr } from './equallogic-sr.js';
@@ -78,7 +78,7 @@ export class EqualLogicSrDriver implements SrDriver {
       return { client, config, group, identity, warnings: fw.warning ? [fw.warning] : [] };
     } catch (e) {
       client.close();
-      throw asApiError(e);
+      throw asStorageError(e);
     }
   }
 
@@ -104,7 +104,7 @@ export class EqualLogicSrDriver implements SrDriver {
       return await fn();
     } catch (e) {
       keepOpen = false;
-      throw asApiError(e);
+      throw asStorageError(e);
     } finally {
       if (!keepOpen) r.client.close();
     }

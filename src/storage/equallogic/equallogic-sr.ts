@@ -16,7 +16,7 @@ import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
 import { arrayError, vdiInUse, vdiMissing } from '../array/array-errors.js';
 import type { EqlClient, EqlVolume } from './eql-client.js';
 import type { EqlDeviceConfig } from './eql-device-config.js';
-import { asApiError } from './eql-failures.js';
+import { asStorageError } from './eql-failures.js';
 import { HIDDEN_MARK, isUuid, vdiOfVolume, vdiVolume } from './eql-names.js';
 import {
   isLegacyEqlSnapshot, legacyVdiUuid, parseLegacyEqlVolume, parseLegacyRecord, type LegacyName, type LegacyRecord,
@@ -59,7 +59,7 @@ export class EqualLogicSr implements AttachedSr {
 
   /** Runs one change at a time on this SR, its failures as XenAPI errors. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.lock.then(fn).catch((e) => { throw asApiError(e); });
+    const next = this.lock.then(fn).catch((e) => { throw asStorageError(e); });
     this.lock = next.catch(() => undefined);
     return next;
   }

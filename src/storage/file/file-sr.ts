@@ -15,7 +15,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError } from '../../core/api-error.js';
+import { SrNotAttachedError, StorageError, VdiInUseError, VdiReadOnlyError } from '../../core/ports/storage-errors.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
 import { VhdError } from '../vhd/index.js';
@@ -58,9 +58,9 @@ export async function usedBytes(dir: SrDir): Promise<number> {
   return total;
 }
 
-/** A storage failure as the XenAPI error it means; ApiErrors pass through. */
+/** A file-system failure as the storage failure it means; storage failures pass through. */
 async function storageFailure(dir: SrDir, e: unknown): Promise<unknown> {
-  if (e instanceof ApiError) return e;
+  if (e instanceof StorageError) return e;
   if (isNoSpace(e)) return srFull(0, await dir.freeBytes().catch(() => 0));
   if (e instanceof VhdError) return backendError('VDIUnavailable', e.message);
   return e;
@@ -102,7 +102,7 @@ export class FileSr implements AttachedSr {
       pause: async (uuids, operation) => {
         const all = [...new Set(uuids)];
         const away = all.find((u) => this.elsewhere.has(u));
-        if (away) throw new ApiError('VDI_IN_USE', [away, operation]);
+        if (away) throw new VdiInUseError(away, operation);
         const paused = all.map((u) => this.disks.get(u)).filter((d): d is ActiveDisk => d !== undefined);
         for (const d of paused) await d.pause();
         return async () => {
@@ -145,7 +145,7 @@ export class FileSr implements AttachedSr {
    * without saying which (the census looks at every file again).
    */
   private locked<T>(fn: () => Promise<T>, opts: { changes?: boolean } = {}): Promise<T> {
-    if (this.detached) return Promise.reject(new ApiError('SR_NOT_ATTACHED', [this.srUuid]));
+    if (this.detached) return Promise.reject(new SrNotAttachedError(this.srUuid));
     return this.lock.run(() =>
       guard(this.dir, async () => {
         if (this.lock.heldByOthers) this.census.invalidate();
@@ -231,9 +231,9 @@ export class FileSr implements AttachedSr {
   activate(uuid: string, opts: { readOnly: boolean }): Promise<BlockDevice> {
     return this.locked(async () => {
       const info = await this.info(uuid);
-      if (!opts.readOnly && info.readOnly) throw new ApiError('VDI_READONLY', [uuid]);
+      if (!opts.readOnly && info.readOnly) throw new VdiReadOnlyError(uuid);
       // One writer per disk across hosts; block tables cached elsewhere would go stale.
-      if (!opts.readOnly && this.elsewhere.has(uuid)) throw new ApiError('VDI_IN_USE', [uuid, 'attach']);
+      if (!opts.readOnly && this.elsewhere.has(uuid)) throw new VdiInUseError(uuid, 'attach');
       let disk = this.disks.get(uuid);
       const closing = disk?.closingDone;
       if (closing) {

@@ -11,11 +11,11 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
 import type { AttachedSr, ProbeResult, SrDriver, SrStat, VdiInfo } from '../../core/ports/sr-driver.js';
 import { confineExistingSrPath } from './sr-path.js';
 import { backendError } from './sr-errors.js';
+import { SrOperationUnsupportedError, VdiMissingError, VdiReadOnlyError } from '../../core/ports/storage-errors.js';
 
 const ISO_NAME = /\.iso$/i;
 
@@ -39,7 +39,7 @@ async function isoDirectory(deviceConfig: Readonly<Record<string, string>>): Pro
 }
 
 function notSupported(what: string): never {
-  throw new ApiError('SR_OPERATION_NOT_SUPPORTED', [`${what} on an ISO SR`]);
+  throw new SrOperationUnsupportedError(`${what} on an ISO SR`);
 }
 
 /** An ISO file opened read-only as a disk. */
@@ -58,9 +58,9 @@ class IsoFileDevice implements BlockDevice {
     if (done < length) buf.fill(0, done, length);
     return buf.subarray(0, length);
   }
-  write(): Promise<void> { return Promise.reject(new ApiError('VDI_READONLY', [''])); }
-  writeZeroes(): Promise<void> { return Promise.reject(new ApiError('VDI_READONLY', [''])); }
-  trim(): Promise<void> { return Promise.reject(new ApiError('VDI_READONLY', [''])); }
+  write(): Promise<void> { return Promise.reject(new VdiReadOnlyError('')); }
+  writeZeroes(): Promise<void> { return Promise.reject(new VdiReadOnlyError('')); }
+  trim(): Promise<void> { return Promise.reject(new VdiReadOnlyError('')); }
   async flush(): Promise<void> {}
   async blockStatus(offset: number, length: number): Promise<Extent[]> {
     return [{ offset, length, hole: false, zero: false }];
@@ -104,7 +104,7 @@ class AttachedIsoSr implements AttachedSr {
   }
   async vdiStat(uuid: string): Promise<VdiInfo> {
     const f = (await this.files()).get(uuid);
-    if (!f) throw new ApiError('VDI_MISSING', [this.srUuid, uuid]);
+    if (!f) throw new VdiMissingError(this.srUuid, uuid);
     return this.info(uuid, f);
   }
   vdiCreate(): Promise<VdiInfo> { return notSupported('VDI.create'); }
@@ -114,7 +114,7 @@ class AttachedIsoSr implements AttachedSr {
   vdiClone(): Promise<never> { return notSupported('VDI.clone'); }
   async activate(uuid: string): Promise<BlockDevice> {
     const f = (await this.files()).get(uuid);
-    if (!f) throw new ApiError('VDI_MISSING', [this.srUuid, uuid]);
+    if (!f) throw new VdiMissingError(this.srUuid, uuid);
     const dev = new IsoFileDevice(await open(join(this.dir, f.name), 'r'), f.size);
     await this.open.get(uuid)?.close().catch(() => undefined);
     this.open.set(uuid, dev);

@@ -1,11 +1,11 @@
 /**
  * @module
- * The XenAPI errors the file SR raises. Storage backends in XenServer report failures as
- * `SR_BACKEND_FAILURE_<n>` with the sm error number and params `[status, message, stderr]`
- * (message like `The SR is not available [opterr=…]`); Islet uses the same numbers, so
- * scripts written against XenServer recognise them. Space exhaustion is xapi's `SR_FULL`.
+ * The failures the file SR reports. Storage backends in XenServer report failures with
+ * sm's error numbers and a message like `The SR is not available [opterr=…]`; Islet uses
+ * the same numbers (the toolstack sends them as `SR_BACKEND_FAILURE_<n>`), so scripts
+ * written against XenServer recognise them. Space exhaustion is `SrFullError`.
  */
-import { ApiError, type ErrorCode } from '../../core/api-error.js';
+import { SrFullError, StorageBackendError, VdiMissingError } from '../../core/ports/storage-errors.js';
 
 /** sm error numbers (`XE_SR_ERRORCODES.xml`) and their standard messages. */
 export const SmError = {
@@ -25,20 +25,18 @@ export const SmError = {
 } as const satisfies Record<string, readonly [number, string]>;
 export type SmError = keyof typeof SmError;
 
-/** `SR_BACKEND_FAILURE_<n>` as xapi reports an sm failure, with the reason as `opterr`. */
-export function backendError(which: SmError, opterr?: string): ApiError {
+/** An sm failure as xapi reports it, with the reason as `opterr`. */
+export function backendError(which: SmError, opterr?: string): StorageBackendError {
   const [n, text] = SmError[which];
-  // Every number above has its code in the datamodel's error table.
-  const code = `SR_BACKEND_FAILURE_${n}` as const satisfies ErrorCode;
-  return new ApiError(code, ['', opterr ? `${text} [opterr=${opterr}]` : text, '']);
+  return new StorageBackendError(n, '', opterr ? `${text} [opterr=${opterr}]` : text);
 }
 
-export function srFull(requested: number, maximum: number): ApiError {
-  return new ApiError('SR_FULL', [String(requested), String(Math.max(0, maximum))]);
+export function srFull(requested: number, maximum: number): SrFullError {
+  return new SrFullError(requested, Math.max(0, maximum));
 }
 
-export function vdiMissing(srUuid: string, vdiUuid: string): ApiError {
-  return new ApiError('VDI_MISSING', [srUuid, vdiUuid]);
+export function vdiMissing(srUuid: string, vdiUuid: string): VdiMissingError {
+  return new VdiMissingError(srUuid, vdiUuid);
 }
 
 export function isNoSpace(e: unknown): boolean {

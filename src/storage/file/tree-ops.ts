@@ -13,7 +13,6 @@
  * behind. All run under the SR lock.
  */
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '../../core/api-error.js';
 import { createDynamic, createFixed, MAX_VHD_SIZE, VhdFile } from '../vhd/index.js';
 import { crashPoint } from './crash-point.js';
 import { allSettledOrThrow, exists, linkAllDurable, publish, publishAll, removeAllDurable, removeDurable, tmpName, writeFilesSynced } from './durable-fs.js';
@@ -23,6 +22,7 @@ import { undoSnapshots } from './recovery.js';
 import type { SrContext } from './sr-context.js';
 import { UUID_RE, type NodeInfo } from './sr-dir.js';
 import { backendError, isNoSpace, isNotFound, srFull, vdiMissing } from './sr-errors.js';
+import { VdiInUseError, VdiReadOnlyError, VdiUuidInvalidError } from '../../core/ports/storage-errors.js';
 
 /**
  * Sizes are rounded up to whole sectors only (sm rounds to 2 MiB blocks): an imported raw
@@ -52,7 +52,7 @@ export async function readExisting(ctx: SrContext, uuid: string): Promise<NodeIn
 }
 
 async function checkNew(ctx: SrContext, uuid: string): Promise<void> {
-  if (!UUID_RE.test(uuid)) throw new ApiError('UUID_INVALID', ['VDI', uuid]);
+  if (!UUID_RE.test(uuid)) throw new VdiUuidInvalidError(uuid);
   if (await exists(ctx.dir.vhd(uuid))) throw backendError('VDIExists', uuid);
 }
 
@@ -77,7 +77,7 @@ export async function createVdi(ctx: SrContext, uuid: string, requested: number,
 export async function destroyVdi(ctx: SrContext, uuid: string): Promise<void> {
   const node = await readExisting(ctx, uuid);
   if (node.hidden) throw backendError('VDIDelete', `${uuid} is a hidden base copy; only leaves can be deleted`);
-  if (ctx.isActive(uuid)) throw new ApiError('VDI_IN_USE', [uuid, 'destroy']);
+  if (ctx.isActive(uuid)) throw new VdiInUseError(uuid, 'destroy');
   // One unlink: atomic, so no journal, and it needs no space, so a full SR can be freed.
   // Hidden parents left without a visible child are the garbage collector's.
   await removeDurable(ctx.dir.vhd(uuid));
@@ -90,7 +90,7 @@ export async function destroyVdi(ctx: SrContext, uuid: string): Promise<void> {
 
 export async function resizeVdi(ctx: SrContext, uuid: string, requested: number): Promise<void> {
   const node = await readExisting(ctx, uuid);
-  if (node.hidden) throw new ApiError('VDI_READONLY', [uuid]);
+  if (node.hidden) throw new VdiReadOnlyError(uuid);
   const size = roundSize(requested);
   if (size < node.virtualSize) throw backendError('VDISize', `shrinking ${uuid} from ${node.virtualSize} to ${size} is not supported`);
   if (size === node.virtualSize) return;

@@ -12,7 +12,6 @@
  * initiator, checking the LUN serial the target reports against the array's; closing the
  * last activation unmaps it.
  */
-import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
 import type { IscsiInitiator, IscsiLunDevice } from '../../core/ports/iscsi-initiator.js';
 import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
@@ -22,6 +21,7 @@ import type { LunRec, NetappVolume } from './netapp-array.js';
 import { netappError, onArray } from './netapp-errors.js';
 import { NetappSan } from './netapp-san.js';
 import type { OntapRestClient } from './ontap-rest-client.js';
+import { StorageError, StorageValueError, VdiInUseError, VdiMissingError, VdiReadOnlyError } from '../../core/ports/storage-errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RO = 'islet:ro';
@@ -121,7 +121,7 @@ export class NetappAttachedSr implements AttachedSr {
       await onArray('VDIUnavailable', `listing LUNs of ${this.vol.name}`, async () => { for (const x of await this.vol.luns()) this.uuidOf(x); });
       if (this.lunNames.has(uuid)) l = await onArray('VDIUnavailable', `looking up LUN ${uuid}`, find);
     }
-    if (!l) throw new ApiError('VDI_MISSING', [this.srUuid, uuid]);
+    if (!l) throw new VdiMissingError(this.srUuid, uuid);
     return l;
   }
 
@@ -152,7 +152,7 @@ export class NetappAttachedSr implements AttachedSr {
   }
 
   async vdiCreate(spec: VdiCreateSpec): Promise<VdiInfo> {
-    if (!UUID.test(spec.uuid)) throw new ApiError('INVALID_VALUE', ['uuid', spec.uuid]);
+    if (!UUID.test(spec.uuid)) throw new StorageValueError('uuid', spec.uuid);
     if (!Number.isSafeInteger(spec.virtualSize) || spec.virtualSize < 4096) throw netappError('VDISize', `${spec.virtualSize} bytes`);
     if (spec.allocation === 'thick' && this.vol.provision === 'thin') {
       throw netappError('VDICreate', `a thick VDI needs a thick SR (provision-type=thick): in a FlexVol without a space guarantee ONTAP does not honour a LUN reservation`);
@@ -173,7 +173,7 @@ export class NetappAttachedSr implements AttachedSr {
 
   async vdiDestroy(uuid: string): Promise<void> {
     const l = await this.lun(uuid);
-    if (this.active.get(uuid)?.size) throw new ApiError('VDI_IN_USE', [uuid, 'destroy']);
+    if (this.active.get(uuid)?.size) throw new VdiInUseError(uuid, 'destroy');
     await onArray('VDIRemove', `deleting LUN ${l.name}`, async () => {
       await this.vol.deleteLun(l);
       await this.vol.fit();
@@ -182,7 +182,7 @@ export class NetappAttachedSr implements AttachedSr {
 
   async vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
     const l = await this.lun(uuid);
-    if (this.readOnly(l)) throw new ApiError('VDI_READONLY', [uuid]);
+    if (this.readOnly(l)) throw new VdiReadOnlyError(uuid);
     const size = Math.ceil(newVirtualSize / 512) * 512;
     if (!Number.isSafeInteger(size) || size < l.space.size) throw netappError('VDISize', `cannot shrink ${uuid} from ${l.space.size} to ${newVirtualSize} bytes`);
     return onArray('VDISize', `resizing LUN ${l.name}`, async () => {
@@ -205,7 +205,7 @@ export class NetappAttachedSr implements AttachedSr {
   /** A FlexClone LUN in the same FlexVol: snapshots always unreserved; clones as the SR provisions. */
   private async copy(uuid: string, newUuid: string, snapshot: boolean): Promise<SnapshotResult> {
     const src = await this.lun(uuid);
-    if (!UUID.test(newUuid)) throw new ApiError('INVALID_VALUE', ['uuid', newUuid]);
+    if (!UUID.test(newUuid)) throw new StorageValueError('uuid', newUuid);
     const reserved = !snapshot && this.vol.provision === 'thick';
     return onArray(snapshot ? 'VDISnapshot' : 'VDIClone', `${snapshot ? 'snapshotting' : 'cloning'} LUN ${src.name}`, async () => {
       await this.vol.growFor({ size: src.space.size, reserved });
@@ -222,7 +222,7 @@ export class NetappAttachedSr implements AttachedSr {
 
   async activate(uuid: string, opts: { readOnly: boolean }): Promise<BlockDevice> {
     const l = await this.lun(uuid);
-    if (!opts.readOnly && this.readOnly(l)) throw new ApiError('VDI_READONLY', [uuid]);
+    if (!opts.readOnly && this.readOnly(l)) throw new VdiReadOnlyError(uuid);
     const initiator = this.o.initiator;
     if (!initiator) throw netappError('ISCSIDevice', 'this host has no iSCSI initiator');
     const iqn = this.o.initiatorIqn();
@@ -238,7 +238,7 @@ export class NetappAttachedSr implements AttachedSr {
       dev = await initiator.openLun({ portal: portal.portal, targetIqn: portal.targetIqn, lun: n }, { initiatorIqn: iqn, ...(this.o.chap ? { chap: this.o.chap } : {}) }, { readOnly: opts.readOnly });
     } catch (e) {
       await unmapIfIdle();
-      if (e instanceof ApiError) throw e;
+      if (e instanceof StorageError) throw e;
       throw netappError('ISCSILogin', `${portal.portal} ${portal.targetIqn} LUN ${n}: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (dev.identity.serial.trim() !== l.serial_number) {

@@ -9,10 +9,10 @@
  * `volume` (the FlexVol to create, named from the SR uuid by default), `svm` and
  * `sslfingerprint` (the array certificate's SHA-256 fingerprint to pin).
  */
-import { ApiError } from '../../core/api-error.js';
 import { parseProvisionType, type ProvisionType } from '../array/array-probe-xml.js';
 import { netappError } from './netapp-errors.js';
 import type { OntapConnection } from './ontap-rest-client.js';
+import { StorageValueError } from '../../core/ports/storage-errors.js';
 
 export interface NetappConfig {
   readonly connection: OntapConnection;
@@ -31,15 +31,15 @@ type Dc = Readonly<Record<string, string>>;
 export function parseConnection(dc: Dc): OntapConnection {
   const target = dc.target?.trim();
   if (!target) throw netappError('ConfigTargetMissing');
-  if (!/^[A-Za-z0-9.:[\]_-]{1,253}$/.test(target)) throw new ApiError('INVALID_VALUE', ['device-config:target', target]);
+  if (!/^[A-Za-z0-9.:[\]_-]{1,253}$/.test(target)) throw new StorageValueError('device-config:target', target);
   const port = dc.port === undefined || dc.port === '' ? 443 : Number(dc.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ApiError('INVALID_VALUE', ['device-config:port', dc.port ?? '']);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StorageValueError('device-config:port', dc.port ?? '');
   if (!dc.username) throw netappError('InvalidArg', 'device-config:username is required');
   if (dc.password === undefined) {
     throw netappError('InvalidArg', dc.password_secret !== undefined ? 'device-config:password_secret could not be resolved' : 'device-config:password (or password_secret) is required');
   }
   const fingerprint = dc.sslfingerprint?.trim();
-  if (fingerprint !== undefined && !/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/.test(fingerprint)) throw new ApiError('INVALID_VALUE', ['device-config:sslfingerprint', fingerprint]);
+  if (fingerprint !== undefined && !/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/.test(fingerprint)) throw new StorageValueError('device-config:sslfingerprint', fingerprint);
   return { host: target.replace(/^\[|\]$/g, ''), port, username: dc.username, password: dc.password, ...(fingerprint ? { fingerprint } : {}) };
 }
 
@@ -48,10 +48,10 @@ export function parseNetappConfig(dc: Dc): NetappConfig {
   const protocol = (dc.protocol ?? 'iscsi').toLowerCase();
   if (protocol !== 'iscsi') throw netappError('InvalidArg', `device-config:protocol ${protocol} is not supported (iscsi only)`);
   const options = (dc['provision-options'] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-  for (const o of options) if (o !== 'dedup') throw new ApiError('INVALID_VALUE', ['device-config:provision-options', dc['provision-options'] ?? '']);
+  for (const o of options) if (o !== 'dedup') throw new StorageValueError('device-config:provision-options', dc['provision-options'] ?? '');
   if ((dc.chapuser === undefined) !== (dc.chappassword === undefined)) throw netappError('InvalidArg', 'device-config:chapuser and chappassword go together');
   const volume = dc.volume?.trim();
-  if (volume !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,202}$/.test(volume)) throw new ApiError('INVALID_VALUE', ['device-config:volume', volume]);
+  if (volume !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,202}$/.test(volume)) throw new StorageValueError('device-config:volume', volume);
   return {
     connection,
     ...(dc.storageSystemId ? { storageSystemId: dc.storageSystemId.trim() } : {}),

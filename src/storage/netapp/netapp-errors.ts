@@ -1,12 +1,12 @@
 /**
  * @module
- * The XenAPI errors the NetApp SR raises. As XenServer's storage backends do, failures are
- * `SR_BACKEND_FAILURE_<n>` (sm's error numbers) with params `[status, message, stderr]`;
+ * The failures the NetApp SR reports. As XenServer's storage backends do, failures carry
+ * sm's error numbers (on the wire `SR_BACKEND_FAILURE_<n>`, params `[status, message, stderr]`);
  * when the array refused something, its own message and ONTAP error code travel in the
  * message as `[opterr=…]`, so the user reads what the array said (the space it lacks,
  * the aggregate it does not know) instead of a generic failure. Never the password.
  */
-import { ApiError, type ErrorCode } from '../../core/api-error.js';
+import { StorageBackendError, StorageError } from '../../core/ports/storage-errors.js';
 import { OntapApiError } from './ontap-rest-client.js';
 
 export const NetappSmError = {
@@ -28,23 +28,21 @@ export const NetappSmError = {
 } as const satisfies Record<string, readonly [number, string]>;
 export type NetappSmError = keyof typeof NetappSmError;
 
-export function netappError(which: NetappSmError, opterr?: string): ApiError {
+export function netappError(which: NetappSmError, opterr?: string): StorageBackendError {
   const [n, text] = NetappSmError[which];
-  // Every number above has its code in the datamodel's error table.
-  const code = `SR_BACKEND_FAILURE_${n}` as const satisfies ErrorCode;
-  return new ApiError(code, ['', opterr ? `${text} [opterr=${opterr}]` : text, '']);
+  return new StorageBackendError(n, '', opterr ? `${text} [opterr=${opterr}]` : text);
 }
 
 /** ONTAP codes (and failure kinds) that mean "not enough space". */
 const SPACE_CODES = new Set(['917534', '13566']);
 
 /**
- * An array failure as a XenAPI error: `what` is the operation's sm error (VDICreate,
+ * An array failure as a storage failure: `what` is the operation's sm error (VDICreate,
  * VDISnapshot…), replaced by SRNoSpace when the array said it lacks space and by
  * SRUnavailable when it could not be reached or refused the credentials.
  */
-export function fromOntap(e: unknown, what: NetappSmError, context: string): ApiError {
-  if (e instanceof ApiError) return e;
+export function fromOntap(e: unknown, what: NetappSmError, context: string): StorageError {
+  if (e instanceof StorageError) return e;
   if (!(e instanceof OntapApiError)) {
     return netappError(what, `${context}: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -57,7 +55,7 @@ export function fromOntap(e: unknown, what: NetappSmError, context: string): Api
   return netappError(what, `${context}: ${said}`);
 }
 
-/** Runs an array call, turning its failure into a XenAPI error. */
+/** Runs an array call, turning its failure into a storage failure. */
 export async function onArray<T>(what: NetappSmError, context: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

@@ -12,7 +12,6 @@
  * did not keep is removed again, and bad credentials, an unknown aggregate or an
  * unreachable array fail before anything is made.
  */
-import { ApiError } from '../../core/api-error.js';
 import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
 import { storagePoolsXml, storageSystemsXml, srListXml } from '../array/array-probe-xml.js';
 import { checkFirmware, type FirmwarePolicy } from '../array/firmware-version.js';
@@ -219,7 +218,7 @@ export class NetappSrDriver implements SrDriver {
     if (!v || (cfg.volume && !v.comment?.startsWith(SR_COMMENT) && LEGACY_FLEXVOL.test(v.name))) v = await this.legacyVolume(client, srUuid, cfg, v);
     if (!v) {
       const other = (await this.existingSrs(client, cfg.storagePoolId)).map((x) => x.comment!.slice(SR_COMMENT.length));
-      throw new ApiError('SR_BACKEND_FAILURE_47', ['', `The SR is not available [opterr=SR ${srUuid} is not on this array (FlexVol ${name} missing)${other.length ? `; it holds SR ${other.join(', ')}` : ''}]`, '']);
+      throw netappError('SRUnavailable', `SR ${srUuid} is not on this array (FlexVol ${name} missing)${other.length ? `; it holds SR ${other.join(', ')}` : ''}`);
     }
     if (v.comment !== `${SR_COMMENT}${srUuid}`) {
       throw netappError('SRUnavailable', `FlexVol ${v.name} holds ${v.comment?.startsWith(SR_COMMENT) ? `SR ${v.comment.slice(SR_COMMENT.length)}` : 'no Islet SR'}, not SR ${srUuid}`);

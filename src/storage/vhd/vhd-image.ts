@@ -4,11 +4,11 @@
  * export), and a VHD file opened as a readable disk (VDI import). SR drivers expose these
  * through `AttachedSr`, so the HTTP handlers never reach into the format's internals.
  */
-import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
 import { VhdFile } from './vhd-file.js';
 import { planVhdStream, vhdStreamChunks } from './vhd-stream.js';
+import { StorageValueError } from '../../core/ports/storage-errors.js';
 
 export async function vhdImageOf(dev: BlockDevice, uuid: string): Promise<VhdImage> {
   const plan = await planVhdStream(dev);
@@ -20,7 +20,7 @@ export async function openVhdSource(path: string): Promise<VhdSource> {
   try {
     f = await VhdFile.open(path, { readOnly: true });
   } catch (e) {
-    throw new ApiError('INVALID_VALUE', ['format', `not a VHD file: ${(e as Error).message}`]);
+    throw new StorageValueError('format', `not a VHD file: ${(e as Error).message}`);
   }
   return {
     size: f.size,

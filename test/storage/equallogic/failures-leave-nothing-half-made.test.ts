@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ApiError } from '../../../src/core/api-error.js';
+import { toApiError } from '../../../src/core/api-error.js';
+import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import type { AttachedSr } from '../../../src/core/ports/sr-driver.js';
 import { pattern, vdiHash, writeVdi } from '../sr-driver.contract.js';
 import { startEqlFixture, type EqlFixture } from './eql-fixture.js';
@@ -20,11 +21,12 @@ function arrayContents(f: EqlFixture): string[] {
   return f.sim.group.state.volumes.flatMap((v) => [v.name, ...v.snapshots.map((s) => `${v.name}@${s.name}`)]).sort();
 }
 
-function isApiError(status: RegExp | string) {
+function isStorageFailure(status: RegExp | string) {
   return (e: unknown) => {
-    assert.ok(e instanceof ApiError, `an ApiError, got ${String(e)}`);
-    assert.notEqual(e.code, 'INTERNAL_ERROR');
-    assert.match(e.params.join(' ') + e.code, typeof status === 'string' ? new RegExp(status) : status);
+    assert.ok(e instanceof StorageError, `a StorageError, got ${String(e)}`);
+    const api = toApiError(e);
+    assert.notEqual(api.code, 'INTERNAL_ERROR');
+    assert.match(api.params.join(' ') + api.code, typeof status === 'string' ? new RegExp(status) : status);
     return true;
   };
 }
@@ -52,8 +54,8 @@ describe('EqualLogic failures leave nothing half made', { timeout: 300_000 }, ()
 
   it('bad SSH credentials: ARRAY_AUTH with the reason, nothing made', async () => {
     const before = arrayContents(f);
-    await assert.rejects(f.driver.create(randomUUID(), { ...f.deviceConfig, password: 'wrong' }, {}), isApiError(/ARRAY_AUTH.*refused the login of grpadmin/));
-    await assert.rejects(f.driver.attach(sr.srUuid, { ...f.deviceConfig, password: 'wrong' }), isApiError('ARRAY_AUTH'));
+    await assert.rejects(f.driver.create(randomUUID(), { ...f.deviceConfig, password: 'wrong' }, {}), isStorageFailure(/ARRAY_AUTH.*refused the login of grpadmin/));
+    await assert.rejects(f.driver.attach(sr.srUuid, { ...f.deviceConfig, password: 'wrong' }), isStorageFailure('ARRAY_AUTH'));
     assert.deepEqual(arrayContents(f), before);
   });
 
@@ -61,7 +63,7 @@ describe('EqualLogic failures leave nothing half made', { timeout: 300_000 }, ()
     const before = arrayContents(f);
     f.sim.ssh.failOn.push({ match: /snapshot create-now/, text: 'Snapshot creation failed: the member is busy.' });
     try {
-      await assert.rejects(sr.vdiSnapshot(snap, randomUUID()), isApiError(/ARRAY_CLI.*member is busy/));
+      await assert.rejects(sr.vdiSnapshot(snap, randomUUID()), isStorageFailure(/ARRAY_CLI.*member is busy/));
     } finally {
       f.sim.ssh.failOn.length = 0;
     }
@@ -73,7 +75,7 @@ describe('EqualLogic failures leave nothing half made', { timeout: 300_000 }, ()
     const big = randomUUID();
     await sr.vdiCreate({ uuid: big, virtualSize: 900 * MiB, allocation: 'thick' });
     const before = arrayContents(f);
-    await assert.rejects(sr.vdiClone(big, randomUUID()), isApiError('SR_FULL'));
+    await assert.rejects(sr.vdiClone(big, randomUUID()), isStorageFailure('SR_FULL'));
     assert.deepEqual(arrayContents(f), before);
     await sr.vdiDestroy(big);
   });
@@ -82,7 +84,7 @@ describe('EqualLogic failures leave nothing half made', { timeout: 300_000 }, ()
     const before = arrayContents(f);
     f.sim.ssh.dropOn.push(/ clone islet-/);
     try {
-      await assert.rejects(sr.vdiClone(disk, randomUUID()), isApiError(/ARRAY_SESSION_LOST.*outcome on the array is unknown/));
+      await assert.rejects(sr.vdiClone(disk, randomUUID()), isStorageFailure(/ARRAY_SESSION_LOST.*outcome on the array is unknown/));
     } finally {
       f.sim.ssh.dropOn.length = 0;
     }
@@ -93,7 +95,7 @@ describe('EqualLogic failures leave nothing half made', { timeout: 300_000 }, ()
     const before = arrayContents(f);
     f.sim.ssh.dropOn.push(/snapshot create-now/);
     try {
-      await assert.rejects(sr.vdiSnapshot(disk, randomUUID()), isApiError('ARRAY_SESSION_LOST'));
+      await assert.rejects(sr.vdiSnapshot(disk, randomUUID()), isStorageFailure('ARRAY_SESSION_LOST'));
     } finally {
       f.sim.ssh.dropOn.length = 0;
     }
@@ -104,7 +106,7 @@ describe('EqualLogic failures leave nothing half made', { timeout: 300_000 }, ()
     const before = arrayContents(f);
     f.sim.ssh.dropOn.push(/^volume create/);
     try {
-      await assert.rejects(sr.vdiCreate({ uuid: randomUUID(), virtualSize: 8 * MiB, allocation: 'thin' }), isApiError('ARRAY_SESSION_LOST'));
+      await assert.rejects(sr.vdiCreate({ uuid: randomUUID(), virtualSize: 8 * MiB, allocation: 'thin' }), isStorageFailure('ARRAY_SESSION_LOST'));
     } finally {
       f.sim.ssh.dropOn.length = 0;
     }

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { ApiError } from '../../../src/core/api-error.js';
+import { toApiError } from '../../../src/core/api-error.js';
+import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { checkTree, pattern, vdiHash } from '../sr-driver.contract.js';
 import { GiB, MiB, newSr } from './file-sr-helpers.js';
 
@@ -20,8 +21,8 @@ const exec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
 
 function srFull(e: unknown): true {
-  assert.ok(e instanceof ApiError, String(e));
-  assert.equal(e.code, 'SR_FULL');
+  assert.ok(e instanceof StorageError, String(e));
+  assert.equal(toApiError(e).code, 'SR_FULL');
   return true;
 }
 

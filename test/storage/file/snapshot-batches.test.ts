@@ -11,7 +11,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ApiError } from '../../../src/core/api-error.js';
+import { toApiError } from '../../../src/core/api-error.js';
+import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import type { AttachedSr } from '../../../src/core/ports/sr-driver.js';
 import { checkTree, pattern, vdiHash, writeVdi } from '../sr-driver.contract.js';
 import { pyvhdiDump } from '../vhd/vhd-helpers.js';
@@ -104,7 +105,7 @@ describe('file SR snapshots in batches', () => {
       assert.equal(okB.status, 'fulfilled');
       for (const r of [missing, hidden]) {
         assert.equal(r.status, 'rejected');
-        assert.ok((r as PromiseRejectedResult).reason instanceof ApiError, String((r as PromiseRejectedResult).reason));
+        assert.ok((r as PromiseRejectedResult).reason instanceof StorageError, String((r as PromiseRejectedResult).reason));
       }
       const twice = await Promise.all([t.sr.vdiSnapshot(b, randomUUID()), t.sr.vdiSnapshot(b, randomUUID())]);
       const hb = await vdiHash(t.sr, b);

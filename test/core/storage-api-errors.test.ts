@@ -1,0 +1,40 @@
+/**
+ * Storage's typed failures reach clients as the XenAPI errors XenServer sends for them,
+ * through the one boundary every error leaves by (`toApiError`): sm-numbered backend
+ * failures as `SR_BACKEND_FAILURE_<n>`, array failures as `SR_BACKEND_FAILURE` with their
+ * status, and each typed failure with its own code and parameters. A number without a
+ * declared code is refused rather than sent.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApiError, toApiError } from '../../src/core/api-error.js';
+import {
+  SrFullError, SrNotAttachedError, SrOperationUnsupportedError, StorageBackendError, StorageValueError,
+  UnknownSrDriverError, VdiInUseError, VdiMissingError, VdiReadOnlyError, VdiUuidInvalidError,
+} from '../../src/core/ports/storage-errors.js';
+
+test('each storage failure maps to its XenAPI error', () => {
+  const cases: [Error, string[]][] = [
+    [new StorageBackendError(47, '', 'The SR is not available [opterr=gone]'), ['SR_BACKEND_FAILURE_47', '', 'The SR is not available [opterr=gone]', '']],
+    [new StorageBackendError(undefined, 'ARRAY_AUTH', 'EqualLogic: bad password'), ['SR_BACKEND_FAILURE', 'ARRAY_AUTH', 'EqualLogic: bad password', '']],
+    [new SrFullError(100, 40), ['SR_FULL', '100', '40']],
+    [new SrFullError(), ['SR_FULL', '0', '0']],
+    [new SrFullError(100, -5), ['SR_FULL', '100', '0']],
+    [new VdiMissingError('sr-1', 'vdi-1'), ['VDI_MISSING', 'sr-1', 'vdi-1']],
+    [new VdiInUseError('vdi-1', 'destroy'), ['VDI_IN_USE', 'vdi-1', 'destroy']],
+    [new VdiReadOnlyError('vdi-1'), ['VDI_READONLY', 'vdi-1']],
+    [new SrNotAttachedError('sr-1'), ['SR_NOT_ATTACHED', 'sr-1']],
+    [new SrOperationUnsupportedError('VDI.create on an ISO SR'), ['SR_OPERATION_NOT_SUPPORTED', 'VDI.create on an ISO SR']],
+    [new UnknownSrDriverError('lvm'), ['SR_UNKNOWN_DRIVER', 'lvm']],
+    [new StorageValueError('device-config:port', '0'), ['INVALID_VALUE', 'device-config:port', '0']],
+    [new VdiUuidInvalidError('../x'), ['UUID_INVALID', 'VDI', '../x']],
+  ];
+  for (const [e, wire] of cases) {
+    assert.ok(!(e instanceof ApiError), `${e.name} is storage's own error, not a XenAPI one`);
+    assert.deepEqual(toApiError(e).toWire(), wire, e.name);
+  }
+});
+
+test('an sm number without a declared SR_BACKEND_FAILURE code is refused, not sent', () => {
+  assert.throws(() => toApiError(new StorageBackendError(9999, '', 'made up')), /undeclared XenAPI error code SR_BACKEND_FAILURE_9999/);
+});
