@@ -87,7 +87,7 @@ export class IoMeter {
     return new Proxy(host, {
       get(target, prop, receiver) {
         if (prop === 'attached') return (srUuid: string) => metered(target.attached(srUuid));
-        if (prop === 'plug') return async (srUuid: string, type: string, cfg: Readonly<Record<string, string>>) => metered(await target.plug(srUuid, type, cfg));
+        if (prop === 'plug') return async (srUuid: string, type: string, cfg: Readonly<Record<string, string>>, sm?: Readonly<Record<string, string>>) => metered(await target.plug(srUuid, type, cfg, sm));
         const v = Reflect.get(target, prop, receiver);
         return typeof v === 'function' ? v.bind(target) : v;
       },

@@ -31,7 +31,7 @@ export class LocalStorageHost implements StorageHost {
     return this.srs.get(srUuid);
   }
 
-  plug(srUuid: string, type: string, deviceConfig: Readonly<Record<string, string>>): Promise<AttachedSr> {
+  plug(srUuid: string, type: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>> = {}): Promise<AttachedSr> {
     const have = this.srs.get(srUuid);
     if (have) return Promise.resolve(have);
     const inFlight = this.pending.get(srUuid);
@@ -39,7 +39,7 @@ export class LocalStorageHost implements StorageHost {
     const driver = this.drivers.get(type);
     if (!driver) return Promise.reject(new UnknownSrDriverError(type));
     const p = driver
-      .attach(srUuid, deviceConfig)
+      .attach(srUuid, deviceConfig, smConfig)
       .then((sr) => {
         this.srs.set(srUuid, sr);
         return sr;

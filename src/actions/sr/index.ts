@@ -106,7 +106,7 @@ async function destroy(ctx: ActionContext, a: MessageArgs<'SR', 'destroy'>): Pro
   const uuid = String(sr.uuid);
   // Attach just long enough to look: only base copies may be left behind.
   const infos = await storageCall(async () => {
-    const att = await driver.attach(uuid, dc);
+    const att = await driver.attach(uuid, dc, (sr.sm_config ?? {}) as Smap);
     try {
       return await att.scan();
     } finally {

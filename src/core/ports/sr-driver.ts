@@ -144,9 +144,10 @@ export interface SrDriver {
   create(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>>): Promise<SrStat>;
   /**
    * Attaches an existing SR. The storage's own identity decides: attaching a device
-   * config that reaches a different SR than `srUuid` fails with a clear error.
+   * config that reaches a different SR than `srUuid` fails with a clear error. `smConfig`
+   * is the SR record's (an SR another toolstack made says so there).
    */
-  attach(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<AttachedSr>;
+  attach(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig?: Readonly<Record<string, string>>): Promise<AttachedSr>;
   /** Removes the SR and everything in it from the storage. */
   destroy(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<void>;
 }

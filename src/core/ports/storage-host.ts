@@ -13,7 +13,7 @@ export interface StorageHost {
   /** The SR attached on this host, if its PBD here is plugged. */
   attached(srUuid: string): AttachedSr | undefined;
   /** Attaches an SR on this host (PBD.plug). Idempotent. */
-  plug(srUuid: string, type: string, deviceConfig: Readonly<Record<string, string>>): Promise<AttachedSr>;
+  plug(srUuid: string, type: string, deviceConfig: Readonly<Record<string, string>>, smConfig?: Readonly<Record<string, string>>): Promise<AttachedSr>;
   /** Detaches an SR on this host (PBD.unplug). Idempotent. */
   unplug(srUuid: string): Promise<void>;
 }

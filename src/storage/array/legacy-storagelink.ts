@@ -24,6 +24,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UUID_UNDERSCORED = '[0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12}';
 const UUID_DASHED = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
+/**
+ * An SR record the gateway's pool made: its sm_config keeps the gateway's address
+ * (`cslg`). Only such an SR may take over gateway objects on the array that name no SR.
+ */
+export function isLegacySr(smConfig: Readonly<Record<string, string>> | undefined): boolean {
+  return !!smConfig?.cslg;
+}
+
 /** A gateway FlexVol: `<SR name>__<8 hex>`. */
 export const LEGACY_FLEXVOL = /^(.+)__([0-9a-f]{8})$/;
 

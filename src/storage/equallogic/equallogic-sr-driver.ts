@@ -18,7 +18,7 @@ import { EqlClient, type EqlGroupInfo } from './eql-client.js';
 import { eqlIdentity, eqlSystemId, parseEqlDeviceConfig, type EqlDeviceConfig } from './eql-device-config.js';
 import { asStorageError } from './eql-failures.js';
 import { metadataVolume, srOfMetadataVolume, vdiOfVolume } from './eql-names.js';
-import { parseLegacyEqlVolume } from '../array/legacy-storagelink.js';
+import { isLegacySr, parseLegacyEqlVolume } from '../array/legacy-storagelink.js';
 import { EqualLogicSr } from './equallogic-sr.js';
 
 export interface EqualLogicDriverOptions {
@@ -148,13 +148,13 @@ export class EqualLogicSrDriver implements SrDriver {
     });
   }
 
-  async attach(srUuid: string, dc: Readonly<Record<string, string>>): Promise<AttachedSr> {
+  async attach(srUuid: string, dc: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>> = {}): Promise<AttachedSr> {
     const r = await this.reach(dc, srUuid);
     return this.guarded(r, async () => {
       const names = await r.client.volumeNames();
       const md = metadataVolume(srUuid);
       let here = names.includes(md) && (await r.client.volume(md)).pool === r.config.pool;
-      if (!here && !names.includes(md)) here = await this.takeOverLegacy(r, srUuid, names);
+      if (!here && !names.includes(md) && isLegacySr(smConfig)) here = await this.takeOverLegacy(r, srUuid, names);
       if (!here) throw identityMismatch(srUuid, this.known.get(srUuid), r.identity);
       this.remember(srUuid, r.identity);
       const portal = `${r.config.host.includes(':') ? `[${r.config.host}]` : r.config.host}:${r.config.iscsiPort ?? r.group.iscsiPort ?? 3260}`;
@@ -178,8 +178,9 @@ export class EqualLogicSrDriver implements SrDriver {
 
   /**
    * An SR the StorageLink Gateway made has no metadata volume, only its disks' volumes
-   * (`xs-<8 hex of the SR uuid>-…`, see legacy-storagelink). When this pool holds some,
-   * the metadata volume is made, so the group marks the SR as Islet's from now on.
+   * (`xs-<8 hex of the SR uuid>-…`, see legacy-storagelink). When the SR's record says it
+   * came from the gateway and this pool holds some, the metadata volume is made, so the
+   * group marks the SR as Islet's from now on.
    */
   private async takeOverLegacy(r: Reached, srUuid: string, names: readonly string[]): Promise<boolean> {
     let found = false;

@@ -15,7 +15,7 @@
 import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
 import { storagePoolsXml, storageSystemsXml, srListXml } from '../array/array-probe-xml.js';
 import { checkFirmware, type FirmwarePolicy } from '../array/firmware-version.js';
-import { LEGACY_FLEXVOL } from '../array/legacy-storagelink.js';
+import { LEGACY_FLEXVOL, isLegacySr } from '../array/legacy-storagelink.js';
 import type { IscsiInitiator } from '../../core/ports/iscsi-initiator.js';
 import { NetappAttachedSr } from './netapp-attached-sr.js';
 import { NetappVolume, type VolumeRec } from './netapp-array.js';
@@ -155,11 +155,11 @@ export class NetappSrDriver implements SrDriver {
     }
   }
 
-  async attach(srUuid: string, deviceConfig: Readonly<Record<string, string>>): Promise<AttachedSr> {
+  async attach(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>> = {}): Promise<AttachedSr> {
     const cfg = parseNetappConfig(deviceConfig);
     const { client, id } = await this.connect(cfg);
     try {
-      const v = await this.srVolume(client, srUuid, cfg);
+      const v = await this.srVolume(client, srUuid, cfg, isLegacySr(smConfig));
       if (cfg.storagePoolId && v.aggregates[0]?.name !== cfg.storagePoolId) {
         throw netappError('SRUnavailable', `SR ${srUuid} is in aggregate ${v.aggregates[0]?.name ?? '?'}, not ${cfg.storagePoolId}`);
       }
@@ -208,14 +208,15 @@ export class NetappSrDriver implements SrDriver {
   /**
    * The SR's FlexVol, found by the uuid in its comment (or by name) and checked by it. An
    * SR the StorageLink Gateway made has a FlexVol `<SR name>__<8 hex>` without that
-   * comment: the one named by device-config:volume, or the only such volume in the
-   * aggregate, is taken over (its comment set to this SR) on the first plug.
+   * comment: the one named by device-config:volume, or (for an SR whose record says it
+   * came from the gateway) the only such volume in the aggregate, is taken over (its
+   * comment set to this SR) on the first plug.
    */
-  private async srVolume(client: OntapRestClient, srUuid: string, cfg: NetappConfig): Promise<VolumeRec> {
+  private async srVolume(client: OntapRestClient, srUuid: string, cfg: NetappConfig, legacySr = false): Promise<VolumeRec> {
     const marked = cfg.volume ? undefined : (await this.existingSrs(client)).find((x) => x.comment === `${SR_COMMENT}${srUuid}`);
     const name = marked?.name ?? cfg.volume ?? defaultVolumeName(srUuid);
     let v = marked ?? await onArray('SRUnavailable', `looking for FlexVol ${name}`, () => NetappVolume.find(client, name));
-    if (!v || (cfg.volume && !v.comment?.startsWith(SR_COMMENT) && LEGACY_FLEXVOL.test(v.name))) v = await this.legacyVolume(client, srUuid, cfg, v);
+    if ((!v && legacySr) || (v && cfg.volume && !v.comment?.startsWith(SR_COMMENT) && LEGACY_FLEXVOL.test(v.name))) v = await this.legacyVolume(client, srUuid, cfg, v);
     if (!v) {
       const other = (await this.existingSrs(client, cfg.storagePoolId)).map((x) => x.comment!.slice(SR_COMMENT.length));
       throw netappError('SRUnavailable', `SR ${srUuid} is not on this array (FlexVol ${name} missing)${other.length ? `; it holds SR ${other.join(', ')}` : ''}`);

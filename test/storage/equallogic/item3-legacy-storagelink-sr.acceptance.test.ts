@@ -26,7 +26,7 @@ import {
   LEGACY_DISKS, LEGACY_READS, LEGACY_SR_UUID, LEGACY_WRITES, GATEWAY_IQN, checkLegacyVdis, importAndStartLegacyVm, iscsiWrite, legacyDisk, type LegacyDisk,
 } from '../array/legacy-sr-fixture.js';
 import { nbdVerify } from '../netapp/netapp-pool-fixture.js';
-import { startEqlPool, type EqlPool } from './eql-pool-fixture.js';
+import { deviceConfig, startEqlPool, type EqlPool } from './eql-pool-fixture.js';
 
 const MiB = 1024 * 1024;
 type Rec = Record<string, any>;
@@ -93,6 +93,21 @@ describe('(3) legacy StorageLink SR on EqualLogic re-attaches with its VDIs and 
   it('sr-introduce + pbd-create (password_secret)/plug + sr-scan finds every VDI with its name, size and snapshot relation; the VM re-created from metadata starts from them', async () => {
     const sim = await p.sim({ groupName: 'legacygrp' });
     await prepareLegacySr(sim);
+
+    // Without the gateway's sm-config (cslg) the record is an ordinary SR: it takes nothing over.
+    const plain = await p.xeOk('sr-introduce', `uuid=${LEGACY_SR_UUID}`, 'type=equallogic', 'name-label=plain', 'shared=true', 'content-type=user');
+    const master = (await p.xeOk('host-list', '--minimal')).split(',')[0]!;
+    const tried = await p.xeOk('pbd-create', `host-uuid=${master}`, `sr-uuid=${plain}`, ...deviceConfig(sim));
+    const refused = await p.xe('pbd-plug', `uuid=${tried}`);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out + refused.err, /ARRAY_IDENTITY_MISMATCH/);
+    await p.xeOk('sr-forget', `uuid=${plain}`);
+    const look = new EqlClient({ host: sim.host, port: sim.port, username: 'grpadmin', password: 'eqlsecret', timeoutMs: 30_000 });
+    try {
+      assert.ok(!(await look.volumeNames()).includes(`islet-${LEGACY_SR_UUID}`), 'no metadata volume was made');
+    } finally {
+      look.close();
+    }
 
     const srUuid = await p.xeOk('sr-introduce', `uuid=${LEGACY_SR_UUID}`, 'type=equallogic', 'name-label=Legacy_eql', 'shared=true', 'content-type=user',
       'sm-config:md_svid=DELL__EQUALLOGIC__legacygrp', 'sm-config:cslg=10.80.238.221', 'sm-config:LUNperVDI=true', 'sm-config:multipathable=true');

@@ -99,6 +99,17 @@ describe('(3) legacy StorageLink SR on NetApp re-attaches with its VDIs and snap
     const sysId = /<storageSystemId>(NETAPP__LUN__[0-9A-F]{8})<\/storageSystemId>/.exec(systems)?.[1];
     assert.ok(sysId, systems);
 
+    // Without the gateway's sm-config (cslg) the record is an ordinary SR: it takes nothing over.
+    const plain = await f.xeOk('sr-introduce', `uuid=${LEGACY_SR_UUID}`, 'type=netapp', 'name-label=plain', 'shared=true', 'content-type=user');
+    const master = (await f.xeOk('host-list', '--minimal')).split(',')[0]!;
+    const tried = await f.xeOk('pbd-create', `host-uuid=${master}`, `sr-uuid=${plain}`, ...base, `device-config:storageSystemId=${sysId}`);
+    const refused = await f.xe('pbd-plug', `uuid=${tried}`);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out + refused.err, /SR_BACKEND_FAILURE_47[\s\S]*not on this array/);
+    const [untouched] = await f.array.list<Rec>('/api/storage/volumes', { name: FLEXVOL, fields: 'comment' });
+    assert.equal(untouched!.comment, 'StorageLink SR Legacy_storage', 'the gateway\'s FlexVol is left alone');
+    await f.xeOk('sr-forget', `uuid=${plain}`);
+
     const srUuid = await f.xeOk('sr-introduce', `uuid=${LEGACY_SR_UUID}`, 'type=netapp', 'name-label=Legacy_storage', 'shared=true', 'content-type=user',
       'sm-config:LUNperVDI=true', 'sm-config:cslg=10.80.238.220', 'sm-config:serial=3064792', 'sm-config:sub-pools=f0f3a7ce-471c-11e0-9356-00a09804ab62,',
       'sm-config:multipathable=true', 'sm-config:protocols=iscsi');
