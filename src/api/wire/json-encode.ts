@@ -6,37 +6,10 @@
  * token over a pool of a thousand VMs hands over a hundred thousand fields, and building
  * the tagged tree only to take it apart again was most of the cost of that call.
  */
-import type { FieldDecl, Ty } from '../../datamodel/dsl.js';
+import type { Ty } from '../../datamodel/dsl.js';
 import { PreEncoded, setOwn, toJson } from './wire-value.js';
 import { dateToXapi } from './xapi-date.js';
-import type { FieldResolver } from './typed-value.js';
-
-const visibleCache = new WeakMap<readonly FieldDecl[], readonly FieldDecl[]>();
-
-function visibleFields(resolve: FieldResolver | undefined, cls: string): readonly FieldDecl[] {
-  const all = resolve?.(cls);
-  if (!all) throw new Error(`no field declarations for record class ${cls}`);
-  let vis = visibleCache.get(all);
-  if (!vis) {
-    vis = all.some((f) => f.internal) ? all.filter((f) => !f.internal) : all;
-    visibleCache.set(all, vis);
-  }
-  return vis;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function encodeError(value: unknown, ty: Ty): never {
-  throw new Error(`cannot encode ${typeof value} ${String(value).slice(0, 40)} as ${ty.kind}`);
-}
-
-function toNumber(value: unknown, ty: Ty): number {
-  if (typeof value === 'number') return value;
-  const n = typeof value === 'bigint' || typeof value === 'string' ? Number(value) : NaN;
-  return Number.isNaN(n) ? encodeError(value, ty) : n;
-}
+import { encodeError, type FieldResolver, isPlainObject, toNumber, visibleFields } from './typed-value.js';
 
 /** JSON has no NaN or Infinity: null, as the tree's renderer writes for a double. */
 const finiteOrNull = (n: number): number | null => (Number.isFinite(n) ? n : null);

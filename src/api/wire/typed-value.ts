@@ -22,9 +22,10 @@ const INT_RE = /^[+-]?[0-9]{1,20}$/;
 const FLOAT_RE = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$/;
 
 // Filtering internal fields once per class keeps record encoding to one pass over fields.
+// The helpers below are shared with the direct JSON encoder (json-encode.ts).
 const visibleCache = new WeakMap<readonly FieldDecl[], readonly FieldDecl[]>();
 
-function visibleFields(resolve: FieldResolver | undefined, cls: string): readonly FieldDecl[] {
+export function visibleFields(resolve: FieldResolver | undefined, cls: string): readonly FieldDecl[] {
   const all = resolve?.(cls);
   if (!all) throw new Error(`no field declarations for record class ${cls}`);
   let vis = visibleCache.get(all);
@@ -35,15 +36,15 @@ function visibleFields(resolve: FieldResolver | undefined, cls: string): readonl
   return vis;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function encodeError(value: unknown, ty: Ty): never {
+export function encodeError(value: unknown, ty: Ty): never {
   throw new Error(`cannot encode ${typeof value} ${String(value).slice(0, 40)} as ${ty.kind}`);
 }
 
-function toNumber(value: unknown, ty: Ty): number {
+export function toNumber(value: unknown, ty: Ty): number {
   if (typeof value === 'number') return value;
   const n = typeof value === 'bigint' || typeof value === 'string' ? Number(value) : NaN;
   return Number.isNaN(n) ? encodeError(value, ty) : n;
