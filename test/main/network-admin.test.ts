@@ -148,10 +148,10 @@ describe('network administration', { timeout: 180_000 }, () => {
 
   it('refuses hot-plug on the control domain', async () => {
     const dom0 = String(await call('host.get_control_domain', host));
-    const vif = String(await call('VIF.create', {
+    const vif = String(await call('VIF.create', completeRecord('VIF', {
       device: '0', network: (await pifByDevice('eth0'))[1].network, VM: dom0, MAC: '', MTU: 1500, other_config: {},
       qos_algorithm_type: '', qos_algorithm_params: {},
-    }));
+    })));
     await failsWith(call('VIF.plug', vif), 'OPERATION_NOT_ALLOWED');
     await call('VIF.destroy', vif);
   });
@@ -208,7 +208,7 @@ describe('network administration', { timeout: 180_000 }, () => {
     assert.deepEqual(await call('PIF.get_VLAN_slave_of', eth0Ref), [p.VLAN_master_of]);
     assert.match(await xe('vlan-list', 'params=tag'), /tag \( RO\)\s*: 5/);
 
-    const other = String(await call('network.create', { name_label: 'other', name_description: '', MTU: 1500, other_config: {} }));
+    const other = String(await call('network.create', completeRecord('network', { name_label: 'other', name_description: '', MTU: 1500, other_config: {} })));
     await failsWith(call('VLAN.create', eth0Ref, 5, other), 'PIF_VLAN_EXISTS');
     await failsWith(call('VLAN.create', await call('PIF.get_by_uuid', vlanPif), 6, other), 'PIF_IS_VLAN');
     await failsWith(call('VLAN.create', (await pifByDevice('eth1'))[0], 7, netRef), 'NETWORK_ALREADY_CONNECTED');
@@ -255,7 +255,7 @@ describe('network administration', { timeout: 180_000 }, () => {
       assert.deepEqual([r.ip_configuration_mode, r.IP, r.currently_attached, r.bond_slave_of], ['None', '', false, bondRef]);
     }
     await failsWith(call('Bond.create', bnRef, [eth1Ref, eth0Ref], '', 'lacp', {}), 'PIF_ALREADY_BONDED', [eth1Ref]);
-    await failsWith(call('VLAN.create', eth1Ref, 9, String(await call('network.create', { name_label: 'v9', name_description: '', MTU: 1500, other_config: {} }))), 'CANNOT_ADD_VLAN_TO_BOND_SLAVE', [eth1Ref]);
+    await failsWith(call('VLAN.create', eth1Ref, 9, String(await call('network.create', completeRecord('network', { name_label: 'v9', name_description: '', MTU: 1500, other_config: {} })))), 'CANNOT_ADD_VLAN_TO_BOND_SLAVE', [eth1Ref]);
     await failsWith(call('PIF.plug', eth2Ref), 'CANNOT_PLUG_BOND_SLAVE', [eth2Ref]);
     await xe('bond-set-mode', `uuid=${bondUuid}`, 'mode=lacp');
     assert.match(await xe('bond-list', 'params=mode'), /mode \( RW\)\s*: lacp/);

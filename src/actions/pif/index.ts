@@ -12,7 +12,7 @@ import type { ActionsOf } from '../../core/actions-of.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { ensureNicPifs } from '../network/host-networks.js';
-import { forwardedToPifHost, reconfigureIp } from './pif-management.js';
+import { reconfigureIp, sentToPifHost } from './pif-management.js';
 
 function plug(ctx: ActionContext, pif: Ref<'PIF'>): string {
   const row = mustRow(ctx, 'PIF', pif);
@@ -35,7 +35,8 @@ function unplug(ctx: ActionContext, pif: Ref<'PIF'>): string {
 
 async function scan(ctx: ActionContext, host: Ref<'host'>): Promise<string> {
   mustRow(ctx, 'host', host);
-  if (await forwardedToPifHost(ctx, { host }, 'PIF.scan', [host])) return '';
+  // The host's cards are known there; the PIFs it makes reach this database by replication.
+  if (await sentToPifHost(ctx, { host }, 'PIF.scan', [host])) return '';
   ensureNicPifs(ctx.services);
   return '';
 }

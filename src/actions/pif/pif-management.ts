@@ -12,6 +12,7 @@
  * address the host is served at, elsewhere it leaves the interface without an address.
  *
  * Work on another host's management is sent to that host: only it knows what it listens on.
+ * Once it has accepted, the master records the change too.
  */
 import { ApiError } from '../../core/api-error.js';
 import type { ActionContext } from '../../core/action-context.js';
@@ -20,8 +21,13 @@ import { isNullRef, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { ipConfigOf, ipConfigOfRow, type IpConfig } from './ip-config.js';
 
-/** True when the call was sent to the PIF's own host (which then did the work). */
-export async function forwardedToPifHost(ctx: ActionContext, pif: Row, method: string, params: readonly unknown[]): Promise<boolean> {
+/**
+ * For a PIF of another host: sends the same call to that host, which checks what only it
+ * knows (the addresses it serves at) and fails if it must. Returns true when it did; the
+ * caller then records the change itself, so the master's database has it when the call
+ * returns (a member's own writes reach the master a moment later, with the same values).
+ */
+export async function sentToPifHost(ctx: ActionContext, pif: Row, method: string, params: readonly unknown[]): Promise<boolean> {
   const host = pif.host as Ref<'host'>;
   if (host === ctx.services.hostRef) return false;
   const link = ctx.services.pool;
@@ -52,11 +58,11 @@ export async function reconfigureIp(ctx: ActionContext, pif: Ref<'PIF'>, mode: s
     return;
   }
   if (cfg.ip_configuration_mode === 'None') throw new ApiError('PIF_IS_MANAGEMENT_INTERFACE', [pif]);
-  if (await forwardedToPifHost(ctx, row, 'PIF.reconfigure_ip', [pif, mode, ip, netmask, gateway, dns])) return;
+  const checkedThere = await sentToPifHost(ctx, row, 'PIF.reconfigure_ip', [pif, mode, ip, netmask, gateway, dns]);
   if (cfg.ip_configuration_mode === 'DHCP') {
     const now = ipConfigOfRow(row);
     cfg = { ...cfg, IP: now.IP, netmask: now.netmask, gateway: now.gateway, DNS: now.DNS };
-  } else {
+  } else if (!checkedThere) {
     assertServedAt(ctx, pif, cfg.IP);
   }
   ctx.db.transaction(() => {
@@ -71,8 +77,7 @@ export async function managementReconfigure(ctx: ActionContext, pif: Ref<'PIF'>)
   assertNotBondMember(pif, row);
   const ip = String(row.IP ?? '');
   if (row.ip_configuration_mode === 'None' || ip === '') throw new ApiError('PIF_HAS_NO_NETWORK_CONFIGURATION', [pif]);
-  if (await forwardedToPifHost(ctx, row, 'host.management_reconfigure', [pif])) return;
-  assertServedAt(ctx, pif, ip);
+  if (!(await sentToPifHost(ctx, row, 'host.management_reconfigure', [pif]))) assertServedAt(ctx, pif, ip);
   const host = row.host as Ref<'host'>;
   ctx.db.transaction(() => {
     for (const [ref, r] of ctx.db.all('PIF')) {

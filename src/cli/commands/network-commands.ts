@@ -8,6 +8,7 @@
  * and `host-management-reconfigure`. Each is one XenAPI call; the lists and `-param-*`
  * commands come from the records.
  */
+import { completeRecord } from '../../client/create-record.js';
 import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
@@ -18,11 +19,11 @@ const cmd = (run: (ctx: CommandContext) => Promise<void>): CommandModule => ({ r
 
 export const networkCreate = cmd(async (ctx) => {
   const mtu = getParam(ctx.params, 'MTU');
-  const net = await ctx.call('network.create', {
+  const net = await ctx.call('network.create', completeRecord('network', {
     name_label: need(ctx, 'name-label'), name_description: getParam(ctx.params, 'name-description') ?? '',
     other_config: mapParam(ctx.params, 'other-config'), ...(mtu !== undefined ? { MTU: Number(mtu) } : {}),
     ...(getParam(ctx.params, 'bridge') ? { bridge: getParam(ctx.params, 'bridge') } : {}),
-  });
+  }));
   await printUuid(ctx, 'network', net);
 });
 
@@ -32,11 +33,11 @@ export const networkDestroy = cmd(async (ctx) => {
 
 export const vifCreate = cmd(async (ctx) => {
   const mac = getParam(ctx.params, 'mac') ?? '';
-  const vif = await ctx.call('VIF.create', {
+  const vif = await ctx.call('VIF.create', completeRecord('VIF', {
     device: need(ctx, 'device'), network: await refByUuid(ctx, 'network', need(ctx, 'network-uuid')),
     VM: await refByUuid(ctx, 'VM', need(ctx, 'vm-uuid')), MAC: mac === 'random' ? '' : mac, MTU: 1500,
     other_config: mapParam(ctx.params, 'other-config'), qos_algorithm_type: '', qos_algorithm_params: {},
-  });
+  }));
   await printUuid(ctx, 'VIF', vif);
 });
 
