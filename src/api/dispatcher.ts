@@ -161,12 +161,25 @@ export class Dispatcher {
     const ctx = (task?: ActionContext['task']): ActionContext => ({
       services: this.o.services, db: this.o.services.db, session, task, peer,
     });
-    if (!isAsync) return { value: await entry.impl(ctx(undefined), args), ty: msg.result };
+    // Each call's duration and outcome, for xe diagnostic-timing-stats.
+    const stats = this.o.services.callStats;
+    const timed = async (run: () => unknown): Promise<unknown> => {
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        const v = await run();
+        ok = true;
+        return v;
+      } finally {
+        stats?.record(entry.wireName, performance.now() - t0, ok);
+      }
+    };
+    if (!isAsync) return { value: await timed(() => entry.impl(ctx(undefined), args)), ty: msg.result };
 
     const taskRef = this.o.tasks.create(`Async.${entry.wireName}`, '', session?.ref);
     void this.o.tasks.run(
       taskRef,
-      async (h) => entry.impl(ctx(h), args),
+      async (h) => timed(() => entry.impl(ctx(h), args)),
       (v) => (msg.result.kind === 'void' ? '' : toXmlValue(this.encode(v, msg.result))),
     );
     return { value: taskRef as Ref, ty: { kind: 'ref', cls: 'task' } };

@@ -45,6 +45,10 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
     help: 'Query the hosts on which the VM can boot, check the sharing/locking status of all VBDs.', load: diag },
   { name: 'diagnostic-vdi-status', reqd: ['uuid'], optn: [],
     help: 'Query the locking and sharing status of a VDI: its active and inactive drives.', load: diag },
+  { name: 'diagnostic-timing-stats', reqd: [], optn: [], help: 'Print timing stats: for each host, how many times each call ran, its mean and longest duration and failures.', load: diag },
+  { name: 'diagnostic-gc-stats', reqd: [], optn: [], flags: ['host-selectors'], help: 'Print GC stats: the toolstack\'s heap and garbage collections.', load: diag },
+  { name: 'diagnostic-compact', reqd: [], optn: [], flags: ['host-selectors'], help: 'Perform a major GC collection and heap compaction.', load: diag },
+  { name: 'diagnostic-db-stats', reqd: [], optn: [], help: 'Print db stats: the database generation, file size and objects per class.', load: diag },
   { name: 'log-get', reqd: [], optn: [], help: 'Return the recent log of the toolstack xe is connected to.', load: diag },
   { name: 'host-logs-download', reqd: [], optn: ['file-name'], flags: ['host-selectors'],
     help: 'Download a copy of the host logs (the toolstack\'s recent log) to file-name, or logs-<time>; with several hosts, '

@@ -14,6 +14,7 @@ import type { UpdatesPort } from './ports/updates.js';
 import type { Ref } from './ref.js';
 import type { SessionInfo, SessionsPort } from './ports/sessions.js';
 import type { TaskHandle, TasksPort } from './ports/tasks.js';
+import type { CallStats } from './process-stats.js';
 
 /**
  * Host services the actions reach through ports; `src/main/` decides what fills them.
@@ -51,6 +52,8 @@ export interface Services {
   readonly stopping?: AbortSignal;
   /** This toolstack's recent log lines (host.get_log). */
   readonly recentLog?: () => string;
+  /** Call timings the dispatcher records (xe diagnostic-timing-stats). */
+  readonly callStats?: CallStats;
 }
 
 export interface ActionContext {

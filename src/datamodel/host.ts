@@ -125,6 +125,16 @@ export const host = cls('host', {
       role: 'pool-operator',
       async: true,
     }),
+    message('islet_diagnostics', {
+      doc: 'Reports figures of the host\'s own toolstack process: call timings (kind timing), heap and garbage collections (gc, or compact to run a full collection first) or its copy of the database (db)',
+      params: [
+        param('host', t.ref('host'), 'The host whose toolstack reports'),
+        param('kind', t.string, 'timing, gc, compact or db'),
+      ],
+      result: t.smap,
+      resultDoc: 'The figures, by name',
+      role: 'pool-operator',
+    }),
     message('get_log', {
       doc: 'Returns the recent log of the host\'s toolstack',
       params: [

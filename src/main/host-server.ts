@@ -41,6 +41,7 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import { prepareNbd, type NbdListen } from './nbd-wiring.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 import { LogRing } from './log-ring.js';
+import { CallStats, watchGc } from '../core/process-stats.js';
 
 export interface HostServerOptions {
   readonly dataDir: string;
@@ -79,6 +80,7 @@ export interface RunningHost {
 
 export async function startHostServer(o: HostServerOptions): Promise<RunningHost> {
   const recentLog = new LogRing();
+  watchGc();
   const log = recentLog.tee(o.log ?? ((m: string) => process.stderr.write(`${m}\n`)));
   await mkdir(o.dataDir, { recursive: true });
   // Classes without a uuid (event, vdi_nbd_server_info) are known to the db but never rows.
@@ -122,6 +124,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   const services: Services = {
     stopping: stopping.signal,
     recentLog: () => recentLog.text(),
+    callStats: new CallStats(),
     db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir, storage: storage.host,
     hypervisor, hypervisorEndpoint: () => hypervisor.endpoint(),
     pool: pool.link,

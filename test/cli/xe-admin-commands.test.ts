@@ -5,7 +5,8 @@
  * -unplug/-destroy of a disk on a running VM, host-dmesg (the simulator's console ring with
  * the VM's domain in it), host-forget refusing a live host, pool-sync-database, event-wait
  * (at once when already true, woken by a change, "key missing" for an unknown field) and
- * user-password-change, diagnostic-vm-status/-vdi-status, log-get and host-logs-download.
+ * user-password-change, diagnostic-vm-status/-vdi-status, diagnostic-timing-stats/-gc-stats/-compact/-db-stats,
+ * log-get and host-logs-download.
  * Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
@@ -195,6 +196,25 @@ describe('xe administration commands', () => {
     assert.equal(await ok('host-logs-download', `file-name=${file}`), '');
     const saved = await readFile(file, 'utf8');
     assert.ok(saved.startsWith(`${lines[0]}\n`), 'the file holds the same log');
+  });
+
+  it('diagnostic-timing-stats, -gc-stats, -compact and -db-stats report the toolstack\'s own figures', async () => {
+    const hostUuid = String(await api.call('host.get_uuid', (await api.call('host.get_all') as string[])[0]));
+    const timing = await ok('diagnostic-timing-stats');
+    assert.match(timing, new RegExp(`^host-uuid\\s*: ${hostUuid}$`, 'm'));
+    assert.match(timing, /^\s*VM\.start\s*: n=1 mean=[\d.]+ms max=[\d.]+ms failures=0$/m);
+    assert.match(timing, /^\s*session\.login_with_password\s*: n=\d+ /m);
+    const gc = await ok('diagnostic-gc-stats');
+    const heap = Number(/heap_used_bytes\s*: (\d+)/.exec(gc)?.[1]);
+    assert.ok(heap > 1024 * 1024, gc);
+    assert.match(gc, /minor_collections\s*: \d+/);
+    assert.equal(await ok('diagnostic-compact'), '');
+    const majors = Number(/major_collections\s*: (\d+)/.exec(await ok('diagnostic-gc-stats'))?.[1]);
+    assert.ok(majors >= 1, 'the compaction was a major collection');
+    const db = await ok('diagnostic-db-stats');
+    assert.match(db, /^generation\s*: \d+$/m);
+    assert.match(db, /^\s*objects:VM\s*: \d+$/m);
+    assert.match(db, /^\s*objects:host\s*: 1$/m);
   });
 
   it('pool-sync-database succeeds on the master', async () => {

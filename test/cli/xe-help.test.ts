@@ -42,7 +42,8 @@ describe('xe help', () => {
     const all = xe('help', '--all', '--minimal').out.trim().split(',');
     for (const c of ['vbd-destroy', 'vbd-plug', 'vbd-unplug', 'vm-memory-limits-set', 'vm-memory-static-range-set',
       'vm-memory-dynamic-range-set', 'vm-memory-target-set', 'vm-checkpoint', 'host-dmesg', 'host-forget', 'event-wait',
-      'user-password-change', 'pool-sync-database', 'diagnostic-vm-status', 'diagnostic-vdi-status', 'log-get', 'host-logs-download']) {
+      'user-password-change', 'pool-sync-database', 'diagnostic-vm-status', 'diagnostic-vdi-status', 'log-get', 'host-logs-download', 'diagnostic-timing-stats',
+      'diagnostic-gc-stats', 'diagnostic-compact', 'diagnostic-db-stats']) {
       assert.ok(all.includes(c), `${c} missing from xe help --all`);
     }
   });

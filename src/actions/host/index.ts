@@ -2,9 +2,11 @@
  * @module
  * host: every explicit message of the class, gathered from the modules that implement
  * them (domains, evacuation and memory from the VM side; restart, reboot and shutdown
- * from the lifecycle side; plugins and the smaller calls clients make).
+ * from the lifecycle side; plugins and the smaller calls clients make; the toolstack's own
+ * diagnostics).
  */
 import { joinActions } from '../../core/actions-of.js';
+import { hostDiagnosticActions } from './host-diagnostics.js';
 import { hostDomainActions } from './host-domains.js';
 import { hostEvacuateActions } from './host-evacuate.js';
 import { hostExtraActions } from './host-extras.js';
@@ -13,4 +15,4 @@ import { hostManagementActions } from './host-management.js';
 import { hostVmActions } from './host-vm-actions.js';
 
 export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions,
-  hostEvacuateActions, hostDomainActions, hostManagementActions);
+  hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions);

@@ -6,7 +6,10 @@
  * (the disk and its active and inactive drives), `log-get` (the recent log of the host xe
  * talks to, `host.get_log`) and `host-logs-download [file-name=] <host-selectors>` (each
  * selected host's recent log saved to a file: `file-name`, or `logs-<UTC time>`, suffixed
- * with the host's name when there are several).
+ * with the host's name when there are several). `diagnostic-timing-stats` (every host's
+ * per-call timings), `diagnostic-gc-stats` and `diagnostic-compact` (the selected hosts'
+ * toolstack heaps) and `diagnostic-db-stats` (the master's database) come from
+ * `host.islet_diagnostics`: the toolstack is not OCaml, so its figures are its own.
  */
 import { writeFile } from 'node:fs/promises';
 import { getParam } from '../argv.js';
@@ -112,8 +115,43 @@ async function logsDownload(ctx: CommandContext): Promise<void> {
   });
 }
 
+const asRecord = (m: unknown): Array<[string, string]> => Object.entries((m ?? {}) as Record<string, string>).map(([k, v]) => [k, String(v)]);
+
+/** diagnostic-timing-stats: one record per host, its uuid and name first (or the error). */
+async function timingStats(ctx: CommandContext): Promise<void> {
+  const records: PrintRecord[] = [];
+  for (const host of (await ctx.call('host.get_all')) as string[]) {
+    const head: Array<[string, string]> = [['host-uuid', String(await ctx.call('host.get_uuid', host))],
+      ['host-name-label', String(await ctx.call('host.get_name_label', host))]];
+    try {
+      records.push([...head, ...asRecord(await ctx.call('host.islet_diagnostics', host, 'timing'))]);
+    } catch (e) {
+      records.push([...head, ['Error', e instanceof XapiCallError ? `${e.code}: [ ${e.params.join('; ')} ]` : String(e)]]);
+    }
+  }
+  ctx.printer.table(records);
+}
+
+/** diagnostic-gc-stats and diagnostic-compact on the selected hosts; db-stats on the master. */
+async function processFigures(ctx: CommandContext, kind: 'gc' | 'compact' | 'db'): Promise<void> {
+  if (kind === 'db') {
+    const [pool] = (await ctx.call('pool.get_all')) as string[];
+    ctx.printer.table([asRecord(await ctx.call('host.islet_diagnostics', await ctx.call('pool.get_master', pool), 'db'))]);
+    return;
+  }
+  const sel = await selectObjects(ctx, 'host');
+  await forEachSelected(ctx, sel, async (row) => {
+    const figures = await ctx.call('host.islet_diagnostics', row.ref, kind);
+    if (kind === 'gc') ctx.printer.table([asRecord(figures)]);
+  });
+}
+
 export async function run(ctx: CommandContext): Promise<void> {
   switch (ctx.cmd) {
+    case 'diagnostic-timing-stats': return timingStats(ctx);
+    case 'diagnostic-gc-stats': return processFigures(ctx, 'gc');
+    case 'diagnostic-compact': return processFigures(ctx, 'compact');
+    case 'diagnostic-db-stats': return processFigures(ctx, 'db');
     case 'diagnostic-vm-status': return vmStatus(ctx);
     case 'diagnostic-vdi-status': return vdiStatus(ctx);
     case 'host-logs-download': return logsDownload(ctx);
