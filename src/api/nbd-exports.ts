@@ -19,6 +19,7 @@ import { NbdMode, nbdMode, nbdReadOnlyReason, parseNbdExportName } from '../acti
 import { onSr } from '../actions/vdi/vdi-ops.js';
 import type { BlockDevice } from '../core/ports/block-device.js';
 import type { ExportContext, ExportHandle } from '../core/ports/nbd-export.js';
+import { VdiInUseError, VdiReadOnlyError } from '../core/ports/storage-errors.js';
 import type { PoolDb, Row } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import { rolesFrom, type Role } from '../datamodel/roles.js';
@@ -106,8 +107,7 @@ async function open(d: NbdExportDeps, name: string, ctx: ExportContext, releasin
     device = await attached.activate(uuid, { readOnly });
   } catch (e) {
     // The storage may know better: a disk it keeps read-only, or one another host writes.
-    const code = (e as { code?: unknown }).code;
-    if (readOnly || (code !== 'VDI_READONLY' && code !== 'VDI_IN_USE')) throw e;
+    if (readOnly || !(e instanceof VdiReadOnlyError || e instanceof VdiInUseError)) throw e;
     device = await attached.activate(uuid, { readOnly: true });
     readOnly = true;
   }
