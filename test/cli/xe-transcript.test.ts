@@ -23,12 +23,17 @@ const SCRATCH = '/root/islet-demo';
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const MAC = /\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/g;
 
-/** One step of the session: xe's arguments (`{name}` stands for a value saved earlier) and a note. */
+/**
+ * One step of the session: xe's arguments (`{name}` stands for a value saved earlier) and a
+ * note; or, with `sha256`, the checksums of files in the scratch directory, as `sha256sum`
+ * prints them.
+ */
 interface Step {
   readonly note?: string;
   readonly args: readonly string[];
   /** Saves the trimmed output under this name. */
   readonly save?: string;
+  readonly sha256?: readonly string[];
 }
 
 const STEPS: readonly Step[] = [
@@ -46,6 +51,10 @@ const STEPS: readonly Step[] = [
   { args: ['network-list', 'bridge=xenbr0', '--minimal'], save: 'net' },
   { note: 'A NIC on the pool-wide network (its MAC is made from the VM\'s seed), and the install CD in the drive.', args: ['vif-create', 'vm-uuid={vm}', 'network-uuid={net}', 'device=0'], save: 'vif' },
   { args: ['vm-cd-insert', 'vm=web1', 'cd-name=debian-6.0.iso'] },
+  { note: 'A small data disk with known contents, on the pool\'s default SR, as the VM\'s second disk.', args: ['pool-list', 'params=default-SR', '--minimal'], save: 'sr' },
+  { args: ['vdi-create', 'sr-uuid={sr}', 'name-label=data', 'virtual-size=16MiB'], save: 'data' },
+  { args: ['vdi-import', 'uuid={data}', `filename=${SCRATCH}/data.raw`, 'format=raw'] },
+  { args: ['vbd-create', 'vm-uuid={vm}', 'vdi-uuid={data}', 'device=1'] },
   { note: 'Start it: the NIC is plugged into the running domain.', args: ['vm-start', 'vm=web1'] },
   { args: ['vm-list', 'name-label=web1', 'params=name-label,power-state,resident-on'] },
   { args: ['vif-list', 'vm-uuid={vm}', 'params=device,MAC,network-name-label,currently-attached'] },
@@ -58,6 +67,9 @@ const STEPS: readonly Step[] = [
   { args: ['vm-list', 'name-label=web1', 'params=uuid,power-state'] },
   { args: ['vm-vif-list', 'uuid={imported}'] },
   { args: ['vm-disk-list', 'uuid={imported}', 'vdi-params=name-label,virtual-size'] },
+  { note: 'The imported data disk holds the same bytes as the file written into the original.', args: ['vbd-list', 'vm-uuid={imported}', 'userdevice=1', 'params=vdi-uuid', '--minimal'], save: 'importedData' },
+  { args: ['vdi-export', 'uuid={importedData}', `filename=${SCRATCH}/imported-data.raw`, 'format=raw'] },
+  { args: [], sha256: ['data.raw', 'imported-data.raw'] },
 ];
 
 /** Stable stand-ins for what differs between runs: the N-th uuid or MAC seen, the scratch path. */
@@ -109,6 +121,10 @@ describe('xe transcript (docs/xe-transcript.md)', { timeout: 600_000 }, () => {
     await mkdir(home);
     // An install image stand-in: the ISO SR lists files by name and size, whatever is in them.
     await writeFile(join(scratch, 'isos', 'debian-6.0.iso'), Buffer.alloc(4 * 1024 * 1024, 0x2a));
+    // The data disk's contents: 16 MiB that look random but are the same every run.
+    const blocks: Buffer[] = [];
+    for (let i = 0; i < 16 * 1024 * 1024 / 32; i++) blocks.push(createHash('sha256').update(`islet data ${i}`).digest());
+    await writeFile(join(scratch, 'data.raw'), Buffer.concat(blocks));
     pool = await startPool({ hosts: 2 });
   });
   after(async () => {
@@ -121,6 +137,13 @@ describe('xe transcript (docs/xe-transcript.md)', { timeout: 600_000 }, () => {
     const saved = new Map<string, string>();
     const parts = [header()];
     for (const step of STEPS) {
+      if (step.sha256) {
+        const sums = await Promise.all(step.sha256.map(async (f) => `${createHash('sha256').update(await readFile(join(scratch, f))).digest('hex')}  ${f}`));
+        assert.equal(new Set(sums.map((l) => l.split(' ')[0])).size, 1, `the files differ:\n${sums.join('\n')}`);
+        if (step.note) parts.push(step.note, '');
+        parts.push('```console', `$ cd ${SCRATCH} && sha256sum ${step.sha256.join(' ')}`, ...sums, '```', '');
+        continue;
+      }
       const args = step.args.map((a) => a.replace(/\{(\w+)\}/g, (_, k: string) => {
         const v = saved.get(k);
         assert.ok(v !== undefined, `{${k}} used before it was saved`);
