@@ -4,13 +4,10 @@
  * answer (or none) aborts and the host stays in the pool. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
-import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
-import { xeOn } from '../helpers/xe.js';
+import { type IsletProcess } from '../helpers/islet-server.js';
+import { startXeServer, type XeServer, xeOn } from '../helpers/xe.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'xe-confirm-pw';
@@ -21,17 +18,14 @@ describe('xe confirmation prompts', () => {
   let home: string;
   const xe = (input: string, ...args: string[]) => xeOn(() => ({ port: islet.port, password: PW, home })).answering(input, ...args);
 
+  let server: XeServer;
+
   before(async () => {
-    home = await mkdtemp(join(tmpdir(), 'xe-confirm-'));
-    islet = await startIslet({ rootPassword: PW });
-    api = new XapiClient({ url: `https://127.0.0.1:${islet.port}` });
-    await api.login('root', PW);
+    server = await startXeServer({ password: PW });
+    ({ islet, api, home } = server);
   });
   after(async () => {
-    await api.logout().catch(() => undefined);
-    api.close();
-    await islet.stop();
-    await rm(home, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it('pool-eject warns, lists the local disks and aborts unless the answer is yes', async () => {

@@ -5,14 +5,13 @@
  * independently through the XenAPI client. Needs `npm run build` (bin/xe runs dist/).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
-import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
+import { type IsletProcess } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
-import { runXe, xeOn } from '../helpers/xe.js';
+import { runXe, startXeServer, type XeServer, xeOn } from '../helpers/xe.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'xe-e2e-pw';
@@ -25,17 +24,14 @@ describe('bin/xe end to end', () => {
   const xe = xeOn(() => ({ port: islet.port, password: PW, home }));
   const run = (b: string, args: string[]) => runXe(args, { home, bin: b });
 
+  let server: XeServer;
+
   before(async () => {
-    home = await mkdtemp(join(tmpdir(), 'xe-home-'));
-    islet = await startIslet({ rootPassword: PW });
-    api = new XapiClient({ url: `https://127.0.0.1:${islet.port}` });
-    await api.login('root', PW);
+    server = await startXeServer({ password: PW });
+    ({ islet, api, home } = server);
   });
   after(async () => {
-    await api.logout().catch(() => undefined);
-    api.close();
-    await islet.stop();
-    await rm(home, { recursive: true, force: true });
+    await server?.stop();
   });
 
   async function onlyRecord(cls: string): Promise<Record<string, unknown>> {

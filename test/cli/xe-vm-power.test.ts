@@ -6,13 +6,11 @@
  * States are read back independently through the XenAPI client. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
-import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
-import { xeOn } from '../helpers/xe.js';
+import { type IsletProcess } from '../helpers/islet-server.js';
+import { startXeServer, type XeServer, xeOn } from '../helpers/xe.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'xe-power-pw';
@@ -32,11 +30,11 @@ describe('xe VM power and host commands', () => {
   };
   const state = async (name: string) => String(await api.call('VM.get_power_state', vms[name]));
 
+  let server: XeServer;
+
   before(async () => {
-    home = await mkdtemp(join(tmpdir(), 'xe-power-home-'));
-    islet = await startIslet({ rootPassword: PW, env: { ISLET_HYPERVISOR_MEMORY: '2G' } });
-    api = new XapiClient({ url: islet.url });
-    await api.login('root', PW);
+    server = await startXeServer({ password: PW, env: { ISLET_HYPERVISOR_MEMORY: '2G' } });
+    ({ islet, api, home } = server);
     for (const [name, tier] of [['web1', 'web'], ['web2', 'web'], ['db', 'db']] as const) {
       const m = 128 * MiB;
       vms[name] = String(await api.call('VM.create', completeRecord('VM', {
@@ -46,10 +44,7 @@ describe('xe VM power and host commands', () => {
     }
   });
   after(async () => {
-    await api?.logout().catch(() => undefined);
-    api?.close();
-    await islet?.stop();
-    await rm(home, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it('starts, pauses, reboots, suspends, resumes and shuts down one VM by name or uuid', async () => {

@@ -3,11 +3,16 @@
  * child process with a clean HOME (the developer's ~/.xe stays out of the test) and no
  * XE_EXTRA_ARGS, its output collected, and a deadline after which it is killed and the
  * run fails with a message. `xeOn` binds xe to one server so a test writes
- * `xe('vm-list')`, and `xeOk` fails with xe's own output when the exit code is not 0.
+ * `xe('vm-list')`, and `xeOk` fails with xe's own output when the exit code is not 0;
+ * `startXeServer` gives a test its server, a root session and a bound xe.
  * Needs a built tree (`npm run build`): the bins run `dist/`.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { XapiClient } from '../../src/client/xapi-client.js';
+import { type IsletProcess, startIslet } from './islet-server.js';
 import { repoRoot } from './repo-root.js';
 
 /** What a run printed and how it ended. */
@@ -95,4 +100,31 @@ export function xeOn(target: () => XeTarget): BoundXe {
   xe.ok = async (...args) => okOutput(args, await run(undefined, args));
   xe.answering = (input, ...args) => run(input, args);
   return xe;
+}
+
+/** One `islet server` for xe tests: a root XenAPI session on it, and xe bound to it with its own HOME. */
+export interface XeServer {
+  readonly islet: IsletProcess;
+  readonly api: XapiClient;
+  readonly home: string;
+  readonly xe: BoundXe;
+  /** Logs out, stops the server and removes the HOME. */
+  stop(): Promise<void>;
+}
+
+export async function startXeServer(o: { password: string; env?: Record<string, string> }): Promise<XeServer> {
+  const home = await mkdtemp(join(tmpdir(), 'xe-home-'));
+  const islet = await startIslet({ rootPassword: o.password, ...(o.env ? { env: o.env } : {}) });
+  const api = new XapiClient({ url: islet.url });
+  await api.login('root', o.password);
+  return {
+    islet, api, home,
+    xe: xeOn(() => ({ port: islet.port, password: o.password, home })),
+    stop: async () => {
+      await api.logout().catch(() => undefined);
+      api.close();
+      await islet.stop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
 }
