@@ -2,7 +2,9 @@
  * XVA export and import through a real server: `GET /export` read back with `tar`, a round
  * trip to a new VM with a byte-identical disk, names, memory and its NIC kept, metadata-only
  * export, gzip, a corrupted chunk refused with nothing kept, and a tiny XVA this test
- * builds with the `tar` tool from the format's description.
+ * builds with the `tar` tool from the format's description. Chunk checksums are checked
+ * against outside oracles: `xxhsum -H1` (Debian's xxhash) for `.xxhash` members, node's
+ * SHA-1 for `.checksum` members.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,14 @@ import { MiB, diskOf, exportDigest, importImage, sha256, startStorageFixture, vm
 
 const run = promisify(execFile);
 type Rec = Record<string, any>;
+
+/** XXH64 of a file as XenServer writes it in an `.xxhash` member: 16 uppercase hex digits. */
+async function xxhsum(file: string): Promise<string> {
+  const { stdout } = await run('xxhsum', ['-H1', file]);
+  const m = /^([0-9a-f]{16})\s/.exec(stdout);
+  assert.ok(m, `xxhsum printed ${stdout}`);
+  return m[1]!.toUpperCase();
+}
 
 describe('XVA export and import', { timeout: 300_000 }, () => {
   let f: StorageFixture;
@@ -71,7 +81,7 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('exports a tar that tar lists: ova.xml first, 1 MiB chunks each with a checksum, zero chunks left out but the last', async () => {
+  it('exports a tar that tar lists: ova.xml first, 1 MiB chunks each with an .xxhash, zero chunks left out but the first and last', async () => {
     const file = join(dir, 'full.xva');
     await exportTo(file, { uuid: String(await f.api.call('VM.get_uuid', vm)) });
     const { stdout } = await run('tar', ['-tvf', file]);
@@ -80,20 +90,38 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     const names = lines.slice(1).map((l) => l.split(/\s+/).pop()!);
     const disk = names[0]!.split('/')[0]!;
     assert.match(disk, /^Ref:\d+$/);
-    assert.deepEqual(names, ['00000000', '00000001', '00000005', '00000007'].flatMap((n) => [`${disk}/${n}`, `${disk}/${n}.checksum`]));
-    // Each checksum member holds the SHA-1 of its chunk.
+    assert.deepEqual(names, ['00000000', '00000001', '00000005', '00000007'].flatMap((n) => [`${disk}/${n}`, `${disk}/${n}.xxhash`]));
+    // Each .xxhash member holds the chunk's XXH64 as xxhsum computes it.
     const out = join(dir, 'x');
     await mkdir(out);
     await run('tar', ['-xf', file, '-C', out]);
-    for (const n of ['00000000', '00000005']) {
+    for (const n of ['00000000', '00000001', '00000005', '00000007']) {
       const data = await readFile(join(out, disk, n));
       assert.equal(data.length, MiB);
-      assert.equal((await readFile(join(out, disk, `${n}.checksum`), 'utf8')).trim(), createHash('sha1').update(data).digest('hex'));
+      assert.equal(await readFile(join(out, disk, `${n}.xxhash`), 'utf8'), await xxhsum(join(out, disk, n)));
     }
     const xml = await readFile(join(out, 'ova.xml'), 'utf8');
     assert.match(xml, /<name>class<\/name><value>VM<\/value>/);
     assert.match(xml, /<name>class<\/name><value>VIF<\/value>/);
     assert.match(xml, /xva-source/);
+  });
+
+  it('exports SHA-1 .checksum members on request (checksum=sha1), which import back', async () => {
+    const file = join(dir, 'sha1.xva');
+    await exportTo(file, { uuid: String(await f.api.call('VM.get_uuid', vm)), checksum: 'sha1' });
+    const out = join(dir, 'sha1');
+    await mkdir(out);
+    await run('tar', ['-xf', file, '-C', out]);
+    const { stdout } = await run('tar', ['-tf', file]);
+    const members = stdout.trim().split('\n').slice(1);
+    assert.equal(members.length, 8);
+    for (const m of members.filter((x) => !x.includes('.'))) {
+      assert.ok(members.includes(`${m}.checksum`), `${m} has a .checksum member`);
+      const data = await readFile(join(out, m));
+      assert.equal(await readFile(join(out, `${m}.checksum`), 'utf8'), createHash('sha1').update(data).digest('hex'));
+    }
+    const copy = await importFrom(file, { sr_id: f.sr });
+    assert.equal((await exportDigest(f.api, await diskOf(f.api, copy))).sha, diskSha);
   });
 
   it('imports the export back: a new VM with the same names, memory, NIC and a byte-identical disk', async () => {
@@ -215,12 +243,13 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     await writeFile(join(src, 'ova.xml'), xml);
     const chunk0 = randomBytes(MiB);
     const last = Buffer.concat([Buffer.alloc(MiB - 10), Buffer.from('0123456789')]);
-    for (const [n, data] of [['00000000', chunk0], ['00000002', last]] as const) {
-      await writeFile(join(src, 'Ref:3', n), data);
-      await writeFile(join(src, 'Ref:3', `${n}.checksum`), createHash('sha1').update(data).digest('hex'));
-    }
+    // One chunk with an older writer's SHA-1 member, one with a newer writer's XXH64 (xxhsum's).
+    await writeFile(join(src, 'Ref:3', '00000000'), chunk0);
+    await writeFile(join(src, 'Ref:3', '00000000.checksum'), createHash('sha1').update(chunk0).digest('hex'));
+    await writeFile(join(src, 'Ref:3', '00000002'), last);
+    await writeFile(join(src, 'Ref:3', '00000002.xxhash'), await xxhsum(join(src, 'Ref:3', '00000002')));
     const file = join(dir, 'tiny.xva');
-    await run('tar', ['-cf', file, '-C', src, 'ova.xml', 'Ref:3/00000000', 'Ref:3/00000000.checksum', 'Ref:3/00000002', 'Ref:3/00000002.checksum']);
+    await run('tar', ['-cf', file, '-C', src, 'ova.xml', 'Ref:3/00000000', 'Ref:3/00000000.checksum', 'Ref:3/00000002', 'Ref:3/00000002.xxhash']);
     const copy = await importFrom(file, { sr_id: f.sr });
     const r = (await f.api.call('VM.get_record', copy)) as Rec;
     assert.equal(r.name_label, 'tiny');

@@ -3,7 +3,8 @@
  * `GET /export_raw_vdi?vdi=&session_id=&task_id=&format=raw|vhd`: a VDI's content. Raw
  * streams the whole virtual size, sending ranges the disk reports as zeroes from one shared
  * zero buffer without reading them; VHD streams a dynamic VHD holding only the blocks with
- * data. Both send a `Content-Length` and follow the client's pace (back-pressure).
+ * data. Both read a few large chunks ahead of the socket, send a `Content-Length` and follow
+ * the client's pace (back-pressure).
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
@@ -11,14 +12,20 @@ import { attachedSr } from '../../actions/common/storage-access.js';
 import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
 import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
+import { readAhead } from '../../core/read-ahead.js';
 import type { Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
 import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
 
-const CHUNK = 2 * 1024 * 1024;
-const WINDOW = 1024 * 1024 * 1024;
+const CHUNK = 4 * 1024 * 1024;
 const ZEROES = Buffer.alloc(CHUNK);
+/**
+ * Bytes queued on the socket before the sender waits for it to drain: several chunks, so
+ * the socket always has the next one while the disk reads the one after.
+ */
+const QUEUED = 3 * CHUNK;
 
+/** The response as a sink with back-pressure: writes go on until QUEUED bytes wait. */
 class Sink {
   sent = 0;
   private gone = false;
@@ -31,10 +38,12 @@ class Sink {
     }));
   }
 
-  async write(buf: Buffer): Promise<void> {
+  /** Queues `buf`; `done` runs once the socket no longer needs it. */
+  async write(buf: Buffer, done?: () => void): Promise<void> {
     if (this.gone || this.res.destroyed) throw new ApiError('INTERNAL_ERROR', ['the client closed the connection']);
     this.sent += buf.length;
-    if (!this.res.write(buf)) {
+    this.res.write(buf, done ? () => done() : undefined);
+    if (this.res.writableLength >= QUEUED) {
       await Promise.race([new Promise<void>((resolve) => this.res.once('drain', resolve)), this.closed]);
     }
     this.progress(this.total ? this.sent / this.total : 1);
@@ -42,13 +51,14 @@ class Sink {
 }
 
 async function sendRaw(dev: BlockDevice, sink: Sink, signal: AbortSignal): Promise<void> {
-  for (let w = 0; w < dev.size; w += WINDOW) {
-    for (const e of await dev.blockStatus(w, Math.min(WINDOW, dev.size - w))) {
-      for (let p = e.offset; p < e.offset + e.length; p += CHUNK) {
-        signal.throwIfAborted();
-        const n = Math.min(CHUNK, e.offset + e.length - p);
-        await sink.write(e.zero ? ZEROES.subarray(0, n) : await dev.read(p, n));
-      }
+  for await (const piece of readAhead(dev, { chunk: CHUNK, ahead: 3, signal })) {
+    if (piece.data) {
+      await sink.write(piece.data, piece.release);
+      continue;
+    }
+    for (let p = 0; p < piece.length; p += CHUNK) {
+      signal.throwIfAborted();
+      await sink.write(ZEROES.subarray(0, Math.min(CHUNK, piece.length - p)));
     }
   }
 }

@@ -1,8 +1,9 @@
 /**
  * @module
- * `GET /export?uuid=|ref=&session_id=&task_id=&use_compression=false|true|zstd&export_snapshots=&metadata=`:
+ * `GET /export?uuid=|ref=&session_id=&task_id=&use_compression=false|true|zstd&export_snapshots=&metadata=&checksum=xxhash|sha1`:
  * a VM as an XVA, streamed as it is produced (xapi's handler; Xen Orchestra and XenCenter
- * call it for exports and full backups). `true` compresses with gzip, `zstd` with the
+ * call it for exports and full backups). Chunks carry `.xxhash` members as newer XenServer
+ * writes; `checksum=sha1` writes `.checksum` (SHA-1) members for importers that predate it. `true` compresses with gzip, `zstd` with the
  * `zstd` tool; the reply has no length, as xapi's has none. `/export_metadata` is the same
  * with `metadata=true`.
  */
@@ -50,11 +51,13 @@ export function createVmExportHandler(d: TransferDeps, opts: { metadataOnly?: bo
     req.resume();
     const compression = (query.get('use_compression') ?? 'false').toLowerCase();
     if (!['false', 'true', 'gzip', 'zstd', ''].includes(compression)) throw new ApiError('INVALID_VALUE', ['use_compression', compression]);
+    const checksum = (query.get('checksum') ?? 'xxhash').toLowerCase();
+    if (checksum !== 'xxhash' && checksum !== 'sha1') throw new ApiError('INVALID_VALUE', ['checksum', checksum]);
     const vm = vmFromQuery(d, query);
     const metadataOnly = opts.metadataOnly === true || query.get('metadata') === 'true';
     const ac = new AbortController();
     const signal = AbortSignal.any([ac.signal, task.signal]);
-    const gen = exportXva(ctx, vm, { metadataOnly, signal, progress: (f) => task.setProgress(f) });
+    const gen = exportXva(ctx, vm, { metadataOnly, signal, checksum, progress: (f) => task.setProgress(f) });
     // Errors found before any byte (no such VM, a running VM) are answered as errors.
     const first = await gen.next();
     const name = String(d.db.get('VM', vm)?.name_label ?? 'vm').replace(/[^\w.-]+/g, '_');

@@ -14,18 +14,7 @@ import { progressBar } from '../progress-bar.js';
 import { XapiCallError } from '../../client/xapi-call-error.js';
 import { HttpStatusError } from '../../client/http-transfer.js';
 import { boolParam, refByUuid } from './storage-params.js';
-
-const ZEROES = Buffer.alloc(1024 * 1024);
-/** Bytes gathered before each write of an export to its file. */
-const WRITE_BATCH = 8 * ZEROES.length;
-
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i += ZEROES.length) {
-    const n = Math.min(ZEROES.length, b.length - i);
-    if (!b.subarray(i, i + n).equals(ZEROES.subarray(0, n))) return false;
-  }
-  return true;
-}
+import { downloadToFile } from './download-to-file.js';
 
 /** Runs `transfer` under a new task and reports the task's failure, if any, as the command's. */
 async function tracked(ctx: CommandContext, label: string, transfer: (task: string) => Promise<void>): Promise<void> {
@@ -84,48 +73,8 @@ export const vdiExport: CommandModule = {
       await tracked(ctx, 'VDI export', async (task) => {
         const body = await ctx.client.getFile('/export_raw_vdi', query(ctx, vdi, task));
         const total = Number((body as unknown as { headers?: Record<string, string> }).headers?.['content-length']) || undefined;
-        const fh = await open(filename, 'w');
-        try {
-          // Chunks off the socket are small (tens of KiB): gather them into large buffers so
-          // that each write (and the zero test) handles megabytes, and keep one write in
-          // flight while the next buffer fills, so that the disk never stalls the socket.
-          const spare: Buffer[] = [Buffer.allocUnsafe(WRITE_BATCH), Buffer.allocUnsafe(WRITE_BATCH)];
-          let pending = spare.pop()!;
-          let filled = 0;
-          let pos = 0;
-          let inFlight: Promise<void> = Promise.resolve();
-          const writeOut = async (buf: Buffer, length: number, at: number): Promise<void> => {
-            for (let i = 0; i < length; i += ZEROES.length) {
-              const part = buf.subarray(i, Math.min(length, i + ZEROES.length));
-              if (!isZero(part)) await fh.write(part, 0, part.length, at + i);
-            }
-            spare.push(buf);
-          };
-          const flush = async (): Promise<void> => {
-            await inFlight;
-            inFlight = writeOut(pending, filled, pos);
-            inFlight.catch(() => undefined); // awaited at the next flush or the end
-            pos += filled;
-            filled = 0;
-            pending = spare.pop() ?? Buffer.allocUnsafe(WRITE_BATCH);
-          };
-          for await (const chunk of body as AsyncIterable<Buffer>) {
-            let at = 0;
-            while (at < chunk.length) {
-              const n = chunk.copy(pending, filled, at);
-              filled += n;
-              at += n;
-              if (filled === WRITE_BATCH) await flush();
-            }
-            bar.update(pos + filled, total);
-          }
-          await flush();
-          await inFlight;
-          if (total !== undefined && pos !== total) throw new CliFailure(`the export ended after ${pos} of ${total} bytes`);
-          await fh.truncate(pos);
-        } finally {
-          await fh.close();
-        }
+        const got = await downloadToFile(body, filename, { sparse: true, onBytes: (n) => bar.update(n, total) });
+        if (total !== undefined && got !== total) throw new CliFailure(`the export ended after ${got} of ${total} bytes`);
       });
     } finally {
       bar.finish();

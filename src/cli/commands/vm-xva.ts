@@ -6,10 +6,7 @@
  * (the task carries the server's verdict); vm-import prints the new VM's uuid. A progress
  * bar is drawn when stderr is a terminal, unless `progress=false`.
  */
-import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
@@ -18,6 +15,7 @@ import { forEachSelected, selectObjects } from '../select.js';
 import { XapiCallError } from '../../client/xapi-call-error.js';
 import { HttpStatusError } from '../../client/http-transfer.js';
 import { boolParam, refByUuid } from './storage-params.js';
+import { downloadToFile } from './download-to-file.js';
 
 const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid'];
 
@@ -50,25 +48,22 @@ export const vmExport: CommandModule = {
     const compress = getParam(ctx.params, 'compress') ?? 'false';
     const metadata = boolParam(ctx.params, 'metadata', false);
     const sel = await selectObjects(ctx, 'vm', { ignore: NOT_FILTERS, includeTemplates: true });
-    const bar = progressBar('Exporting', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
+    const showBar = process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true);
+    const bar = progressBar('Exporting', process.stderr, showBar);
     try {
       await forEachSelected(ctx, sel, (row) => tracked(ctx, 'VM export', async (task) => {
         const body = await ctx.client.getFile('/export', {
           ref: String(row.ref), task_id: task, use_compression: compress, ...(metadata ? { metadata: 'true' } : {}),
         });
-        // The XVA's length is not known in advance: the bar follows the task's progress.
+        // The XVA's length is not known in advance: the bar, when drawn, follows the task's progress.
         let last = 0;
-        const meter = new Transform({
-          transform(chunk: Buffer, _e, cb) {
-            const now = Date.now();
-            if (now - last > 250) {
-              last = now;
-              ctx.call('task.get_progress', task).then((p) => bar.update(Number(p) * 1000, 1000), () => undefined);
-            }
-            cb(null, chunk);
-          },
-        });
-        await pipeline(body, meter, createWriteStream(filename));
+        const onBytes = showBar ? () => {
+          const now = Date.now();
+          if (now - last < 250) return;
+          last = now;
+          ctx.call('task.get_progress', task).then((p) => bar.update(Number(p) * 1000, 1000), () => undefined);
+        } : undefined;
+        await downloadToFile(body, filename, onBytes ? { onBytes } : {});
       }), false);
     } finally {
       bar.finish();

@@ -7,6 +7,7 @@
  * before the first byte (a `Content-Length` can be sent) and the data is read once, in order.
  */
 import { randomUUID } from 'node:crypto';
+import { readAhead } from '../../core/read-ahead.js';
 import { padToSector, serializeBat } from './bat.js';
 import { setBits } from './bitmap.js';
 import { DEFAULT_BLOCK_SIZE, HEADER_SIZE, newDynamicHeader, UNUSED_BAT_ENTRY, serializeDynamicHeader } from './dynamic-header.js';
@@ -87,12 +88,14 @@ export async function* vhdStreamChunks(src: StreamSource, plan: VhdStreamPlan, u
     serializeDynamicHeader(newDynamicHeader(tableOffset, entries, blockSize)),
     serializeBat(bat, tableBytes(size, blockSize)),
   ]);
-  for (const b of blocks) {
-    yield plan.bitmaps.get(b)!;
-    const start = b * blockSize;
-    const n = Math.max(0, Math.min(blockSize, src.size - start));
-    const data = n > 0 ? await src.read(start, n) : Buffer.alloc(0);
-    yield n === blockSize ? data : Buffer.concat([data, Buffer.alloc(blockSize - n)]);
+  // Blocks are read a few ahead of the consumer, each in one read of the block's size
+  // (every block listed holds data, so it starts inside the source).
+  const ranges = blocks.map((b) => ({ offset: b * blockSize, length: Math.min(blockSize, src.size - b * blockSize) }));
+  let i = 0;
+  for await (const piece of readAhead(src, { chunk: blockSize, ahead: 3, ranges })) {
+    yield plan.bitmaps.get(blocks[i++]!)!;
+    const data = piece.data!;
+    yield piece.length === blockSize ? data : Buffer.concat([data, Buffer.alloc(blockSize - piece.length)]);
   }
   yield footer;
 }

@@ -3,23 +3,25 @@
  * Writing a VM as an XVA, as a stream of buffers produced as the consumer asks for them (no
  * temporary copy): `ova.xml` with the VM, its drives, disks, their SRs, its interfaces and
  * their networks under export-local ids (`Ref:0`, `Ref:1`…), then each disk as 1 MiB
- * members `Ref:N/00000000`, `Ref:N/00000001`… each followed by `….checksum`, the SHA-1 of
- * the chunk in hex. Chunks the disk reports as zeroes (or that read as zeroes) are left
- * out, except the last, which tells the importer the disk's end, as xapi does.
+ * members `Ref:N/00000000`, `Ref:N/00000001`… each followed by its checksum member
+ * (`….xxhash` as newer XenServer writes, or `….checksum`, the SHA-1, on request). Chunks
+ * the disk reports as zeroes (or that read as zeroes) are left out, except the first and
+ * the last, as xapi does.
  */
-import { webcrypto } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ActionContext } from '../../../core/action-context.js';
 import { ApiError } from '../../../core/api-error.js';
 import type { BlockDevice } from '../../../core/ports/block-device.js';
 import type { Row } from '../../../core/ports/pool-db.js';
+import { readAhead } from '../../../core/read-ahead.js';
 import { NULL_REF, isNullRef, xapiDate, type Ref } from '../../../core/ref.js';
 import { classByName } from '../../../datamodel/index.js';
 import type { Ty } from '../../../datamodel/dsl.js';
 import { isZero } from '../../vdi/block-copy.js';
-import { attachedSr, mustRow, storageCall } from '../../common/storage-access.js';
+import { attachedSr, mustRow, storageCall, storageError } from '../../common/storage-access.js';
 import { writeOvaXml, type OvaObject, type XmlValue } from './xva-ova-xml.js';
 import { TAR_END, tarHeader, tarPadding } from './xva-tar.js';
+import { CHECKSUM_SUFFIX, chunkChecksum, type XvaChecksum } from './xva-checksum.js';
 
 export const XVA_CHUNK = 1024 * 1024;
 
@@ -28,6 +30,8 @@ export interface XvaExportOptions {
   /** Called with the fraction of disk bytes sent. */
   readonly progress?: (fraction: number) => void;
   readonly signal?: AbortSignal;
+  /** The checksum member written after each chunk (default `xxhash`, as newer XenServer writes). */
+  readonly checksum?: XvaChecksum;
 }
 
 /** A record's fields as xapi writes them: refs turned into export ids (or NULL). */
@@ -103,10 +107,13 @@ function member(name: string, data: Buffer): Buffer[] {
   return [tarHeader(name, data.length), data, tarPadding(data.length)];
 }
 
-/** The chunk indexes of a disk that hold data, and the last one always. */
+/**
+ * The chunk indexes of a disk that hold data, and the first and last always: xapi's importer
+ * takes the first chunk's length as every skipped chunk's, and the last marks the end.
+ */
 async function dataChunks(dev: BlockDevice): Promise<number[]> {
   const last = Math.max(0, Math.ceil(dev.size / XVA_CHUNK) - 1);
-  const out = new Set<number>();
+  const out = new Set<number>([0]);
   const WINDOW = 1024 * 1024 * 1024;
   for (let w = 0; w < dev.size; w += WINDOW) {
     for (const e of await dev.blockStatus(w, Math.min(WINDOW, dev.size - w))) {
@@ -118,9 +125,32 @@ async function dataChunks(dev: BlockDevice): Promise<number[]> {
   return [...out].sort((a, b) => a - b);
 }
 
+/** A storage stream whose failures read as the storage errors the API reports. */
+async function* storageIterable<T>(it: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* it;
+  } catch (e) {
+    throw storageError(e);
+  }
+}
+
+/** Runs of consecutive chunks as byte ranges, for reads larger than a chunk. */
+function chunkRanges(chunks: readonly number[], size: number): { offset: number; length: number }[] {
+  const out: { offset: number; length: number }[] = [];
+  for (let k = 0; k < chunks.length;) {
+    let j = k;
+    while (j + 1 < chunks.length && chunks[j + 1] === chunks[j]! + 1) j++;
+    const offset = chunks[k]! * XVA_CHUNK;
+    out.push({ offset, length: Math.min(size, (chunks[j]! + 1) * XVA_CHUNK) - offset });
+    k = j + 1;
+  }
+  return out.filter((r) => r.length > 0);
+}
+
 /** The XVA of a VM, produced as it is consumed. */
 export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExportOptions = {}): AsyncGenerator<Buffer> {
   const p = plan(ctx, vmRef, o.metadataOnly === true);
+  const kind = o.checksum ?? 'xxhash';
   yield Buffer.concat(member('ova.xml', p.xml));
   const total = p.disks.reduce((n, d) => n + Number(d.vdi.virtual_size), 0);
   let done = 0;
@@ -129,35 +159,24 @@ export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExp
     const dev = await storageCall(() => sr.activate(String(disk.vdi.uuid), { readOnly: true }));
     try {
       const chunks = await storageCall(() => dataChunks(dev));
+      const first = chunks[0]!;
       const last = chunks[chunks.length - 1]!;
-      // Chunks are read and hashed (off the main thread, by WebCrypto) a few ahead, so the
-      // disk and the hashing work while the consumer takes the previous ones.
-      const prepare = async (i: number) => {
-        const data = await storageCall(() => dev.read(i * XVA_CHUNK, Math.min(XVA_CHUNK, dev.size - i * XVA_CHUNK)));
-        if (i !== last && isZero(data)) return { i, data: undefined, sum: '' };
-        return { i, data, sum: Buffer.from(await webcrypto.subtle.digest('SHA-1', data)).toString('hex') };
-      };
-      const AHEAD = 4;
-      const queue: Promise<{ i: number; data: Buffer | undefined; sum: string }>[] = [];
-      let k = 0;
-      const refill = () => {
-        while (queue.length < AHEAD && k < chunks.length) {
-          const p = prepare(chunks[k++]!);
-          p.catch(() => undefined);
-          queue.push(p);
+      // Runs of chunks are read 4 MiB at a time, a few reads ahead of the consumer; each
+      // chunk is a view of its read (no copy), tested for zeroes and hashed.
+      const pieces = readAhead(dev, { chunk: 4 * XVA_CHUNK, ahead: 3, ranges: chunkRanges(chunks, dev.size), ...(o.signal ? { signal: o.signal } : {}) });
+      for await (const piece of storageIterable(pieces)) {
+        for (let at = 0; at < piece.length; at += XVA_CHUNK) {
+          o.signal?.throwIfAborted();
+          const i = (piece.offset + at) / XVA_CHUNK;
+          const data = piece.data!.subarray(at, Math.min(piece.length, at + XVA_CHUNK));
+          if (i !== first && i !== last && isZero(data)) continue;
+          const name = `${disk.id}/${String(i).padStart(8, '0')}`;
+          const sum = await chunkChecksum(kind, data);
+          yield tarHeader(name, data.length);
+          yield data;
+          yield Buffer.concat([tarPadding(data.length), ...member(`${name}${CHECKSUM_SUFFIX[kind]}`, Buffer.from(sum, 'ascii'))]);
+          o.progress?.(total ? (done + (i + 1) * XVA_CHUNK) / total : 1);
         }
-      };
-      refill();
-      while (queue.length) {
-        o.signal?.throwIfAborted();
-        const { i, data, sum } = await queue.shift()!;
-        refill();
-        if (!data) continue;
-        const name = `${disk.id}/${String(i).padStart(8, '0')}`;
-        yield tarHeader(name, data.length);
-        yield data;
-        yield Buffer.concat([tarPadding(data.length), ...member(`${name}.checksum`, Buffer.from(sum, 'ascii'))]);
-        o.progress?.(total ? (done + (i + 1) * XVA_CHUNK) / total : 1);
       }
     } finally {
       await dev.close().catch(() => undefined);

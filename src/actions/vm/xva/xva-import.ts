@@ -3,11 +3,11 @@
  * Reading an XVA into a new VM as the archive streams in (no temporary copy): `ova.xml`
  * first, from which the VM, its disks (on the SR asked for, else the one they came from if
  * this pool has it, else the pool's default SR), drives and interfaces are made; then each
- * 1 MiB chunk is held until its `.checksum` member arrives and written only if the SHA-1
- * matches. Any failure (a wrong checksum, a truncated stream, a bad record) removes
- * everything the import made, so a refused XVA leaves nothing behind.
+ * 1 MiB chunk is held until its checksum member arrives (`.checksum`, SHA-1, or `.xxhash`,
+ * XXH64, whichever the writer chose), then written while the checksum is verified, a few
+ * chunks in flight. Any failure (a wrong checksum, a truncated stream, a bad record)
+ * removes everything the import made, so a refused XVA leaves nothing behind.
  */
-import { webcrypto } from 'node:crypto';
 import type { ActionContext } from '../../../core/action-context.js';
 import { ApiError } from '../../../core/api-error.js';
 import type { BlockDevice } from '../../../core/ports/block-device.js';
@@ -23,6 +23,7 @@ import { parseOvaXml, type OvaObject } from './xva-ova-xml.js';
 import { importRecord } from './xva-records.js';
 import { ByteReader, tarEntries } from './xva-tar.js';
 import { XVA_CHUNK } from './xva-export.js';
+import { checksumMatches, checksumOfSuffix } from './xva-checksum.js';
 
 export interface XvaImportOptions {
   /** SR for the disks (a ref or uuid). */
@@ -135,13 +136,37 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
 
 interface Pending { id: string; index: number; data: Buffer; name: string }
 
+/**
+ * Chunk work (verify and write) with a few chunks in flight: the next chunk streams in
+ * while earlier ones are hashed (off the main thread for SHA-1) and written. The first
+ * failure is kept and thrown by the next `add` or by `drain`.
+ */
+class Window {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { e: unknown } | undefined;
+
+  constructor(private readonly width: number) {}
+
+  async add(work: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.width && !this.failure) await Promise.race(this.running);
+    if (this.failure) throw this.failure.e;
+    const p: Promise<void> = work().catch((e: unknown) => { this.failure ??= { e }; }).finally(() => { this.running.delete(p); });
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    while (this.running.size) await Promise.race(this.running);
+    if (this.failure) throw this.failure.e;
+  }
+}
+
 /** Imports the XVA read from `body`; returns the new VM. */
 export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>, o: XvaImportOptions = {}): Promise<Ref<'VM'>> {
   const reader = new ByteReader(body);
   const entries = tarEntries(reader);
   const made = new Made();
   const open = new Map<string, BlockDevice>();
-  let writing: Promise<void> = Promise.resolve();
+  const window = new Window(4);
   try {
     const first = await entries.next();
     if (first.done || first.value.name !== 'ova.xml') throw bad('the archive does not start with ova.xml');
@@ -154,6 +179,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       if (!disk) throw bad(`data for ${id}, which is no disk of the archive`);
       let dev = open.get(id);
       if (!dev) {
+        await window.drain();
         for (const [k, d] of open) {
           await d.flush();
           await d.close();
@@ -167,7 +193,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
     };
     for await (const e of entries) {
       ctx.task?.signal.throwIfAborted();
-      const m = /^(.+)\/(\d{8})(\.checksum|\.xxhash)?$/.exec(e.name);
+      const m = /^(.+)\/(\d{8})(\.[a-z0-9]+)?$/.exec(e.name);
       if (!m) {
         await reader.exactly(e.size, e.name);
         continue;
@@ -179,24 +205,28 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
         pending = { id: id!, index: Number(num), data: await reader.exactly(e.size, e.name), name: e.name };
         continue;
       }
-      const text = (await reader.exactly(e.size, e.name)).toString('ascii').trim().toLowerCase();
+      const kind = checksumOfSuffix(suffix);
+      if (!kind) throw bad(`${e.name}: unsupported checksum file (a chunk's checksum is .checksum or .xxhash)`);
+      const text = (await reader.exactly(e.size, e.name)).toString('ascii');
       if (!pending || pending.name !== `${id}/${num}`) throw bad(`${e.name} follows no chunk of that name`);
-      if (suffix === '.xxhash') throw bad('xxhash checksums are not supported; export with SHA-1 checksums');
       const chunk = pending;
-      // Hashing runs off the main thread; the previous chunk's write may still be going.
-      const sum = Buffer.from(await webcrypto.subtle.digest('SHA-1', chunk.data)).toString('hex');
-      if (sum !== text) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
-      await writing;
+      pending = undefined;
       const { dev, ref } = await deviceOf(chunk.id);
       const at = chunk.index * XVA_CHUNK;
       if (at + chunk.data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [ref, String(at + chunk.data.length)]);
-      writing = storageCall(() => writeChanges(dev, at, chunk.data)).then(() => undefined);
-      writing.catch(() => undefined);
-      pending = undefined;
+      // The chunk is written while its checksum is computed: a mismatch fails the import,
+      // which removes the disks it wrote into.
+      await window.add(async () => {
+        const [ok] = await Promise.all([
+          checksumMatches(kind, chunk.data, text),
+          storageCall(() => writeChanges(dev, at, chunk.data)),
+        ]);
+        if (!ok) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
+      });
       if (o.length) ctx.task?.setProgress(Math.min(0.99, reader.consumed / o.length));
     }
     if (pending) throw bad(`${pending.name} has no checksum`);
-    await writing;
+    await window.drain();
     for (const [k, d] of open) {
       await d.flush();
       await d.close();
@@ -206,7 +236,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
     for (const sr of new Set([...disks.values()].map((d) => d.row.SR as Ref<'SR'>))) await onSr(ctx, sr, async () => undefined);
     return made.vm!;
   } catch (e) {
-    await writing.catch(() => undefined);
+    await window.drain().catch(() => undefined);
     for (const d of open.values()) await d.close().catch(() => undefined);
     await made.undo(ctx);
     throw e;
