@@ -48,7 +48,9 @@ export async function run(): Promise<void> {
   const out = join(dir, 'out');
   await writeRandom(src, mib);
   await vhdFromRaw(src, srcVhd, size);
-  const islet = spawn(process.execPath, [join(root, 'bin', 'islet'), 'server', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0',
+  // BENCH_SERVER_NODE_ARGS (say `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the server's node.
+  const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const islet = spawn(process.execPath, [...serverArgs, join(root, 'bin', 'islet'), 'server', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0',
     '--root-password', PW, '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {

@@ -37,7 +37,9 @@ export async function run(): Promise<void> {
   if (missing) throw new Error(`xva bench needs ${missing}`);
   const base = await scratchBase(5 * SIZE_MIB * MiB);
   const dir = await mkdtemp(join(base, 'xva-bench-'));
-  const islet = await startIslet({ rootPassword: PW, dataDir: join(dir, 'islet'), ownsDataDir: false });
+  // BENCH_SERVER_NODE_ARGS (say `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the server's node.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const islet = await startIslet({ rootPassword: PW, dataDir: join(dir, 'islet'), ownsDataDir: false, nodeArgs });
   const api = new XapiClient({ url: islet.url });
   const held: MiniClient[] = [];
   try {

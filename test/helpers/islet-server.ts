@@ -35,6 +35,8 @@ export interface StartOptions {
   dataDir?: string;
   port?: number;
   env?: Record<string, string>;
+  /** Options for the server's node itself (say `--cpu-prof`), before the script. */
+  nodeArgs?: string[];
   /** Remove the data directory on stop; the default when the helper made it. */
   ownsDataDir?: boolean;
   /** Extra `islet server` arguments. */
@@ -73,7 +75,7 @@ export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
   const rootPassword = o.generatedPassword ? '' : (o.rootPassword ?? 'test-root-pw');
   const bin = join(repoRoot(), 'bin', 'islet');
   const password = rootPassword ? ['--root-password', rootPassword] : [];
-  const child = spawn(process.execPath, [bin, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${o.port ?? 0}`, ...password, ...(o.args ?? [])], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), bin, 'server', '--data-dir', dataDir, '--listen', `127.0.0.1:${o.port ?? 0}`, ...password, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...o.env },
   });

@@ -81,9 +81,9 @@ export function createVdiExportHandler(d: TransferDeps): ResourceHandler {
       });
       const sink = new Sink(res, length, (f) => task.setProgress(f));
       if (image) {
-        for await (const chunk of image.chunks()) {
+        for await (const part of image.chunks()) {
           task.signal.throwIfAborted();
-          await sink.write(chunk);
+          await sink.write(part.data, part.done);
         }
       } else {
         await sendRaw(dev, sink, task.signal);

@@ -8,14 +8,18 @@
  * with `metadata=true`.
  */
 import { spawn } from 'node:child_process';
-import { Readable, Transform } from 'node:stream';
+import { once } from 'node:events';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { exportXva } from '../../actions/vm/xva/xva-export.js';
+import { exportXva, type XvaPart } from '../../actions/vm/xva/xva-export.js';
 import { ApiError } from '../../core/api-error.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
 import { runTransfer, type TransferDeps } from './vdi-transfer.js';
+
+/** Bytes queued on the way to the client before the producer waits for it. */
+const QUEUED = 12 * 1024 * 1024;
 
 function vmFromQuery(d: TransferDeps, query: URLSearchParams): Ref<'VM'> {
   const v = query.get('ref') ?? query.get('uuid');
@@ -30,8 +34,8 @@ function zstdCompressor(): Transform {
   const child = spawn('zstd', ['-q', '-c', '-1', '-T0'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const t = new Transform({
     transform(chunk, _enc, cb) {
-      if (!child.stdin.write(chunk)) child.stdin.once('drain', () => cb());
-      else cb();
+      // Called back only once the pipe has written the chunk: the caller reuses its buffer.
+      child.stdin.write(chunk, (e) => cb(e ?? null));
     },
     flush(cb) {
       child.stdout.once('end', () => cb());
@@ -66,15 +70,29 @@ export function createVmExportHandler(d: TransferDeps, opts: { metadataOnly?: bo
       'content-disposition': `attachment; filename="${name}.xva${compression === 'zstd' ? '.zst' : compression === 'true' || compression === 'gzip' ? '.gz' : ''}"`,
       'task-id': task.ref,
     });
-    async function* all(): AsyncGenerator<Buffer> {
-      if (!first.done) yield first.value;
-      yield* gen;
-    }
-    const source = Readable.from(all(), { objectMode: false, highWaterMark: 4 * 1024 * 1024 });
     res.once('close', () => ac.abort());
-    const stages: NodeJS.ReadWriteStream[] = compression === 'zstd' ? [zstdCompressor()]
+    const stages: (Transform | NodeJS.ReadWriteStream)[] = compression === 'zstd' ? [zstdCompressor()]
       : compression === 'true' || compression === 'gzip' ? [createGzip({ level: 1 })] : [];
-    await pipeline([source, ...stages, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]);
+    const dest = (stages[0] ?? res) as Writable;
+    const piping = stages.length ? pipeline([...stages, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]) : undefined;
+    piping?.catch(() => undefined);
+    const stopped = new Promise<void>((resolve) => {
+      dest.once('close', resolve);
+      dest.once('error', () => resolve());
+    });
+    // Parts are written without waiting for each: the wait comes only once QUEUED bytes are
+    // queued, and each read buffer is given back when the stream is done with it.
+    const send = async (part: XvaPart) => {
+      if (dest.destroyed) throw new ApiError('INTERNAL_ERROR', ['the client closed the connection']);
+      dest.write(part.data, part.done ? () => part.done!() : undefined);
+      if (dest.writableLength >= QUEUED) await Promise.race([once(dest, 'drain'), stopped]);
+    };
+    if (!first.done) await send(first.value);
+    for await (const part of gen) await send(part);
+    dest.end();
+    if (piping) await piping;
+    else if (!res.writableFinished) await Promise.race([once(res, 'finish'), stopped]);
+    if (!res.writableFinished) throw new ApiError('INTERNAL_ERROR', ['the client closed the connection']);
     return '';
   });
 }

@@ -90,7 +90,8 @@ export interface GcReport {
 /** A disk's content in the VHD format, ready to stream: its length is known up front. */
 export interface VhdImage {
   readonly length: number;
-  chunks(): AsyncIterable<Buffer>;
+  /** The bytes in order; call a part's `done` once its buffer is no longer needed (it is reused). */
+  chunks(): AsyncIterable<{ readonly data: Buffer; readonly done?: () => void }>;
 }
 
 /** A VHD file read as a disk (the body of a VHD import, spooled to a file). */

@@ -7,12 +7,12 @@
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
 import { VhdFile } from './vhd-file.js';
-import { planVhdStream, vhdStreamChunks } from './vhd-stream.js';
+import { planVhdStream, vhdStreamParts } from './vhd-stream.js';
 import { StorageValueError } from '../../core/ports/storage-errors.js';
 
 export async function vhdImageOf(dev: BlockDevice, uuid: string): Promise<VhdImage> {
   const plan = await planVhdStream(dev);
-  return { length: plan.length, chunks: () => vhdStreamChunks(dev, plan, uuid) };
+  return { length: plan.length, chunks: () => vhdStreamParts(dev, plan, uuid) };
 }
 
 export async function openVhdSource(path: string): Promise<VhdSource> {

@@ -70,8 +70,14 @@ export async function planVhdStream(src: StreamSource, blockSize = DEFAULT_BLOCK
   return { size, blockSize, blocks, bitmaps, length };
 }
 
+/** A piece of the stream; `done`, when present, gives its buffer back for a later read. */
+export interface StreamPart {
+  readonly data: Buffer;
+  readonly done?: () => void;
+}
+
 /** The stream's bytes in order; `uuid` names the exported disk. */
-export async function* vhdStreamChunks(src: StreamSource, plan: VhdStreamPlan, uuid: string = randomUUID()): AsyncGenerator<Buffer> {
+export async function* vhdStreamParts(src: StreamSource, plan: VhdStreamPlan, uuid: string = randomUUID()): AsyncGenerator<StreamPart> {
   const { size, blockSize, blocks } = plan;
   const entries = Math.ceil(size / blockSize);
   const tableOffset = FOOTER_SIZE + HEADER_SIZE;
@@ -83,19 +89,26 @@ export async function* vhdStreamChunks(src: StreamSource, plan: VhdStreamPlan, u
     at += bmBytes + blockSize;
   }
   const footer = serializeFooter(newFooter(DiskType.Dynamic, size, uuid));
-  yield Buffer.concat([
-    footer,
-    serializeDynamicHeader(newDynamicHeader(tableOffset, entries, blockSize)),
-    serializeBat(bat, tableBytes(size, blockSize)),
-  ]);
+  yield {
+    data: Buffer.concat([
+      footer,
+      serializeDynamicHeader(newDynamicHeader(tableOffset, entries, blockSize)),
+      serializeBat(bat, tableBytes(size, blockSize)),
+    ]),
+  };
   // Blocks are read a few ahead of the consumer, each in one read of the block's size
   // (every block listed holds data, so it starts inside the source).
   const ranges = blocks.map((b) => ({ offset: b * blockSize, length: Math.min(blockSize, src.size - b * blockSize) }));
   let i = 0;
   for await (const piece of readAhead(src, { chunk: blockSize, ahead: 3, ranges })) {
-    yield plan.bitmaps.get(blocks[i++]!)!;
+    yield { data: plan.bitmaps.get(blocks[i++]!)! };
     const data = piece.data!;
-    yield piece.length === blockSize ? data : Buffer.concat([data, Buffer.alloc(blockSize - piece.length)]);
+    yield piece.length === blockSize ? { data, done: piece.release } : { data: Buffer.concat([data, Buffer.alloc(blockSize - piece.length)]) };
   }
-  yield footer;
+  yield { data: footer };
+}
+
+/** The stream's bytes in order, as plain buffers (each freshly read; nothing is reused). */
+export async function* vhdStreamChunks(src: StreamSource, plan: VhdStreamPlan, uuid: string = randomUUID()): AsyncGenerator<Buffer> {
+  for await (const part of vhdStreamParts(src, plan, uuid)) yield part.data;
 }

@@ -147,13 +147,22 @@ function chunkRanges(chunks: readonly number[], size: number): { offset: number;
   return out.filter((r) => r.length > 0);
 }
 
+/**
+ * A piece of the archive. `done`, when present, must be called once the consumer no longer
+ * needs `data` (the socket took it): the buffer is then reused for a later read.
+ */
+export interface XvaPart {
+  readonly data: Buffer;
+  readonly done?: () => void;
+}
+
 /** The XVA of a VM, produced as it is consumed. */
-export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExportOptions = {}): AsyncGenerator<Buffer> {
+export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExportOptions = {}): AsyncGenerator<XvaPart> {
   const p = plan(ctx, vmRef, o.metadataOnly === true);
   const kind = o.checksum ?? 'xxhash';
-  yield Buffer.concat(member('ova.xml', p.xml));
+  yield { data: Buffer.concat(member('ova.xml', p.xml)) };
   const total = p.disks.reduce((n, d) => n + Number(d.vdi.virtual_size), 0);
-  let done = 0;
+  let sent = 0;
   for (const disk of p.disks) {
     const sr = attachedSr(ctx, disk.vdi.SR as Ref<'SR'>);
     const dev = await storageCall(() => sr.activate(String(disk.vdi.uuid), { readOnly: true }));
@@ -165,6 +174,9 @@ export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExp
       // chunk is a view of its read (no copy), tested for zeroes and hashed.
       const pieces = readAhead(dev, { chunk: 4 * XVA_CHUNK, ahead: 3, ranges: chunkRanges(chunks, dev.size), ...(o.signal ? { signal: o.signal } : {}) });
       for await (const piece of storageIterable(pieces)) {
+        // The read buffer goes back once every chunk sent from it has left.
+        let users = 1;
+        const done = () => { if (--users === 0) piece.release(); };
         for (let at = 0; at < piece.length; at += XVA_CHUNK) {
           o.signal?.throwIfAborted();
           const i = (piece.offset + at) / XVA_CHUNK;
@@ -172,17 +184,19 @@ export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExp
           if (i !== first && i !== last && isZero(data)) continue;
           const name = `${disk.id}/${String(i).padStart(8, '0')}`;
           const sum = await chunkChecksum(kind, data);
-          yield tarHeader(name, data.length);
-          yield data;
-          yield Buffer.concat([tarPadding(data.length), ...member(`${name}${CHECKSUM_SUFFIX[kind]}`, Buffer.from(sum, 'ascii'))]);
-          o.progress?.(total ? (done + (i + 1) * XVA_CHUNK) / total : 1);
+          yield { data: tarHeader(name, data.length) };
+          users++;
+          yield { data, done };
+          yield { data: Buffer.concat([tarPadding(data.length), ...member(`${name}${CHECKSUM_SUFFIX[kind]}`, Buffer.from(sum, 'ascii'))]) };
+          o.progress?.(total ? (sent + (i + 1) * XVA_CHUNK) / total : 1);
         }
+        done();
       }
     } finally {
       await dev.close().catch(() => undefined);
     }
-    done += Number(disk.vdi.virtual_size);
+    sent += Number(disk.vdi.virtual_size);
   }
-  yield TAR_END;
+  yield { data: TAR_END };
   o.progress?.(1);
 }

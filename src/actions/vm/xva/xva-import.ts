@@ -134,7 +134,14 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
   return disks;
 }
 
-interface Pending { id: string; index: number; data: Buffer; name: string }
+interface Pending {
+  id: string;
+  index: number;
+  data: Buffer;
+  name: string;
+  /** The recycled buffer `data` was gathered into, given back once the chunk is written. */
+  buf?: Buffer;
+}
 
 /**
  * Chunk work (verify and write) with a few chunks in flight: the next chunk streams in
@@ -167,6 +174,9 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
   const made = new Made();
   const open = new Map<string, BlockDevice>();
   const window = new Window(4);
+  // Chunks that arrive in pieces are gathered into these 1 MiB buffers, reused once written:
+  // fresh megabyte buffers cost page faults and garbage collections.
+  const spare: Buffer[] = [];
   try {
     const first = await entries.next();
     if (first.done || first.value.name !== 'ova.xml') throw bad('the archive does not start with ova.xml');
@@ -202,7 +212,9 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       if (!suffix) {
         if (pending) throw bad(`${pending.name} has no checksum`);
         if (e.size > XVA_CHUNK) throw bad(`${e.name} is larger than 1 MiB`);
-        pending = { id: id!, index: Number(num), data: await reader.exactly(e.size, e.name), name: e.name };
+        const buf = spare.pop() ?? Buffer.allocUnsafeSlow(XVA_CHUNK);
+        const data = await reader.exactly(e.size, e.name, buf);
+        pending = { id: id!, index: Number(num), data, name: e.name, ...(data.buffer === buf.buffer ? { buf } : {}) };
         continue;
       }
       const kind = checksumOfSuffix(suffix);
@@ -221,6 +233,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
           checksumMatches(kind, chunk.data, text),
           storageCall(() => writeChanges(dev, at, chunk.data)),
         ]);
+        if (chunk.buf) spare.push(chunk.buf);
         if (!ok) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
       });
       if (o.length) ctx.task?.setProgress(Math.min(0.99, reader.consumed / o.length));

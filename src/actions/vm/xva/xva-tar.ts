@@ -70,8 +70,12 @@ export class ByteReader {
     return this.have >= n;
   }
 
-  /** Exactly `n` bytes, or fewer only at the end of the stream. */
-  async read(n: number): Promise<Buffer> {
+  /**
+   * Exactly `n` bytes, or fewer only at the end of the stream. Bytes inside one received
+   * buffer come back as a view of it; bytes spread over several are gathered into `into`
+   * when it is large enough (the caller recycles it), else into a new buffer.
+   */
+  async read(n: number, into?: Buffer): Promise<Buffer> {
     await this.fill(n);
     const take = Math.min(n, this.have);
     let out: Buffer;
@@ -81,17 +85,24 @@ export class ByteReader {
       if (first.length === take) this.parts.shift();
       else this.parts[0] = first.subarray(take);
     } else {
-      const all = Buffer.concat(this.parts, this.have);
-      out = all.subarray(0, take);
-      this.parts = take < all.length ? [all.subarray(take)] : [];
+      out = into && into.length >= take ? into.subarray(0, take) : Buffer.allocUnsafe(take);
+      let at = 0;
+      while (at < take) {
+        const part = this.parts[0]!;
+        const n2 = Math.min(part.length, take - at);
+        part.copy(out, at, 0, n2);
+        at += n2;
+        if (n2 === part.length) this.parts.shift();
+        else this.parts[0] = part.subarray(n2);
+      }
     }
     this.have -= take;
     this.consumed += take;
     return out;
   }
 
-  async exactly(n: number, what: string): Promise<Buffer> {
-    const b = await this.read(n);
+  async exactly(n: number, what: string, into?: Buffer): Promise<Buffer> {
+    const b = await this.read(n, into);
     if (b.length !== n) throw bad(`the stream ends inside ${what}`);
     return b;
   }
