@@ -155,5 +155,6 @@ function pickBehaviour(b: unknown): Partial<GuestBehaviour> {
   if (typeof o.acknowledges === 'boolean') out.acknowledges = o.acknowledges;
   if (typeof o.shutdownMs === 'number' && o.shutdownMs >= 0) out.shutdownMs = o.shutdownMs;
   if (typeof o.cpuLoad === 'number' && o.cpuLoad >= 0 && o.cpuLoad <= 1) out.cpuLoad = o.cpuLoad;
+  if (typeof o.netRate === 'number' && o.netRate >= 0 && Number.isFinite(o.netRate)) out.netRate = o.netRate;
   return out;
 }

@@ -261,15 +261,18 @@ export class SimHost implements Hypervisor {
 
   /** Changes how a domain's simulated guest behaves from now on. */
   /** CPU time each domain's vCPUs have used so far, accrued at the guest's configured load. */
-  private readonly cpuUse = new Map<string, { guestBootId: string; seconds: number; at: number }>();
+  private readonly cpuUse = new Map<string, { guestBootId: string; seconds: number; at: number; netBytes: number }>();
 
   private accrue(d: Domain, now: number): number {
     let u = this.cpuUse.get(d.vmUuid);
     if (!u || u.guestBootId !== d.guestBootId) {
-      u = { guestBootId: d.guestBootId, seconds: 0, at: Math.max(d.startedAt, now - 1) };
+      u = { guestBootId: d.guestBootId, seconds: 0, at: Math.max(d.startedAt, now - 1), netBytes: 0 };
       this.cpuUse.set(d.vmUuid, u);
     }
-    if (d.state === 'running') u.seconds += Math.max(0, now - u.at) * (d.guest.cpuLoad ?? 0);
+    if (d.state === 'running') {
+      u.seconds += Math.max(0, now - u.at) * (d.guest.cpuLoad ?? 0);
+      u.netBytes += Math.max(0, now - u.at) * (d.guest.netRate ?? 0);
+    }
     u.at = now;
     return u.seconds;
   }
@@ -281,7 +284,10 @@ export class SimHost implements Hypervisor {
     const out = this.table.list().map((d) => {
       live.add(d.vmUuid);
       const perVcpu = this.accrue(d, now);
-      return { vmUuid: d.vmUuid, state: d.state, memory: d.memory, cpuSeconds: Array.from({ length: d.vcpus }, () => perVcpu), simulated: true };
+      // Each card moves the guest's modelled rate both ways; counters restart with the guest.
+      const bytes = Math.floor(this.cpuUse.get(d.vmUuid)?.netBytes ?? 0);
+      const nics = [...d.nics.values()].map((n) => ({ device: n.device, rxBytes: bytes, txBytes: bytes }));
+      return { vmUuid: d.vmUuid, state: d.state, memory: d.memory, cpuSeconds: Array.from({ length: d.vcpus }, () => perVcpu), simulated: true, nics };
     });
     for (const k of this.cpuUse.keys()) if (!live.has(k)) this.cpuUse.delete(k);
     return out;

@@ -63,11 +63,25 @@ export function parseProcStat(text: string): CpuTimes[] {
   return out.filter(Boolean);
 }
 
+/** `/proc/net/dev`: per interface, bytes received (1st column) and sent (9th). */
+export function parseNetDev(text: string): Map<string, { rxBytes: number; txBytes: number }> {
+  const out = new Map<string, { rxBytes: number; txBytes: number }>();
+  for (const line of text.split('\n')) {
+    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2]!.trim().split(/\s+/).map(Number);
+    if (v.length < 9 || !Number.isFinite(v[0]) || !Number.isFinite(v[8])) continue;
+    out.set(m[1]!, { rxBytes: v[0]!, txBytes: v[8]! });
+  }
+  return out;
+}
+
 export function procMachine(root = '/proc'): Machine {
   return {
     cpus: async () => parseCpuinfo(await readFile(`${root}/cpuinfo`, 'utf8')),
     memory: async () => parseMeminfo(await readFile(`${root}/meminfo`, 'utf8')),
     cpuTimes: async () => parseProcStat(await readFile(`${root}/stat`, 'utf8')),
     loadAverage: async () => Number((await readFile(`${root}/loadavg`, 'utf8')).split(/\s+/)[0]) || 0,
+    netDevices: async () => parseNetDev(await readFile(`${root}/net/dev`, 'utf8')),
   };
 }

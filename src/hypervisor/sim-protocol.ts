@@ -67,9 +67,11 @@ export interface GuestBehaviour {
   readonly shutdownMs: number;
   /** Fraction of each vCPU the simulated guest keeps busy (its CPU figures are modelled, not measured). */
   readonly cpuLoad?: number;
+  /** Bytes per second each simulated network card receives and sends (modelled, not measured). */
+  readonly netRate?: number;
 }
 
-export const defaultGuest: GuestBehaviour = { pvDrivers: true, acknowledges: true, shutdownMs: 0, cpuLoad: 0.04 };
+export const defaultGuest: GuestBehaviour = { pvDrivers: true, acknowledges: true, shutdownMs: 0, cpuLoad: 0.04, netRate: 2048 };
 
 /** What travels from source to destination simulator in a migration. */
 export interface MigratingDomain {

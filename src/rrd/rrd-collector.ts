@@ -3,9 +3,13 @@
  * Fills this host's RRDs every 5 s, as xcp-rrdd does: the host RRD (CPU, memory and load
  * from the OS; per-SR I/O from the data path's counters, suffixed with the SR uuid's first
  * 8 characters; the toolstack's own memory and task count) and one RRD per VM running here
- * (CPU and memory from the hypervisor driver, per-VBD I/O from the data path). A VM that
+ * (CPU and memory from the hypervisor driver, per-VBD I/O from the data path). Network
+ * throughput as xcp-rrdd names it: `pif_<device>_rx/_tx` from the OS counters of the
+ * interface that holds the PIF's address, `vif_<device>_rx/_tx` from the hypervisor
+ * driver's per-card counters (modelled, and labelled so, under the simulator). A VM that
  * leaves this host keeps its RRD (unknown from then on) until the archive forgets it.
  */
+import { networkInterfaces } from 'node:os';
 import type { Hypervisor } from '../core/ports/hypervisor.js';
 import type { Machine } from '../core/ports/machine.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
@@ -62,6 +66,8 @@ export class RrdCollector implements MetricsSource {
   private lastVdi = new Map<string, IoCounters>();
   private lastCpu = new Map<string, { bootCpu: number[]; at: number }>();
   private lastAt = 0;
+  /** Network byte counters at the last sample, by `pif:<device>` or `vif:<vm uuid>:<device>`. */
+  private lastNet = new Map<string, { rx: number; tx: number; at: number }>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -92,6 +98,27 @@ export class RrdCollector implements MetricsSource {
     return r;
   }
 
+  /** Rates from byte counters; the first reading of a counter (or one that went back) gives NaN. */
+  private netRates(key: string, rx: number, tx: number, now: number): { rx: number; tx: number } {
+    const before = this.lastNet.get(key);
+    this.lastNet.set(key, { rx, tx, at: now });
+    if (!before || now <= before.at || rx < before.rx || tx < before.tx) return { rx: NaN, tx: NaN };
+    return { rx: (rx - before.rx) / (now - before.at), tx: (tx - before.tx) / (now - before.at) };
+  }
+
+  /** The host's PIFs, each with the OS interface that carries its address. */
+  private pifInterfaces(hostRef: Ref): Array<{ device: string; iface: string }> {
+    const byAddress = new Map<string, string>();
+    for (const [name, addrs] of Object.entries(networkInterfaces())) for (const a of addrs ?? []) byAddress.set(a.address, name);
+    const out: Array<{ device: string; iface: string }> = [];
+    for (const [, pif] of this.o.db.all('PIF')) {
+      if (pif.host !== hostRef || !pif.device) continue;
+      const iface = byAddress.get(String(pif.IP ?? '')) ?? byAddress.get(String((pif.IPv6 as string[] | undefined)?.[0] ?? '').replace(/\/\d+$/, ''));
+      if (iface) out.push({ device: String(pif.device), iface });
+    }
+    return out;
+  }
+
   /** One sample of everything; public so tests and the first request need not wait 5 s. */
   async collect(): Promise<void> {
     const { db } = this.o;
@@ -109,7 +136,17 @@ export class RrdCollector implements MetricsSource {
     samples.push([ds('memory_free_kib', 'KiB', 'Memory available on the host'), h.memoryFreeKib]);
     samples.push([ds('loadavg', '(fraction)', 'One-minute load average'), h.loadavg]);
     samples.push([ds('xapi_memory_usage_kib', 'KiB', 'Resident memory of the toolstack process'), process.memoryUsage().rss / 1024]);
-    samples.push([ds('pool_task_count', 'tasks', 'Tasks known to the pool'), db.all('task').length]);
+    samples.push([ds('pool_task_count', 'tasks', 'Tasks known to the pool'), db.count('task')]);
+    const devices = this.o.machine.netDevices ? await this.o.machine.netDevices().catch(() => undefined) : undefined;
+    if (devices) {
+      for (const { device, iface } of this.pifInterfaces(hostRef)) {
+        const c = devices.get(iface);
+        if (!c) continue;
+        const r = this.netRates(`pif:${device}`, c.rxBytes, c.txBytes, now);
+        samples.push([ds(`pif_${device}_rx`, 'B/s', `Bytes per second received on ${device} (OS interface ${iface})`), r.rx]);
+        samples.push([ds(`pif_${device}_tx`, 'B/s', `Bytes per second sent on ${device} (OS interface ${iface})`), r.tx]);
+      }
+    }
 
     const sr = snap(this.o.meter.bySr);
     const vdi = snap(this.o.meter.byVdi);
@@ -154,6 +191,11 @@ export class RrdCollector implements MetricsSource {
         });
         vs.push([ds('memory', 'B', `Memory of the domain${label}`), d.memory]);
         vs.push([ds('memory_target', 'B', `Memory target of the domain${label}`), d.memory]);
+        for (const n of d.nics ?? []) {
+          const r = this.netRates(`vif:${d.vmUuid}:${n.device}`, n.rxBytes, n.txBytes, now);
+          vs.push([ds(`vif_${n.device}_rx`, 'B/s', `Bytes per second received on VIF ${n.device}${label}`), r.rx]);
+          vs.push([ds(`vif_${n.device}_tx`, 'B/s', `Bytes per second sent on VIF ${n.device}${label}`), r.tx]);
+        }
       }
       this.lastCpu.set(d.vmUuid, { bootCpu: [...d.cpuSeconds], at: now });
       if (dt > 0) {
@@ -172,6 +214,8 @@ export class RrdCollector implements MetricsSource {
       }
       this.rrd('vm', d.vmUuid).update(now, vs);
     }
+    const running = new Set(stats.map((d) => d.vmUuid));
+    for (const k of this.lastNet.keys()) if (k.startsWith('vif:') && !running.has(k.split(':')[1]!)) this.lastNet.delete(k);
     this.lastSr = sr;
     this.lastVdi = vdi;
     this.lastAt = now;

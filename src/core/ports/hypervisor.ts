@@ -63,6 +63,14 @@ export interface DomainStats {
   readonly cpuSeconds: readonly number[];
   /** True when the figures are modelled by a simulator rather than measured. */
   readonly simulated: boolean;
+  /** Bytes each network card received and sent since the guest booted, by VIF device. */
+  readonly nics?: readonly NicCounters[];
+}
+
+export interface NicCounters {
+  readonly device: string;
+  readonly rxBytes: number;
+  readonly txBytes: number;
 }
 
 export interface HypervisorInfo {

@@ -41,4 +41,6 @@ export interface Machine {
   cpuTimes(): Promise<CpuTimes[]>;
   /** The 1-minute load average. */
   loadAverage(): Promise<number>;
+  /** Bytes each OS network interface received and sent since boot, by interface name. */
+  netDevices?(): Promise<Map<string, { rxBytes: number; txBytes: number }>>;
 }
