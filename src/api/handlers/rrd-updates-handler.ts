@@ -11,6 +11,7 @@ import { ApiError, toApiError } from '../../core/api-error.js';
 import type { MetricsSource } from '../../core/ports/metrics.js';
 import type { Cf, Rrd } from '../../core/rrd/rrd.js';
 import { buildXport, wantsJson, xportJson, xportXml } from '../../core/rrd/rrd-updates.js';
+import type { Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
 import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
 
@@ -20,12 +21,32 @@ export function parseCf(v: string | null): Cf | undefined {
   return v === 'AVERAGE' || v === 'MIN' || v === 'MAX' ? v : undefined;
 }
 
+/**
+ * A member keeps only its own sessions, but a client signed in at the master (the web
+ * console, Xen Orchestra) reads a VM's figures from the member the VM runs on, with the
+ * master's session, as xapi members accept any session of the pool. Every role may read
+ * performance figures, so a session the master confirms it holds is enough here.
+ */
+async function authenticateInPool(d: HandlerDeps, req: IncomingMessage, query: URLSearchParams): Promise<{ done(): void }> {
+  try {
+    return await authenticate(d, req, query, 'read-only');
+  } catch (e) {
+    const sid = query.get('session_id');
+    if (!(e instanceof ApiError) || e.code !== 'SESSION_INVALID' || !sid || !d.pool || d.pool.isMaster()) throw e;
+    const master = d.db.all('pool')[0]?.[1].master as Ref<'host'> | undefined;
+    if (!master) throw e;
+    const known = await d.pool.callOnHost(master, 'session.get_uuid', [sid]).then(() => true, () => false);
+    if (!known) throw e;
+    return { done: () => {} };
+  }
+}
+
 export function createRrdUpdatesHandler(d: HandlerDeps, metrics: MetricsSource): ResourceHandler {
   return async (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => {
     req.resume();
     const task = taskFor(d, query);
     try {
-      const auth = await authenticate(d, req, query, 'read-only');
+      const auth = await authenticateInPool(d, req, query);
       try {
         const startText = query.get('start');
         if (startText === null || !/^-?\d+$/.test(startText.trim())) {
