@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { waitFor } from '../helpers/islet-pool.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const PW = 'console-pw';
@@ -150,7 +151,30 @@ describe('web console basics', { skip: browserSkip(), timeout: 180_000 }, () => 
       await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="Storage I/O"]')?.getAttribute('data-nonzero')) > 0, undefined, { timeout: 30_000 });
       await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="CPU Performance"]')?.getAttribute('data-points')) > 0, undefined, { timeout: 30_000 });
       assert.ok(Number(await graph('Memory Performance').getAttribute('data-points')) > 0);
+      // The PIF's traffic (this test's own API calls cross the interface holding its address).
+      await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="Network Performance"]')?.getAttribute('data-nonzero')) > 0, undefined, { timeout: 30_000 });
       await screenshot(page, 'host-performance');
+
+      // Paused, the graphs keep what they show while the host records newer points.
+      const shownEnd = async () => Number(await page.locator('.graphs').getAttribute('data-end'));
+      await page.getByTestId('pause-graphs').click();
+      await page.getByTestId('graph-state').filter({ hasText: 'Paused' }).waitFor();
+      assert.equal(await page.getByTestId('pause-graphs').getAttribute('aria-pressed'), 'true');
+      const frozen = await shownEnd();
+      assert.ok(frozen > 0);
+      const hostUuid = String(await api.call('host.get_uuid', ((await api.call('host.get_all')) as string[])[0]));
+      const serverEnd = async () => {
+        const r = await fetch(`${srv.url}/rrd_updates?session_id=${encodeURIComponent(api.sessionId ?? '')}&start=${frozen - 60}&host=true&json=true&cf=AVERAGE&interval=5`);
+        return Number(((await r.json()) as { meta: { end: number } }).meta.end);
+      };
+      await waitFor(async () => (await serverEnd()) > frozen, 30_000, `the host's RRD to pass ${frozen} (${hostUuid})`, 500);
+      // A refresh the console left out since the host had newer points.
+      const held = Number(await page.locator('.graphs').getAttribute('data-held'));
+      await page.waitForFunction((h) => Number(document.querySelector('.graphs')?.getAttribute('data-held')) > h, held, { timeout: 30_000 });
+      assert.equal(await shownEnd(), frozen, 'paused graphs did not move');
+      await page.getByTestId('pause-graphs').click();
+      assert.equal(await page.getByTestId('pause-graphs').getAttribute('aria-pressed'), 'false');
+      await page.waitForFunction((f) => Number(document.querySelector('.graphs')?.getAttribute('data-end')) > f, frozen, { timeout: 30_000 });
       await treeItem(page, 'web-vm-renamed').click();
       await page.getByRole('tab', { name: 'Performance' }).click();
       await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="CPU Performance"]')?.getAttribute('data-nonzero')) > 0, undefined, { timeout: 30_000 });

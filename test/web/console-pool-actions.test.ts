@@ -2,7 +2,8 @@
  * The web console against a real 2-host `islet pool up`: opened at the member, it signs in
  * to the master (following HOST_IS_SLAVE, as XenCenter does); the right-click menu's
  * "Migrate to Server" moves a running VM live to the other host, and the tree shows it
- * there; "Enter Maintenance Mode" evacuates the host and disables it, "Exit Maintenance
+ * there, and its Performance tab then reads that host's `/rrd_updates` (VIF traffic
+ * included); "Enter Maintenance Mode" evacuates the host and disables it, "Exit Maintenance
  * Mode" enables it again. Every effect is checked through the API as well as on screen.
  */
 import assert from 'node:assert/strict';
@@ -55,6 +56,9 @@ describe('web console on a 2-host pool: HOST_IS_SLAVE, migrate, maintenance mode
       VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', unpluggable: false, empty: false,
       qos_algorithm_type: '', qos_algorithm_params: {}, other_config: {}, device: '', currently_attached: false,
     });
+    const network = Object.entries((await c.call('network.get_all_records')) as Record<string, { bridge: string }>)
+      .find(([, n]) => n.bridge === 'xenbr0')![0];
+    await c.call('VIF.create', completeRecord('VIF', { device: '0', network, VM: vm, MAC: '', MTU: 1500 }));
     await c.call('VM.start_on', vm, host0, false, false);
     browser = await launchBrowser();
     const p = await browser.page();
@@ -98,6 +102,16 @@ describe('web console on a 2-host pool: HOST_IS_SLAVE, migrate, maintenance mode
     assert.equal(await c.call('VM.get_power_state', vm), 'Running');
     await page.getByTestId('notice').filter({ hasText: 'done' }).waitFor({ timeout: 60_000 });
     await screenshot(page, 'migrated');
+    // Its graphs now come from the member's /rrd_updates (another origin than the master's):
+    // VIF traffic (modelled by the simulator, and labelled so) and CPU.
+    await treeItem(page, 'mover').click();
+    await page.getByRole('tab', { name: 'Performance' }).click();
+    const net = page.locator('figure[data-graph="Network Performance"]');
+    await page.waitForFunction(() => Number(document.querySelector('figure[data-graph="Network Performance"]')?.getAttribute('data-nonzero')) > 0, undefined, { timeout: 60_000 });
+    assert.match(String(await net.textContent()), /simulated/);
+    assert.equal(await net.getAttribute('data-lines'), 'VIF 0 receive, VIF 0 send');
+    await screenshot(page, 'vm-network');
+    await page.getByRole('tab', { name: 'General' }).click();
   });
 
   it('enters maintenance mode (evacuate, disable) and exits it (enable) from the right-click menu', async () => {

@@ -33,7 +33,7 @@ export function Chart({ title, lines, unit, format, max }: { title: string; line
   const finite = lines.reduce((n, l) => n + l.points.filter((p) => p[1] !== null).length, 0);
   const nonZero = lines.reduce((n, l) => n + l.points.filter((p) => p[1] !== null && p[1] !== 0).length, 0);
   return (
-    <figure className="graph" aria-label={`${title} graph`} data-graph={title} data-points={finite} data-nonzero={nonZero}>
+    <figure className="graph" aria-label={`${title} graph`} data-graph={title} data-points={finite} data-nonzero={nonZero} data-lines={lines.map((l) => l.name).join(', ')}>
       <figcaption>{title} <span className="muted">({unit})</span></figcaption>
       <div ref={box} className="graph-canvas" />
     </figure>

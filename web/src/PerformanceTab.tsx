@@ -1,7 +1,8 @@
 /**
  * The Performance tab: XenCenter's default graphs from `/rrd_updates` over 10 minutes,
- * 2 hours or 1 week. Host: CPU, memory used (total − free) and SR I/O; VM: CPU, memory and
- * disk throughput; SR: I/O summed over the hosts that have it plugged. Fractions are shown
+ * 2 hours or 1 week. Host: CPU, memory used (total − free), network (PIF receive/send) and
+ * SR I/O; VM: CPU, memory, disk and network (VIF) throughput; SR: I/O summed over the
+ * hosts that have it plugged. Fractions are shown
  * as %, KiB as bytes; figures a simulator models say so. As in XenCenter, the graphs can
  * be paused (they keep what they show while new points arrive) and resumed.
  */
@@ -68,6 +69,8 @@ export function PerformanceTab({ s, kind, ref_ }: { s: PoolStore; kind: Kind; re
   }, [kind, ref_, range, residentOn, rec?.uuid, srHosts, s]);
 
   const [paused, setPaused] = useState(false);
+  /** Refreshes left out while paused (shown as data-held, so a test can see one pass). */
+  const [held, setHeld] = useState(0);
   const pausedRef = useRef(false);
   pausedRef.current = paused;
 
@@ -76,7 +79,7 @@ export function PerformanceTab({ s, kind, ref_ }: { s: PoolStore; kind: Kind; re
     void load();
     // xcp-rrdd adds a point every 5 s; the coarser ranges change less often.
     const every = range.interval === 5 ? 5000 : 60_000;
-    const t = setInterval(() => { if (!pausedRef.current) void load(); }, every);
+    const t = setInterval(() => { if (!pausedRef.current) void load(); else setHeld((n) => n + 1); }, every);
     return () => clearInterval(t);
   }, [load, range]);
 
@@ -93,6 +96,7 @@ export function PerformanceTab({ s, kind, ref_ }: { s: PoolStore; kind: Kind; re
       return [
         { title: 'CPU Performance', unit: '%', format: pct, max: 100, lines: lines(u, (n) => (/^cpu\d+$/.test(n) ? `CPU ${n.slice(3)}` : undefined), 100) },
         { title: 'Memory Performance', unit: 'bytes', format: bytes, lines: data[0] ? memoryUsed(data[0]) : [] },
+        { title: 'Network Performance', unit: 'bytes/s', format: rate, lines: lines(u, (n) => { const m = /^pif_(.+)_(rx|tx)$/.exec(n); return m ? `${m[1]} ${m[2] === 'rx' ? 'receive' : 'send'}` : undefined; }) },
         { title: 'Storage I/O', unit: 'bytes/s', format: rate, lines: lines(u, (n) => {
           const m = /^(read|write)_([0-9a-f]{8})$/.exec(n);
           if (!m) return undefined;
@@ -107,6 +111,7 @@ export function PerformanceTab({ s, kind, ref_ }: { s: PoolStore; kind: Kind; re
         { title: 'CPU Performance', unit: sim ? '%, simulated by the hypervisor simulator' : '%', format: pct, max: 100, lines: lines(data, (n) => (/^cpu\d+$/.test(n) ? `vCPU ${n.slice(3)}` : undefined), 100) },
         { title: 'Memory Performance', unit: 'bytes', format: bytes, lines: lines(data, (n) => (n === 'memory' ? 'Memory' : undefined)) },
         { title: 'Disk Performance', unit: 'bytes/s', format: rate, lines: lines(data, (n) => { const m = /^vbd_(xvd[a-z]+)_(read|write)$/.exec(n); return m ? `${m[1]} ${m[2]}` : undefined; }) },
+        { title: 'Network Performance', unit: sim ? 'bytes/s, simulated by the hypervisor simulator' : 'bytes/s', format: rate, lines: lines(data, (n) => { const m = /^vif_(\d+)_(rx|tx)$/.exec(n); return m ? `VIF ${m[1]} ${m[2] === 'rx' ? 'receive' : 'send'}` : undefined; }) },
       ];
     }
     return [
@@ -129,7 +134,7 @@ export function PerformanceTab({ s, kind, ref_ }: { s: PoolStore; kind: Kind; re
         </span>
       </div>
       {error && <div className="error" role="alert">{error}</div>}
-      <div className="graphs" data-end={data[0]?.end ?? ''}>
+      <div className="graphs" data-end={data[0]?.end ?? ''} data-held={held}>
         {graphs.map((g) => <Chart key={g.title} title={g.title} unit={g.unit} format={g.format} lines={g.lines} {...(g.max !== undefined ? { max: g.max } : {})} />)}
       </div>
     </div>
