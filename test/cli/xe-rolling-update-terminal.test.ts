@@ -4,13 +4,15 @@
  * with `xe patch-upload`, the run goes master first, and the terminal shows every step of
  * every host, in order (disable, evacuate, apply, restart, wait, enable, return, done),
  * then "Rolling update finished"; the master's own restart in the middle does not lose a
- * line. Then `xe host-forget` removes a member that has died for good. Needs `npm run build`.
+ * line. Then `xe pool-sync-database` returns with every member's replica caught up, and
+ * `xe host-forget` removes a member that has died for good. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { completeRecord } from '../../src/client/create-record.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
 import { runOnTerminal } from '../helpers/terminal.js';
@@ -52,6 +54,25 @@ describe('xe pool-rolling-update on a terminal, 3 hosts', { timeout: 300_000 }, 
     // Master first, one host at a time: host0's steps, then host1's, then host2's.
     assert.deepEqual(lines.map((l) => l.slice(0, 5)), [...STEPS.map(() => 'host0'), ...STEPS.map(() => 'host1'), ...STEPS.map(() => 'host2')], screen);
     assert.match(screen, /Rolling update finished \([0-9a-f-]{36}\)\./);
+  });
+
+  it('pool-sync-database returns once every member holds the objects just made', async () => {
+    const c = await pool.client();
+    try {
+      for (let i = 0; i < 5; i++) {
+        await c.call('VM.create', completeRecord('VM', {
+          name_label: `sync-${i}`, memory_static_max: 64 << 20, memory_dynamic_max: 64 << 20, memory_dynamic_min: 64 << 20,
+          memory_static_min: 64 << 20, VCPUs_max: 1, VCPUs_at_startup: 1,
+        }));
+      }
+      const r = await fx.xe([...conn, 'pool-sync-database']);
+      assert.equal(r.code, 0, r.err);
+      const vmsOn = async (i: number) => ((await c.call('host.islet_diagnostics', await pool.hostRef(i), 'db')) as Record<string, string>)['objects:VM'];
+      const onMaster = await vmsOn(0);
+      assert.deepEqual([await vmsOn(1), await vmsOn(2)], [onMaster, onMaster]);
+    } finally {
+      c.close();
+    }
   });
 
   it('host-forget removes a member that died for good; a live one is refused', async () => {

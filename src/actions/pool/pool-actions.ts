@@ -59,8 +59,9 @@ export const poolMembershipActions = {
   },
   recover_slaves: async (ctx) => membershipOf(ctx).recoverSlaves(),
   // Members replicate continuously, so there is nothing left to push.
-  sync_database: (ctx) => {
-    membershipOf(ctx).assertMaster();
+  // Returns once every live member holds the database as it was when called.
+  sync_database: async (ctx) => {
+    await membershipOf(ctx).syncDatabase(60_000);
     return '';
   },
 
@@ -87,7 +88,7 @@ export const poolMembershipActions = {
     return JSON.stringify({ ok: true });
   },
   islet_db_changes: (ctx, a) =>
-    internalOnly(ctx).dbChanges(Number(a.since), Math.max(0, Math.min(60, Number(a.timeout))) * 1000),
+    internalOnly(ctx).dbChanges(Number(a.since), Math.max(0, Math.min(60, Number(a.timeout))) * 1000, ctx.session?.poolHost?.uuid),
   islet_db_apply: (ctx, a) => {
     internalOnly(ctx).dbApply(parseJson<unknown>(a.writes, 'writes'));
     return '';

@@ -28,7 +28,13 @@ export interface PoolMembership {
   confirmJoin(hostUuid: string): void;
   acceptHeartbeat(host: Ref<'host'>, status: Record<string, unknown>): void;
   /** The database changes after generation `since`, waiting up to `timeoutMs` for some; JSON. */
-  dbChanges(since: number, timeoutMs: number): Promise<string>;
+  dbChanges(since: number, timeoutMs: number, fromHostUuid?: string): Promise<string>;
+  /**
+   * pool.sync_database (master): resolves once every live member has applied the database
+   * as it is now (its next request for changes starts at or past the current generation);
+   * a member that does not catch up within `timeoutMs` fails it with HOST_OFFLINE.
+   */
+  syncDatabase(timeoutMs: number): Promise<void>;
   /** Writes a member forwarded to the master (already parsed from JSON). */
   dbApply(writes: unknown): void;
   takeOver(): Promise<void>;
