@@ -58,7 +58,7 @@ function wishes(digests: boolean): SessionParams {
   const w = defaultParams();
   w.headerDigest = digests;
   w.dataDigest = digests;
-  w.ourMaxRecv = 1024 * 1024;
+  w.ourMaxRecv = 262144;
   w.maxBurstLength = MAX_BURST;
   w.firstBurstLength = MAX_BURST;
   w.initialR2T = false;
