@@ -12,6 +12,7 @@ import {
   SrFullError, SrNotAttachedError, SrOperationUnsupportedError, StorageBackendError, StorageValueError,
   UnknownSrDriverError, VdiInUseError, VdiMissingError, VdiReadOnlyError, VdiUuidInvalidError,
 } from '../../src/core/ports/storage-errors.js';
+import { SmError, smError } from '../../src/storage/sm-errors.js';
 
 test('each storage failure maps to its XenAPI error', () => {
   const cases: [Error, string[]][] = [
@@ -37,4 +38,11 @@ test('each storage failure maps to its XenAPI error', () => {
 
 test('an sm number without a declared SR_BACKEND_FAILURE code is refused, not sent', () => {
   assert.throws(() => toApiError(new StorageBackendError(9999, '', 'made up')), /undeclared XenAPI error code SR_BACKEND_FAILURE_9999/);
+});
+
+test('every sm error number the drivers use has its SR_BACKEND_FAILURE_<n> code declared', () => {
+  for (const [name, [n, text]] of Object.entries(SmError)) {
+    assert.equal(toApiError(smError(name as keyof typeof SmError)).code, `SR_BACKEND_FAILURE_${n}`, name);
+    assert.deepEqual(toApiError(smError(name as keyof typeof SmError, 'why')).params, ['', `${text} [opterr=why]`, ''], name);
+  }
 });

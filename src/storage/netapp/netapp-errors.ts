@@ -6,32 +6,12 @@
  * message as `[opterr=…]`, so the user reads what the array said (the space it lacks,
  * the aggregate it does not know) instead of a generic failure. Never the password.
  */
-import { StorageBackendError, StorageError } from '../../core/ports/storage-errors.js';
+import { StorageError } from '../../core/ports/storage-errors.js';
+import { type SmError as NetappSmError, smError as netappError } from '../sm-errors.js';
 import { OntapApiError } from './ontap-rest-client.js';
 
-export const NetappSmError = {
-  InvalidArg: [1, 'Invalid argument'],
-  SRScan: [40, 'The SR scan failed'],
-  SRExists: [42, 'The SR already exists'],
-  SRNoSpace: [44, 'There is insufficient space'],
-  VDIUnavailable: [46, 'The VDI is not available'],
-  SRUnavailable: [47, 'The SR is not available'],
-  VDIRemove: [64, 'Failed to remove VDI'],
-  ISCSIDevice: [67, 'ISCSI device failed to appear'],
-  ISCSILogin: [68, 'ISCSI login failed - check access settings for the initiator on the storage, if CHAP is used verify CHAP credentials'],
-  VDICreate: [78, 'VDI Creation failed'],
-  VDISize: [79, 'VDI Invalid size'],
-  VDIClone: [81, 'Failed to clone VDI'],
-  VDISnapshot: [82, 'Failed to snapshot VDI'],
-  VolNotFound: [92, 'The volume cannot be found'],
-  ConfigTargetMissing: [95, 'The request is missing the target parameter'],
-} as const satisfies Record<string, readonly [number, string]>;
-export type NetappSmError = keyof typeof NetappSmError;
-
-export function netappError(which: NetappSmError, opterr?: string): StorageBackendError {
-  const [n, text] = NetappSmError[which];
-  return new StorageBackendError(n, '', opterr ? `${text} [opterr=${opterr}]` : text);
-}
+/** The NetApp SR's sm failures come from the drivers' shared table. */
+export { SmError as NetappSmError, smError as netappError } from '../sm-errors.js';
 
 /** ONTAP codes (and failure kinds) that mean "not enough space". */
 const SPACE_CODES = new Set(['917534', '13566']);
