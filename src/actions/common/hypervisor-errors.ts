@@ -3,8 +3,9 @@
  * From the hypervisor's failures to XenAPI errors. The hypervisor knows domains, not VMs
  * or hosts, so the mapping takes the VM and host refs of the call: NOT_ENOUGH_MEMORY
  * becomes HOST_NOT_ENOUGH_FREE_MEMORY [needed, available], BAD_STATE becomes
- * VM_BAD_POWER_STATE, a guest without PV drivers VM_MISSING_PV_DRIVERS, and a hypervisor
- * that cannot be reached HOST_OFFLINE.
+ * VM_BAD_POWER_STATE, a guest without PV drivers VM_MISSING_PV_DRIVERS, a device slot
+ * already taken or empty DEVICE_ALREADY_ATTACHED / DEVICE_ALREADY_DETACHED (naming the VIF),
+ * and a hypervisor that cannot be reached HOST_OFFLINE.
  */
 import { ApiError } from '../../core/api-error.js';
 import { HypervisorError, HypervisorErrorCode, isHypervisorError } from '../../core/ports/hypervisor.js';

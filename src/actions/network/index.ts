@@ -9,11 +9,9 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
-import type { Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
-import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
-import { joinActions } from '../../core/actions-of.js';
+import { joinActions, type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 import { networkLifecycleActions } from './network-lifecycle.js';
 
 /** How the hosts serve NBD, from the purposes of the pool's networks. */
