@@ -225,6 +225,41 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     assert.equal((await exportDigest(f.api, await diskOf(f.api, copy))).sha, diskSha);
   });
 
+  it('exports a VM with its snapshots (export_snapshots=true) and imports them back as snapshots of the new VM', async () => {
+    const { vm: src, vdi: disk } = await vmWithDisk(f.api, f.sr, 'xva-snapshots', 4 * MiB);
+    const first = randomBytes(3 * MiB);
+    await importImage(f.api, disk, first);
+    const snap = String(await f.api.call('VM.snapshot', src, 'before the change'));
+    const snapDisk = await diskOf(f.api, snap);
+    const second = Buffer.concat([randomBytes(MiB), first.subarray(MiB)]);
+    await importImage(f.api, disk, second);
+    const want = { live: (await exportDigest(f.api, disk)).sha, snap: (await exportDigest(f.api, snapDisk)).sha };
+    assert.notEqual(want.live, want.snap);
+
+    const plain = join(dir, 'no-snaps.xva');
+    await exportTo(plain, { uuid: String(await f.api.call('VM.get_uuid', src)) });
+    assert.equal((await run('tar', ['-tf', plain])).stdout.split('\n').filter((n) => /^Ref:\d+\/\d{8}$/.test(n)).length, 4, 'without asking, one disk of 4 chunks');
+
+    const file = join(dir, 'snaps.xva');
+    await exportTo(file, { uuid: String(await f.api.call('VM.get_uuid', src)), export_snapshots: 'true' });
+    const copy = await importFrom(file, { sr_id: f.sr });
+    const snaps = (await f.api.call('VM.get_snapshots', copy)) as string[];
+    assert.equal(snaps.length, 1);
+    const s0 = (await f.api.call('VM.get_record', snaps[0])) as Rec;
+    assert.equal(s0.is_a_snapshot, true);
+    assert.equal(s0.snapshot_of, copy);
+    assert.equal(s0.name_label, 'before the change');
+    const copyDisk = await diskOf(f.api, copy);
+    const copySnapDisk = await diskOf(f.api, snaps[0]!);
+    assert.notEqual(copySnapDisk, copyDisk);
+    assert.equal(await f.api.call('VDI.get_is_a_snapshot', copySnapDisk), true);
+    assert.equal(await f.api.call('VDI.get_snapshot_of', copySnapDisk), copyDisk);
+    assert.deepEqual({ live: (await exportDigest(f.api, copyDisk)).sha, snap: (await exportDigest(f.api, copySnapDisk)).sha }, want);
+    // The imported snapshot works as one: reverting brings its content back to the new VM.
+    await f.api.call('VM.revert', snaps[0]);
+    assert.equal((await exportDigest(f.api, await diskOf(f.api, copy))).sha, want.snap);
+  });
+
   it('imports a tiny XVA written with tar from the format description', async () => {
     const src = join(dir, 'tiny');
     await mkdir(join(src, 'Ref:3'), { recursive: true });

@@ -1,6 +1,6 @@
 /**
  * @module
- * `xe vm-export vm=<name|uuid> filename= [metadata=true] [compress=true|zstd] [progress=]`
+ * `xe vm-export vm=<name|uuid> filename= [metadata=true] [include-snapshots=true] [compress=true|zstd] [progress=]`
  * and `xe vm-import filename= [sr-uuid=] [preserve=true] [metadata=true] [progress=]`: a VM
  * to and from an XVA file over `GET /export` and `PUT /import`, under a task as xe does
  * (the task carries the server's verdict); vm-import prints the new VM's uuid. A progress
@@ -17,7 +17,7 @@ import { HttpStatusError } from '../../client/http-transfer.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { downloadToFile } from './download-to-file.js';
 
-const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid'];
+const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid', 'include-snapshots'];
 
 /** Runs `transfer` under a new task; the task's failure, if any, is the command's. */
 async function tracked(ctx: CommandContext, label: string, transfer: (task: string) => Promise<void>): Promise<unknown> {
@@ -47,6 +47,7 @@ export const vmExport: CommandModule = {
     const filename = getParam(ctx.params, 'filename')!;
     const compress = getParam(ctx.params, 'compress') ?? 'false';
     const metadata = boolParam(ctx.params, 'metadata', false);
+    const snapshots = getParam(ctx.params, 'include-snapshots') !== undefined ? boolParam(ctx.params, 'include-snapshots', false) : undefined;
     const sel = await selectObjects(ctx, 'vm', { ignore: NOT_FILTERS, includeTemplates: true });
     const showBar = process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true);
     const bar = progressBar('Exporting', process.stderr, showBar);
@@ -54,6 +55,7 @@ export const vmExport: CommandModule = {
       await forEachSelected(ctx, sel, (row) => tracked(ctx, 'VM export', async (task) => {
         const body = await ctx.client.getFile('/export', {
           ref: String(row.ref), task_id: task, use_compression: compress, ...(metadata ? { metadata: 'true' } : {}),
+          ...(snapshots !== undefined ? { export_snapshots: String(snapshots) } : {}),
         });
         // The XVA's length is not known in advance: the bar, when drawn, follows the task's progress.
         let last = 0;

@@ -30,6 +30,8 @@ export interface XvaExportOptions {
   /** Called with the fraction of disk bytes sent. */
   readonly progress?: (fraction: number) => void;
   readonly signal?: AbortSignal;
+  /** Also carry the VM's snapshots (their records, drives and disks). */
+  readonly includeSnapshots?: boolean;
   /** The checksum member written after each chunk (default `xxhash`, as newer XenServer writes). */
   readonly checksum?: XvaChecksum;
 }
@@ -60,7 +62,7 @@ interface Plan {
   readonly disks: { id: string; vdi: Row }[];
 }
 
-function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean): Plan {
+function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean, includeSnapshots: boolean): Plan {
   const vm = mustRow(ctx, 'VM', vmRef);
   if (!metadataOnly && (vm.power_state === 'Running' || vm.power_state === 'Paused')) {
     throw new ApiError('VM_BAD_POWER_STATE', [vmRef, 'halted', String(vm.power_state).toLowerCase()]);
@@ -73,16 +75,24 @@ function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean): Plan
   };
   const disks: { id: string; vdi: Row }[] = [];
   const diskRefs: string[] = [];
-  for (const vbd of (vm.VBDs ?? []) as Ref<'VBD'>[]) {
-    const row = ctx.db.get('VBD', vbd);
-    if (!row) continue;
-    add('VBD', vbd);
-    if (row.type === 'Disk' && !isNullRef(row.VDI)) {
-      add('VDI', row.VDI);
-      diskRefs.push(String(row.VDI));
+  const addVm = (ref: Ref<'VM'>, row: Row) => {
+    add('VM', ref);
+    for (const vbd of (row.VBDs ?? []) as Ref<'VBD'>[]) {
+      const vbdRow = ctx.db.get('VBD', vbd);
+      if (!vbdRow) continue;
+      add('VBD', vbd);
+      if (vbdRow.type === 'Disk' && !isNullRef(vbdRow.VDI) && !diskRefs.includes(String(vbdRow.VDI))) {
+        add('VDI', vbdRow.VDI);
+        diskRefs.push(String(vbdRow.VDI));
+      }
     }
+    for (const vif of (row.VIFs ?? []) as Ref<'VIF'>[]) add('VIF', vif);
+  };
+  addVm(vmRef, vm);
+  // Snapshots go with their drives and disks, each disk in full (the archive has no chains).
+  if (includeSnapshots) {
+    for (const [ref, row] of ctx.db.all('VM')) if (row.is_a_snapshot === true && row.snapshot_of === vmRef) addVm(ref as Ref<'VM'>, row);
   }
-  for (const vif of (vm.VIFs ?? []) as Ref<'VIF'>[]) add('VIF', vif);
   for (const [cls, , row] of [...order]) if (cls === 'VIF') add('network', row.network);
   for (const [cls, , row] of [...order]) if (cls === 'VDI') add('SR', row.SR);
   const ids = new Map(order.map(([, ref], i) => [ref, `Ref:${i}`]));
@@ -158,7 +168,7 @@ export interface XvaPart {
 
 /** The XVA of a VM, produced as it is consumed. */
 export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExportOptions = {}): AsyncGenerator<XvaPart> {
-  const p = plan(ctx, vmRef, o.metadataOnly === true);
+  const p = plan(ctx, vmRef, o.metadataOnly === true, o.includeSnapshots === true);
   const kind = o.checksum ?? 'xxhash';
   yield { data: Buffer.concat(member('ova.xml', p.xml)) };
   const total = p.disks.reduce((n, d) => n + Number(d.vdi.virtual_size), 0);

@@ -42,11 +42,13 @@ const bad = (why: string) => new ApiError('IMPORT_ERROR', [why]);
 /** What the import made so far, removed again if it fails. */
 class Made {
   vm?: Ref<'VM'>;
+  snapshots: Ref<'VM'>[] = [];
   vdis: Ref<'VDI'>[] = [];
   rows: [string, Ref][] = [];
   async undo(ctx: ActionContext): Promise<void> {
     for (const [cls, ref] of this.rows.reverse()) if (ctx.db.get(cls, ref)) ctx.db.remove(cls, ref);
     for (const vdi of this.vdis) await destroyVdi(ctx, vdi).catch(() => undefined);
+    for (const snap of this.snapshots) if (ctx.db.get('VM', snap)) ctx.db.remove('VM', snap);
     if (this.vm && ctx.db.get('VM', this.vm)) ctx.db.remove('VM', this.vm);
   }
 }
@@ -79,57 +81,85 @@ function networkFor(ctx: ActionContext, o: OvaObject, made: Made): Ref<'network'
   return ref;
 }
 
-/** Makes the records of the archive's VM; returns the export id → disk map. */
+const isSnapshot = (x: OvaObject) => x.snapshot.is_a_snapshot === true || x.snapshot.is_a_snapshot === '1' || x.snapshot.is_a_snapshot === 1;
+
+/** What a snapshot record keeps of its snapshot fields (runtime fields a creator cannot set). */
+function snapshotFields(x: OvaObject, of: string, ids: ReadonlyMap<string, string>): Row {
+  return {
+    is_a_snapshot: true,
+    snapshot_of: ids.get(String(x.snapshot.snapshot_of ?? '')) ?? (of || NULL_REF),
+    ...(typeof x.snapshot.snapshot_time === 'string' ? { snapshot_time: x.snapshot.snapshot_time } : {}),
+  };
+}
+
+/**
+ * Makes the records of the archive's VM and, when the archive carries them, its snapshots
+ * (VM records that are snapshots of it, with their drives and disks); returns the export
+ * id → disk map of every disk whose data the archive holds.
+ */
 async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImportOptions, made: Made): Promise<Map<string, { ref: Ref<'VDI'>; row: Row }>> {
-  const vmObj = objects.find((x) => x.cls === 'VM' && x.snapshot.is_a_snapshot !== true && x.snapshot.is_a_snapshot !== '1') ?? objects.find((x) => x.cls === 'VM');
+  const vmObj = objects.find((x) => x.cls === 'VM' && !isSnapshot(x)) ?? objects.find((x) => x.cls === 'VM');
   if (!vmObj) throw bad('the archive holds no VM');
   const byId = new Map(objects.map((x) => [x.id, x]));
   const ids = new Map<string, string>();
-  const vmRow = checkNewVm(importRecord('VM', vmObj.snapshot, ids));
-  const wantUuid = String(vmObj.snapshot.uuid ?? '');
-  const uuid = o.preserve && wantUuid && !ctx.db.refByUuid('VM', wantUuid) ? wantUuid : newUuid();
-  const vm = newRef<'VM'>();
-  for (const f of ['parent', 'snapshot_of', 'suspend_VDI', 'affinity']) vmRow[f] = NULL_REF;
-  ctx.db.create('VM', vm, { ...vmRow, uuid, power_state: 'Halted' });
-  made.vm = vm;
-  ids.set(vmObj.id, vm);
   const disks = new Map<string, { ref: Ref<'VDI'>; row: Row }>();
-  const vbds = objects.filter((x) => x.cls === 'VBD' && String(x.snapshot.VM) === vmObj.id);
-  for (const vbdObj of vbds) {
-    const vdiId = String(vbdObj.snapshot.VDI ?? NULL_REF);
-    const vdiObj = byId.get(vdiId);
-    let vdi: Ref<'VDI'> | undefined;
-    if (vdiObj && vdiObj.cls === 'VDI') {
-      if (o.metadataOnly) {
-        vdi = ctx.db.refByUuid('VDI', String(vdiObj.snapshot.uuid ?? '')) as Ref<'VDI'> | undefined;
-        if (!vdi) throw bad(`the disk ${String(vdiObj.snapshot.uuid)} of a metadata-only archive is not in this pool`);
-      } else {
-        const size = Number(vdiObj.snapshot.virtual_size);
-        if (!Number.isSafeInteger(size) || size < 0) throw bad(`disk ${vdiId} has no valid virtual_size`);
-        const rec = importRecord('VDI', vdiObj.snapshot, ids);
-        const srObj = byId.get(String(vdiObj.snapshot.SR ?? ''));
-        const sr = resolveSr(ctx, o.sr, srObj?.snapshot as Row | undefined);
-        vdi = await createVdi(ctx, {
-          SR: sr, virtual_size: size, name_label: String(rec.name_label ?? ''), name_description: String(rec.name_description ?? ''),
-          ...(rec.type ? { type: String(rec.type) } : {}), sharable: rec.sharable === true,
-          other_config: (rec.other_config ?? {}) as Record<string, string>, tags: (rec.tags ?? []) as string[],
-        });
-        made.vdis.push(vdi);
-        disks.set(vdiId, { ref: vdi, row: ctx.db.get('VDI', vdi)! });
+
+  /** One VM record (the VM or one of its snapshots) with its drives, disks and NICs. */
+  const makeVm = async (x: OvaObject, snapshotOf?: Ref<'VM'>): Promise<Ref<'VM'>> => {
+    const vmRow = checkNewVm(importRecord('VM', x.snapshot, ids));
+    const wantUuid = String(x.snapshot.uuid ?? '');
+    const uuid = o.preserve && wantUuid && !ctx.db.refByUuid('VM', wantUuid) ? wantUuid : newUuid();
+    const vm = newRef<'VM'>();
+    for (const f of ['parent', 'snapshot_of', 'suspend_VDI', 'affinity']) vmRow[f] = NULL_REF;
+    // A snapshot comes back halted: a checkpoint's memory image is not part of the archive.
+    ctx.db.create('VM', vm, { ...vmRow, uuid, power_state: 'Halted', ...(snapshotOf ? snapshotFields(x, snapshotOf, ids) : {}) });
+    if (snapshotOf) made.snapshots.push(vm);
+    else made.vm = vm;
+    ids.set(x.id, vm);
+    for (const vbdObj of objects.filter((y) => y.cls === 'VBD' && String(y.snapshot.VM) === x.id)) {
+      const vdiId = String(vbdObj.snapshot.VDI ?? NULL_REF);
+      const vdiObj = byId.get(vdiId);
+      let vdi: Ref<'VDI'> | undefined = ids.get(vdiId) as Ref<'VDI'> | undefined;
+      if (!vdi && vdiObj && vdiObj.cls === 'VDI') {
+        if (o.metadataOnly) {
+          vdi = ctx.db.refByUuid('VDI', String(vdiObj.snapshot.uuid ?? '')) as Ref<'VDI'> | undefined;
+          if (!vdi) throw bad(`the disk ${String(vdiObj.snapshot.uuid)} of a metadata-only archive is not in this pool`);
+        } else {
+          const size = Number(vdiObj.snapshot.virtual_size);
+          if (!Number.isSafeInteger(size) || size < 0) throw bad(`disk ${vdiId} has no valid virtual_size`);
+          const rec = importRecord('VDI', vdiObj.snapshot, ids);
+          const srObj = byId.get(String(vdiObj.snapshot.SR ?? ''));
+          const sr = resolveSr(ctx, o.sr, srObj?.snapshot as Row | undefined);
+          vdi = await createVdi(ctx, {
+            SR: sr, virtual_size: size, name_label: String(rec.name_label ?? ''), name_description: String(rec.name_description ?? ''),
+            ...(rec.type ? { type: String(rec.type) } : {}), sharable: rec.sharable === true,
+            other_config: (rec.other_config ?? {}) as Record<string, string>, tags: (rec.tags ?? []) as string[],
+          });
+          made.vdis.push(vdi);
+          if (snapshotOf && isSnapshot(vdiObj)) ctx.db.update('VDI', vdi, snapshotFields(vdiObj, '', ids));
+          disks.set(vdiId, { ref: vdi, row: ctx.db.get('VDI', vdi)! });
+        }
+        ids.set(vdiId, vdi);
       }
-      ids.set(vdiId, vdi);
+      const rec = importRecord('VBD', vbdObj.snapshot, ids);
+      const empty = vdi === undefined;
+      const ref = createVbd(ctx, { ...rec, VM: vm, VDI: vdi ?? NULL_REF, empty, ...(empty && rec.type === 'Disk' ? { type: 'CD', mode: 'RO' } : {}) });
+      made.rows.push(['VBD', ref]);
     }
-    const rec = importRecord('VBD', vbdObj.snapshot, ids);
-    const empty = vdi === undefined;
-    const ref = createVbd(ctx, { ...rec, VM: vm, VDI: vdi ?? NULL_REF, empty, ...(empty && rec.type === 'Disk' ? { type: 'CD', mode: 'RO' } : {}) });
-    made.rows.push(['VBD', ref]);
-  }
-  for (const vifObj of objects.filter((x) => x.cls === 'VIF' && String(x.snapshot.VM) === vmObj.id)) {
-    const netObj = byId.get(String(vifObj.snapshot.network ?? ''));
-    if (!netObj) throw bad(`interface ${vifObj.id} names no network of the archive`);
-    const rec = importRecord('VIF', vifObj.snapshot, ids);
-    const ref = createVif(ctx, { ...rec, VM: vm, network: networkFor(ctx, netObj, made) });
-    made.rows.push(['VIF', ref]);
+    for (const vifObj of objects.filter((y) => y.cls === 'VIF' && String(y.snapshot.VM) === x.id)) {
+      const netObj = byId.get(String(vifObj.snapshot.network ?? ''));
+      if (!netObj) throw bad(`interface ${vifObj.id} names no network of the archive`);
+      const rec = importRecord('VIF', vifObj.snapshot, ids);
+      const ref = createVif(ctx, { ...rec, VM: vm, network: networkFor(ctx, netObj, made) });
+      made.rows.push(['VIF', ref]);
+    }
+    return vm;
+  };
+
+  const vm = await makeVm(vmObj);
+  // The VM's own disks are made first, so that a snapshot disk can name the disk it was taken of.
+  for (const snap of objects.filter((x) => x.cls === 'VM' && x !== vmObj && isSnapshot(x) && String(x.snapshot.snapshot_of) === vmObj.id)) {
+    await makeVm(snap, vm);
   }
   return disks;
 }
