@@ -134,4 +134,23 @@ describe('web console on a 2-host pool: HOST_IS_SLAVE, migrate, maintenance mode
     await page.waitForFunction((ref) => document.querySelector(`[role=treeitem][data-ref="${ref}"]`)?.getAttribute('data-status') === 'connected', host1, { timeout: 60_000 });
     assert.equal(await c.call('host.get_enabled', host1), true);
   });
+
+  it('follows the master when it moves (pool.designate_new_master), keeping the selection', async () => {
+    await treeItem(page, 'mover').click();
+    await page.getByTestId('object-title').filter({ hasText: 'mover' }).waitFor();
+    const poolRef = ((await c.call('pool.get_all')) as string[])[0]!;
+    await c.call('pool.designate_new_master', host1);
+    const newMaster = new URL(plain(pool.hosts[1]!.url)).host;
+    await page.getByText(`Connected to ${newMaster}`).waitFor({ timeout: 120_000 });
+    assert.equal(await page.getByTestId('object-title').textContent(), 'mover', 'the selection is kept');
+    // It works from the new master: a change made there shows in the tree.
+    const api = await pool.client(1);
+    try {
+      assert.equal(await api.call('pool.get_master', poolRef), host1);
+      await api.call('VM.set_name_label', vm, 'mover-renamed');
+      await treeItem(page, 'mover-renamed').waitFor({ timeout: 30_000 });
+    } finally {
+      api.close();
+    }
+  });
 });

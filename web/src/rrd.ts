@@ -3,7 +3,7 @@
  * itself, or a VM's resident host), JSON, `start` computed from the server's clock
  * (`host.get_servertime`) so a skewed browser clock does not matter, "NaN" read as a gap.
  */
-import { originOf } from './xapi';
+import { hostRecordOrigin } from './xapi';
 import type { PoolStore } from './store';
 import { parseXapiDate } from './model';
 
@@ -21,11 +21,7 @@ export interface Updates { step: number; end: number; series: Map<string, Series
 /** Where a host serves: its address, on the port Islet records for it (hosts sharing a machine differ by port). */
 export function hostOrigin(s: PoolStore, hostRef: string): string {
   const h = s.get('host', hostRef);
-  if (!h?.address) return s.origin;
-  const address = String(h.address);
-  const port = Number(h.other_config?.islet_port);
-  const hasPort = /^\[.*\]:\d+$|^[^:\[\]]+:\d+$/.test(address);
-  return originOf(!hasPort && port ? `${address.includes(':') ? `[${address}]` : address}:${port}` : address, s.origin || location.origin);
+  return (h && hostRecordOrigin(h, s.origin || location.origin)) ?? s.origin;
 }
 
 export async function fetchUpdates(s: PoolStore, hostRef: string, range: Range, opts: { host?: boolean; vmUuid?: string }): Promise<Updates> {

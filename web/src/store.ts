@@ -5,7 +5,7 @@
  * again by itself, following HOST_IS_SLAVE, and refills the mirror; what the user selected
  * and any open wizard stay as they are, because they live outside this module.
  */
-import { ConnectionLost, XapiError, describeError, login, rpc, type Ref, type XRecord } from './xapi';
+import { ConnectionLost, XapiError, describeError, hostRecordOrigin, login, rpc, type Ref, type XRecord } from './xapi';
 import type { Role } from './roles';
 
 export const CLASSES = [
@@ -194,7 +194,11 @@ export class PoolStore {
     this.lostReason = reason;
     this.changed();
     this.reconnecting = (async () => {
-      const candidates = () => [...new Set([this.origin, location.origin])];
+      // The host it was talking to first, then where the page came from, then every other
+      // host it knew (as XenCenter searches the members for the new coordinator): a member
+      // answers HOST_IS_SLAVE naming the master, which login follows.
+      const known = [...this.all('host').values()].map((h) => hostRecordOrigin(h, this.origin || location.origin)).filter((o): o is string => Boolean(o));
+      const candidates = () => [...new Set([this.origin, location.origin, ...known])];
       for (let attempt = 0; this.state === 'reconnecting'; attempt++) {
         for (const origin of candidates()) {
           try {

@@ -52,6 +52,15 @@ export function originOf(address: string, currentOrigin: string): string {
   return `${cur.protocol}//${host}`;
 }
 
+/** Where a host record says it serves: its address, on the port Islet records for it (hosts sharing a machine differ by port). */
+export function hostRecordOrigin(h: XRecord, currentOrigin: string): string | undefined {
+  if (!h.address) return undefined;
+  const address = String(h.address);
+  const port = Number(h.other_config?.islet_port);
+  const hasPort = /^\[.*\]:\d+$|^[^:\[\]]+:\d+$/.test(address);
+  return originOf(!hasPort && port ? `${address.includes(':') ? `[${address}]` : address}:${port}` : address, currentOrigin);
+}
+
 export interface Login {
   origin: string;
   session: Ref;
