@@ -3,8 +3,9 @@
  * distribution `.zip`, or one already uploaded), Upload (with progress), Select Servers,
  * Prechecks (with Resolve where a fix exists, and Check Again), Update Mode (the rolling
  * update's dry-run plan with its estimate, or applying without restarts), Install (per-host
- * progress from the run record; Resume or Abort when a failure paused it). Its state lives
- * in this component, so a reconnection after the master's restart keeps it.
+ * progress from the run record; Resume or Abort when a failure paused it, and after an abort
+ * the servers left without the update). Its state lives in this component, so a reconnection
+ * after the master's restart keeps it.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Modal } from './dialogs';
@@ -311,10 +312,19 @@ export function UpdateWizard({ s, onClose }: { s: PoolStore; onClose: () => void
                     <tbody>
                       {((run[1].hosts ?? []) as string[]).map((h) => {
                         const st = String(run[1].host_states?.[h] ?? 'pending');
-                        return <tr key={h} data-host={String(s.get('host', h)?.name_label ?? h)} data-step={st}><td>{s.get('host', h)?.name_label ?? h}</td><td>{STEP_TEXT[st] ?? st}</td></tr>;
+                        // An aborted run leaves its last step in the record; the host is not going on with it.
+                        const text = runStatus === 'aborted' && st !== 'done' && st !== 'skipped' ? 'Stopped (run aborted)' : STEP_TEXT[st] ?? st;
+                        return <tr key={h} data-host={String(s.get('host', h)?.name_label ?? h)} data-step={st}><td>{s.get('host', h)?.name_label ?? h}</td><td>{text}</td></tr>;
                       })}
                     </tbody>
                   </table>
+                  {runStatus === 'aborted' && (
+                    <p className="tone-warn" role="status" data-testid="aborted-notice">
+                      The rolling update was aborted. The update is not installed on:{' '}
+                      {((run[1].hosts ?? []) as string[]).filter((h) => !['done', 'skipped'].includes(String(run[1].host_states?.[h] ?? 'pending')))
+                        .map((h) => String(s.get('host', h)?.name_label ?? h)).join(', ')}.
+                    </p>
+                  )}
                   {runStatus === 'paused' && (
                     <div className="error" role="alert">
                       The update has not completed on all servers and has been paused: {((run[1].error_info ?? []) as string[]).join(' ')}
