@@ -28,10 +28,25 @@ describe('Xen Orchestra calls: disks, memory, VCPUs, checkpoint, revert, tasks, 
   let sr = '';
   let vm = '';
   const call = (m: string, ...a: unknown[]) => xapi.call(m, ...a);
+  // This file hung twice in full runs (never alone): a task call never settled and the
+  // client ended disconnected. A deadline that says what the client and server saw turns
+  // the next occurrence into a diagnosis instead of a silent 240 s wait.
+  const clientEvents: string[] = [];
+  const diagnosis = () => `client ${xapi?.status}, its events: ${clientEvents.join('; ') || 'none'}; `
+    + `server stderr (tail):\n${srv?.stderr().slice(-3000)}`;
+  const callAsync = (m: string, ...a: unknown[]): Promise<any> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${m} did not settle within 90 s: ${diagnosis()}`)), 90_000);
+    });
+    return Promise.race([xapi.callAsync(m, ...a), deadline]).finally(() => clearTimeout(timer));
+  };
 
   before(async () => {
     srv = await startIslet();
     xapi = await connectXenOrchestra(`https://127.0.0.1:${srv.port}`, srv.rootPassword);
+    xapi.on('disconnected', () => clientEvents.push(`disconnected at ${new Date().toISOString()}`));
+    xapi.on('eventFetchingError', (e: Error) => clientEvents.push(`event.from failed: ${e?.message}`));
     sr = String(await call('pool.get_default_SR', xapi.pool.$ref));
   });
   after(async () => {
@@ -99,25 +114,25 @@ describe('Xen Orchestra calls: disks, memory, VCPUs, checkpoint, revert, tasks, 
   });
 
   it('checkpoints a running VM and reverts the running VM to a snapshot and to the checkpoint', async () => {
-    const snap = await xapi.callAsync('VM.snapshot', vm, 'disks only');
-    const cp = await xapi.callAsync('VM.checkpoint', vm, 'with memory');
+    const snap = await callAsync('VM.snapshot', vm, 'disks only');
+    const cp = await callAsync('VM.checkpoint', vm, 'with memory');
     assert.equal(await call('VM.get_power_state', cp), 'Suspended');
     assert.equal(await call('VM.get_is_a_snapshot', cp), true);
     assert.equal(await call('VM.get_power_state', vm), 'Running', 'the VM runs on after its checkpoint');
 
     const disksBefore = (await call('VM.get_VBDs', vm)) as string[];
-    await xapi.callAsync('VM.revert', snap);
+    await callAsync('VM.revert', snap);
     assert.equal(await call('VM.get_power_state', vm), 'Halted', 'a disk snapshot leaves the VM halted');
     const disksAfter = (await call('VM.get_VBDs', vm)) as string[];
     assert.equal(disksAfter.length, disksBefore.length);
     assert.ok(disksAfter.every((b) => !disksBefore.includes(b)), 'new drives for the reverted disks');
 
-    await xapi.callAsync('VM.start', vm, false, false);
-    await xapi.callAsync('VM.revert', cp);
+    await callAsync('VM.start', vm, false, false);
+    await callAsync('VM.revert', cp);
     assert.equal(await call('VM.get_power_state', vm), 'Suspended', 'a checkpoint brings its memory back');
-    await xapi.callAsync('VM.resume', vm, false, false);
+    await callAsync('VM.resume', vm, false, false);
     assert.equal(await call('VM.get_power_state', vm), 'Running');
-    await xapi.callAsync('VM.hard_shutdown', vm);
+    await callAsync('VM.hard_shutdown', vm);
   });
 
   it('imports and exports a disk through /import_raw_vdi/ and /export_raw_vdi/ as Xen Orchestra asks', async () => {
