@@ -11,33 +11,9 @@ import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
 import { progressBar } from '../progress-bar.js';
-import { XapiCallError } from '../../client/xapi-call-error.js';
-import { HttpStatusError } from '../../client/http-transfer.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { downloadToFile } from './download-to-file.js';
-
-/** Runs `transfer` under a new task and reports the task's failure, if any, as the command's. */
-async function tracked(ctx: CommandContext, label: string, transfer: (task: string) => Promise<void>): Promise<void> {
-  const task = String(await ctx.call('task.create', label, ''));
-  try {
-    let httpError: unknown;
-    try {
-      await transfer(task);
-    } catch (e) {
-      if (!(e instanceof HttpStatusError)) throw e;
-      httpError = e;
-    }
-    try {
-      await ctx.client.waitTask(task);
-    } catch (e) {
-      if (e instanceof XapiCallError) throw e;
-      throw httpError ?? e;
-    }
-    if (httpError) throw httpError;
-  } finally {
-    await ctx.call('task.destroy', task).catch(() => undefined);
-  }
-}
+import { trackedTransfer } from './tracked-transfer.js';
 
 function query(ctx: CommandContext, vdi: string, task: string): Record<string, string> {
   const format = getParam(ctx.params, 'format');
@@ -55,7 +31,7 @@ export const vdiImport: CommandModule = {
       throw new CliFailure(`Failed to open file ${filename}`);
     }
     try {
-      await tracked(ctx, 'VDI import', async (task) => {
+      await trackedTransfer(ctx, 'VDI import', async (task) => {
         await ctx.client.putFile('/import_raw_vdi', query(ctx, vdi, task), { path: filename }, { onProgress: (n, t) => bar.update(n, t) });
       });
     } finally {
@@ -70,7 +46,7 @@ export const vdiExport: CommandModule = {
     const filename = getParam(ctx.params, 'filename')!;
     const bar = progressBar('Exporting', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
     try {
-      await tracked(ctx, 'VDI export', async (task) => {
+      await trackedTransfer(ctx, 'VDI export', async (task) => {
         const body = await ctx.client.getFile('/export_raw_vdi', query(ctx, vdi, task));
         const total = Number((body as unknown as { headers?: Record<string, string> }).headers?.['content-length']) || undefined;
         const got = await downloadToFile(body, filename, { sparse: true, onBytes: (n) => bar.update(n, total) });

@@ -12,35 +12,11 @@ import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
 import { progressBar } from '../progress-bar.js';
 import { forEachSelected, selectObjects } from '../select.js';
-import { XapiCallError } from '../../client/xapi-call-error.js';
-import { HttpStatusError } from '../../client/http-transfer.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { downloadToFile } from './download-to-file.js';
+import { trackedTransfer } from './tracked-transfer.js';
 
 const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid', 'include-snapshots'];
-
-/** Runs `transfer` under a new task; the task's failure, if any, is the command's. */
-async function tracked(ctx: CommandContext, label: string, transfer: (task: string) => Promise<void>): Promise<unknown> {
-  const task = String(await ctx.call('task.create', label, ''));
-  try {
-    let httpError: unknown;
-    try {
-      await transfer(task);
-    } catch (e) {
-      httpError = e;
-    }
-    try {
-      const result = await ctx.client.waitTask(task);
-      if (httpError && !(httpError instanceof HttpStatusError)) throw httpError;
-      return result;
-    } catch (e) {
-      if (e instanceof XapiCallError) throw e;
-      throw httpError ?? e;
-    }
-  } finally {
-    await ctx.call('task.destroy', task).catch(() => undefined);
-  }
-}
 
 export const vmExport: CommandModule = {
   run: async (ctx) => {
@@ -52,7 +28,7 @@ export const vmExport: CommandModule = {
     const showBar = process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true);
     const bar = progressBar('Exporting', process.stderr, showBar);
     try {
-      await forEachSelected(ctx, sel, (row) => tracked(ctx, 'VM export', async (task) => {
+      await forEachSelected(ctx, sel, (row) => trackedTransfer(ctx, 'VM export', async (task) => {
         const body = await ctx.client.getFile('/export', {
           ref: String(row.ref), task_id: task, use_compression: compress, ...(metadata ? { metadata: 'true' } : {}),
           ...(snapshots !== undefined ? { export_snapshots: String(snapshots) } : {}),
@@ -87,7 +63,7 @@ export const vmImport: CommandModule = {
     const bar = progressBar('Importing', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
     let vm: unknown;
     try {
-      vm = await tracked(ctx, 'VM import', async (task) => {
+      vm = await trackedTransfer(ctx, 'VM import', async (task) => {
         await ctx.client.putFile(metadata ? '/import_metadata' : '/import', {
           task_id: task, ...(sr ? { sr_id: sr } : {}), ...(boolParam(ctx.params, 'preserve', false) ? { preserve: 'true' } : {}),
         }, { path: filename }, { onProgress: (n, t) => bar.update(n, t) });
