@@ -7,7 +7,7 @@
  * caches. The legacy `register`/`next` pair is served from the same generations.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ObjectChange } from '../../core/ports/pool-db.js';
+import type { ChangesSince, ObjectChange } from '../../core/ports/pool-db.js';
 import type { Ref } from '../../core/ref.js';
 import { Typed } from '../../core/typed.js';
 import { classByLowerName, classes } from '../../datamodel/index.js';
@@ -88,12 +88,17 @@ function wantsClass(sub: Subscription, lc: string): boolean {
 const waiting = new WeakMap<AbortSignal, Set<Promise<unknown>>>();
 
 /**
- * Waits for changes after `since`. When the toolstack stops, a waiting poll is answered
- * with SESSION_INVALID (its session dies with this toolstack): a client such as Xen
- * Orchestra then logs in again at once, instead of meeting a cut connection and retrying
- * only after its long back-off.
+ * Waits for changes after `since`, then builds the answer with `answer` in the same
+ * synchronous step that read them: after an await, an object the log calls live may be
+ * gone, and an `add`/`mod` without a snapshot stops Xen Orchestra's event loop for good.
+ * When the toolstack stops, a waiting poll is answered with SESSION_INVALID (its session
+ * dies with this toolstack): a client such as Xen Orchestra then logs in again at once,
+ * instead of meeting a cut connection and retrying only after its long back-off.
  */
-async function changesAfter(ctx: ActionContext, since: number, want: (c: string, r: Ref) => boolean, timeoutMs: number) {
+async function changesAfter<T>(
+  ctx: ActionContext, since: number, want: (c: string, r: Ref) => boolean, timeoutMs: number,
+  answer: (res: ChangesSince) => T,
+): Promise<T> {
   const stopping = ctx.services.stopping;
   const signals = [ctx.task?.signal, stopping].filter((x): x is AbortSignal => x !== undefined);
   const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
@@ -102,7 +107,7 @@ async function changesAfter(ctx: ActionContext, since: number, want: (c: string,
     if (stopping?.aborted) throw new ApiError('SESSION_INVALID', [String(ctx.session?.ref ?? '')]);
     const res = ctx.db.changesSince(since, want);
     const left = deadline - Date.now();
-    if (res.changes.length > 0 || left <= 0) return res;
+    if (res.changes.length > 0 || left <= 0) return answer(res);
     const wait = ctx.db.waitForChange(res.gen, left, signal);
     const set = stopping ? (waiting.get(stopping) ?? new Set()) : undefined;
     if (stopping && set) waiting.set(stopping, set.add(wait));
@@ -132,11 +137,9 @@ export const eventActions = {
     const sub = parseSubscriptions(a.classes);
     const want = wants(sub);
     const token = String(a.token ?? '');
-    let events: Record<string, unknown>[];
-    let gen: number;
     if (token === '') {
-      gen = ctx.db.generation;
-      events = [];
+      const gen = ctx.db.generation;
+      const events: Record<string, unknown>[] = [];
       const timestamp = (ctx.services.now().getTime() / 1000).toFixed(6);
       for (const c of classes) {
         if (!c.persist && c.name === 'event') continue;
@@ -149,13 +152,14 @@ export const eventActions = {
           events.push({ id: gen, timestamp, class: lc, operation: 'add', ref, snapshot: new Typed(row, ty) });
         }
       }
-    } else {
-      const timeoutMs = Math.max(0, Math.min(Number(a.timeout ?? 0), 3600)) * 1000;
-      const res = await changesAfter(ctx, parseToken(token), want, timeoutMs);
-      gen = res.gen;
-      events = res.changes.map((ch) => eventRecord(ctx, ch, false));
+      return { events, valid_ref_counts: validRefCounts(ctx, sub), token: formatToken(gen) };
     }
-    return { events, valid_ref_counts: validRefCounts(ctx, sub), token: formatToken(gen) };
+    const timeoutMs = Math.max(0, Math.min(Number(a.timeout ?? 0), 3600)) * 1000;
+    return changesAfter(ctx, parseToken(token), want, timeoutMs, (res) => ({
+      events: res.changes.map((ch) => eventRecord(ctx, ch, false)),
+      valid_ref_counts: validRefCounts(ctx, sub),
+      token: formatToken(res.gen),
+    }));
   },
 
   inject: (ctx, a) => {
@@ -194,10 +198,11 @@ export const eventActions = {
   next: async (ctx) => {
     const cur = registrations.get(ctx.session!.ref);
     if (!cur) throw new ApiError('SESSION_NOT_REGISTERED', [ctx.session!.ref]);
-    const res = await changesAfter(ctx, cur.gen, wants(cur.sub), 30_000);
-    cur.gen = res.gen;
-    // The declared record type cannot describe per-class snapshots; let the encoder walk them.
-    return new Typed(res.changes.map((ch) => eventRecord(ctx, ch, true)), t.any);
+    return changesAfter(ctx, cur.gen, wants(cur.sub), 30_000, (res) => {
+      cur.gen = res.gen;
+      // The declared record type cannot describe per-class snapshots; let the encoder walk them.
+      return new Typed(res.changes.map((ch) => eventRecord(ctx, ch, true)), t.any);
+    });
   },
 } satisfies ActionsOf<'event'>;
 
