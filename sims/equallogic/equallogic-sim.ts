@@ -57,7 +57,16 @@ async function hostKey(dir: string): Promise<string> {
 
 export async function startEqualLogicSim(o: EqualLogicSimOptions): Promise<RunningEqualLogicSim> {
   const temporary = o.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'eql-sim-'));
-  const dir = o.dataDir ?? temporary!;
+  try {
+    return await startIn(o.dataDir ?? temporary!, o, temporary);
+  } catch (e) {
+    if (temporary) rmSync(temporary, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Starts the group in `dir`; `temporary` (the directory made for it, if any) goes at close. */
+async function startIn(dir: string, o: EqualLogicSimOptions, temporary: string | undefined): Promise<RunningEqualLogicSim> {
   await mkdir(dir, { recursive: true });
   const store = await ArrayStore.open(join(dir, 'blocks'));
   const group = GroupModel.open({ dataDir: dir, groupName: o.groupName, firmware: o.firmware, pools: [...o.pools], store });
@@ -75,10 +84,13 @@ export async function startEqualLogicSim(o: EqualLogicSimOptions): Promise<Runni
   return {
     group, store, ssh, sshAddress, ...(iscsiAddress ? { iscsiAddress } : {}), ...(portal ? { portal } : {}),
     close: async () => {
-      await ssh.close();
-      await portal?.close();
-      await store.close();
-      if (temporary) rmSync(temporary, { recursive: true, force: true });
+      try {
+        await ssh.close();
+        await portal?.close();
+        await store.close();
+      } finally {
+        if (temporary) rmSync(temporary, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -6,7 +6,8 @@
  * --password P --aggregate NAME:SIZE [--aggregate …] [--data-dir DIR]` prints
  * `ready https://ADDR:PORT` once it serves, then the certificate's SHA-256 fingerprint.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -150,13 +151,27 @@ export function parseOntapSimArgs(argv: string[]): Omit<OntapSimOptions, 'dataDi
 /** `islet sim ontap …`: runs until SIGTERM/SIGINT. */
 export async function runOntapSim(argv: string[], makeTarget?: MakeIscsiTarget): Promise<void> {
   const args = parseOntapSimArgs(argv);
-  const dataDir = args.dataDir ?? (await mkdtemp(join(tmpdir(), 'islet-ontap-')));
-  const sim = await startOntapSim({ ...args, dataDir, ...(makeTarget ? { makeTarget } : {}) });
+  // Without --data-dir the array lives in a directory of its own making, which can grow to
+  // gigabytes (often on a tmpfs): it goes when the simulator stops, however it stops.
+  const temporary = args.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'islet-ontap-')) : undefined;
+  const dataDir = args.dataDir ?? temporary!;
+  if (temporary) process.once('exit', () => rmSync(temporary, { recursive: true, force: true }));
+  let sim: OntapSim;
+  try {
+    sim = await startOntapSim({ ...args, dataDir, ...(makeTarget ? { makeTarget } : {}) });
+  } catch (e) {
+    if (temporary) await rm(temporary, { recursive: true, force: true });
+    throw e;
+  }
   process.stdout.write(`ready ${sim.url}\n${sim.fingerprint}\n`);
   if (sim.iscsi) process.stderr.write(`iscsi ${sim.iscsi.address}:${sim.iscsi.port} ${sim.iscsi.targetIqn}\n`);
   const stop = async (): Promise<void> => {
-    await sim.close();
-    process.exit(0);
+    try {
+      await sim.close();
+    } finally {
+      if (temporary) await rm(temporary, { recursive: true, force: true });
+      process.exit(0);
+    }
   };
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());

@@ -4,6 +4,8 @@
  * `ready ssh://ADDR:PORT` line (failing with its stderr if it never comes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 
@@ -22,6 +24,12 @@ export interface EqlSimArgs {
   readonly username?: string;
   readonly password?: string;
   readonly dataDir?: string;
+  /**
+   * The child's TMPDIR. By default one of the helper's own, removed once the child has
+   * exited, so that not even a SIGKILLed simulator leaves its temporary data behind; a test
+   * that gives one keeps it, to look at what the simulator left there.
+   */
+  readonly tmpDir?: string;
   readonly iscsiPort?: number;
   readonly extra?: readonly string[];
 }
@@ -33,7 +41,10 @@ export async function startEqlSimProcess(a: EqlSimArgs = {}): Promise<EqlSimProc
     '--username', a.username ?? 'grpadmin', '--password', a.password ?? 'eqlsecret', '--group-name', a.groupName ?? 'eqlgrp',
     '--pool', a.pool ?? 'default:200G', '--firmware', a.firmware ?? '5.2.0', ...(a.dataDir ? ['--data-dir', a.dataDir] : []), ...(a.extra ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ownTmp = a.tmpDir === undefined ? mkdtempSync(join(tmpdir(), 'eql-sim-tmp-')) : undefined;
+  const childTmp = a.tmpDir ?? ownTmp!;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: childTmp } });
+  if (ownTmp) child.once('exit', () => rmSync(ownTmp, { recursive: true, force: true }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const ready = await new Promise<string>((resolve, reject) => {

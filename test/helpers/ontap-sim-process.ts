@@ -5,6 +5,8 @@
  * with its stderr if they never come).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
 
@@ -22,6 +24,12 @@ export interface OntapSimProcess {
 export interface OntapSimArgs {
   readonly aggregates?: readonly string[];
   readonly dataDir?: string;
+  /**
+   * The child's TMPDIR. By default one of the helper's own, removed once the child has
+   * exited, so that not even a SIGKILLed simulator leaves its temporary data behind; a test
+   * that gives one keeps it, to look at what the simulator left there.
+   */
+  readonly tmpDir?: string;
   readonly iscsi?: boolean;
   readonly username?: string;
   readonly password?: string;
@@ -36,7 +44,10 @@ export async function startOntapSimProcess(a: OntapSimArgs = {}): Promise<OntapS
     ...(a.aggregates ?? ['aggr1:100G']).flatMap((x) => ['--aggregate', x]),
     ...(a.dataDir ? ['--data-dir', a.dataDir] : []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ownTmp = a.tmpDir === undefined ? mkdtempSync(join(tmpdir(), 'ontap-sim-tmp-')) : undefined;
+  const childTmp = a.tmpDir ?? ownTmp!;
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: childTmp } });
+  if (ownTmp) child.once('exit', () => rmSync(ownTmp, { recursive: true, force: true }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const [url, fingerprint] = await new Promise<[string, string]>((resolve, reject) => {

@@ -8,7 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OntapApiError, OntapRestClient } from '../../src/storage/netapp/ontap-rest-client.js';
 import { sanExport } from '../../sims/ontap/ontap-san.js';
 import { startOntapSimProcess } from '../helpers/ontap-sim-process.js';
@@ -273,6 +276,25 @@ describe('islet sim ontap', () => {
       c.close();
     } finally {
       await p.stop();
+    }
+  });
+
+  it('without --data-dir keeps its array in a directory of its own under TMPDIR and removes it when stopped', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ontap-tmp-check-'));
+    try {
+      const p = await startOntapSimProcess({ aggregates: ['aggr1:10G'], iscsi: true, tmpDir: tmp });
+      try {
+        const made = readdirSync(tmp);
+        assert.equal(made.length, 1, `one directory while it runs: ${made.join(', ')}`);
+        assert.match(made[0]!, /^islet-ontap-/);
+        assert.ok(readdirSync(join(tmp, made[0]!)).length > 0, 'the array keeps its data there');
+      } finally {
+        await p.stop();
+      }
+      assert.equal(p.child.signalCode, null, 'it stopped on SIGTERM by itself, not killed');
+      assert.deepEqual(readdirSync(tmp), [], 'nothing is left once it has stopped');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

@@ -8,7 +8,7 @@
  * group that keeps everything across a restart on a new address.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -227,5 +227,21 @@ describe('EqualLogic simulator', () => {
       assert.equal(p.host, '127.0.0.2');
       assert.equal((await eql.volume('moved')).size, 64 * MiB);
     } finally { eql.close(); await p.stop(); }
+  });
+
+  it('islet sim equallogic without --data-dir removes the directory it made when stopped', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'eql-tmp-check-'));
+    try {
+      const p = await startEqlSimProcess({ tmpDir: tmp });
+      const eql = new EqlClient({ host: p.host, port: p.port, username: 'grpadmin', password: 'eqlsecret', timeoutMs: 10_000 });
+      try {
+        await eql.createVolume({ name: 'scratch', sizeMiB: 64, pool: 'default', thin: true });
+        assert.deepEqual(readdirSync(tmp).map((d) => d.replace(/-.*/, '')), ['eql'], 'one directory while it runs');
+      } finally { eql.close(); await p.stop(); }
+      assert.equal(p.child.signalCode, null, 'it stopped on SIGTERM by itself, not killed');
+      assert.deepEqual(readdirSync(tmp), [], 'nothing is left once it has stopped');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
