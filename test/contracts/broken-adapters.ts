@@ -1,0 +1,41 @@
+/**
+ * @module
+ * Deliberately broken adapters, one per contract suite in this folder, run only when
+ * `contracts-can-fail.test.ts` starts this file with `ISLET_CONTRACT_SELF_CHECK` naming a
+ * suite (imported any other way it defines nothing): each must make its suite fail, which
+ * shows the suite can.
+ */
+import { rm } from 'node:fs/promises';
+import type { BlockDevice } from '../../src/core/ports/block-device.js';
+import { FileSrDriver } from '../../src/storage/file/file-sr-driver.js';
+import { makeTempDir } from '../storage/file/file-sr-helpers.js';
+import { runNbdExportContract } from './nbd-export.contract.js';
+import { srNbdExports } from './sr-nbd-exports.js';
+
+/** `dev` with `name` replaced: every other member still reaches the real device. */
+export function overriding<T extends object>(dev: T, name: string, replacement: unknown): T {
+  return new Proxy(dev, {
+    get(target, p) {
+      if (p === name) return replacement;
+      const v = Reflect.get(target, p, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** The broken adapter of each suite, by the name the self-check passes. */
+export const brokenAdapters: Record<string, () => void> = {
+  'nbd-export': () => runNbdExportContract('file SR whose NBD writes are acknowledged and dropped', async (content) => {
+    const dir = await makeTempDir();
+    return srNbdExports({ driver: new FileSrDriver(), deviceConfig: { path: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) }, content, {
+      wrapDevice: (dev: BlockDevice) => overriding(dev, 'write', async () => undefined),
+    });
+  }),
+};
+
+const chosen = process.env.ISLET_CONTRACT_SELF_CHECK;
+if (chosen) {
+  const run = brokenAdapters[chosen];
+  if (!run) throw new Error(`no broken adapter for ${chosen}`);
+  run();
+}
