@@ -10,6 +10,7 @@
 #   xe vdi-destroy uuid=<TAB>     uuids of the command's class (xe vdi-list params=uuid --minimal)
 #   xe vbd-create vm-uuid=<TAB>   uuids of the class the parameter names (vm-list)
 #   xe vm-list params=<TAB>       the class's fields;  file-name=/filename=<TAB>: files
+#   xe log-set-output output=<TAB>  nil, stderr, string, syslog, file:;  key=<TAB>: log-get-keys
 # The lists come from xe itself, with the connection words of the line being completed
 # (-s, -p, -u, -pw, -pwf, --nossl, server=…), ~/.xe and XE_EXTRA_ARGS as xe reads them.
 # XE_COMPLETION_DEBUG_FILE=path logs each completion's inputs and answer.
@@ -97,6 +98,14 @@ _xe_islet_candidates() {
         class)
             "${_xe_islet_cmd[@]}" help --all --minimal 2>/dev/null | tr ',' '\n' | sed -n 's/^\([a-z]*\)-list$/class=\1/p'
             return ;;
+        output | key | level)
+            [[ $cmd == log-set-output ]] || return
+            case $param in
+                output) printf 'output=%s\n' nil stderr string syslog syslog: file: ;;
+                key) _xe_islet_split "$("${_xe_islet_cmd[@]}" log-get-keys --minimal 2>/dev/null)" | sed 's/^/key=/' ;;
+                level) printf 'level=%s\n' debug info warn error ;;
+            esac
+            return ;;
         force | live | shared | multiple | minimal | bootable | unpluggable | sharable | paused | preserve | metadata | copy)
             printf '%s\n' "$param=true" "$param=false"
             return ;;
@@ -140,8 +149,8 @@ _xe_islet() {
         local c
         for c in "${cands[@]}"; do
             if [[ $c == *= && " ${words[*]:1:n-2} " == *" $c"* ]]; then continue; fi
-            # A finished value ends the word.
-            [[ $cur == *=* ]] && c+=' '
+            # A finished value ends the word (not a prefix such as output=file:).
+            [[ $cur == *=* && $c != *: ]] && c+=' '
             left+=("$c")
         done
         cands=("${left[@]}")

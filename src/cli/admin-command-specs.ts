@@ -3,7 +3,8 @@
  * xe's administration commands for the command table: VBD plugging, VM memory settings,
  * `vm-checkpoint`, host and pool administration (`host-dmesg`, `host-forget`,
  * `pool-sync-database`, `user-password-change`), `event-wait`, diagnostics and logs
- * (`diagnostic-vm-status`, `diagnostic-vdi-status`, `log-get`, `host-logs-download`). Names, parameters and
+ * (`diagnostic-vm-status`, `diagnostic-vdi-status`, `log-get`, `log-set-output`, `log-get-keys`, `log-reopen`,
+ * `host-logs-download`). Names, parameters and
  * selector flags are XenServer 6.0.2's.
  */
 import type { CommandSpec } from './command-table.js';
@@ -50,6 +51,11 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   { name: 'diagnostic-compact', reqd: [], optn: [], flags: ['host-selectors'], help: 'Perform a major GC collection and heap compaction.', load: diag },
   { name: 'diagnostic-db-stats', reqd: [], optn: [], help: 'Print db stats: the database generation, file size and objects per class.', load: diag },
   { name: 'log-get', reqd: [], optn: [], help: 'Return the recent log of the toolstack xe is connected to.', load: diag },
+  { name: 'log-set-output', reqd: ['output'], optn: ['key', 'level'],
+    help: 'Send the toolstack\'s log lines (of one key with key=, from one level up with level=) to an output: nil, stderr, '
+      + 'string (only the recent log log-get prints), syslog[:<facility>] or file:<file in the host\'s log directory>.', load: diag },
+  { name: 'log-get-keys', reqd: [], optn: [], help: 'List the keys the toolstack logs under.', load: diag },
+  { name: 'log-reopen', reqd: [], optn: [], help: 'Reopen the toolstack\'s log files (after logrotate moved them).', load: diag },
   { name: 'host-logs-download', reqd: [], optn: ['file-name'], flags: ['host-selectors'],
     help: 'Download a copy of the host logs (the toolstack\'s recent log) to file-name, or logs-<time>; with several hosts, '
       + 'one file each, named with the host\'s name.', load: diag },

@@ -6,6 +6,7 @@
  * from other actions and from tests alike.
  */
 import type { Hypervisor } from './ports/hypervisor.js';
+import type { LogControl } from './ports/log-control.js';
 import type { NbdEndpoint } from './ports/nbd-endpoint.js';
 import type { PoolDb } from './ports/pool-db.js';
 import type { PoolLink } from './ports/pool-link.js';
@@ -52,6 +53,8 @@ export interface Services {
   readonly stopping?: AbortSignal;
   /** This toolstack's recent log lines (host.get_log). */
   readonly recentLog?: () => string;
+  /** Where the toolstack's log lines go, by key and level (xe log-set-output). */
+  readonly logControl?: LogControl;
   /** Call timings the dispatcher records (xe diagnostic-timing-stats). */
   readonly callStats?: CallStats;
 }

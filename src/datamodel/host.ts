@@ -135,6 +135,32 @@ export const host = cls('host', {
       resultDoc: 'The figures, by name',
       role: 'pool-operator',
     }),
+    message('islet_log_set_output', {
+      doc: 'Sends the lines the host\'s toolstack logs under a key (every key when key is empty), from a level up (every level when empty), to an output: nil, stderr, string (only the recent log host.get_log returns), syslog[:facility] or file:<file in the host\'s log directory>',
+      params: [
+        param('host', t.ref('host'), 'The host whose toolstack logs'),
+        param('output', t.string, 'Where the lines go'),
+        param('key', t.string, 'A logging key (islet_log_get_keys), or empty for every key'),
+        param('level', t.string, 'debug, info, warn or error: the lowest level sent; empty for every level'),
+      ],
+      role: 'pool-admin',
+    }),
+    message('islet_log_get_keys', {
+      doc: 'Lists the keys the host\'s toolstack logs under',
+      params: [
+        param('host', t.ref('host'), 'The host whose toolstack logs'),
+      ],
+      result: t.set(t.string),
+      resultDoc: 'The keys, sorted',
+      role: 'read-only',
+    }),
+    message('islet_log_reopen', {
+      doc: 'Closes and opens again every log file the host\'s toolstack writes, as after the files were rotated',
+      params: [
+        param('host', t.ref('host'), 'The host whose toolstack logs'),
+      ],
+      role: 'pool-operator',
+    }),
     message('get_log', {
       doc: 'Returns the recent log of the host\'s toolstack',
       params: [

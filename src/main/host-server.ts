@@ -41,6 +41,7 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import { prepareNbd, type NbdListen } from './nbd-wiring.js';
 import type { StorageHost } from '../core/ports/storage-host.js';
 import { LogRing } from './log-ring.js';
+import { LogRouter } from './log-router.js';
 import { CallStats, watchGc } from '../core/process-stats.js';
 
 export interface HostServerOptions {
@@ -81,7 +82,12 @@ export interface RunningHost {
 export async function startHostServer(o: HostServerOptions): Promise<RunningHost> {
   const recentLog = new LogRing();
   watchGc();
-  const log = recentLog.tee(o.log ?? ((m: string) => process.stderr.write(`${m}\n`)));
+  const logs = new LogRouter(recentLog, {
+    stderr: o.log ?? ((m: string) => process.stderr.write(`${m}\n`)),
+    logDir: join(o.dataDir, 'logs'),
+    syslogSocket: process.env.ISLET_SYSLOG_SOCKET || '/dev/log',
+  });
+  const log = logs.logger('xapi');
   await mkdir(o.dataDir, { recursive: true });
   // Classes without a uuid (event, vdi_nbd_server_info) are known to the db but never rows.
   // A member's writes go to its master from the first one on: the pool layer wraps the database.
@@ -89,7 +95,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   const db = prepared.db;
   let hostRef = '' as Ref<'host'>;
   const sessions = new SessionStore(db, () => hostRef);
-  sessions.log = log;
+  sessions.log = logs.logger('session');
   const tasks = new TaskRunner(db, () => hostRef);
   const bootTime = Number(process.env.ISLET_BOOT_TIME) || Math.floor(Date.now() / 1000 - uptime());
   const name = process.env.ISLET_HOST_NAME || hostname();
@@ -99,9 +105,9 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     (user, pw) => sessions.setUser(user, pw, 'pool-admin'),
   );
   hostRef = first.hostRef;
-  const pool = attachPool(prepared, { dataDir: o.dataDir, classes, sessions, hostRef, listenHost: o.host, log });
+  const pool = attachPool(prepared, { dataDir: o.dataDir, classes, sessions, hostRef, listenHost: o.host, log: logs.logger('pool') });
   const updates = await prepareUpdates({
-    db, hostRef, sessions, tasks, dataDir: o.dataDir, pool: pool.link, log,
+    db, hostRef, sessions, tasks, dataDir: o.dataDir, pool: pool.link, log: logs.logger('updates'),
     createdPool: first.created, ...(o.updateKeyFiles ? { updateKeyFiles: o.updateKeyFiles } : {}),
   });
 
@@ -112,18 +118,19 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     advertiseHost: () => String(db.get('host', hostRef)?.address || '127.0.0.1'),
     ...(o.hypervisorMemory ?? process.env.ISLET_HYPERVISOR_MEMORY ? { memory: o.hypervisorMemory ?? process.env.ISLET_HYPERVISOR_MEMORY } : {}),
     ...(o.migrationRate ?? process.env.ISLET_MIGRATION_RATE ? { migrationRateMiBs: o.migrationRate ?? Number(process.env.ISLET_MIGRATION_RATE) } : {}),
-    log,
+    log: logs.logger('hypervisor'),
   });
-  const rrd = prepareRrd(db, () => hostRef, log);
+  const rrd = prepareRrd(db, () => hostRef, logs.logger('rrd'));
   const storage = prepareStorage({
-    db, hostRef, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
+    db, hostRef, sessions, tasks, dataDir: o.dataDir, log: logs.logger('storage'), ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
     meter: (h) => rrd.meter.meterStorage(h),
   });
-  const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log });
+  const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log: logs.logger('nbd') });
   const stopping = new AbortController();
   const services: Services = {
     stopping: stopping.signal,
     recentLog: () => recentLog.text(),
+    logControl: logs,
     callStats: new CallStats(),
     db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir, storage: storage.host,
     hypervisor, hypervisorEndpoint: () => hypervisor.endpoint(),
@@ -146,7 +153,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   for (const [key, handler] of pool.resources) resources.set(key, handler);
   for (const [key, handler] of updates.resources) resources.set(key, handler);
   for (const [key, handler] of storage.resources(services)) resources.set(key, handler);
-  for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log, ...(pool.link ? { pool: pool.link } : {}) }, hypervisor)) resources.set(key, handler);
+  for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log: logs.logger('rrd'), ...(pool.link ? { pool: pool.link } : {}) }, hypervisor)) resources.set(key, handler);
   await storage.start(services);
   const tls = await loadOrCreateTlsIdentity(o.dataDir, {
     ...(o.tlsCertFile ? { certFile: o.tlsCertFile } : {}),
@@ -157,7 +164,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   await nbd.start(services, tls, name);
   const inherited = Number(process.env.ISLET_LISTEN_FD);
   const listener = await listenDual(o.host, o.port, tls,
-    createHttpApi({ dispatcher, resources, log, staticFiles: createWebConsoleHandler(webConsoleDir(), (port) => poolHostAddresses(db, port)), stopping: stopping.signal }),
+    createHttpApi({ dispatcher, resources, log: logs.logger('http'), staticFiles: createWebConsoleHandler(webConsoleDir(), (port) => poolHostAddresses(db, port)), stopping: stopping.signal }),
     { log, ...(Number.isInteger(inherited) && inherited > 2 ? { fd: inherited } : {}) });
   await pool.start(listener.port);
   await startHostFacts(services, keeper.signal, o.dom0Memory ?? DEFAULT_DOM0_MEMORY, log);

@@ -5,7 +5,8 @@
  * words of their own) and calls that function, printing COMPREPLY. The values come from a
  * real one-host Islet through `bin/xe` on PATH: command names, a command's parameters, VM
  * names (escaped), uuids of the command's class or of the class a `*-uuid=` parameter
- * names, fields for `params=`, classes for `event-wait class=`. Needs `npm run build`.
+ * names, fields for `params=`, classes for `event-wait class=`, `log-set-output`'s outputs,
+ * keys (from `xe log-get-keys`) and levels. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -150,5 +151,15 @@ describe('xe bash completion', () => {
     assert.deepEqual(fields.sort(), ['name-description ', 'name-label ']);
     assert.ok((await complete('xe event-wait class=')).includes('vm '));
     assert.deepEqual(await complete('xe vm-shutdown force='), ['true ', 'false ']);
+  });
+
+  it('completes log-set-output\'s outputs, the server\'s logging keys and the levels', async () => {
+    assert.deepEqual(await complete('xe log-set-output output='), ['nil ', 'stderr ', 'string ', 'syslog ', 'syslog:', 'file:']);
+    assert.deepEqual(await complete('xe log-set-output output=fi'), ['file:']);
+    const keys = await complete('xe log-set-output key=');
+    for (const k of ['http ', 'nbd ', 'session ', 'storage ', 'xapi ']) assert.ok(keys.includes(k), `${k} in ${keys.join('|')}`);
+    assert.deepEqual(await complete('xe log-set-output output=nil key=n'), ['nbd ']);
+    assert.deepEqual(await complete('xe log-set-output level=w'), ['warn ']);
+    assert.deepEqual((await complete('xe log-')).sort(), ['log-get ', 'log-get-keys ', 'log-reopen ', 'log-set-output ']);
   });
 });

@@ -43,8 +43,16 @@ describe('xe help', () => {
     for (const c of ['vbd-destroy', 'vbd-plug', 'vbd-unplug', 'vm-memory-limits-set', 'vm-memory-static-range-set',
       'vm-memory-dynamic-range-set', 'vm-memory-target-set', 'vm-checkpoint', 'host-dmesg', 'host-forget', 'event-wait',
       'user-password-change', 'pool-sync-database', 'diagnostic-vm-status', 'diagnostic-vdi-status', 'log-get', 'host-logs-download', 'diagnostic-timing-stats',
-      'diagnostic-gc-stats', 'diagnostic-compact', 'diagnostic-db-stats']) {
+      'diagnostic-gc-stats', 'diagnostic-compact', 'diagnostic-db-stats', 'log-set-output', 'log-get-keys', 'log-reopen']) {
       assert.ok(all.includes(c), `${c} missing from xe help --all`);
     }
+  });
+
+  it('gives log-set-output xe\'s grammar: output required, key and level optional', () => {
+    const r = xe('help', 'log-set-output');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /reqd params\s*: output\b/);
+    assert.match(r.out, /optional params\s*: key, level\b/);
+    assert.match(r.out, /nil, stderr, string \(only the recent log log-get prints\), syslog\[:<facility>\] or file:/);
   });
 });

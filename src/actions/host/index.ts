@@ -3,16 +3,17 @@
  * host: every explicit message of the class, gathered from the modules that implement
  * them (domains, evacuation and memory from the VM side; restart, reboot and shutdown
  * from the lifecycle side; plugins and the smaller calls clients make; the toolstack's own
- * diagnostics).
+ * diagnostics and logging).
  */
 import { joinActions } from '../../core/actions-of.js';
 import { hostDiagnosticActions } from './host-diagnostics.js';
 import { hostDomainActions } from './host-domains.js';
 import { hostEvacuateActions } from './host-evacuate.js';
 import { hostExtraActions } from './host-extras.js';
+import { hostLoggingActions } from './host-logging.js';
 import { hostLifecycleActions } from './host-lifecycle-actions.js';
 import { hostManagementActions } from './host-management.js';
 import { hostVmActions } from './host-vm-actions.js';
 
 export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions,
-  hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions);
+  hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions, hostLoggingActions);

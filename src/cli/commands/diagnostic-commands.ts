@@ -4,9 +4,10 @@
  * state and possible hosts, each disk drive and whether it is attachable, whether the VM
  * can boot on each host and why not, whether it is agile), `diagnostic-vdi-status uuid=`
  * (the disk and its active and inactive drives), `log-get` (the recent log of the host xe
- * talks to, `host.get_log`) and `host-logs-download [file-name=] <host-selectors>` (each
- * selected host's recent log saved to a file: `file-name`, or `logs-<UTC time>`, suffixed
- * with the host's name when there are several). `diagnostic-timing-stats` (every host's
+ * talks to, `host.get_log`), `log-set-output output= [key=] [level=]`, `log-get-keys` and
+ * `log-reopen` (that toolstack's log outputs, `host.islet_log_*`), and `host-logs-download
+ * [file-name=] <host-selectors>` (each selected host's recent log saved to a file:
+ * `file-name`, or `logs-<UTC time>`, suffixed with the host's name when there are several). `diagnostic-timing-stats` (every host's
  * per-call timings), `diagnostic-gc-stats` and `diagnostic-compact` (the selected hosts'
  * toolstack heaps) and `diagnostic-db-stats` (the master's database) come from
  * `host.islet_diagnostics`: the toolstack is not OCaml, so its figures are its own.
@@ -155,11 +156,24 @@ export async function run(ctx: CommandContext): Promise<void> {
     case 'diagnostic-vm-status': return vmStatus(ctx);
     case 'diagnostic-vdi-status': return vdiStatus(ctx);
     case 'host-logs-download': return logsDownload(ctx);
-    default: {
+    case 'log-set-output':
+      await ctx.call('host.islet_log_set_output', await connectedHost(ctx), getParam(ctx.params, 'output'),
+        getParam(ctx.params, 'key') ?? '', getParam(ctx.params, 'level') ?? '');
+      return;
+    case 'log-get-keys':
+      ctx.printer.list((await ctx.call('host.islet_log_get_keys', await connectedHost(ctx))) as string[]);
+      return;
+    case 'log-reopen':
+      await ctx.call('host.islet_log_reopen', await connectedHost(ctx));
+      return;
+    default:
       // log-get: the log of the host xe is connected to.
-      const [pool] = (await ctx.call('pool.get_all')) as string[];
-      const me = String(await ctx.call('pool.get_master', pool));
-      ctx.printer.msg(String(await ctx.client.callAsync('host.get_log', me)).replace(/\n$/, ''));
-    }
+      ctx.printer.msg(String(await ctx.client.callAsync('host.get_log', await connectedHost(ctx))).replace(/\n$/, ''));
   }
+}
+
+/** The host xe talks to: the master (a member redirects xe to it). */
+async function connectedHost(ctx: CommandContext): Promise<string> {
+  const [pool] = (await ctx.call('pool.get_all')) as string[];
+  return String(await ctx.call('pool.get_master', pool));
 }
