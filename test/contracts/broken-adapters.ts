@@ -5,12 +5,14 @@
  * suite (imported any other way it defines nothing): each must make its suite fail, which
  * shows the suite can.
  */
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import type { BlockDevice } from '../../src/core/ports/block-device.js';
 import { FileSrDriver } from '../../src/storage/file/file-sr-driver.js';
 import { makeTempDir } from '../storage/file/file-sr-helpers.js';
 import { runNbdExportContract } from './nbd-export.contract.js';
 import { srNbdExports } from './sr-nbd-exports.js';
+import { sqliteUpdateStore } from './sqlite-update-store.js';
+import { runUpdateStoreContract } from './update-store.contract.js';
 
 /** `dev` with `name` replaced: every other member still reaches the real device. */
 export function overriding<T extends object>(dev: T, name: string, replacement: unknown): T {
@@ -30,6 +32,25 @@ export const brokenAdapters: Record<string, () => void> = {
     return srNbdExports({ driver: new FileSrDriver(), deviceConfig: { path: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) }, content, {
       wrapDevice: (dev: BlockDevice) => overriding(dev, 'write', async () => undefined),
     });
+  }),
+  'update-store': () => runUpdateStoreContract('update store that leaves refused files behind', async (key) => {
+    const f = await sqliteUpdateStore(key);
+    const accept = f.store.accept.bind(f.store);
+    return {
+      ...f,
+      store: {
+        ...f.store,
+        storedPath: f.store.storedPath,
+        accept: async (path: string, size: number) => {
+          try {
+            return await accept(path, size);
+          } catch (e) {
+            await writeFile(path, 'left behind');
+            throw e;
+          }
+        },
+      },
+    };
   }),
 };
 
