@@ -12,41 +12,24 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { XapiClient } from '../../src/client/xapi-client.js';
-import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
-import { startPool, type IsletPool } from '../helpers/islet-pool.js';
-import { UpdateFixture } from '../updates/update-fixture.js';
-
-const next = (page: Page) => page.getByRole('dialog').getByRole('button', { name: 'Next >' }).click();
+import { browserSkip, screenshot } from '../helpers/browser.js';
+import type { IsletPool } from '../helpers/islet-pool.js';
+import type { UpdateFixture } from '../updates/update-fixture.js';
+import { next, openWizard, prechecksPassed, startWizardPool, uploadUpdate, type WizardPool } from './update-wizard-fixture.js';
 
 describe('Install Update wizard against a 3-host pool', { skip: browserSkip(), timeout: 900_000 }, () => {
+  let w: WizardPool;
   let fx: UpdateFixture;
   let pool: IsletPool;
   let c: XapiClient;
-  let browser: TestBrowser;
   let page: Page;
-  let closePage: () => Promise<void>;
 
   before(async () => {
-    fx = await UpdateFixture.create();
-    pool = await startPool({ hosts: 3, args: ['--update-key', fx.keyFile] });
-    c = await pool.client();
-    await c.call('pool.set_name_label', ((await c.call('pool.get_all')) as string[])[0], 'Islet Pool');
-    browser = await launchBrowser();
-    const p = await browser.page();
-    page = p.page;
-    closePage = () => p.context.close();
-    await page.goto(pool.masterUrl.replace(/^https:/, 'http:'));
-    await page.getByLabel('User name').fill('root');
-    await page.getByLabel('Password').fill(pool.rootPassword);
-    await page.getByRole('button', { name: 'Connect' }).click();
-    await page.getByRole('treeitem', { name: 'Islet Pool', exact: true }).waitFor();
+    w = await startWizardPool(3);
+    ({ fx, pool, c, page } = w);
   });
   after(async () => {
-    await closePage?.();
-    await browser?.close();
-    c?.close();
-    await pool?.stop();
-    await fx?.close();
+    await w?.close();
   });
 
   it('refuses bad files, then installs an update with a rolling reboot and ends "Fully applied"', async () => {
@@ -55,10 +38,7 @@ describe('Install Update wizard against a 3-host pool', { skip: browserSkip(), t
     await writeFile(notes, 'not an update\n');
     const forged = join(fx.work, 'forged.xsupdate');
     await writeFile(forged, Buffer.from('PK\x03\x04 this is not a signed update'));
-    await page.getByRole('treeitem', { name: 'Islet Pool', exact: true }).click();
-    await page.locator('header [data-action=install-update]').click();
-    const dialog = page.getByRole('dialog', { name: 'Install Update' });
-    await dialog.getByRole('region', { name: 'Before You Start' }).waitFor();
+    const dialog = await openWizard(page);
     await next(page);
     await dialog.getByLabel('Update file (.xsupdate or .zip)').setInputFiles(notes);
     await dialog.getByRole('alert').filter({ hasText: 'is not an update file' }).waitFor();
@@ -68,9 +48,7 @@ describe('Install Update wizard against a 3-host pool', { skip: browserSkip(), t
     await dialog.getByRole('alert').filter({ hasText: 'INVALID_PATCH' }).waitFor();
     assert.deepEqual(await c.call('pool_patch.get_all'), []);
     await dialog.getByRole('button', { name: '< Previous' }).click();
-    await dialog.getByLabel('Update file (.xsupdate or .zip)').setInputFiles(u.path);
-    await next(page);
-    await dialog.getByRole('status').filter({ hasText: 'Uploaded: XS602E901' }).waitFor({ timeout: 60_000 });
+    await uploadUpdate(page, dialog, u.path, 'XS602E901');
     assert.equal(await dialog.getByTestId('upload-percent').textContent(), '100%');
     // Behind the wizard, the pool's General tab now lists the update as not applied.
     await page.locator('#pool-updates [data-status="Not applied"] [data-update="XS602E901"]').waitFor();
@@ -80,10 +58,7 @@ describe('Install Update wizard against a 3-host pool', { skip: browserSkip(), t
     assert.equal(await dialog.getByRole('checkbox').count(), 3);
     await next(page);
     await dialog.getByRole('region', { name: 'Prechecks' }).waitFor();
-    await page.waitForFunction(() => {
-      const rows = [...document.querySelectorAll('table[aria-label=Prechecks] tbody tr')];
-      return rows.length > 0 && rows.every((r) => r.textContent?.includes('Passed'));
-    }, undefined, { timeout: 120_000 });
+    await prechecksPassed(page);
     await screenshot(page, 'wizard-prechecks');
     await next(page);
     await dialog.getByLabel('Plan').filter({ hasText: 'Estimated duration' }).waitFor({ timeout: 60_000 });
@@ -111,8 +86,7 @@ describe('Install Update wizard against a 3-host pool', { skip: browserSkip(), t
     });
     assert.ok(seen.reconnected, 'the console showed the lost connection while the master restarted');
     // The master rebooted during the run: the test's own session went with it.
-    c.close();
-    c = await pool.client();
+    c = await w.reconnect();
     const names = await Promise.all([0, 1, 2].map(async (i) => String(await c.call('host.get_name_label', await pool.hostRef(i)))));
     for (const h of names) {
       assert.ok(seen.steps.includes(`${h}:done`), `${h} done: ${seen.steps.join(' ')}`);
@@ -127,12 +101,9 @@ describe('Install Update wizard against a 3-host pool', { skip: browserSkip(), t
     const u = await fx.custom({ name: 'XS602E902', guidance: ['restartXAPI'] });
     const host2 = await pool.hostRef(2);
     await c.call('host.disable', host2);
-    await page.locator('header [data-action=install-update]').click();
-    const dialog = page.getByRole('dialog', { name: 'Install Update' });
+    const dialog = await openWizard(page);
     await next(page);
-    await dialog.getByLabel('Update file (.xsupdate or .zip)').setInputFiles(u.path);
-    await next(page);
-    await dialog.getByRole('status').filter({ hasText: 'Uploaded: XS602E902' }).waitFor({ timeout: 60_000 });
+    await uploadUpdate(page, dialog, u.path, 'XS602E902');
     await next(page);
     await next(page);
     const failed = dialog.locator('tr[data-check=enabled]').filter({ hasText: 'Failed' });
@@ -140,10 +111,7 @@ describe('Install Update wizard against a 3-host pool', { skip: browserSkip(), t
     assert.equal(await dialog.getByRole('button', { name: 'Next >' }).isDisabled(), true);
     await screenshot(page, 'wizard-precheck-failed');
     await failed.getByRole('button', { name: /Resolve: Exit maintenance mode/ }).click();
-    await page.waitForFunction(() => {
-      const rows = [...document.querySelectorAll('table[aria-label=Prechecks] tbody tr')];
-      return rows.length > 0 && rows.every((r) => r.textContent?.includes('Passed'));
-    }, undefined, { timeout: 120_000 });
+    await prechecksPassed(page);
     assert.equal(await c.call('host.get_enabled', host2), true);
     assert.equal(await dialog.getByRole('button', { name: 'Next >' }).isDisabled(), false);
     await dialog.getByRole('button', { name: 'Cancel' }).last().click();

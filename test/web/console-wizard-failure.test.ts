@@ -14,19 +14,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import type { XapiClient } from '../../src/client/xapi-client.js';
-import { browserSkip, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
-import { startPool, type IsletPool } from '../helpers/islet-pool.js';
-import { UpdateFixture } from '../updates/update-fixture.js';
-
-const next = (page: Page) => page.getByRole('dialog').getByRole('button', { name: 'Next >' }).click();
+import { browserSkip, screenshot } from '../helpers/browser.js';
+import type { UpdateFixture } from '../updates/update-fixture.js';
+import { next, openWizard, prechecksPassed, startWizardPool, uploadUpdate, type WizardPool } from './update-wizard-fixture.js';
 
 describe('Install Update wizard: a failed host pauses the run; Resume and Abort', { skip: browserSkip(), timeout: 600_000 }, () => {
+  let w: WizardPool;
   let fx: UpdateFixture;
-  let pool: IsletPool;
   let c: XapiClient;
-  let browser: TestBrowser;
   let page: Page;
-  let closePage: () => Promise<void>;
   const refs: string[] = [];
   let memberFlag = '';
 
@@ -38,21 +34,13 @@ describe('Install Update wizard: a failed host pauses the run; Resume and Abort'
 
   /** Uploads through the wizard and drives it to its last page, where Install is. */
   const wizardToInstall = async (path: string, name: string): Promise<Locator> => {
-    await page.getByRole('treeitem', { name: 'Islet Pool', exact: true }).click();
-    await page.locator('header [data-action=install-update]').click();
-    const dialog = page.getByRole('dialog', { name: 'Install Update' });
-    await dialog.getByRole('region', { name: 'Before You Start' }).waitFor();
+    const dialog = await openWizard(page);
     await next(page);
-    await dialog.getByLabel('Update file (.xsupdate or .zip)').setInputFiles(path);
-    await next(page);
-    await dialog.getByRole('status').filter({ hasText: `Uploaded: ${name}` }).waitFor({ timeout: 60_000 });
+    await uploadUpdate(page, dialog, path, name);
     await next(page);
     await dialog.getByRole('region', { name: 'Select Servers' }).waitFor();
     await next(page);
-    await page.waitForFunction(() => {
-      const rows = [...document.querySelectorAll('table[aria-label=Prechecks] tbody tr')];
-      return rows.length > 0 && rows.every((r) => r.textContent?.includes('Passed'));
-    }, undefined, { timeout: 120_000 });
+    await prechecksPassed(page);
     await next(page);
     await dialog.getByLabel('Plan').filter({ hasText: 'Estimated duration' }).waitFor({ timeout: 60_000 });
     await next(page);
@@ -80,28 +68,13 @@ describe('Install Update wizard: a failed host pauses the run; Resume and Abort'
   };
 
   before(async () => {
-    fx = await UpdateFixture.create();
-    pool = await startPool({ hosts: 2, args: ['--update-key', fx.keyFile] });
-    c = await pool.client();
-    await c.call('pool.set_name_label', ((await c.call('pool.get_all')) as string[])[0], 'Islet Pool');
-    for (let i = 0; i < 2; i++) refs.push(await pool.hostRef(i));
+    w = await startWizardPool(2);
+    ({ fx, c, page } = w);
+    for (let i = 0; i < 2; i++) refs.push(await w.pool.hostRef(i));
     memberFlag = join(fx.work, `fail-${String(await c.call('host.get_uuid', refs[1]))}`);
-    browser = await launchBrowser();
-    const p = await browser.page();
-    page = p.page;
-    closePage = () => p.context.close();
-    await page.goto(pool.masterUrl.replace(/^https:/, 'http:'));
-    await page.getByLabel('User name').fill('root');
-    await page.getByLabel('Password').fill(pool.rootPassword);
-    await page.getByRole('button', { name: 'Connect' }).click();
-    await page.getByRole('treeitem', { name: 'Islet Pool', exact: true }).waitFor();
   });
   after(async () => {
-    await closePage?.();
-    await browser?.close();
-    c?.close();
-    await pool?.stop();
-    await fx?.close();
+    await w?.close();
   });
 
   it('shows the paused run with the hook\'s error; Resume after the fix ends "Fully applied"', async () => {
