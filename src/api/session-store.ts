@@ -5,7 +5,9 @@
  * clients can read), so a toolstack restart invalidates them, as in xapi. Failed logins
  * are answered more slowly each time, per user and per peer, in a bounded table nobody can
  * flush (`login-throttle.ts`), and a login naming no account costs the same password hash
- * as one naming a real account, so answer times do not tell which names exist.
+ * as one naming a real account, so answer times do not tell which names exist. A right
+ * password scrypt accepted less than a minute ago is recognised without hashing again
+ * (`verified-logins.ts`): the throttle, the role check and the session are as for any login.
  */
 import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
@@ -14,6 +16,7 @@ import { Roles, type Role } from '../datamodel/roles.js';
 import type { SessionInfo } from '../core/ports/sessions.js';
 import { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
+import { VerifiedLogins } from './verified-logins.js';
 
 export interface LocalUser {
   readonly name: string;
@@ -30,8 +33,12 @@ export class SessionStore {
   /** Live sessions; `user` is kept for subject-backed users, whose role is looked up per call. */
   private readonly sessions = new Map<string, SessionInfo & { lastActive: number; role: Role; user?: LocalUser }>();
   private readonly throttle = new LoginThrottle();
+  /** Recently verified (user, stored hash, password) triples, as keyed MACs; memory only. */
+  readonly verified = new VerifiedLogins();
   /** A hash no password matches, checked for unknown names so that they cost as much as known ones. */
   private dummyHash: Promise<string> | undefined;
+  /** Passwords checked with scrypt so far, the dummy checks included (for tests and diagnostics). */
+  hashChecks = 0;
   /** Where failed logins are reported (the host's log). */
   log: (msg: string) => void = () => undefined;
 
@@ -50,10 +57,17 @@ export class SessionStore {
     if (!Roles.includes(role)) throw new ApiError('INVALID_VALUE', ['role', role]);
     const user: LocalUser = { name, hash: await hashPassword(password), role, ...(subject ? { subject } : {}) };
     this.db.setMeta(USER_KEY(name), JSON.stringify(user));
+    this.verified.forget(name);
   }
 
   removeUser(name: string): void {
     this.db.setMeta(USER_KEY(name), undefined);
+    this.verified.forget(name);
+  }
+
+  /** A role given to or taken from a user's subject: its next login is checked in full. */
+  rolesChanged(name: string): void {
+    this.verified.forget(name);
   }
 
   async login(uname: string, pwd: string, originator: string, peer: string, internal = false): Promise<SessionInfo> {
@@ -61,9 +75,11 @@ export class SessionStore {
     const delay = this.throttle.delayMs(uname, user !== undefined, peer);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     this.dummyHash ??= hashPassword(`no account ${Math.random()}`);
+    // Only the right password for this very stored hash can be in the cache; anything else
+    // (a wrong password, an unknown name) pays the full hash, so failures all cost the same.
     const ok = user !== undefined
-      ? await verifyPassword(pwd, user.hash)
-      : (await verifyPassword(pwd, await this.dummyHash), false);
+      ? this.verified.has(uname, user.hash, pwd) || await this.verifyAndRemember(uname, user.hash, pwd)
+      : (this.hashChecks++, await verifyPassword(pwd, await this.dummyHash), false);
     if (!ok || !user) {
       const n = this.throttle.fail(uname, user !== undefined, peer);
       // One line per power of two: a flood is visible without flooding the log.
@@ -77,6 +93,13 @@ export class SessionStore {
     // As xapi: a subject must hold a role to log in at all.
     if (!role) throw new ApiError('SESSION_AUTHORIZATION_FAILED', [uname, 'The subject holds no role in this pool']);
     return this.open({ ...user, role }, originator, internal);
+  }
+
+  private async verifyAndRemember(uname: string, hash: string, pwd: string): Promise<boolean> {
+    this.hashChecks++;
+    const ok = await verifyPassword(pwd, hash);
+    if (ok) this.verified.remember(uname, hash, pwd);
+    return ok;
   }
 
   /**

@@ -24,6 +24,12 @@ function roleRow(ctx: ActionContext, ref: unknown) {
   return row;
 }
 
+/** The local user a subject stands for, if it is one of ours. */
+function localUserName(row: Record<string, unknown>): string | undefined {
+  const id = String(row.subject_identifier);
+  return id.startsWith(LOCAL_PREFIX) ? id.slice(LOCAL_PREFIX.length) : undefined;
+}
+
 export const subjectActions = {
   islet_create_local_user: async (ctx, a) => {
     const name = String(a.name);
@@ -43,9 +49,8 @@ export const subjectActions = {
 
   destroy: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
-    const id = String(row.subject_identifier);
-    if (id.startsWith(LOCAL_PREFIX)) {
-      const name = id.slice(LOCAL_PREFIX.length);
+    const name = localUserName(row);
+    if (name !== undefined) {
       ctx.services.sessions.logoutUser(name);
       ctx.services.sessions.removeUser(name);
     }
@@ -58,12 +63,16 @@ export const subjectActions = {
     roleRow(ctx, a.role);
     const roles = row.roles as string[];
     if (!roles.includes(a.role as string)) ctx.db.update('subject', a.self, { roles: [...roles, a.role] });
+    const name = localUserName(row);
+    if (name !== undefined) ctx.services.sessions.rolesChanged(name);
     return '';
   },
 
   remove_from_roles: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
     ctx.db.update('subject', a.self, { roles: (row.roles as string[]).filter((r) => r !== a.role) });
+    const name = localUserName(row);
+    if (name !== undefined) ctx.services.sessions.rolesChanged(name);
     return '';
   },
 

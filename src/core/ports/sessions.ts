@@ -30,6 +30,8 @@ export interface SessionsPort {
   getUser(name: string): { name: string; hash: string; role: Role; subject?: string } | undefined;
   setUser(name: string, password: string, role: Role, subject?: string): Promise<void>;
   removeUser(name: string): void;
+  /** A role given to or taken from the user's subject (recently verified logins are dropped). */
+  rolesChanged(name: string): void;
 }
 
 /** Opening (and ending) a session for a caller authenticated another way (a host of the pool). */
