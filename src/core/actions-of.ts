@@ -12,21 +12,12 @@
 import type { ClassDecl, MessageDecl, ParamDecl, Ty } from '../datamodel/dsl.js';
 import type { ClassName, DeclaredClass } from '../datamodel/index.js';
 import type { ActionContext } from './action-context.js';
+import type { RecordOf } from './record-of.js';
 import type { Ref } from './ref.js';
 import type { Typed } from './typed.js';
+import type { ValueOf } from './value-of.js';
 
-/** The value a parameter of XenAPI type `T` has once decoded (see `api/wire/typed-value.ts`). */
-export type ValueOf<T extends Ty> =
-  Ty extends T ? unknown // a type known only as `Ty` says nothing (and would recurse for ever)
-  : T extends { kind: 'string' | 'datetime' } ? string
-  : T extends { kind: 'int' | 'float' } ? number
-  : T extends { kind: 'bool' } ? boolean
-  : T extends { kind: 'ref'; cls: infer C extends string } ? Ref<C>
-  : T extends { kind: 'enum'; values: readonly (infer V)[] } ? V
-  : T extends { kind: 'set'; of: infer E extends Ty } ? ValueOf<E>[]
-  : T extends { kind: 'map'; value: infer V extends Ty } ? Record<string, ValueOf<V>>
-  : T extends { kind: 'record' } ? Record<string, unknown>
-  : unknown;
+export type { ValueOf } from './value-of.js';
 
 /** A message's arguments, by parameter name (the session excluded). */
 export type ArgsOf<M extends MessageDecl> = { [P in M['params'][number] as P['name']]: ValueOf<P['ty']> };
@@ -40,9 +31,12 @@ export type HandlerOf<M extends MessageDecl> =
 
 type ClassNamed<C extends ClassName> = Extract<DeclaredClass, { name: C }>;
 
-/** The generic create/destroy a class has, which its actions may take over. */
+/**
+ * The generic create/destroy a class has, which its actions may take over. The wire
+ * decoder gives `create` the declared fields the client sent, each of its declared type.
+ */
 type Generic<C extends ClassName, D extends ClassDecl> =
-  (D['create'] extends true ? { readonly create?: (ctx: ActionContext, args: { args: Record<string, unknown> }) => Ref<C> | Promise<Ref<C>> } : unknown)
+  (D['create'] extends true ? { readonly create?: (ctx: ActionContext, args: { args: Partial<RecordOf<C>> }) => Ref<C> | Promise<Ref<C>> } : unknown)
   & (D['destroy'] extends true ? { readonly destroy?: (ctx: ActionContext, args: { self: Ref<C> }) => unknown } : unknown);
 
 /** The handlers class `C` may have, typed from its declaration. */

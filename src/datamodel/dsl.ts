@@ -179,8 +179,14 @@ function defaultFor(ty: Ty): unknown {
   }
 }
 
+/**
+ * A field whose name and type stay literal in its type (see `t`), from which
+ * `RecordOf<'VM'>` (`core/record-of.ts`) types the rows the database gives back.
+ */
+export type Field<N extends string = string, T extends Ty = Ty> = FieldDecl & { readonly name: N; readonly ty: T };
+
 function field(qualifier: Qualifier) {
-  return (name: string, ty: Ty, doc: string, opts: FieldOpts = {}): FieldDecl => ({
+  return <N extends string, T extends Ty>(name: N, ty: T, doc: string, opts: FieldOpts = {}): Field<N, T> => ({
     name, ty, qualifier, doc,
     default: opts.default ?? defaultFor(ty),
     ...(opts.inverse ? { inverse: opts.inverse } : {}),
@@ -199,7 +205,7 @@ export const ctor = field('RO/constructor');
 export const runtime = field('RO/runtime');
 
 /** The reverse side of a relation: `VM.VBDs` is computed from `VBD.VM`. */
-export function inverse(name: string, cls: string, backField: string, doc: string): FieldDecl {
+export function inverse<N extends string, C extends string>(name: N, cls: C, backField: string, doc: string) {
   return runtime(name, t.set(t.ref(cls)), doc, { inverse: { cls, field: backField } });
 }
 
@@ -278,15 +284,21 @@ interface ClassOpts {
  * type, from which `ActionsOf<'VM'>` derives the handlers the class must have.
  */
 export type Class<N extends string = string, M extends readonly MessageDecl[] = readonly MessageDecl[],
-  Cr extends boolean = boolean, De extends boolean = boolean> =
-  ClassDecl & { readonly name: N; readonly messages: M; readonly create: Cr; readonly destroy: De };
+  Cr extends boolean = boolean, De extends boolean = boolean, F extends readonly FieldDecl[] = readonly FieldDecl[]> =
+  ClassDecl & { readonly name: N; readonly messages: M; readonly create: Cr; readonly destroy: De; readonly fields: F };
+
+/** The `uuid` field `cls` puts first when a declaration leaves it out. */
+type UuidField = Field<'uuid', typeof t.string>;
 
 /** Every class has `uuid` first, as in XenAPI; declarations list the rest. */
-export function cls<N extends string, const M extends readonly MessageDecl[] = [], Cr extends boolean = false, De extends boolean = false>(
-  name: N, o: ClassOpts & { messages?: M; create?: Cr; destroy?: De },
-): Class<N, M, Cr, De> {
+export function cls<N extends string, const M extends readonly MessageDecl[] = [], Cr extends boolean = false, De extends boolean = false,
+  F extends readonly FieldDecl[] = []>(
+  name: N, o: ClassOpts & { messages?: M; create?: Cr; destroy?: De; fields: F },
+): Class<N, M, Cr, De, ReadonlyArray<UuidField | F[number]>> {
   const hasUuid = o.uuid === false || o.fields.some((f) => f.name === 'uuid');
-  const fields = hasUuid ? o.fields : [runtime('uuid', t.string, 'Unique identifier of the object'), ...o.fields];
+  // A declaration that gives its own uuid (or has none) keeps its list; the type says
+  // `uuid` either way, which only matters to the few classes that are not rows.
+  const fields = (hasUuid ? o.fields : [runtime('uuid', t.string, 'Unique identifier of the object'), ...o.fields]) as ReadonlyArray<UuidField | F[number]>;
   const names = new Set<string>();
   for (const f of fields) {
     if (names.has(f.name)) throw new Error(`datamodel: ${name}.${f.name} declared twice`);

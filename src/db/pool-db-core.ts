@@ -7,7 +7,7 @@
  * before the caller gets control back. Without a store this is the in-memory database.
  */
 import { ApiError } from '../core/api-error.js';
-import type { ChangesSince, PoolDb, Row } from '../core/ports/pool-db.js';
+import type { ChangesSince, PoolDb, Row, RowOf } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import type { ClassDecl } from '../datamodel/dsl.js';
 import { ChangeLog, objectKey, type LogEntry } from './change-log.js';
@@ -107,22 +107,24 @@ export class PoolDbCore implements PoolDb {
 
   // --- reads -------------------------------------------------------------------------
 
-  get(cls: string, ref: Ref): Row | undefined {
+  // Rows are typed from the declarations (`RowOf`) because every write is checked
+  // against them (`checkRow`); these casts are where that promise is made.
+  get<C extends string>(cls: C, ref: Ref): RowOf<C> | undefined {
     const cs = this.#readable(cls);
     const e = cs?.objects.get(ref);
-    return e && cs!.copy.record(e.row, ref);
+    return (e && cs!.copy.record(e.row, ref)) as RowOf<C> | undefined;
   }
 
-  all<C extends string>(cls: C): Array<[Ref<C>, Row]> {
+  all<C extends string>(cls: C): Array<[Ref<C>, RowOf<C>]> {
     const cs = this.#readable(cls);
-    const out: Array<[Ref<C>, Row]> = [];
-    if (cs) for (const [ref, e] of cs.objects) out.push([ref as Ref<C>, cs.copy.record(e.row, ref)]);
+    const out: Array<[Ref<C>, RowOf<C>]> = [];
+    if (cs) for (const [ref, e] of cs.objects) out.push([ref as Ref<C>, cs.copy.record(e.row, ref) as RowOf<C>]);
     return out;
   }
 
-  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]> {
+  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, RowOf<C>]> {
     const cs = this.#readable(cls);
-    const out: Array<[Ref<C>, Row]> = [];
+    const out: Array<[Ref<C>, RowOf<C>]> = [];
     if (!cs) return out;
     const inverse = new Map(cs.schema.inverses.map((inv) => [inv.name, inv.key]));
     let ref: Ref;
@@ -134,7 +136,7 @@ export class PoolDbCore implements PoolDb {
     for (const [r, e] of cs.objects) {
       ref = r;
       row = e.row;
-      if (test(field)) out.push([r as Ref<C>, cs.copy.record(e.row, r)]);
+      if (test(field)) out.push([r as Ref<C>, cs.copy.record(e.row, r) as RowOf<C>]);
     }
     return out;
   }

@@ -10,7 +10,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActionContext, Services } from '../core/action-context.js';
 import { plugPbd } from '../actions/pbd/index.js';
-import { createSr } from '../actions/sr/index.js';
+import { POOL_SR_FIELDS, createSr } from '../actions/sr/index.js';
+import type { PatchOf } from '../core/ports/pool-db.js';
 import { newUuid, type Ref } from '../core/ref.js';
 
 const LOCAL_SR_DONE = 'local_sr_created';
@@ -35,8 +36,8 @@ export async function ensureLocalStorage(services: Services, log: (m: string) =>
     db.update('SR', sr, { other_config: { 'i18n-key': 'local-storage', 'i18n-original-value-name_label': 'Local storage' } });
     const [poolRef, pool] = db.all('pool')[0] ?? [];
     if (poolRef && pool) {
-      const patch: Record<string, unknown> = {};
-      for (const f of ['default_SR', 'suspend_image_SR', 'crash_dump_SR']) if (!db.get('SR', pool[f] as Ref)) patch[f] = sr;
+      const patch: PatchOf<'pool'> = {};
+      for (const f of POOL_SR_FIELDS) if (!db.get('SR', pool[f])) patch[f] = sr;
       db.update('pool', poolRef, patch);
     }
     db.setMeta(LOCAL_SR_DONE, sr);

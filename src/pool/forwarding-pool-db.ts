@@ -9,7 +9,7 @@
  * tasks) and host-local meta entries stay local. On the master the forwarder is off and
  * this is a transparent wrapper.
  */
-import type { ChangesSince, PoolDb, Row } from '../core/ports/pool-db.js';
+import type { ChangesSince, PoolDb, Row, RowOf } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import { metaEntriesOf } from './replication.js';
 
@@ -68,13 +68,13 @@ export class ForwardingPoolDb implements PoolDb {
   get generation(): number {
     return this.inner.generation;
   }
-  get(cls: string, ref: Ref): Row | undefined {
+  get<C extends string>(cls: C, ref: Ref): RowOf<C> | undefined {
     return this.inner.get(cls, ref);
   }
-  all<C extends string>(cls: C): Array<[Ref<C>, Row]> {
+  all<C extends string>(cls: C): Array<[Ref<C>, RowOf<C>]> {
     return this.inner.all(cls);
   }
-  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]> {
+  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, RowOf<C>]> {
     return this.inner.where(cls, test);
   }
   count(cls: string): number {

@@ -59,13 +59,14 @@ export function createUpdateRecords(db: PoolDb, m: UpdateManifest, signedBy: str
 
 /** The pair behind either class's ref; HANDLE_INVALID when unknown. */
 export function resolvePair(db: PoolDb, flavour: Flavour, self: string): UpdatePair {
-  const cls = flavour === 'patch' ? 'pool_patch' : 'pool_update';
-  const row = db.get(cls, self as Ref);
-  if (!row) throw new ApiError('HANDLE_INVALID', [cls, self]);
-  const uuid = String(row.uuid);
-  const patch = flavour === 'patch' ? (self as Ref<'pool_patch'>) : (db.refByUuid('pool_patch', uuid) as Ref<'pool_patch'> | undefined);
-  const update = flavour === 'update' ? (self as Ref<'pool_update'>) : (row.pool_update as Ref<'pool_update'>);
-  return { uuid, patch: patch ?? NULL_REF, update: db.get('pool_update', update) ? update : NULL_REF };
+  if (flavour === 'patch') {
+    const row = db.get('pool_patch', self);
+    if (!row) throw new ApiError('HANDLE_INVALID', ['pool_patch', self]);
+    return { uuid: row.uuid, patch: self, update: db.get('pool_update', row.pool_update) ? row.pool_update : NULL_REF };
+  }
+  const row = db.get('pool_update', self);
+  if (!row) throw new ApiError('HANDLE_INVALID', ['pool_update', self]);
+  return { uuid: row.uuid, patch: db.refByUuid('pool_patch', row.uuid) ?? NULL_REF, update: self };
 }
 
 /** host_patch rows for one host, keyed by the uuid of their update. */

@@ -1,9 +1,12 @@
 /**
- * Handlers are typed from the datamodel (src/core/actions-of.ts), and the typing can
- * fail: the fixture's wrong handlers (a misnamed message, a parameter the message does not
- * declare, a ref of the wrong class, a value outside an enum, a wrong result class, an
- * extra argument) each fail to compile, on exactly the lines marked `@ts-expect-error`,
- * while its right handlers compile. The compiler runs here on the fixture's source.
+ * Handlers and database rows are typed from the datamodel (src/core/actions-of.ts,
+ * src/core/record-of.ts), and the typing can fail: the fixture's wrong handlers (a
+ * misnamed message, a parameter the message does not declare, a ref of the wrong class, a
+ * value outside an enum, a wrong result class, an extra argument) and wrong row reads and
+ * writes (a ref field read as another class's ref, an undeclared field, an int read as a
+ * string, a write outside an enum) each fail to compile, on exactly the lines marked
+ * `@ts-expect-error`, while its right ones compile. The compiler runs here on the
+ * fixture's source.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -40,7 +43,7 @@ function errorLines(text: string): number[] {
 test('wrong handlers fail to compile where marked, right ones compile', { timeout: 240_000 }, () => {
   const text = readFileSync(fixture, 'utf8');
   const marked = text.split('\n').flatMap((l, i) => (l.trim().startsWith(DIRECTIVE) ? [i + 2] : []));
-  assert.ok(marked.length >= 6, 'the fixture marks its wrong handlers');
+  assert.ok(marked.length >= 11, 'the fixture marks its wrong handlers and row reads');
 
   assert.deepEqual(errorLines(text), [], 'with the directives, every marked line fails and nothing else does');
   const bare = text.split(DIRECTIVE).join('// (refused)');

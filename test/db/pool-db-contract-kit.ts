@@ -13,10 +13,23 @@ import { testModel } from './test-model.js';
 
 export type MakeDb = (classes: readonly ClassDecl[], opts?: { maxTombstones?: number }) => PoolDb;
 
+/**
+ * The port as a test sees a database opened on a model of its own (`testModel`): the port
+ * types rows from Islet's datamodel, whose VM is not the test model's, so here class
+ * names are plain strings and rows plain `Row`s. Every PoolDb is one of these.
+ */
+export interface UntypedPoolDb extends Omit<PoolDb, 'get' | 'all' | 'where' | 'create' | 'update'> {
+  get(cls: string, ref: Ref): Row | undefined;
+  all<C extends string>(cls: C): Array<[Ref<C>, Row]>;
+  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]>;
+  create(cls: string, ref: Ref, row: Row): void;
+  update(cls: string, ref: Ref, patch: Row): void;
+}
+
 export interface ContractKit {
-  open(classes?: readonly ClassDecl[], opts?: { maxTombstones?: number }): PoolDb;
-  vm(db: PoolDb, row?: Row): Ref<'VM'>;
-  vbd(db: PoolDb, vmRef: string, row?: Row): Ref<'VBD'>;
+  open(classes?: readonly ClassDecl[], opts?: { maxTombstones?: number }): UntypedPoolDb;
+  vm(db: UntypedPoolDb, row?: Row): Ref<'VM'>;
+  vbd(db: UntypedPoolDb, vmRef: string, row?: Row): Ref<'VBD'>;
 }
 
 /** Call inside a describe(): databases opened through the kit are closed after each test. */
@@ -26,7 +39,7 @@ export function contractKit(makeDb: MakeDb): ContractKit {
     for (const db of opened.splice(0)) db.close();
   });
   return {
-    open: (classes = testModel, opts) => {
+    open: (classes = testModel, opts): UntypedPoolDb => {
       const db = makeDb(classes, opts);
       opened.push(db);
       return db;

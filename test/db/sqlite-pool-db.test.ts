@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { newRef, newUuid, type Ref } from '../../src/core/ref.js';
 import { openPoolDb } from '../../src/db/sqlite-pool-db.js';
 import { runPoolDbContract } from './pool-db.contract.js';
+import type { UntypedPoolDb } from './pool-db-contract-kit.js';
+import type { ClassDecl } from '../../src/datamodel/dsl.js';
 import { grownModel, testModel } from './test-model.js';
 
 const dirs: string[] = [];
@@ -19,6 +21,11 @@ function tempDb(): string {
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
+
+/** A database on a test model, read as one (see `UntypedPoolDb`). */
+function openTestDb(path: string, classes: readonly ClassDecl[], opts?: { maxTombstones?: number }): UntypedPoolDb {
+  return openPoolDb(path, classes, opts);
+}
 
 runPoolDbContract('SqlitePoolDb', (classes, opts) => openPoolDb(tempDb(), classes, opts));
 
@@ -41,7 +48,7 @@ const everything = (): boolean => true;
 describe('SqlitePoolDb on disk', () => {
   it('reopens with objects, relations, meta, tombstones and generation', () => {
     const path = tempDb();
-    const db = openPoolDb(path, testModel);
+    const db = openTestDb(path, testModel);
     const a = newRef<'VM'>();
     const b = newRef<'VM'>();
     const d = newRef<'VBD'>();
@@ -56,7 +63,7 @@ describe('SqlitePoolDb on disk', () => {
     const gen = db.generation;
     db.close();
 
-    const again = openPoolDb(path, testModel);
+    const again = openTestDb(path, testModel);
     try {
       assert.deepEqual(again.get('VM', a), records.a);
       assert.deepEqual(again.get('VBD', d), records.d);
@@ -77,7 +84,7 @@ describe('SqlitePoolDb on disk', () => {
 
   it('keeps nothing of a rolled-back transaction', () => {
     const path = tempDb();
-    const db = openPoolDb(path, testModel);
+    const db = openTestDb(path, testModel);
     const a = newRef<'VM'>();
     db.create('VM', a, { uuid: newUuid(), name_label: 'kept' });
     assert.throws(() => db.transaction(() => {
@@ -95,7 +102,7 @@ describe('SqlitePoolDb on disk', () => {
       }));
     });
     db.close();
-    const again = openPoolDb(path, testModel);
+    const again = openTestDb(path, testModel);
     try {
       assert.equal(again.all('VM').length, 1);
       assert.equal(again.get('VM', a)!['name_label'], 'kept');
@@ -108,13 +115,13 @@ describe('SqlitePoolDb on disk', () => {
 
   it('forgets memory-only objects and never hands out a generation twice after a crash', () => {
     const path = tempDb();
-    const crashed = openPoolDb(path, testModel);
+    const crashed = openTestDb(path, testModel);
     const a = newRef<'VM'>();
     crashed.create('VM', a, { uuid: newUuid() });
     for (let i = 0; i < 5; i++) crashed.create('task', newRef(), { uuid: newUuid(), VM: a });
     assert.equal((crashed.get('VM', a)!['current_tasks'] as Ref[]).length, 5);
     // Not closed: the next open sees the file as a crash left it.
-    const next = openPoolDb(path, testModel);
+    const next = openTestDb(path, testModel);
     try {
       assert.ok(next.generation >= crashed.generation, `${next.generation} < ${crashed.generation}`);
       assert.deepEqual(next.all('task'), []);
@@ -128,7 +135,7 @@ describe('SqlitePoolDb on disk', () => {
 
   it('remembers forgotten tombstones across a reopen', () => {
     const path = tempDb();
-    const db = openPoolDb(path, testModel, { maxTombstones: 2 });
+    const db = openTestDb(path, testModel, { maxTombstones: 2 });
     const refs = Array.from({ length: 4 }, () => {
       const r = newRef<'VM'>();
       db.create('VM', r, { uuid: newUuid() });
@@ -137,7 +144,7 @@ describe('SqlitePoolDb on disk', () => {
     const start = db.generation;
     for (const r of refs) db.remove('VM', r);
     db.close();
-    const again = openPoolDb(path, testModel, { maxTombstones: 2 });
+    const again = openTestDb(path, testModel, { maxTombstones: 2 });
     try {
       assert.throws(() => again.changesSince(start, everything), /EVENTS_LOST/);
       assert.deepEqual(again.changesSince(start + 2, everything).changes.map((c) => c.ref), refs.slice(2));
@@ -148,12 +155,12 @@ describe('SqlitePoolDb on disk', () => {
 
   it('adds the fields and classes a newer datamodel declares, with their defaults', () => {
     const path = tempDb();
-    const db = openPoolDb(path, testModel);
+    const db = openTestDb(path, testModel);
     const a = newRef<'VM'>();
     db.create('VM', a, { uuid: newUuid(), name_label: 'old', tags: ['t'] });
     db.close();
 
-    const grown = openPoolDb(path, grownModel);
+    const grown = openTestDb(path, grownModel);
     const sr = newRef<'SR'>();
     try {
       const r = grown.get('VM', a)!;
@@ -169,7 +176,7 @@ describe('SqlitePoolDb on disk', () => {
     } finally {
       grown.close();
     }
-    const again = openPoolDb(path, grownModel);
+    const again = openTestDb(path, grownModel);
     try {
       assert.equal(again.get('VM', a)!['notes'], 'new');
       assert.equal(again.get('VM', a)!['vcpus'], 8);
@@ -179,7 +186,7 @@ describe('SqlitePoolDb on disk', () => {
       again.close();
     }
     // An older toolstack opening the newer file still reads what it knows.
-    const older = openPoolDb(path, testModel);
+    const older = openTestDb(path, testModel);
     try {
       assert.equal(older.get('VM', a)!['name_label'], 'old');
       assert.equal('notes' in older.get('VM', a)!, false);
@@ -191,7 +198,7 @@ describe('SqlitePoolDb on disk', () => {
   // The sqlite3 shell is the oracle; CI installs it, so only a developer machine may skip.
   it('writes a plain SQLite file that sqlite3 reads', { skip: !process.env['CI'] && !hasSqlite3() && 'sqlite3 not installed' }, () => {
     const path = tempDb();
-    const db = openPoolDb(path, testModel);
+    const db = openTestDb(path, testModel);
     const a = newRef<'VM'>();
     const uuid = newUuid();
     db.create('VM', a, { uuid, name_label: 'a', is_template: true, tags: ['x'], other_config: { k: 'v' }, memory: 5 });
@@ -258,7 +265,7 @@ describe('SqlitePoolDb crash safety', () => {
     const acked: Array<{ vm: Ref; vbd: Ref }> = [];
     for (const n of [1, 1, 3, 7, 2, 25]) {
       acked.push(...await writeAndKill(path, n));
-      const db = openPoolDb(path, testModel);
+      const db = openTestDb(path, testModel);
       try {
         for (const { vm, vbd } of acked) {
           assert.ok(db.get('VM', vm), `acknowledged VM ${vm} lost`);

@@ -10,23 +10,24 @@
 import { ApiError } from '../../core/api-error.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { type ActionsOf, type MessageArgs } from '../../core/actions-of.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
+import { bondMode } from '../../datamodel/enums.js';
 import { NULL_REF, isNullRef, newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { NO_IP, ipConfigOfRow } from '../pif/ip-config.js';
 import { assertNetworkFreeOnHost } from '../vlan/index.js';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-const MODES = ['balance-slb', 'active-backup', 'lacp'];
+const MODES: readonly string[] = bondMode.values;
 
-function checkMembers(ctx: ActionContext, members: readonly Ref<'PIF'>[]): Array<[Ref<'PIF'>, Row]> {
+function checkMembers(ctx: ActionContext, members: readonly Ref<'PIF'>[]): Array<[Ref<'PIF'>, RecordOf<'PIF'>]> {
   const unique = [...new Set(members)];
   if (unique.length < 2) throw new ApiError('PIF_BOND_NEEDS_MORE_MEMBERS', []);
-  const rows = unique.map((m) => [m, mustRow(ctx, 'PIF', m)] as [Ref<'PIF'>, Row]);
+  const rows = unique.map((m): [Ref<'PIF'>, RecordOf<'PIF'>] => [m, mustRow(ctx, 'PIF', m)]);
   if (new Set(rows.map(([, r]) => r.host)).size > 1) throw new ApiError('PIF_CANNOT_BOND_CROSS_HOST', []);
   for (const [ref, r] of rows) {
     if (Number(r.VLAN ?? -1) !== -1) throw new ApiError('PIF_IS_VLAN', [ref]);
-    if (!isNullRef(r.bond_slave_of as string | undefined)) throw new ApiError('PIF_ALREADY_BONDED', [ref]);
+    if (!isNullRef(r.bond_slave_of)) throw new ApiError('PIF_ALREADY_BONDED', [ref]);
     if (r.physical !== true) throw new ApiError('PIF_IS_NOT_PHYSICAL', [ref]);
     if (ctx.db.all('VLAN').some(([, v]) => v.tagged_PIF === ref)) throw new ApiError('PIF_VLAN_STILL_EXISTS', [ref]);
   }
@@ -46,8 +47,8 @@ function nextBondDevice(ctx: ActionContext, host: unknown): string {
 function createBond(ctx: ActionContext, a: MessageArgs<'Bond', 'create'>): Ref<'Bond'> {
   const network = a.network;
   const net = mustRow(ctx, 'network', network);
-  const rows = checkMembers(ctx, (Array.isArray(a.members) ? a.members : []) as Ref<'PIF'>[]);
-  const mode = String(a.mode || 'balance-slb');
+  const rows = checkMembers(ctx, Array.isArray(a.members) ? a.members : []);
+  const mode = a.mode || 'balance-slb';
   if (!MODES.includes(mode)) throw new ApiError('INVALID_VALUE', ['mode', mode]);
   const mac = String(a.MAC ?? '');
   if (mac !== '' && !MAC_RE.test(mac)) throw new ApiError('MAC_INVALID', [mac]);
@@ -77,7 +78,7 @@ function createBond(ctx: ActionContext, a: MessageArgs<'Bond', 'create'>): Ref<'
 
 function destroyBond(ctx: ActionContext, bond: Ref<'Bond'>): void {
   const row = mustRow(ctx, 'Bond', bond);
-  const master = row.master as Ref<'PIF'>;
+  const master = row.master;
   const masterRow = ctx.db.get('PIF', master);
   if (masterRow && ctx.db.all('VLAN').some(([, v]) => v.tagged_PIF === master)) throw new ApiError('PIF_VLAN_STILL_EXISTS', [master]);
   const members = ctx.db.all('PIF').filter(([, r]) => r.bond_slave_of === bond);
@@ -87,7 +88,7 @@ function destroyBond(ctx: ActionContext, bond: Ref<'Bond'>): void {
       const back = ref === primary && masterRow
         ? { ...ipConfigOfRow(masterRow), management: masterRow.management === true }
         : {};
-      ctx.db.update('PIF', ref as Ref<'PIF'>, { bond_slave_of: NULL_REF, currently_attached: true, ...back });
+      ctx.db.update('PIF', ref, { bond_slave_of: NULL_REF, currently_attached: true, ...back });
     }
     if (masterRow) ctx.db.remove('PIF', master);
     ctx.db.remove('Bond', bond);
@@ -102,7 +103,7 @@ export const bondActions = {
   },
   set_mode: (ctx, a) => {
     mustRow(ctx, 'Bond', a.self);
-    const mode = String(a.value);
+    const mode = a.value;
     if (!MODES.includes(mode)) throw new ApiError('INVALID_VALUE', ['mode', mode]);
     ctx.db.update('Bond', a.self, { mode });
     return '';

@@ -8,7 +8,7 @@
 import { ApiError } from '../../core/api-error.js';
 import { StorageError } from '../../core/ports/storage-errors.js';
 import { apiErrorFromStorage } from '../../core/storage-api-errors.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { RowOf } from '../../core/ports/pool-db.js';
 import type { AttachedSr } from '../../core/ports/sr-driver.js';
 import type { StorageHost } from '../../core/ports/storage-host.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
@@ -30,10 +30,20 @@ export function storageOf(ctx: ActionContext): StorageHost {
   return s;
 }
 
-export function mustRow(ctx: ActionContext, cls: string, ref: unknown): Row {
-  const row = typeof ref === 'string' && !isNullRef(ref) ? ctx.db.get(cls, ref as Ref) : undefined;
+/** The row `ref` names, typed by its class; HANDLE_INVALID for a null, missing or non-string ref. */
+export function mustRow<C extends string>(ctx: ActionContext, cls: C, ref: unknown): RowOf<C> {
+  const row = typeof ref === 'string' && !isNullRef(ref) ? ctx.db.get(cls, ref) : undefined;
   if (!row) throw new ApiError('HANDLE_INVALID', [cls, String(ref)]);
   return row;
+}
+
+/**
+ * A ref of class `cls` taken from an untyped value (a generic setter's argument, a key of
+ * other_config), once it is known to name an object of that class: HANDLE_INVALID otherwise.
+ */
+export function liveRef<C extends string>(ctx: ActionContext, cls: C, ref: unknown): Ref<C> {
+  mustRow(ctx, cls, ref);
+  return ref as Ref<C>;
 }
 
 /** Whether some PBD of the SR is plugged on some host. */

@@ -11,6 +11,7 @@ import type { Services } from '../../core/action-context.js';
 import { isNullRef, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
 import { computeAllowedOperations } from '../../core/vm-operations.js';
 import { vmOpView } from '../vm/vm-operation-lock.js';
+import { changedFields } from '../common/changed-fields.js';
 
 /** XenServer 6.0.2 gave dom0 752 MiB unless the administrator changed it. */
 export const DEFAULT_DOM0_MEMORY = 752 * 1024 * 1024;
@@ -32,13 +33,12 @@ export function ensureControlDomain(services: Services, spec: ControlDomainSpec)
     memory_static_min: spec.memory, memory_static_max: spec.memory, memory_dynamic_min: spec.memory,
     memory_dynamic_max: spec.memory, memory_target: spec.memory, VCPUs_max: spec.vcpus, VCPUs_at_startup: spec.vcpus,
   };
-  const existing = host.control_domain as Ref<'VM'>;
+  const existing = host.control_domain;
   const row = isNullRef(existing) ? undefined : db.get('VM', existing);
   if (row && row.is_control_domain === true) {
-    const patch: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries({ ...size, name_label: row.name_label === '' ? name : row.name_label, resident_on: hostRef, power_state: 'Running', domid: 0 })) {
-      if (row[k] !== v) patch[k] = v;
-    }
+    const patch = changedFields(row, {
+      ...size, name_label: row.name_label === '' ? name : row.name_label, resident_on: hostRef, power_state: 'Running' as const, domid: 0,
+    });
     if (Object.keys(patch).length) db.update('VM', existing, patch);
     return existing;
   }

@@ -101,14 +101,14 @@ async function withHostOperation<T>(ctx: ActionContext, host: Ref<'host'>, op: '
   const opRef = ctx.task?.ref ?? newRef<'task'>();
   const row = ctx.db.get('host', host);
   if (!row) throw new ApiError('HANDLE_INVALID', ['host', host]);
-  const cur = (row.current_operations ?? {}) as Record<string, string>;
+  const cur = row.current_operations ?? {};
   const [other] = Object.entries(cur);
   if (other) throw new ApiError('OTHER_OPERATION_IN_PROGRESS', ['host', host, other[1], other[0]]);
   ctx.db.update('host', host, { current_operations: { ...cur, [opRef]: op } });
   try {
     return await fn();
   } finally {
-    const now = { ...((ctx.db.get('host', host)?.current_operations ?? {}) as Record<string, string>) };
+    const now = { ...ctx.db.get('host', host)?.current_operations };
     delete now[opRef];
     if (ctx.db.get('host', host)) ctx.db.update('host', host, { current_operations: now });
   }

@@ -15,6 +15,7 @@ import type { Services } from '../../core/action-context.js';
 import type { CpuFacts, CpuTimes, Machine } from '../../core/ports/machine.js';
 import { cpuUtilisation } from '../../core/cpu-utilisation.js';
 import { isNullRef, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
+import { changedFields } from '../common/changed-fields.js';
 
 const MiB = 1024 * 1024;
 
@@ -60,7 +61,7 @@ export function recordCpus(services: Services, cpus: readonly CpuFacts[]): void 
       if (!ref) db.create('host_cpu', newRef<'host_cpu'>(), { uuid: newUuid(), utilisation: 0, ...row });
       else {
         const old = db.get('host_cpu', ref)!;
-        if (Object.entries(row).some(([k, v]) => old[k] !== v)) db.update('host_cpu', ref, row);
+        if (Object.keys(changedFields(old, row)).length > 0) db.update('host_cpu', ref, row);
       }
     }
     // CPUs the machine no longer has (a host moved to other hardware).

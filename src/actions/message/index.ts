@@ -32,7 +32,7 @@ function selectSince(ctx: ActionContext, since: string, keep: (r: Row) => boolea
 
 export const messageActions = {
   create: (ctx, a) => {
-    const cls = String(a.cls);
+    const cls = a.cls;
     const uuid = String(a.obj_uuid);
     const table = TABLE[cls] ?? cls;
     let exists = false;

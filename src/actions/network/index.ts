@@ -9,6 +9,7 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import { joinActions, type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
@@ -20,8 +21,8 @@ export type NbdMode = (typeof NbdMode)[keyof typeof NbdMode];
 
 const NBD_PURPOSES = ['nbd', 'insecure_nbd'] as const;
 
-function purposes(row: { purpose?: unknown }): string[] {
-  return Array.isArray(row.purpose) ? (row.purpose as string[]) : [];
+function purposes(row: RecordOf<'network'>): RecordOf<'network'>['purpose'] {
+  return Array.isArray(row.purpose) ? row.purpose : [];
 }
 
 /**
@@ -43,7 +44,7 @@ export function nbdMode(db: PoolDb): NbdMode {
 function addPurpose(ctx: ActionContext, a: MessageArgs<'network', 'add_purpose'>): string {
   const ref = a.self;
   const row = mustRow(ctx, 'network', ref);
-  const value = String(a.value);
+  const value = a.value;
   if ((NBD_PURPOSES as readonly string[]).includes(value)) {
     const other = value === 'nbd' ? 'insecure_nbd' : 'nbd';
     for (const [, n] of ctx.db.all('network')) {
@@ -58,7 +59,7 @@ function addPurpose(ctx: ActionContext, a: MessageArgs<'network', 'add_purpose'>
 function removePurpose(ctx: ActionContext, a: MessageArgs<'network', 'remove_purpose'>): string {
   const ref = a.self;
   const now = purposes(mustRow(ctx, 'network', ref));
-  if (now.includes(String(a.value))) ctx.db.update('network', ref, { purpose: now.filter((p) => p !== a.value) });
+  if (now.includes(a.value)) ctx.db.update('network', ref, { purpose: now.filter((p) => p !== a.value) });
   return '';
 }
 

@@ -48,7 +48,7 @@ function destroyNetwork(ctx: ActionContext, network: Ref<'network'>): void {
 }
 
 export const networkLifecycleActions = {
-  create: (ctx, a) => createNetwork(ctx, (a.args ?? {}) as Row),
+  create: (ctx, a) => createNetwork(ctx, a.args ?? {}),
   destroy: (ctx, a) => {
     destroyNetwork(ctx, a.self);
     return '';

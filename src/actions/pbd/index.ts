@@ -7,9 +7,10 @@
  * another host's PBD is sent to that host.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { PatchOf } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { RecordOf } from '../../core/record-of.js';
 import { gcInProgress, withSrLock } from '../sr/sr-jobs.js';
 import { mustRow, storageCall, storageOf } from '../common/storage-access.js';
 import { resolveSecrets } from '../secret/index.js';
@@ -17,7 +18,7 @@ import { resync } from '../vdi/vdi-ops.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
 /** True when the call was sent to the PBD's own host (which then did the work). */
-async function forwarded(ctx: ActionContext, pbd: Row, method: string, ref: Ref<'PBD'>): Promise<boolean> {
+async function forwarded(ctx: ActionContext, pbd: RecordOf<'PBD'>, method: string, ref: Ref<'PBD'>): Promise<boolean> {
   if (pbd.host === ctx.services.hostRef) return false;
   const link = ctx.services.pool;
   if (!link) throw new ApiError('HOST_OFFLINE', [String(pbd.host)]);
@@ -55,7 +56,7 @@ export async function unplugPbd(ctx: ActionContext, ref: Ref<'PBD'>): Promise<vo
 }
 
 /** Makes a PBD record (not plugged); one per host and SR. */
-export function createPbd(ctx: ActionContext, r: Row): Ref<'PBD'> {
+export function createPbd(ctx: ActionContext, r: PatchOf<'PBD'>): Ref<'PBD'> {
   mustRow(ctx, 'SR', r.SR);
   mustRow(ctx, 'host', r.host);
   const dup = ctx.db.all('PBD').find(([, p]) => p.SR === r.SR && p.host === r.host);
@@ -69,7 +70,7 @@ export function createPbd(ctx: ActionContext, r: Row): Ref<'PBD'> {
 }
 
 export const pbdActions = {
-  create: (ctx, a: ActionArgs) => createPbd(ctx, (a.args ?? {}) as Row),
+  create: (ctx, a) => createPbd(ctx, a.args ?? {}),
   destroy: (ctx, a) => {
     const pbd = mustRow(ctx, 'PBD', a.self);
     if (pbd.currently_attached === true) throw new ApiError('OPERATION_NOT_ALLOWED', ['PBD is currently attached']);

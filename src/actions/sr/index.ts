@@ -8,17 +8,20 @@
  */
 import { checkTextField, checkTextFields } from '../../core/record-rules.js';
 import { ApiError } from '../../core/api-error.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { PatchOf } from '../../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, type Ref } from '../../core/ref.js';
 import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { createPbd, plugPbd } from '../pbd/index.js';
 import { keepSecrets, resolveSecrets } from '../secret/index.js';
 import { kickGc, runGc } from './sr-gc.js';
-import { attachedSr, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, storageCall, storageOf } from '../common/storage-access.js';
+import { attachedSr, liveRef, mustRow, onSrHost, parseAllocation, srHasAttachedPbd, storageCall, storageOf } from '../common/storage-access.js';
 import { onSr } from '../vdi/vdi-ops.js';
 import { refreshSrSpace, removeVdiRecord } from '../vdi/vdi-records.js';
 import { raiseSrWarnings } from './sr-warnings.js';
 import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
+
+/** The pool's fields that name an SR (its default, suspend-image and crash-dump SRs). */
+export const POOL_SR_FIELDS = ['default_SR', 'suspend_image_SR', 'crash_dump_SR'] as const;
 
 type Smap = Record<string, string>;
 
@@ -30,13 +33,13 @@ function driverFor(ctx: ActionContext, type: string) {
 
 /** The pool's hosts, master first, as xapi orders the PBDs of a shared SR. */
 function poolHosts(ctx: ActionContext): Ref<'host'>[] {
-  const master = ctx.db.all('pool')[0]?.[1].master as Ref<'host'> | undefined;
+  const master = ctx.db.all('pool')[0]?.[1].master;
   const all = ctx.db.all('host').map(([r]) => r);
   return master && all.includes(master) ? [master, ...all.filter((h) => h !== master)] : all;
 }
 
 /** SR.create; `uuid` lets the caller name the SR (the local SR's path carries it). */
-export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string = newUuid()): Promise<Ref<'SR'>> {
+export async function createSr(ctx: ActionContext, a: MessageArgs<'SR', 'create'>, uuid: string = newUuid()): Promise<Ref<'SR'>> {
   checkTextFields({ name_label: a.name_label, name_description: a.name_description });
   const type = String(a.type);
   const driver = driverFor(ctx, type);
@@ -62,7 +65,7 @@ export async function createSr(ctx: ActionContext, a: ActionArgs, uuid: string =
   return srRef;
 }
 
-function introduce(ctx: ActionContext, a: ActionArgs): Ref<'SR'> {
+function introduce(ctx: ActionContext, a: MessageArgs<'SR', 'introduce'>): Ref<'SR'> {
   const uuid = String(a.uuid || newUuid());
   if (ctx.db.refByUuid('SR', uuid)) throw new ApiError('SR_UUID_EXISTS', [uuid]);
   const ref = newRef<'SR'>();
@@ -79,11 +82,11 @@ function introduce(ctx: ActionContext, a: ActionArgs): Ref<'SR'> {
 function forgetRecords(ctx: ActionContext, srRef: Ref<'SR'>): void {
   ctx.db.transaction(() => {
     const sr = mustRow(ctx, 'SR', srRef);
-    for (const p of sr.PBDs as Ref<'PBD'>[]) ctx.db.remove('PBD', p);
-    for (const v of sr.VDIs as Ref<'VDI'>[]) removeVdiRecord(ctx, v);
+    for (const p of sr.PBDs) ctx.db.remove('PBD', p);
+    for (const v of sr.VDIs) removeVdiRecord(ctx, v);
     for (const [pool, row] of ctx.db.all('pool')) {
-      const patch: Row = {};
-      for (const f of ['default_SR', 'suspend_image_SR', 'crash_dump_SR']) if (row[f] === srRef) patch[f] = NULL_REF;
+      const patch: PatchOf<'pool'> = {};
+      for (const f of POOL_SR_FIELDS) if (row[f] === srRef) patch[f] = NULL_REF;
       if (Object.keys(patch).length) ctx.db.update('pool', pool, patch);
     }
     ctx.db.remove('SR', srRef);
@@ -98,7 +101,7 @@ async function destroy(ctx: ActionContext, a: MessageArgs<'SR', 'destroy'>): Pro
   const srRef = a.sr;
   const sr = mustRow(ctx, 'SR', srRef);
   assertUnplugged(ctx, srRef);
-  const pbds = (sr.PBDs as Ref<'PBD'>[]).map((p) => mustRow(ctx, 'PBD', p));
+  const pbds = sr.PBDs.map((p) => mustRow(ctx, 'PBD', p));
   const pbd = pbds.find((p) => p.host === ctx.services.hostRef) ?? pbds[0];
   if (!pbd) throw new ApiError('SR_HAS_NO_PBDS', [srRef]);
   const driver = driverFor(ctx, String(sr.type));
@@ -131,9 +134,9 @@ async function probe(ctx: ActionContext, a: ActionArgs): Promise<string> {
 
 function setter(field: string, param: 'sr' | 'self') {
   return (ctx: ActionContext, a: ActionArgs): string => {
-    mustRow(ctx, 'SR', a[param]);
+    const sr = liveRef(ctx, 'SR', a[param]);
     checkTextField(field, a.value);
-    ctx.db.update('SR', a[param] as Ref<'SR'>, { [field]: a.value });
+    ctx.db.update('SR', sr, { [field]: a.value });
     return '';
   };
 }

@@ -6,27 +6,29 @@
  * CD drives take and give back discs with insert/eject.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { PatchOf } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import { NULL_REF, isNullRef, newRef, newUuid, type Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
 /** The lowest slot number no drive of the VM uses. */
-function freeSlot(ctx: ActionContext, vm: Row): string {
+function freeSlot(ctx: ActionContext, vm: RecordOf<'VM'>): string {
   const used = new Set((vm.VBDs as Ref<'VBD'>[]).map((v) => String(ctx.db.get('VBD', v)?.userdevice)));
   let i = 0;
   while (used.has(String(i))) i++;
   return String(i);
 }
 
-export function createVbd(ctx: ActionContext, r: Row): Ref<'VBD'> {
+/** A new drive from a record as a client (or an import) gives it, checked as xapi checks it. */
+export function createVbd(ctx: ActionContext, r: PatchOf<'VBD'>): Ref<'VBD'> {
   const vm = mustRow(ctx, 'VM', r.VM);
-  const type = (r.type as string | undefined) ?? 'Disk';
+  const type = r.type ?? 'Disk';
   const empty = r.empty === true || isNullRef(r.VDI);
   if (!empty) mustRow(ctx, 'VDI', r.VDI);
   if (type === 'Disk' && empty) throw new ApiError('VDI_MISSING', ['', String(r.VDI ?? NULL_REF)]);
-  const mode = (r.mode as string | undefined) ?? 'RW';
+  const mode = r.mode ?? 'RW';
   if (type === 'CD' && mode === 'RW') throw new ApiError('VBD_CDS_MUST_BE_READONLY', []);
   let userdevice = String(r.userdevice ?? '');
   if (userdevice === '' || userdevice === 'autodetect') userdevice = freeSlot(ctx, vm);
@@ -44,7 +46,7 @@ export function createVbd(ctx: ActionContext, r: Row): Ref<'VBD'> {
 }
 
 /** A drive like `vbd` for another VM and disk (snapshot, clone, revert). */
-export function copyVbd(ctx: ActionContext, vbd: Row, vm: Ref<'VM'>, vdi: Ref<'VDI'> | undefined): Ref<'VBD'> {
+export function copyVbd(ctx: ActionContext, vbd: RecordOf<'VBD'>, vm: Ref<'VM'>, vdi: Ref<'VDI'> | undefined): Ref<'VBD'> {
   const ref = newRef<'VBD'>();
   const empty = vdi === undefined || isNullRef(vdi);
   ctx.db.create('VBD', ref, {
@@ -56,7 +58,7 @@ export function copyVbd(ctx: ActionContext, vbd: Row, vm: Ref<'VM'>, vdi: Ref<'V
   return ref;
 }
 
-function vmOf(ctx: ActionContext, vbd: Row): Row {
+function vmOf(ctx: ActionContext, vbd: RecordOf<'VBD'>): RecordOf<'VM'> {
   return mustRow(ctx, 'VM', vbd.VM);
 }
 
@@ -73,14 +75,14 @@ function setAttached(value: boolean) {
   };
 }
 
-function cdDrive(ctx: ActionContext, ref: unknown): Row {
+function cdDrive(ctx: ActionContext, ref: unknown): RecordOf<'VBD'> {
   const vbd = mustRow(ctx, 'VBD', ref);
   if (vbd.type !== 'CD' && vbd.type !== 'Floppy') throw new ApiError('VBD_NOT_REMOVABLE_MEDIA', [String(ref)]);
   return vbd;
 }
 
 export const vbdActions = {
-  create: (ctx, a) => createVbd(ctx, (a.args ?? {}) as Row),
+  create: (ctx, a) => createVbd(ctx, a.args ?? {}),
   destroy: (ctx, a) => {
     const vbd = mustRow(ctx, 'VBD', a.self);
     if (vbd.currently_attached === true) throw new ApiError('OPERATION_NOT_ALLOWED', ['VBD is currently attached']);

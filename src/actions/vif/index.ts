@@ -6,8 +6,8 @@
  * way xapi's generated MACs behave.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { ActionContext } from '../../core/action-context.js';
+import type { PatchOf } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { stableMac } from '../network/host-networks.js';
@@ -16,7 +16,7 @@ import { assertVifRemovable, vifPlugActions } from './vif-plug.js';
 
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
-export function createVif(ctx: ActionContext, r: Row): Ref<'VIF'> {
+export function createVif(ctx: ActionContext, r: PatchOf<'VIF'>): Ref<'VIF'> {
   const vm = mustRow(ctx, 'VM', r.VM);
   const network = mustRow(ctx, 'network', r.network);
   const device = String(r.device ?? '');
@@ -47,7 +47,7 @@ export function createVif(ctx: ActionContext, r: Row): Ref<'VIF'> {
 }
 
 export const vifActions = joinActions('VIF', {
-  create: (ctx: ActionContext, a: ActionArgs) => createVif(ctx, (a.args ?? {}) as Row),
+  create: (ctx, a) => createVif(ctx, a.args ?? {}),
   destroy: (ctx: ActionContext, a: { self: Ref<'VIF'> }) => {
     assertVifRemovable(ctx, a.self);
     ctx.db.remove('VIF', a.self);

@@ -33,6 +33,6 @@ export function storedFields(cls: string, row: Row): Row {
 /** Creates a copy of `row` with `overrides` applied and returns its ref. */
 export function copyRow<C extends string>(ctx: ActionContext, cls: C, row: Row, overrides: Row): Ref<C> {
   const ref = newRef<C>();
-  ctx.db.create(cls, ref, { ...copyableFields(cls, row), ...overrides, uuid: newUuid() });
+  ctx.db.create<string>(cls, ref, { ...copyableFields(cls, row), ...overrides, uuid: newUuid() });
   return ref;
 }

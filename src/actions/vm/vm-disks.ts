@@ -9,6 +9,7 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import { NULL_REF, isNullRef, type Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { copyRow } from './row-copy.js';
@@ -25,7 +26,7 @@ import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 
 interface Drive {
   readonly ref: Ref<'VBD'>;
-  readonly row: Row;
+  readonly row: RecordOf<'VBD'>;
 }
 
 function drives(ctx: ActionContext, vm: Row): Drive[] {
@@ -41,8 +42,8 @@ function powerState(vm: Row): string {
 /** The VBD other_config key saying the VM owns the disk (vm-uninstall destroys owned disks). */
 const OWNER = 'owner';
 
-function withOwner(row: Row): Row {
-  const oc = { ...(row.other_config as Record<string, string>) };
+function withOwner(row: RecordOf<'VBD'>): RecordOf<'VBD'> {
+  const oc = { ...row.other_config };
   if (row.type === 'Disk' && oc[OWNER] === undefined) oc[OWNER] = '';
   return { ...row, other_config: oc };
 }

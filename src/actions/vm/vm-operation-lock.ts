@@ -7,7 +7,8 @@
  * with the master's process, which is why a master clears them all when it starts.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { PoolDb, Row } from '../../core/ports/pool-db.js';
+import type { PatchOf, PoolDb, Row } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import { newRef, type Ref } from '../../core/ref.js';
 import { computeAllowedOperations, vmOperationError, type VmOpView } from '../../core/vm-operations.js';
 import type { VmOperations } from '../../datamodel/enums.js';
@@ -25,7 +26,7 @@ export function vmOpView(row: Row): VmOpView {
   };
 }
 
-export function getVm(db: PoolDb, vm: Ref<'VM'>): Row {
+export function getVm(db: PoolDb, vm: Ref<'VM'>): RecordOf<'VM'> {
   const row = db.get('VM', vm);
   if (!row) throw new ApiError('HANDLE_INVALID', ['VM', vm]);
   return row;
@@ -38,7 +39,7 @@ export function assertVmOperation(db: PoolDb, vm: Ref<'VM'>, op: VmOperations): 
 }
 
 /** Writes `patch` to the VM and brings `allowed_operations` up to date, in one change. */
-export function updateVm(db: PoolDb, vm: Ref<'VM'>, patch: Row): void {
+export function updateVm(db: PoolDb, vm: Ref<'VM'>, patch: PatchOf<'VM'>): void {
   db.transaction(() => {
     if (Object.keys(patch).length > 0) db.update('VM', vm, patch);
     const row = getVm(db, vm);
@@ -73,13 +74,13 @@ export async function withVmOperation<T>(
   /** `atRelease` writes the outcome in the same change that lets go of the VM. */
   fn: (opRef: string, atRelease: (write: () => void) => void) => Promise<T>,
   /** More of the VM's fields to set in the same change that takes the lock. */
-  begin: Row = {},
+  begin: PatchOf<'VM'> = {},
 ): Promise<T> {
   const db = ctx.db;
   const opRef = ctx.task?.ref ?? newRef<'task'>();
   db.transaction(() => {
     assertVmOperation(db, vm, op);
-    const cur = { ...(getVm(db, vm).current_operations as Record<string, string>), [opRef]: op };
+    const cur = { ...getVm(db, vm).current_operations, [opRef]: op };
     updateVm(db, vm, { ...begin, current_operations: cur });
   });
   let settle: (() => void) | undefined;
@@ -88,7 +89,7 @@ export async function withVmOperation<T>(
   } finally {
     const row = db.get('VM', vm);
     if (row) {
-      const cur = { ...(row.current_operations as Record<string, string>) };
+      const cur = { ...row.current_operations };
       delete cur[opRef];
       let failed: unknown;
       db.transaction(() => {

@@ -38,7 +38,7 @@ export const vmSettingActions = {
   },
   set_actions_after_crash: (ctx, a) => {
     const vm = getVm(ctx.db, vmOf(a));
-    const value = String(a.value);
+    const value = a.value;
     const field = 'VM.actions_after_crash';
     if (value === 'rename_restart') {
       throw new ApiError('VALUE_NOT_SUPPORTED', [field, value, 'option would leak a domain; VMs and not domains are managed by this API']);
@@ -63,7 +63,7 @@ export const vmSettingActions = {
     return '';
   },
   set_domain_type: async (ctx, a) => {
-    const value = String(a.value);
+    const value = a.value;
     if (value === 'unspecified') throw new ApiError('VALUE_NOT_SUPPORTED', ['domain_type', value, 'the domain type must be specified']);
     const vm = getVm(ctx.db, vmOf(a));
     if (vm.power_state !== 'Halted') throw new ApiError('VM_BAD_POWER_STATE', [vmOf(a), 'halted', String(vm.power_state).toLowerCase()]);

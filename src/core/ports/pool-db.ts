@@ -8,9 +8,20 @@
  * filled in by `get`/`all`, and a change to a relation also counts as a change of the
  * objects on its far side, as in xapi.
  */
+import type { ClassName } from '../../datamodel/index.js';
+import type { RecordOf } from '../record-of.js';
 import type { Ref } from '../ref.js';
 
 export type Row = Record<string, unknown>;
+
+/**
+ * The row a read of class `C` gives: the class's typed record (`RecordOf<'VM'>`) when `C`
+ * is a declared class's literal name, a plain `Row` when the name is only known as a string.
+ */
+export type RowOf<C extends string> = string extends C ? Row : C extends ClassName ? RecordOf<C> : Row;
+
+/** What a write of class `C` may give: some of its fields, each of its declared type. */
+export type PatchOf<C extends string> = string extends C ? Row : C extends ClassName ? Partial<RecordOf<C>> : Row;
 
 export type ChangeOp = 'add' | 'mod' | 'del';
 
@@ -40,16 +51,16 @@ export interface PoolDb {
    * A full record (defaults and inverse fields included), or undefined. It is the caller's
    * own copy: changing it changes nothing in the database.
    */
-  get(cls: string, ref: Ref): Row | undefined;
+  get<C extends string>(cls: C, ref: Ref): RowOf<C> | undefined;
   /** Every object of a class, in creation order, refs branded by the class asked for. */
-  all<C extends string>(cls: C): Array<[Ref<C>, Row]>;
+  all<C extends string>(cls: C): Array<[Ref<C>, RowOf<C>]>;
   /**
    * The objects of a class for which `test` holds, in creation order, as `all` gives them.
    * `test` reads an object's fields (stored or inverse) through `field` without copying
    * the record, so a filter over a big class copies only what matches; it must not keep
    * or change what `field` returns.
    */
-  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, Row]>;
+  where<C extends string>(cls: C, test: (field: (name: string) => unknown) => boolean): Array<[Ref<C>, RowOf<C>]>;
   /** How many objects a class holds (without copying them, as `all` would). */
   count(cls: string): number;
   refByUuid<C extends string>(cls: C, uuid: string): Ref<C> | undefined;
@@ -59,13 +70,13 @@ export interface PoolDb {
    * unique within the class. An existing ref or uuid, an unknown or computed (inverse)
    * field, or a value of the wrong type is a programming error (a plain Error).
    */
-  create(cls: string, ref: Ref, row: Row): void;
+  create<C extends string>(cls: C, ref: Ref, row: PatchOf<C>): void;
   /**
    * Changes some stored fields of an object; fields whose value is `undefined` are left
    * alone; an empty patch still counts as a change (event.inject). An unknown ref throws
    * ApiError HANDLE_INVALID [cls, ref].
    */
-  update(cls: string, ref: Ref, patch: Row): void;
+  update<C extends string>(cls: C, ref: Ref, patch: PatchOf<C>): void;
   /** Removes an object, leaving a tombstone for event readers. Unknown ref: HANDLE_INVALID. */
   remove(cls: string, ref: Ref): void;
   /**

@@ -8,7 +8,8 @@
  */
 import type { Row } from '../../../core/ports/pool-db.js';
 import { NULL_REF } from '../../../core/ref.js';
-import { classByName } from '../../../datamodel/index.js';
+import { classByName, type ClassName } from '../../../datamodel/index.js';
+import type { RecordOf } from '../../../core/record-of.js';
 import type { Ty } from '../../../datamodel/dsl.js';
 import type { XmlValue } from './xva-ova-xml.js';
 
@@ -53,8 +54,11 @@ function conv(ty: Ty, v: XmlValue, ids: ReadonlyMap<string, string>): unknown {
   }
 }
 
-/** The creator-settable fields of `snapshot` as a row of class `cls`. */
-export function importRecord(cls: string, snapshot: Record<string, XmlValue>, ids: ReadonlyMap<string, string>): Row {
+/**
+ * The creator-settable fields of `snapshot` as a row of class `cls`, each converted to
+ * its declared type (which is why the result may be typed as the class's record).
+ */
+export function importRecord<C extends ClassName>(cls: C, snapshot: Record<string, XmlValue>, ids: ReadonlyMap<string, string>): Partial<RecordOf<C>> {
   const c = classByName(cls);
   if (!c) throw new Error(`datamodel: no class ${cls}`);
   const out: Row = {};
@@ -65,5 +69,5 @@ export function importRecord(cls: string, snapshot: Record<string, XmlValue>, id
     const x = conv(f.ty, v, ids);
     if (x !== SKIP) out[f.name] = x;
   }
-  return out;
+  return out as Partial<RecordOf<C>>;
 }
