@@ -76,6 +76,8 @@ export interface RunningHost {
   readonly port: number;
   readonly hostRef: Ref<'host'>;
   readonly generatedPasswordFile?: string;
+  /** What this host's actions are given (its pool link, updates port…), for tests that drive the ports. */
+  readonly services: Services;
   stop(): Promise<void>;
 }
 
@@ -175,6 +177,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     url: `http://${shownHost}:${listener.port}`,
     port: listener.port,
     hostRef,
+    services,
     ...(first.generatedPasswordFile ? { generatedPasswordFile: first.generatedPasswordFile } : {}),
     stop: async () => {
       // Waiting long polls answer first (their sessions end with this toolstack), while

@@ -6,11 +6,15 @@
  * shows the suite can.
  */
 import { rm, writeFile } from 'node:fs/promises';
+import { ApiError } from '../../src/core/api-error.js';
 import type { BlockDevice } from '../../src/core/ports/block-device.js';
+import type { PoolLink } from '../../src/core/ports/pool-link.js';
 import { FileSrDriver } from '../../src/storage/file/file-sr-driver.js';
 import { makeTempDir } from '../storage/file/file-sr-helpers.js';
 import { runNbdExportContract } from './nbd-export.contract.js';
 import { srNbdExports } from './sr-nbd-exports.js';
+import { localPoolLinks } from './local-pool-link.js';
+import { runPoolLinkContract } from './pool-link.contract.js';
 import { sqliteUpdateStore } from './sqlite-update-store.js';
 import { runUpdateStoreContract } from './update-store.contract.js';
 
@@ -33,6 +37,19 @@ export const brokenAdapters: Record<string, () => void> = {
       wrapDevice: (dev: BlockDevice) => overriding(dev, 'write', async () => undefined),
     });
   }),
+  'pool-link': () => runPoolLinkContract('link that reports another host\'s failures as INTERNAL_ERROR', () => localPoolLinks((link, self) => ({
+    isMaster: () => link.isMaster(),
+    masterAddress: () => link.masterAddress(),
+    ...(link.fetchFromMaster ? { fetchFromMaster: link.fetchFromMaster.bind(link) } : {}),
+    callOnHost: async (host, method, params, opts) => {
+      try {
+        return await link.callOnHost(host, method, params, opts);
+      } catch (e) {
+        if (host === self || !(e instanceof ApiError)) throw e;
+        throw new ApiError('INTERNAL_ERROR', [e.message]);
+      }
+    },
+  } satisfies PoolLink))),
   'update-store': () => runUpdateStoreContract('update store that leaves refused files behind', async (key) => {
     const f = await sqliteUpdateStore(key);
     const accept = f.store.accept.bind(f.store);

@@ -7,7 +7,7 @@
  * evacuation be tested against real domains moving between real simulator processes
  * without the pool layer. Records made here are bare rows, as `VM.create` would make them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ActionContext, Services } from '../../src/core/action-context.js';
@@ -17,8 +17,9 @@ import type { PoolLink } from '../../src/core/ports/pool-link.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../../src/core/ref.js';
 import { SessionStore } from '../../src/api/session-store.js';
 import { TaskRunner } from '../../src/api/task-runner.js';
-import { findMessage } from '../../src/datamodel/implicit.js';
-import { classes } from '../../src/datamodel/index.js';
+import { findMessage, type ImplicitMessage } from '../../src/datamodel/implicit.js';
+import { classByName, classes } from '../../src/datamodel/index.js';
+import { implicitAction } from '../../src/api/implicit-actions.js';
 import { MemoryPoolDb } from '../../src/db/memory-pool-db.js';
 import type { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { actionsByClass } from '../../src/main/actions-registry.js';
@@ -88,7 +89,9 @@ export async function startLocalPool(o: LocalPoolOptions = {}): Promise<LocalPoo
   const ctxFor = (s: Services, task?: TaskHandle): ActionContext => ({ services: s, db, session: undefined, task, peer: '127.0.0.1' });
   const invoke = async (on: number, method: string, args: Record<string, unknown>, task?: TaskHandle) => {
     const [cls, msg] = method.split('.') as [string, string];
-    const impl = actionsByClass[cls]?.[msg];
+    // As the dispatcher does: a class's own action, else the generic one its declaration implies.
+    const decl = findMessage(cls, msg) as Partial<ImplicitMessage> | undefined;
+    const impl = actionsByClass[cls]?.[msg] ?? (decl?.implicit ? implicitAction(classByName(cls)!, decl as ImplicitMessage) : undefined);
     if (!impl) throw new ApiError('MESSAGE_METHOD_UNKNOWN', [method]);
     return impl(ctxFor(hosts[on]!.services, task), args);
   };
@@ -97,7 +100,8 @@ export async function startLocalPool(o: LocalPoolOptions = {}): Promise<LocalPoo
     masterAddress: () => '127.0.0.1',
     callOnHost: async (host, method, params) => {
       const target = byRef.get(host);
-      if (!target || offline.has(hosts.indexOf(target))) throw new ApiError('HOST_OFFLINE', [host]);
+      if (!target) throw new ApiError('HANDLE_INVALID', ['host', host]);
+      if (offline.has(hosts.indexOf(target))) throw new ApiError('HOST_OFFLINE', [host]);
       const [cls, msg] = method.split('.') as [string, string];
       const decl = findMessage(cls, msg);
       if (!decl) throw new ApiError('MESSAGE_METHOD_UNKNOWN', [method]);
@@ -105,6 +109,14 @@ export async function startLocalPool(o: LocalPoolOptions = {}): Promise<LocalPoo
       const out = await invoke(hosts.indexOf(target), method, args);
       // What crosses the wire: plain JSON.
       return out === undefined ? '' : JSON.parse(JSON.stringify(out));
+    },
+    // What the pool layer's own transfer does: a copy from under the master's data directory.
+    fetchFromMaster: async (path, dest) => {
+      try {
+        await copyFile(join(hosts[0]!.services.dataDir, path), dest);
+      } catch (e) {
+        throw new ApiError('INTERNAL_ERROR', [`fetching ${path} from the master: ${e instanceof Error ? e.message : String(e)}`]);
+      }
     },
   });
 
