@@ -77,6 +77,7 @@ export class IscsiSession {
   private readonly tasks = new TaskTable();
   private state: 'new' | 'up' | 'recovering' | 'closing' | 'closed' | 'failed' = 'new';
   private recovery: Promise<void> | undefined;
+  private pumpScheduled = false;
   private readonly keepAlive: KeepAlive;
   private readonly wishes: SessionParams;
 
@@ -114,7 +115,7 @@ export class IscsiSession {
         ...(io.dataOut ? { dataOut: io.dataOut } : {}),
         ...(readLength > 0 ? { readBuf: io.into && io.into.length >= readLength ? io.into.subarray(0, readLength) : Buffer.allocUnsafe(readLength) } : {}),
       });
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -226,7 +227,7 @@ export class IscsiSession {
           this.state = 'up';
           const n = this.tasks.reissue();
           this.opts.log?.(`iscsi: session to ${this.opts.targetIqn} reinstated; re-issuing ${n} command(s)`);
-          this.pump();
+          this.schedulePump();
           return;
         } catch (e) {
           // A restarting array may refuse logins (no target yet, no accounts yet) for a while:
@@ -276,6 +277,21 @@ export class IscsiSession {
       bhs.writeUInt32BE(this.window.cmdSN, 24);
       bhs.writeUInt32BE(this.window.expStatSN, 28);
       wire.send(bhs, data);
+    });
+  }
+
+  /**
+   * Sends the queue from a microtask: the commands a caller issues together (a read cut in
+   * several commands, the next reads started as earlier ones complete, every completion
+   * of one received chunk) leave in one corked socket write instead of one write each.
+   * The queue keeps issue order, so deferring changes no order.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
     });
   }
 
@@ -335,7 +351,7 @@ export class IscsiSession {
         const t = this.tasks.take(rejected);
         if (t) {
           t.reject(new IscsiError('PROTOCOL', `the target rejected a PDU (reason 0x${bhs[2]!.toString(16)})`));
-          this.pump();
+          this.schedulePump();
         }
         break;
       }
@@ -381,7 +397,7 @@ export class IscsiSession {
     if (!t || !t.rawDone) return;
     this.tasks.take(tag);
     t.rawDone(p);
-    this.pump();
+    this.schedulePump();
   }
 
   /** The slice of a read's buffer a Data-In's payload belongs in, when it fits. */
@@ -414,7 +430,7 @@ export class IscsiSession {
     if (bhs[2] !== 0) {
       this.tasks.take(t.itt);
       t.reject(new IscsiError('SCSI', `the target failed the command (iSCSI response 0x${bhs[2]!.toString(16)})`));
-      this.pump();
+      this.schedulePump();
       return;
     }
     let sense: Buffer | undefined;
@@ -432,7 +448,7 @@ export class IscsiSession {
       // A unit attention (reset, new nexus, capacity change) is news, not a failure: retry.
       t.unitAttentions++;
       this.tasks.requeue(t);
-      this.pump();
+      this.schedulePump();
       return;
     }
     if (status === 0x08 || status === 0x28) {
@@ -440,14 +456,14 @@ export class IscsiSession {
       t.sent = false;
       setTimeout(() => {
         this.tasks.requeue(t);
-        this.pump();
+        this.schedulePump();
       }, 10);
-      this.pump();
+      this.schedulePump();
       return;
     }
     const length = t.readBuf ? Math.max(0, Math.min(t.readLength, t.readLength - Math.max(0, residual))) : 0;
     t.resolve({ status, data: t.readBuf ? t.readBuf.subarray(0, length) : Buffer.alloc(0), ...(sense ? { sense } : {}), residual });
-    this.pump();
+    this.schedulePump();
   }
 }
 

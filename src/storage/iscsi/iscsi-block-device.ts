@@ -18,11 +18,14 @@ const MiB = 1024 * 1024;
 /**
  * Largest single WRITE and READ Islet issues, whatever the target allows. Measured against
  * tgtd (`npm run bench -- iscsi`): 1 MiB writes cost it about half the CPU of 256 KiB ones
- * for the same bytes and go about twice as fast, while reads go fastest in 256 KiB
- * commands (1 MiB reads were slower and cost tgtd more).
+ * for the same bytes and go about twice as fast. Reads are the other way round: tgtd
+ * allocates a buffer per READ, and from 256 KiB up glibc maps it fresh each time, so every
+ * page of the answer is a page fault in tgtd (qemu-img's 2 MiB reads fault on all of
+ * them); at 128 KiB the buffers come from its heap and a 1 GiB read costs tgtd about half
+ * the CPU (counted with its minflt and utime+stime in /proc).
  */
 const MAX_WRITE = 1024 * 1024;
-const MAX_READ = 256 * 1024;
+const MAX_READ = 128 * 1024;
 
 export interface LunLimits {
   maxTransferBytes: number;

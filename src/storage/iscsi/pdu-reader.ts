@@ -5,6 +5,13 @@
  * lengths (a data segment over the declared limit, AHS where none is allowed) or fails
  * a digest is a protocol error: the reader stops and reports it, and the owner drops the
  * connection, which at ErrorRecoveryLevel 0 is the only recovery there is.
+ *
+ * The reader is a streaming state machine: bytes are consumed as they arrive, so a large
+ * data segment that has a home (`placeData`, e.g. the buffer of a read) is copied there
+ * piece by piece straight from the socket's chunks, without waiting for the whole segment
+ * and without a second copy. It takes chunks it may keep (the socket's `data` events) or
+ * chunks it must not keep (`feed(chunk, true)`: a receive buffer the socket reuses, see
+ * `Wire`); in that case everything it retains is copied out first.
  */
 import type { Socket } from 'node:net';
 import { crc32c } from './crc32c.js';
@@ -23,120 +30,144 @@ export class PduReader {
   maxDataSegment = 8192;
   /**
    * Where the data segment of the PDU whose header is `bhs` should land (exactly its
-   * length), so large read data is copied once, from the socket into the caller's buffer.
+   * length), so large data is copied once, from the socket into the caller's buffer.
+   * Asked as soon as the header is in; the PDU is delivered once the segment is complete.
    */
   placeData: ((bhs: Buffer) => Buffer | undefined) | undefined;
-  private chunks: Buffer[] = [];
-  private queued = 0;
-  private bhs: Buffer | undefined;
   private stopped = false;
+  /** The header (and its digest) being gathered. */
+  private header = Buffer.allocUnsafe(BHS_LEN + 4);
+  private headerGot = 0;
+  /** Set once the header is complete: the data segment (padding and digest included) follows. */
+  private bhs: Buffer | undefined;
+  private dataLen = 0;
+  /** Bytes of the segment on the wire: data, padding, digest. */
+  private wireLen = 0;
+  private got = 0;
+  /** The caller's buffer for the data, or undefined when the segment goes to `segment`. */
+  private placed: Buffer | undefined;
+  /** The whole wire segment when it has no home (small PDUs, text, sense). */
+  private segment: Buffer | undefined;
+  /** Padding and digest after a placed data segment. */
+  private readonly tail = Buffer.allocUnsafe(8);
 
+  /** With a socket, reads its `data` events; without, the owner calls `feed`. */
   constructor(
-    private readonly socket: Socket,
+    socket: Socket | undefined,
     private readonly onPdu: (pdu: Pdu) => void,
     private readonly onError: (e: Error) => void,
   ) {
-    socket.on('data', (chunk: Buffer) => {
-      if (this.stopped) return;
-      this.chunks.push(chunk);
-      this.queued += chunk.length;
-      try {
-        this.drain();
-      } catch (e) {
-        this.stop();
-        this.onError(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
+    socket?.on('data', (chunk: Buffer) => this.feed(chunk, false));
   }
 
   stop(): void {
     this.stopped = true;
-    this.chunks = [];
-    this.queued = 0;
+    this.segment = undefined;
+    this.placed = undefined;
   }
 
-  private take(n: number, into?: Buffer): Buffer {
-    const first = this.chunks[0]!;
-    if (into) {
-      let at = 0;
-      while (at < n) {
-        const c = this.chunks[0]!;
-        const k = Math.min(c.length, n - at);
-        c.copy(into, at, 0, k);
-        at += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
-      this.queued -= n;
-      return into;
+  /** Takes the next bytes of the stream; `transient`: `chunk` is reused after this call. */
+  feed(chunk: Buffer, transient: boolean): void {
+    if (this.stopped) return;
+    try {
+      this.consume(chunk, transient);
+    } catch (e) {
+      this.stop();
+      this.onError(e instanceof Error ? e : new Error(String(e)));
     }
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.queued -= n;
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
+  }
+
+  private consume(chunk: Buffer, transient: boolean): void {
     let at = 0;
-    while (at < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.queued -= n;
-    return out;
-  }
-
-  private drain(): void {
-    while (!this.stopped) {
+    const end = chunk.length;
+    while (at < end && !this.stopped) {
       if (!this.bhs) {
         const need = BHS_LEN + (this.digests.header ? 4 : 0);
-        if (this.queued < need) return;
-        const bhs = Buffer.from(this.take(BHS_LEN));
-        if (this.digests.header) {
-          const d = this.take(4).readUInt32LE(0);
-          if (d !== crc32c(bhs)) throw new ProtocolError('header digest mismatch');
-        }
-        if (bhs[4] !== 0) throw new ProtocolError(`unexpected AHS of ${bhs[4]! * 4} bytes`);
-        const len = dataSegmentLength(bhs);
-        if (len > this.maxDataSegment) {
-          throw new ProtocolError(`data segment of ${len} bytes exceeds the declared limit of ${this.maxDataSegment}`);
-        }
-        this.bhs = bhs;
+        const k = Math.min(need - this.headerGot, end - at);
+        chunk.copy(this.header, this.headerGot, at, at + k);
+        this.headerGot += k;
+        at += k;
+        if (this.headerGot < need) return;
+        this.headerGot = 0;
+        this.startSegment();
+        if (this.wireLen === 0) this.deliver(EMPTY);
+        continue;
       }
-      const bhs = this.bhs;
-      const len = dataSegmentLength(bhs);
-      const padded = (len + 3) & ~3;
-      const need = len === 0 ? 0 : padded + (this.digests.data ? 4 : 0);
-      if (this.queued < need) return;
-      let data: Buffer = EMPTY;
-      if (len > 0) {
-        const target = this.placeData?.(bhs);
-        if (target && target.length === len) {
-          this.take(len, target);
-          const pad = padded > len ? this.take(padded - len) : undefined;
-          if (this.digests.data) {
-            const d = this.take(4).readUInt32LE(0);
-            const crc = pad ? crc32c(pad, crc32c(target)) : crc32c(target);
-            if (d !== crc) throw new ProtocolError('data digest mismatch');
-          }
-          data = target;
+      const rest = this.wireLen - this.got;
+      if (this.placed) {
+        const dataLeft = this.dataLen - this.got;
+        if (dataLeft > 0) {
+          const k = Math.min(dataLeft, end - at);
+          chunk.copy(this.placed, this.got, at, at + k);
+          this.got += k;
+          at += k;
         } else {
-          const seg = this.take(padded);
-          if (this.digests.data) {
-            const d = this.take(4).readUInt32LE(0);
-            if (d !== crc32c(seg)) throw new ProtocolError('data digest mismatch');
-          }
-          data = seg.subarray(0, len);
+          const k = Math.min(rest, end - at);
+          chunk.copy(this.tail, this.got - this.dataLen, at, at + k);
+          this.got += k;
+          at += k;
         }
+        if (this.got === this.wireLen) this.finishPlaced();
+        continue;
       }
-      this.bhs = undefined;
-      this.onPdu({ bhs, data });
+      if (this.got === 0 && !transient && end - at >= rest) {
+        // The whole segment is in a chunk we may keep: no copy.
+        const seg = chunk.subarray(at, at + rest);
+        at += rest;
+        this.finishSegment(seg);
+        continue;
+      }
+      this.segment ??= Buffer.allocUnsafe(this.wireLen);
+      const k = Math.min(rest, end - at);
+      chunk.copy(this.segment, this.got, at, at + k);
+      this.got += k;
+      at += k;
+      if (this.got === this.wireLen) {
+        const seg = this.segment;
+        this.segment = undefined;
+        this.finishSegment(seg);
+      }
     }
+  }
+
+  /** The header is in: check it and decide where its data segment goes. */
+  private startSegment(): void {
+    const bhs = Buffer.from(this.header.subarray(0, BHS_LEN));
+    if (this.digests.header && this.header.readUInt32LE(BHS_LEN) !== crc32c(bhs)) throw new ProtocolError('header digest mismatch');
+    if (bhs[4] !== 0) throw new ProtocolError(`unexpected AHS of ${bhs[4]! * 4} bytes`);
+    const len = dataSegmentLength(bhs);
+    if (len > this.maxDataSegment) {
+      throw new ProtocolError(`data segment of ${len} bytes exceeds the declared limit of ${this.maxDataSegment}`);
+    }
+    this.bhs = bhs;
+    this.dataLen = len;
+    this.got = 0;
+    this.wireLen = len === 0 ? 0 : ((len + 3) & ~3) + (this.digests.data ? 4 : 0);
+    const target = len > 0 ? this.placeData?.(bhs) : undefined;
+    this.placed = target && target.length === len ? target : undefined;
+  }
+
+  private finishPlaced(): void {
+    const data = this.placed!;
+    if (this.digests.data) {
+      const padLen = ((this.dataLen + 3) & ~3) - this.dataLen;
+      const crc = padLen > 0 ? crc32c(this.tail.subarray(0, padLen), crc32c(data)) : crc32c(data);
+      if (this.tail.readUInt32LE(padLen) !== crc) throw new ProtocolError('data digest mismatch');
+    }
+    this.deliver(data);
+  }
+
+  private finishSegment(seg: Buffer): void {
+    const padded = (this.dataLen + 3) & ~3;
+    if (this.digests.data && seg.readUInt32LE(padded) !== crc32c(seg.subarray(0, padded))) throw new ProtocolError('data digest mismatch');
+    this.deliver(seg.subarray(0, this.dataLen));
+  }
+
+  private deliver(data: Buffer): void {
+    const bhs = this.bhs!;
+    this.bhs = undefined;
+    this.placed = undefined;
+    this.onPdu({ bhs, data });
   }
 }
 

@@ -2,12 +2,18 @@
  * @module
  * One TCP connection of the initiator, carrying PDUs: connect with a timeout, send a PDU
  * (digests applied as negotiated), hand received PDUs to whoever holds the connection now
- * (the login exchange, then the session), and report the first failure once.
+ * (the login exchange, then the session), and report the first failure once. The socket
+ * receives into one reused buffer (`onread`) rather than a new buffer per read: reading a
+ * LUN is a stream of large Data-In PDUs whose payloads the reader copies straight into the
+ * reads' buffers, so nothing received needs to outlive the callback that delivered it.
  */
 import { connect, type Socket } from 'node:net';
 import { IscsiError } from '../../core/ports/iscsi-initiator.js';
 import { encodePdu, setDataSegmentLength, type Pdu } from './pdu.js';
 import { PduReader } from './pdu-reader.js';
+
+/** Bytes one socket read may take at most (the kernel hands over what it has queued). */
+const RECEIVE_BUFFER = 256 * 1024;
 
 export function parsePortal(portal: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(portal) ?? /^([^:]+)(?::([0-9]+))?$/.exec(portal);
@@ -25,9 +31,10 @@ export class Wire {
   private queue: Pdu[] = [];
   private waiter: { resolve: (p: Pdu) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
 
-  private constructor(readonly socket: Socket) {
+  private constructor(readonly socket: Socket, feed: { to?: (chunk: Buffer) => void }) {
     socket.setNoDelay(true);
-    this.reader = new PduReader(socket, (p) => this.deliver(p), (e) => this.fail(e));
+    this.reader = new PduReader(undefined, (p) => this.deliver(p), (e) => this.fail(e));
+    feed.to = (chunk) => this.reader.feed(chunk, true);
     socket.on('error', (e) => this.fail(e));
     socket.on('close', () => this.fail(new IscsiError('CLOSED', 'the target closed the connection')));
   }
@@ -35,7 +42,12 @@ export class Wire {
   static open(portal: string, timeoutMs: number): Promise<Wire> {
     const { host, port } = parsePortal(portal);
     return new Promise((resolve, reject) => {
-      const s = connect({ host, port });
+      const feed: { to?: (chunk: Buffer) => void } = {};
+      const rx = Buffer.allocUnsafe(RECEIVE_BUFFER);
+      const s = connect({ host, port, onread: { buffer: rx, callback: (n: number): boolean => {
+        feed.to?.(rx.subarray(0, n));
+        return true;
+      } } });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new IscsiError('CONNECT', `no connection to ${portal} within ${timeoutMs} ms`));
@@ -43,7 +55,7 @@ export class Wire {
       s.once('connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
-        resolve(new Wire(s));
+        resolve(new Wire(s, feed));
       });
       s.once('error', (e) => {
         clearTimeout(timer);
