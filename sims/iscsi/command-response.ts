@@ -13,7 +13,8 @@ import { Status, type ScsiResult } from './scsi-sense.js';
 
 /** The part of a connection that puts answers on the wire. */
 export interface ResponseSink {
-  send(bhs: Buffer, data?: Buffer): void;
+  /** `written` runs once the socket is done with `data`. */
+  send(bhs: Buffer, data?: Buffer, written?: () => void): void;
   /** Fills StatSN/ExpCmdSN/MaxCmdSN; `consume` advances StatSN. */
   stamp(bhs: Buffer, consume: boolean): void;
 }
@@ -31,7 +32,8 @@ export interface FinishedCommand {
   r2ts: number;
 }
 
-export function sendCommandResult(sink: ResponseSink, params: SessionParams, c: FinishedCommand): void {
+/** Sends the answer; `sent` runs once the socket no longer needs the result's data. */
+export function sendCommandResult(sink: ResponseSink, params: SessionParams, c: FinishedCommand, sent?: () => void): void {
   const res = c.result;
   const readDir = (flags(c.cmd) & 0x40) !== 0;
   let data = res.data ? truncateToAllocation(c.cdb, res.data) : undefined;
@@ -82,10 +84,10 @@ export function sendCommandResult(sink: ResponseSink, params: SessionParams, c: 
         r[3] = res.status;
         r.writeUInt32BE(residual, 44);
       }
-      sink.send(r, data.subarray(off, off + n));
+      sink.send(r, data.subarray(off, off + n), last ? sent : undefined);
     }
     if (res.status === Status.Good) return;
-  }
+  } else sent?.();
   const r = newBhs(Op.ScsiResponse, 0x80 | resFlags);
   r[3] = res.status;
   r.writeUInt32BE(c.tag, 16);

@@ -12,7 +12,11 @@ export interface LunStore {
   readonly blockSize: number;
   /** Advertises LBPME/UNMAP when true. */
   readonly thin: boolean;
-  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * The bytes at `offset`. With `into` (exactly `length` bytes), a store may read into it
+   * and return it, sparing an allocation; it may also ignore it.
+   */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   write(offset: number, data: Buffer): Promise<void>;
   /** Reads as zeros afterwards. */
   unmap(offset: number, length: number): Promise<void>;

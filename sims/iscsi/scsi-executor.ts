@@ -21,6 +21,8 @@ export interface CommandContext {
   visibleLuns: readonly number[];
   identity: TargetIdentity;
   targetIqn: string;
+  /** Lends the buffer a READ's data goes in (the connection takes it back once sent). */
+  readBuffer?: (length: number) => Buffer;
 }
 
 /** Bytes of Data-Out a CDB carries (the rest of the EDTL, if any, is a residual). */
@@ -100,7 +102,7 @@ async function dispatch(cdb: Buffer, ctx: CommandContext, out: Buffer): Promise<
       if (!inRange(store, lba, blocks)) return lbaOutOfRange();
       if (blocks * bs > MAX_TRANSFER_BYTES) return invalidField();
       if (blocks === 0) return good();
-      return good(await store.read(lba * bs, blocks * bs));
+      return good(await store.read(lba * bs, blocks * bs, ctx.readBuffer?.(blocks * bs)));
     }
     case 0x2a: case 0xaa: case 0x8a: {
       if (cdb[1]! & 0xe0) return invalidField();

@@ -72,8 +72,8 @@ export class SparseFileLunStore implements LunStore {
     }
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    const buf = into && into.length === length ? into : Buffer.allocUnsafe(length);
     let at = 0;
     while (at < length) {
       const { bytesRead } = await this.fh.read(buf, at, length - at, offset + at);

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import type { SessionParams } from '../../src/storage/iscsi/negotiation.js';
 import { decodeLun, decodeText, encodePdu, encodeText, flags, isImmediate, itt, newBhs, NO_TAG, Op, opcode, snLess, u32, type Pdu, type TextPairs } from '../../src/storage/iscsi/pdu.js';
 import { PduReader, ProtocolError } from '../../src/storage/iscsi/pdu-reader.js';
+import { BufferPool } from './buffer-pool.js';
 import { sendCommandResult, withBlocks } from './command-response.js';
 import type { LunStore } from './lun-store.js';
 import { dataOutLength, executeScsi } from './scsi-executor.js';
@@ -49,6 +50,7 @@ export class TargetConnection implements LoginConnection {
   private maxCmdSN = 0;
   private readonly pending = new Map<number, Pdu>();
   private readonly running = new Set<Promise<void>>();
+  private readonly readBuffers = new BufferPool();
   private loginTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly socket: Socket, private readonly host: TargetHost) {
@@ -107,11 +109,18 @@ export class TargetConnection implements LoginConnection {
     this.close();
   }
 
-  send(bhs: Buffer, data?: Buffer): void {
-    if (this.phase === 'closed') return;
+  /** Queues one PDU; `written` runs once the socket is done with `data` (or failed). */
+  send(bhs: Buffer, data?: Buffer, written?: () => void): void {
+    if (this.phase === 'closed') {
+      written?.();
+      return;
+    }
     const bufs = encodePdu(bhs, data, this.reader.digests);
+    const last = bufs.length - 1;
     this.socket.cork();
-    for (const b of bufs) this.socket.write(b);
+    for (let i = 0; i < last; i++) this.socket.write(bufs[i]!);
+    if (written) this.socket.write(bufs[last]!, () => written());
+    else this.socket.write(bufs[last]!);
     this.socket.uncork();
   }
 
@@ -300,15 +309,24 @@ export class TargetConnection implements LoginConnection {
     }
     const job = (short ? Promise.resolve(invalidField()) : executeScsi(exec, {
       store, visibleLuns: this.host.visibleLuns(initiator), identity: this.host.identity, targetIqn: this.host.policy.targetIqn,
+      readBuffer: (n) => this.readBuffers.take(n),
     }, dataOut)).then((result) => this.complete(tag, cmd, cdb, edtl, dataOut, result, r2ts));
     this.running.add(job);
     void job.finally(() => this.running.delete(job));
   }
 
   private complete(tag: number, cmd: Buffer, cdb: Buffer, edtl: number, dataOut: Buffer | undefined, result: ScsiResult, r2ts: number): void {
-    if (this.phase !== 'ffp') return;
+    const lent = result.data;
+    const giveBack = lent ? () => this.readBuffers.release(lent) : undefined;
+    if (this.phase !== 'ffp') {
+      giveBack?.();
+      return;
+    }
     const isWrite = dataOut !== undefined || (flags(cmd) & 0x20) !== 0;
     const writeNeeds = isWrite ? dataOutLength(cdb, this.host.lunFor(this.initiatorName, decodeLun(cmd, 8))) : undefined;
-    sendCommandResult(this, this.params, { tag, cmd, cdb, edtl, result, r2ts, ...(writeNeeds !== undefined ? { writeNeeds } : {}) });
+    // All the PDUs of the answer leave in one gathered write.
+    this.socket.cork();
+    sendCommandResult(this, this.params, { tag, cmd, cdb, edtl, result, r2ts, ...(writeNeeds !== undefined ? { writeNeeds } : {}) }, giveBack);
+    this.socket.uncork();
   }
 }
