@@ -39,6 +39,8 @@ export async function run(): Promise<void> {
   const dir = await mkdtemp(join(base, 'xva-bench-'));
   // BENCH_SERVER_NODE_ARGS (say `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the server's node.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // BENCH_XE_NODE_ARGS goes to each xe's node, the same way (to profile the client side).
+  const xeNodeArgs = (process.env.BENCH_XE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const islet = await startIslet({ rootPassword: PW, dataDir: join(dir, 'islet'), ownsDataDir: false, nodeArgs });
   const api = new XapiClient({ url: islet.url });
   const held: MiniClient[] = [];
@@ -61,7 +63,7 @@ export async function run(): Promise<void> {
     held.push(await MiniClient.connect(info.port, { exportName: info.exportname }, info.address));
     const uri = `nbd://${info.address}:${info.port}/${encodeURIComponent(info.exportname)}`;
     const xe = (...args: string[]) => new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args],
+      const child = spawn(process.execPath, [...xeNodeArgs, join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args],
         { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';

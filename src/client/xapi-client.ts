@@ -185,6 +185,11 @@ export class XapiClient {
     return httpGet(this.#target(path, query), this.#agent);
   }
 
+  /** The URL of a handler with the session and `query`, for transfers made outside this client. */
+  fileUrl(path: string, query: Record<string, string>): URL {
+    return this.#target(path, query);
+  }
+
   /** Drops the pooled connections so the process can exit. */
   close(): void {
     this.#agent.destroy();

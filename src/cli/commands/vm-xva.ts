@@ -14,6 +14,7 @@ import { progressBar } from '../progress-bar.js';
 import { forEachSelected, selectObjects } from '../select.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { downloadToFile } from './download-to-file.js';
+import { socketDownload } from '../../client/socket-download.js';
 import { trackedTransfer } from './tracked-transfer.js';
 
 const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid', 'include-snapshots'];
@@ -29,10 +30,10 @@ export const vmExport: CommandModule = {
     const bar = progressBar('Exporting', process.stderr, showBar);
     try {
       await forEachSelected(ctx, sel, (row) => trackedTransfer(ctx, 'VM export', async (task) => {
-        const body = await ctx.client.getFile('/export', {
+        const query = {
           ref: String(row.ref), task_id: task, use_compression: compress, ...(metadata ? { metadata: 'true' } : {}),
           ...(snapshots !== undefined ? { export_snapshots: String(snapshots) } : {}),
-        });
+        };
         // The XVA's length is not known in advance: the bar, when drawn, follows the task's progress.
         let last = 0;
         const onBytes = showBar ? () => {
@@ -41,7 +42,10 @@ export const vmExport: CommandModule = {
           last = now;
           ctx.call('task.get_progress', task).then((p) => bar.update(Number(p) * 1000, 1000), () => undefined);
         } : undefined;
-        await downloadToFile(body, filename, onBytes ? { onBytes } : {});
+        // Plain HTTP (xe on the host itself): socket reads land in the file's write buffers.
+        const url = ctx.client.fileUrl('/export', query);
+        if (url.protocol === 'http:') await socketDownload(url, filename, onBytes ? { onBytes } : {});
+        else await downloadToFile(await ctx.client.getFile('/export', query), filename, onBytes ? { onBytes } : {});
       }), false);
     } finally {
       bar.finish();
