@@ -35,6 +35,8 @@ export class HttpStatusError extends Error {
 const MAX_REDIRECTS = 3;
 /** Read size of an uploaded file: large reads keep the socket fed with few syscalls. */
 const CHUNK = 1024 * 1024;
+/** Buffers of an uploaded file: one being read while the others are with the socket. */
+const PUMP_BUFFERS = 4;
 
 function moduleFor(u: URL): typeof http | typeof https {
   return u.protocol === 'https:' ? https : http;
@@ -65,9 +67,49 @@ function bodyStream(body: FileBody): Readable {
   return fs.createReadStream(body.path, { highWaterMark: CHUNK });
 }
 
+/**
+ * A file sent from a few recycled buffers: each read goes into a buffer the socket has
+ * given back, so that a disk-sized upload does not allocate (and page-fault) a fresh
+ * megabyte per read as a file stream does; a read runs while earlier buffers are sent.
+ */
+async function pumpFile(path: string, size: number, req: http.ClientRequest, onChunk: (n: number) => void): Promise<void> {
+  const fh = await fs.promises.open(path, 'r');
+  try {
+    const free: Buffer[] = [];
+    for (let i = 0; i < PUMP_BUFFERS; i++) free.push(Buffer.allocUnsafeSlow(CHUNK));
+    let wake: (() => void) | undefined;
+    let failed: Error | undefined;
+    const onFail = (e: Error) => { failed = e; wake?.(); };
+    req.once('error', onFail);
+    req.once('close', () => onFail(new Error('the connection closed during the upload')));
+    // No more than the length announced, should the file grow meanwhile.
+    for (let pos = 0; pos < size;) {
+      while (!free.length && !failed) await new Promise<void>((r) => { wake = r; });
+      if (failed) return;
+      const buf = free.pop()!;
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      onChunk(bytesRead);
+      req.write(buf.subarray(0, bytesRead), () => {
+        free.push(buf);
+        const w = wake;
+        wake = undefined;
+        w?.();
+      });
+    }
+    req.end();
+    // The descriptor stays open until the buffers it filled are sent.
+    while (free.length < PUMP_BUFFERS && !failed) await new Promise<void>((r) => { wake = r; });
+  } finally {
+    await fh.close();
+  }
+}
+
 export async function httpPut(url: URL, agent: http.Agent, body: FileBody, opts: PutOptions = {}, hops = 0): Promise<PutResult> {
   const total = await bodySize(body);
-  const src = bodyStream(body);
+  const file = !(body instanceof Readable) && !Buffer.isBuffer(body) && !(body instanceof Uint8Array) && total !== undefined ? body.path : undefined;
+  const src = file === undefined ? bodyStream(body) : undefined;
   const res = await new Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
     const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
     if (total !== undefined) headers['Content-Length'] = total;
@@ -79,12 +121,17 @@ export async function httpPut(url: URL, agent: http.Agent, body: FileBody, opts:
     });
     req.on('error', reject);
     let sent = 0;
-    src.on('data', (c: Buffer) => {
-      sent += c.length;
+    const progress = (n: number) => {
+      sent += n;
       opts.onProgress?.(sent, total);
-    });
-    src.on('error', (e) => req.destroy(e));
-    src.pipe(req);
+    };
+    if (file !== undefined) {
+      pumpFile(file, total!, req, progress).catch((e: Error) => req.destroy(e));
+      return;
+    }
+    src!.on('data', (c: Buffer) => progress(c.length));
+    src!.on('error', (e) => req.destroy(e));
+    src!.pipe(req);
   });
   if (res.status >= 300 && res.status < 400 && res.headers.location) {
     if (body instanceof Readable) throw new Error(`cannot replay a streamed upload after a redirect to ${res.headers.location}`);

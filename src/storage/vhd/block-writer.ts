@@ -11,6 +11,7 @@
  * then the bitmap with the written sectors' bits. Writes to one block run concurrently:
  * the allocation is done once, bits are set synchronously as each write's data lands, and
  * the bitmap writes of one block in one event-loop turn are one (`BitmapCache.persist`).
+ * A new block written whole takes a shorter path (`allocateWhole`).
  */
 import { batEntryBytes, UNUSED_BAT_ENTRY } from './bat.js';
 import { allBitsSet, anyBitSet, setBits } from './bitmap.js';
@@ -84,12 +85,48 @@ function allocate(st: VhdState, block: number): Promise<void> {
   return work;
 }
 
+/**
+ * A new block written whole (a sequential copy or import): its bitmap, every bit set, and
+ * its data go out as one write, then the BAT entry; two trips through the I/O threads
+ * instead of five. The footer moves to the new end first, as in `allocate`, and the block
+ * becomes visible only once its bitmap and data are in the file.
+ */
+function allocateWhole(st: VhdState, block: number, data: Buffer): Promise<void> {
+  const work = (async () => {
+    let pos = 0;
+    await st.metaLock.run(0, async () => {
+      pos = Math.ceil((st.dataEnd + st.bitmapBytes) / PAGE) * PAGE - st.bitmapBytes;
+      if (pos / 512 >= UNUSED_BAT_ENTRY) {
+        throw new VhdError('FILE_TOO_LARGE', 'no room for another block below 2 TiB', st.path);
+      }
+      const end = pos + st.bitmapBytes + st.header!.blockSize;
+      await ensureFooterAt(st, end);
+      st.dataEnd = end;
+    });
+    const bm = Buffer.alloc(st.bitmapBytes);
+    setBits(bm, 0, st.sectorsPerBlock);
+    // Adjacent, issued in one turn: the gatherer sends them as one pwritev.
+    await settleAll([st.data.write(pos, bm), st.data.write(pos + st.bitmapBytes, data)]);
+    await st.metaLock.run(0, async () => {
+      await writeFully(st.fh, batEntryBytes(pos / 512), st.header!.tableOffset + block * 4);
+      st.bitmaps.install(block, bm);
+      st.bat![block] = pos / 512;
+    });
+  })();
+  st.allocations.set(block, work);
+  void work.finally(() => st.allocations.delete(block)).catch(() => undefined);
+  return work;
+}
+
 async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: Buffer, allocateAll: boolean): Promise<void> {
   const pending = st.allocations.get(block);
   if (pending) await pending;
   const known = st.bat![block] !== UNUSED_BAT_ENTRY ? await readBitmap(st, block) : null;
   const runs = runsToWrite(st, chunk, inBlock, known, allocateAll);
   if (runs.length === 0) return;
+  if (st.bat![block] === UNUSED_BAT_ENTRY && !st.allocations.has(block) && runs.length === 1 && runs[0]!.count === st.sectorsPerBlock) {
+    return allocateWhole(st, block, chunk);
+  }
   if (st.bat![block] === UNUSED_BAT_ENTRY) await allocate(st, block);
   // The canonical bitmap is in memory now (just read or installed); holding it keeps it there.
   while (!st.bitmaps.peek(block)) await readBitmap(st, block);

@@ -4,8 +4,9 @@
  * first, from which the VM, its disks (on the SR asked for, else the one they came from if
  * this pool has it, else the pool's default SR), drives and interfaces are made; then each
  * 1 MiB chunk is held until its checksum member arrives (`.checksum`, SHA-1, or `.xxhash`,
- * XXH64, whichever the writer chose), then written while the checksum is verified, a few
- * chunks in flight. Any failure (a wrong checksum, a truncated stream, a bad record)
+ * XXH64, whichever the writer chose); chunks are gathered into 2 MiB blocks, each written
+ * (as one write, zero chunks left out: the disks are new) while its checksums are
+ * verified, a few blocks in flight. Any failure (a wrong checksum, a truncated stream, a bad record)
  * removes everything the import made, so a refused XVA leaves nothing behind.
  */
 import type { ActionContext } from '../../../core/action-context.js';
@@ -14,7 +15,7 @@ import type { BlockDevice } from '../../../core/ports/block-device.js';
 import type { Row } from '../../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, isRef, newRef, newUuid, type Ref } from '../../../core/ref.js';
 import { checkNewVm } from '../../../core/record-rules.js';
-import { writeChanges } from '../../vdi/block-copy.js';
+import { isZero } from '../../vdi/block-copy.js';
 import { createVdi, destroyVdi, onSr } from '../../vdi/vdi-ops.js';
 import { createVbd } from '../../vbd/index.js';
 import { createVif } from '../../vif/index.js';
@@ -23,7 +24,7 @@ import { parseOvaXml, type OvaObject } from './xva-ova-xml.js';
 import { importRecord } from './xva-records.js';
 import { ByteReader, tarEntries } from './xva-tar.js';
 import { XVA_CHUNK } from './xva-export.js';
-import { checksumMatches, checksumOfSuffix } from './xva-checksum.js';
+import { checksumMatches, checksumOfSuffix, type XvaChecksum } from './xva-checksum.js';
 
 export interface XvaImportOptions {
   /** SR for the disks (a ref or uuid). */
@@ -164,14 +165,43 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
   return disks;
 }
 
+/** A chunk read, waiting for its checksum member. */
 interface Pending {
   id: string;
   index: number;
-  data: Buffer;
   name: string;
-  /** The recycled buffer `data` was gathered into, given back once the chunk is written. */
-  buf?: Buffer;
+  length: number;
 }
+
+/** A chunk and the checksum its member gave. */
+interface Checked {
+  index: number;
+  data: Buffer;
+  kind: XvaChecksum;
+  text: string;
+}
+
+/**
+ * Chunks of one disk gathered into whole 2 MiB blocks (two 1 MiB chunks, at the alignment
+ * of a VHD block), so that each block goes to the disk as one write: a new block is then
+ * stored with one write of its bitmap and data.
+ */
+interface Gather {
+  id: string;
+  /** Index of the block (chunk index / CHUNKS_PER_BLOCK). */
+  block: number;
+  buf: Buffer;
+  chunks: Checked[];
+}
+
+/** Like `Promise.all`, but settles only once every write has: the buffer is then reused. */
+async function settleAllWrites(writes: Promise<void>[]): Promise<void> {
+  const rs = await Promise.allSettled(writes);
+  for (const r of rs) if (r.status === 'rejected') throw r.reason;
+}
+
+const CHUNKS_PER_BLOCK = 2;
+const BLOCK = CHUNKS_PER_BLOCK * XVA_CHUNK;
 
 /**
  * Chunk work (verify and write) with a few chunks in flight: the next chunk streams in
@@ -203,9 +233,10 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
   const entries = tarEntries(reader);
   const made = new Made();
   const open = new Map<string, BlockDevice>();
+  // Blocks of 2 MiB in flight (each being verified and written) while the next streams in.
   const window = new Window(4);
-  // Chunks that arrive in pieces are gathered into these 1 MiB buffers, reused once written:
-  // fresh megabyte buffers cost page faults and garbage collections.
+  // Chunks are gathered into these block buffers, reused once written: fresh 2 MiB
+  // buffers cost page faults and garbage collections.
   const spare: Buffer[] = [];
   try {
     const first = await entries.next();
@@ -214,6 +245,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
     const doc = parseOvaXml((await reader.exactly(first.value.size, 'ova.xml')).toString('utf8'));
     const disks = await makeRecords(ctx, doc.objects, o, made);
     let pending: Pending | undefined;
+    let gather: Gather | undefined;
     const deviceOf = async (id: string): Promise<{ dev: BlockDevice; ref: Ref<'VDI'> }> => {
       const disk = disks.get(id);
       if (!disk) throw bad(`data for ${id}, which is no disk of the archive`);
@@ -231,6 +263,40 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       }
       return { dev, ref: disk.ref };
     };
+    /**
+     * Verifies the gathered chunks and writes them. The disks are new (nothing reads them,
+     * they read as zeroes): zero runs are not written, data goes out as written, without
+     * comparing with what the disk holds. A mismatch fails the import, which removes them.
+     */
+    const flushGather = async (): Promise<void> => {
+      const g = gather;
+      gather = undefined;
+      if (!g) return;
+      const { dev, ref } = await deviceOf(g.id);
+      const base = g.block * BLOCK;
+      const end = Math.max(...g.chunks.map((c) => (c.index % CHUNKS_PER_BLOCK) * XVA_CHUNK + c.data.length));
+      if (base + end > dev.size) throw new ApiError('VDI_TOO_SMALL', [ref, String(base + end)]);
+      // The chunks present as runs of the block buffer (a chunk the archive left out is zeroes).
+      const runs: { at: number; length: number }[] = [];
+      for (const c of g.chunks.sort((a, b) => a.index - b.index)) {
+        const at = (c.index % CHUNKS_PER_BLOCK) * XVA_CHUNK;
+        if (isZero(c.data)) continue;
+        const last = runs[runs.length - 1];
+        if (last && last.at + last.length === at) last.length += c.data.length;
+        else runs.push({ at, length: c.data.length });
+      }
+      await window.add(async () => {
+        try {
+          const [sums] = await Promise.all([
+            Promise.all(g.chunks.map((c) => checksumMatches(c.kind, c.data, c.text))),
+            storageCall(() => settleAllWrites(runs.map((r) => dev.write(base + r.at, g.buf.subarray(r.at, r.at + r.length))))),
+          ]);
+          if (sums.some((ok) => !ok)) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
+        } finally {
+          spare.push(g.buf);
+        }
+      });
+    };
     for await (const e of entries) {
       ctx.task?.signal.throwIfAborted();
       const m = /^(.+)\/(\d{8})(\.[a-z0-9]+)?$/.exec(e.name);
@@ -242,33 +308,31 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       if (!suffix) {
         if (pending) throw bad(`${pending.name} has no checksum`);
         if (e.size > XVA_CHUNK) throw bad(`${e.name} is larger than 1 MiB`);
-        const buf = spare.pop() ?? Buffer.allocUnsafeSlow(XVA_CHUNK);
-        const data = await reader.exactly(e.size, e.name, buf);
-        pending = { id: id!, index: Number(num), data, name: e.name, ...(data.buffer === buf.buffer ? { buf } : {}) };
+        const index = Number(num);
+        const block = Math.floor(index / CHUNKS_PER_BLOCK);
+        if (gather && (gather.id !== id || gather.block !== block)) await flushGather();
+        if (!disks.has(id!)) throw bad(`data for ${id}, which is no disk of the archive`);
+        gather ??= { id: id!, block, buf: spare.pop() ?? Buffer.allocUnsafeSlow(BLOCK), chunks: [] };
+        const at = (index % CHUNKS_PER_BLOCK) * XVA_CHUNK;
+        if (gather.chunks.some((c) => c.index === index)) throw bad(`${e.name} appears twice`);
+        const into = gather.buf.subarray(at, at + e.size);
+        const data = await reader.exactly(e.size, e.name, into);
+        if (data.buffer !== into.buffer || data.byteOffset !== into.byteOffset) data.copy(into);
+        pending = { id: id!, index, name: e.name, length: e.size };
         continue;
       }
       const kind = checksumOfSuffix(suffix);
       if (!kind) throw bad(`${e.name}: unsupported checksum file (a chunk's checksum is .checksum or .xxhash)`);
       const text = (await reader.exactly(e.size, e.name)).toString('ascii');
       if (!pending || pending.name !== `${id}/${num}`) throw bad(`${e.name} follows no chunk of that name`);
-      const chunk = pending;
+      const at = (pending.index % CHUNKS_PER_BLOCK) * XVA_CHUNK;
+      gather!.chunks.push({ index: pending.index, data: gather!.buf.subarray(at, at + pending.length), kind, text });
       pending = undefined;
-      const { dev, ref } = await deviceOf(chunk.id);
-      const at = chunk.index * XVA_CHUNK;
-      if (at + chunk.data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [ref, String(at + chunk.data.length)]);
-      // The chunk is written while its checksum is computed: a mismatch fails the import,
-      // which removes the disks it wrote into.
-      await window.add(async () => {
-        const [ok] = await Promise.all([
-          checksumMatches(kind, chunk.data, text),
-          storageCall(() => writeChanges(dev, at, chunk.data)),
-        ]);
-        if (chunk.buf) spare.push(chunk.buf);
-        if (!ok) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
-      });
+      if (gather!.chunks.length === CHUNKS_PER_BLOCK) await flushGather();
       if (o.length) ctx.task?.setProgress(Math.min(0.99, reader.consumed / o.length));
     }
     if (pending) throw bad(`${pending.name} has no checksum`);
+    await flushGather();
     await window.drain();
     for (const [k, d] of open) {
       await d.flush();
