@@ -37,15 +37,20 @@ export function isZero(buf: Buffer): boolean {
 
 /**
  * Makes `dst` hold `data` at `offset`, writing only the pages that differ from its current
- * content. Returns the bytes written.
+ * content. Returns the bytes written. `scratch` (at least `data.length` bytes) receives the
+ * current content: a stream of chunks then reads into one buffer instead of allocating a
+ * new one each time, which would drive the garbage collector through the whole heap.
  */
-export async function writeChanges(dst: BlockDevice, offset: number, data: Buffer): Promise<number> {
+export async function writeChanges(dst: BlockDevice, offset: number, data: Buffer, scratch?: Buffer): Promise<number> {
   const blank = (await dst.blockStatus(offset, data.length)).every((e) => e.zero);
   if (blank && isZero(data)) return 0;
-  const current = blank ? undefined : await dst.read(offset, data.length);
+  const into = scratch && scratch.length >= data.length ? scratch.subarray(0, data.length) : undefined;
+  const current = blank ? undefined : await dst.read(offset, data.length, into);
+  if (current?.equals(data)) return 0;
+  // Buffer.compare on ranges: no slice objects per page.
   const same = (at: number, n: number) => (current
-    ? data.subarray(at, at + n).equals(current.subarray(at, at + n))
-    : data.subarray(at, at + n).equals(ZEROES.subarray(0, n)));
+    ? data.compare(current, at, at + n, at, at + n) === 0
+    : data.compare(ZEROES, 0, n, at, at + n) === 0);
   let written = 0;
   let run = -1;
   const flushRun = async (end: number) => {
@@ -75,6 +80,8 @@ async function zeroRange(dst: BlockDevice, offset: number, length: number): Prom
 /** Makes `dst` hold `src`'s content (over the smaller of the two sizes). */
 export async function copyBlocks(src: ReadableDisk, dst: BlockDevice, o: CopyOptions = {}): Promise<CopyStats> {
   const stats: CopyStats = { bytesRead: 0, bytesWritten: 0 };
+  const incoming = Buffer.allocUnsafeSlow(CHUNK);
+  const present = Buffer.allocUnsafeSlow(CHUNK);
   const size = Math.min(src.size, dst.size);
   for (let w = 0; w < size; w += WINDOW) {
     const wlen = Math.min(WINDOW, size - w);
@@ -87,9 +94,9 @@ export async function copyBlocks(src: ReadableDisk, dst: BlockDevice, o: CopyOpt
       for (let p = e.offset; p < e.offset + e.length; p += CHUNK) {
         o.signal?.throwIfAborted();
         const n = Math.min(CHUNK, e.offset + e.length - p);
-        const data = await src.read(p, n);
+        const data = await src.read(p, n, incoming.subarray(0, n));
         stats.bytesRead += n;
-        stats.bytesWritten += await writeChanges(dst, p, data);
+        stats.bytesWritten += await writeChanges(dst, p, data, present);
       }
     }
     o.onProgress?.(w + wlen, size);

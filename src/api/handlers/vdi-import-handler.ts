@@ -1,8 +1,8 @@
 /**
  * @module
  * `PUT /import_raw_vdi?vdi=&session_id=&task_id=&format=raw|vhd`: writes a disk image into
- * a VDI. Raw bodies are streamed in 2 MiB chunks and only the 4 KiB pages that change the
- * disk are written, so importing a sparse image into a thin disk stores only its data, and
+ * a VDI. Raw bodies are streamed in 2 MiB chunks (one received while the one before goes to
+ * the disk) and only the 4 KiB pages that change the disk are written, so importing a sparse image into a thin disk stores only its data, and
  * re-importing content a snapshot already shares takes no new space. A VHD body (fixed or dynamic) is spooled to a temporary file and its stored
  * blocks copied. Without `vdi=`, a raw import with `sr_id=` and a known length makes a new
  * disk of that size first. The task's result is the VDI's ref.
@@ -58,33 +58,52 @@ async function* bodyOf(req: IncomingMessage, openEnded: boolean): AsyncIterable<
 const cutShort = new WeakSet<IncomingMessage>();
 
 /** Makes the disk hold `data` at `offset`, writing only the pages that change it. */
-async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data: Buffer): Promise<void> {
+async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data: Buffer, scratch: Buffer): Promise<void> {
   if (offset + data.length > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(offset + data.length)]);
-  await writeChanges(dev, offset, data);
+  await writeChanges(dev, offset, data, scratch);
 }
 
+/**
+ * Two chunk buffers: one fills from the socket while the other goes to the disk, so the
+ * client keeps sending while the disk is compared and written; the buffers (and the one
+ * the disk's current content is read into) are reused, never allocated per chunk.
+ */
 async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
   const total = openEnded ? dev.size : declaredLength(req);
-  const buf = Buffer.alloc(CHUNK);
+  const scratch = Buffer.allocUnsafeSlow(CHUNK);
+  let spare = Buffer.allocUnsafeSlow(CHUNK);
+  let buf = Buffer.allocUnsafeSlow(CHUNK);
   let fill = 0;
   let pos = 0;
-  for await (const chunk of bodyOf(req, openEnded)) {
-    ctx.task?.signal.throwIfAborted();
-    let at = 0;
-    while (at < chunk.length) {
-      const n = Math.min(CHUNK - fill, chunk.length - at);
-      chunk.copy(buf, fill, at, at + n);
-      fill += n;
-      at += n;
-      if (fill === CHUNK) {
-        await putChunk(dev, vdi, pos, buf);
-        pos += CHUNK;
-        fill = 0;
-        if (total) ctx.task?.setProgress(pos / total);
+  let putting: Promise<void> = Promise.resolve();
+  const put = async (length: number) => {
+    await putting; // the previous chunk is on disk, so its buffer may be filled again
+    const at = pos;
+    putting = putChunk(dev, vdi, at, buf.subarray(0, length), scratch).then(() => {
+      if (total) ctx.task?.setProgress((at + length) / total);
+    });
+    putting.catch(() => undefined); // surfaces at the next put or at the end
+    pos += length;
+    [buf, spare] = [spare, buf];
+    fill = 0;
+  };
+  try {
+    for await (const chunk of bodyOf(req, openEnded)) {
+      ctx.task?.signal.throwIfAborted();
+      let at = 0;
+      while (at < chunk.length) {
+        const n = chunk.copy(buf, fill, at);
+        fill += n;
+        at += n;
+        if (fill === CHUNK) await put(CHUNK);
       }
     }
+    if (fill > 0) await put(fill);
+  } catch (e) {
+    await putting.catch(() => undefined); // no write left running on the device being closed
+    throw e;
   }
-  if (fill > 0) await putChunk(dev, vdi, pos, buf.subarray(0, fill));
+  await putting;
   await dev.flush();
 }
 
