@@ -8,7 +8,7 @@
 import { ApiError } from '../../core/api-error.js';
 import { StorageError } from '../../core/ports/storage-errors.js';
 import { apiErrorFromStorage } from '../../core/storage-api-errors.js';
-import type { RowOf } from '../../core/ports/pool-db.js';
+import type { PoolDb, RowOf } from '../../core/ports/pool-db.js';
 import type { AttachedSr } from '../../core/ports/sr-driver.js';
 import type { StorageHost } from '../../core/ports/storage-host.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
@@ -42,14 +42,20 @@ export function mustRow<C extends string>(ctx: ActionContext, cls: C, ref: unkno
  * other_config), once it is known to name an object of that class: HANDLE_INVALID otherwise.
  */
 export function liveRef<C extends string>(ctx: ActionContext, cls: C, ref: unknown): Ref<C> {
-  mustRow(ctx, cls, ref);
-  return ref as Ref<C>;
+  const live = refIfLive(ctx.db, cls, ref);
+  if (live === undefined) throw new ApiError('HANDLE_INVALID', [cls, String(ref)]);
+  return live;
+}
+
+/** `ref` as a ref of class `cls` when it names an object of that class, else undefined. */
+export function refIfLive<C extends string>(db: PoolDb, cls: C, ref: unknown): Ref<C> | undefined {
+  return typeof ref === 'string' && !isNullRef(ref) && db.get(cls, ref) ? ref : undefined;
 }
 
 /** Whether some PBD of the SR is plugged on some host. */
 export function srHasAttachedPbd(ctx: ActionContext, srRef: Ref<'SR'>): boolean {
   const sr = mustRow(ctx, 'SR', srRef);
-  return (sr.PBDs as Ref<'PBD'>[]).some((p) => ctx.db.get('PBD', p)?.currently_attached === true);
+  return sr.PBDs.some((p) => ctx.db.get('PBD', p)?.currently_attached === true);
 }
 
 /**
@@ -67,9 +73,9 @@ export function attachedSr(ctx: ActionContext, srRef: Ref<'SR'>): AttachedSr {
 /** A host, other than this one, that has the SR plugged. */
 export function otherHostWithSr(ctx: ActionContext, srRef: Ref<'SR'>): Ref<'host'> | undefined {
   const sr = mustRow(ctx, 'SR', srRef);
-  for (const p of sr.PBDs as Ref<'PBD'>[]) {
+  for (const p of sr.PBDs) {
     const pbd = ctx.db.get('PBD', p);
-    if (pbd?.currently_attached === true && pbd.host !== ctx.services.hostRef) return pbd.host as Ref<'host'>;
+    if (pbd?.currently_attached === true && pbd.host !== ctx.services.hostRef) return pbd.host;
   }
   return undefined;
 }

@@ -8,6 +8,7 @@
  * disk of that size first. The task's result is the VDI's ref.
  */
 import { mkdir, open, rm } from 'node:fs/promises';
+import type { RecordOf } from '../../core/record-of.js';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,6 @@ import { attachedSr } from '../../actions/common/storage-access.js';
 import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
 import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
-import type { Row } from '../../core/ports/pool-db.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
 import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
@@ -145,7 +145,7 @@ async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
 }
 
 /** The disk to import into: the one named, or a new one on `sr_id` sized by the body. */
-async function target(d: TransferDeps, ctx: ActionContext, req: IncomingMessage, query: URLSearchParams, format: string): Promise<{ ref: Ref<'VDI'>; row: Row }> {
+async function target(d: TransferDeps, ctx: ActionContext, req: IncomingMessage, query: URLSearchParams, format: string): Promise<{ ref: Ref<'VDI'>; row: RecordOf<'VDI'> }> {
   const named = vdiFromQuery(d, query);
   if (named) return named;
   const sr = query.get('sr_id');

@@ -5,11 +5,11 @@
  * and the outcome reported through that task as well as in the HTTP reply, as xapi does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RecordOf } from '../../core/record-of.js';
 import type { ActionContext, Services } from '../../core/action-context.js';
 import type { SessionInfo } from '../../core/ports/sessions.js';
 import type { TaskHandle } from '../../core/ports/tasks.js';
 import { ApiError, toApiError } from '../../core/api-error.js';
-import type { Row } from '../../core/ports/pool-db.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
 import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
@@ -25,7 +25,7 @@ export interface Transfer {
 }
 
 /** The disk a query names by ref or uuid; HANDLE_INVALID / UUID_INVALID otherwise. */
-export function vdiFromQuery(d: TransferDeps, query: URLSearchParams): { ref: Ref<'VDI'>; row: Row } | undefined {
+export function vdiFromQuery(d: TransferDeps, query: URLSearchParams): { ref: Ref<'VDI'>; row: RecordOf<'VDI'> } | undefined {
   const v = query.get('vdi');
   if (!v) return undefined;
   const ref = (isRef(v) ? v : d.db.refByUuid('VDI', v)) as Ref<'VDI'> | undefined;
