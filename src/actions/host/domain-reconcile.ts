@@ -110,7 +110,7 @@ async function reconcileOnce(ctx: ActionContext, host: Ref<'host'>, gone: boolea
     else handle(vm, row, d);
   }
   for (const d of byUuid.values()) {
-    const vm = db.refByUuid('VM', d.vmUuid) as Ref<'VM'> | undefined;
+    const vm = db.refByUuid('VM', d.vmUuid);
     const row = vm ? db.get('VM', vm) : undefined;
     if (!vm || !row) continue; // not ours to judge: a VM this database does not know
     if (busy(row)) later(vm);
@@ -128,7 +128,7 @@ function recordHostMemory(
   const own = Math.max(0, total - free - used);
   ctx.db.transaction(() => {
     if (h.memory_overhead !== own) ctx.db.update('host', host, { memory_overhead: own });
-    const m = h.metrics as Ref<'host_metrics'>;
+    const m = h.metrics;
     if (!isNullRef(m) && ctx.db.get('host_metrics', m)?.memory_total !== total) {
       ctx.db.update('host_metrics', m, { memory_total: total, last_updated: xapiDate() });
     }
@@ -143,7 +143,7 @@ export async function reportDomains(services: Services, gone: boolean): Promise<
   const ctx = systemContext(services);
   const pool = services.pool;
   if (!pool || pool.isMaster()) return reconcileHost(ctx, services.hostRef, gone);
-  const master = services.db.all('pool')[0]?.[1].master as Ref<'host'> | undefined;
+  const master = services.db.all('pool')[0]?.[1].master;
   if (!master || isNullRef(master)) return;
   await pool.callOnHost(master, 'host.islet_report_domains', [services.hostRef, gone]);
 }

@@ -27,7 +27,7 @@ export type EvacuationPlan = Map<Ref<'VM'>, Step>;
 export function vmsOn(ctx: ActionContext, host: Ref<'host'>): Ref<'VM'>[] {
   return ctx.db.all('VM')
     .filter(([, r]) => r.resident_on === host && !r.is_control_domain && !r.is_a_template)
-    .map(([ref]) => ref as Ref<'VM'>);
+    .map(([ref]) => ref);
 }
 
 function errorOf(e: unknown): readonly [ErrorCode, readonly string[]] {
@@ -39,7 +39,7 @@ export async function evacuationPlan(ctx: ActionContext, host: Ref<'host'>): Pro
   const db = ctx.db;
   const plan: EvacuationPlan = new Map();
   const vms = vmsOn(ctx, host);
-  const candidates = db.all('host').map(([h]) => h as Ref<'host'>)
+  const candidates = db.all('host').map(([h]) => h)
     .filter((h) => h !== host && hostIsLive(db, h) && !!db.get('host', h)?.enabled);
   const infos = new Map<Ref<'host'>, HypervisorInfo>();
   await Promise.all(candidates.map(async (h) => {

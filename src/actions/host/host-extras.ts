@@ -9,7 +9,6 @@
  * recent log (on that host, through the pool link); `destroy` forgets a dead host (the pool's membership does the work).
  */
 import { ApiError } from '../../core/api-error.js';
-import type { Ref } from '../../core/ref.js';
 import { allMessages } from '../../datamodel/implicit.js';
 import { classes } from '../../datamodel/index.js';
 import type { ActionArgs, ActionContext } from '../../core/action-context.js';
@@ -65,7 +64,7 @@ export const hostExtraActions = {
   power_on: (ctx, a) => {
     const host = hostOf(ctx, a);
     const row = mustRow(ctx, 'host', host);
-    const metrics = ctx.db.get('host_metrics', row.metrics as Ref);
+    const metrics = ctx.db.get('host_metrics', row.metrics);
     if (metrics?.live === true) throw new ApiError('HOST_IS_LIVE', [host]);
     throw new ApiError('HOST_POWER_ON_MODE_DISABLED', []);
   },

@@ -14,7 +14,7 @@
 import type { Services } from '../../core/action-context.js';
 import type { CpuFacts, CpuTimes, Machine } from '../../core/ports/machine.js';
 import { cpuUtilisation } from '../../core/cpu-utilisation.js';
-import { isNullRef, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
+import { isNullRef, newRef, newUuid, xapiDate } from '../../core/ref.js';
 import { changedFields } from '../common/changed-fields.js';
 
 const MiB = 1024 * 1024;
@@ -99,7 +99,7 @@ export async function freeMemory(services: Services, machine: Machine): Promise<
 
 export function recordMemoryFree(services: Services, free: number): void {
   const { db, hostRef } = services;
-  const m = db.get('host', hostRef)?.metrics as Ref<'host_metrics'> | undefined;
+  const m = db.get('host', hostRef)?.metrics;
   if (!m || isNullRef(m)) return;
   const row = db.get('host_metrics', m);
   if (!row || Math.abs(Number(row.memory_free ?? -1) - free) < MiB) return;
