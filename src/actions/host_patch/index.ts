@@ -5,7 +5,6 @@
  * marker on the host's disk wins again at its next resynchronisation).
  */
 import { ApiError } from '../../core/api-error.js';
-import type { Ref } from '../../core/ref.js';
 import { apply } from '../../updates/patch-service.js';
 import { updateEnv } from '../../updates/update-env.js';
 import { refreshUpdateState } from '../../updates/update-state.js';
@@ -15,7 +14,7 @@ export const hostPatchActions = {
   apply: (ctx, a) => {
     const hp = ctx.db.get('host_patch', a.self);
     if (!hp) throw new ApiError('HANDLE_INVALID', ['host_patch', String(a.self)]);
-    return apply(updateEnv(ctx.services), 'patch', String(hp.pool_patch), hp.host as Ref<'host'>);
+    return apply(updateEnv(ctx.services), 'patch', String(hp.pool_patch), hp.host);
   },
   destroy: (ctx, a) => {
     if (!ctx.db.get('host_patch', a.self)) throw new ApiError('HANDLE_INVALID', ['host_patch', String(a.self)]);

@@ -5,7 +5,6 @@
  * PATCH_* errors; and the pool-internal `islet_host_*` calls through which the master has a
  * host do the disk side of an update (see src/updates/host-ops.ts).
  */
-import type { Ref } from '../../core/ref.js';
 import { hostApply, hostClean, hostMarkers, hostPrecheck, type HostJob } from '../../updates/host-ops.js';
 import { apply, cleanOnHost, destroy, poolApply, poolClean, precheck } from '../../updates/patch-service.js';
 import { hostOpsEnv, updateEnv } from '../../updates/update-env.js';
@@ -20,7 +19,7 @@ export const poolPatchActions = {
     await poolApply(updateEnv(ctx.services), 'patch', String(a.self), (f) => ctx.task?.setProgress(f));
   },
   clean: async (ctx, a) => {
-    await cleanOnHost(updateEnv(ctx.services), 'patch', String(a.self), ctx.services.hostRef as Ref<'host'>);
+    await cleanOnHost(updateEnv(ctx.services), 'patch', String(a.self), ctx.services.hostRef);
   },
   clean_on_host: async (ctx, a) => {
     await cleanOnHost(updateEnv(ctx.services), 'patch', String(a.self), a.host);

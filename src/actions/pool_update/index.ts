@@ -7,7 +7,7 @@
  * `pool_clean` destroys that VDI afterwards, as xapi does.
  */
 import { ApiError } from '../../core/api-error.js';
-import { NULL_REF, isNullRef, type Ref } from '../../core/ref.js';
+import { NULL_REF, isNullRef } from '../../core/ref.js';
 import { introduceUpdate } from '../../updates/introduce-update.js';
 import { apply, destroy, poolApply, poolClean, precheck } from '../../updates/patch-service.js';
 import { updateEnv } from '../../updates/update-env.js';
@@ -40,7 +40,7 @@ export const poolUpdateActions = {
   },
   pool_clean: async (ctx, a) => {
     await poolClean(updateEnv(ctx.services), 'update', String(a.self));
-    const vdi = ctx.db.get('pool_update', a.self)?.vdi as Ref<'VDI'> | undefined;
+    const vdi = ctx.db.get('pool_update', a.self)?.vdi;
     if (vdi && !isNullRef(vdi) && ctx.db.get('VDI', vdi)) await destroyVdi(ctx, vdi);
     if (vdi && !isNullRef(vdi)) ctx.db.update('pool_update', a.self, { vdi: NULL_REF });
   },
