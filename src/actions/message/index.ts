@@ -8,7 +8,7 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
-import { newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
+import { newRef, newUuid, xapiDate } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
@@ -19,7 +19,7 @@ const TABLE: Readonly<Record<string, string>> = {
 };
 
 function mustMessage(ctx: ActionContext, ref: unknown): Row {
-  const row = typeof ref === 'string' ? ctx.db.get('message', ref as Ref) : undefined;
+  const row = typeof ref === 'string' ? ctx.db.get('message', ref) : undefined;
   if (!row) throw new ApiError('HANDLE_INVALID', ['message', String(ref)]);
   return row;
 }
@@ -55,7 +55,7 @@ export const messageActions = {
     return '';
   },
   destroy_many: (ctx, a) => {
-    const refs = (a.messages ?? []) as Ref[];
+    const refs = a.messages ?? [];
     for (const r of refs) mustMessage(ctx, r);
     ctx.db.transaction(() => {
       for (const r of refs) ctx.db.remove('message', r);

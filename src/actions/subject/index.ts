@@ -5,23 +5,21 @@
  * can still hand out less than pool-admin.
  */
 import { ApiError } from '../../core/api-error.js';
-import { newRef, newUuid, type Ref } from '../../core/ref.js';
+import { mustRow } from '../common/storage-access.js';
+import type { RecordOf } from '../../core/record-of.js';
+import { newRef, newUuid } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
 import type { ActionContext } from '../../core/action-context.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 
 const LOCAL_PREFIX = 'islet-local:';
 
-function subjectRow(ctx: ActionContext, ref: unknown) {
-  const row = ctx.db.get('subject', ref as Ref);
-  if (!row) throw new ApiError('HANDLE_INVALID', ['subject', String(ref)]);
-  return row;
+function subjectRow(ctx: ActionContext, ref: unknown): RecordOf<'subject'> {
+  return mustRow(ctx, 'subject', ref);
 }
 
-function roleRow(ctx: ActionContext, ref: unknown) {
-  const row = ctx.db.get('role', ref as Ref);
-  if (!row) throw new ApiError('HANDLE_INVALID', ['role', String(ref)]);
-  return row;
+function roleRow(ctx: ActionContext, ref: unknown): RecordOf<'role'> {
+  return mustRow(ctx, 'role', ref);
 }
 
 /** The local user a subject stands for, if it is one of ours. */
@@ -78,6 +76,6 @@ export const subjectActions = {
 
   get_permissions_name_label: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
-    return (row.roles as string[]).map((r) => String(ctx.db.get('role', r as Ref)?.name_label ?? ''));
+    return (row.roles as string[]).map((r) => String(ctx.db.get('role', r)?.name_label ?? ''));
   },
 } satisfies ActionsOf<'subject'>;

@@ -13,7 +13,7 @@ import type { ActionsOf } from '../../core/actions-of.js';
 const ENDED = new Set(['success', 'failure', 'cancelled']);
 
 function mustTask(ctx: ActionContext, ref: unknown) {
-  const row = typeof ref === 'string' ? ctx.db.get('task', ref as Ref) : undefined;
+  const row = typeof ref === 'string' ? ctx.db.get('task', ref) : undefined;
   if (!row) throw new ApiError('HANDLE_INVALID', ['task', String(ref)]);
   return row;
 }
