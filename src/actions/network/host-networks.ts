@@ -74,7 +74,7 @@ export function ensureManagementPif(services: Services): Ref<'PIF'> | undefined 
     } else if (ip !== address) {
       db.update('PIF', ref, { IP: address, netmask: netmaskOf(address) });
     }
-    return ref as Ref<'PIF'>;
+    return ref;
   }
   const ref = newRef<'PIF'>();
   db.create('PIF', ref, {

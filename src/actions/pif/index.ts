@@ -27,7 +27,7 @@ function unplug(ctx: ActionContext, pif: Ref<'PIF'>): string {
   if (row.disallow_unplug === true) throw new ApiError('PIF_DOES_NOT_ALLOW_UNPLUG', [pif]);
   for (const [vif, v] of ctx.db.all('VIF')) {
     if (v.network !== row.network || v.currently_attached !== true) continue;
-    if (ctx.db.get('VM', v.VM as Ref<'VM'>)?.resident_on === row.host) throw new ApiError('VIF_IN_USE', [String(row.network), vif]);
+    if (ctx.db.get('VM', v.VM)?.resident_on === row.host) throw new ApiError('VIF_IN_USE', [String(row.network), vif]);
   }
   if (row.currently_attached !== false) ctx.db.update('PIF', pif, { currently_attached: false });
   return '';

@@ -16,7 +16,7 @@
  */
 import { ApiError } from '../../core/api-error.js';
 import type { ActionContext } from '../../core/action-context.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { ipConfigOf, ipConfigOfRow, type IpConfig } from './ip-config.js';
@@ -27,8 +27,8 @@ import { ipConfigOf, ipConfigOfRow, type IpConfig } from './ip-config.js';
  * caller then records the change itself, so the master's database has it when the call
  * returns (a member's own writes reach the master a moment later, with the same values).
  */
-export async function sentToPifHost(ctx: ActionContext, pif: Row, method: string, params: readonly unknown[]): Promise<boolean> {
-  const host = pif.host as Ref<'host'>;
+export async function sentToPifHost(ctx: ActionContext, pif: Pick<RecordOf<'PIF'>, 'host'>, method: string, params: readonly unknown[]): Promise<boolean> {
+  const host = pif.host;
   if (host === ctx.services.hostRef) return false;
   const link = ctx.services.pool;
   if (!link) throw new ApiError('HOST_OFFLINE', [host]);
@@ -44,7 +44,7 @@ function assertServedAt(ctx: ActionContext, pif: Ref<'PIF'>, ip: string): void {
   }
 }
 
-function assertNotBondMember(pif: Ref<'PIF'>, row: Row): void {
+function assertNotBondMember(pif: Ref<'PIF'>, row: RecordOf<'PIF'>): void {
   if (!isNullRef(row.bond_slave_of as string | undefined)) throw new ApiError('PIF_ALREADY_BONDED', [pif]);
 }
 
@@ -67,7 +67,7 @@ export async function reconfigureIp(ctx: ActionContext, pif: Ref<'PIF'>, mode: s
   }
   ctx.db.transaction(() => {
     ctx.db.update('PIF', pif, { ...cfg });
-    if (cfg.IP) ctx.db.update('host', row.host as Ref<'host'>, { address: cfg.IP });
+    if (cfg.IP) ctx.db.update('host', row.host, { address: cfg.IP });
   });
 }
 
@@ -78,10 +78,10 @@ export async function managementReconfigure(ctx: ActionContext, pif: Ref<'PIF'>)
   const ip = String(row.IP ?? '');
   if (row.ip_configuration_mode === 'None' || ip === '') throw new ApiError('PIF_HAS_NO_NETWORK_CONFIGURATION', [pif]);
   if (!(await sentToPifHost(ctx, row, 'host.management_reconfigure', [pif]))) assertServedAt(ctx, pif, ip);
-  const host = row.host as Ref<'host'>;
+  const host = row.host;
   ctx.db.transaction(() => {
     for (const [ref, r] of ctx.db.all('PIF')) {
-      if (r.host === host && ref !== pif && r.management === true) ctx.db.update('PIF', ref as Ref<'PIF'>, { management: false });
+      if (r.host === host && ref !== pif && r.management === true) ctx.db.update('PIF', ref, { management: false });
     }
     ctx.db.update('PIF', pif, { management: true, currently_attached: true });
     ctx.db.update('host', host, { address: ip });

@@ -8,7 +8,6 @@
  * see if they skip their own `ha_enabled` check.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import type { ActionsOf } from '../../core/actions-of.js';
@@ -24,7 +23,7 @@ export const poolHaActions = {
   enable_ha: (ctx, a) => {
     const [, pool] = thePool(ctx);
     if (pool.ha_enabled === true) throw new ApiError('HA_IS_ENABLED', []);
-    for (const sr of (a.heartbeat_srs ?? []) as Ref<'SR'>[]) {
+    for (const sr of a.heartbeat_srs ?? []) {
       if (mustRow(ctx, 'SR', sr).shared !== true) throw new ApiError('HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', [sr]);
     }
     throw new ApiError('HA_NOT_INSTALLED', [String(pool.master)]);

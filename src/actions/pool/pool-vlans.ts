@@ -19,7 +19,7 @@ function createOnDevice(ctx: ActionContext, device: string, network: Ref<'networ
     .sort(([, a], [, b]) => String(a.host).localeCompare(String(b.host)));
   if (bases.length === 0) throw new ApiError('PIF_DEVICE_NOT_FOUND', []);
   for (const [, r] of bases) assertNetworkFreeOnHost(ctx, network, r.host);
-  return bases.map(([pif]) => String(ctx.db.get('VLAN', createVlan(ctx, pif as Ref<'PIF'>, tag, network))?.untagged_PIF) as Ref<'PIF'>);
+  return bases.map(([pif]) => String(ctx.db.get('VLAN', createVlan(ctx, pif, tag, network))?.untagged_PIF));
 }
 
 export const poolVlanActions = {

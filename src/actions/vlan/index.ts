@@ -56,7 +56,7 @@ export function createVlan(ctx: ActionContext, taggedPif: Ref<'PIF'>, tagArg: un
 
 export function destroyVlan(ctx: ActionContext, vlan: Ref<'VLAN'>): void {
   const row = mustRow(ctx, 'VLAN', vlan);
-  const untagged = row.untagged_PIF as Ref<'PIF'>;
+  const untagged = row.untagged_PIF;
   const pif = isNullRef(untagged) ? undefined : ctx.db.get('PIF', untagged);
   if (pif?.management === true) throw new ApiError('PIF_IS_MANAGEMENT_INTERFACE', [untagged]);
   ctx.db.transaction(() => {
