@@ -22,14 +22,14 @@ async function forwarded(ctx: ActionContext, pbd: RecordOf<'PBD'>, method: strin
   if (pbd.host === ctx.services.hostRef) return false;
   const link = ctx.services.pool;
   if (!link) throw new ApiError('HOST_OFFLINE', [String(pbd.host)]);
-  await link.callOnHost(pbd.host as Ref<'host'>, method, [ref]);
+  await link.callOnHost(pbd.host, method, [ref]);
   return true;
 }
 
 export async function plugPbd(ctx: ActionContext, ref: Ref<'PBD'>): Promise<void> {
   const pbd = mustRow(ctx, 'PBD', ref);
   if (await forwarded(ctx, pbd, 'PBD.plug', ref)) return;
-  const srRef = pbd.SR as Ref<'SR'>;
+  const srRef = pbd.SR;
   const sr = mustRow(ctx, 'SR', srRef);
   const storage = storageOf(ctx);
   const type = String(sr.type);
@@ -43,10 +43,10 @@ export async function plugPbd(ctx: ActionContext, ref: Ref<'PBD'>): Promise<void
 export async function unplugPbd(ctx: ActionContext, ref: Ref<'PBD'>): Promise<void> {
   const pbd = mustRow(ctx, 'PBD', ref);
   if (await forwarded(ctx, pbd, 'PBD.unplug', ref)) return;
-  const srRef = pbd.SR as Ref<'SR'>;
+  const srRef = pbd.SR;
   const sr = mustRow(ctx, 'SR', srRef);
-  for (const vdi of sr.VDIs as Ref<'VDI'>[]) {
-    const vbds = (ctx.db.get('VDI', vdi)?.VBDs ?? []) as Ref<'VBD'>[];
+  for (const vdi of sr.VDIs) {
+    const vbds = ctx.db.get('VDI', vdi)?.VBDs ?? [];
     if (vbds.some((v) => ctx.db.get('VBD', v)?.currently_attached === true)) throw new ApiError('VDI_IN_USE', [vdi, 'unplug']);
   }
   const uuid = String(sr.uuid);

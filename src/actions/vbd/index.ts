@@ -15,7 +15,7 @@ import type { ActionsOf } from '../../core/actions-of.js';
 
 /** The lowest slot number no drive of the VM uses. */
 function freeSlot(ctx: ActionContext, vm: RecordOf<'VM'>): string {
-  const used = new Set((vm.VBDs as Ref<'VBD'>[]).map((v) => String(ctx.db.get('VBD', v)?.userdevice)));
+  const used = new Set(vm.VBDs.map((v) => String(ctx.db.get('VBD', v)?.userdevice)));
   let i = 0;
   while (used.has(String(i))) i++;
   return String(i);
@@ -32,7 +32,7 @@ export function createVbd(ctx: ActionContext, r: PatchOf<'VBD'>): Ref<'VBD'> {
   if (type === 'CD' && mode === 'RW') throw new ApiError('VBD_CDS_MUST_BE_READONLY', []);
   let userdevice = String(r.userdevice ?? '');
   if (userdevice === '' || userdevice === 'autodetect') userdevice = freeSlot(ctx, vm);
-  for (const v of vm.VBDs as Ref<'VBD'>[]) {
+  for (const v of vm.VBDs) {
     if (String(ctx.db.get('VBD', v)?.userdevice) === userdevice) throw new ApiError('DEVICE_ALREADY_EXISTS', [userdevice]);
   }
   const ref = newRef<'VBD'>();

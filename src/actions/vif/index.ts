@@ -9,7 +9,7 @@ import { ApiError } from '../../core/api-error.js';
 import type { ActionContext } from '../../core/action-context.js';
 import type { PatchOf } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
-import { mustRow } from '../common/storage-access.js';
+import { liveRef, mustRow } from '../common/storage-access.js';
 import { stableMac } from '../network/host-networks.js';
 import { joinActions, type ActionsOf } from '../../core/actions-of.js';
 import { assertVifRemovable, vifPlugActions } from './vif-plug.js';
@@ -17,20 +17,21 @@ import { assertVifRemovable, vifPlugActions } from './vif-plug.js';
 const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 export function createVif(ctx: ActionContext, r: PatchOf<'VIF'>): Ref<'VIF'> {
-  const vm = mustRow(ctx, 'VM', r.VM);
+  const vmRef = liveRef(ctx, 'VM', r.VM);
+  const vm = mustRow(ctx, 'VM', vmRef);
   const network = mustRow(ctx, 'network', r.network);
   const device = String(r.device ?? '');
   if (!/^\d{1,2}$/.test(device)) throw new ApiError('INVALID_DEVICE', [device]);
-  for (const v of (vm.VIFs ?? []) as Ref<'VIF'>[]) {
+  for (const v of vm.VIFs ?? []) {
     if (String(ctx.db.get('VIF', v)?.device) === device) throw new ApiError('DEVICE_ALREADY_EXISTS', [device]);
   }
   let mac = String(r.MAC ?? '');
   const generated = mac === '';
   if (generated) {
-    let seed = ((vm.other_config ?? {}) as Record<string, string>).mac_seed;
+    let seed = vm.other_config.mac_seed;
     if (!seed) {
       seed = newUuid();
-      ctx.db.update('VM', r.VM as Ref<'VM'>, { other_config: { ...((vm.other_config ?? {}) as Record<string, string>), mac_seed: seed } });
+      ctx.db.update('VM', vmRef, { other_config: { ...vm.other_config, mac_seed: seed } });
     }
     mac = stableMac(`${seed}/${device}`);
   } else if (!MAC_RE.test(mac)) {

@@ -6,12 +6,13 @@
  * `recordNics`, so the database never claims a card the domain lacks.
  */
 import type { DomainInfo, DomainNic } from '../../core/ports/hypervisor.js';
-import type { PoolDb, Row } from '../../core/ports/pool-db.js';
+import type { PoolDb } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import type { Ref } from '../../core/ref.js';
 
-function vifsOf(db: PoolDb, vm: Ref<'VM'>): Array<[Ref<'VIF'>, Row]> {
-  const out: Array<[Ref<'VIF'>, Row]> = [];
-  for (const v of (db.get('VM', vm)?.VIFs ?? []) as Ref<'VIF'>[]) {
+function vifsOf(db: PoolDb, vm: Ref<'VM'>): Array<[Ref<'VIF'>, RecordOf<'VIF'>]> {
+  const out: Array<[Ref<'VIF'>, RecordOf<'VIF'>]> = [];
+  for (const v of db.get('VM', vm)?.VIFs ?? []) {
     const row = db.get('VIF', v);
     if (row) out.push([v, row]);
   }
@@ -19,8 +20,8 @@ function vifsOf(db: PoolDb, vm: Ref<'VM'>): Array<[Ref<'VIF'>, Row]> {
 }
 
 /** The card a VIF becomes in a domain: its device, MAC, and its network's bridge. */
-export function nicOf(db: PoolDb, vif: Row): DomainNic {
-  const bridge = String(db.get('network', vif.network as Ref<'network'>)?.bridge ?? '') || 'xenbr0';
+export function nicOf(db: PoolDb, vif: RecordOf<'VIF'>): DomainNic {
+  const bridge = String(db.get('network', vif.network)?.bridge ?? '') || 'xenbr0';
   const mtu = Number(vif.MTU) > 0 ? { mtu: Number(vif.MTU) } : {};
   return { device: String(vif.device), mac: String(vif.MAC), bridge, ...mtu };
 }

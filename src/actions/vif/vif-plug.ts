@@ -10,7 +10,7 @@
 import { ApiError } from '../../core/api-error.js';
 import type { ActionContext } from '../../core/action-context.js';
 import type { ActionsOf } from '../../core/actions-of.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import type { Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
@@ -19,14 +19,14 @@ import { nicOf, recordNics } from './vif-devices.js';
 
 interface Plugging {
   readonly vif: Ref<'VIF'>;
-  readonly row: Row;
+  readonly row: RecordOf<'VIF'>;
   readonly vm: Ref<'VM'>;
-  readonly vmRow: Row;
+  readonly vmRow: RecordOf<'VM'>;
 }
 
 function lookup(ctx: ActionContext, vif: Ref<'VIF'>): Plugging {
   const row = mustRow(ctx, 'VIF', vif);
-  const vm = row.VM as Ref<'VM'>;
+  const vm = row.VM;
   return { vif, row, vm, vmRow: mustRow(ctx, 'VM', vm) };
 }
 
@@ -44,7 +44,7 @@ function assertPluggable(p: Plugging, want: 'plug' | 'unplug'): void {
 async function plug(ctx: ActionContext, vif: Ref<'VIF'>): Promise<string> {
   const p = lookup(ctx, vif);
   assertPluggable(p, 'plug');
-  const host = p.vmRow.resident_on as Ref<'host'>;
+  const host = p.vmRow.resident_on;
   const d = await mapHypervisorErrors({ vm: p.vm, host, device: vif }, () =>
     domainsOn(ctx, host).plugNic(String(p.vmRow.uuid), nicOf(ctx.db, p.row)));
   recordNics(ctx.db, p.vm, d);
@@ -54,7 +54,7 @@ async function plug(ctx: ActionContext, vif: Ref<'VIF'>): Promise<string> {
 async function unplug(ctx: ActionContext, vif: Ref<'VIF'>, force: boolean): Promise<string> {
   const p = lookup(ctx, vif);
   assertPluggable(p, 'unplug');
-  const host = p.vmRow.resident_on as Ref<'host'>;
+  const host = p.vmRow.resident_on;
   const d = await mapHypervisorErrors({ vm: p.vm, host, device: vif }, () =>
     domainsOn(ctx, host).unplugNic(String(p.vmRow.uuid), String(p.row.device), force));
   recordNics(ctx.db, p.vm, d);
