@@ -7,9 +7,9 @@
  */
 import { checkTextField, checkTextFields } from '../../core/record-rules.js';
 import { ApiError } from '../../core/api-error.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { PatchOf, Row } from '../../core/ports/pool-db.js';
 import { NULL_REF, isNullRef, newRef, type Ref } from '../../core/ref.js';
-import type { ActionArgs, ActionContext } from '../../core/action-context.js';
+import type { ActionContext } from '../../core/action-context.js';
 import { attachedSr, mustRow, storageCall } from '../common/storage-access.js';
 import { copyVdi } from './vdi-copy.js';
 import { vdiNbdActions } from './vdi-nbd.js';
@@ -28,23 +28,23 @@ function setter(field: string) {
   };
 }
 
-async function create(ctx: ActionContext, a: ActionArgs): Promise<Ref<'VDI'>> {
-  checkTextFields({ name_label: a.name_label, name_description: a.name_description });
-  const r = (a.args ?? {}) as Row;
+async function create(ctx: ActionContext, a: { args: PatchOf<'VDI'> }): Promise<Ref<'VDI'>> {
+  const r = a.args ?? {};
+  checkTextFields({ name_label: r.name_label, name_description: r.name_description });
   if (r.type === 'cbt_metadata') throw new ApiError('VDI_INCOMPATIBLE_TYPE', ['', 'cbt_metadata']);
   if (r.SR === undefined || isNullRef(r.SR)) throw new ApiError('FIELD_TYPE_ERROR', ['SR']);
   return createVdi(ctx, {
-    SR: r.SR as Ref<'SR'>,
+    SR: r.SR,
     virtual_size: Number(r.virtual_size ?? 0),
-    name_label: (r.name_label as string | undefined) ?? '',
-    name_description: (r.name_description as string | undefined) ?? '',
-    type: (r.type as string | undefined) ?? 'user',
+    name_label: r.name_label ?? '',
+    name_description: r.name_description ?? '',
+    type: r.type ?? 'user',
     sharable: r.sharable === true,
     read_only: r.read_only === true,
-    other_config: (r.other_config as Record<string, string> | undefined) ?? {},
-    xenstore_data: (r.xenstore_data as Record<string, string> | undefined) ?? {},
-    sm_config: (r.sm_config as Record<string, string> | undefined) ?? {},
-    tags: (r.tags as string[] | undefined) ?? [],
+    other_config: r.other_config ?? {},
+    xenstore_data: r.xenstore_data ?? {},
+    sm_config: r.sm_config ?? {},
+    tags: r.tags ?? [],
   });
 }
 
@@ -71,7 +71,7 @@ async function introduce(ctx: ActionContext, a: MessageArgs<'VDI', 'introduce'>)
 
 async function update(ctx: ActionContext, a: MessageArgs<'VDI', 'update'>): Promise<string> {
   const row = mustRow(ctx, 'VDI', a.vdi);
-  const sr = attachedSr(ctx, row.SR as Ref<'SR'>);
+  const sr = attachedSr(ctx, row.SR);
   applyInfo(ctx, a.vdi, await storageCall(() => sr.vdiStat(String(row.location || row.uuid))));
   return '';
 }

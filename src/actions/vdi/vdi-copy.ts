@@ -34,7 +34,7 @@ export async function copyVdi(ctx: ActionContext, a: CopyArgs): Promise<Ref<'VDI
     if (Number(t.virtual_size) < Number(src.virtual_size)) throw new ApiError('VDI_TOO_SMALL', [into, String(src.virtual_size)]);
     target = into;
   } else {
-    const srRef = (a.sr && !isNullRef(a.sr) ? a.sr : src.SR) as Ref<'SR'>;
+    const srRef = (a.sr && !isNullRef(a.sr) ? a.sr : src.SR);
     mustRow(ctx, 'SR', srRef);
     target = await createVdi(ctx, {
       SR: srRef,
@@ -61,6 +61,6 @@ export async function copyVdi(ctx: ActionContext, a: CopyArgs): Promise<Ref<'VDI
     throw e;
   }
   // The written blocks change the target's and the SR's figures.
-  await onSr(ctx, targetRow.SR as Ref<'SR'>, async () => undefined);
+  await onSr(ctx, targetRow.SR, async () => undefined);
   return target;
 }

@@ -6,15 +6,14 @@
  * may hold handles on the same disk.
  */
 import type { BlockDevice } from '../../core/ports/block-device.js';
-import type { Row } from '../../core/ports/pool-db.js';
-import type { Ref } from '../../core/ref.js';
+import type { RecordOf } from '../../core/record-of.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { attachedSr, storageCall } from '../common/storage-access.js';
 
 export async function withVdiDevice<T>(
-  ctx: ActionContext, vdi: Row, opts: { readOnly: boolean }, fn: (dev: BlockDevice) => Promise<T>,
+  ctx: ActionContext, vdi: RecordOf<'VDI'>, opts: { readOnly: boolean }, fn: (dev: BlockDevice) => Promise<T>,
 ): Promise<T> {
-  const sr = attachedSr(ctx, vdi.SR as Ref<'SR'>);
+  const sr = attachedSr(ctx, vdi.SR);
   const uuid = String(vdi.uuid);
   const dev = await storageCall(() => sr.activate(uuid, opts));
   try {

@@ -15,6 +15,7 @@
 import { ApiError } from '../../core/api-error.js';
 import type { NbdEndpointInfo } from '../../core/ports/nbd-endpoint.js';
 import type { Row } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import type { Ref } from '../../core/ref.js';
 import type { ActionArgs, ActionContext } from '../../core/action-context.js';
 import { NbdMode, nbdMode } from '../network/index.js';
@@ -41,14 +42,14 @@ export function parseNbdExportName(name: string): { vdiUuid: string; session: st
 const RUNNING = new Set(['Running', 'Paused']);
 
 /** Why a connection to `vdi` is served read-only, or undefined when it may write. */
-export function nbdReadOnlyReason(db: ActionContext['db'], vdi: Row): string | undefined {
+export function nbdReadOnlyReason(db: ActionContext['db'], vdi: RecordOf<'VDI'>): string | undefined {
   if (vdi.is_a_snapshot === true) return 'a snapshot';
   if (vdi.read_only === true) return 'a read-only disk';
   if (vdi.managed === false) return 'a base copy';
-  for (const vbdRef of (vdi.VBDs as Ref<'VBD'>[] | undefined) ?? []) {
+  for (const vbdRef of vdi.VBDs ?? []) {
     const vbd = db.get('VBD', vbdRef);
     if (!vbd || vbd.currently_attached !== true || vbd.mode !== 'RW') continue;
-    const vm = db.get('VM', vbd.VM as Ref<'VM'>);
+    const vm = db.get('VM', vbd.VM);
     if (vm && RUNNING.has(String(vm.power_state))) return `in use by running VM ${String(vm.uuid)}`;
   }
   return undefined;
@@ -86,9 +87,9 @@ async function getNbdInfo(ctx: ActionContext, a: ActionArgs): Promise<Row[]> {
   const exportname = nbdExportName(String(vdi.uuid), ctx.session.ref);
   const sr = mustRow(ctx, 'SR', vdi.SR);
   const hosts = new Set<Ref<'host'>>();
-  for (const p of sr.PBDs as Ref<'PBD'>[]) {
+  for (const p of sr.PBDs) {
     const pbd = ctx.db.get('PBD', p);
-    if (pbd?.currently_attached === true) hosts.add(pbd.host as Ref<'host'>);
+    if (pbd?.currently_attached === true) hosts.add(pbd.host);
   }
   const out: Row[] = [];
   for (const host of hosts) {

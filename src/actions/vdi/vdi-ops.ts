@@ -94,10 +94,10 @@ async function createHere(ctx: ActionContext, spec: NewVdi, allocation: 'thin' |
 export async function destroyVdi(ctx: ActionContext, ref: Ref<'VDI'>): Promise<void> {
   const row = mustRow(ctx, 'VDI', ref);
   assertManaged(ref, row);
-  for (const vbd of row.VBDs as Ref<'VBD'>[]) {
+  for (const vbd of row.VBDs) {
     if (ctx.db.get('VBD', vbd)?.currently_attached === true) throw new ApiError('VDI_IN_USE', [ref, 'destroy']);
   }
-  const srRef = row.SR as Ref<'SR'>;
+  const srRef = row.SR;
   await onSrHost(ctx, srRef, 'VDI.destroy', [ref], async () => {
     await onSr(ctx, srRef, (sr) => sr.vdiDestroy(String(row.uuid)));
     kickGc(ctx, srRef);
@@ -125,7 +125,7 @@ async function branchAll(ctx: ActionContext, refs: readonly Ref<'VDI'>[], kind: 
     return row;
   });
   const bySr = new Map<Ref<'SR'>, number[]>();
-  rows.forEach((row, i) => bySr.set(row.SR as Ref<'SR'>, [...(bySr.get(row.SR as Ref<'SR'>) ?? []), i]));
+  rows.forEach((row, i) => bySr.set(row.SR, [...(bySr.get(row.SR) ?? []), i]));
   const out: Branched[] = [];
   await Promise.all([...bySr].map(async ([srRef, at]) => {
     const done = await branchOnSr(ctx, srRef, at.map((i) => [refs[i]!, rows[i]!] as const), kind)
@@ -206,6 +206,6 @@ export async function resizeVdi(ctx: ActionContext, ref: Ref<'VDI'>, size: numbe
   assertManaged(ref, row);
   if (!Number.isSafeInteger(size) || size < 0) throw new ApiError('INVALID_VALUE', ['size', String(size)]);
   if (size < Number(row.virtual_size)) throw new ApiError('VDI_TOO_SMALL', [ref, String(row.virtual_size)]);
-  const srRef = row.SR as Ref<'SR'>;
+  const srRef = row.SR;
   await onSrHost(ctx, srRef, 'VDI.resize', [ref, size], () => onSr(ctx, srRef, (sr) => sr.vdiResize(String(row.uuid), size)));
 }

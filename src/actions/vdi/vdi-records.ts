@@ -81,7 +81,7 @@ function foundRelation(ctx: ActionContext, info: VdiInfo): Row {
 export function removeVdiRecord(ctx: ActionContext, ref: Ref<'VDI'>): void {
   const row = ctx.db.get('VDI', ref);
   if (!row) return;
-  for (const vbd of row.VBDs as Ref<'VBD'>[]) if (ctx.db.get('VBD', vbd)) ctx.db.remove('VBD', vbd);
+  for (const vbd of row.VBDs) if (ctx.db.get('VBD', vbd)) ctx.db.remove('VBD', vbd);
   for (const [vm, r] of ctx.db.all('VM')) {
     if (r.suspend_VDI === ref) ctx.db.update('VM', vm, { suspend_VDI: NULL_REF });
   }
@@ -99,7 +99,7 @@ export function syncVdis(ctx: ActionContext, srRef: Ref<'SR'>, infos: readonly V
     for (const [ref, row] of ctx.db.all('VDI')) {
       if (row.SR !== srRef) continue;
       const key = byUuid.has(String(row.uuid)) ? String(row.uuid) : String(row.location);
-      if (!byUuid.has(key)) removeVdiRecord(ctx, ref as Ref<'VDI'>);
+      if (!byUuid.has(key)) removeVdiRecord(ctx, ref);
     }
     for (const info of infos) upsertVdi(ctx, srRef, info);
     // A snapshot recorded before the disk it was taken of: link it now both exist.
