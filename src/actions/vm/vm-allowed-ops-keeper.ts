@@ -5,7 +5,7 @@
  * knowing the rules, as xapi recomputes them after every change. Runs on the master,
  * following the database's change feed; it writes only when the stored list is wrong.
  */
-import type { PoolDb } from '../../core/ports/pool-db.js';
+import type { ObjectChange, PoolDb } from '../../core/ports/pool-db.js';
 import type { Ref } from '../../core/ref.js';
 import { computeAllowedOperations } from '../../core/vm-operations.js';
 import { vmOpView } from './vm-operation-lock.js';
@@ -27,11 +27,11 @@ export async function keepVmAllowedOperations(db: PoolDb, isMaster: () => boolea
     } catch {
       return; // the database closed
     }
-    let changed: Ref[];
+    let changed: Ref<'VM'>[];
     try {
       const ch = db.changesSince(gen, (cls) => cls === 'VM');
       gen = ch.gen;
-      changed = ch.changes.filter((c) => c.op !== 'del').map((c) => c.ref);
+      changed = ch.changes.filter((c): c is ObjectChange & { ref: Ref<'VM'> } => c.cls === 'VM' && c.op !== 'del').map((c) => c.ref);
     } catch {
       // Too far behind (EVENTS_LOST): look at every VM.
       gen = db.generation;
@@ -40,7 +40,7 @@ export async function keepVmAllowedOperations(db: PoolDb, isMaster: () => boolea
     if (!isMaster()) continue;
     for (const vm of changed) {
       try {
-        sync(db, vm as Ref<'VM'>);
+        sync(db, vm);
       } catch {
         /* a VM removed meanwhile, or a closing database: the next change says */
       }

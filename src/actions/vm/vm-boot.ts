@@ -31,7 +31,7 @@ export function vmUuid(ctx: ActionContext, vm: Ref<'VM'>): string {
 
 /** The host running the VM's domain; the caller checked the power state already. */
 export function residentHost(ctx: ActionContext, vm: Ref<'VM'>): Ref<'host'> {
-  const host = getVm(ctx.db, vm).resident_on as Ref<'host'>;
+  const host = getVm(ctx.db, vm).resident_on;
   if (isNullRef(host)) throw new ApiError('VM_BAD_POWER_STATE', [vm, 'running', 'halted']);
   return host;
 }

@@ -9,7 +9,7 @@
  * state checks and OTHER_OPERATION_IN_PROGRESS come from the same policy as power actions.
  */
 import { ApiError } from '../../core/api-error.js';
-import type { Row } from '../../core/ports/pool-db.js';
+import type { RecordOf } from '../../core/record-of.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
 import type { VmOperations } from '../../datamodel/enums.js';
 import type { ActionArgs, ActionContext } from '../../core/action-context.js';
@@ -25,7 +25,7 @@ interface MemoryLimits {
 
 const ORDER = 'Memory limits must satisfy: static_min <= dynamic_min <= dynamic_max <= static_max';
 
-function limitsOf(vm: Row): MemoryLimits {
+function limitsOf(vm: RecordOf<'VM'>): MemoryLimits {
   return {
     static_min: Number(vm.memory_static_min),
     dynamic_min: Number(vm.memory_dynamic_min),
@@ -91,7 +91,7 @@ async function setVcpusLive(ctx: ActionContext, vm: Ref<'VM'>, n: number): Promi
     if (n < 1 || n > max) throw new ApiError('INVALID_VALUE', ['nvcpu', String(n)]);
     atRelease(() => {
       ctx.db.update('VM', vm, { VCPUs_at_startup: n });
-      const metrics = row.metrics as Ref<'VM_metrics'>;
+      const metrics = row.metrics;
       if (!isNullRef(metrics) && ctx.db.get('VM_metrics', metrics)) ctx.db.update('VM_metrics', metrics, { VCPUs_number: n });
     });
   });
@@ -99,15 +99,15 @@ async function setVcpusLive(ctx: ActionContext, vm: Ref<'VM'>, n: number): Promi
 }
 
 /** Whether the VM boots as an HVM guest (an HVM boot policy or the hvm domain type). */
-function bootsHvm(vm: Row): boolean {
+function bootsHvm(vm: RecordOf<'VM'>): boolean {
   if (vm.domain_type === 'hvm') return true;
   if (vm.domain_type === 'pv' || vm.domain_type === 'pvh' || vm.domain_type === 'pv_in_pvh') return false;
   return String(vm.HVM_boot_policy ?? '') !== '';
 }
 
 /** Whether the guest reports paravirtual drivers, which widen an HVM guest's device slots. */
-function hasPvDrivers(ctx: ActionContext, vm: Row): boolean {
-  const gm = vm.guest_metrics as Ref;
+function hasPvDrivers(ctx: ActionContext, vm: RecordOf<'VM'>): boolean {
+  const gm = vm.guest_metrics;
   if (isNullRef(gm)) return false;
   const row = ctx.db.get('VM_guest_metrics', gm);
   return !!row && Object.keys((row.PV_drivers_version ?? {}) as Record<string, string>).length > 0;
@@ -132,7 +132,7 @@ function allowedVbdDevices(ctx: ActionContext, vmRef: Ref<'VM'>): string[] {
   const all = vm.is_control_domain === true && !hvm ? range(0, 255)
     : hvm && !hasPvDrivers(ctx, vm) ? range(0, 3) : range(0, 15);
   const used = new Set<number>();
-  for (const vbd of (vm.VBDs ?? []) as Ref<'VBD'>[]) {
+  for (const vbd of vm.VBDs ?? []) {
     const row = ctx.db.get('VBD', vbd);
     if (!row) continue;
     for (const name of [row.userdevice, row.device]) {
@@ -148,7 +148,7 @@ function allowedVifDevices(ctx: ActionContext, vmRef: Ref<'VM'>): string[] {
   const vm = getVm(ctx.db, vmRef);
   const all = bootsHvm(vm) && !hasPvDrivers(ctx, vm) ? range(0, 3) : range(0, 6);
   const used = new Set<string>();
-  for (const vif of (vm.VIFs ?? []) as Ref<'VIF'>[]) {
+  for (const vif of vm.VIFs ?? []) {
     const row = ctx.db.get('VIF', vif);
     if (row) used.add(String(row.device));
   }

@@ -14,7 +14,7 @@ import { getVm, updateVm } from './vm-operation-lock.js';
 
 /** The VM's metrics record, made if the VM has none yet (VMs made by `VM.create`). */
 function ensureMetrics(db: PoolDb, vm: Ref<'VM'>): Ref<'VM_metrics'> {
-  const cur = getVm(db, vm).metrics as Ref<'VM_metrics'>;
+  const cur = getVm(db, vm).metrics;
   if (!isNullRef(cur) && db.get('VM_metrics', cur)) return cur;
   const ref = newRef<'VM_metrics'>();
   db.create('VM_metrics', ref, { uuid: newUuid(), install_time: xapiDate(), last_updated: xapiDate() });
@@ -23,7 +23,7 @@ function ensureMetrics(db: PoolDb, vm: Ref<'VM'>): Ref<'VM_metrics'> {
 }
 
 function setDisksAttached(db: PoolDb, vm: Ref<'VM'>, attached: boolean): void {
-  for (const vbd of (getVm(db, vm).VBDs ?? []) as Ref<'VBD'>[]) {
+  for (const vbd of getVm(db, vm).VBDs ?? []) {
     const row = db.get('VBD', vbd);
     if (row && !row.empty && row.currently_attached !== attached) db.update('VBD', vbd, { currently_attached: attached });
   }
@@ -55,7 +55,7 @@ export function markRunning(db: PoolDb, vm: Ref<'VM'>, host: Ref<'host'>, d: Dom
 /** The VM's domain is gone (or never was): Halted, on no host. */
 export function markHalted(db: PoolDb, vm: Ref<'VM'>): void {
   db.transaction(() => {
-    const metrics = getVm(db, vm).metrics as Ref<'VM_metrics'>;
+    const metrics = getVm(db, vm).metrics;
     if (!isNullRef(metrics) && db.get('VM_metrics', metrics)) {
       db.update('VM_metrics', metrics, { memory_actual: 0, VCPUs_number: 0, last_updated: xapiDate() });
     }

@@ -39,7 +39,7 @@ export function vmNeeds(vm: Ref<'VM'>, row: Row): VmNeeds {
 }
 
 export function hostIsLive(db: PoolDb, host: Ref<'host'>): boolean {
-  const metrics = db.get('host', host)?.metrics as Ref<'host_metrics'> | undefined;
+  const metrics = db.get('host', host)?.metrics;
   const row = metrics && !isNullRef(metrics) ? db.get('host_metrics', metrics) : undefined;
   return row ? !!row.live : true;
 }
@@ -47,17 +47,17 @@ export function hostIsLive(db: PoolDb, host: Ref<'host'>): boolean {
 /** The SRs the VM's disks live on (empty drives and missing disks aside). */
 export function vmDiskSrs(db: PoolDb, vm: Ref<'VM'>): Ref<'SR'>[] {
   const srs = new Set<Ref<'SR'>>();
-  for (const vbd of (getVm(db, vm).VBDs ?? []) as Ref<'VBD'>[]) {
+  for (const vbd of getVm(db, vm).VBDs ?? []) {
     const b = db.get('VBD', vbd);
     if (!b || b.empty || isNullRef(b.VDI)) continue;
-    const sr = db.get('VDI', b.VDI as Ref<'VDI'>)?.SR as Ref<'SR'> | undefined;
+    const sr = db.get('VDI', b.VDI)?.SR;
     if (sr && !isNullRef(sr)) srs.add(sr);
   }
   return [...srs];
 }
 
 export function srPluggedOn(db: PoolDb, sr: Ref<'SR'>, host: Ref<'host'>): boolean {
-  return ((db.get('SR', sr)?.PBDs ?? []) as Ref<'PBD'>[]).some((p) => {
+  return (db.get('SR', sr)?.PBDs ?? []).some((p) => {
     const pbd = db.get('PBD', p);
     return pbd?.host === host && !!pbd.currently_attached;
   });
@@ -110,7 +110,7 @@ interface Candidate {
 /** Every host, with its hypervisor figures or the reason the VM cannot run there. */
 async function survey(ctx: ActionContext, vm: Ref<'VM'>, memory: boolean): Promise<Candidate[]> {
   return Promise.all(ctx.db.all('host').map(async ([ref]): Promise<Candidate> => {
-    const host = ref as Ref<'host'>;
+    const host = ref;
     try {
       assertCanRunOn(ctx.db, vm, host);
       const info = await hostInfo(ctx, host);
@@ -134,7 +134,7 @@ export async function chooseHost(ctx: ActionContext, vm: Ref<'VM'>, prefer?: Ref
   const row = getVm(ctx.db, vm);
   const needs = vmNeeds(vm, row);
   const fits = (c: Candidate) => costOn(needs, c.info!) <= c.info!.memoryFree;
-  for (const want of [prefer, row.affinity as Ref<'host'>]) {
+  for (const want of [prefer, row.affinity]) {
     const c = want && !isNullRef(want) ? cands.find((x) => x.host === want) : undefined;
     if (c && fits(c)) return c.host;
   }

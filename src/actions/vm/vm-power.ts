@@ -85,7 +85,7 @@ async function powerStateReset(ctx: ActionContext, vm: Ref<'VM'>): Promise<void>
   const row = getVm(ctx.db, vm);
   if (row.power_state === 'Halted') return;
   if (row.power_state === 'Running' || row.power_state === 'Paused') {
-    const host = row.resident_on as Ref<'host'>;
+    const host = row.resident_on;
     if (hostIsLive(ctx.db, host)) {
       let alive = true;
       try {
@@ -127,7 +127,7 @@ export const vmPowerActions = {
   },
   compute_memory_overhead: async (ctx, a) => {
     const row = getVm(ctx.db, a.vm);
-    const host = (row.power_state === 'Running' || row.power_state === 'Paused') ? row.resident_on as Ref<'host'> : ctx.services.hostRef;
+    const host = (row.power_state === 'Running' || row.power_state === 'Paused') ? row.resident_on : ctx.services.hostRef;
     return (await hostInfo(ctx, host)).memoryOverheadPerDomain ?? 0;
   },
 } satisfies ActionsOf<'VM'>;

@@ -53,7 +53,7 @@ function srFor(ctx: ActionContext, uuid: string): Ref<'SR'> {
     if (!ref) throw new ApiError('UUID_INVALID', ['sr', uuid]);
     return ref;
   }
-  const dflt = ctx.db.all('pool')[0]?.[1].default_SR as Ref<'SR'> | undefined;
+  const dflt = ctx.db.all('pool')[0]?.[1].default_SR;
   if (!dflt || isNullRef(dflt) || !ctx.db.get('SR', dflt)) throw new ApiError('UUID_INVALID', ['sr', uuid]);
   return dflt;
 }
@@ -100,7 +100,7 @@ export async function provisionVm(ctx: ActionContext, vmRef: Ref<'VM'>): Promise
  * has a CD drive already.
  */
 export function addEmptyCdDrive(ctx: ActionContext, vmRef: Ref<'VM'>): void {
-  const vbds = (mustRow(ctx, 'VM', vmRef).VBDs as Ref<'VBD'>[]).map((v) => ctx.db.get('VBD', v)).filter((r) => r !== undefined);
+  const vbds = (mustRow(ctx, 'VM', vmRef).VBDs).map((v) => ctx.db.get('VBD', v)).filter((r) => r !== undefined);
   if (vbds.some((r) => r.type === 'CD')) return;
   const slot3Used = vbds.some((r) => String(r.userdevice) === '3');
   createVbd(ctx, {

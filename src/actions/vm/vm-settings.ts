@@ -90,10 +90,10 @@ export const vmSettingActions = {
   },
   assert_agile: (ctx, a) => {
     const vm = getVm(ctx.db, vmOf(a));
-    for (const vbd of (vm.VBDs ?? []) as Ref<'VBD'>[]) {
+    for (const vbd of vm.VBDs ?? []) {
       const row = ctx.db.get('VBD', vbd);
       if (!row || row.empty === true || isNullRef(row.VDI)) continue;
-      const sr = ctx.db.get('VDI', row.VDI as Ref)?.SR as Ref<'SR'> | undefined;
+      const sr = ctx.db.get('VDI', row.VDI)?.SR;
       if (sr && ctx.db.get('SR', sr)?.shared !== true) throw new ApiError('HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED', [sr]);
     }
     return '';

@@ -13,6 +13,7 @@ import type { ActionContext } from '../../../core/action-context.js';
 import { ApiError } from '../../../core/api-error.js';
 import type { BlockDevice } from '../../../core/ports/block-device.js';
 import type { Row } from '../../../core/ports/pool-db.js';
+import type { RecordOf } from '../../../core/record-of.js';
 import { readAhead } from '../../../core/read-ahead.js';
 import { NULL_REF, isNullRef, xapiDate, type Ref } from '../../../core/ref.js';
 import { classByName } from '../../../datamodel/index.js';
@@ -59,7 +60,7 @@ function exportRecord(cls: string, row: Row, ids: ReadonlyMap<string, string>): 
 
 interface Plan {
   readonly xml: Buffer;
-  readonly disks: { id: string; vdi: Row }[];
+  readonly disks: { id: string; vdi: RecordOf<'VDI'> }[];
 }
 
 function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean, includeSnapshots: boolean): Plan {
@@ -69,15 +70,15 @@ function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean, inclu
   }
   const order: [string, string, Row][] = [['VM', vmRef, vm]];
   const add = (cls: string, ref: unknown) => {
-    if (isNullRef(ref) || order.some(([, r]) => r === ref)) return;
-    const row = ctx.db.get(cls, ref as Ref);
+    if (typeof ref !== 'string' || isNullRef(ref) || order.some(([, r]) => r === ref)) return;
+    const row = ctx.db.get(cls, ref);
     if (row) order.push([cls, String(ref), row]);
   };
-  const disks: { id: string; vdi: Row }[] = [];
+  const disks: { id: string; vdi: RecordOf<'VDI'> }[] = [];
   const diskRefs: string[] = [];
-  const addVm = (ref: Ref<'VM'>, row: Row) => {
+  const addVm = (ref: Ref<'VM'>, row: RecordOf<'VM'>) => {
     add('VM', ref);
-    for (const vbd of (row.VBDs ?? []) as Ref<'VBD'>[]) {
+    for (const vbd of row.VBDs ?? []) {
       const vbdRow = ctx.db.get('VBD', vbd);
       if (!vbdRow) continue;
       add('VBD', vbd);
@@ -86,12 +87,12 @@ function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean, inclu
         diskRefs.push(String(vbdRow.VDI));
       }
     }
-    for (const vif of (row.VIFs ?? []) as Ref<'VIF'>[]) add('VIF', vif);
+    for (const vif of row.VIFs ?? []) add('VIF', vif);
   };
   addVm(vmRef, vm);
   // Snapshots go with their drives and disks, each disk in full (the archive has no chains).
   if (includeSnapshots) {
-    for (const [ref, row] of ctx.db.all('VM')) if (row.is_a_snapshot === true && row.snapshot_of === vmRef) addVm(ref as Ref<'VM'>, row);
+    for (const [ref, row] of ctx.db.all('VM')) if (row.is_a_snapshot === true && row.snapshot_of === vmRef) addVm(ref, row);
   }
   for (const [cls, , row] of [...order]) if (cls === 'VIF') add('network', row.network);
   for (const [cls, , row] of [...order]) if (cls === 'VDI') add('SR', row.SR);
@@ -102,7 +103,7 @@ function plan(ctx: ActionContext, vmRef: Ref<'VM'>, metadataOnly: boolean, inclu
     if (cls === 'VBD' && row.type !== 'Disk') Object.assign(snap, { VDI: NULL_REF, empty: true });
     return { cls, id: ids.get(ref)!, snapshot: snap };
   });
-  for (const ref of diskRefs) disks.push({ id: ids.get(ref)!, vdi: ctx.db.get('VDI', ref as Ref)! });
+  for (const ref of diskRefs) disks.push({ id: ids.get(ref)!, vdi: ctx.db.get('VDI', ref)! });
   const xml = writeOvaXml({
     version: {
       hostname: hostname(), date: xapiDate().slice(0, 10), product_version: '6.0.2', product_brand: 'Islet',
@@ -174,7 +175,7 @@ export async function* exportXva(ctx: ActionContext, vmRef: Ref<'VM'>, o: XvaExp
   const total = p.disks.reduce((n, d) => n + Number(d.vdi.virtual_size), 0);
   let sent = 0;
   for (const disk of p.disks) {
-    const sr = attachedSr(ctx, disk.vdi.SR as Ref<'SR'>);
+    const sr = attachedSr(ctx, disk.vdi.SR);
     const dev = await storageCall(() => sr.activate(String(disk.vdi.uuid), { readOnly: true }));
     try {
       const chunks = await storageCall(() => dataChunks(dev));

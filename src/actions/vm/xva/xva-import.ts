@@ -13,13 +13,14 @@ import type { ActionContext } from '../../../core/action-context.js';
 import { ApiError } from '../../../core/api-error.js';
 import type { BlockDevice } from '../../../core/ports/block-device.js';
 import type { Row } from '../../../core/ports/pool-db.js';
+import type { RecordOf } from '../../../core/record-of.js';
 import { NULL_REF, isNullRef, isRef, newRef, newUuid, type Ref } from '../../../core/ref.js';
 import { checkNewVm } from '../../../core/record-rules.js';
 import { isZero } from '../../vdi/block-copy.js';
 import { createVdi, destroyVdi, onSr } from '../../vdi/vdi-ops.js';
 import { createVbd } from '../../vbd/index.js';
 import { createVif } from '../../vif/index.js';
-import { attachedSr, storageCall } from '../../common/storage-access.js';
+import { attachedSr, refIfLive, storageCall } from '../../common/storage-access.js';
 import { parseOvaXml, type OvaObject } from './xva-ova-xml.js';
 import { importRecord } from './xva-records.js';
 import { ByteReader, tarEntries } from './xva-tar.js';
@@ -56,25 +57,25 @@ class Made {
 
 function resolveSr(ctx: ActionContext, given: string | undefined, exported: Row | undefined): Ref<'SR'> {
   if (given) {
-    const ref = (isRef(given) ? given : ctx.db.refByUuid('SR', given)) as Ref<'SR'> | undefined;
-    if (!ref || !ctx.db.get('SR', ref)) throw new ApiError(isRef(given) ? 'HANDLE_INVALID' : 'UUID_INVALID', ['SR', given]);
+    const ref = isRef(given) ? refIfLive(ctx.db, 'SR', given) : ctx.db.refByUuid('SR', given);
+    if (!ref) throw new ApiError(isRef(given) ? 'HANDLE_INVALID' : 'UUID_INVALID', ['SR', given]);
     return ref;
   }
   const same = exported?.uuid ? ctx.db.refByUuid('SR', String(exported.uuid)) : undefined;
-  if (same && ctx.services.storage?.attached(String(exported!.uuid))) return same as Ref<'SR'>;
+  if (same && ctx.services.storage?.attached(String(exported!.uuid))) return same;
   const pool = ctx.db.all('pool')[0]?.[1];
   const dflt = pool?.default_SR;
-  if (dflt && !isNullRef(dflt) && ctx.db.get('SR', dflt as Ref)) return dflt as Ref<'SR'>;
+  if (dflt && !isNullRef(dflt) && ctx.db.get('SR', dflt)) return dflt;
   throw new ApiError('IMPORT_ERROR', ['no SR given and the pool has no default SR']);
 }
 
 function networkFor(ctx: ActionContext, o: OvaObject, made: Made): Ref<'network'> {
   const uuid = String(o.snapshot.uuid ?? '');
   const byUuid = uuid ? ctx.db.refByUuid('network', uuid) : undefined;
-  if (byUuid) return byUuid as Ref<'network'>;
+  if (byUuid) return byUuid;
   const label = String(o.snapshot.name_label ?? '');
   const byName = ctx.db.all('network').find(([, r]) => r.name_label === label);
-  if (byName) return byName[0] as Ref<'network'>;
+  if (byName) return byName[0];
   const ref = newRef<'network'>();
   const row = importRecord('network', o.snapshot, new Map());
   ctx.db.create('network', ref, { ...row, uuid: newUuid(), bridge: `xapi-import-${ref.slice(-8)}` });
@@ -98,12 +99,12 @@ function snapshotFields(x: OvaObject, of: string, ids: ReadonlyMap<string, strin
  * (VM records that are snapshots of it, with their drives and disks); returns the export
  * id → disk map of every disk whose data the archive holds.
  */
-async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImportOptions, made: Made): Promise<Map<string, { ref: Ref<'VDI'>; row: Row }>> {
+async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImportOptions, made: Made): Promise<Map<string, { ref: Ref<'VDI'>; row: RecordOf<'VDI'> }>> {
   const vmObj = objects.find((x) => x.cls === 'VM' && !isSnapshot(x)) ?? objects.find((x) => x.cls === 'VM');
   if (!vmObj) throw bad('the archive holds no VM');
   const byId = new Map(objects.map((x) => [x.id, x]));
   const ids = new Map<string, string>();
-  const disks = new Map<string, { ref: Ref<'VDI'>; row: Row }>();
+  const disks = new Map<string, { ref: Ref<'VDI'>; row: RecordOf<'VDI'> }>();
 
   /** One VM record (the VM or one of its snapshots) with its drives, disks and NICs. */
   const makeVm = async (x: OvaObject, snapshotOf?: Ref<'VM'>): Promise<Ref<'VM'>> => {
@@ -120,10 +121,10 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
     for (const vbdObj of objects.filter((y) => y.cls === 'VBD' && String(y.snapshot.VM) === x.id)) {
       const vdiId = String(vbdObj.snapshot.VDI ?? NULL_REF);
       const vdiObj = byId.get(vdiId);
-      let vdi: Ref<'VDI'> | undefined = ids.get(vdiId) as Ref<'VDI'> | undefined;
+      let vdi: Ref<'VDI'> | undefined = ids.get(vdiId);
       if (!vdi && vdiObj && vdiObj.cls === 'VDI') {
         if (o.metadataOnly) {
-          vdi = ctx.db.refByUuid('VDI', String(vdiObj.snapshot.uuid ?? '')) as Ref<'VDI'> | undefined;
+          vdi = ctx.db.refByUuid('VDI', String(vdiObj.snapshot.uuid ?? ''));
           if (!vdi) throw bad(`the disk ${String(vdiObj.snapshot.uuid)} of a metadata-only archive is not in this pool`);
         } else {
           const size = Number(vdiObj.snapshot.virtual_size);
@@ -257,7 +258,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
           await d.close();
           open.delete(k);
         }
-        const sr = attachedSr(ctx, disk.row.SR as Ref<'SR'>);
+        const sr = attachedSr(ctx, disk.row.SR);
         dev = await storageCall(() => sr.activate(String(disk.row.uuid), { readOnly: false }));
         open.set(id, dev);
       }
@@ -340,7 +341,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       open.delete(k);
     }
     // The data written changes the disks' and SRs' space figures.
-    for (const sr of new Set([...disks.values()].map((d) => d.row.SR as Ref<'SR'>))) await onSr(ctx, sr, async () => undefined);
+    for (const sr of new Set([...disks.values()].map((d) => d.row.SR))) await onSr(ctx, sr, async () => undefined);
     return made.vm!;
   } catch (e) {
     await window.drain().catch(() => undefined);
