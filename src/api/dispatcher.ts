@@ -174,7 +174,15 @@ export class Dispatcher {
         stats?.record(entry.wireName, performance.now() - t0, ok);
       }
     };
-    if (!isAsync) return { value: await timed(() => entry.impl(ctx(undefined), args)), ty: msg.result };
+    if (!isAsync) {
+      // On a member, the answer waits for the master to hold what the call wrote.
+      const written = this.o.services.pool?.writesBarrier?.();
+      try {
+        return { value: await timed(() => entry.impl(ctx(undefined), args)), ty: msg.result };
+      } finally {
+        await written?.();
+      }
+    }
 
     const taskRef = this.o.tasks.create(`Async.${entry.wireName}`, '', session?.ref);
     void this.o.tasks.run(

@@ -49,6 +49,10 @@ export class MemberLink {
   readonly #client: PeerClient;
   readonly #queue: ForwardedWrite[][] = [];
   #wakeSender: (() => void) | undefined;
+  /** Batches enqueued, and how many of them the master has applied, in order. */
+  #enqueued = 0;
+  #applied = 0;
+  readonly #appliedWaiters = new Set<{ upTo: number; resolve: () => void }>();
   #synced: Promise<void>;
   #resolveSynced!: () => void;
   #down = false;
@@ -88,7 +92,30 @@ export class MemberLink {
   /** Writes made to the replica, for the master. */
   enqueue(batch: ForwardedWrite[]): void {
     this.#queue.push(batch);
+    this.#enqueued++;
     this.#wakeSender?.();
+  }
+
+  /**
+   * Resolves once the master has applied every write made here so far, or after `ms`, or at
+   * once when the master is out of reach or the link stops (the writes stay queued): a call
+   * the master sent here is answered only then, so that the master reads what it did, as
+   * in xapi where a member writes to the master's database.
+   */
+  whenApplied(ms: number): Promise<void> {
+    const upTo = this.#enqueued;
+    // A master out of reach or a link replaced (a new master) cannot take them now.
+    if (this.#applied >= upTo || this.stopped || this.#down) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = { upTo, resolve: () => { clearTimeout(timer); this.#appliedWaiters.delete(w); resolve(); } };
+      const timer = setTimeout(w.resolve, ms);
+      this.#appliedWaiters.add(w);
+    });
+  }
+
+  #markApplied(batches: number): void {
+    this.#applied += batches;
+    for (const w of [...this.#appliedWaiters]) if (w.upTo <= this.#applied) w.resolve();
   }
 
   /** Takes the writes not sent yet (to hand them to the link that replaces this one). */
@@ -98,18 +125,21 @@ export class MemberLink {
 
   /** Sends what is queued now (best effort, before stopping). */
   async flush(timeoutMs = 3000): Promise<void> {
-    const batch = this.#queue.splice(0).flat();
+    const taken = this.#queue.splice(0);
+    const batch = taken.flat();
     if (batch.length === 0) return;
     try {
       await this.#client.call('pool.islet_db_apply', [JSON.stringify(batch)], { timeoutMs });
+      this.#markApplied(taken.length);
     } catch {
-      this.#queue.unshift(batch);
+      this.#queue.unshift(...taken);
     }
   }
 
   stop(): void {
     this.#stop.abort();
     this.#wakeSender?.();
+    for (const w of [...this.#appliedWaiters]) w.resolve();
     this.#client.failAll('member link stopped');
     this.#client.close();
   }
@@ -188,12 +218,14 @@ export class MemberLink {
         this.#wakeSender = undefined;
         continue;
       }
-      const batch = this.#queue.splice(0).flat();
+      const taken = this.#queue.splice(0);
+      const batch = taken.flat();
       try {
         await this.#client.call('pool.islet_db_apply', [JSON.stringify(batch)], { timeoutMs: 15_000 });
+        this.#markApplied(taken.length);
         backoff = 0;
       } catch (e) {
-        this.#queue.unshift(batch);
+        this.#queue.unshift(...taken);
         if (signal.aborted || this.#trouble('writes', e)) return;
         backoff = Math.min(backoff ? backoff * 2 : 250, 5000);
         await sleep(backoff, signal);

@@ -17,6 +17,9 @@ import { peerUrl } from './host-address.js';
 import { poolMembership } from './pool-membership-service.js';
 import type { PoolNode } from './pool-node.js';
 
+/** How long a member's answer waits for the master to take its writes. */
+const WRITES_APPLIED_MS = 10_000;
+
 export class PoolLinkImpl implements PoolLink {
   readonly membership: PoolMembership;
 
@@ -34,6 +37,13 @@ export class PoolLinkImpl implements PoolLink {
 
   callOnHost(host: Ref<'host'>, method: string, params: readonly unknown[], opts: { readonly timeoutMs?: number } = {}): Promise<unknown> {
     return this.node.callOnHost(host, method, params, opts);
+  }
+
+  writesBarrier(): () => Promise<void> {
+    // The link of the call's start: a call that made this host follow a new master (its
+    // old link stopped) has nothing to wait for. Bounded: the writes stay queued.
+    const link = this.node.member;
+    return () => link?.whenApplied(WRITES_APPLIED_MS) ?? Promise.resolve();
   }
 
   /**

@@ -58,6 +58,31 @@ describe('pool membership', { timeout: 600_000 }, () => {
     await pool?.stop();
   });
 
+  it('a call the master runs on a member returns once the master holds what it wrote (PBD.unplug, PBD.plug)', async () => {
+    // A member writes to its replica and forwards the writes to the master; answering the
+    // master before they arrived let a caller read the old state (SR.destroy after
+    // unplugging every PBD failed with SR_HAS_PBD now and then).
+    const c = await pool.client();
+    try {
+      const p = ((await c.call('pool.get_all')) as string[])[0]!;
+      const sr = String(await c.call('pool.get_default_SR', p));
+      const pbds = (await c.call('SR.get_PBDs', sr)) as string[];
+      const onMembers: string[] = [];
+      for (const pbd of pbds) if ((await c.call('PBD.get_host', pbd)) !== refs[0]) onMembers.push(pbd);
+      assert.equal(onMembers.length, 2, 'the shared SR has a PBD on each member');
+      for (let round = 0; round < 10; round++) {
+        for (const pbd of onMembers) {
+          await c.call('PBD.unplug', pbd);
+          assert.equal(await c.call('PBD.get_currently_attached', pbd), false, `round ${round}: unplugged, the master says attached`);
+          await c.call('PBD.plug', pbd);
+          assert.equal(await c.call('PBD.get_currently_attached', pbd), true, `round ${round}: plugged, the master says detached`);
+        }
+      }
+    } finally {
+      c.close();
+    }
+  });
+
   it('xe pool-designate-new-master hands the role over; the old master becomes a member', async () => {
     await xe(0, 'pool-designate-new-master', `host-uuid=${uuids[1]}`);
     assert.equal(await masterIndex(0), 1);

@@ -29,6 +29,13 @@ export interface PoolLink {
    * `dest` on this host, authenticated with the pool secret.
    */
   fetchFromMaster?(path: string, dest: string): Promise<void>;
+  /**
+   * Taken when a call starts; what it returns resolves once the master has applied every
+   * database write this host made by then (at once on the master, or when this host has
+   * since followed another master): a member answers a call only then, so that its caller
+   * reads back what the call did.
+   */
+  writesBarrier?(): () => Promise<void>;
   /** This host's membership, for the pool's own XenAPI calls; absent where none is wired. */
   readonly membership?: PoolMembership;
 }
