@@ -4,8 +4,19 @@
 // those go there, because the storage tests fsync thousands of times and a slow disk would
 // turn minutes into a quarter of an hour without testing anything more. Crash tests kill
 // processes, not the machine, so the page cache is as durable as a disk for them.
+//
+// Without arguments every file under dist/test/ runs, two at a time, in an order planned
+// from how long each took before (scripts/test-weights.json): a file that takes a minute
+// starts early, so that it does not end the run alone, and never while another such file
+// runs if short ones are left to run beside it (two pools of hosts at once on two cores
+// slow each other down). With arguments (a name pattern, files) node's own `--test` runs.
+// ISLET_TEST_WEIGHTS_OUT=FILE writes this run's seconds per file, to refresh the weights.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, statfsSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { run } from 'node:test';
+import { tap } from 'node:test/reporters';
 
 function fastTmp() {
   if (process.env.ISLET_TEST_TMPDIR) return process.env.ISLET_TEST_TMPDIR;
@@ -20,11 +31,99 @@ function fastTmp() {
 }
 
 // A test that hangs (an await for an event that never comes) fails after this long instead
-// of hanging CI; ISLET_TEST_TIMEOUT_MS overrides it for a slow machine.
+// of hanging CI; ISLET_TEST_TIMEOUT_MS overrides it for a slow machine. node's runner applies
+// it per test with --test-timeout, and per file when this script plans the order itself.
 const TEST_TIMEOUT_MS = Number(process.env.ISLET_TEST_TIMEOUT_MS) || 10 * 60 * 1000;
+const CONCURRENCY = 2;
+/** Seconds from which a file counts as long (a pool of hosts, a browser, a torture run). */
+const LONG_S = 20;
+/** The weight of a file the table does not know: most files take a few seconds. */
+const UNKNOWN_S = 2;
 
 const tmp = fastTmp();
-const env = { ...process.env, ...(tmp ? { TMPDIR: tmp } : {}) };
-const args = ['--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_MS}`, ...process.argv.slice(2), 'dist/test/'];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
-process.exit(r.status ?? 1);
+
+/** Every script under `dir`, as node's runner finds them when given the directory. */
+function testFiles(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'node_modules') out.push(...testFiles(p));
+    } else if (/\.[cm]?js$/.test(e.name)) {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** The source a compiled test came from: dist/test/a/b.test.js → test/a/b.test.ts. */
+const sourceOf = (file) => relative('dist', file).replace(/\.[cm]?js$/, '.ts');
+
+function loadWeights() {
+  try {
+    return JSON.parse(readFileSync(new URL('./test-weights.json', import.meta.url), 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The order to hand the runner, which starts the next file whenever one of its lanes is
+ * free: this replays that with the weights. A free lane takes the longest file left, but
+ * while a long file runs in another lane it takes the longest short one instead.
+ */
+export function plan(files, weightOf, lanes = CONCURRENCY) {
+  const left = files.map((f) => ({ f, w: weightOf(f) })).sort((a, b) => b.w - a.w || (a.f < b.f ? -1 : 1));
+  const lane = Array.from({ length: lanes }, () => ({ free: 0, long: false }));
+  const order = [];
+  while (left.length > 0) {
+    const l = lane.reduce((a, b) => (b.free < a.free ? b : a));
+    const longElsewhere = lane.some((o) => o !== l && o.long && o.free > l.free);
+    let i = longElsewhere ? left.findIndex((x) => x.w < LONG_S) : 0;
+    if (i < 0) i = 0;
+    const [next] = left.splice(i, 1);
+    order.push(next.f);
+    l.free += next.w;
+    l.long = next.w >= LONG_S;
+  }
+  return order;
+}
+
+function cli() {
+  const env = { ...process.env, ...(tmp ? { TMPDIR: tmp } : {}) };
+  const args = ['--test', `--test-concurrency=${CONCURRENCY}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...process.argv.slice(2), 'dist/test/'];
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
+  process.exit(r.status ?? 1);
+}
+
+function planned() {
+  if (tmp) process.env.TMPDIR = tmp;
+  const weights = loadWeights();
+  const weightOf = (f) => weights[sourceOf(f)] ?? (/\.test\.[cm]?js$/.test(f) ? UNKNOWN_S : 0.1);
+  const files = plan(testFiles('dist/test'), weightOf);
+  const took = new Map();
+  const stream = run({ files, concurrency: CONCURRENCY, timeout: TEST_TIMEOUT_MS });
+  const count = (d) => {
+    if (d.nesting === 0 && d.file) took.set(d.file, (took.get(d.file) ?? 0) + (d.details?.duration_ms ?? 0));
+  };
+  stream.on('test:pass', count);
+  stream.on('test:fail', (d) => {
+    count(d);
+    if (!d.todo) process.exitCode = 1;
+  });
+  const out = stream.compose(tap);
+  out.pipe(process.stdout, { end: false });
+  out.on('end', () => {
+    const secs = [...took].map(([f, ms]) => [sourceOf(relative(process.cwd(), f)), Math.round(ms / 100) / 10]).sort((a, b) => b[1] - a[1]);
+    process.stdout.write('# slowest files (s):\n');
+    for (const [f, s] of secs.slice(0, 25)) process.stdout.write(`#   ${String(s).padStart(6)}  ${f}\n`);
+    const dest = process.env.ISLET_TEST_WEIGHTS_OUT;
+    if (dest) writeFileSync(dest, `${JSON.stringify(Object.fromEntries(secs.filter(([, s]) => s >= 4).map(([f, s]) => [f, Math.round(s)])), null, 1)}\n`);
+  });
+}
+
+// Run only as a script: a test imports `plan`.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.length > 2) cli();
+  else planned();
+}

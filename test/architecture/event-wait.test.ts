@@ -21,6 +21,8 @@ test('an event that comes resolves with its value', async () => {
   assert.equal(await eventWithin<number>(e, 'data', 'a number', 5_000), 42);
 });
 
-test('npm test runs with a default per-test timeout', () => {
-  assert.match(readFileSync(join(repoRoot(), 'scripts/run-tests.mjs'), 'utf8'), /--test-timeout=\$\{TEST_TIMEOUT_MS\}/);
+test('npm test runs with a default timeout, per test under node --test and per file in its planned order', () => {
+  const script = readFileSync(join(repoRoot(), 'scripts/run-tests.mjs'), 'utf8');
+  assert.match(script, /--test-timeout=\$\{TEST_TIMEOUT_MS\}/);
+  assert.match(script, /run\(\{ files, concurrency: CONCURRENCY, timeout: TEST_TIMEOUT_MS \}\)/);
 });
