@@ -6,7 +6,7 @@
  * optional parameters are the record's fields, as xe's help shows them.
  */
 import type { CommandSpec } from './command-table.js';
-import { type CliClass, cliClasses } from './records.js';
+import { type CliClass, cliClass, cliClasses } from './records.js';
 import type { GenericOp } from './commands/class-commands.js';
 
 function spec(cc: CliClass, op: GenericOp, reqd: string[], optn: string[], help: string, standard = false): CommandSpec {
@@ -56,4 +56,20 @@ let cache: CommandSpec[] | undefined;
 export function classCommandSpecs(): readonly CommandSpec[] {
   cache ??= cliClasses().flatMap(specsFor);
   return cache;
+}
+
+const OPS: readonly GenericOp[] = ['list', 'param-list', 'param-get', 'param-set', 'param-add', 'param-remove', 'param-clear'];
+
+/**
+ * The generic command of that name, building only its class (`vm-list` needs the VM class,
+ * not the thirty others): what `xe` looks up on every run.
+ */
+export function classCommandSpec(name: string): CommandSpec | undefined {
+  for (const op of OPS) {
+    if (!name.endsWith(`-${op}`)) continue;
+    const cc = cliClass(name.slice(0, -op.length - 1));
+    const spec = cc && specsFor(cc).find((c) => c.name === name);
+    if (spec) return spec;
+  }
+  return undefined;
 }

@@ -43,7 +43,7 @@ async function generated(): Promise<readonly CommandSpec[]> {
 }
 
 export async function findCommand(name: string): Promise<CommandSpec | undefined> {
-  return COMMANDS.find((c) => c.name === name) ?? (await generated()).find((c) => c.name === name);
+  return COMMANDS.find((c) => c.name === name) ?? (await import('./class-command-specs.js')).classCommandSpec(name);
 }
 
 /** Every command, hand-written ones first. */

@@ -7,8 +7,8 @@
  * scheme (443, or 80).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { os } from '../client/lazy-builtin.js';
 import { XapiClient } from '../client/xapi-client.js';
 import { type Connection, getParam, parseClientArgs, parseCommandLine } from './argv.js';
 import { ClientFatal, ParamNotFound, UnknownCommand, UsageError } from './cli-errors.js';
@@ -31,7 +31,7 @@ const defaultIo: XeIo = {
 
 function readRc(env: NodeJS.ProcessEnv): string | undefined {
   try {
-    return fs.readFileSync(path.join(env.HOME ?? os.homedir(), '.xe'), 'utf8');
+    return fs.readFileSync(path.join(env.HOME ?? os().homedir(), '.xe'), 'utf8');
   } catch {
     return undefined;
   }

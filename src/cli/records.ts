@@ -130,22 +130,29 @@ function buildClass(o: ClassOverlay, c: ClassDecl): CliClass {
   };
 }
 
-let cache: CliClass[] | undefined;
+/** Classes built so far, by overlay: a command needs one or two, so each is built on first use. */
+const built = new Map<ClassOverlay, CliClass | undefined>();
+
+function classFor(o: ClassOverlay): CliClass | undefined {
+  if (!built.has(o)) {
+    const c = classByName(o.api);
+    built.set(o, c ? buildClass(o, c) : undefined);
+  }
+  return built.get(o);
+}
 
 /** Every class xe has commands for, among those the datamodel declares. */
 export function cliClasses(): readonly CliClass[] {
-  if (!cache) {
-    cache = [];
-    for (const o of overlays) {
-      const c = classByName(o.api);
-      if (c) cache.push(buildClass(o, c));
-    }
-  }
-  return cache;
+  return overlays.map(classFor).filter((c): c is CliClass => c !== undefined);
 }
 
 export function cliClass(xe: string): CliClass | undefined {
-  return cliClasses().find((c) => c.xe === xe);
+  for (const o of overlays) {
+    if (o.xe !== xe) continue;
+    const cc = classFor(o);
+    if (cc) return cc;
+  }
+  return undefined;
 }
 
 export function fieldByName(cc: CliClass, name: string): CliField | undefined {

@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
+import type httpsModule from 'node:https';
+import { https } from './lazy-builtin.js';
 import { Readable } from 'node:stream';
 
 /** What a PUT sends: bytes in memory, a file by path, or a stream of unknown length. */
@@ -38,8 +39,8 @@ const CHUNK = 1024 * 1024;
 /** Buffers of an uploaded file: one being read while the others are with the socket. */
 const PUMP_BUFFERS = 4;
 
-function moduleFor(u: URL): typeof http | typeof https {
-  return u.protocol === 'https:' ? https : http;
+function moduleFor(u: URL): typeof http | typeof httpsModule {
+  return u.protocol === 'https:' ? https() : http;
 }
 
 /** A redirect may leave the origin (another host of the pool); keep the query we were given. */

@@ -14,7 +14,7 @@
  * c.close();
  */
 import http from 'node:http';
-import https from 'node:https';
+import { https } from './lazy-builtin.js';
 import type { Readable } from 'node:stream';
 import { XapiCallError } from './xapi-call-error.js';
 import { type FileBody, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
@@ -61,7 +61,7 @@ export class XapiClient {
 
   #makeAgent(): http.Agent {
     return this.#base.protocol === 'https:'
-      ? new https.Agent({
+      ? new (https().Agent)({
         keepAlive: true,
         rejectUnauthorized: this.#opts.rejectUnauthorized ?? this.#opts.ca !== undefined,
         ...(this.#opts.ca !== undefined ? { ca: this.#opts.ca } : {}),
@@ -205,7 +205,7 @@ export class XapiClient {
 
   #post(path: string, body: string): Promise<{ status: number; text: string }> {
     const u = new URL(path, this.#base);
-    const mod = u.protocol === 'https:' ? https : http;
+    const mod = u.protocol === 'https:' ? https() : http;
     return new Promise((resolve, reject) => {
       const req = mod.request(u, {
         method: 'POST',

@@ -1,0 +1,29 @@
+/**
+ * @module
+ * Built-in modules loaded on first use. `xe` runs once per command, and loading
+ * `node:https` (which brings TLS and most of `crypto`) or `node:os` is a noticeable part of
+ * a short run; xe talking plain HTTP (to 127.0.0.1, or `--nossl`) never needs the first,
+ * and only a missing `HOME` needs the second. A static import would load them at start,
+ * and a dynamic `import()` cannot run inside the code-cached bundle bin/xe compiles.
+ */
+import { createRequire } from 'node:module';
+import type httpsModule from 'node:https';
+import type osModule from 'node:os';
+
+function load<T>(id: string): T {
+  // process.getBuiltinModule arrived in Node 20.16; before it, a require from anywhere finds built-ins.
+  return (process.getBuiltinModule?.(id) ?? createRequire(`${process.cwd()}/`)(id)) as T;
+}
+
+let httpsLoaded: typeof httpsModule | undefined;
+let osLoaded: typeof osModule | undefined;
+
+export function https(): typeof httpsModule {
+  httpsLoaded ??= load<typeof httpsModule>('node:https');
+  return httpsLoaded;
+}
+
+export function os(): typeof osModule {
+  osLoaded ??= load<typeof osModule>('node:os');
+  return osLoaded;
+}
