@@ -1,13 +1,16 @@
 /**
- * bin/xe runs the one-file bundle `npm run build` makes (dist/xe.mjs) only while it is up
+ * bin/xe runs the one-file bundle `npm run build` makes (dist/xe.cjs) only while it is up
  * to date with the modules it was made from, and those modules otherwise: a copy of bin/xe
- * over a small dist/ of our own shows which one it loads as the files' times change. And
- * the real bundle, where the build made one, answers as the modules do.
+ * over a small dist/ of our own shows which one it loads as the files' times change. It
+ * compiles the bundle with a V8 code cache (dist/xe.cjs.cache) that the first run writes,
+ * later runs keep, and a cache made for another bundle, or one V8 rejects, is replaced.
+ * And the real bundle, where the build made one, answers as the modules do.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,15 +26,27 @@ describe('bin/xe and its bundle', () => {
     const t = new Date(Date.now() - secondsAgo * 1000);
     return utimes(join(dir, f), t, t);
   };
+  const cacheFile = () => join(dir, 'dist', 'xe.cjs.cache');
+  /** The stamp bin/xe puts before a cache: the bundle's size and time. */
+  const stampOf = async () => {
+    const st = await stat(join(dir, 'dist', 'xe.cjs'));
+    return `${st.size} ${st.mtimeMs}\n`;
+  };
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'islet-xe-bundle-'));
     await mkdir(join(dir, 'bin'));
     await mkdir(join(dir, 'dist', 'src', 'cli'), { recursive: true });
     await copyFile(join(repoRoot(), 'bin', 'xe'), join(dir, 'bin', 'xe'));
-    const mod = (name: string) => `export async function main() { process.stdout.write('${name}\\n'); return 0; }\n`;
-    await writeFile(join(dir, 'dist', 'src', 'cli', 'main.js'), mod('modules'));
+    await copyFile(join(repoRoot(), 'bin', 'package.json'), join(dir, 'bin', 'package.json'));
+    await writeFile(join(dir, 'dist', 'package.json'), JSON.stringify({ type: 'module' }));
+    await writeFile(join(dir, 'dist', 'src', 'cli', 'main.js'), "export async function main() { process.stdout.write('modules\\n'); return 0; }\n");
     await writeFile(join(dir, 'dist', 'src', 'cli', 'printer.js'), '');
-    await writeFile(join(dir, 'dist', 'xe.mjs'), mod('bundle'));
+    // A bundle with some functions worth caching.
+    await writeFile(join(dir, 'dist', 'xe.cjs'), [
+      'function word(n) { return ["bun", "dle"][n]; }',
+      "exports.main = async function main() { process.stdout.write(word(0) + word(1) + '\\n'); return 0; };",
+      '',
+    ].join('\n'));
     await writeFile(join(dir, 'dist', 'xe.inputs.json'), JSON.stringify(['dist/src/cli/main.js', 'dist/src/cli/printer.js']));
   });
   after(async () => rm(dir, { recursive: true, force: true }));
@@ -39,12 +54,12 @@ describe('bin/xe and its bundle', () => {
   it('loads the bundle when it is newer than every module it holds, the modules otherwise', async () => {
     await setTime('dist/src/cli/main.js', 60);
     await setTime('dist/src/cli/printer.js', 60);
-    await setTime('dist/xe.mjs', 30);
+    await setTime('dist/xe.cjs', 30);
     assert.equal(await which(), 'bundle');
     // A module rebuilt since (tsc without the bundle step): the bundle is stale.
     await setTime('dist/src/cli/printer.js', 10);
     assert.equal(await which(), 'modules');
-    await setTime('dist/xe.mjs', 5);
+    await setTime('dist/xe.cjs', 5);
     assert.equal(await which(), 'bundle');
     // An input gone, or no list of inputs: never trust the bundle.
     await rm(join(dir, 'dist', 'src', 'cli', 'printer.js'));
@@ -54,15 +69,43 @@ describe('bin/xe and its bundle', () => {
     assert.equal(await which(), 'bundle');
     await rm(join(dir, 'dist', 'xe.inputs.json'));
     assert.equal(await which(), 'modules');
+    await writeFile(join(dir, 'dist', 'xe.inputs.json'), JSON.stringify(['dist/src/cli/main.js', 'dist/src/cli/printer.js']));
+    await setTime('dist/xe.cjs', 5);
+    assert.equal(await which(), 'bundle');
   });
 
-  const bundle = join(repoRoot(), 'dist', 'xe.mjs');
+  it('writes a code cache for the bundle, keeps it while V8 takes it, and replaces one for another bundle or a broken one', async () => {
+    await rm(cacheFile(), { force: true });
+    assert.equal(await which(), 'bundle');
+    const first = await readFile(cacheFile());
+    assert.ok(first.subarray(0, 64).toString('latin1').startsWith(await stampOf()), 'the cache starts with the bundle\'s stamp');
+    assert.ok(first.length > 100, `a cache of ${first.length} bytes`);
+    const made = (await stat(cacheFile())).mtimeMs;
+    assert.equal(await which(), 'bundle');
+    assert.equal((await stat(cacheFile())).mtimeMs, made, 'an accepted cache is not written again');
+
+    // A cache made for another bundle of the same length (V8 would take it): never used.
+    await writeFile(cacheFile(), Buffer.concat([Buffer.from('1 2\n'), first.subarray((await stampOf()).length)]));
+    assert.equal(await which(), 'bundle');
+    assert.ok((await readFile(cacheFile())).toString('latin1').startsWith(await stampOf()), 'replaced by one for this bundle');
+
+    // The right stamp over bytes V8 rejects: the bundle still runs and the cache is made anew.
+    await writeFile(cacheFile(), Buffer.concat([Buffer.from(await stampOf()), Buffer.alloc(200, 7)]));
+    assert.equal(await which(), 'bundle');
+    const remade = await readFile(cacheFile());
+    assert.ok(remade.toString('latin1').startsWith(await stampOf()) && remade.length > 300, 'made anew');
+    const remadeAt = (await stat(cacheFile())).mtimeMs;
+    assert.equal(await which(), 'bundle');
+    assert.equal((await stat(cacheFile())).mtimeMs, remadeAt, 'and taken by the next run');
+  });
+
+  const bundle = join(repoRoot(), 'dist', 'xe.cjs');
   const built = existsSync(bundle);
-  if (!built && process.env.CI) throw new Error('npm run build made no dist/xe.mjs');
-  it('the real bundle answers as the modules do', { skip: built ? false : 'no dist/xe.mjs (npm run build makes it)' }, async () => {
-    const viaBundle = (await import(bundle)) as { main: (a: string[], io: unknown) => Promise<number> };
+  if (!built && process.env.CI) throw new Error('npm run build made no dist/xe.cjs');
+  it('the real bundle answers as the modules do', { skip: built ? false : 'no dist/xe.cjs (npm run build makes it)' }, async () => {
+    const viaBundle = createRequire(import.meta.url)(bundle) as { main: (a: string[], io: unknown) => Promise<number> };
     const viaModules = (await import(join(repoRoot(), 'dist', 'src', 'cli', 'main.js'))) as typeof viaBundle;
-    for (const args of [['help'], ['help', 'vm-list'], ['no-such-command']]) {
+    for (const args of [['help'], ['help', 'vm-list'], ['help', 'host-param-get'], ['no-such-command'], ['vm-no-such']]) {
       const outs = await Promise.all([viaBundle, viaModules].map(async (m) => {
         let out = '';
         const code = await m.main(args, { out: (s: string) => { out += s; }, err: (s: string) => { out += s; }, env: { HOME: dir } });
@@ -72,5 +115,6 @@ describe('bin/xe and its bundle', () => {
       assert.ok(outs[0]!.out.length > 0);
     }
     assert.ok((await stat(bundle)).size > 100_000, 'the bundle holds the CLI');
+    assert.doesNotMatch(await readFile(bundle, 'utf8'), /\bimport\(/, 'no dynamic import() in the bundle: bin/xe compiles it as a script, where import() fails');
   });
 });
