@@ -17,6 +17,7 @@ export interface LunStore {
    * and return it, sparing an allocation; it may also ignore it.
    */
   read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
+  /** `data` is the caller's again once this resolves (the target reuses its buffers). */
   write(offset: number, data: Buffer): Promise<void>;
   /** Reads as zeros afterwards. */
   unmap(offset: number, length: number): Promise<void>;

@@ -50,7 +50,7 @@ export class TargetConnection implements LoginConnection {
   private maxCmdSN = 0;
   private readonly pending = new Map<number, Pdu>();
   private readonly running = new Set<Promise<void>>();
-  private readonly readBuffers = new BufferPool();
+  private readonly buffers = new BufferPool();
   private loginTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly socket: Socket, private readonly host: TargetHost) {
@@ -62,6 +62,7 @@ export class TargetConnection implements LoginConnection {
       },
       dataOutMs: host.timeouts.dataOutMs,
       send: (bhs) => this.send(bhs),
+      allocate: (n) => this.buffers.take(n),
       stamp: (bhs) => this.stamp(bhs, false),
       fail: (e) => this.fail(e),
       ready: (w) => this.runWrite(w),
@@ -294,10 +295,11 @@ export class TargetConnection implements LoginConnection {
   }
 
   private runWrite(w: CollectedWrite): void {
-    this.run(w.itt, w.cmdBhs, w.lun, w.cdb, w.edtl, w.data, w.r2ts);
+    this.run(w.itt, w.cmdBhs, w.lun, w.cdb, w.edtl, w.data, w.r2ts, () => this.buffers.release(w.buffer));
   }
 
-  private run(tag: number, cmd: Buffer, lun: number, cdb: Buffer, edtl: number, dataOut: Buffer | undefined, r2ts: number): void {
+  /** `done` runs once the command no longer needs `dataOut`. */
+  private run(tag: number, cmd: Buffer, lun: number, cdb: Buffer, edtl: number, dataOut: Buffer | undefined, r2ts: number, done?: () => void): void {
     const initiator = this.initiatorName;
     const store = this.host.lunFor(initiator, lun);
     let exec = cdb;
@@ -309,15 +311,18 @@ export class TargetConnection implements LoginConnection {
     }
     const job = (short ? Promise.resolve(invalidField()) : executeScsi(exec, {
       store, visibleLuns: this.host.visibleLuns(initiator), identity: this.host.identity, targetIqn: this.host.policy.targetIqn,
-      readBuffer: (n) => this.readBuffers.take(n),
-    }, dataOut)).then((result) => this.complete(tag, cmd, cdb, edtl, dataOut, result, r2ts));
+      readBuffer: (n) => this.buffers.take(n),
+    }, dataOut)).then((result) => {
+      done?.();
+      this.complete(tag, cmd, cdb, edtl, dataOut, result, r2ts);
+    });
     this.running.add(job);
     void job.finally(() => this.running.delete(job));
   }
 
   private complete(tag: number, cmd: Buffer, cdb: Buffer, edtl: number, dataOut: Buffer | undefined, result: ScsiResult, r2ts: number): void {
     const lent = result.data;
-    const giveBack = lent ? () => this.readBuffers.release(lent) : undefined;
+    const giveBack = lent ? () => this.buffers.release(lent) : undefined;
     if (this.phase !== 'ffp') {
       giveBack?.();
       return;

@@ -26,6 +26,8 @@ export interface CollectedWrite {
   data: Buffer;
   /** R2Ts sent for it (they count in the response's ExpDataSN). */
   r2ts: number;
+  /** The buffer `allocate` gave for it (`data` is a view of it), to give back once written. */
+  buffer: Buffer;
 }
 
 interface WriteTask {
@@ -50,6 +52,8 @@ export interface WriteCollectorHost {
   readonly params: SessionParams;
   readonly dataOutMs: number;
   send(bhs: Buffer): void;
+  /** A buffer for a write's data (the connection lends them from its pool). */
+  allocate(length: number): Buffer;
   /** Fills StatSN/ExpCmdSN/MaxCmdSN without consuming a StatSN. */
   stamp(bhs: Buffer): void;
   fail(e: Error): void;
@@ -78,7 +82,7 @@ export class WriteCollector {
     if (op === Op.ScsiCommand && (flags(bhs) & 0x20) !== 0) {
       const edtl = u32(bhs, 20);
       if (len > edtl || edtl > MAX_WRITE_BUFFER) return undefined;
-      const buf = Buffer.allocUnsafe(edtl);
+      const buf = this.host.allocate(edtl);
       this.preallocated = { itt: itt(bhs), buf };
       return buf.subarray(0, len);
     }
@@ -99,7 +103,7 @@ export class WriteCollector {
     this.preallocated = undefined;
     if (edtl > MAX_WRITE_BUFFER) throw new ProtocolError(`a write of ${edtl} bytes is beyond what the target accepts`);
     const task: WriteTask = {
-      itt: tag, cmdBhs: bhs, lun, cdb, edtl, want: Math.min(edtl, want), buf: pre ?? Buffer.allocUnsafe(edtl), received: p.data.length,
+      itt: tag, cmdBhs: bhs, lun, cdb, edtl, want: Math.min(edtl, want), buf: pre ?? this.host.allocate(edtl), received: p.data.length,
       unsolicitedOpen: (f & 0x80) === 0, nextOffset: 0, r2ts: new Map(), r2tsn: 0,
     };
     if (task.unsolicitedOpen && params.initialR2T) throw new ProtocolError('unsolicited Data-Out with InitialR2T=Yes');
@@ -186,7 +190,7 @@ export class WriteCollector {
     if (task.r2ts.size === 0 && task.nextOffset >= task.want) {
       clearTimeout(task.timer);
       this.writes.delete(task.itt);
-      this.host.ready({ itt: task.itt, cmdBhs: task.cmdBhs, lun: task.lun, cdb: task.cdb, edtl: task.edtl, data: task.buf.subarray(0, task.want), r2ts: task.r2tsn });
+      this.host.ready({ itt: task.itt, cmdBhs: task.cmdBhs, lun: task.lun, cdb: task.cdb, edtl: task.edtl, data: task.buf.subarray(0, task.want), r2ts: task.r2tsn, buffer: task.buf });
     }
   }
 }

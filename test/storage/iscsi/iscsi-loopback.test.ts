@@ -47,6 +47,22 @@ class CountingStore implements LunStore {
   flush(): Promise<void> { return this.inner.flush(); }
 }
 
+/** A store whose writes wait a little before they reach the inner store. */
+class SlowWriteStore implements LunStore {
+  constructor(private readonly inner: LunStore) {}
+  get size(): number { return this.inner.size; }
+  get blockSize(): number { return this.inner.blockSize; }
+  get thin(): boolean { return this.inner.thin; }
+  get serial(): string { return this.inner.serial; }
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer> { return this.inner.read(offset, length, into); }
+  async write(offset: number, data: Buffer): Promise<void> {
+    await new Promise((r) => setTimeout(r, 2));
+    return this.inner.write(offset, data);
+  }
+  unmap(offset: number, length: number): Promise<void> { return this.inner.unmap(offset, length); }
+  flush(): Promise<void> { return this.inner.flush(); }
+}
+
 describe('Islet initiator against the simulated target', () => {
   let dir = '';
   const stores: SparseFileLunStore[] = [];
@@ -145,15 +161,26 @@ describe('Islet initiator against the simulated target', () => {
     await ini.close();
   });
 
-  it('answers hundreds of concurrent reads of every size, each with its own bytes (the target reuses its read buffers)', async () => {
+  it('answers hundreds of concurrent writes and reads of every size, each with its own bytes (the target reuses its buffers)', async () => {
     const { t, portal } = await target({ allowAll: true });
     const s = await store('reuse0', 32 * MiB);
+    // Writes that take a while: a buffer the target took back before the store had written
+    // it would meanwhile be filled with another write's data.
+    t.setLun(0, new SlowWriteStore(s));
     const content = randomBytes(32 * MiB);
-    await s.write(0, content);
-    t.setLun(0, s);
     const ini = new IsletIscsiInitiator();
     const d = await ini.openLun({ portal, targetIqn: TARGET, lun: 0 }, hostA);
     try {
+      // Writes of mixed sizes over the whole LUN, all in flight at once.
+      const cuts = [4096, 512, 131_072, 3 * MiB, 65_536, MiB, 20_480];
+      const writes: Promise<void>[] = [];
+      for (let at = 0, i = 0; at < content.length; i++) {
+        const len = Math.min(cuts[i % cuts.length]!, content.length - at);
+        writes.push(d.write(at, content.subarray(at, at + len)));
+        at += len;
+      }
+      await Promise.all(writes);
+      assert.ok((await s.read(0, content.length)).equals(content), 'the store holds every write');
       const sizes = [512, 4096, 65_536, 131_072, 200_704, MiB, 3 * MiB];
       for (let round = 0; round < 3; round++) {
         const reads = Array.from({ length: 150 }, (_, i) => {
