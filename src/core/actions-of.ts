@@ -47,12 +47,31 @@ export type ActionsOf<C extends ClassName> =
 /** A parameter list declared somewhere other than a class (a shared message shape). */
 export type ArgsOfParams<P extends readonly ParamDecl[]> = { [Q in P[number] as Q['name']]: ValueOf<Q['ty']> };
 
+/** The names of class `C`'s explicit messages (the generic accessors excluded). */
+export type MessageName<C extends ClassName> = ClassNamed<C>['messages'][number]['name'];
+
+/**
+ * The messages an actions object of type `A` surely has a handler for: its keys that are
+ * not optional. A part typed only as `ActionsOf<C>` (every handler optional) claims none.
+ */
+export type HandledBy<A> = A extends unknown ? { [K in keyof A]-?: undefined extends A[K] ? never : K }[keyof A] : never;
+
+/**
+ * Class `C`'s explicit messages that actions of type `A` leave without a handler: the
+ * completeness test checks that this, the dispatcher's list and the allow-list agree.
+ */
+export type MissingHandlers<C extends ClassName, A> = Exclude<MessageName<C>, HandledBy<A>>;
+
+/** What `joinActions` gives: the class's handlers, with each part's handlers known to be there. */
+export type JoinedActions<C extends ClassName, P> =
+  ActionsOf<C> & { readonly [K in HandledBy<P> & keyof ActionsOf<C>]-?: NonNullable<ActionsOf<C>[K]> };
+
 /**
  * One class's handlers gathered from the modules that implement them. A message defined
  * in two parts is a mistake that a plain object spread would hide (the last one would
  * silently win), so it fails at start-up instead.
  */
-export function joinActions<C extends ClassName>(cls: C, ...parts: readonly ActionsOf<C>[]): ActionsOf<C> {
+export function joinActions<C extends ClassName, const P extends readonly ActionsOf<C>[]>(cls: C, ...parts: P): JoinedActions<C, P[number]> {
   const out: Record<string, unknown> = {};
   for (const part of parts) {
     for (const [name, action] of Object.entries(part)) {
@@ -60,7 +79,7 @@ export function joinActions<C extends ClassName>(cls: C, ...parts: readonly Acti
       out[name] = action;
     }
   }
-  return out as ActionsOf<C>;
+  return out as JoinedActions<C, P[number]>;
 }
 
 /** The arguments of class `C`'s message `N`, for a handler written as a named function. */

@@ -5,7 +5,7 @@
  * create/destroy) need no entry: the dispatcher derives them from the datamodel.
  */
 import type { ClassActions } from '../core/action-context.js';
-import { joinActions, type ActionsOf } from '../core/actions-of.js';
+import { joinActions, type ActionsOf, type MissingHandlers } from '../core/actions-of.js';
 import { eventActions } from '../actions/event/index.js';
 import { hostActions } from '../actions/host/index.js';
 import { hostPatchActions } from '../actions/host_patch/index.js';
@@ -32,17 +32,18 @@ import type { ImplicitMessage, ImplicitOp } from '../datamodel/implicit.js';
 import type { ClassName } from '../datamodel/index.js';
 import { messageClass } from '../datamodel/message.js';
 
+const MESSAGE_READERS = ['get_record', 'get_by_uuid', 'get_all_records', 'get_all_records_where'] as const satisfies readonly ImplicitOp[];
+
 /** message declares its generic readers itself (it has no other accessors); serve them generically. */
-function messageReaders(): ActionsOf<'message'> {
-  const ops: ImplicitOp[] = ['get_record', 'get_by_uuid', 'get_all_records', 'get_all_records_where'];
-  return Object.fromEntries(ops.map((op) => {
+function messageReaders(): Required<Pick<ActionsOf<'message'>, (typeof MESSAGE_READERS)[number]>> {
+  return Object.fromEntries(MESSAGE_READERS.map((op) => {
     const decl = messageClass.messages.find((m) => m.name === op)!;
     return [op, implicitAction(messageClass, { ...decl, implicit: { op } } as ImplicitMessage)];
-  })) as ActionsOf<'message'>;
+  })) as ActionsOf<'message'> as Required<Pick<ActionsOf<'message'>, (typeof MESSAGE_READERS)[number]>>;
 }
 
 /** Each class's handlers, checked against that class's declaration (`VBD: vdiActions` does not compile). */
-const typedActions: { readonly [C in ClassName]?: ActionsOf<C> } = {
+const typedActions = {
   session: sessionActions,
   subject: subjectActions,
   task: taskActions,
@@ -64,11 +65,21 @@ const typedActions: { readonly [C in ClassName]?: ActionsOf<C> } = {
   pool_patch: poolPatchActions,
   pool_update: poolUpdateActions,
   host_patch: hostPatchActions,
-};
+} satisfies { readonly [C in ClassName]?: ActionsOf<C> };
+
+/**
+ * Every declared message without a handler, as `Class.message`, known to the compiler:
+ * test/architecture/completeness.test.ts checks it names exactly the messages the
+ * dispatcher finds unhandled, which are the allow-list's.
+ */
+export type UnimplementedMessages = {
+  [C in ClassName]: `${C}.${MissingHandlers<C, C extends keyof typeof typedActions ? (typeof typedActions)[C] : object>}`
+}[ClassName];
 
 /**
  * The same for the dispatcher, which calls each handler with the arguments it decoded
  * from the wire by the declaration that typed the handler: that is what makes dropping
  * the per-message types here sound.
  */
-export const actionsByClass = typedActions as Readonly<Record<string, ClassActions>>;
+const checkedActions: { readonly [C in ClassName]?: ActionsOf<C> } = typedActions;
+export const actionsByClass = checkedActions as Readonly<Record<string, ClassActions>>;

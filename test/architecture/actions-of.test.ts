@@ -4,7 +4,8 @@
  * misnamed message, a parameter the message does not declare, a ref of the wrong class, a
  * value outside an enum, a wrong result class, an extra argument) and wrong row reads and
  * writes (a ref field read as another class's ref, an undeclared field, an int read as a
- * string, a write outside an enum) each fail to compile, on exactly the lines marked
+ * string, a write outside an enum), and a handled message taken for a missing one
+ * (`MissingHandlers`) each fail to compile, on exactly the lines marked
  * `@ts-expect-error`, while its right ones compile. The compiler runs here on the
  * fixture's source.
  */
@@ -14,20 +15,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
 import { repoRoot } from '../helpers/repo-root.js';
+import { projectCompilerOptions } from '../helpers/ts-program.js';
 
 const root = repoRoot();
 const fixture = join(root, 'test/architecture/fixtures/actions-of/typed-handlers.ts');
 const DIRECTIVE = '// @ts-expect-error';
 
-function compilerOptions(): ts.CompilerOptions {
-  const file = join(root, 'tsconfig.json');
-  const { config } = ts.readConfigFile(file, ts.sys.readFile);
-  return { ...ts.parseJsonConfigFileContent(config, ts.sys, root).options, noEmit: true, incremental: false };
-}
-
 /** The 1-based lines of the fixture the compiler complains about, given its text. */
 function errorLines(text: string): number[] {
-  const options = compilerOptions();
+  const options = projectCompilerOptions();
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (name, lang, onError, fresh) =>
@@ -43,7 +39,7 @@ function errorLines(text: string): number[] {
 test('wrong handlers fail to compile where marked, right ones compile', { timeout: 240_000 }, () => {
   const text = readFileSync(fixture, 'utf8');
   const marked = text.split('\n').flatMap((l, i) => (l.trim().startsWith(DIRECTIVE) ? [i + 2] : []));
-  assert.ok(marked.length >= 11, 'the fixture marks its wrong handlers and row reads');
+  assert.ok(marked.length >= 12, 'the fixture marks its wrong handlers, row reads and missing handlers');
 
   assert.deepEqual(errorLines(text), [], 'with the directives, every marked line fails and nothing else does');
   const bare = text.split(DIRECTIVE).join('// (refused)');

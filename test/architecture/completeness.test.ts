@@ -3,7 +3,9 @@
  * allow-list (test/architecture/unimplemented-messages.txt), and that list may only
  * shrink: a newly declared message without a handler fails, and so does a listed message
  * that has since got one (its line must go). Every line says after `#` why the message is
- * not implemented here. The counts are printed with every run.
+ * not implemented here. The counts are printed with every run. The compiler knows the same
+ * list (`UnimplementedMessages`, derived from the declarations and the handlers' types),
+ * so a missing handler shows in the types too.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,9 @@ import { Dispatcher } from '../../src/api/dispatcher.js';
 import { allMessages, type ImplicitMessage } from '../../src/datamodel/implicit.js';
 import { classes } from '../../src/datamodel/index.js';
 import { actionsByClass } from '../../src/main/actions-registry.js';
+import ts from 'typescript';
 import { repoRoot } from '../helpers/repo-root.js';
+import { projectCompilerOptions } from '../helpers/ts-program.js';
 
 const LIST = 'test/architecture/unimplemented-messages.txt';
 
@@ -63,4 +67,28 @@ test('every class with handlers is a declared class, and each handler a declared
     for (const name of Object.keys(actions)) if (!msgs?.has(name)) strays.push(`${cls}.${name}`);
   }
   assert.deepEqual(strays, [], 'handlers for messages the datamodel does not declare (the dispatcher never calls them)');
+});
+
+/** The `Class.message` names the fixture's `unimplemented` constant has as its type. */
+function unimplementedByTypes(): string[] {
+  const fixture = join(repoRoot(), 'test/architecture/fixtures/completeness/unimplemented.ts');
+  const program = ts.createProgram([fixture], projectCompilerOptions());
+  const errors = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  assert.deepEqual(errors, [], 'the fixture compiles');
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(fixture)!;
+  const decl = source.statements.find(ts.isVariableStatement)!.declarationList.declarations[0]!;
+  const type = checker.getTypeAtLocation(decl.name);
+  if (type.flags & ts.TypeFlags.Never) return [];
+  const members = type.isUnion() ? type.types : [type];
+  return members.map((m) => {
+    assert.ok(m.isStringLiteral(), `UnimplementedMessages has a member that is not a name: ${checker.typeToString(m)}`);
+    return m.value;
+  });
+}
+
+test('the types know the same missing handlers as the dispatcher (MissingHandlers)', { timeout: 240_000 }, () => {
+  const byTypes = unimplementedByTypes().sort();
+  const byDispatcher = Dispatcher.unimplemented(classes, actionsByClass).sort();
+  assert.deepEqual(byTypes, byDispatcher, 'UnimplementedMessages (src/main/actions-registry.ts) and the dispatcher disagree');
 });
