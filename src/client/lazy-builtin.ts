@@ -6,14 +6,12 @@
  * and only a missing `HOME` needs the second. A static import would load them at start,
  * and a dynamic `import()` cannot run inside the code-cached bundle bin/xe compiles.
  */
-import { createRequire } from 'node:module';
 import type httpsModule from 'node:https';
 import type osModule from 'node:os';
 
-function load<T>(id: string): T {
-  // process.getBuiltinModule arrived in Node 20.16; before it, a require from anywhere finds built-ins.
-  return (process.getBuiltinModule?.(id) ?? createRequire(`${process.cwd()}/`)(id)) as T;
-}
+// process.getBuiltinModule (Node 20.16, hence `engines`) rather than createRequire: loading
+// node:module for it would cost about what the lazy loading saves.
+const load = <T>(id: string): T => process.getBuiltinModule(id) as T;
 
 let httpsLoaded: typeof httpsModule | undefined;
 let osLoaded: typeof osModule | undefined;
