@@ -6,6 +6,7 @@
  * declarations. Protocol codecs sit on either side of `call`.
  */
 import { ApiError } from '../core/api-error.js';
+import { storageAsApiError } from './wire-errors.js';
 import { Typed } from '../core/typed.js';
 import type { Ref } from '../core/ref.js';
 import type { ClassDecl, FieldDecl, MessageDecl, Ty } from '../datamodel/dsl.js';
@@ -126,7 +127,14 @@ export class Dispatcher {
 
   /** Runs a call and encodes its result straight to JSON-RPC's form. */
   async callJson(method: string, params: readonly unknown[], peer: string): Promise<unknown> {
-    const r = await this.invoke(method, params, peer);
+    let r: { value: unknown; ty: Ty };
+    try {
+      r = await this.invoke(method, params, peer);
+    } catch (e) {
+      // Also the path of calls run on this host for the pool (callOnHost): what they fail
+      // with is a XenAPI error as it would be on the wire, storage's included.
+      throw storageAsApiError(e);
+    }
     return this.encodeJson(r.value, r.ty);
   }
 

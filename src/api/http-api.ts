@@ -6,7 +6,8 @@
  * protocol and the server carries on.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, toApiError } from '../core/api-error.js';
+import { ApiError } from '../core/api-error.js';
+import { toWireError } from './wire-errors.js';
 import type { Dispatcher } from './dispatcher.js';
 import { jsonRpcFailure, jsonRpcSuccess, parseJsonRpcCall } from './wire/jsonrpc.js';
 import { parseXmlRpcCall, xmlRpcBare, xmlRpcFailure, xmlRpcSuccess } from './wire/xmlrpc.js';
@@ -94,7 +95,7 @@ export function createHttpApi(o: HttpApiOptions): (req: IncomingMessage, res: Se
       // xapi answers system.* calls bare, without the Status/Value wrapper.
       send(res, 200, 'text/xml', call.method.startsWith('system.') ? xmlRpcBare(value) : xmlRpcSuccess(value));
     } catch (e) {
-      const err = toApiError(e);
+      const err = toWireError(e);
       if (err.code === 'INTERNAL_ERROR') log(`${call.method}: ${e instanceof Error ? e.stack : String(e)}`);
       send(res, 200, 'text/xml', xmlRpcFailure(err.toWire()));
     }
@@ -122,7 +123,7 @@ export function createHttpApi(o: HttpApiOptions): (req: IncomingMessage, res: Se
       const result = await o.dispatcher.callJson(call.method, call.params, peerOf(req));
       send(res, 200, 'application/json', jsonRpcSuccess(call.id, call.version, result));
     } catch (e) {
-      const err = toApiError(e);
+      const err = toWireError(e);
       if (err.code === 'INTERNAL_ERROR') log(`${call.method}: ${e instanceof Error ? e.stack : String(e)}`);
       send(res, 200, 'application/json', jsonRpcFailure(call.id, call.version, err.toWire()));
     }

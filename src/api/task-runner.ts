@@ -4,7 +4,8 @@
  * They live in memory (as in xapi they do not survive a restart). A task's `result` is
  * an XML-RPC `<value>` fragment whatever protocol the client speaks; XenAPI clients parse it.
  */
-import { ApiError, toApiError } from '../core/api-error.js';
+import { ApiError } from '../core/api-error.js';
+import { toWireError } from './wire-errors.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
 import type { TaskHandle } from '../core/ports/tasks.js';
@@ -69,7 +70,7 @@ export class TaskRunner {
       const value = await work(h);
       this.succeed(ref, encode(value));
     } catch (e) {
-      this.fail(ref, h.signal.aborted ? new ApiError('TASK_CANCELLED', [ref]) : toApiError(e));
+      this.fail(ref, h.signal.aborted ? new ApiError('TASK_CANCELLED', [ref]) : toWireError(e));
     }
   }
 

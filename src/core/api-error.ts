@@ -1,12 +1,11 @@
 /**
  * @module
  * The one error type that crosses the wire: a XenAPI code and its string parameters.
- * Storage's typed failures become the XenAPI errors they mean (`storage-api-errors.ts`);
- * anything else thrown inside the toolstack becomes INTERNAL_ERROR at the boundary.
+ * Adapters' own typed failures (storage's) become the XenAPI errors they mean at the API's
+ * boundary (`api/wire-errors.ts`); anything else thrown inside the toolstack becomes
+ * INTERNAL_ERROR there (`toApiError`).
  */
 import { isDeclaredError, type ErrorCode } from '../datamodel/errors.js';
-import { StorageError } from './ports/storage-errors.js';
-import { apiErrorFromStorage } from './storage-api-errors.js';
 
 export type { ErrorCode };
 
@@ -47,7 +46,6 @@ function hostOutOfSpace(e: unknown): ApiError | undefined {
 /** Any thrown value as an ApiError; unexpected failures keep only their message. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof StorageError) return apiErrorFromStorage(e);
   const full = hostOutOfSpace(e);
   if (full) return full;
   const msg = e instanceof Error ? e.message : String(e);

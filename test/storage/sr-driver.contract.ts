@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { toApiError } from '../../src/core/api-error.js';
+import { toWireError } from '../../src/api/wire-errors.js';
 import { StorageError } from '../../src/core/ports/storage-errors.js';
 import type { BlockDevice } from '../../src/core/ports/block-device.js';
 import type { AttachedSr, SrDriver, VdiInfo } from '../../src/core/ports/sr-driver.js';
@@ -87,7 +87,7 @@ export function checkTree(nodes: readonly VdiInfo[], opts: { collected?: boolean
 /** A typed storage failure (never a XenAPI error), and the XenAPI error it maps to. */
 function assertStorageError(e: unknown, code?: string): true {
   assert.ok(e instanceof StorageError, `a StorageError, got ${String(e)}`);
-  const api = toApiError(e);
+  const api = toWireError(e);
   assert.notEqual(api.code, 'INTERNAL_ERROR');
   if (code) assert.equal(api.code, code);
   return true;

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { toApiError } from '../../src/core/api-error.js';
+import { toWireError } from '../../src/api/wire-errors.js';
 import { StorageError } from '../../src/core/ports/storage-errors.js';
 import { createStorageHost } from '../../src/storage/storage-host.js';
 
@@ -31,11 +31,11 @@ test('plug attaches once, attached() finds it, unplug detaches; unknown types ar
     await host.unplug(srUuid);
     await host.unplug(srUuid);
     assert.equal(host.attached(srUuid), undefined);
-    await assert.rejects(a.scan(), (e) => e instanceof StorageError && toApiError(e).code === 'SR_NOT_ATTACHED');
+    await assert.rejects(a.scan(), (e) => e instanceof StorageError && toWireError(e).code === 'SR_NOT_ATTACHED');
     const again = await host.plug(srUuid, 'file', dc);
     assert.equal((await again.scan()).length, 1);
-    await assert.rejects(host.plug(randomUUID(), 'netapp-9000', {}), (e) => e instanceof StorageError && toApiError(e).code === 'SR_UNKNOWN_DRIVER');
-    await assert.rejects(host.plug(randomUUID(), 'file', dc), (e) => e instanceof StorageError && toApiError(e).code === 'SR_BACKEND_FAILURE_47');
+    await assert.rejects(host.plug(randomUUID(), 'netapp-9000', {}), (e) => e instanceof StorageError && toWireError(e).code === 'SR_UNKNOWN_DRIVER');
+    await assert.rejects(host.plug(randomUUID(), 'file', dc), (e) => e instanceof StorageError && toWireError(e).code === 'SR_BACKEND_FAILURE_47');
     await host.unplugAll();
     assert.equal(host.attached(srUuid), undefined);
   } finally {

@@ -1,13 +1,13 @@
 /**
  * @module
  * How storage actions reach an SR: the host's storage port, the SR attached here (or the
- * XenAPI error saying why it is not), and the translation of driver failures into XenAPI
- * errors. A disk operation runs on a host where the SR's PBD is plugged; the records it
- * writes are the pool's, the bytes are the driver's.
+ * XenAPI error saying why it is not), and driver failures in storage's own typed terms,
+ * which the API maps to XenAPI errors as they leave (`api/wire-errors.ts`). A disk
+ * operation runs on a host where the SR's PBD is plugged; the records it writes are the
+ * pool's, the bytes are the driver's.
  */
 import { ApiError } from '../../core/api-error.js';
-import { StorageError } from '../../core/ports/storage-errors.js';
-import { apiErrorFromStorage } from '../../core/storage-api-errors.js';
+import { SrFullError, StorageError } from '../../core/ports/storage-errors.js';
 import type { PoolDb, RowOf } from '../../core/ports/pool-db.js';
 import type { AttachedSr } from '../../core/ports/sr-driver.js';
 import type { StorageHost } from '../../core/ports/storage-host.js';
@@ -100,17 +100,14 @@ function errnoOf(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** A driver failure as the XenAPI error a client can act on. */
+/** A driver failure in storage's typed terms (XenAPI errors and typed failures pass as they are). */
 export function storageError(e: unknown): unknown {
-  if (e instanceof ApiError) return e;
-  if (e instanceof StorageError) return apiErrorFromStorage(e);
+  if (e instanceof ApiError || e instanceof StorageError) return e;
   const code = errnoOf(e);
   const msg = e instanceof Error ? e.message : String(e);
-  // A write into a thin disk that finds the SR full: xapi's SR_FULL, as the driver reports
+  // A write into a thin disk that finds the SR full: the SR is full, as the driver reports
   // for its own operations (the size of the failed write is not known here).
-  if (code === 'ENOSPC' || code === 'EDQUOT' || /\bENOSPC\b|no space left/i.test(msg)) {
-    return new ApiError('SR_FULL', ['0', '0']);
-  }
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /\bENOSPC\b|no space left/i.test(msg)) return new SrFullError();
   return e;
 }
 
@@ -122,19 +119,19 @@ export interface SpaceWanted {
 }
 
 /**
- * Runs a driver call, translating its failures. A bare ENOSPC from a write carries no
- * figures; with `space` the SR is asked how much room is left, so SR_FULL says what
- * was wanted and what there is (xe prints both).
+ * Runs a driver call, its failures in storage's typed terms. A bare ENOSPC from a write
+ * carries no figures; with `space` the SR is asked how much room is left, so SR_FULL says
+ * what was wanted and what there is (xe prints both).
  */
 export async function storageCall<T>(fn: () => Promise<T>, space?: SpaceWanted): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     const err = storageError(e);
-    if (space && err instanceof ApiError && err.code === 'SR_FULL' && err.params[0] === '0') {
+    if (space && err instanceof SrFullError && err.requested === undefined) {
       const st = await space.sr.stat().catch(() => undefined);
       const left = st ? Math.max(0, st.physicalSize - st.physicalUtilisation) : 0;
-      throw new ApiError('SR_FULL', [String(space.requested), String(left)]);
+      throw new SrFullError(space.requested, left);
     }
     throw err;
   }

@@ -8,7 +8,8 @@
  * update markers then win over what the restored records say (see `afterRestore`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError } from '../../core/api-error.js';
+import { toWireError } from '../wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
 import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
 
@@ -36,7 +37,7 @@ export function createDbDumpHandler(o: DbBackupOptions): ResourceHandler {
     try {
       (await authenticate(o, req, query, 'pool-admin')).done();
     } catch (e) {
-      sendError(res, toApiError(e));
+      sendError(res, toWireError(e));
       return;
     }
     const body = o.db.dumpJson();
@@ -54,7 +55,7 @@ export function createDbRestoreHandler(o: DbBackupOptions): ResourceHandler {
       auth = await authenticate(o, req, query, 'pool-admin');
     } catch (e) {
       req.resume();
-      sendError(res, toApiError(e));
+      sendError(res, toWireError(e));
       return;
     }
     try {
@@ -80,7 +81,7 @@ export function createDbRestoreHandler(o: DbBackupOptions): ResourceHandler {
       res.end();
     } catch (e) {
       req.resume();
-      sendError(res, toApiError(e));
+      sendError(res, toWireError(e));
     } finally {
       auth.done();
     }

@@ -7,7 +7,8 @@
  * the client prefers JSON (see `wantsJson`), with the CORS headers a browser console needs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError } from '../../core/api-error.js';
+import { toWireError } from '../wire-errors.js';
 import type { MetricsSource } from '../../core/ports/metrics.js';
 import type { Cf, Rrd } from '../../core/rrd/rrd.js';
 import { buildXport, wantsJson, xportJson, xportXml } from '../../core/rrd/rrd-updates.js';
@@ -77,7 +78,7 @@ export function createRrdUpdatesHandler(d: HandlerDeps, metrics: MetricsSource):
         auth.done();
       }
     } catch (e) {
-      const err = toApiError(e);
+      const err = toWireError(e);
       if (task) d.tasks.fail(task.ref, err);
       if (!res.headersSent) {
         const body = `${err.toWire().join(' ')}\n`;

@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError } from '../../core/api-error.js';
+import { toWireError } from '../wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
 import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
 import type { UpdateStore } from '../../core/ports/updates.js';
@@ -30,7 +31,7 @@ export function createPatchDownloadHandler(o: HandlerDeps & { readonly store: Up
       if (!st?.isFile()) throw new ApiError('CANNOT_FIND_PATCH');
       size = st.size;
     } catch (e) {
-      sendError(res, toApiError(e));
+      sendError(res, toWireError(e));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });

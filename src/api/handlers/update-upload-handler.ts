@@ -21,7 +21,8 @@ import { mkdir, rm, statfs } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError } from '../../core/api-error.js';
+import { toWireError } from '../wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, type UpdateStore } from '../../core/ports/updates.js';
 import { authenticate, redirectToMaster, sendError, taskFor, type HandlerDeps } from './http-auth.js';
@@ -124,7 +125,7 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
         (await authenticate(o, req, query, 'pool-operator')).done();
       } catch (e) {
         req.resume();
-        sendError(res, toApiError(e));
+        sendError(res, toWireError(e));
         return;
       }
       req.resume();
@@ -144,7 +145,7 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
         if (declared > fs.bavail * fs.bsize) throw new ApiError('OUT_OF_SPACE', [o.store.incomingDir]);
       }
     } catch (e) {
-      const err = toApiError(e);
+      const err = toWireError(e);
       if (task) o.tasks.fail(task.ref, err);
       req.resume();
       sendError(res, err);
@@ -171,7 +172,7 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
         res.end(ref);
       }
     } catch (e) {
-      const err = toApiError(e);
+      const err = toWireError(e);
       const cause = (e as { cause?: unknown }).cause;
       log(`pool_patch_upload refused: ${err.message}${cause ? ` (${String(cause)})` : ''}`);
       if (err.code === 'INTERNAL_ERROR') log(String(e instanceof Error ? e.stack : e));

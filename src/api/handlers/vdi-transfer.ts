@@ -9,7 +9,8 @@ import type { RecordOf } from '../../core/record-of.js';
 import type { ActionContext, Services } from '../../core/action-context.js';
 import type { SessionInfo } from '../../core/ports/sessions.js';
 import type { TaskHandle } from '../../core/ports/tasks.js';
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError } from '../../core/api-error.js';
+import { toWireError } from '../wire-errors.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
 import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
@@ -48,7 +49,7 @@ export async function runTransfer(
     authed = await authenticate(d, req, query, least);
   } catch (e) {
     req.resume();
-    sendError(res, toApiError(e));
+    sendError(res, toWireError(e));
     return;
   }
   const given = taskFor(d, query);
@@ -61,7 +62,7 @@ export async function runTransfer(
     const result = await work({ ctx, session: authed.session, task });
     d.tasks.succeed(taskRef, result);
   } catch (e) {
-    const err = toApiError(e);
+    const err = toWireError(e);
     if (err.code === 'INTERNAL_ERROR') d.log?.(`${label}: ${e instanceof Error ? e.stack : String(e)}`);
     d.tasks.fail(taskRef, err);
     if (res.headersSent) res.destroy();

@@ -2,9 +2,9 @@
  * @module
  * What can go wrong in storage, as the storage adapters (file, ISO, NetApp, EqualLogic)
  * report it: typed errors in storage's own terms (a disk that is not there, an SR that is
- * full, a backend that refused), never XenAPI errors. The toolstack turns them into the
- * XenAPI errors clients know in one place, `core/storage-api-errors.ts`, where any error
- * leaves for the wire (`toApiError`) and where actions call a driver (`storageCall`).
+ * full, a backend that refused), never XenAPI errors. Actions let them pass; the API turns
+ * them into the XenAPI errors clients know in one place, `api/wire-errors.ts`, where any
+ * error leaves for the wire.
  */
 
 /** Every storage failure; `instanceof StorageError` tells them from programming errors. */

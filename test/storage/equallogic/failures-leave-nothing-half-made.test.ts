@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { toApiError } from '../../../src/core/api-error.js';
+import { toWireError } from '../../../src/api/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import type { AttachedSr } from '../../../src/core/ports/sr-driver.js';
 import { pattern, vdiHash, writeVdi } from '../sr-driver.contract.js';
@@ -24,7 +24,7 @@ function arrayContents(f: EqlFixture): string[] {
 function isStorageFailure(status: RegExp | string) {
   return (e: unknown) => {
     assert.ok(e instanceof StorageError, `a StorageError, got ${String(e)}`);
-    const api = toApiError(e);
+    const api = toWireError(e);
     assert.notEqual(api.code, 'INTERNAL_ERROR');
     assert.match(api.params.join(' ') + api.code, typeof status === 'string' ? new RegExp(status) : status);
     return true;

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { toApiError } from '../../../src/core/api-error.js';
+import { toWireError } from '../../../src/api/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { ActiveDisk } from '../../../src/storage/file/active-disk.js';
 import { FileSrDriver } from '../../../src/storage/file/file-sr-driver.js';
@@ -55,7 +55,7 @@ runBlockDeviceContract('file SR activate() of a snapshotted disk', async (size) 
 function apiCode(code: string) {
   return (e: unknown) => {
     assert.ok(e instanceof StorageError, String(e));
-    assert.equal(toApiError(e).code, code, e.message);
+    assert.equal(toWireError(e).code, code, e.message);
     return true;
   };
 }
@@ -67,7 +67,7 @@ describe('file SR identity', () => {
       const other = randomUUID();
       await assert.rejects(t.driver.attach(other, t.deviceConfig), (e) => {
         apiCode('SR_BACKEND_FAILURE_47')(e);
-        assert.match(toApiError(e).params[1]!, new RegExp(`holds SR ${t.srUuid}, not ${other}`));
+        assert.match(toWireError(e).params[1]!, new RegExp(`holds SR ${t.srUuid}, not ${other}`));
         return true;
       });
       await assert.rejects(t.driver.attach(t.srUuid, { path: join(t.path, 'nowhere') }), apiCode('SR_BACKEND_FAILURE_47'));
@@ -335,7 +335,7 @@ describe('file SR shared by two hosts', () => {
       await t.sr.vdiSnapshot(vm, snap);
       const dev = await t.sr.activate(vm, { readOnly: false });
       await dev.write(4 * MiB, pattern(MiB, 2));
-      const inUse = (e: unknown) => e instanceof StorageError && toApiError(e).code === 'VDI_IN_USE';
+      const inUse = (e: unknown) => e instanceof StorageError && toWireError(e).code === 'VDI_IN_USE';
       await assert.rejects(b.vdiSnapshot(vm, randomUUID()), inUse);
       await assert.rejects(b.vdiDestroy(vm), inUse);
       await assert.rejects(b.vdiResize(vm, 16 * MiB), inUse);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { toApiError } from '../../../src/core/api-error.js';
+import { toWireError } from '../../../src/api/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { checkTree, pattern, vdiHash } from '../sr-driver.contract.js';
 import { GiB, MiB, newSr } from './file-sr-helpers.js';
@@ -22,7 +22,7 @@ const isRoot = process.getuid?.() === 0;
 
 function srFull(e: unknown): true {
   assert.ok(e instanceof StorageError, String(e));
-  assert.equal(toApiError(e).code, 'SR_FULL');
+  assert.equal(toWireError(e).code, 'SR_FULL');
   return true;
 }
 

@@ -9,7 +9,7 @@ import { lutimes, mkdtemp, readlink, rm, symlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { toApiError } from '../../../src/core/api-error.js';
+import { toWireError } from '../../../src/api/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { SrLock } from '../../../src/storage/file/sr-lock.js';
 
@@ -34,7 +34,7 @@ test('the SR lock: dead holders are taken over, live ones waited for, silent one
     // A live holder (this very process, another instance): waited for, then refused.
     await symlink(`${process.pid}@${hostname()}#def456`, path);
     const short = new SrLock(path, { timeoutMs: 300, staleMs: 60_000 });
-    await assert.rejects(short.run(async () => 1), (e) => e instanceof StorageError && toApiError(e).code === 'SR_BACKEND_FAILURE_37');
+    await assert.rejects(short.run(async () => 1), (e) => e instanceof StorageError && toWireError(e).code === 'SR_BACKEND_FAILURE_37');
     // ... and a holder that lets go is followed.
     const waiting = new SrLock(path, { timeoutMs: 5000, staleMs: 60_000 }).run(async () => 'got it');
     setTimeout(() => void rm(path), 100);

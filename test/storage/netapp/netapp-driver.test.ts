@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { toApiError } from '../../../src/core/api-error.js';
+import { toWireError } from '../../../src/api/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { defaultVolumeName } from '../../../src/storage/netapp/netapp-config.js';
 import { MiB, volumeByName } from '../../sims/ontap-sim-helpers.js';
@@ -40,7 +40,7 @@ describe('netapp driver', () => {
     assert.match(st.identity, /^NETAPP__LUN__[0-9A-F]{8}\/aggr1\/islet_/);
     await sr.detach();
     await assert.rejects(f.driver.attach(srUuid, { ...f.deviceConfig, storageSystemId: 'NETAPP__LUN__00000001' }),
-      (e) => e instanceof StorageError && toApiError(e).code === 'SR_BACKEND_FAILURE_47' && /not the configured storageSystemId/.test(toApiError(e).params[1]!));
+      (e) => e instanceof StorageError && toWireError(e).code === 'SR_BACKEND_FAILURE_47' && /not the configured storageSystemId/.test(toWireError(e).params[1]!));
   });
 
   it('gives each VDI the LUN identity in sm_config and keeps thin clones of thin disks', async () => {
@@ -54,7 +54,7 @@ describe('netapp driver', () => {
       const c = await sr.vdiClone(uuid, randomUUID());
       assert.equal(c.created.allocation, 'thin');
       assert.equal(f.sim.sim.array.state.luns.find((l) => l.name === c.created.uuid)!.guaranteeRequested, false);
-      await assert.rejects(sr.vdiCreate({ uuid: randomUUID(), virtualSize: 8 * MiB, allocation: 'thick' }), (e) => e instanceof StorageError && /thick SR/.test(toApiError(e).params[1]!));
+      await assert.rejects(sr.vdiCreate({ uuid: randomUUID(), virtualSize: 8 * MiB, allocation: 'thick' }), (e) => e instanceof StorageError && /thick SR/.test(toWireError(e).params[1]!));
     } finally {
       await sr.detach();
     }
@@ -62,8 +62,8 @@ describe('netapp driver', () => {
 
   it('never puts the password in an error', async () => {
     await assert.rejects(f.driver.attach(srUuid, { ...f.deviceConfig, password: 'S3cret-wrong' }), (e) => {
-      assert.ok(e instanceof StorageError && toApiError(e).code === 'SR_BACKEND_FAILURE_47');
-      assert.doesNotMatch(JSON.stringify(toApiError(e).params), /S3cret-wrong/);
+      assert.ok(e instanceof StorageError && toWireError(e).code === 'SR_BACKEND_FAILURE_47');
+      assert.doesNotMatch(JSON.stringify(toWireError(e).params), /S3cret-wrong/);
       return true;
     });
   });

@@ -1,6 +1,6 @@
 /**
  * Storage's typed failures reach clients as the XenAPI errors XenServer sends for them,
- * through the one boundary every error leaves by (`toApiError`): sm-numbered backend
+ * through the API's boundary every error leaves by (`toWireError`): sm-numbered backend
  * failures as `SR_BACKEND_FAILURE_<n>`, array failures as `SR_BACKEND_FAILURE` with their
  * status, and each typed failure with its own code and parameters. A number without a
  * declared code is refused rather than sent.
@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError, toApiError } from '../../src/core/api-error.js';
+import { toWireError } from '../../src/api/wire-errors.js';
 import {
   SrFullError, SrNotAttachedError, SrOperationUnsupportedError, StorageBackendError, StorageValueError,
   UnknownSrDriverError, VdiInUseError, VdiMissingError, VdiReadOnlyError, VdiUuidInvalidError,
@@ -32,17 +33,25 @@ test('each storage failure maps to its XenAPI error', () => {
   ];
   for (const [e, wire] of cases) {
     assert.ok(!(e instanceof ApiError), `${e.name} is storage's own error, not a XenAPI one`);
-    assert.deepEqual(toApiError(e).toWire(), wire, e.name);
+    assert.deepEqual(toWireError(e).toWire(), wire, e.name);
   }
 });
 
 test('an sm number without a declared SR_BACKEND_FAILURE code is refused, not sent', () => {
-  assert.throws(() => toApiError(new StorageBackendError(9999, '', 'made up')), /undeclared XenAPI error code SR_BACKEND_FAILURE_9999/);
+  assert.throws(() => toWireError(new StorageBackendError(9999, '', 'made up')), /undeclared XenAPI error code SR_BACKEND_FAILURE_9999/);
 });
 
 test('every sm error number the drivers use has its SR_BACKEND_FAILURE_<n> code declared', () => {
   for (const [name, [n, text]] of Object.entries(SmError)) {
-    assert.equal(toApiError(smError(name as keyof typeof SmError)).code, `SR_BACKEND_FAILURE_${n}`, name);
-    assert.deepEqual(toApiError(smError(name as keyof typeof SmError, 'why')).params, ['', `${text} [opterr=why]`, ''], name);
+    assert.equal(toWireError(smError(name as keyof typeof SmError)).code, `SR_BACKEND_FAILURE_${n}`, name);
+    assert.deepEqual(toWireError(smError(name as keyof typeof SmError, 'why')).params, ['', `${text} [opterr=why]`, ''], name);
   }
+});
+
+test('the mapping is the API boundary\'s alone: core\'s toApiError knows nothing of storage', () => {
+  assert.deepEqual(toApiError(new VdiInUseError('vdi-1', 'destroy')).code, 'INTERNAL_ERROR');
+  assert.deepEqual(toWireError(new VdiInUseError('vdi-1', 'destroy')).toWire(), ['VDI_IN_USE', 'vdi-1', 'destroy']);
+  // What is not storage's goes through unchanged: a XenAPI error as it is.
+  const api = new ApiError('SR_HAS_NO_PBDS', ['OpaqueRef:x']);
+  assert.equal(toWireError(api), api);
 });
