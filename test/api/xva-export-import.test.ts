@@ -2,7 +2,8 @@
  * XVA export and import through a real server: `GET /export` read back with `tar`, a round
  * trip to a new VM with a byte-identical disk, names, memory and its NIC kept, metadata-only
  * export, gzip, a corrupted chunk refused with nothing kept, and a tiny XVA this test
- * builds with the `tar` tool from the format's description. Chunk checksums are checked
+ * builds with the `tar` tool from the format's description. An imported disk is read back
+ * by libvhdi and qemu-img; an import cut off or cancelled mid-disk leaves nothing. Chunk checksums are checked
  * against outside oracles: `xxhsum -H1` (Debian's xxhash) for `.xxhash` members, node's
  * SHA-1 for `.checksum` members.
  */
@@ -11,13 +12,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { XapiCallError } from '../../src/client/xapi-call-error.js';
-import { MiB, diskOf, exportDigest, importImage, sha256, startStorageFixture, vmWithDisk, type StorageFixture } from '../storage/acceptance/storage-fixture.js';
+import { MiB, chainDigest, diskOf, exportDigest, importImage, sha256, startStorageFixture, vmWithDisk, type StorageFixture } from '../storage/acceptance/storage-fixture.js';
 
 const run = promisify(execFile);
 type Rec = Record<string, any>;
@@ -59,6 +61,53 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
   }
 
   const count = async (cls: string) => ((await f.api.call(`${cls}.get_all`)) as string[]).length;
+  const srDir = async () => {
+    const pbd = ((await f.api.call('SR.get_PBDs', f.sr)) as string[])[0]!;
+    return ((await f.api.call('PBD.get_device_config', pbd)) as Record<string, string>).path!;
+  };
+  /** What an import leaves behind if it is not atomic: records and files on the SR. */
+  const snapshotOfState = async () => ({
+    vm: await count('VM'), vdi: await count('VDI'), vbd: await count('VBD'), vif: await count('VIF'),
+    files: (await readdir(await srDir())).filter((n) => n.endsWith('.vhd')).sort(),
+  });
+
+  /**
+   * PUTs the first `fraction` of `file` to /import under a new task (its full length
+   * announced), then does `then` (cut the connection, or cancel the task and send the rest);
+   * resolves with the task's final status and error.
+   */
+  async function partialImport(file: string, fraction: number, then: 'cut' | 'cancel'): Promise<{ status: string; error: string[] }> {
+    const bytes = await readFile(file);
+    const task = String(await f.api.call('task.create', 'test import', ''));
+    try {
+      const url = f.api.fileUrl('/import', { task_id: task, sr_id: f.sr });
+      const req = http.request(url, { method: 'PUT', headers: { 'content-length': bytes.length } });
+      req.on('error', () => undefined);
+      req.on('response', (r) => r.resume());
+      const half = Math.floor(bytes.length * fraction);
+      await new Promise<void>((r) => req.write(bytes.subarray(0, half), () => r()));
+      // Wait until the server is inside the disk data (the task shows progress).
+      for (let i = 0; Number(await f.api.call('task.get_progress', task)) === 0; i++) {
+        assert.ok(i < 300, 'the import never started on the disk data');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (then === 'cut') req.destroy();
+      else {
+        await f.api.call('task.cancel', task);
+        req.end(bytes.subarray(half));
+      }
+      for (let i = 0; ; i++) {
+        const status = String(await f.api.call('task.get_status', task));
+        if (status !== 'pending' && status !== 'cancelling') {
+          return { status, error: (await f.api.call('task.get_error_info', task)) as string[] };
+        }
+        assert.ok(i < 600, `the import task is still ${status} after 60 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await f.api.call('task.destroy', task).catch(() => undefined);
+    }
+  }
 
   before(async () => {
     f = await startStorageFixture();
@@ -69,6 +118,7 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     randomBytes(2 * MiB).copy(image, 0);
     randomBytes(300_000).copy(image, 5 * MiB + 4096);
     await importImage(f.api, vdi, image);
+    await writeFile(join(dir, 'source.raw'), image);
     diskSha = (await exportDigest(f.api, vdi)).sha;
     const [net] = (await f.api.call('network.get_all')) as string[];
     const vif = String(await f.api.call('VIF.create', { VM: vm, network: net, device: '0', MAC: '', MTU: '1500', other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }));
@@ -139,6 +189,14 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     const newDisk = await diskOf(f.api, copy);
     assert.notEqual(newDisk, vdi);
     assert.equal((await exportDigest(f.api, newDisk)).sha, diskSha);
+    // The VHD the import wrote, read by outside oracles: libvhdi and qemu-img.
+    assert.deepEqual(await chainDigest(f, newDisk), { sha: diskSha, depth: 1 });
+    const raw = join(dir, 'expected-disk.raw');
+    const expected = Buffer.alloc(8 * MiB);
+    (await readFile(join(dir, 'source.raw'))).copy(expected);
+    await writeFile(raw, expected);
+    const cmp = await run('qemu-img', ['compare', '-f', 'vpc', '-F', 'raw', join(await srDir(), `${String(await f.api.call('VDI.get_uuid', newDisk))}.vhd`), raw]);
+    assert.match(cmp.stdout, /Images are identical/);
     const vifs = (await f.api.call('VM.get_VIFs', copy)) as string[];
     assert.equal(vifs.length, 1);
     assert.equal(await f.api.call('VIF.get_MAC', vifs[0]), mac);
@@ -185,6 +243,24 @@ describe('XVA export and import', { timeout: 300_000 }, () => {
     await assert.rejects(importFrom(cut, { sr_id: f.sr }), XapiCallError);
     assert.equal(await count('VM'), vms);
     assert.equal(await count('VDI'), vdis);
+  });
+
+  it('an import whose connection is cut, or whose task is cancelled, mid-disk keeps nothing: no VM, disk, drive, NIC or VHD file', async () => {
+    // A disk large enough that the archive is still streaming when the test acts.
+    const { vm: big, vdi: bigDisk } = await vmWithDisk(f.api, f.sr, 'xva-atomic', 48 * MiB);
+    await importImage(f.api, bigDisk, randomBytes(48 * MiB));
+    const file = join(dir, 'atomic.xva');
+    await exportTo(file, { ref: big });
+    const before = await snapshotOfState();
+    const cut = await partialImport(file, 0.5, 'cut');
+    assert.equal(cut.status, 'failure', `a cut import fails (${cut.error.join(' ')})`);
+    assert.deepEqual(await snapshotOfState(), before, 'a cut import leaves nothing');
+    const cancelled = await partialImport(file, 0.5, 'cancel');
+    assert.notEqual(cancelled.status, 'success', 'a cancelled import does not make a VM');
+    assert.deepEqual(await snapshotOfState(), before, 'a cancelled import leaves nothing');
+    for (const vbd of (await f.api.call('VM.get_VBDs', big)) as string[]) await f.api.call('VBD.destroy', vbd);
+    await f.api.call('VDI.destroy', bigDisk);
+    await f.api.call('VM.destroy', big);
   });
 
   it('xe vm-export and vm-import (zstd) make a VM with the same disk; vm-import prints its uuid', async () => {

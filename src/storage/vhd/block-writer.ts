@@ -11,7 +11,7 @@
  * then the bitmap with the written sectors' bits. Writes to one block run concurrently:
  * the allocation is done once, bits are set synchronously as each write's data lands, and
  * the bitmap writes of one block in one event-loop turn are one (`BitmapCache.persist`).
- * A new block written whole takes a shorter path (`allocateWhole`).
+ * New blocks written whole take a shorter path, several at a time (`allocateWhole`).
  */
 import { batEntryBytes, UNUSED_BAT_ENTRY } from './bat.js';
 import { allBitsSet, anyBitSet, setBits } from './bitmap.js';
@@ -85,37 +85,80 @@ function allocate(st: VhdState, block: number): Promise<void> {
   return work;
 }
 
+interface WholeBlock {
+  block: number;
+  data: Buffer;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Whole-block allocations asked for during the current event-loop turn, per file. */
+const wholeQueues = new WeakMap<VhdState, WholeBlock[]>();
+
 /**
  * A new block written whole (a sequential copy or import): its bitmap, every bit set, and
- * its data go out as one write, then the BAT entry; two trips through the I/O threads
- * instead of five. The footer moves to the new end first, as in `allocate`, and the block
- * becomes visible only once its bitmap and data are in the file.
+ * its data go out as one write, and the blocks asked for in one event-loop turn (a large
+ * write spans several) share the rest: one footer move to the new end before any of them,
+ * then their bitmaps and data, then one write of their BAT entries, which is what makes
+ * them visible. Per block that is one trip through the I/O threads instead of five.
  */
 function allocateWhole(st: VhdState, block: number, data: Buffer): Promise<void> {
-  const work = (async () => {
-    let pos = 0;
-    await st.metaLock.run(0, async () => {
-      pos = Math.ceil((st.dataEnd + st.bitmapBytes) / PAGE) * PAGE - st.bitmapBytes;
-      if (pos / 512 >= UNUSED_BAT_ENTRY) {
-        throw new VhdError('FILE_TOO_LARGE', 'no room for another block below 2 TiB', st.path);
-      }
-      const end = pos + st.bitmapBytes + st.header!.blockSize;
-      await ensureFooterAt(st, end);
-      st.dataEnd = end;
-    });
-    const bm = Buffer.alloc(st.bitmapBytes);
-    setBits(bm, 0, st.sectorsPerBlock);
-    // Adjacent, issued in one turn: the gatherer sends them as one pwritev.
-    await settleAll([st.data.write(pos, bm), st.data.write(pos + st.bitmapBytes, data)]);
-    await st.metaLock.run(0, async () => {
-      await writeFully(st.fh, batEntryBytes(pos / 512), st.header!.tableOffset + block * 4);
-      st.bitmaps.install(block, bm);
-      st.bat![block] = pos / 512;
-    });
-  })();
+  let queue = wholeQueues.get(st);
+  if (!queue) wholeQueues.set(st, (queue = []));
+  const work = new Promise<void>((resolve, reject) => {
+    if (queue.push({ block, data, resolve, reject }) === 1) setImmediate(() => void allocateBatch(st));
+  });
   st.allocations.set(block, work);
   void work.finally(() => st.allocations.delete(block)).catch(() => undefined);
   return work;
+}
+
+async function allocateBatch(st: VhdState): Promise<void> {
+  const batch = wholeQueues.get(st) ?? [];
+  wholeQueues.delete(st);
+  const placed: { w: WholeBlock; pos: number }[] = [];
+  try {
+    await st.metaLock.run(0, async () => {
+      for (const w of batch) {
+        const pos = Math.ceil((st.dataEnd + st.bitmapBytes) / PAGE) * PAGE - st.bitmapBytes;
+        if (pos / 512 >= UNUSED_BAT_ENTRY) throw new VhdError('FILE_TOO_LARGE', 'no room for another block below 2 TiB', st.path);
+        st.dataEnd = pos + st.bitmapBytes + st.header!.blockSize;
+        placed.push({ w, pos });
+      }
+      await ensureFooterAt(st, st.dataEnd);
+    });
+  } catch (e) {
+    for (const w of batch) w.reject(e);
+    return;
+  }
+  const bm = Buffer.alloc(st.bitmapBytes);
+  setBits(bm, 0, st.sectorsPerBlock);
+  // Issued in one turn: the gatherer sends each block's bitmap and data as one pwritev.
+  const written = await Promise.allSettled(placed.map(({ w, pos }) => settleAll([st.data.write(pos, bm), st.data.write(pos + st.bitmapBytes, w.data)])));
+  const ok = placed.filter((_, i) => written[i]!.status === 'fulfilled');
+  written.forEach((r, i) => { if (r.status === 'rejected') placed[i]!.w.reject(r.reason); });
+  if (!ok.length) return;
+  try {
+    await st.metaLock.run(0, async () => {
+      // Runs of adjacent BAT entries, each one write (from a copy: memory changes after).
+      ok.sort((a, b) => a.w.block - b.w.block);
+      for (let i = 0; i < ok.length;) {
+        let j = i + 1;
+        while (j < ok.length && ok[j]!.w.block === ok[j - 1]!.w.block + 1) j++;
+        const entries = Buffer.concat(ok.slice(i, j).map(({ pos }) => batEntryBytes(pos / 512)));
+        await writeFully(st.fh, entries, st.header!.tableOffset + ok[i]!.w.block * 4);
+        i = j;
+      }
+      for (const { w, pos } of ok) {
+        st.bitmaps.install(w.block, Buffer.from(bm));
+        st.bat![w.block] = pos / 512;
+      }
+    });
+  } catch (e) {
+    for (const { w } of ok) w.reject(e);
+    return;
+  }
+  for (const { w } of ok) w.resolve();
 }
 
 async function writeBlock(st: VhdState, block: number, inBlock: number, chunk: Buffer, allocateAll: boolean): Promise<void> {

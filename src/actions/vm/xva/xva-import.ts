@@ -4,9 +4,9 @@
  * first, from which the VM, its disks (on the SR asked for, else the one they came from if
  * this pool has it, else the pool's default SR), drives and interfaces are made; then each
  * 1 MiB chunk is held until its checksum member arrives (`.checksum`, SHA-1, or `.xxhash`,
- * XXH64, whichever the writer chose); chunks are gathered into 2 MiB blocks, each written
+ * XXH64, whichever the writer chose); chunks are gathered into 8 MiB pieces, each written
  * (as one write, zero chunks left out: the disks are new) while its checksums are
- * verified, a few blocks in flight. Any failure (a wrong checksum, a truncated stream, a bad record)
+ * verified, a few pieces in flight. Any failure (a wrong checksum, a truncated stream, a bad record)
  * removes everything the import made, so a refused XVA leaves nothing behind.
  */
 import type { ActionContext } from '../../../core/action-context.js';
@@ -183,13 +183,13 @@ interface Checked {
 }
 
 /**
- * Chunks of one disk gathered into whole 2 MiB blocks (two 1 MiB chunks, at the alignment
- * of a VHD block), so that each block goes to the disk as one write: a new block is then
- * stored with one write of its bitmap and data.
+ * Chunks of one disk gathered into 8 MiB pieces (eight 1 MiB chunks, aligned as four VHD
+ * blocks), each going to the disk as one write: a VHD stores the new blocks of one write
+ * together, with one footer move and one BAT write between them.
  */
 interface Gather {
   id: string;
-  /** Index of the block (chunk index / CHUNKS_PER_BLOCK). */
+  /** Index of the piece (chunk index / CHUNKS_PER_PIECE). */
   block: number;
   buf: Buffer;
   chunks: Checked[];
@@ -201,8 +201,8 @@ async function settleAllWrites(writes: Promise<void>[]): Promise<void> {
   for (const r of rs) if (r.status === 'rejected') throw r.reason;
 }
 
-const CHUNKS_PER_BLOCK = 2;
-const BLOCK = CHUNKS_PER_BLOCK * XVA_CHUNK;
+const CHUNKS_PER_PIECE = 8;
+const PIECE = CHUNKS_PER_PIECE * XVA_CHUNK;
 
 /**
  * Chunk work (verify and write) with a few chunks in flight: the next chunk streams in
@@ -234,10 +234,10 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
   const entries = tarEntries(reader);
   const made = new Made();
   const open = new Map<string, BlockDevice>();
-  // Blocks of 2 MiB in flight (each being verified and written) while the next streams in.
-  const window = new Window(4);
-  // Chunks are gathered into these block buffers, reused once written: fresh 2 MiB
-  // buffers cost page faults and garbage collections.
+  // Pieces in flight (each being verified and written) while the next streams in.
+  const window = new Window(3);
+  // Chunks are gathered into these buffers, reused once written: fresh 8 MiB buffers
+  // cost page faults and garbage collections.
   const spare: Buffer[] = [];
   try {
     const first = await entries.next();
@@ -274,13 +274,13 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       gather = undefined;
       if (!g) return;
       const { dev, ref } = await deviceOf(g.id);
-      const base = g.block * BLOCK;
-      const end = Math.max(...g.chunks.map((c) => (c.index % CHUNKS_PER_BLOCK) * XVA_CHUNK + c.data.length));
+      const base = g.block * PIECE;
+      const end = Math.max(...g.chunks.map((c) => (c.index % CHUNKS_PER_PIECE) * XVA_CHUNK + c.data.length));
       if (base + end > dev.size) throw new ApiError('VDI_TOO_SMALL', [ref, String(base + end)]);
       // The chunks present as runs of the block buffer (a chunk the archive left out is zeroes).
       const runs: { at: number; length: number }[] = [];
       for (const c of g.chunks.sort((a, b) => a.index - b.index)) {
-        const at = (c.index % CHUNKS_PER_BLOCK) * XVA_CHUNK;
+        const at = (c.index % CHUNKS_PER_PIECE) * XVA_CHUNK;
         if (isZero(c.data)) continue;
         const last = runs[runs.length - 1];
         if (last && last.at + last.length === at) last.length += c.data.length;
@@ -310,11 +310,11 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
         if (pending) throw bad(`${pending.name} has no checksum`);
         if (e.size > XVA_CHUNK) throw bad(`${e.name} is larger than 1 MiB`);
         const index = Number(num);
-        const block = Math.floor(index / CHUNKS_PER_BLOCK);
+        const block = Math.floor(index / CHUNKS_PER_PIECE);
         if (gather && (gather.id !== id || gather.block !== block)) await flushGather();
         if (!disks.has(id!)) throw bad(`data for ${id}, which is no disk of the archive`);
-        gather ??= { id: id!, block, buf: spare.pop() ?? Buffer.allocUnsafeSlow(BLOCK), chunks: [] };
-        const at = (index % CHUNKS_PER_BLOCK) * XVA_CHUNK;
+        gather ??= { id: id!, block, buf: spare.pop() ?? Buffer.allocUnsafeSlow(PIECE), chunks: [] };
+        const at = (index % CHUNKS_PER_PIECE) * XVA_CHUNK;
         if (gather.chunks.some((c) => c.index === index)) throw bad(`${e.name} appears twice`);
         const into = gather.buf.subarray(at, at + e.size);
         const data = await reader.exactly(e.size, e.name, into);
@@ -326,10 +326,10 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
       if (!kind) throw bad(`${e.name}: unsupported checksum file (a chunk's checksum is .checksum or .xxhash)`);
       const text = (await reader.exactly(e.size, e.name)).toString('ascii');
       if (!pending || pending.name !== `${id}/${num}`) throw bad(`${e.name} follows no chunk of that name`);
-      const at = (pending.index % CHUNKS_PER_BLOCK) * XVA_CHUNK;
+      const at = (pending.index % CHUNKS_PER_PIECE) * XVA_CHUNK;
       gather!.chunks.push({ index: pending.index, data: gather!.buf.subarray(at, at + pending.length), kind, text });
       pending = undefined;
-      if (gather!.chunks.length === CHUNKS_PER_BLOCK) await flushGather();
+      if (gather!.chunks.length === CHUNKS_PER_PIECE) await flushGather();
       if (o.length) ctx.task?.setProgress(Math.min(0.99, reader.consumed / o.length));
     }
     if (pending) throw bad(`${pending.name} has no checksum`);
