@@ -4,7 +4,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHostServer } from './host-server.js';
 
 const USAGE = `usage:
   islet server --data-dir DIR --listen ADDR:PORT [--root-password PW] [--tls-cert FILE --tls-key FILE]
@@ -66,6 +65,9 @@ async function server(argv: string[]): Promise<void> {
   if (updateKeyFiles.length && !existsSync(join(f['data-dir'], 'pool.db'))) {
     await (await import('../updates/update-keys.js')).checkUpdateKeyFiles(updateKeyFiles);
   }
+  // Loaded here, not at the top: `islet sim …` runs in this same program, and a simulator
+  // that carries the whole toolstack in its heap pays for it in every full collection.
+  const { startHostServer } = await import('./host-server.js');
   const running = await startHostServer({
     dataDir: f['data-dir'], host, port,
     ...(f['root-password'] ? { rootPassword: f['root-password'] } : {}),
