@@ -49,7 +49,9 @@ export class IscsiTarget implements TargetHost {
     wishes.headerDigest = opts.digests ?? true;
     wishes.dataDigest = opts.digests ?? true;
     wishes.ourMaxRecv = 262144;
-    wishes.maxBurstLength = 1024 * 1024;
+    // The largest burst the RFC allows (2^24 - 1): a 2 MiB write from qemu-img needs one
+    // R2T after its unsolicited first burst instead of two.
+    wishes.maxBurstLength = 16 * 1024 * 1024 - 1;
     wishes.firstBurstLength = 262144;
     wishes.maxOutstandingR2T = 4;
     wishes.initialR2T = false;
