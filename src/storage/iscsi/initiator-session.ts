@@ -25,11 +25,8 @@ import { Wire } from './wire.js';
 
 export type { ScsiOutcome } from './scsi-outcome.js';
 
-export interface SessionOptions {
-  portal: string;
-  targetIqn?: string;
-  sessionType: 'Normal' | 'Discovery';
-  creds: IscsiCredentials;
+/** How a session behaves, whatever it connects to (the initiator passes its own to every session). */
+export interface SessionTuning {
   /** Offer CRC32C header and data digests. */
   digests?: boolean;
   /** Give up re-establishing a lost connection after this long (default 120 s). */
@@ -41,6 +38,13 @@ export interface SessionOptions {
   /** Connecting and each login exchange must finish within this (default 15 s). */
   loginTimeoutMs?: number;
   log?: (m: string) => void;
+}
+
+export interface SessionOptions extends SessionTuning {
+  portal: string;
+  targetIqn?: string;
+  sessionType: 'Normal' | 'Discovery';
+  creds: IscsiCredentials;
 }
 
 /** Commands outstanding at once, whatever window the target grants. */

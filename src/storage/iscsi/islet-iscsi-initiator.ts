@@ -8,17 +8,10 @@
 import type { IscsiCredentials, IscsiInitiator, IscsiLunAddress, IscsiLunDevice } from '../../core/ports/iscsi-initiator.js';
 import { IscsiError } from '../../core/ports/iscsi-initiator.js';
 import { IscsiBlockDevice } from './iscsi-block-device.js';
-import { IscsiSession, type SessionOptions } from './initiator-session.js';
+import { IscsiSession, type SessionOptions, type SessionTuning } from './initiator-session.js';
 
-export interface IsletIscsiInitiatorOptions {
-  /** Offer CRC32C digests. */
-  digests?: boolean;
-  recoveryTimeoutMs?: number;
-  nopIntervalMs?: number;
-  nopTimeoutMs?: number;
-  loginTimeoutMs?: number;
-  log?: (m: string) => void;
-}
+/** The sessions' tuning: digests, recovery, keep-alive and login limits, the log. */
+export type IsletIscsiInitiatorOptions = SessionTuning;
 
 interface Shared {
   session: IscsiSession;
