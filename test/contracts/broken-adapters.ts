@@ -17,6 +17,8 @@ import { localPoolLinks } from './local-pool-link.js';
 import { runPoolLinkContract } from './pool-link.contract.js';
 import { sqliteUpdateStore } from './sqlite-update-store.js';
 import { runUpdateStoreContract } from './update-store.contract.js';
+import { runUpdatesPortContract } from './updates-port.contract.js';
+import { startLocalPool } from '../helpers/local-pool.js';
 
 /** `dev` with `name` replaced: every other member still reaches the real device. */
 export function overriding<T extends object>(dev: T, name: string, replacement: unknown): T {
@@ -50,6 +52,15 @@ export const brokenAdapters: Record<string, () => void> = {
       }
     },
   } satisfies PoolLink))),
+  'updates-port': () => runUpdatesPortContract('port whose internal sessions outlive close()', async () => {
+    const lp = await startLocalPool({ hosts: 1 });
+    const h = lp.hosts[0]!;
+    const port = h.services.updates!;
+    return {
+      port: overriding(port, 'internalSession', () => ({ ...port.internalSession(), close: () => undefined })),
+      db: lp.db, hostRef: h.ref, stop: () => lp.stop(),
+    };
+  }),
   'update-store': () => runUpdateStoreContract('update store that leaves refused files behind', async (key) => {
     const f = await sqliteUpdateStore(key);
     const accept = f.store.accept.bind(f.store);

@@ -14,6 +14,7 @@ import type { ActionContext, Services } from '../../src/core/action-context.js';
 import type { TaskHandle } from '../../src/core/ports/tasks.js';
 import { ApiError } from '../../src/core/api-error.js';
 import type { PoolLink } from '../../src/core/ports/pool-link.js';
+import type { UpdatesPort } from '../../src/core/ports/updates.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../../src/core/ref.js';
 import { SessionStore } from '../../src/api/session-store.js';
 import { TaskRunner } from '../../src/api/task-runner.js';
@@ -65,6 +66,33 @@ export interface LocalPool {
   /** Calls to this host fail with HOST_OFFLINE until set back. */
   setOffline(i: number, offline: boolean): void;
   stop(): Promise<void>;
+}
+
+/**
+ * The updates port of a host of this pool, as a host wires it: internal sessions and tasks
+ * of the host's own stores, calls on the host through its pool link. Rolling updates here
+ * restart nothing (`none`): these hosts are not supervised processes.
+ */
+function updatesPort(s: Services, sessions: SessionStore, tasks: TaskRunner): UpdatesPort {
+  return {
+    internalSession: () => {
+      const session = sessions.open({ name: '__updates__', hash: '', role: 'pool-admin' }, 'islet-updates', true);
+      return { ref: session.ref, close: () => sessions.logout(session.ref) };
+    },
+    hookTimeoutMs: 10_000,
+    log: () => undefined,
+    activeRuns: new Map(),
+    call: (m, p) => s.pool!.callOnHost(s.hostRef, m, p),
+    createTask: (label) => {
+      const ref = tasks.create(label, '');
+      const h = tasks.handle(ref);
+      return {
+        ref, setProgress: (f) => h.setProgress(f),
+        succeed: (x) => tasks.succeed(ref, x),
+        fail: (code, params) => tasks.fail(ref, ApiError.fromWire(code, params)),
+      };
+    },
+  };
 }
 
 /** A task handle that records progress, for actions run outside the dispatcher. */
@@ -130,12 +158,15 @@ export async function startLocalPool(o: LocalPoolOptions = {}): Promise<LocalPoo
     db.create('pool', poolRef, { uuid: newUuid(), name_label: 'local', master: refs[0]! });
   });
   sims.forEach((sim, i) => {
+    const sessions = new SessionStore(db, () => refs[i]!);
+    const tasks = new TaskRunner(db, () => refs[i]!);
     const services: Services = {
       db, hostRef: refs[i]!, now: () => new Date(),
-      sessions: new SessionStore(db, () => refs[i]!), tasks: new TaskRunner(db, () => refs[i]!),
+      sessions, tasks,
       dataDir: join(dataDir, `host${i}`), hypervisor: clients[i]!, hypervisorEndpoint: () => clients[i]!.address,
       pool: link(i),
     };
+    Object.assign(services, { updates: updatesPort(services, sessions, tasks) });
     const h: LocalHost = { ref: refs[i]!, sim, client: clients[i]!, services };
     hosts.push(h);
     byRef.set(h.ref, h);

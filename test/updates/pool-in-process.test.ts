@@ -12,8 +12,6 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Services } from '../../src/core/action-context.js';
-import type { UpdatesPort } from '../../src/core/ports/updates.js';
 import { newRef, newUuid, type Ref } from '../../src/core/ref.js';
 import { verifyUpdateFile } from '../../src/updates/package/verify-update.js';
 import { storedUpdatePath } from '../../src/updates/patch-files.js';
@@ -28,17 +26,6 @@ import { UpdateFixture } from './update-fixture.js';
 
 type Rec = Record<string, any>;
 
-function updatesPort(s: Services): UpdatesPort {
-  return {
-    internalSession: () => ({ ref: 'OpaqueRef:none', close: () => undefined }),
-    hookTimeoutMs: 10_000,
-    log: () => undefined,
-    activeRuns: new Map(),
-    call: (m, p) => s.pool!.callOnHost(s.hostRef, m, p),
-    createTask: () => { throw new Error('no tasks here'); },
-  };
-}
-
 describe('hotfixes across a pool (in process)', () => {
   let fx: UpdateFixture;
   let lp: LocalPool;
@@ -46,12 +33,6 @@ describe('hotfixes across a pool (in process)', () => {
   before(async () => {
     fx = await UpdateFixture.create();
     lp = await startLocalPool({ hosts: 3, memory: 3 * GiB, migrationRateMiBs: 4096 });
-    const masterDir = lp.hosts[0]!.services.dataDir;
-    for (const h of lp.hosts) {
-      // What the pool layer's own transfer does: copy from under the master's data directory.
-      Object.assign(h.services.pool!, { fetchFromMaster: (path: string, dest: string) => copyFile(join(masterDir, path), dest) });
-      Object.assign(h.services, { updates: updatesPort(h.services) });
-    }
     await addUpdateKeys(lp.db, await readFile(fx.keyFile));
   });
   after(async () => {
