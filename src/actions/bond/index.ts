@@ -66,7 +66,7 @@ function createBond(ctx: ActionContext, a: MessageArgs<'Bond', 'create'>): Ref<'
       ipv6_configuration_mode: 'None',
     });
     ctx.db.create('Bond', bond, {
-      uuid: newUuid(), master, primary_slave: primary, mode, properties: (a.properties ?? {}) as Record<string, string>,
+      uuid: newUuid(), master, primary_slave: primary, mode, properties: a.properties ?? {},
       links_up: rows.length, auto_update_mac: mac === '', other_config: {},
     });
     for (const [ref] of rows) {
@@ -110,7 +110,7 @@ export const bondActions = {
   },
   set_property: (ctx, a) => {
     const row = mustRow(ctx, 'Bond', a.self);
-    ctx.db.update('Bond', a.self, { properties: { ...((row.properties ?? {}) as Record<string, string>), [a.name]: a.value } });
+    ctx.db.update('Bond', a.self, { properties: { ...row.properties ?? {}, [a.name]: a.value } });
     return '';
   },
 } satisfies ActionsOf<'Bond'>;

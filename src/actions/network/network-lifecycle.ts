@@ -38,7 +38,7 @@ function createNetwork(ctx: ActionContext, given: Row): Ref<'network'> {
 
 function destroyNetwork(ctx: ActionContext, network: Ref<'network'>): void {
   const row = mustRow(ctx, 'network', network);
-  const oc = (row.other_config ?? {}) as Record<string, string>;
+  const oc = row.other_config ?? {};
   if (oc.is_host_internal_management_network === 'true') throw new ApiError('CANNOT_DESTROY_SYSTEM_NETWORK', [network]);
   const pifs = ctx.db.all('PIF').filter(([, r]) => r.network === network).map(([ref]) => ref);
   if (pifs.length) throw new ApiError('NETWORK_CONTAINS_PIF', [pifs.join(',')]);

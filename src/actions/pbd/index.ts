@@ -35,7 +35,7 @@ export async function plugPbd(ctx: ActionContext, ref: Ref<'PBD'>): Promise<void
   const type = String(sr.type);
   if (!storage.driver(type)) throw new ApiError('SR_UNKNOWN_DRIVER', [type]);
   const uuid = String(sr.uuid);
-  const attached = await storageCall(() => storage.plug(uuid, type, resolveSecrets(ctx, pbd.device_config as Record<string, string>), (sr.sm_config ?? {}) as Record<string, string>));
+  const attached = await storageCall(() => storage.plug(uuid, type, resolveSecrets(ctx, pbd.device_config), sr.sm_config ?? {}));
   ctx.db.update('PBD', ref, { currently_attached: true });
   await withSrLock(ctx.services, uuid, () => storageCall(() => resync(ctx, srRef, attached)));
 }

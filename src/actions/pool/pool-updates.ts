@@ -20,7 +20,7 @@ export const poolUpdateKeyActions = {
 
 export const poolRollingUpdateActions = {
   islet_rolling_update: (ctx, a) =>
-    startRollingUpdate(ctx.services, a.update, (a.options ?? {}) as Record<string, string>, ctx.task),
+    startRollingUpdate(ctx.services, a.update, a.options ?? {}, ctx.task),
   islet_rolling_update_resume: async (ctx, a) => {
     await resumeRollingUpdate(ctx.services, a.run, ctx.task);
   },

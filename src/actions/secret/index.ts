@@ -46,5 +46,5 @@ export function keepSecrets(ctx: ActionContext, dc: Readonly<Smap>, what: string
 }
 
 export const secretActions = {
-  get_other_config: (ctx, a) => (mustRow(ctx, 'secret', a.self).other_config ?? {}) as Record<string, string>,
+  get_other_config: (ctx, a) => mustRow(ctx, 'secret', a.self).other_config ?? {},
 } satisfies ActionsOf<'secret'>;

@@ -49,7 +49,7 @@ const ownSessionActions = {
   logout_subject_identifier: (ctx, a) => {
     for (const [, r] of ctx.db.all('subject')) {
       if (r.subject_identifier === a.subject_identifier) {
-        const name = (r.other_config as Record<string, string>)['subject-name'];
+        const name = r.other_config['subject-name'];
         if (name) ctx.services.sessions.logoutUser(name);
       }
     }

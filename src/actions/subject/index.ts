@@ -59,7 +59,7 @@ export const subjectActions = {
   add_to_roles: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
     roleRow(ctx, a.role);
-    const roles = row.roles as string[];
+    const roles = row.roles;
     if (!roles.includes(a.role as string)) ctx.db.update('subject', a.self, { roles: [...roles, a.role] });
     const name = localUserName(row);
     if (name !== undefined) ctx.services.sessions.rolesChanged(name);
@@ -68,7 +68,7 @@ export const subjectActions = {
 
   remove_from_roles: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
-    ctx.db.update('subject', a.self, { roles: (row.roles as string[]).filter((r) => r !== a.role) });
+    ctx.db.update('subject', a.self, { roles: row.roles.filter((r) => r !== a.role) });
     const name = localUserName(row);
     if (name !== undefined) ctx.services.sessions.rolesChanged(name);
     return '';
@@ -76,6 +76,6 @@ export const subjectActions = {
 
   get_permissions_name_label: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
-    return (row.roles as string[]).map((r) => String(ctx.db.get('role', r)?.name_label ?? ''));
+    return row.roles.map((r) => String(ctx.db.get('role', r)?.name_label ?? ''));
   },
 } satisfies ActionsOf<'subject'>;

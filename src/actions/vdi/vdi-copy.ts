@@ -43,9 +43,9 @@ export async function copyVdi(ctx: ActionContext, a: CopyArgs): Promise<Ref<'VDI
       name_description: String(src.name_description),
       type: String(src.type),
       sharable: src.sharable === true,
-      other_config: src.other_config as Record<string, string>,
-      xenstore_data: src.xenstore_data as Record<string, string>,
-      tags: src.tags as string[],
+      other_config: src.other_config,
+      xenstore_data: src.xenstore_data,
+      tags: src.tags,
     });
   }
   const targetRow = mustRow(ctx, 'VDI', target);

@@ -67,7 +67,7 @@ export async function createVdi(ctx: ActionContext, spec: NewVdi): Promise<Ref<'
   if (!Number.isSafeInteger(spec.virtual_size) || spec.virtual_size < 0) {
     throw new ApiError('INVALID_VALUE', ['virtual_size', String(spec.virtual_size)]);
   }
-  const srCfg = sr.sm_config as Record<string, string>;
+  const srCfg = sr.sm_config;
   const allocation = parseAllocation(spec.sm_config?.allocation, 'sm_config:allocation')
     ?? parseAllocation(srCfg.allocation, 'SR sm_config:allocation') ?? 'thin';
   return onSrHost(ctx, spec.SR, 'VDI.create', [{ ...spec, type: spec.type ?? 'user' }], () => createHere(ctx, spec, allocation, newUuid()));

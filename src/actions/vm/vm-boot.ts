@@ -20,7 +20,7 @@ export const CLEAN_TIMEOUT_MS = 60_000;
 
 /** `other_config:islet_clean_shutdown_timeout` (seconds) shortens or lengthens the wait. */
 export function cleanTimeoutMs(ctx: ActionContext, vm: Ref<'VM'>): number {
-  const oc = (getVm(ctx.db, vm).other_config ?? {}) as Record<string, string>;
+  const oc = getVm(ctx.db, vm).other_config ?? {};
   const s = Number(oc.islet_clean_shutdown_timeout);
   return Number.isFinite(s) && s > 0 ? s * 1000 : CLEAN_TIMEOUT_MS;
 }

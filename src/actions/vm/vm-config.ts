@@ -110,7 +110,7 @@ function hasPvDrivers(ctx: ActionContext, vm: RecordOf<'VM'>): boolean {
   const gm = vm.guest_metrics;
   if (isNullRef(gm)) return false;
   const row = ctx.db.get('VM_guest_metrics', gm);
-  return !!row && Object.keys((row.PV_drivers_version ?? {}) as Record<string, string>).length > 0;
+  return !!row && Object.keys(row.PV_drivers_version ?? {}).length > 0;
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -120,7 +120,7 @@ async function snapshot(ctx: ActionContext, a: MessageArgs<'VM', 'snapshot'>): P
   const vmRef = a.vm;
   const vm = mustRow(ctx, 'VM', vmRef);
   if (vm.is_a_template === true || vm.is_a_snapshot === true) throw new ApiError('VM_IS_TEMPLATE', [vmRef]);
-  return makeVm(ctx, vmRef, 'snapshot', String(a.new_name), { ignore: (a.ignore_vdis ?? []) as string[] });
+  return makeVm(ctx, vmRef, 'snapshot', String(a.new_name), { ignore: a.ignore_vdis ?? [] });
 }
 
 async function cloneOrCopy(ctx: ActionContext, a: MessageArgs<'VM', 'clone'> & { sr?: Ref<'SR'> }, kind: 'clone' | 'copy'): Promise<Ref<'VM'>> {
@@ -187,7 +187,7 @@ async function revertTo(ctx: ActionContext, snapRef: Ref<'VM'>, vmRef: Ref<'VM'>
 async function destroy(ctx: ActionContext, a: { self: Ref<'VM'> }): Promise<string> {
   const ref = a.self;
   const first = mustRow(ctx, 'VM', ref);
-  if ((first.other_config as Record<string, string>).default_template === 'true' || first.is_default_template === true) {
+  if (first.other_config.default_template === 'true' || first.is_default_template === true) {
     throw new ApiError('VM_CANNOT_DELETE_DEFAULT_TEMPLATE', []);
   }
   if (first.is_control_domain === true) throw new ApiError('OPERATION_NOT_ALLOWED', ['You cannot destroy a control domain']);

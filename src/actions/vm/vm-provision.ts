@@ -63,7 +63,7 @@ export async function provisionVm(ctx: ActionContext, vmRef: Ref<'VM'>): Promise
   if (vm.is_a_template !== true) throw new ApiError('ONLY_PROVISION_TEMPLATE', []);
   if (vm.power_state !== 'Halted') throw new ApiError('VM_BAD_POWER_STATE', [vmRef, 'halted', String(vm.power_state).toLowerCase()]);
   ctx.db.update('VM', vmRef, { is_a_template: false });
-  const oc = vm.other_config as Record<string, string>;
+  const oc = vm.other_config;
   if (oc.disks === undefined) {
     addEmptyCdDrive(ctx, vmRef);
     return;
@@ -88,7 +88,7 @@ export async function provisionVm(ctx: ActionContext, vmRef: Ref<'VM'>): Promise
     for (const v of made) await destroyVdi(ctx, v).catch(() => undefined);
     throw e;
   }
-  const rest = { ...(mustRow(ctx, 'VM', vmRef).other_config as Record<string, string>) };
+  const rest = { ...mustRow(ctx, 'VM', vmRef).other_config };
   delete rest.disks;
   ctx.db.update('VM', vmRef, { other_config: rest });
   addEmptyCdDrive(ctx, vmRef);

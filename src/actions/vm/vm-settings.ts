@@ -74,13 +74,13 @@ export const vmSettingActions = {
   },
   set_NVRAM: (ctx, a) => {
     getVm(ctx.db, vmOf(a));
-    ctx.db.update('VM', vmOf(a), { NVRAM: { ...(a.value as Record<string, string>) } });
+    ctx.db.update('VM', vmOf(a), { NVRAM: { ...a.value } });
     return '';
   },
   set_bios_strings: (ctx, a) => {
     const vm = getVm(ctx.db, vmOf(a));
-    if (Object.keys((vm.bios_strings ?? {}) as Record<string, string>).length > 0) throw new ApiError('VM_BIOS_STRINGS_ALREADY_SET', []);
-    const value = a.value as Record<string, string>;
+    if (Object.keys(vm.bios_strings ?? {}).length > 0) throw new ApiError('VM_BIOS_STRINGS_ALREADY_SET', []);
+    const value = a.value;
     for (const [k, v] of Object.entries(value)) {
       if (!BIOS_KEYS.has(k)) throw new ApiError('INVALID_VALUE', [k, 'Unknown key']);
       if (v.length > 512) throw new ApiError('INVALID_VALUE', [k, 'The value is longer than 512 characters']);

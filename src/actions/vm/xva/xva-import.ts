@@ -135,7 +135,7 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
           vdi = await createVdi(ctx, {
             SR: sr, virtual_size: size, name_label: String(rec.name_label ?? ''), name_description: String(rec.name_description ?? ''),
             ...(rec.type ? { type: String(rec.type) } : {}), sharable: rec.sharable === true,
-            other_config: (rec.other_config ?? {}) as Record<string, string>, tags: (rec.tags ?? []) as string[],
+            other_config: rec.other_config ?? {}, tags: rec.tags ?? [],
           });
           made.vdis.push(vdi);
           if (snapshotOf && isSnapshot(vdiObj)) ctx.db.update('VDI', vdi, snapshotFields(vdiObj, '', ids));
