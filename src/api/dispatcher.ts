@@ -198,6 +198,6 @@ export class Dispatcher {
       async (h) => timed(() => entry.impl(ctx(h), args)),
       (v) => (msg.result.kind === 'void' ? '' : toXmlValue(this.encode(v, msg.result))),
     );
-    return { value: taskRef as Ref, ty: { kind: 'ref', cls: 'task' } };
+    return { value: taskRef, ty: { kind: 'ref', cls: 'task' } };
   }
 }

@@ -23,7 +23,7 @@ export function publicRecord(c: ClassDecl, row: Row): Row {
 }
 
 export function mustGet(ctx: ActionContext, c: ClassDecl, ref: unknown): Row {
-  const row = typeof ref === 'string' ? ctx.db.get(c.name, ref as Ref) : undefined;
+  const row = typeof ref === 'string' ? ctx.db.get(c.name, ref) : undefined;
   if (!row) throw new ApiError('HANDLE_INVALID', [c.name, String(ref)]);
   return row;
 }

@@ -59,7 +59,7 @@ async function roleOf(d: NbdExportDeps, sessionRef: string): Promise<{ role: Rol
   const link = d.services.pool;
   if (!link || link.isMaster()) throw new Refused('the session is not valid');
   const pool = d.db.all('pool')[0]?.[1];
-  const master = pool?.master as Ref<'host'> | undefined;
+  const master = pool?.master;
   if (!master || master === d.services.hostRef) throw new Refused('the session is not valid');
   let rec: Row;
   try {
@@ -91,11 +91,11 @@ async function open(d: NbdExportDeps, name: string, ctx: ExportContext, releasin
   if (!parsed) throw new Refused('the name is not /<vdi-uuid>?session_id=<session>');
   const who = await roleOf(d, parsed.session);
   if (!who.internal && !rolesFrom(LEAST).includes(who.role)) throw new Refused(`role ${who.role} may not open disks`);
-  const ref = d.db.refByUuid('VDI', parsed.vdiUuid) as Ref<'VDI'> | undefined;
+  const ref = d.db.refByUuid('VDI', parsed.vdiUuid);
   const vdi = ref ? d.db.get('VDI', ref) : undefined;
   if (!vdi) throw new Refused(`no VDI ${parsed.vdiUuid}`);
   if (vdi.type === 'cbt_metadata' || vdi.missing === true) throw new Refused(`VDI ${parsed.vdiUuid} has no data to serve`);
-  const sr = d.db.get('SR', vdi.SR as Ref<'SR'>);
+  const sr = d.db.get('SR', vdi.SR);
   const attached = sr ? d.services.storage?.attached(String(sr.uuid)) : undefined;
   if (!attached) throw new Refused(`the SR of VDI ${parsed.vdiUuid} is not plugged on this host`);
   const reason = nbdReadOnlyReason(d.db, vdi);
@@ -123,7 +123,7 @@ async function open(d: NbdExportDeps, name: string, ctx: ExportContext, releasin
     // as an import does, rather than leave them until the next SR scan.
     if (!readOnly && !dev.readOnly) {
       const ctx = { services: d.services, db: d.db, session: undefined, task: undefined, peer: 'nbd' };
-      void p.then(() => onSr(ctx, vdi.SR as Ref<'SR'>, async () => undefined))
+      void p.then(() => onSr(ctx, vdi.SR, async () => undefined))
         .catch((e: unknown) => d.log?.(`nbd: space figures of VDI ${uuid} not refreshed: ${e instanceof Error ? e.message : String(e)}`));
     }
     set.add(p);

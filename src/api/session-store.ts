@@ -109,9 +109,9 @@ export class SessionStore {
    */
   effectiveRole(user: LocalUser): Role | undefined {
     if (!user.subject) return user.role;
-    const subj = this.db.get('subject', user.subject as Ref);
+    const subj = this.db.get('subject', user.subject);
     if (!subj) return undefined;
-    const names = ((subj.roles ?? []) as string[]).map((r) => String(this.db.get('role', r as Ref)?.name_label ?? ''));
+    const names = ((subj.roles ?? []) as string[]).map((r) => String(this.db.get('role', r)?.name_label ?? ''));
     return Roles.find((r) => names.includes(r));
   }
 
@@ -162,7 +162,7 @@ export class SessionStore {
 
   logout(ref: string): void {
     if (!this.sessions.delete(ref)) return;
-    if (this.db.get('session', ref as Ref)) this.db.remove('session', ref as Ref);
+    if (this.db.get('session', ref)) this.db.remove('session', ref);
   }
 
   /** Ends every session of a user (after a password change, say), but the one given. */

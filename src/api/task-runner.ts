@@ -113,7 +113,7 @@ export class TaskRunner {
     for (const [ref, at] of this.finishedAt) {
       if (at > limit) break;
       this.finishedAt.delete(ref);
-      if (this.db.get('task', ref as Ref)) this.db.remove('task', ref as Ref);
+      if (this.db.get('task', ref)) this.db.remove('task', ref);
     }
   }
 }

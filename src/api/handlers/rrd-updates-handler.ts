@@ -34,7 +34,7 @@ async function authenticateInPool(d: HandlerDeps, req: IncomingMessage, query: U
   } catch (e) {
     const sid = query.get('session_id');
     if (!(e instanceof ApiError) || e.code !== 'SESSION_INVALID' || !sid || !d.pool || d.pool.isMaster()) throw e;
-    const master = d.db.all('pool')[0]?.[1].master as Ref<'host'> | undefined;
+    const master = d.db.all('pool')[0]?.[1].master;
     if (!master) throw e;
     const known = await d.pool.callOnHost(master, 'session.get_uuid', [sid]).then(() => true, () => false);
     if (!known) throw e;

@@ -71,7 +71,7 @@ export function createVdiExportHandler(d: TransferDeps): ResourceHandler {
     const vdi = vdiFromQuery(d, query);
     if (!vdi) throw new ApiError('INTERNAL_ERROR', ['No VDI given']);
     await withVdiDevice(ctx, vdi.row, { readOnly: true }, async (dev) => {
-      const image = format === 'vhd' ? await attachedSr(ctx, vdi.row.SR as Ref<'SR'>).exportVhd(dev, String(vdi.row.uuid)) : undefined;
+      const image = format === 'vhd' ? await attachedSr(ctx, vdi.row.SR).exportVhd(dev, String(vdi.row.uuid)) : undefined;
       const length = image ? image.length : dev.size;
       res.writeHead(200, {
         'content-type': 'application/octet-stream',

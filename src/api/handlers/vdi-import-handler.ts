@@ -199,9 +199,9 @@ export function createVdiImportHandler(d: TransferDeps): ResourceHandler {
       res.flushHeaders();
     }
     await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
-      format === 'vhd' ? receiveVhd(req, dev, ref, row.SR as Ref<'SR'>, ctx, openEnded) : receiveRaw(req, dev, ref, ctx, openEnded));
+      format === 'vhd' ? receiveVhd(req, dev, ref, row.SR, ctx, openEnded) : receiveRaw(req, dev, ref, ctx, openEnded));
     // The data written changes the disk's and the SR's space figures.
-    await onSr(ctx, row.SR as Ref<'SR'>, async () => undefined);
+    await onSr(ctx, row.SR, async () => undefined);
     if (cutShort.has(req)) throw new ApiError('VDI_IO_ERROR', ['the connection closed before the declared length']);
     if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 0, 'task-id': ctx.task!.ref });
     res.end();
