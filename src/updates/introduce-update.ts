@@ -70,9 +70,9 @@ export async function introduceUpdate(
     }
     const uuid = v.manifest.uuid;
     const dest = storedUpdatePath(env.dataDir, uuid);
-    const known = env.db.refByUuid('pool_update', uuid) as Ref<'pool_update'> | undefined;
+    const known = env.db.refByUuid('pool_update', uuid);
     if (known) {
-      const had = env.db.get('pool_update', known)!.vdi as Ref<'VDI'>;
+      const had = env.db.get('pool_update', known)!.vdi;
       if (had === vdi) return known;
       if (!isNullRef(had) && env.db.get('VDI', had)) throw new ApiError('UPDATE_ALREADY_EXISTS', [uuid]);
       // An update with no disk (uploaded, or its disk gone) takes this one, and its file again.

@@ -16,7 +16,7 @@ export function updatesBeingRolledOut(db: PoolDb): string[] {
   const out: string[] = [];
   for (const [, r] of db.all('islet_rolling_update')) {
     if (r.status !== 'running' && r.status !== 'paused') continue;
-    const u = db.get('pool_update', r.update as Ref);
+    const u = db.get('pool_update', r.update);
     if (u) out.push(String(u.uuid));
   }
   return out;

@@ -74,8 +74,8 @@ export function hostPatchesOf(db: PoolDb, host: Ref<'host'>): Map<string, [Ref<'
   const out = new Map<string, [Ref<'host_patch'>, Row]>();
   for (const [ref, hp] of db.all('host_patch')) {
     if (hp.host !== host) continue;
-    const pp = db.get('pool_patch', hp.pool_patch as Ref);
-    if (pp) out.set(String(pp.uuid), [ref as Ref<'host_patch'>, hp]);
+    const pp = db.get('pool_patch', hp.pool_patch);
+    if (pp) out.set(String(pp.uuid), [ref, hp]);
   }
   return out;
 }
@@ -138,8 +138,8 @@ export function resyncFromMarkers(db: PoolDb, host: Ref<'host'>, markers: readon
     const have = appliedOn(db, host);
     const marked = new Set(markers.map((m) => m.uuid));
     for (const m of markers) {
-      const patch = db.refByUuid('pool_patch', m.uuid) as Ref<'pool_patch'> | undefined;
-      const update = db.refByUuid('pool_update', m.uuid) as Ref<'pool_update'> | undefined;
+      const patch = db.refByUuid('pool_patch', m.uuid);
+      const update = db.refByUuid('pool_update', m.uuid);
       if (!patch && !update) continue; // destroyed, or a database older than the upload
       const hp = hostPatchesOf(db, host).get(m.uuid);
       const inUpdate = update ? (db.get('pool_update', update)!.hosts as string[]).includes(host) : true;

@@ -67,7 +67,7 @@ async function onHost(env: UpdateEnv, host: Ref<'host'>, op: keyof typeof HostCa
 function assertLive(db: PoolDb, host: Ref<'host'>): void {
   const h = db.get('host', host);
   if (!h) throw new ApiError('HANDLE_INVALID', ['host', host]);
-  const m = db.get('host_metrics', h.metrics as Ref);
+  const m = db.get('host_metrics', h.metrics);
   if (m && m.live === false) throw new ApiError('HOST_OFFLINE', [host]);
 }
 
@@ -142,8 +142,8 @@ export async function apply(env: UpdateEnv, flavour: Flavour, self: string, host
 
 /** Hosts in the order pool-wide work visits them: the master first, then creation order. */
 export function hostsMasterFirst(db: PoolDb): Ref<'host'>[] {
-  const master = db.all('pool')[0]?.[1].master as Ref<'host'> | undefined;
-  const all = db.all('host').map(([r]) => r as Ref<'host'>);
+  const master = db.all('pool')[0]?.[1].master;
+  const all = db.all('host').map(([r]) => r);
   return master && all.includes(master) ? [master, ...all.filter((h) => h !== master)] : all;
 }
 

@@ -38,7 +38,7 @@ export function updateEnv(s: Services): UpdateEnv {
   const u = s.updates;
   return {
     db: s.db,
-    hostRef: s.hostRef as Ref<'host'>,
+    hostRef: s.hostRef,
     ...(s.pool ? { pool: s.pool } : {}),
     local: hostOpsEnv(s),
     ...(u ? { fetchSession: () => u.internalSession(), log: (m: string) => u.log(m) } : {}),

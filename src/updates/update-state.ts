@@ -91,7 +91,7 @@ export function appliedUpdates(db: PoolDb, host: Ref<'host'>): AppliedUpdate[] {
   const out: AppliedUpdate[] = [];
   for (const [, hp] of db.all('host_patch')) {
     if (hp.host !== host || hp.applied !== true) continue;
-    const pp = db.get('pool_patch', hp.pool_patch as Ref);
+    const pp = db.get('pool_patch', hp.pool_patch);
     if (!pp) continue;
     const uuid = String(pp.uuid);
     const oc = hp.other_config as Record<string, string>;
@@ -99,7 +99,7 @@ export function appliedUpdates(db: PoolDb, host: Ref<'host'>): AppliedUpdate[] {
     const m = storedManifest(db, uuid);
     out.push({
       uuid,
-      update: db.refByUuid('pool_update', uuid) as Ref<'pool_update'> | undefined,
+      update: db.refByUuid('pool_update', uuid),
       appliedAt: at,
       guidance: pp.after_apply_guidance as string[],
       softwareVersion: m ? softwareVersionKeys({ ...m, files: [] }) : { [`xs:${String(pp.name_label)}`]: `${String(pp.name_label)}, version ${String(pp.version)}` },
@@ -165,13 +165,13 @@ function hostSignature(db: PoolDb, host: Ref<'host'>): string {
 
 /** Whether the pool's hosts differ in applied or effective updates. */
 export function poolIsMixed(db: PoolDb): boolean {
-  const sigs = new Set(db.all('host').map(([ref]) => hostSignature(db, ref as Ref<'host'>)));
+  const sigs = new Set(db.all('host').map(([ref]) => hostSignature(db, ref)));
   return sigs.size > 1;
 }
 
 /** Refreshes every host, every hotfix's pool_applied and the pool's mixed-state flag. */
 export function refreshUpdateState(db: PoolDb): void {
-  const hosts = db.all('host').map(([r]) => r as Ref<'host'>);
+  const hosts = db.all('host').map(([r]) => r);
   for (const h of hosts) refreshHost(db, h);
   for (const [ref, pp] of db.all('pool_patch')) {
     const withIt = new Set(db.all('host_patch').filter(([, hp]) => hp.pool_patch === ref && hp.applied === true).map(([, hp]) => String(hp.host)));

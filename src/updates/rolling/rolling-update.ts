@@ -58,7 +58,7 @@ export function parseRunOptions(o: Record<string, string>): RunOptions {
 }
 
 function poolRef(db: PoolDb): Ref<'pool'> {
-  return db.all('pool')[0]![0] as Ref<'pool'>;
+  return db.all('pool')[0]![0];
 }
 
 function snapshot(db: PoolDb, update: Ref<'pool_update'>): HostSnapshot[] {
@@ -66,8 +66,8 @@ function snapshot(db: PoolDb, update: Ref<'pool_update'>): HostSnapshot[] {
   const master = db.get('pool', poolRef(db))!.master;
   return db.all('host').map(([ref, h]) => {
     const info = dbHostInfo(db, ref);
-    const st = hostStateOf(db, ref as Ref<'host'>);
-    const applied = appliedOn(db, ref as Ref<'host'>).has(uuid);
+    const st = hostStateOf(db, ref);
+    const applied = appliedOn(db, ref).has(uuid);
     return {
       ref, name: String(h.name_label), uuid: String(h.uuid), isMaster: ref === master,
       live: info.live, enabled: info.enabled, applied,
@@ -127,7 +127,7 @@ async function checkBeforeRun(s: Services, update: Ref<'pool_update'>, plan: Pla
         throw err.code === 'CANNOT_EVACUATE_HOST' ? err : new ApiError('CANNOT_EVACUATE_HOST', [err.toWire().join(' ')]);
       });
     }
-    if (h.install) await precheck(updateEnv(s), 'update', update, h.ref as Ref<'host'>);
+    if (h.install) await precheck(updateEnv(s), 'update', update, h.ref);
   }
 }
 
@@ -182,15 +182,15 @@ async function drive(s: Services, run: RunRef, task: Tracker | undefined): Promi
   const report = (x: RunState) => {
     if (!task) return;
     task.setProgress(runProgress(x));
-    const t = db.get('task', task.ref as Ref);
+    const t = db.get('task', task.ref);
     if (t) {
       const perHost = Object.fromEntries(x.hosts.map((h) => [`host:${names.get(h.host) ?? h.host}`, h.step]));
-      db.update('task', task.ref as Ref, { other_config: { ...(t.other_config as Record<string, string>), 'islet-rolling-update': String(row.uuid), ...perHost } });
+      db.update('task', task.ref, { other_config: { ...(t.other_config as Record<string, string>), 'islet-rolling-update': String(row.uuid), ...perHost } });
     }
   };
   db.update(CLS, run, { status: 'running', error_info: [], task: task?.ref ?? NULL_REF });
   const runner = new RollingRunner(st, xapiPorts({
-    env: updateEnv(s), call: (m, p) => u.call(m, p), update: row.update as Ref<'pool_update'>,
+    env: updateEnv(s), call: (m, p) => u.call(m, p), update: row.update,
     save: (x) => { saveRun(db, run, x); report(x); }, log: (m) => u.log(m),
   }), ac.signal);
   report(st);
@@ -235,7 +235,7 @@ export async function startRollingUpdate(s: Services, update: Ref<'pool_update'>
   const order = [...plan.hosts.map((h) => h.ref), ...plan.skipped.map((h) => h.ref)];
   const st: RunState = {
     restart: plan.restart, evacuate: plan.evacuate, batch: plan.batch, waitTimeoutMs: o.waitTimeoutMs, vmHomes: {},
-    hosts: order.map((h) => ({ host: h, name: String(db.get('host', h as Ref)?.name_label ?? h), step: planned.has(h) ? 'pending' : 'skipped' })),
+    hosts: order.map((h) => ({ host: h, name: String(db.get('host', h)?.name_label ?? h), step: planned.has(h) ? 'pending' : 'skipped' })),
   };
   const run = newRef<'islet_rolling_update'>();
   db.create(CLS, run, {

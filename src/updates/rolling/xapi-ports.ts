@@ -30,9 +30,9 @@ function num(v: unknown): number {
 }
 
 export function dbHostInfo(db: PoolDb, host: string): HostInfo {
-  const h = db.get('host', host as Ref);
+  const h = db.get('host', host);
   if (!h) throw new Error(`no host ${host}`);
-  const m = db.get('host_metrics', h.metrics as Ref);
+  const m = db.get('host_metrics', h.metrics);
   const oc = (h.other_config ?? {}) as Record<string, string>;
   return { live: m ? m.live !== false : true, enabled: h.enabled === true, bootTime: num(oc.boot_time), agentStartTime: num(oc.agent_start_time) };
 }
@@ -53,7 +53,7 @@ export function xapiPorts(o: XapiPortsOptions): RollingPorts {
     hostInfo: async (h) => dbHostInfo(db, h),
     runningVms: async (h) => runningVmsOn(db, h),
     vmHost: async (vm) => {
-      const r = db.get('VM', vm as Ref);
+      const r = db.get('VM', vm);
       return r && r.power_state === 'Running' ? String(r.resident_on) : undefined;
     },
     freeMemory: async (h) => num(await o.call('host.compute_free_memory', [h])),
@@ -64,8 +64,8 @@ export function xapiPorts(o: XapiPortsOptions): RollingPorts {
       await o.call('VM.pool_migrate', [vm, h, { live: 'true' }]);
     },
     apply: async (h) => {
-      if (appliedOn(db, h as Ref<'host'>).has(String(db.get('pool_update', o.update)?.uuid))) return;
-      await apply(o.env, 'update', o.update, h as Ref<'host'>);
+      if (appliedOn(db, h).has(String(db.get('pool_update', o.update)?.uuid))) return;
+      await apply(o.env, 'update', o.update, h);
     },
     restart: async (h, kind) => {
       o.log?.(`rolling update: ${kind === 'host' ? 'rebooting' : 'restarting the toolstack of'} ${h}`);
