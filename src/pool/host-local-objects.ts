@@ -43,24 +43,24 @@ export function localObjectsOf(db: PoolDb, host: Ref<'host'>, fields: Map<string
   const pbds = db.all('PBD').filter(([, r]) => r.host === host);
   const srs = new Set<string>();
   for (const [ref, pbd] of pbds) {
-    const sr = db.get('SR', pbd.SR as Ref);
+    const sr = db.get('SR', pbd.SR);
     // A shared SR is the pool's to introduce; only what this host alone reaches travels.
     if (!sr || sr.shared === true) continue;
     srs.add(String(pbd.SR));
-    add('SR', pbd.SR as Ref, sr);
+    add('SR', pbd.SR, sr);
     add('PBD', ref, pbd);
   }
   for (const [ref, vdi] of db.all('VDI')) if (srs.has(String(vdi.SR))) add('VDI', ref, vdi);
   for (const [ref, vm] of db.all('VM')) {
     if (vm.is_control_domain !== true || vm.resident_on !== host) continue;
-    const m = db.get('VM_metrics', vm.metrics as Ref);
-    if (m) add('VM_metrics', vm.metrics as Ref, m);
+    const m = db.get('VM_metrics', vm.metrics);
+    if (m) add('VM_metrics', vm.metrics, m);
     add('VM', ref, vm);
   }
   for (const [ref, cpu] of db.all('host_cpu')) if (cpu.host === host) add('host_cpu', ref, cpu);
   for (const [ref, pif] of db.all('PIF')) {
     if (pif.host !== host) continue;
-    const bridge = String(db.get('network', pif.network as Ref)?.bridge ?? '');
+    const bridge = String(db.get('network', pif.network)?.bridge ?? '');
     if (bridge) out.push({ cls: 'PIF', ref, row: pick(pif, fields.get('PIF')), bridge });
   }
   return out;
@@ -84,7 +84,7 @@ export function parseLocalObjects(raw: unknown, host: Ref<'host'>): LocalObject[
     }
     const bridge = (o as { bridge?: unknown }).bridge;
     if (o.cls === 'PIF' && (typeof bridge !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(bridge))) throw bad(`item ${i} is a PIF without a valid bridge`);
-    return { cls: o.cls, ref: o.ref as Ref, row, ...(o.cls === 'PIF' ? { bridge: bridge as string } : {}) };
+    return { cls: o.cls, ref: o.ref, row, ...(o.cls === 'PIF' ? { bridge: bridge as string } : {}) };
   });
   const refs = (cls: LocalClass) => new Set(objs.filter((o) => o.cls === cls).map((o) => String(o.ref)));
   const srs = refs('SR');
@@ -122,7 +122,7 @@ export function addLocalObjects(db: PoolDb, objs: readonly LocalObject[], fields
 
 function networkOnBridge(db: PoolDb, bridge: string): Ref<'network'> {
   const found = db.all('network').find(([, r]) => r.bridge === bridge)?.[0];
-  if (found) return found as Ref<'network'>;
+  if (found) return found;
   const ref = newRef<'network'>();
   db.create('network', ref, { uuid: newUuid(), name_label: `Pool-wide network associated with ${bridge}`, bridge, MTU: 1500, managed: true });
   return ref;
@@ -131,11 +131,11 @@ function networkOnBridge(db: PoolDb, bridge: string): Ref<'network'> {
 /** Removes a host's local objects from the pool (eject, or a join never confirmed). */
 export function removeLocalObjects(db: PoolDb, host: Ref<'host'>): void {
   const pbds = db.all('PBD').filter(([, r]) => r.host === host);
-  const localSrs = pbds.map(([, r]) => String(r.SR)).filter((sr) => db.get('SR', sr as Ref)?.shared !== true);
+  const localSrs = pbds.map(([, r]) => String(r.SR)).filter((sr) => db.get('SR', sr)?.shared !== true);
   db.transaction(() => {
     for (const [ref, vm] of db.all('VM')) {
       if (vm.is_control_domain !== true || vm.resident_on !== host) continue;
-      const m = vm.metrics as Ref;
+      const m = vm.metrics;
       db.remove('VM', ref);
       if (!isNullRef(m) && db.get('VM_metrics', m)) db.remove('VM_metrics', m);
     }
@@ -146,7 +146,7 @@ export function removeLocalObjects(db: PoolDb, host: Ref<'host'>): void {
       if (db.all('PBD').some(([, r]) => r.SR === sr && r.host !== host)) continue;
       for (const [ref, vdi] of db.all('VDI')) if (vdi.SR === sr) db.remove('VDI', ref);
       for (const [ref, pbd] of db.all('PBD')) if (pbd.SR === sr) db.remove('PBD', ref);
-      db.remove('SR', sr as Ref);
+      db.remove('SR', sr);
     }
   });
 }

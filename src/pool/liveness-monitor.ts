@@ -79,9 +79,9 @@ export class LivenessMonitor {
     for (const [ref] of this.#o.db.all('host')) {
       if (ref === this.#o.self) continue;
       const last = this.#last.get(ref) ?? this.#startedAt;
-      if (now - last > this.#o.timeoutMs && liveInDb(this.#o.db, ref as Ref<'host'>)) {
+      if (now - last > this.#o.timeoutMs && liveInDb(this.#o.db, ref)) {
         this.#o.log?.(`pool: host ${ref} missed its heartbeats for ${Math.round((now - last) / 1000)} s; marking it not live`);
-        if (this.#setLive(ref as Ref<'host'>, false)) this.#o.onDead?.(ref as Ref<'host'>);
+        if (this.#setLive(ref, false)) this.#o.onDead?.(ref);
       }
     }
   }
@@ -90,9 +90,9 @@ export class LivenessMonitor {
   #setLive(host: Ref<'host'>, live: boolean): boolean {
     const db = this.#o.db;
     const metrics = db.get('host', host)?.metrics;
-    if (typeof metrics !== 'string' || isNullRef(metrics) || !db.get('host_metrics', metrics as Ref)) return false;
-    if (db.get('host_metrics', metrics as Ref)!.live === live) return false;
-    db.update('host_metrics', metrics as Ref, { live, last_updated: xapiDate() });
+    if (typeof metrics !== 'string' || isNullRef(metrics) || !db.get('host_metrics', metrics)) return false;
+    if (db.get('host_metrics', metrics)!.live === live) return false;
+    db.update('host_metrics', metrics, { live, last_updated: xapiDate() });
     return true;
   }
 }
@@ -101,5 +101,5 @@ export class LivenessMonitor {
 export function liveInDb(db: PoolDb, host: Ref<'host'>): boolean {
   const metrics = db.get('host', host)?.metrics;
   if (typeof metrics !== 'string' || isNullRef(metrics)) return false;
-  return db.get('host_metrics', metrics as Ref)?.live === true;
+  return db.get('host_metrics', metrics)?.live === true;
 }

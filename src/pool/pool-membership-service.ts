@@ -65,7 +65,7 @@ export function poolMembership(node: PoolNode): PoolMembership {
           const u = changesFor(node.db, node.fields, at);
           return u.kind !== 'dump' && u.changes.length === 0;
         };
-        const behind = node.db.all('host').filter(([ref, h]) => ref !== node.self && node.isLive(ref as Ref<'host'>) && !caughtUp(String(h.uuid)));
+        const behind = node.db.all('host').filter(([ref, h]) => ref !== node.self && node.isLive(ref) && !caughtUp(String(h.uuid)));
         if (behind.length === 0) return;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new ApiError('HOST_OFFLINE', [behind[0]![0]]);

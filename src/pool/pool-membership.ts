@@ -132,7 +132,7 @@ function joinRequestOf(node: PoolNode, address: string): JoinRequest {
   for (const f of LOCAL_REF_FIELDS) if (f in host && !carried.has(String(host[f]))) host[f] = NULL_REF;
   host.address = address;
   host.other_config = { ...((row.other_config ?? {}) as Record<string, string>), islet_port: String(node.port) };
-  const metricsRef = row.metrics as Ref;
+  const metricsRef = row.metrics;
   const metricsRow = node.db.get('host_metrics', metricsRef);
   return {
     host: { ref: node.self, row: host },
@@ -158,7 +158,7 @@ export function parseJoinRequest(raw: unknown): JoinRequest {
     if (!isObject(x) || typeof x.ref !== 'string' || !isObject(x.row)) throw bad(`${what} must be {"ref": ..., "row": {...}}`);
     if (!REF_RE.test(x.ref) || x.ref === NULL_REF) throw bad(`${what} ref ${JSON.stringify(x.ref.slice(0, 80))} is not a reference`);
     if (typeof x.row.uuid !== 'string' || !UUID_RE.test(x.row.uuid)) throw bad(`${what} has no valid uuid`);
-    return { ref: x.ref as Ref, row: x.row };
+    return { ref: x.ref, row: x.row };
   };
   if (!isObject(raw)) throw bad('not a JSON object');
   const host = record(raw.host, 'host');
@@ -218,7 +218,7 @@ function rollbackJoin(node: PoolNode, hostRef: Ref<'host'>, uuid: string): void 
   if (!node.pendingJoins.delete(uuid)) return;
   const { db } = node;
   db.transaction(() => {
-    const metrics = db.get('host', hostRef)?.metrics as Ref | undefined;
+    const metrics = db.get('host', hostRef)?.metrics;
     removeLocalObjects(db, hostRef);
     if (db.get('host', hostRef)) db.remove('host', hostRef);
     if (metrics && !isNullRef(metrics) && db.get('host_metrics', metrics)) db.remove('host_metrics', metrics);
@@ -275,7 +275,7 @@ function dropHostRecords(node: PoolNode, host: Ref<'host'>): void {
       if (v.resident_on === host) db.update('VM', ref, { resident_on: NULL_REF });
       if (v.affinity === host) db.update('VM', ref, { affinity: NULL_REF });
     }
-    const metrics = db.get('host', host)?.metrics as Ref | undefined;
+    const metrics = db.get('host', host)?.metrics;
     const uuid = String(db.get('host', host)?.uuid ?? '');
     db.remove('host', host);
     if (uuid) db.setMeta(credentialKey(uuid), undefined);
@@ -339,7 +339,7 @@ export function designateNewMaster(node: PoolNode, host: Ref<'host'>): Promise<v
     const to = node.addressOf(host);
     await node.callOnHost(host, 'pool.islet_take_over', [], { timeoutMs: 60_000 });
     for (const [ref] of node.db.all('host')) {
-      const h = ref as Ref<'host'>;
+      const h = ref;
       if (h === node.self || h === host || !node.isLive(h)) continue;
       await node.callOnHost(h, 'pool.islet_set_master', [formatHostPort(to)], { timeoutMs: 10_000 })
         .catch((e: unknown) => node.o.log(`pool: could not tell ${h} about the new master: ${String(e)}`));
@@ -370,7 +370,7 @@ export async function recoverSlaves(node: PoolNode): Promise<Ref<'host'>[]> {
   const me = formatHostPort(node.selfAddress());
   const out: Ref<'host'>[] = [];
   for (const [ref] of node.db.all('host')) {
-    const h = ref as Ref<'host'>;
+    const h = ref;
     if (h === node.self) continue;
     try {
       await node.peerFor(h).call('pool.islet_set_master', [me], { timeoutMs: 10_000 });
