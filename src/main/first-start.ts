@@ -31,7 +31,7 @@ export interface FirstStartResult {
 const THIS_HOST = 'this_host';
 
 export function thisHostRef(db: PoolDb): Ref<'host'> | undefined {
-  return db.getMeta(THIS_HOST) as Ref<'host'> | undefined;
+  return db.getMeta(THIS_HOST);
 }
 
 export async function ensurePool(

@@ -95,7 +95,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   // A member's writes go to its master from the first one on: the pool layer wraps the database.
   const prepared = preparePool(openPoolDb(join(o.dataDir, 'pool.db'), classes), o.dataDir, classes);
   const db = prepared.db;
-  let hostRef = '' as Ref<'host'>;
+  let hostRef = '';
   const sessions = new SessionStore(db, () => hostRef);
   sessions.log = logs.logger('session');
   const tasks = new TaskRunner(db, () => hostRef);

@@ -52,7 +52,7 @@ export async function replugPbds(services: Services, log: (m: string) => void): 
   for (const [ref, pbd] of services.db.all('PBD')) {
     if (pbd.host !== services.hostRef) continue;
     try {
-      await plugPbd(ctx, ref as Ref<'PBD'>);
+      await plugPbd(ctx, ref);
     } catch (e) {
       log(`PBD ${String(pbd.uuid)}: plug failed: ${e instanceof Error ? e.message : String(e)}`);
       if (services.db.get('PBD', ref)) services.db.update('PBD', ref, { currently_attached: false });

@@ -34,7 +34,7 @@ export function preparePool(raw: PoolDb, dataDir: string, classes: readonly Clas
   const persisted = new Set(classes.filter((c) => c.persist).map((c) => c.name));
   const db = new ForwardingPoolDb(raw, (cls) => persisted.has(cls), isReplicatedMeta);
   if (readPoolRole(dataDir).role === 'slave') db.hold();
-  const me = raw.getMeta('this_host') as Ref | undefined;
+  const me = raw.getMeta('this_host');
   const oc = me ? (raw.get('host', me)?.other_config as Record<string, string> | undefined) : undefined;
   const prev = oc?.boot_time !== undefined ? Number(oc.boot_time) : undefined;
   return { db, previousBootTime: prev !== undefined && Number.isFinite(prev) ? prev : undefined };

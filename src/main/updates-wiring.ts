@@ -95,7 +95,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
     if (!services) return;
     const env = updateEnv(services);
     for (const [h] of o.db.all('host')) {
-      await resyncHost(env, h as Ref<'host'>).catch((e) => o.log(`update resync of ${h}: ${toApiError(e).message}`));
+      await resyncHost(env, h).catch((e) => o.log(`update resync of ${h}: ${toApiError(e).message}`));
     }
   };
   const resources: Array<readonly [string, ResourceHandler]> = [
@@ -111,7 +111,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
     const db = o.db;
     const clocks = new Map<string, string>();
     const clockOf = (h: string) => {
-      const oc = (db.get('host', h as Ref)?.other_config ?? {}) as Record<string, string>;
+      const oc = (db.get('host', h)?.other_config ?? {}) as Record<string, string>;
       return `${oc.boot_time}|${oc.agent_start_time}`;
     };
     for (const [h] of db.all('host')) clocks.set(h, clockOf(h));
@@ -144,7 +144,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
         if (clocks.get(h) === now) continue;
         clocks.set(h, now);
         // A host that restarted may have been installed on by hand or restored: its markers rule.
-        if (h !== o.hostRef) void resyncHost(updateEnv(s), h as Ref<'host'>).catch(() => undefined);
+        if (h !== o.hostRef) void resyncHost(updateEnv(s), h).catch(() => undefined);
       }
     }
   }

@@ -154,7 +154,7 @@ export class RrdCollector implements MetricsSource {
       const plugged = new Set<string>();
       for (const [, pbd] of db.all('PBD')) {
         if (pbd.host !== hostRef) continue;
-        const row = db.get('SR', pbd.SR as Ref);
+        const row = db.get('SR', pbd.SR);
         if (row?.uuid) plugged.add(String(row.uuid));
       }
       for (const uuid of new Set([...plugged, ...sr.keys()])) {
@@ -199,9 +199,9 @@ export class RrdCollector implements MetricsSource {
       }
       this.lastCpu.set(d.vmUuid, { bootCpu: [...d.cpuSeconds], at: now });
       if (dt > 0) {
-        for (const vbdRef of (vm.VBDs as Ref[] | undefined) ?? []) {
+        for (const vbdRef of (vm.VBDs) ?? []) {
           const vbd = db.get('VBD', vbdRef);
-          const vdiRow = vbd && vbd.VDI ? db.get('VDI', vbd.VDI as Ref) : undefined;
+          const vdiRow = vbd && vbd.VDI ? db.get('VDI', vbd.VDI) : undefined;
           if (!vbd || !vdiRow) continue;
           const c = vdi.get(String(vdiRow.uuid));
           const r = rates(c ?? ZERO, this.lastVdi.get(String(vdiRow.uuid)), dt);
