@@ -14,6 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pattern } from '../storage/sr-driver.contract.js';
 
 export interface NbdExportFixture {
   readonly address: string;
@@ -36,22 +37,11 @@ const MiB = 1024 * 1024;
 /** The disks' size: large enough for several NBD requests per copy, small enough to be quick. */
 export const EXPORT_SIZE = 8 * MiB;
 
-/** Deterministic bytes, none zero, different per seed. */
-export function exportPattern(length: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(length);
-  let x = (seed * 2654435761) >>> 0 || 3;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = (x >>> 24) | 1;
-  }
-  return b;
-}
-
 /** A disk image with data at both ends and a hole in the middle. */
 export function exportImage(seed: number): Buffer {
   const img = Buffer.alloc(EXPORT_SIZE);
-  exportPattern(MiB, seed).copy(img, 0);
-  exportPattern(MiB, seed + 1).copy(img, EXPORT_SIZE - MiB);
+  pattern(MiB, seed).copy(img, 0);
+  pattern(MiB, seed + 1).copy(img, EXPORT_SIZE - MiB);
   return img;
 }
 

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiError } from '../../src/core/api-error.js';
+import { apiRefusal } from './api-refusal.js';
 import type { PoolLink } from '../../src/core/ports/pool-link.js';
 import type { Ref } from '../../src/core/ref.js';
 
@@ -36,16 +37,6 @@ export interface PoolLinkFixture {
 }
 
 export type MakePoolLink = () => Promise<PoolLinkFixture>;
-
-async function apiRefusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ApiError, `expected a XenAPI error, got ${e instanceof Error ? e.stack : String(e)}`);
-    return e;
-  }
-  assert.fail('the call succeeded');
-}
 
 export function runPoolLinkContract(name: string, make: MakePoolLink): void {
   describe(`PoolLink contract: ${name}`, { timeout: 300_000 }, () => {

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApiError } from '../../src/core/api-error.js';
+import { apiRefusal } from './api-refusal.js';
 import type { PoolDb } from '../../src/core/ports/pool-db.js';
 import type { UpdateStore } from '../../src/core/ports/updates.js';
 import { UpdateFixture } from '../updates/update-fixture.js';
@@ -29,16 +29,6 @@ export interface UpdateStoreFixture {
 export type MakeUpdateStore = (trustedKey: Buffer) => Promise<UpdateStoreFixture>;
 
 type Rec = Record<string, unknown>;
-
-async function refusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ApiError, `expected a XenAPI error, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('the store accepted it');
-}
 
 export function runUpdateStoreContract(name: string, make: MakeUpdateStore): void {
   describe(`UpdateStore contract: ${name}`, { timeout: 180_000 }, () => {
@@ -82,7 +72,7 @@ export function runUpdateStoreContract(name: string, make: MakeUpdateStore): voi
       const first = await receive(u.path);
       await fx.store.accept(first.path, first.size);
       const again = await receive(u.path);
-      const e = await refusal(fx.store.accept(again.path, again.size));
+      const e = await apiRefusal(fx.store.accept(again.path, again.size));
       assert.equal(e.code, 'PATCH_ALREADY_EXISTS');
       assert.deepEqual(e.params, [u.uuid]);
       assert.equal(existsSync(again.path), false, 'the refused file is consumed');
@@ -94,7 +84,7 @@ export function runUpdateStoreContract(name: string, make: MakeUpdateStore): voi
     it('an update signed by a key the pool does not trust: INVALID_PATCH, nothing kept', async () => {
       const u = await stranger.custom({ name: 'XS602E803' });
       const got = await receive(u.path);
-      const e = await refusal(fx.store.accept(got.path, got.size));
+      const e = await apiRefusal(fx.store.accept(got.path, got.size));
       assert.match(e.code, /^INVALID_PATCH/);
       assert.equal(existsSync(got.path), false, 'the refused file is consumed');
       assert.equal(existsSync(fx.store.storedPath(u.uuid)), false, 'nothing kept');
@@ -106,7 +96,7 @@ export function runUpdateStoreContract(name: string, make: MakeUpdateStore): voi
       const junk = join(signer.work, 'junk.xsupdate');
       await writeFile(junk, Buffer.from('PK\x03\x04 not a zip at all, let alone a signed update'));
       const got = await receive(junk);
-      const e = await refusal(fx.store.accept(got.path, got.size));
+      const e = await apiRefusal(fx.store.accept(got.path, got.size));
       assert.match(e.code, /^INVALID_PATCH/);
       assert.equal(existsSync(got.path), false);
       assert.equal(fx.db.all('pool_patch').length, before);

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ApiError } from '../../src/core/api-error.js';
+import { apiRefusal } from './api-refusal.js';
 import type { PoolDb } from '../../src/core/ports/pool-db.js';
 import type { UpdatesPort } from '../../src/core/ports/updates.js';
 import type { Ref } from '../../src/core/ref.js';
@@ -24,16 +24,6 @@ export interface UpdatesPortFixture {
 }
 
 type Rec = Record<string, unknown>;
-
-async function apiRefusal(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ApiError, `expected a XenAPI error, got ${e instanceof Error ? e.stack : String(e)}`);
-    return e;
-  }
-  assert.fail('the call succeeded');
-}
 
 export function runUpdatesPortContract(name: string, make: () => Promise<UpdatesPortFixture>): void {
   describe(`UpdatesPort contract: ${name}`, { timeout: 180_000 }, () => {
