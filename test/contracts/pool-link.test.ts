@@ -59,4 +59,5 @@ runPoolLinkContract('pool layer (two islet hosts joined over HTTPS)', async () =
   }
 });
 
-runPoolLinkContract('in-process pool of the action tests (test/helpers/local-pool.ts)', () => localPoolLinks());
+runPoolLinkContract('in-process pool of the action tests (test/helpers/local-pool.ts; no membership)', () => localPoolLinks(),
+  { files: true, membership: false });
