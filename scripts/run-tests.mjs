@@ -10,7 +10,8 @@
 // starts early, so that it does not end the run alone, and never while another such file
 // runs if short ones are left to run beside it (two pools of hosts at once on two cores
 // slow each other down). With arguments (a name pattern, files) node's own `--test` runs.
-// ISLET_TEST_WEIGHTS_OUT=FILE writes this run's seconds per file, to refresh the weights.
+// ISLET_TEST_WEIGHTS_OUT=FILE writes this run's seconds per file, to refresh the weights;
+// ISLET_TEST_SLOWEST=1 lists the 25 slowest after the summary.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -115,8 +116,12 @@ function planned() {
   out.pipe(process.stdout, { end: false });
   out.on('end', () => {
     const secs = [...took].map(([f, ms]) => [sourceOf(relative(process.cwd(), f)), Math.round(ms / 100) / 10]).sort((a, b) => b[1] - a[1]);
-    process.stdout.write('# slowest files (s):\n');
-    for (const [f, s] of secs.slice(0, 25)) process.stdout.write(`#   ${String(s).padStart(6)}  ${f}\n`);
+    // The runner's own `# pass`/`# fail` summary closes the run; the slowest files are
+    // listed after it only on request.
+    if (process.env.ISLET_TEST_SLOWEST) {
+      process.stdout.write('# slowest files (s):\n');
+      for (const [f, s] of secs.slice(0, 25)) process.stdout.write(`#   ${String(s).padStart(6)}  ${f}\n`);
+    }
     const dest = process.env.ISLET_TEST_WEIGHTS_OUT;
     if (dest) writeFileSync(dest, `${JSON.stringify(Object.fromEntries(secs.filter(([, s]) => s >= 4).map(([f, s]) => [f, Math.round(s)])), null, 1)}\n`);
   });
