@@ -18,9 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type IsletProcess, startIslet } from '../helpers/islet-server.js';
-import { repoRoot } from '../helpers/repo-root.js';
+import { runXe, xeConnection, type XeRun } from '../helpers/xe.js';
 
-interface Run { code: number | null; out: string; err: string }
 const PW = 'xe-log-pw';
 
 /** Waits until `check` returns a value, failing with `what` after 20 s. */
@@ -51,18 +50,8 @@ describe('xe log-set-output, log-get-keys, log-reopen', () => {
   let listener: ChildProcess | undefined;
   let syslogText = '';
 
-  const xe = (args: string[], password = PW): Promise<Run> => new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: work };
-    delete env.XE_EXTRA_ARGS;
-    const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', password, ...args],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+  const xe = (args: string[], password = PW): Promise<XeRun> =>
+    runXe([...xeConnection({ port: islet.port, password, home: work }), ...args], { home: work });
   const ok = async (...args: string[]) => {
     const r = await xe(args);
     assert.equal(r.code, 0, `xe ${args.join(' ')}: ${r.err}`);
