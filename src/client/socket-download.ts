@@ -13,6 +13,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import { HttpStatusError } from './http-transfer.js';
+import { writeSkippingZeroes } from './sparse-file-write.js';
 
 const MiB = 1024 * 1024;
 const BATCH = 8 * MiB;
@@ -20,7 +21,6 @@ const BUFFERS = 3;
 const MAX_HEAD = 64 * 1024;
 const MAX_REDIRECTS = 3;
 const ERROR_TEXT = 64 * 1024;
-const ZEROES = Buffer.alloc(MiB);
 
 export interface SocketDownloadOptions {
   /** Leave MiB runs of zeroes as holes (a disk image); the file ends at the body's length. */
@@ -46,13 +46,6 @@ function parseHead(text: string): Head {
   return { status: Number(m[1]), headers };
 }
 
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i += MiB) {
-    const n = Math.min(MiB, b.length - i);
-    if (!b.subarray(i, i + n).equals(ZEROES.subarray(0, n))) return false;
-  }
-  return true;
-}
 
 /** Chunked transfer coding decoded in place: body bytes move down over the framing. */
 class ChunkedDecoder {
@@ -144,19 +137,7 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
     };
 
     const writeOut = async (buf: Buffer, n: number, at: number): Promise<void> => {
-      // Contiguous MiB runs that are not all zeroes go out in one write each.
-      let run = -1;
-      const flush = async (end: number) => {
-        for (let done = run; done < end;) done += (await fh.write(buf, done, end - done, at + done)).bytesWritten;
-        run = -1;
-      };
-      for (let i = 0; i < n; i += MiB) {
-        const end = Math.min(n, i + MiB);
-        if (o.sparse && isZero(buf.subarray(i, end))) {
-          if (run >= 0) await flush(i);
-        } else if (run < 0) run = i;
-      }
-      if (run >= 0) await flush(n);
+      await writeSkippingZeroes(fh, buf, n, at, o.sparse === true);
       spare.push(buf);
       o.onBytes?.(at + n);
     };

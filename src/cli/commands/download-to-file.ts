@@ -9,11 +9,11 @@
  */
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { writeSkippingZeroes } from '../../client/sparse-file-write.js';
 
 const MiB = 1024 * 1024;
 const BATCH = 8 * MiB;
 const BUFFERS = 3;
-const ZEROES = Buffer.alloc(MiB);
 
 export interface DownloadOptions {
   /** Leave MiB runs of zeroes as holes (a disk image); the file ends at the body's length. */
@@ -22,13 +22,6 @@ export interface DownloadOptions {
   readonly onBytes?: (received: number) => void;
 }
 
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i += MiB) {
-    const n = Math.min(MiB, b.length - i);
-    if (!b.subarray(i, i + n).equals(ZEROES.subarray(0, n))) return false;
-  }
-  return true;
-}
 
 /** Writes `body` to `path` (created or truncated); resolves with the bytes written. */
 export async function downloadToFile(body: Readable, path: string, o: DownloadOptions = {}): Promise<number> {
@@ -42,19 +35,7 @@ export async function downloadToFile(body: Readable, path: string, o: DownloadOp
     let writing: Promise<void> = Promise.resolve();
 
     const writeOut = async (buf: Buffer, length: number, at: number): Promise<void> => {
-      // Contiguous MiB runs that are not all zeroes go out in one write each.
-      let run = -1;
-      const flush = async (end: number) => {
-        for (let done = run; done < end;) done += (await fh.write(buf, done, end - done, at + done)).bytesWritten;
-        run = -1;
-      };
-      for (let i = 0; i < length; i += MiB) {
-        const end = Math.min(length, i + MiB);
-        if (o.sparse && isZero(buf.subarray(i, end))) {
-          if (run >= 0) await flush(i);
-        } else if (run < 0) run = i;
-      }
-      if (run >= 0) await flush(length);
+      await writeSkippingZeroes(fh, buf, length, at, o.sparse === true);
       spare.push(buf);
       o.onBytes?.(at + length);
     };
