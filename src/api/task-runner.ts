@@ -74,6 +74,20 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * A task of the previous run that its work did not outlive (an import rolled back at
+   * start), back under its ref as failed, so that a client that held it learns the outcome.
+   */
+  recordFailed(ref: Ref<'task'>, uuid: string, nameLabel: string, err: ApiError): void {
+    if (this.db.get('task', ref)) return;
+    const at = xapiDate(this.now());
+    this.db.create('task', ref, {
+      uuid: uuid || newUuid(), name_label: nameLabel, name_description: '', allowed_operations: [], created: at, finished: at,
+      status: 'failure', resident_on: this.hostRef(), progress: 1, error_info: err.toWire(), other_config: {},
+    });
+    this.finishedAt.set(ref, this.now().getTime());
+  }
+
   succeed(ref: Ref<'task'>, resultXml: string): void {
     this.finish(ref, { status: 'success', progress: 1, result: resultXml });
   }

@@ -24,6 +24,8 @@ import { longPollsEnded } from '../actions/event/index.js';
 import { ensurePool } from './first-start.js';
 import { HostHypervisor } from './hypervisor-process.js';
 import { reportDomains } from '../actions/host/domain-reconcile.js';
+import { rollBackAbandonedImports } from '../actions/vm/xva/xva-import-recovery.js';
+import { ApiError } from '../core/api-error.js';
 import { clearStaleVmOperations } from '../actions/vm/vm-operation-lock.js';
 import { keepVmAllowedOperations } from '../actions/vm/vm-allowed-ops-keeper.js';
 import { DEFAULT_DOM0_MEMORY, ensureControlDomain } from '../actions/host/control-domain.js';
@@ -157,6 +159,10 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   for (const [key, handler] of storage.resources(services)) resources.set(key, handler);
   for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log: logs.logger('rrd'), ...(pool.link ? { pool: pool.link } : {}) }, hypervisor)) resources.set(key, handler);
   await storage.start(services);
+  // An XVA import the previous run died in: everything it made goes, its task reports why.
+  for (const gone of await rollBackAbandonedImports(services, logs.logger('import'))) {
+    if (gone.rolledBack) tasks.recordFailed(gone.task, gone.taskUuid, 'VM import', new ApiError('IMPORT_ERROR', ['the toolstack stopped before the import finished; what it had made was removed']));
+  }
   const tls = await loadOrCreateTlsIdentity(o.dataDir, {
     ...(o.tlsCertFile ? { certFile: o.tlsCertFile } : {}),
     ...(o.tlsKeyFile ? { keyFile: o.tlsKeyFile } : {}),

@@ -60,7 +60,11 @@ export async function resync(ctx: ActionContext, srRef: Ref<'SR'>, sr: AttachedS
   await refreshSrSpace(ctx, srRef, sr);
 }
 
-export async function createVdi(ctx: ActionContext, spec: NewVdi): Promise<Ref<'VDI'>> {
+/**
+ * Makes a disk and its record. `uuid` is the new disk's when its SR is attached here (an
+ * import notes it before the file exists); a disk made on another host gets one there.
+ */
+export async function createVdi(ctx: ActionContext, spec: NewVdi, uuid?: string): Promise<Ref<'VDI'>> {
   const sr = mustRow(ctx, 'SR', spec.SR);
   // An ISO library holds only the media found in its directory, as on XenServer.
   if (sr.type === 'iso') throw new ApiError('SR_OPERATION_NOT_SUPPORTED', [spec.SR]);
@@ -70,7 +74,7 @@ export async function createVdi(ctx: ActionContext, spec: NewVdi): Promise<Ref<'
   const srCfg = sr.sm_config;
   const allocation = parseAllocation(spec.sm_config?.allocation, 'sm_config:allocation')
     ?? parseAllocation(srCfg.allocation, 'SR sm_config:allocation') ?? 'thin';
-  return onSrHost(ctx, spec.SR, 'VDI.create', [{ ...spec, type: spec.type ?? 'user' }], () => createHere(ctx, spec, allocation, newUuid()));
+  return onSrHost(ctx, spec.SR, 'VDI.create', [{ ...spec, type: spec.type ?? 'user' }], () => createHere(ctx, spec, allocation, uuid ?? newUuid()));
 }
 
 async function createHere(ctx: ActionContext, spec: NewVdi, allocation: 'thin' | 'thick', uuid: string): Promise<Ref<'VDI'>> {

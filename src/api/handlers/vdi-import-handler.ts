@@ -9,12 +9,13 @@
  */
 import { mkdir, open, rm } from 'node:fs/promises';
 import type { RecordOf } from '../../core/record-of.js';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ActionContext } from '../../core/action-context.js';
 import { copyBlocks, isZero, writeChanges } from '../../actions/vdi/block-copy.js';
-import { createVdi, onSr } from '../../actions/vdi/vdi-ops.js';
+import { createVdi, destroyVdi, onSr } from '../../actions/vdi/vdi-ops.js';
+import { importMark, marked, unmark } from '../../actions/vm/xva/xva-import-mark.js';
 import { attachedSr } from '../../actions/common/storage-access.js';
 import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
 import { ApiError } from '../../core/api-error.js';
@@ -175,7 +176,7 @@ async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
 }
 
 /** The disk to import into: the one named, or a new one on `sr_id` sized by the body. */
-async function target(d: TransferDeps, ctx: ActionContext, req: IncomingMessage, query: URLSearchParams, format: string): Promise<{ ref: Ref<'VDI'>; row: RecordOf<'VDI'> }> {
+async function target(d: TransferDeps, ctx: ActionContext, req: IncomingMessage, query: URLSearchParams, format: string): Promise<{ ref: Ref<'VDI'>; row: RecordOf<'VDI'>; made?: boolean }> {
   const named = vdiFromQuery(d, query);
   if (named) return named;
   const sr = query.get('sr_id');
@@ -183,28 +184,41 @@ async function target(d: TransferDeps, ctx: ActionContext, req: IncomingMessage,
   if (!sr || format !== 'raw' || length === undefined) throw new ApiError('INTERNAL_ERROR', ['Not enough info supplied to import']);
   const srRef = (isRef(sr) ? sr : d.db.refByUuid('SR', sr)) as Ref<'SR'> | undefined;
   if (!srRef || !d.db.get('SR', srRef)) throw new ApiError('HANDLE_INVALID', ['SR', sr]);
-  const ref = await createVdi(ctx, { SR: srRef, virtual_size: length, name_label: 'Imported VDI' });
-  return { ref, row: d.db.get('VDI', ref)! };
+  // Marked as an unfinished import's until the data is in: a crash before rolls it back at start.
+  const ref = await createVdi(ctx, { SR: srRef, virtual_size: length, name_label: 'Imported VDI', other_config: marked({}, importMark(ctx)) });
+  return { ref, row: d.db.get('VDI', ref)!, made: true };
 }
 
 export function createVdiImportHandler(d: TransferDeps): ResourceHandler {
   return (req, res, query) => runTransfer(d, req, res, query, 'vm-admin', 'VDI import', async ({ ctx }) => {
     const format = query.get('format') ?? 'raw';
     if (format !== 'raw' && format !== 'vhd') throw new ApiError('INTERNAL_ERROR', [`Unknown format ${format}`]);
-    const { ref, row } = await target(d, ctx, req, query, format);
-    if (row.read_only === true) throw new ApiError('VDI_READONLY', [ref]);
-    const openEnded = isOpenEndedUpload(req, Number(row.virtual_size));
-    if (openEnded) {
-      res.writeHead(200, { 'content-type': 'text/plain', 'task-id': ctx.task!.ref, connection: 'close' });
-      res.flushHeaders();
+    const { ref, row, made } = await target(d, ctx, req, query, format);
+    try {
+      await receiveInto(req, res, ctx, ref, row, format);
+    } catch (e) {
+      // A disk made for this import, which the client never learnt of, goes with it.
+      if (made) await destroyVdi(ctx, ref).catch(() => undefined);
+      throw e;
     }
-    await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
-      format === 'vhd' ? receiveVhd(req, dev, ref, row.SR, ctx, openEnded) : receiveRaw(req, dev, ref, ctx, openEnded));
-    // The data written changes the disk's and the SR's space figures.
-    await onSr(ctx, row.SR, async () => undefined);
-    if (cutShort.has(req)) throw new ApiError('VDI_IO_ERROR', ['the connection closed before the declared length']);
+    if (made) unmark(ctx, [['VDI', ref]]);
     if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 0, 'task-id': ctx.task!.ref });
     res.end();
     return `<value>${ref}</value>`;
   });
+}
+
+/** Writes the body into the disk; the reply is the caller's (after the disk is settled). */
+async function receiveInto(req: IncomingMessage, res: ServerResponse, ctx: ActionContext, ref: Ref<'VDI'>, row: RecordOf<'VDI'>, format: string): Promise<void> {
+  if (row.read_only === true) throw new ApiError('VDI_READONLY', [ref]);
+  const openEnded = isOpenEndedUpload(req, Number(row.virtual_size));
+  if (openEnded) {
+    res.writeHead(200, { 'content-type': 'text/plain', 'task-id': ctx.task!.ref, connection: 'close' });
+    res.flushHeaders();
+  }
+  await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
+    format === 'vhd' ? receiveVhd(req, dev, ref, row.SR, ctx, openEnded) : receiveRaw(req, dev, ref, ctx, openEnded));
+  // The data written changes the disk's and the SR's space figures.
+  await onSr(ctx, row.SR, async () => undefined);
+  if (cutShort.has(req)) throw new ApiError('VDI_IO_ERROR', ['the connection closed before the declared length']);
 }

@@ -26,6 +26,8 @@ import { importRecord } from './xva-records.js';
 import { ByteReader, tarEntries } from './xva-tar.js';
 import { XVA_CHUNK } from './xva-export.js';
 import { checksumMatches, checksumOfSuffix, type XvaChecksum } from './xva-checksum.js';
+import { crashPoint } from '../../../core/crash-point.js';
+import { importMark, marked, noteDisk, unmark, type ImportMark } from './xva-import-mark.js';
 
 export interface XvaImportOptions {
   /** SR for the disks (a ref or uuid). */
@@ -43,6 +45,7 @@ const bad = (why: string) => new ApiError('IMPORT_ERROR', [why]);
 
 /** What the import made so far, removed again if it fails. */
 class Made {
+  constructor(readonly mark: ImportMark) {}
   vm?: Ref<'VM'>;
   snapshots: Ref<'VM'>[] = [];
   vdis: Ref<'VDI'>[] = [];
@@ -52,6 +55,10 @@ class Made {
     for (const vdi of this.vdis) await destroyVdi(ctx, vdi).catch(() => undefined);
     for (const snap of this.snapshots) if (ctx.db.get('VM', snap)) ctx.db.remove('VM', snap);
     if (this.vm && ctx.db.get('VM', this.vm)) ctx.db.remove('VM', this.vm);
+  }
+  /** Every record made, each still carrying the import's mark until the end. */
+  records(): Array<readonly [string, Ref]> {
+    return [...this.rows, ...this.vdis.map((r) => ['VDI', r] as const), ...this.snapshots.map((r) => ['VM', r] as const), ...(this.vm ? [['VM', this.vm] as const] : [])];
   }
 }
 
@@ -78,7 +85,7 @@ function networkFor(ctx: ActionContext, o: OvaObject, made: Made): Ref<'network'
   if (byName) return byName[0];
   const ref = newRef<'network'>();
   const row = importRecord('network', o.snapshot, new Map());
-  ctx.db.create('network', ref, { ...row, uuid: newUuid(), bridge: `xapi-import-${ref.slice(-8)}` });
+  ctx.db.create('network', ref, { ...row, uuid: newUuid(), bridge: `xapi-import-${ref.slice(-8)}`, other_config: marked(row.other_config as Record<string, string> | undefined, made.mark) });
   made.rows.push(['network', ref]);
   return ref;
 }
@@ -114,7 +121,10 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
     const vm = newRef<'VM'>();
     for (const f of ['parent', 'snapshot_of', 'suspend_VDI', 'affinity']) vmRow[f] = NULL_REF;
     // A snapshot comes back halted: a checkpoint's memory image is not part of the archive.
-    ctx.db.create('VM', vm, { ...vmRow, uuid, power_state: 'Halted', ...(snapshotOf ? snapshotFields(x, snapshotOf, ids) : {}) });
+    ctx.db.create('VM', vm, {
+      ...vmRow, uuid, power_state: 'Halted', other_config: marked(vmRow.other_config as Record<string, string> | undefined, made.mark),
+      ...(snapshotOf ? snapshotFields(x, snapshotOf, ids) : {}),
+    });
     if (snapshotOf) made.snapshots.push(vm);
     else made.vm = vm;
     ids.set(x.id, vm);
@@ -132,11 +142,14 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
           const rec = importRecord('VDI', vdiObj.snapshot, ids);
           const srObj = byId.get(String(vdiObj.snapshot.SR ?? ''));
           const sr = resolveSr(ctx, o.sr, srObj?.snapshot as Row | undefined);
+          // Noted before the file exists: a crash between the file and its record leaves a file to find.
+          const uuid = newUuid();
+          noteDisk(ctx, vm, String(ctx.db.get('SR', sr)?.uuid ?? ''), uuid);
           vdi = await createVdi(ctx, {
             SR: sr, virtual_size: size, name_label: String(rec.name_label ?? ''), name_description: String(rec.name_description ?? ''),
             ...(rec.type ? { type: String(rec.type) } : {}), sharable: rec.sharable === true,
-            other_config: rec.other_config ?? {}, tags: rec.tags ?? [],
-          });
+            other_config: marked(rec.other_config as Record<string, string> | undefined, made.mark), tags: rec.tags ?? [],
+          }, uuid);
           made.vdis.push(vdi);
           if (snapshotOf && isSnapshot(vdiObj)) ctx.db.update('VDI', vdi, snapshotFields(vdiObj, '', ids));
           disks.set(vdiId, { ref: vdi, row: ctx.db.get('VDI', vdi)! });
@@ -145,14 +158,17 @@ async function makeRecords(ctx: ActionContext, objects: OvaObject[], o: XvaImpor
       }
       const rec = importRecord('VBD', vbdObj.snapshot, ids);
       const empty = vdi === undefined;
-      const ref = createVbd(ctx, { ...rec, VM: vm, VDI: vdi ?? NULL_REF, empty, ...(empty && rec.type === 'Disk' ? { type: 'CD', mode: 'RO' } : {}) });
+      const ref = createVbd(ctx, {
+        ...rec, VM: vm, VDI: vdi ?? NULL_REF, empty, other_config: marked(rec.other_config as Record<string, string> | undefined, made.mark),
+        ...(empty && rec.type === 'Disk' ? { type: 'CD', mode: 'RO' } : {}),
+      });
       made.rows.push(['VBD', ref]);
     }
     for (const vifObj of objects.filter((y) => y.cls === 'VIF' && String(y.snapshot.VM) === x.id)) {
       const netObj = byId.get(String(vifObj.snapshot.network ?? ''));
       if (!netObj) throw bad(`interface ${vifObj.id} names no network of the archive`);
       const rec = importRecord('VIF', vifObj.snapshot, ids);
-      const ref = createVif(ctx, { ...rec, VM: vm, network: networkFor(ctx, netObj, made) });
+      const ref = createVif(ctx, { ...rec, VM: vm, network: networkFor(ctx, netObj, made), other_config: marked(rec.other_config as Record<string, string> | undefined, made.mark) });
       made.rows.push(['VIF', ref]);
     }
     return vm;
@@ -232,7 +248,7 @@ class Window {
 export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>, o: XvaImportOptions = {}): Promise<Ref<'VM'>> {
   const reader = new ByteReader(body);
   const entries = tarEntries(reader);
-  const made = new Made();
+  const made = new Made(importMark(ctx));
   const open = new Map<string, BlockDevice>();
   // Pieces in flight (each being verified and written) while the next streams in.
   const window = new Window(3);
@@ -245,6 +261,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
     if (first.value.size > MAX_OVA_XML) throw bad('ova.xml is too large');
     const doc = parseOvaXml((await reader.exactly(first.value.size, 'ova.xml')).toString('utf8'));
     const disks = await makeRecords(ctx, doc.objects, o, made);
+    crashPoint('xva-import.records-made');
     let pending: Pending | undefined;
     let gather: Gather | undefined;
     const deviceOf = async (id: string): Promise<{ dev: BlockDevice; ref: Ref<'VDI'> }> => {
@@ -293,6 +310,7 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
             storageCall(() => settleAllWrites(runs.map((r) => dev.write(base + r.at, g.buf.subarray(r.at, r.at + r.length))))),
           ]);
           if (sums.some((ok) => !ok)) throw new ApiError('IMPORT_ERROR_SOME_CHECKSUMS_FAILED', []);
+          crashPoint('xva-import.piece-written');
         } finally {
           spare.push(g.buf);
         }
@@ -342,6 +360,9 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>,
     }
     // The data written changes the disks' and SRs' space figures.
     for (const sr of new Set([...disks.values()].map((d) => d.row.SR))) await onSr(ctx, sr, async () => undefined);
+    crashPoint('xva-import.data-written');
+    // The point of no return: until the marks go, a crash rolls the import back at the next start.
+    unmark(ctx, made.records());
     return made.vm!;
   } catch (e) {
     await window.drain().catch(() => undefined);
