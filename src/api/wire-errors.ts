@@ -11,7 +11,7 @@
  */
 import { ApiError, toApiError } from '../core/api-error.js';
 import {
-  SrFullError, SrNotAttachedError, SrOperationUnsupportedError, StorageBackendError, StorageError, StorageValueError,
+  ImageTruncatedError, SrFullError, SrNotAttachedError, SrOperationUnsupportedError, StorageBackendError, StorageError, StorageValueError,
   UnknownSrDriverError, VdiInUseError, VdiMissingError, VdiReadOnlyError, VdiUuidInvalidError,
 } from '../core/ports/storage-errors.js';
 
@@ -29,6 +29,7 @@ export function apiErrorFromStorage(e: StorageError): ApiError {
   if (e instanceof SrOperationUnsupportedError) return new ApiError('SR_OPERATION_NOT_SUPPORTED', [e.operation]);
   if (e instanceof UnknownSrDriverError) return new ApiError('SR_UNKNOWN_DRIVER', [e.type]);
   if (e instanceof StorageValueError) return new ApiError('INVALID_VALUE', [e.field, e.value]);
+  if (e instanceof ImageTruncatedError) return new ApiError('VDI_IO_ERROR', [e.message]);
   if (e instanceof VdiUuidInvalidError) return new ApiError('UUID_INVALID', ['VDI', e.uuid]);
   return new ApiError('INTERNAL_ERROR', [e.message]);
 }

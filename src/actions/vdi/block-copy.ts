@@ -71,7 +71,7 @@ export async function writeChanges(dst: BlockDevice, offset: number, data: Buffe
 }
 
 /** Makes `dst` read as zeroes over the range, touching only what it stores there. */
-async function zeroRange(dst: BlockDevice, offset: number, length: number): Promise<void> {
+export async function zeroRange(dst: BlockDevice, offset: number, length: number): Promise<void> {
   for (const e of await dst.blockStatus(offset, length)) {
     if (!e.zero) await dst.writeZeroes(e.offset, e.length, { mayTrim: true });
   }

@@ -3,8 +3,9 @@
  * `PUT /import_raw_vdi?vdi=&session_id=&task_id=&format=raw|vhd`: writes a disk image into
  * a VDI. Raw bodies are streamed in 2 MiB chunks (one received while the one before goes to
  * the disk) and only the 4 KiB pages that change the disk are written, so importing a sparse image into a thin disk stores only its data, and
- * re-importing content a snapshot already shares takes no new space. A VHD body (fixed or dynamic) is spooled to a temporary file and its stored
- * blocks copied. Without `vdi=`, a raw import with `sr_id=` and a known length makes a new
+ * re-importing content a snapshot already shares takes no new space. A VHD body (fixed or
+ * dynamic) is read as it arrives and its blocks written the same way; only a VHD whose
+ * blocks come before its BAT is spooled to a temporary file first. Without `vdi=`, a raw import with `sr_id=` and a known length makes a new
  * disk of that size first. The task's result is the VDI's ref.
  */
 import { mkdir, open, rm } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ActionContext } from '../../core/action-context.js';
-import { copyBlocks, isZero, writeChanges } from '../../actions/vdi/block-copy.js';
+import { copyBlocks, isZero, writeChanges, zeroRange } from '../../actions/vdi/block-copy.js';
 import { createVdi, destroyVdi, onSr } from '../../actions/vdi/vdi-ops.js';
 import { importMark, marked, unmark } from '../../actions/vm/xva/xva-import-mark.js';
 import { attachedSr } from '../../actions/common/storage-access.js';
@@ -112,11 +113,11 @@ const SPOOL_BATCH = 4 * 1024 * 1024;
 const SPOOL_PIECE = 64 * 1024;
 
 /**
- * Spools the body to a sparse temporary file (64 KiB runs of zeroes become holes). The
+ * Spools a body to a sparse temporary file (64 KiB runs of zeroes become holes). The
  * body's pieces (16 KiB over TLS) are gathered into 4 MiB batches first: a file write per
  * piece cost a thread-pool round trip each.
  */
-async function spool(req: IncomingMessage, path: string, openEnded: boolean): Promise<void> {
+async function spool(body: AsyncIterable<Buffer>, path: string): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
   try {
     const batch = Buffer.allocUnsafeSlow(SPOOL_BATCH);
@@ -138,7 +139,7 @@ async function spool(req: IncomingMessage, path: string, openEnded: boolean): Pr
       pos += fill;
       fill = 0;
     };
-    for await (const chunk of bodyOf(req, openEnded)) {
+    for await (const chunk of body) {
       for (let at = 0; at < chunk.length;) {
         const n = chunk.copy(batch, fill, at);
         fill += n;
@@ -153,15 +154,19 @@ async function spool(req: IncomingMessage, path: string, openEnded: boolean): Pr
   }
 }
 
-async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
+/**
+ * A VHD whose layout cannot be read in one pass (its BAT after its blocks, say): the whole
+ * body is stored in a temporary file first, then the file's stored blocks are copied.
+ */
+async function importSpooled(body: AsyncIterable<Buffer>, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext): Promise<void> {
   const dir = join(ctx.services.dataDir, 'tmp');
   await mkdir(dir, { recursive: true });
   const path = join(dir, `import-${randomBytes(8).toString('hex')}.vhd`);
   try {
-    await spool(req, path, openEnded);
+    await spool(body, path);
     const f = await attachedSr(ctx, sr).openVhd(path);
     try {
-      if (f.isDifferencing) throw new ApiError('INVALID_VALUE', ['format', 'a differencing VHD cannot be imported without its parent']);
+      if (f.isDifferencing) throw differencing();
       if (f.size > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(f.size)]);
       await copyBlocks(f, dev, {
         signal: ctx.task!.signal,
@@ -173,6 +178,54 @@ async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
   } finally {
     await rm(path, { force: true });
   }
+}
+
+const differencing = () => new ApiError('INVALID_VALUE', ['format', 'a differencing VHD cannot be imported without its parent']);
+
+/**
+ * A VHD body written to the disk as it arrives, without a temporary copy: the storage reads
+ * the format (footer copy, header, BAT, then each block) and hands out the disk's pieces;
+ * one piece goes to the disk (only the pages that change it, as for raw) while the next is
+ * received. Ranges the image does not hold are made to read as zeroes. A body whose layout
+ * cannot be read in one pass is spooled instead.
+ */
+async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
+  const total = declaredLength(req);
+  const scratch = Buffer.allocUnsafeSlow(CHUNK);
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for await (const ev of attachedSr(ctx, sr).readVhdStream(bodyOf(req, openEnded))) {
+      if (ev.kind === 'data') {
+        try {
+          ctx.task?.signal.throwIfAborted();
+          await writing; // one piece on its way to the disk at a time
+        } catch (e) {
+          ev.release();
+          throw e;
+        }
+        writing = putChunk(dev, vdi, ev.offset, ev.data, scratch).finally(() => ev.release());
+        writing.catch(() => undefined); // surfaces at the next piece or at the end
+        const progress = ev.progress ?? (total && !openEnded ? (ev.offset + ev.data.length) / total : undefined);
+        if (progress !== undefined) ctx.task?.setProgress(Math.min(1, progress));
+        continue;
+      }
+      await writing;
+      if (ev.kind === 'disk') {
+        if (ev.isDifferencing) throw differencing();
+        if (ev.size !== undefined && ev.size > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(ev.size)]);
+      } else if (ev.kind === 'zero') {
+        await zeroRange(dev, ev.offset, ev.length);
+      } else {
+        await importSpooled(ev.body, dev, vdi, sr, ctx);
+        return;
+      }
+    }
+  } catch (e) {
+    await writing.catch(() => undefined); // no write left running on the device being closed
+    throw e;
+  }
+  await writing;
+  await dev.flush();
 }
 
 /** The disk to import into: the one named, or a new one on `sr_id` sized by the body. */

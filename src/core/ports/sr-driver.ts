@@ -101,6 +101,28 @@ export interface VhdSource extends Pick<BlockDevice, 'size' | 'read' | 'blockSta
   close(): Promise<void>;
 }
 
+/**
+ * What a VHD body read as it arrives yields, in order: first `disk` (before any data), then
+ * `data` and `zero` pieces for the disk in any order, each range at most once. A `data`
+ * piece's buffer is the reader's: call `release` once it is written (the reader waits for a
+ * buffer before reading on, so the consumer may write one piece while the next arrives, but
+ * must release pieces as it finishes them). `spool` instead says the body cannot be read
+ * in one pass (its metadata or blocks are not in stream order): `body` is the whole body
+ * from its first byte, to be stored and opened as a file. The iteration ends without error
+ * only once the footer at the end has been checked.
+ */
+export type VhdStreamEvent =
+  | {
+    readonly kind: 'disk';
+    /** Virtual size; unknown (undefined) for a fixed VHD until its footer, at the end. */
+    readonly size: number | undefined;
+    /** A differencing image needs its parent, which an import does not have. */
+    readonly isDifferencing: boolean;
+  }
+  | { readonly kind: 'data'; readonly offset: number; readonly data: Buffer; readonly progress?: number; release(): void }
+  | { readonly kind: 'zero'; readonly offset: number; readonly length: number }
+  | { readonly kind: 'spool'; readonly reason: string; readonly body: AsyncIterable<Buffer> };
+
 export interface AttachedSr {
   readonly srUuid: string;
   stat(): Promise<SrStat>;
@@ -128,6 +150,12 @@ export interface AttachedSr {
    * fails with `INVALID_VALUE [format, reason]`.
    */
   openVhd(path: string): Promise<VhdSource>;
+  /**
+   * Reads a VHD body as it arrives (VDI import), without storing it first. A body that is
+   * not a valid VHD fails with `INVALID_VALUE [format, reason]`, one that ends too early
+   * with `VDI_IO_ERROR`.
+   */
+  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent>;
 }
 
 export interface SrDriver {

@@ -86,6 +86,13 @@ export class StorageValueError extends StorageError {
   }
 }
 
+/** A disk image (an import's body) that ends before its own structures say it does. */
+export class ImageTruncatedError extends StorageError {
+  constructor(readonly reason: string) {
+    super(`the disk image is cut short: ${reason}`);
+  }
+}
+
 /** A disk uuid that is not a uuid (it would name a file outside the SR). */
 export class VdiUuidInvalidError extends StorageError {
   constructor(readonly uuid: string) {

@@ -10,9 +10,9 @@
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { IscsiCredentials, IscsiInitiator } from '../../core/ports/iscsi-initiator.js';
 import type {
-  AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource,
+  AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource, VhdStreamEvent,
 } from '../../core/ports/sr-driver.js';
-import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
+import { openVhdSource, vhdImageOf, vhdStreamEvents } from '../vhd/vhd-image.js';
 import { arrayError, vdiInUse, vdiMissing } from '../array/array-errors.js';
 import type { EqlClient, EqlVolume } from './eql-client.js';
 import type { EqlDeviceConfig } from './eql-device-config.js';
@@ -351,6 +351,10 @@ export class EqualLogicSr implements AttachedSr {
 
   openVhd(path: string): Promise<VhdSource> {
     return openVhdSource(path);
+  }
+
+  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent> {
+    return vhdStreamEvents(body);
   }
 
   async detach(): Promise<void> {

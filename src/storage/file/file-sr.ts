@@ -17,10 +17,10 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SrNotAttachedError, StorageError, VdiInUseError, VdiReadOnlyError } from '../../core/ports/storage-errors.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
-import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
 import { VhdError } from '../vhd/index.js';
 import { VhdBlockDevice } from '../vhd/vhd-block-device.js';
-import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
+import { openVhdSource, vhdImageOf, vhdStreamEvents } from '../vhd/vhd-image.js';
 import { ActiveDisk } from './active-disk.js';
 import { ActivityMarkers } from './activity-markers.js';
 import { allocatedBytes } from './durable-fs.js';
@@ -306,5 +306,9 @@ export class FileSr implements AttachedSr {
 
   openVhd(path: string): Promise<VhdSource> {
     return openVhdSource(path);
+  }
+
+  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent> {
+    return vhdStreamEvents(body);
   }
 }

@@ -133,6 +133,7 @@ class AttachedIsoSr implements AttachedSr {
   }
   exportVhd(): Promise<never> { return notSupported('VHD export'); }
   openVhd(): Promise<never> { return notSupported('VHD import'); }
+  readVhdStream(): AsyncIterable<never> { return notSupported('VHD import'); }
 }
 
 export class IsoSrDriver implements SrDriver {

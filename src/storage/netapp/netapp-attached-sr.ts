@@ -14,8 +14,8 @@
  */
 import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
 import type { IscsiInitiator, IscsiLunDevice } from '../../core/ports/iscsi-initiator.js';
-import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource } from '../../core/ports/sr-driver.js';
-import { openVhdSource, vhdImageOf } from '../vhd/vhd-image.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
+import { openVhdSource, vhdImageOf, vhdStreamEvents } from '../vhd/vhd-image.js';
 import { legacyLunName, legacyVdiUuid, parseLegacyLunName, parseLegacyRecord } from '../array/legacy-storagelink.js';
 import type { LunRec, NetappVolume } from './netapp-array.js';
 import { netappError, onArray } from './netapp-errors.js';
@@ -277,6 +277,10 @@ export class NetappAttachedSr implements AttachedSr {
 
   openVhd(path: string): Promise<VhdSource> {
     return openVhdSource(path);
+  }
+
+  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent> {
+    return vhdStreamEvents(body);
   }
 }
 
