@@ -12,8 +12,10 @@ type Suite = (opts: Record<string, string>) => Promise<SuiteResult>;
 
 const suites: Record<string, { usage: string; run: Suite }> = {
   load: {
-    usage: '--clients=200 --seconds=60',
-    run: async (o) => (await import('./load.js')).runLoad({ clients: intOption(o, 'clients', 200), seconds: intOption(o, 'seconds', 60) }),
+    usage: '--clients=200 --seconds=60 [--warmup=10]',
+    run: async (o) => (await import('./load.js')).runLoad({
+      clients: intOption(o, 'clients', 200), seconds: intOption(o, 'seconds', 60), warmupSeconds: o.warmup ? intOption(o, 'warmup', 10) : undefined,
+    }),
   },
   fuzz: {
     usage: '--seconds=30 [--runs=N] [--seed=N] [--targets=vhd,xmlrpc,jsonrpc,xe-argv,update-archive,nbd-handshake]',

@@ -14,5 +14,8 @@ describe('torture: load (short run)', () => {
     assert.deepEqual(r.failures, [], formatResult(r));
     const requests = r.figures.find(([l]) => l === 'requests');
     assert.ok(requests && Number(String(requests[1]).split(' ')[0]) > 0, formatResult(r));
+    // The memory probe answered at warm-up and at the end (the 10 % bound is judged on runs of 20 s or more).
+    const kept = r.figures.find(([l]) => l === 'server retained');
+    assert.match(String(kept?.[1]), /^RSS \d+\.\d MiB -> \d+\.\d MiB/, formatResult(r));
   });
 });
