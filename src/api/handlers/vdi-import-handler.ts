@@ -193,8 +193,9 @@ async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
   const total = declaredLength(req);
   const scratch = Buffer.allocUnsafeSlow(CHUNK);
   let writing: Promise<void> = Promise.resolve();
+  const body = bodyOf(req, openEnded);
   try {
-    for await (const ev of attachedSr(ctx, sr).readVhdStream(bodyOf(req, openEnded))) {
+    for await (const ev of attachedSr(ctx, sr).readVhdStream(body)) {
       if (ev.kind === 'data') {
         try {
           ctx.task?.signal.throwIfAborted();
@@ -222,10 +223,22 @@ async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
     }
   } catch (e) {
     await writing.catch(() => undefined); // no write left running on the device being closed
+    // A refusal can come after the first sector: the client, still sending, would get a reset
+    // instead of the answer. What it still sends is read and dropped (an open-ended upload
+    // has had its answer already, and is cut).
+    if (!openEnded) await drain(body);
     throw e;
   }
   await writing;
   await dev.flush();
+}
+
+async function drain(body: AsyncIterable<Buffer>): Promise<void> {
+  try {
+    for await (const _ of body) { /* dropped */ }
+  } catch {
+    // The client went away: nothing left to read.
+  }
 }
 
 /** The disk to import into: the one named, or a new one on `sr_id` sized by the body. */
