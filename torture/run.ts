@@ -33,7 +33,7 @@ const suites: Record<string, { usage: string; run: Suite }> = {
     }),
   },
   crash: {
-    usage: '--storage=200 --toolstack=28 --rolling=3 [--seed=N] [--concurrency=2] [--ops=snapshot,clone,revert,destroy+gc,import,nbd-write,patch-apply]',
+    usage: '--storage=200 --toolstack=28 --rolling=3 [--seed=N] [--concurrency=2] [--ops=snapshot,clone,revert,destroy+gc,import,xva-import,nbd-write,patch-apply]',
     run: async (o) => (await import('./crash/crash-suite.js')).runCrash({
       storageTrials: o.storage === '0' ? 0 : intOption(o, 'storage', 200), toolstackTrials: o.toolstack === '0' ? 0 : intOption(o, 'toolstack', 28),
       rollingTrials: o.rolling === '0' ? 0 : intOption(o, 'rolling', 3),

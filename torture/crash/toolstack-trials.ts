@@ -2,7 +2,8 @@
  * @module
  * Crash trials of a whole toolstack: a real `bin/islet server` holds a VM with a disk,
  * snapshots and clones of it; each trial starts one XenAPI operation (VM.snapshot,
- * VM.clone, VM.revert, VDI.destroy + SR GC/coalesce, a raw import over HTTP, a write
+ * VM.clone, VM.revert, VDI.destroy + SR GC/coalesce, a raw import over HTTP, an XVA import
+ * of the VM (its own crash points, and after a cut no VM or record of it is left), a write
  * through NBD with nbdcopy, a signed update's upload and `pool_patch.apply`) and, in turn,
  * the toolstack, the hypervisor simulator alone, or the whole host (both) dies by SIGKILL:
  * the toolstack either at a storage crash point (`ISLET_CRASH_AT`, set when the server was
@@ -16,7 +17,9 @@
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,8 +37,10 @@ const PASSWORD = 'torture-crash-pw';
 /** Storage crash points each operation passes (see src/storage/file); import has none of its own. */
 const SNAP = ['snapshot.linked', 'snapshot.base-marked', 'snapshot.leaf-replaced', 'snapshot.created', 'journal.snapshot.start', 'journal.snapshot.done'];
 const GC = ['destroy.unlinked', 'coalesce.copied', 'coalesce.relinked', 'coalesce.removed', 'leaf.copied', 'leaf.unhidden', 'leaf.renamed', 'gc.removed'];
-const POINTS: Record<string, string[]> = { snapshot: SNAP, clone: SNAP, revert: SNAP, 'destroy+gc': GC, import: [], 'nbd-write': [], 'patch-apply': [] };
-const OPS = ['snapshot', 'clone', 'revert', 'destroy+gc', 'import', 'nbd-write', 'patch-apply'] as const;
+/** An XVA import's own points (src/actions/vm/xva): records made, a piece of disk data written, all data in. */
+const XVA = ['xva-import.records-made', 'xva-import.piece-written', 'xva-import.data-written'];
+const POINTS: Record<string, string[]> = { snapshot: SNAP, clone: SNAP, revert: SNAP, 'destroy+gc': GC, import: [], 'xva-import': XVA, 'nbd-write': [], 'patch-apply': [] };
+const OPS = ['snapshot', 'clone', 'revert', 'destroy+gc', 'import', 'xva-import', 'nbd-write', 'patch-apply'] as const;
 type Op = (typeof OPS)[number];
 
 interface World {
@@ -53,6 +58,8 @@ interface World {
   scratch: string;
   /** Builds signed updates the server trusts. */
   updates: UpdateFixture;
+  /** The VM exported as an XVA (made before the first XVA import trial) and its disk's content. */
+  xva?: { path: string; sha: string };
   /** The update being applied when a crash cut it, to be applied again. */
   pendingPatch?: { name: string; path: string };
 }
@@ -128,6 +135,14 @@ async function operate(w: World, op: Op, rng: Rng): Promise<{ settle: (w: World)
       const data = pattern(w.n++, 8 * MiB);
       await importImage(api, disk, data);
       return { settle: async (x) => { x.expected.set(diskUuid, sha(data)); }, target: { vm: w.vm, before: current, after: sha(data) } };
+    }
+    case 'xva-import': {
+      const xva = w.xva!;
+      const task = String(await api.call('task.create', 'torture XVA import', ''));
+      await api.putFile('/import', { task_id: task, sr_id: w.sr }, { path: xva.path });
+      const vm = String(await api.waitTask(task));
+      await api.call('task.destroy', task);
+      return { settle: async (x) => { x.expected.set(await uuidOf(x.api, await diskOf(x.api, vm)), xva.sha); } };
     }
     case 'nbd-write': {
       if (!disk) throw new Error('the VM has no disk to write to');
@@ -206,7 +221,7 @@ export async function toolstackTrials(n: number, rng: Rng, only?: readonly strin
     for (let t = 0; t < n; t++) {
       // Every operation in turn (a snapshot first, whatever comes next needs one); the kill is random.
       const ops = only?.length ? OPS.filter((o) => only.includes(o)) : OPS;
-      const op: Op = w.snapshots.length === 0 && ops.some((o) => o !== 'patch-apply' && o !== 'import' && o !== 'nbd-write') ? 'snapshot' : ops[t % ops.length]!;
+      const op: Op = w.snapshots.length === 0 && ops.some((o) => o !== 'patch-apply' && o !== 'import' && o !== 'xva-import' && o !== 'nbd-write') ? 'snapshot' : ops[t % ops.length]!;
       // What dies: the toolstack (most trials), the hypervisor simulator alone, or the whole
       // host (both at once). Only the toolstack has named crash points.
       const victim = VICTIMS[t % VICTIMS.length]!;
@@ -225,6 +240,12 @@ export async function toolstackTrials(n: number, rng: Rng, only?: readonly strin
       w.api = await connect(w.islet);
       let flux: string | undefined;
       if (op === 'import' || op === 'nbd-write') flux = await uuidOf(w.api, await diskOf(w.api, w.vm));
+      if (op === 'xva-import' && !w.xva) {
+        const path = join(w.scratch, 'vm.xva');
+        await pipeline(await w.api.getFile('/export', { uuid: String(await w.api.call('VM.get_uuid', w.vm)) }), createWriteStream(path));
+        w.xva = { path, sha: w.expected.get(await uuidOf(w.api, await diskOf(w.api, w.vm)))! };
+      }
+      const vmsBefore = ((await w.api.call('VM.get_all')) as string[]).length;
       if (op === 'revert') {
         // The VM's disk is replaced by a revert: whether the old one is still there after a
         // crash depends on when it came; its successor is what the checks follow.
@@ -244,7 +265,11 @@ export async function toolstackTrials(n: number, rng: Rng, only?: readonly strin
         if (victim !== 'hypervisor') await w.islet.kill9();
       }
       await running;
-      if (w.islet.child.signalCode === 'SIGKILL' && (point || !outcome)) died++;
+      // The operation's connection may break before the process's exit is seen: wait for it.
+      for (let i = 0; !outcome && victim !== 'hypervisor' && i < 50 && w.islet.child.exitCode === null && w.islet.child.signalCode === null; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (w.islet.child.signalCode === 'SIGKILL' && !outcome) died++;
       if (point && w.islet.child.exitCode === null && w.islet.child.signalCode === null) await w.islet.kill9();
       // The toolstack outlived its hypervisor: the host is restarted on the same data, as an
       // administrator would after the crash.
@@ -262,6 +287,16 @@ export async function toolstackTrials(n: number, rng: Rng, only?: readonly strin
         if (!completed && uuid === flux) continue; // checked after the retry below
         if (got === undefined && !completed && op === 'destroy+gc') continue;
         fail(`VDI ${uuid} reads ${got ?? 'nothing (gone)'}, expected ${want.slice(0, 12)}`);
+      }
+      // An import cut short is rolled back: none of its VMs, no record still marked as an import's.
+      if (!completed && op === 'xva-import') {
+        const vms = ((await w.api.call('VM.get_all')) as string[]).length;
+        if (vms !== vmsBefore) fail(`${vms - vmsBefore} VMs of the cut import are left`);
+      }
+      for (const cls of ['VM', 'VDI']) {
+        const recs = (await w.api.call(`${cls}.get_all_records`)) as Record<string, { other_config: Record<string, string> }>;
+        const marked = Object.values(recs).filter((r) => r.other_config.islet_import_task).length;
+        if (marked) fail(`${marked} ${cls} records still marked as an unfinished import's`);
       }
       // No task left pending once recovery settled.
       let pending: string[] = [];
