@@ -6,13 +6,15 @@
  * VDI through the host's NBD server (enabled by giving the network an `insecure_nbd`
  * purpose), all in one run. Prints each path's MB/s (median of the rounds), its ratio to
  * nbdcopy in the same direction (goal ≥ 0.8) and xe's ratio to curl (goal ≥ 0.9).
- * Every export is compared with the source, so a fast wrong copy fails the bench.
+ * Also prints CPU seconds per GiB of the server and of the client tool for each path (steadier
+ * than wall time on a shared machine). Every export is compared with the source, so a fast
+ * wrong copy fails the bench.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exec, haveTools, median, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
+import { cpuSeconds, exec, haveTools, median, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
 import { vhdFromRaw } from './vhd-fixtures.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -30,6 +32,17 @@ async function rpc(url: string, method: string, ...params: unknown[]): Promise<a
 
 function mbps(bytes: number, seconds: number): string {
   return `${(bytes / 1e6 / seconds).toFixed(0).padStart(5)} MB/s`;
+}
+
+/**
+ * CPU seconds of this process's finished children (user + system): every tool a path runs
+ * (xe, curl, nbdcopy) is waited for, so the difference around one path is that path's
+ * client CPU. CLK_TCK is 100 on Linux.
+ */
+async function childCpu(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
 }
 
 function mark(r: number, goal: number): string {
@@ -75,9 +88,10 @@ export async function run(): Promise<void> {
     const [network] = await rpc(url, 'network.get_all', s);
     await rpc(url, 'network.add_purpose', s, network, 'insecure_nbd');
     // TLS on both sides unless BENCH_PLAIN=1 (then xe --nossl and curl over http): like with like.
+    // xe never uses TLS to 127.0.0.1 (as xe on a host's own console), so it is given `localhost`.
     const plain = process.env.BENCH_PLAIN === '1';
     const base = plain ? url : url.replace(/^http:/, 'https:');
-    const xe = (...args: string[]) => exec(process.execPath, [join(root, 'bin', 'xe'), '-s', '127.0.0.1', '-p', port, '-pw', PW, ...(plain ? ['--nossl'] : []), ...args],
+    const xe = (...args: string[]) => exec(process.execPath, [join(root, 'bin', 'xe'), '-s', plain ? '127.0.0.1' : 'localhost', '-p', port, '-pw', PW, ...(plain ? ['--nossl'] : []), ...args],
       { maxBuffer: 1 << 20 });
     const nbdUri = async (): Promise<string> => {
       const [info] = await rpc(url, 'VDI.get_nbd_info', s, vdi);
@@ -110,15 +124,23 @@ export async function run(): Promise<void> {
     const only = process.env.BENCH_ONLY;
     if (only) paths.splice(0, paths.length, ...paths.filter((p) => p.ref === 'nbdcopy' || p.name.includes(only)));
     const times = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+    // CPU seconds per GiB moved: the server's (the islet process, NBD server included) and the client's.
+    const cpu = new Map<string, { server: number[]; client: number[] }>(paths.map((p) => [p.name, { server: [], client: [] }]));
     console.log(`transfer: ${plain ? 'plain HTTP' : 'HTTPS'} for xe and curl; ${mib} MiB of random data, one VDI on the local file SR of an islet server, median of ${rounds} rounds (+1 warm-up)`);
     await exec('nbdcopy', ['--flush', src, await nbdUri()]); // the disk holds the data before any export runs
     for (let i = 0; i <= rounds; i++) {
       const order = i % 2 ? [...paths].reverse() : paths;
       for (const p of order) {
         await rm(out, { force: true });
+        const [s0, c0] = [await cpuSeconds(islet.pid!), await childCpu()];
         const t = await timed(p.go);
+        const [s1, c1] = [await cpuSeconds(islet.pid!), await childCpu()];
         if (p.dir === 'export') await same(p.name, out, p.format);
-        if (i > 0) times.get(p.name)!.push(t);
+        if (i > 0) {
+          times.get(p.name)!.push(t);
+          cpu.get(p.name)!.server.push((s1 - s0) / (size / 2 ** 30));
+          cpu.get(p.name)!.client.push((c1 - c0) / (size / 2 ** 30));
+        }
       }
     }
     await rm(out, { force: true });
@@ -131,6 +153,8 @@ export async function run(): Promise<void> {
         const c = med(`curl ${p.dir === 'import' ? 'PUT import' : 'GET export'} ${p.format}`);
         line += `  xe/curl ${mark(c / t, 0.9)}`;
       }
+      const c = cpu.get(p.name)!;
+      line += `  CPU s/GiB server ${median(c.server).toFixed(2)} client ${median(c.client).toFixed(2)}`;
       console.log(line);
     }
   } finally {

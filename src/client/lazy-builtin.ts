@@ -8,6 +8,7 @@
  */
 import type httpsModule from 'node:https';
 import type osModule from 'node:os';
+import type tlsModule from 'node:tls';
 
 // process.getBuiltinModule (Node 20.16, hence `engines`) rather than createRequire: loading
 // node:module for it would cost about what the lazy loading saves.
@@ -15,6 +16,7 @@ const load = <T>(id: string): T => process.getBuiltinModule(id) as T;
 
 let httpsLoaded: typeof httpsModule | undefined;
 let osLoaded: typeof osModule | undefined;
+let tlsLoaded: typeof tlsModule | undefined;
 
 export function https(): typeof httpsModule {
   httpsLoaded ??= load<typeof httpsModule>('node:https');
@@ -24,4 +26,9 @@ export function https(): typeof httpsModule {
 export function os(): typeof osModule {
   osLoaded ??= load<typeof osModule>('node:os');
   return osLoaded;
+}
+
+export function tls(): typeof tlsModule {
+  tlsLoaded ??= load<typeof tlsModule>('node:tls');
+  return tlsLoaded;
 }

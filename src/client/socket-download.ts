@@ -1,18 +1,22 @@
 /**
  * @module
- * An HTTP GET over plain TCP whose body goes straight into a file, for `xe vm-export` to a
- * server on `http:`. Node's HTTP client hands the body over as 64 KiB buffers, each through
- * the parser, a stream push and an iterator step, and each copied again into the write
- * batch: for a disk-sized body that costs several times the CPU of the transfer itself.
- * Here the socket reads (`onread`) land directly in the 8 MiB batch buffers that are
- * written to the file, one write in flight while the next buffer fills; the socket pauses
- * while no buffer is free. The body may be delimited by the connection's end (as xapi's
- * exports are), by `Content-Length`, or chunked (decoded in place). Redirects to another
- * `http:` host are followed; any other status fails with the server's text.
+ * An HTTP GET whose body goes straight into a file, over plain TCP or TLS, for `xe
+ * vdi-export` and `xe vm-export`. Node's HTTP client hands the body over as 16–64 KiB
+ * buffers, each through the parser, a stream push and an iterator step, and each copied
+ * again into the write batch: for a disk-sized body that costs more CPU than the transfer
+ * itself (over TLS, more than decrypting it). Here the socket reads (`onread`, which a TLS
+ * socket also takes: each decrypted record is copied once, from OpenSSL's output into our
+ * buffer) land directly in the 8 MiB batch buffers that are written to the file, one write
+ * in flight while the next buffer fills; the socket pauses while no buffer is free. The
+ * body may be delimited by the connection's end (as xapi's exports are), by
+ * `Content-Length`, or chunked (decoded in place). Redirects are followed; any other status
+ * fails with the server's text.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import { HttpStatusError } from './http-transfer.js';
+import type { ConnectionOptions } from 'node:tls';
+import { tls } from './lazy-builtin.js';
 import { writeSkippingZeroes } from './sparse-file-write.js';
 
 const MiB = 1024 * 1024;
@@ -25,8 +29,13 @@ const ERROR_TEXT = 64 * 1024;
 export interface SocketDownloadOptions {
   /** Leave MiB runs of zeroes as holes (a disk image); the file ends at the body's length. */
   readonly sparse?: boolean;
-  /** Called with the body bytes received so far, at most once per buffer written. */
-  readonly onBytes?: (received: number) => void;
+  /** Called with the body bytes written so far (and the body's length when announced), at most once per buffer written. */
+  readonly onBytes?: (received: number, total: number | undefined) => void;
+  /**
+   * For `https:`: verify the server's certificate (default false, as xe accepts a host's
+   * self-signed certificate), against `ca` when given.
+   */
+  readonly tls?: { readonly rejectUnauthorized?: boolean; readonly ca?: string | Buffer };
 }
 
 interface Head {
@@ -94,9 +103,13 @@ class ChunkedDecoder {
   }
 }
 
-/** Writes the body of `url` (a plain `http:` URL) to `path`; resolves with the bytes written. */
+function checkScheme(url: URL): void {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`socketDownload takes http: and https: URLs, not ${url.protocol}`);
+}
+
+/** Writes the body of `url` (`http:` or `https:`) to `path`; resolves with the bytes written. */
 export async function socketDownload(url: URL, path: string, o: SocketDownloadOptions = {}, hops = 0): Promise<number> {
-  if (url.protocol !== 'http:') throw new Error(`socketDownload takes http: URLs, not ${url.protocol}`);
+  checkScheme(url);
   const fh = await open(path, 'w');
   let redirect: URL | undefined;
   try {
@@ -107,7 +120,7 @@ export async function socketDownload(url: URL, path: string, o: SocketDownloadOp
     await fh.close();
   }
   if (hops >= MAX_REDIRECTS) throw new Error('too many redirects');
-  if (redirect.protocol !== 'http:') throw new Error(`redirected to ${redirect.protocol} (${redirect.host}), which this download does not follow`);
+  checkScheme(redirect);
   return socketDownload(redirect, path, o, hops + 1);
 }
 
@@ -128,6 +141,11 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
     let errorText: string | undefined;
     let waiting = false;
     const hold = Buffer.allocUnsafeSlow(64 * 1024);
+    /**
+     * Bytes that arrived while paused. A TLS socket asked to stop still hands over what it
+     * already decrypted (the rest of the records of its last read), into `hold`.
+     */
+    const overflow: Buffer[] = [];
 
     const fail = (e: unknown) => {
       if (failed) return;
@@ -139,7 +157,7 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
     const writeOut = async (buf: Buffer, n: number, at: number): Promise<void> => {
       await writeSkippingZeroes(fh, buf, n, at, o.sparse === true);
       spare.push(buf);
-      o.onBytes?.(at + n);
+      o.onBytes?.(at + n, length);
     };
 
     /** Hands the full buffer to the file; false when no buffer is free (the socket pauses). */
@@ -163,10 +181,31 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
         if (failed) return;
         current = spare.pop()!;
         waiting = false;
+        try {
+          if (!drainOverflow()) return;
+        } catch (e) {
+          return fail(e);
+        }
+        if (closed) return finish();
+        if (ended()) socket.end();
         socket.resume();
       }, () => undefined);
       return false;
     };
+
+    /** Moves the bytes kept while paused into the batch; false when that paused again. */
+    const drainOverflow = (): boolean => {
+      while (overflow.length) {
+        const b = overflow.shift()!;
+        const n = Math.min(b.length, BATCH - filled);
+        current.set(b.subarray(0, n), filled);
+        if (n < b.length) overflow.unshift(b.subarray(n));
+        if (!(head ? onBody(filled, filled + n) : onHead(filled + n))) return false;
+      }
+      return true;
+    };
+
+    const ended = () => !failed && ((chunked?.done ?? false) || (length !== undefined && received >= length));
 
     /** Body bytes that just landed at `[from, to)` of `current`. */
     const onBody = (from: number, to: number): boolean => {
@@ -215,32 +254,41 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
       return onBody(0, to - bodyStart);
     };
 
-    const socket = net.connect({
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(url.port || 80),
-      onread: {
-        buffer: () => (waiting ? hold : current.subarray(filled)),
-        callback: (n: number, buf: Uint8Array): boolean => {
-          if (failed) return false;
-          try {
-            if (buf.buffer !== current.buffer) {
-              if (waiting) throw new Error('socketDownload: a read arrived while paused');
-              current.set(buf.subarray(0, n), filled);
-            }
-            const more = head ? onBody(filled, filled + n) : onHead(filled + n);
-            if (!failed && ((chunked?.done ?? false) || (length !== undefined && received >= length))) socket.end();
-            return more;
-          } catch (e) {
-            fail(e);
-            return false;
+    const onread = {
+      buffer: () => (waiting ? hold : current.subarray(filled)),
+      callback: (n: number, buf: Uint8Array): boolean => {
+        if (failed) return false;
+        try {
+          let more: boolean;
+          if (buf.buffer !== current.buffer) {
+            // Into `hold`: while paused, or the first read after (its buffer was asked for before).
+            overflow.push(Buffer.from(buf.subarray(0, n)));
+            if (waiting) return false;
+            more = drainOverflow();
+          } else {
+            more = head ? onBody(filled, filled + n) : onHead(filled + n);
           }
-        },
+          if (ended()) socket.end();
+          return more;
+        } catch (e) {
+          fail(e);
+          return false;
+        }
       },
-    });
+    };
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const socket: net.Socket = url.protocol === 'https:'
+      ? tls().connect({
+        host, port: Number(url.port || 443), onread,
+        ...(net.isIP(host) ? {} : { servername: host }),
+        rejectUnauthorized: o.tls?.rejectUnauthorized ?? false,
+        ...(o.tls?.ca !== undefined ? { ca: o.tls.ca } : {}),
+      } as ConnectionOptions) // node's tls.connect takes `onread` as net.connect does; its types omit it
+      : net.connect({ host, port: Number(url.port || 80), onread });
     socket.setNoDelay(true);
     socket.on('error', fail);
-    socket.on('close', () => {
-      if (failed) return;
+    let closed = false;
+    const finish = () => {
       if (!head) return fail(new Error('the connection closed before a response'));
       if (errorText !== undefined) return fail(new HttpStatusError(head.status, errorText, url));
       if (chunked && !chunked.done) return fail(new Error('the connection closed inside a chunked body'));
@@ -251,6 +299,12 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
         if (o.sparse) await fh.truncate(pos);
         resolve({ bytes: pos });
       }, reject);
+    };
+    socket.on('close', () => {
+      if (failed) return;
+      closed = true;
+      // A TLS socket may close while paused, bytes still held back: those go first.
+      if (!waiting) finish();
     });
     const target = `${url.pathname}${url.search}`;
     socket.write(`GET ${target} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: islet-xe\r\nConnection: close\r\n\r\n`);

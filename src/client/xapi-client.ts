@@ -19,6 +19,7 @@ import type { Readable } from 'node:stream';
 import { XapiCallError } from './xapi-call-error.js';
 import { type FileBody, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
 import { decodeTaskResult } from './task-result.js';
+import { socketDownload, type SocketDownloadOptions } from './socket-download.js';
 
 export interface XapiClientOptions {
   /** `https://host[:port]` or `http://host[:port]`; a path is ignored. */
@@ -183,6 +184,16 @@ export class XapiClient {
   /** HTTP GET from a handler: the response body as a stream, after a 200. */
   getFile(path: string, query: Record<string, string>): Promise<Readable> {
     return httpGet(this.#target(path, query), this.#agent);
+  }
+
+  /**
+   * Writes the body of a GET on a handler into the file `filename` (reading the socket
+   * straight into large write buffers; see socketDownload), with this client's TLS settings.
+   * Resolves with the bytes written.
+   */
+  download(path: string, query: Record<string, string>, filename: string, opts: Omit<SocketDownloadOptions, 'tls'> = {}): Promise<number> {
+    const tls = { rejectUnauthorized: this.#opts.rejectUnauthorized ?? this.#opts.ca !== undefined, ...(this.#opts.ca !== undefined ? { ca: this.#opts.ca } : {}) };
+    return socketDownload(this.#target(path, query), filename, { ...opts, tls });
   }
 
   /** The URL of a handler with the session and `query`, for transfers made outside this client. */

@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XapiCallError } from '../../src/client/xapi-call-error.js';
-import { downloadToFile } from '../../src/cli/commands/download-to-file.js';
 import { trackedTransfer } from '../../src/cli/commands/tracked-transfer.js';
 import { MiB, importImage, pattern, startStorageFixture, type StorageFixture } from '../storage/acceptance/storage-fixture.js';
 
@@ -45,7 +44,7 @@ describe('trackedTransfer', { timeout: 120_000 }, () => {
     const out = join(work, 'ok.raw');
     const result = await trackedTransfer(ctx(), 'test export', async (task) => {
       seen.push(task);
-      await downloadToFile(await f.api.getFile('/export_raw_vdi', { vdi, task_id: task }), out, {});
+      await f.api.download('/export_raw_vdi', { vdi, task_id: task }, out);
     });
     assert.equal(result, '', 'an export task has an empty result');
     assert.ok((await readFile(out)).equals(data));
@@ -56,7 +55,7 @@ describe('trackedTransfer', { timeout: 120_000 }, () => {
     const bogus = '00000000-0000-4000-8000-000000000000';
     const err = await trackedTransfer(ctx(), 'test export', async (task) => {
       seen.push(task);
-      await downloadToFile(await f.api.getFile('/export_raw_vdi', { vdi: bogus, task_id: task }), join(work, 'no.raw'), {});
+      await f.api.download('/export_raw_vdi', { vdi: bogus, task_id: task }, join(work, 'no.raw'));
     }).then(() => assert.fail('the transfer of a disk that does not exist succeeded'), (e: unknown) => e);
     assert.ok(err instanceof XapiCallError, `expected the task's XenAPI error, got ${String(err)}`);
     assert.equal(err.code, 'UUID_INVALID');
@@ -68,7 +67,7 @@ describe('trackedTransfer', { timeout: 120_000 }, () => {
     const out = join(work, 'no-such-dir', 'x.raw');
     const err = await trackedTransfer(ctx(), 'test export', async (task) => {
       seen.push(task);
-      await downloadToFile(await f.api.getFile('/export_raw_vdi', { vdi, task_id: task }), out, {});
+      await f.api.download('/export_raw_vdi', { vdi, task_id: task }, out);
     }).then(() => assert.fail('writing into a missing directory succeeded'), (e: unknown) => e);
     assert.equal((err as { code?: string }).code, 'ENOENT', String(err));
     await gone(seen.at(-1)!);

@@ -12,7 +12,6 @@ import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
 import { progressBar } from '../progress-bar.js';
 import { boolParam, refByUuid } from './storage-params.js';
-import { downloadToFile } from './download-to-file.js';
 import { trackedTransfer } from './tracked-transfer.js';
 
 function query(ctx: CommandContext, vdi: string, task: string): Record<string, string> {
@@ -47,10 +46,8 @@ export const vdiExport: CommandModule = {
     const bar = progressBar('Exporting', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
     try {
       await trackedTransfer(ctx, 'VDI export', async (task) => {
-        const body = await ctx.client.getFile('/export_raw_vdi', query(ctx, vdi, task));
-        const total = Number((body as unknown as { headers?: Record<string, string> }).headers?.['content-length']) || undefined;
-        const got = await downloadToFile(body, filename, { sparse: true, onBytes: (n) => bar.update(n, total) });
-        if (total !== undefined && got !== total) throw new CliFailure(`the export ended after ${got} of ${total} bytes`);
+        // The socket is read straight into the file's write buffers (a short body fails there).
+        await ctx.client.download('/export_raw_vdi', query(ctx, vdi, task), filename, { sparse: true, onBytes: (n, total) => bar.update(n, total) });
       });
     } finally {
       bar.finish();

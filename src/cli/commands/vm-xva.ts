@@ -13,8 +13,6 @@ import type { CommandContext, CommandModule } from '../command-context.js';
 import { progressBar } from '../progress-bar.js';
 import { forEachSelected, selectObjects } from '../select.js';
 import { boolParam, refByUuid } from './storage-params.js';
-import { downloadToFile } from './download-to-file.js';
-import { socketDownload } from '../../client/socket-download.js';
 import { trackedTransfer } from './tracked-transfer.js';
 
 const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid', 'include-snapshots'];
@@ -42,10 +40,8 @@ export const vmExport: CommandModule = {
           last = now;
           ctx.call('task.get_progress', task).then((p) => bar.update(Number(p) * 1000, 1000), () => undefined);
         } : undefined;
-        // Plain HTTP (xe on the host itself): socket reads land in the file's write buffers.
-        const url = ctx.client.fileUrl('/export', query);
-        if (url.protocol === 'http:') await socketDownload(url, filename, onBytes ? { onBytes } : {});
-        else await downloadToFile(await ctx.client.getFile('/export', query), filename, onBytes ? { onBytes } : {});
+        // Socket reads (plain or TLS) land in the file's write buffers.
+        await ctx.client.download('/export', query, filename, onBytes ? { onBytes } : {});
       }), false);
     } finally {
       bar.finish();
