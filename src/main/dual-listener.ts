@@ -5,7 +5,10 @@
  * the same listener, as they reach a XenServer host on 443 and 80. TLS is terminated
  * here and both kinds of connection go to one HTTP server; since that server never
  * listens itself, a {@link ConnectionGuard} applies the header, keep-alive and body
- * timeouts and the per-peer connection cap (see docs/security.md).
+ * timeouts and the per-peer connection cap (see docs/security.md). For the same reason
+ * Node's `closeIdleConnections` does nothing here (it only knows the connections of a
+ * server that listens), so the listener tracks which connections are between requests
+ * itself: a stopping toolstack closes those at once and waits only for answers under way.
  */
 import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
@@ -22,9 +25,19 @@ export interface DualListener {
    * inherited socket, new connections then wait for the next toolstack.
    */
   stopAccepting(): void;
-  /** Resolves when every connection has ended, or after `ms`. */
+  /**
+   * Resolves when every connection has ended, or after `ms`: each connection is closed as
+   * soon as it is between requests (its answer under way, if any, sent first).
+   */
   drain(ms: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One accepted connection: its raw socket, answers under way, and bytes read when it last fell idle. */
+interface Connection {
+  readonly raw: Socket;
+  requests: number;
+  readWhenIdle: number;
 }
 
 export interface DualListenerOptions {
@@ -40,7 +53,19 @@ export interface DualListenerOptions {
 
 export async function listenDual(host: string, port: number, tls: TlsIdentity, handler: RequestListener, o: DualListenerOptions = {}): Promise<DualListener> {
   const guard = new ConnectionGuard(o.limits ?? limitsFromEnv(), o.log ?? (() => undefined));
+  const conns = new WeakMap<object, Connection>();
+  let draining = false;
+  let drained: (() => void) | undefined;
   const http = createHttpServer({ keepAliveTimeout: 0, requestTimeout: 0, headersTimeout: 0 }, (req, res) => {
+    const conn = conns.get(req.socket);
+    if (conn) {
+      conn.requests++;
+      res.once('close', () => {
+        conn.requests--;
+        conn.readWhenIdle = conn.raw.bytesRead;
+        if (draining) closeIfIdle(conn);
+      });
+    }
     guard.onRequest(req, res);
     handler(req, res);
   });
@@ -49,11 +74,20 @@ export async function listenDual(host: string, port: number, tls: TlsIdentity, h
   http.timeout = 0;
   const secureContext = createSecureContext({ cert: tls.cert, key: tls.key });
   const sockets = new Set<Socket>();
+  /** Between requests: no answer under way and nothing of a next request (or a TLS handshake) read. */
+  const closeIfIdle = (c: Connection): void => {
+    if (c.requests === 0 && c.raw.bytesRead === c.readWhenIdle) c.raw.destroy();
+  };
   const server = createNetServer({ pauseOnConnect: false }, (socket) => {
     socket.on('error', () => socket.destroy());
     if (!guard.admit(socket)) return;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    const conn: Connection = { raw: socket, requests: 0, readWhenIdle: 0 };
+    conns.set(socket, conn);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) drained?.();
+    });
     // Peek without switching the socket to flowing mode: the TLS socket takes over the raw
     // stream and must still find the ClientHello buffered there.
     socket.once('readable', () => {
@@ -66,6 +100,7 @@ export async function listenDual(host: string, port: number, tls: TlsIdentity, h
         return;
       }
       const secure = new TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+      conns.set(secure, conn);
       secure.on('error', () => { secure.destroy(); socket.destroy(); });
       guard.bind(socket, secure);
       http.emit('connection', secure);
@@ -83,14 +118,19 @@ export async function listenDual(host: string, port: number, tls: TlsIdentity, h
     port: typeof addr === 'object' && addr ? addr.port : port,
     stopAccepting: () => {
       if (server.listening) server.close();
-      http.closeIdleConnections();
+      for (const s of sockets) closeIfIdle(conns.get(s)!);
     },
     drain: async (ms) => {
-      const deadline = Date.now() + ms;
-      while (sockets.size > 0 && Date.now() < deadline) {
-        http.closeIdleConnections();
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      draining = true;
+      for (const s of sockets) closeIfIdle(conns.get(s)!);
+      if (sockets.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        drained = resolve;
+        timer = setTimeout(resolve, ms);
+      });
+      clearTimeout(timer);
+      drained = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -34,7 +34,7 @@ export function poolMembership(node: PoolNode): PoolMembership {
     acceptJoin: (request) => acceptJoin(node, parseJoinRequest(request)),
     confirmJoin: (hostUuid) => confirmJoin(node, hostUuid),
     acceptHeartbeat: (host, status) => acceptHeartbeat(node, host, status),
-    async dbChanges(since, timeoutMs, fromHostUuid) {
+    async dbChanges(since, timeoutMs, fromHostUuid, stopping) {
       node.assertMaster();
       if (fromHostUuid) {
         applied.set(fromHostUuid, since);
@@ -44,10 +44,10 @@ export function poolMembership(node: PoolNode): PoolMembership {
       for (;;) {
         const u = changesFor(node.db, node.fields, since);
         const remaining = deadline - Date.now();
-        if (u.kind === 'dump' || u.changes.length > 0 || remaining <= 0) return JSON.stringify(u);
+        if (u.kind === 'dump' || u.changes.length > 0 || remaining <= 0 || stopping?.aborted) return JSON.stringify(u);
         // Only memory-only objects (tasks, sessions) changed: nothing to send yet.
         since = u.gen;
-        await node.db.waitForChange(since, remaining);
+        await node.db.waitForChange(since, remaining, stopping);
         if (!node.isMaster()) node.assertMaster();
       }
     },

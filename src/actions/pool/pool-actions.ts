@@ -88,7 +88,7 @@ export const poolMembershipActions = {
     return JSON.stringify({ ok: true });
   },
   islet_db_changes: (ctx, a) =>
-    internalOnly(ctx).dbChanges(Number(a.since), Math.max(0, Math.min(60, Number(a.timeout))) * 1000, ctx.session?.poolHost?.uuid),
+    internalOnly(ctx).dbChanges(Number(a.since), Math.max(0, Math.min(60, Number(a.timeout))) * 1000, ctx.session?.poolHost?.uuid, ctx.services.stopping),
   islet_db_apply: (ctx, a) => {
     internalOnly(ctx).dbApply(parseJson<unknown>(a.writes, 'writes'));
     return '';

@@ -27,8 +27,12 @@ export interface PoolMembership {
   /** The joining host `hostUuid` confirms its join (unconfirmed joins are undone). */
   confirmJoin(hostUuid: string): void;
   acceptHeartbeat(host: Ref<'host'>, status: Record<string, unknown>): void;
-  /** The database changes after generation `since`, waiting up to `timeoutMs` for some; JSON. */
-  dbChanges(since: number, timeoutMs: number, fromHostUuid?: string): Promise<string>;
+  /**
+   * The database changes after generation `since`, waiting up to `timeoutMs` for some; JSON.
+   * When `stopping` aborts (this toolstack stops), a waiting call answers at once with what
+   * there is, so that the member's long poll does not hold its connection open to the end.
+   */
+  dbChanges(since: number, timeoutMs: number, fromHostUuid?: string, stopping?: AbortSignal): Promise<string>;
   /**
    * pool.sync_database (master): resolves once every live member has applied the database
    * as it is now (its next request for changes starts at or past the current generation);
