@@ -98,7 +98,8 @@ export async function main(argv: readonly string[], io: XeIo = defaultIo, argv0 
       try {
         await mod.run(makeContext({ cmd, params, printer, client, conn, argv0 }));
       } finally {
-        await client.logout().catch(() => undefined);
+        // xe's exit does not wait for the server's answer (see logoutWithoutWaiting).
+        await client.logoutWithoutWaiting();
       }
     } finally {
       client.close();

@@ -150,6 +150,35 @@ export class XapiClient {
   }
 
   /**
+   * Ends the session without waiting for the server's answer, as a command does on its way
+   * out: resolves once the request has been handed to the operating system (or could not
+   * be, or after `maxWaitMs` if it cannot even be sent), so a slow or unresponsive server
+   * never holds up the exit. The answer, if any, is ignored; `close()` may follow at once.
+   */
+  async logoutWithoutWaiting(maxWaitMs = 2000): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    this.#session = undefined;
+    const body = JSON.stringify({ jsonrpc: '2.0', method: 'session.logout', params: [session], id: this.#nextId++ });
+    this.#debug?.('call session.logout (not waiting for the answer)');
+    const u = new URL('/jsonrpc', this.#base);
+    const mod = u.protocol === 'https:' ? https() : http;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, maxWaitMs);
+      const sent = () => { clearTimeout(timer); resolve(); };
+      const req = mod.request(u, {
+        method: 'POST',
+        agent: this.#agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'User-Agent': 'islet-xapi-client' },
+      }, (res) => res.resume());
+      // Errors after the request left (the socket closed by close()) are expected and ignored.
+      req.on('error', sent);
+      req.on('finish', sent);
+      req.end(body);
+    });
+  }
+
+  /**
    * Runs `Async.<method>` and waits for its task: resolves with the task's result (decoded
    * from the XML-RPC fragment the server stores), rejects with the task's error.
    */
