@@ -67,6 +67,11 @@ export class Tgtd {
     return t;
   }
 
+  /** tgtd's process id (unshare and sh exec into it), for its CPU use; undefined when stopped. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   get portal(): string {
     return `127.0.0.1:${this.port}`;
   }

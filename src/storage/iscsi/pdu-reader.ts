@@ -12,6 +12,11 @@
  * and without a second copy. It takes chunks it may keep (the socket's `data` events) or
  * chunks it must not keep (`feed(chunk, true)`: a receive buffer the socket reuses, see
  * `Wire`); in that case everything it retains is copied out first.
+ *
+ * It also says where the next socket read should land (`readTarget`): the rest of a placed
+ * data segment, so the kernel copies a read's payload straight into the caller's buffer
+ * and nothing is copied in user space, and, after such a segment, just the next header,
+ * so that the payload behind it can go straight to its home too.
  */
 import type { Socket } from 'node:net';
 import { crc32c } from './crc32c.js';
@@ -36,7 +41,7 @@ export class PduReader {
   placeData: ((bhs: Buffer) => Buffer | undefined) | undefined;
   private stopped = false;
   /** The header (and its digest) being gathered. */
-  private header = Buffer.allocUnsafe(BHS_LEN + 4);
+  private header = Buffer.allocUnsafeSlow(BHS_LEN + 4);
   private headerGot = 0;
   /** Set once the header is complete: the data segment (padding and digest included) follows. */
   private bhs: Buffer | undefined;
@@ -49,7 +54,9 @@ export class PduReader {
   /** The whole wire segment when it has no home (small PDUs, text, sense). */
   private segment: Buffer | undefined;
   /** Padding and digest after a placed data segment. */
-  private readonly tail = Buffer.allocUnsafe(8);
+  private readonly tail = Buffer.allocUnsafeSlow(8);
+  /** The last PDU delivered had a large placed segment: more are likely to follow. */
+  private streaming = false;
 
   /** With a socket, reads its `data` events; without, the owner calls `feed`. */
   constructor(
@@ -58,6 +65,26 @@ export class PduReader {
     private readonly onError: (e: Error) => void,
   ) {
     socket?.on('data', (chunk: Buffer) => this.feed(chunk, false));
+  }
+
+  /**
+   * Where the next bytes from the socket should be read into, or undefined for the
+   * owner's receive buffer: the unfilled rest of a placed data segment when it is large
+   * (received there, those bytes need no copy), or, between large placed segments, exactly
+   * the bytes of its padding and digest, then of the next header (so that the segment after
+   * it can be received in place too).
+   * Bytes read into it must be handed to `feed` next, before anything else.
+   */
+  readTarget(): Uint8Array | undefined {
+    if (this.stopped) return undefined;
+    if (this.placed) {
+      const left = this.dataLen - this.got;
+      if (left > 0) return left >= DIRECT_MIN ? this.placed.subarray(this.got, this.dataLen) : undefined;
+      // Padding and digest of a large segment: read alone too, so the next header can be.
+      return this.dataLen >= DIRECT_MIN ? this.tail.subarray(this.got - this.dataLen, this.wireLen - this.dataLen) : undefined;
+    }
+    if (!this.bhs && this.streaming) return this.header.subarray(this.headerGot, BHS_LEN + (this.digests.header ? 4 : 0));
+    return undefined;
   }
 
   stop(): void {
@@ -84,7 +111,7 @@ export class PduReader {
       if (!this.bhs) {
         const need = BHS_LEN + (this.digests.header ? 4 : 0);
         const k = Math.min(need - this.headerGot, end - at);
-        chunk.copy(this.header, this.headerGot, at, at + k);
+        if (!landed(chunk, at, this.header, this.headerGot)) chunk.copy(this.header, this.headerGot, at, at + k);
         this.headerGot += k;
         at += k;
         if (this.headerGot < need) return;
@@ -98,12 +125,13 @@ export class PduReader {
         const dataLeft = this.dataLen - this.got;
         if (dataLeft > 0) {
           const k = Math.min(dataLeft, end - at);
-          chunk.copy(this.placed, this.got, at, at + k);
+          // Received in place (see readTarget): already where it belongs.
+          if (!landed(chunk, at, this.placed, this.got)) chunk.copy(this.placed, this.got, at, at + k);
           this.got += k;
           at += k;
         } else {
           const k = Math.min(rest, end - at);
-          chunk.copy(this.tail, this.got - this.dataLen, at, at + k);
+          if (!landed(chunk, at, this.tail, this.got - this.dataLen)) chunk.copy(this.tail, this.got - this.dataLen, at, at + k);
           this.got += k;
           at += k;
         }
@@ -165,6 +193,7 @@ export class PduReader {
 
   private deliver(data: Buffer): void {
     const bhs = this.bhs!;
+    this.streaming = this.placed !== undefined && this.dataLen >= DIRECT_MIN;
     this.bhs = undefined;
     this.placed = undefined;
     this.onPdu({ bhs, data });
@@ -172,3 +201,10 @@ export class PduReader {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Placed segments from this size on are received in place rather than copied. */
+const DIRECT_MIN = 16 * 1024;
+
+/** Whether `chunk[at]` is the very byte `dest[destAt]` (the socket read into `dest`). */
+function landed(chunk: Buffer, at: number, dest: Buffer, destAt: number): boolean {
+  return chunk.buffer === dest.buffer && chunk.byteOffset + at === dest.byteOffset + destAt;
+}

@@ -33,6 +33,7 @@ export class TaskTable {
   private readonly waiting: Task[] = [];
   private nextItt = 1;
   private seq = 0;
+  private bytes = 0;
 
   nextSeq(): number {
     return this.seq++;
@@ -41,6 +42,17 @@ export class TaskTable {
   /** Tasks sent and not answered. */
   get inFlight(): number {
     return this.byItt.size;
+  }
+
+  /** Data the outstanding tasks move (read lengths plus write lengths). */
+  get bytesInFlight(): number {
+    return this.bytes;
+  }
+
+  /** Data the next queued command would move, or undefined when none is queued. */
+  get nextBytes(): number | undefined {
+    const t = this.waiting[0];
+    return t ? dataBytes(t) : undefined;
   }
 
   get hasWaiting(): boolean {
@@ -58,7 +70,10 @@ export class TaskTable {
   /** Removes an answered task; undefined when the tag is not outstanding. */
   take(itt: number): Task | undefined {
     const t = this.byItt.get(itt);
-    if (t) this.byItt.delete(itt);
+    if (t) {
+      this.byItt.delete(itt);
+      this.bytes -= dataBytes(t);
+    }
     return t;
   }
 
@@ -83,6 +98,7 @@ export class TaskTable {
   track(t: Task): void {
     t.itt = this.newItt();
     this.byItt.set(t.itt, t);
+    this.bytes += dataBytes(t);
   }
 
   /**
@@ -94,6 +110,7 @@ export class TaskTable {
     for (const t of this.byItt.values()) {
       if (t.rawDone) {
         this.byItt.delete(t.itt);
+        this.bytes -= dataBytes(t);
         dead.push(t);
       } else t.sent = false;
     }
@@ -104,6 +121,7 @@ export class TaskTable {
   reissue(): number {
     const old = [...this.byItt.values()].sort((a, b) => a.seq - b.seq);
     this.byItt.clear();
+    this.bytes = 0;
     this.waiting.unshift(...old);
     return old.length;
   }
@@ -112,6 +130,7 @@ export class TaskTable {
   drain(): Task[] {
     const all = [...this.byItt.values(), ...this.waiting.splice(0)];
     this.byItt.clear();
+    this.bytes = 0;
     return all;
   }
 
@@ -122,4 +141,8 @@ export class TaskTable {
       if (!this.byItt.has(t)) return t;
     }
   }
+}
+
+function dataBytes(t: Task): number {
+  return t.readLength + (t.dataOut?.length ?? 0);
 }

@@ -3,9 +3,11 @@
  * One TCP connection of the initiator, carrying PDUs: connect with a timeout, send a PDU
  * (digests applied as negotiated), hand received PDUs to whoever holds the connection now
  * (the login exchange, then the session), and report the first failure once. The socket
- * receives into one reused buffer (`onread`) rather than a new buffer per read: reading a
- * LUN is a stream of large Data-In PDUs whose payloads the reader copies straight into the
- * reads' buffers, so nothing received needs to outlive the callback that delivered it.
+ * receives into buffers the reader picks (`onread` with a buffer chosen before each read):
+ * reading a LUN is a stream of large Data-In PDUs, and the payload of each is received
+ * straight into the read's own buffer, its header into the reader's; everything else lands
+ * in one reused receive buffer, so nothing received needs to outlive the callback that
+ * delivered it and no read costs an allocation.
  */
 import { connect, type Socket } from 'node:net';
 import { IscsiError } from '../../core/ports/iscsi-initiator.js';
@@ -14,6 +16,12 @@ import { PduReader } from './pdu-reader.js';
 
 /** Bytes one socket read may take at most (the kernel hands over what it has queued). */
 const RECEIVE_BUFFER = 256 * 1024;
+
+/** Where the socket's bytes go (set once the reader exists) and where its next read lands. */
+interface Feed {
+  to?: (chunk: Buffer) => void;
+  target?: () => Uint8Array | undefined;
+}
 
 export function parsePortal(portal: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(portal) ?? /^([^:]+)(?::([0-9]+))?$/.exec(portal);
@@ -31,10 +39,11 @@ export class Wire {
   private queue: Pdu[] = [];
   private waiter: { resolve: (p: Pdu) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
 
-  private constructor(readonly socket: Socket, feed: { to?: (chunk: Buffer) => void }) {
+  private constructor(readonly socket: Socket, feed: Feed) {
     socket.setNoDelay(true);
     this.reader = new PduReader(undefined, (p) => this.deliver(p), (e) => this.fail(e));
     feed.to = (chunk) => this.reader.feed(chunk, true);
+    feed.target = () => this.reader.readTarget();
     socket.on('error', (e) => this.fail(e));
     socket.on('close', () => this.fail(new IscsiError('CLOSED', 'the target closed the connection')));
   }
@@ -42,10 +51,12 @@ export class Wire {
   static open(portal: string, timeoutMs: number): Promise<Wire> {
     const { host, port } = parsePortal(portal);
     return new Promise((resolve, reject) => {
-      const feed: { to?: (chunk: Buffer) => void } = {};
-      const rx = Buffer.allocUnsafe(RECEIVE_BUFFER);
-      const s = connect({ host, port, onread: { buffer: rx, callback: (n: number): boolean => {
-        feed.to?.(rx.subarray(0, n));
+      const feed: Feed = {};
+      const rx = Buffer.allocUnsafeSlow(RECEIVE_BUFFER);
+      // Node asks for the buffer of the next read after each read's callback has run.
+      const next = (): Uint8Array => feed.target?.() ?? rx;
+      const s = connect({ host, port, onread: { buffer: next, callback: (n: number, into: Uint8Array): boolean => {
+        feed.to?.(Buffer.from(into.buffer, into.byteOffset, n));
         return true;
       } } });
       const timer = setTimeout(() => {

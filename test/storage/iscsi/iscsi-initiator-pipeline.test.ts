@@ -182,4 +182,31 @@ describe('the task table', () => {
     for (let t = table.dequeue(); t; t = table.dequeue()) order.push(t.seq);
     assert.deepEqual(order, [made[0]!.seq, made[2]!.seq, made[3]!.seq], 'unanswered first in their order, then the never-sent one');
   });
+
+  it('counts the data its outstanding commands move, so the session can hold back the rest', () => {
+    const table = new TaskTable();
+    const MiB = 1 << 20;
+    const read = task({ seq: table.nextSeq(), readLength: MiB });
+    const write = task({ seq: table.nextSeq(), dataOut: Buffer.alloc(3 * MiB) });
+    table.enqueue(read);
+    table.enqueue(write);
+    assert.equal(table.nextBytes, MiB);
+    table.dequeue();
+    assert.equal(table.nextBytes, 3 * MiB);
+    table.dequeue();
+    assert.equal(table.nextBytes, undefined);
+    assert.equal(table.bytesInFlight, 4 * MiB);
+    table.track(task({ seq: table.nextSeq(), rawDone: () => undefined, sent: true }));
+    assert.equal(table.bytesInFlight, 4 * MiB, 'a ping moves no data');
+    table.take(read.itt);
+    assert.equal(table.bytesInFlight, 3 * MiB);
+    table.connectionLost();
+    assert.equal(table.bytesInFlight, 3 * MiB, 'the unanswered write is still owed');
+    table.reissue();
+    assert.equal(table.bytesInFlight, 0, 'back in the queue, nothing outstanding');
+    table.dequeue();
+    assert.equal(table.bytesInFlight, 3 * MiB);
+    table.drain();
+    assert.equal(table.bytesInFlight, 0);
+  });
 });

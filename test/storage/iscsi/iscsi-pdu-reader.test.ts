@@ -3,7 +3,8 @@
  * without digests) cut at every kind of boundary, fed in chunks it may keep and in one
  * reused receive buffer that is scribbled over after each call (how `Wire` feeds it);
  * large data segments copied straight into the buffer `placeData` names; each PDU handed
- * over as soon as its last byte arrives; lying lengths and bad digests refused.
+ * over as soon as its last byte arrives; large segments received in place where the reader
+ * asks the socket to read (`readTarget`); lying lengths and bad digests refused.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -80,6 +81,46 @@ describe('the streaming PDU reader', () => {
         });
       });
     }
+  }
+
+  for (const digests of [{ header: false, data: false }, { header: true, data: true }]) {
+    it(`receives large placed segments in place when the socket reads where it asks${digests.header ? ' (CRC32C digests)' : ''}`, () => {
+      // How Wire reads: before each socket read it asks readTarget(); the "kernel" writes at
+      // most `cut` of the stream's next bytes there (or into the reused buffer), then feeds them.
+      const sizes = [8, 1 << 20, 1 << 20, 100, 70_001, 3, 262_144, 0, 1 << 20];
+      const { wire, sent } = stream(sizes, digests);
+      const got: Pdu[] = [];
+      const homes = new Map<number, Buffer>();
+      const r = new PduReader(undefined, (p) => got.push(p), (e) => assert.fail(e));
+      r.digests = digests;
+      r.maxDataSegment = 1 << 20;
+      r.placeData = (bhs) => {
+        const home = Buffer.alloc(dataSegmentLength(bhs));
+        homes.set(itt(bhs), home);
+        return home;
+      };
+      const rx = Buffer.alloc(65_536);
+      const inPlace = new Map<number, number>();
+      for (let at = 0, i = 0; at < wire.length; i++) {
+        const target = r.readTarget();
+        const into = target ? Buffer.from(target.buffer, target.byteOffset, target.length) : rx;
+        const n = Math.min(into.length, [65_536, 1000, 300_000][i % 3]!, wire.length - at);
+        wire.copy(into, 0, at, at + n);
+        for (const [tag, home] of homes) if (target && home.buffer === into.buffer) inPlace.set(tag, (inPlace.get(tag) ?? 0) + n);
+        r.feed(into.subarray(0, n), true);
+        rx.fill(0xee);
+        at += n;
+      }
+      assert.equal(got.length, sent.length);
+      got.forEach((p, i) => assert.ok(p.data.equals(sent[i]!.data), `data of PDU ${i} (${sizes[i]} bytes)`));
+      // The first bytes of a segment may come with its header into the reused buffer; after a
+      // large placed segment the next header is read alone and the segment behind it lands in
+      // place but for a last piece under 16 KiB (read with what follows it).
+      sizes.forEach((n, i) => {
+        if (i > 0 && sizes[i - 1]! >= 65_536 && n >= 65_536) assert.ok(inPlace.get(i)! > n - 16_384, `PDU ${i} received in place`);
+        else if (n >= 65_536) assert.ok((inPlace.get(i) ?? 0) >= n - 300_000, `most of PDU ${i} received in place`);
+      });
+    });
   }
 
   it('keeps segments of chunks it may keep without copying them', () => {
