@@ -45,10 +45,10 @@ const config = {
     ...folders.flatMap(ruleFor),
     {
       name: 'storage-own-errors',
-      comment: 'storage adapters throw their own typed errors (core/ports/storage-errors.ts); api/wire-errors.ts maps them to XenAPI errors at the boundary',
+      comment: 'storage adapters throw their own typed errors (core/ports/storage-errors.ts); core/wire-errors.ts maps them to XenAPI errors at the boundary',
       severity: 'error',
       from: { path: '^src/storage/' },
-      to: { path: '^src/(core/api-error|api/wire-errors|datamodel/errors)\\.ts$' },
+      to: { path: '^src/(core/api-error|core/wire-errors|datamodel/errors)\\.ts$' },
     },
     {
       name: 'src-stands-alone',

@@ -6,7 +6,7 @@
  * declarations. Protocol codecs sit on either side of `call`.
  */
 import { ApiError } from '../core/api-error.js';
-import { storageAsApiError } from './wire-errors.js';
+import { storageAsApiError } from '../core/wire-errors.js';
 import { Typed } from '../core/typed.js';
 import type { Ref } from '../core/ref.js';
 import type { ClassDecl, FieldDecl, MessageDecl, Ty } from '../datamodel/dsl.js';

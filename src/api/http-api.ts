@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../core/api-error.js';
-import { toWireError } from './wire-errors.js';
+import { toWireError } from '../core/wire-errors.js';
 import type { Dispatcher } from './dispatcher.js';
 import { jsonRpcFailure, jsonRpcSuccess, parseJsonRpcCall } from './wire/jsonrpc.js';
 import { parseXmlRpcCall, xmlRpcBare, xmlRpcFailure, xmlRpcSuccess } from './wire/xmlrpc.js';

@@ -5,7 +5,7 @@
  * an XML-RPC `<value>` fragment whatever protocol the client speaks; XenAPI clients parse it.
  */
 import { ApiError } from '../core/api-error.js';
-import { toWireError } from './wire-errors.js';
+import { toWireError } from '../core/wire-errors.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
 import type { TaskHandle } from '../core/ports/tasks.js';

@@ -2,7 +2,7 @@
  * @module
  * The one error type that crosses the wire: a XenAPI code and its string parameters.
  * Adapters' own typed failures (storage's) become the XenAPI errors they mean at the API's
- * boundary (`api/wire-errors.ts`); anything else thrown inside the toolstack becomes
+ * boundary (`core/wire-errors.ts`); anything else thrown inside the toolstack becomes
  * INTERNAL_ERROR there (`toApiError`).
  */
 import { isDeclaredError, type ErrorCode } from '../datamodel/errors.js';

@@ -11,7 +11,8 @@ import type { Services } from '../core/action-context.js';
 import type { ResourceHandler } from '../api/http-api.js';
 import type { SessionStore } from '../api/session-store.js';
 import type { TaskRunner } from '../api/task-runner.js';
-import { ApiError, toApiError } from '../core/api-error.js';
+import { ApiError } from '../core/api-error.js';
+import { toWireError } from '../core/wire-errors.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { PoolLink } from '../core/ports/pool-link.js';
 import type { UpdatesPort } from '../core/ports/updates.js';
@@ -95,7 +96,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
     if (!services) return;
     const env = updateEnv(services);
     for (const [h] of o.db.all('host')) {
-      await resyncHost(env, h).catch((e) => o.log(`update resync of ${h}: ${toApiError(e).message}`));
+      await resyncHost(env, h).catch((e) => o.log(`update resync of ${h}: ${toWireError(e).message}`));
     }
   };
   const resources: Array<readonly [string, ResourceHandler]> = [
@@ -137,7 +138,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
       try {
         refreshUpdateState(db);
       } catch (e) {
-        o.log(`update state refresh: ${toApiError(e).message}`);
+        o.log(`update state refresh: ${toWireError(e).message}`);
       }
       for (const [h] of db.all('host')) {
         const now = clockOf(h);
@@ -156,12 +157,12 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
       services = s;
       if (!isMaster()) return;
       void resyncHost(updateEnv(s), o.hostRef)
-        .catch((e) => o.log(`update resync: ${toApiError(e).message}`))
+        .catch((e) => o.log(`update resync: ${toWireError(e).message}`))
         .finally(() => {
           try {
             refreshUpdateState(o.db);
           } catch (e) {
-            o.log(`update state refresh: ${toApiError(e).message}`);
+            o.log(`update state refresh: ${toWireError(e).message}`);
           }
           // Members need a moment to reconnect to a master that has just restarted.
           const t = setTimeout(() => { if (!stop.signal.aborted && isMaster()) resumeRunsAtStart(s); }, RESUME_DELAY_MS);

@@ -14,7 +14,7 @@
  * whose file the master no longer holds fails first, with CANNOT_FIND_PATCH (the reason
  * xe then prints: clean, upload again).
  */
-import { ApiError, toApiError } from '../core/api-error.js';
+import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { PoolLink } from '../core/ports/pool-link.js';
 import type { Ref } from '../core/ref.js';
@@ -162,8 +162,7 @@ export async function poolApply(env: UpdateEnv, flavour: Flavour, self: string, 
     try {
       await apply(env, flavour, self, h);
     } catch (e) {
-      const err = toApiError(e);
-      env.log?.(`pool apply of ${pair.uuid}: host ${h} failed: ${err.message}`);
+      env.log?.(`pool apply of ${pair.uuid}: host ${h} failed: ${e instanceof Error ? e.message : String(e)}`);
       failed.push(String(env.db.get('host', h)?.uuid ?? h));
     }
     progress?.((i + 1) / todo.length);
@@ -184,7 +183,7 @@ export async function poolClean(env: UpdateEnv, flavour: Flavour, self: string):
     try {
       await onHost(env, h, 'clean', { uuid: pair.uuid });
     } catch (e) {
-      env.log?.(`pool clean of ${pair.uuid}: host ${h}: ${toApiError(e).message}`);
+      env.log?.(`pool clean of ${pair.uuid}: host ${h}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 }

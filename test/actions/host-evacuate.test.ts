@@ -10,6 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Ref } from '../../src/core/ref.js';
 import { windowed } from '../../src/actions/host/host-evacuate.js';
 import { GiB, MiB, recordingTask, startLocalPool, type LocalPool } from '../helpers/local-pool.js';
+import { toWireError } from '../../src/core/wire-errors.js';
+import type { PoolLink } from '../../src/core/ports/pool-link.js';
+import { VdiMissingError } from '../../src/core/ports/storage-errors.js';
 
 describe('windowed', () => {
   it('keeps at most n running and starts the next as soon as one ends', async () => {
@@ -120,6 +123,34 @@ describe('host.evacuate across simulator processes', () => {
       await pool.call('host.enable', { host: pool.hosts[1]!.ref });
       await pool.call('host.enable', { host: pool.hosts[2]!.ref });
     }
+    await pool.call('VM.hard_shutdown', { vm });
+  });
+
+  it('a storage failure during a migration comes out as its XenAPI code, not INTERNAL_ERROR', async () => {
+    // The destination's side of a migration fails in storage (a disk its SR no longer has),
+    // as an in-process call hands it back: storage's own typed error, not yet a XenAPI one.
+    const vm = pool.makeVm({ name: 'storage-failure' });
+    await start(vm);
+    const services = pool.hosts[0]!.services as { pool?: PoolLink };
+    const link = services.pool!;
+    services.pool = {
+      ...link,
+      callOnHost: async (host, method, params, opts) => {
+        if (method === 'host.islet_hypervisor' && params[1] === 'prepareReceive') throw new VdiMissingError('sr-uuid-1', 'vdi-uuid-1');
+        return link.callOnHost(host, method, params, opts);
+      },
+    };
+    await pool.call('host.disable', { host: master() });
+    try {
+      const thrown = await pool.call('host.evacuate', { host: master(), network: 'OpaqueRef:NULL', evacuate_batch_size: 1 }).then(
+        () => assert.fail('the evacuation succeeded although every migration failed'), (e: unknown) => e);
+      // What the dispatcher and the task runner send: the API's one mapping.
+      assert.deepEqual(toWireError(thrown).toWire(), ['VDI_MISSING', 'sr-uuid-1', 'vdi-uuid-1']);
+    } finally {
+      services.pool = link;
+      await pool.call('host.enable', { host: master() });
+    }
+    assert.equal(pool.hostIndex(pool.vm(vm).resident_on), 0);
     await pool.call('VM.hard_shutdown', { vm });
   });
 });

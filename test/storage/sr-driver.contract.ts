@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { toWireError } from '../../src/api/wire-errors.js';
+import { toWireError } from '../../src/core/wire-errors.js';
 import { StorageError } from '../../src/core/ports/storage-errors.js';
 import type { BlockDevice } from '../../src/core/ports/block-device.js';
 import type { AttachedSr, SrDriver, VdiInfo } from '../../src/core/ports/sr-driver.js';

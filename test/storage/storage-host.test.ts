@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { toWireError } from '../../src/api/wire-errors.js';
+import { toWireError } from '../../src/core/wire-errors.js';
 import { StorageError } from '../../src/core/ports/storage-errors.js';
 import { createStorageHost } from '../../src/storage/storage-host.js';
 

@@ -2,7 +2,7 @@
  * @module
  * How storage actions reach an SR: the host's storage port, the SR attached here (or the
  * XenAPI error saying why it is not), and driver failures in storage's own typed terms,
- * which the API maps to XenAPI errors as they leave (`api/wire-errors.ts`). A disk
+ * which the API maps to XenAPI errors as they leave (`core/wire-errors.ts`). A disk
  * operation runs on a host where the SR's PBD is plugged; the records it writes are the
  * pool's, the bytes are the driver's.
  */

@@ -7,9 +7,11 @@
  * live-migrates the VMs with at most `evacuate_batch_size` migrations in flight, starting
  * the next as soon as one ends (xapi's default is 10), reporting progress on its task.
  * `assert_can_evacuate` and `get_vms_which_prevent_evacuation` report the plan's
- * failures in xapi's two encodings.
+ * failures in xapi's two encodings. Failures that are not XenAPI refusals (a storage
+ * adapter's typed error, a bug) are thrown as they are, so that the API's boundary maps
+ * them (`core/wire-errors.ts`), as it maps every other action's.
  */
-import { ApiError, toApiError, type ErrorCode } from '../../core/api-error.js';
+import { ApiError, type ErrorCode } from '../../core/api-error.js';
 import type { HypervisorInfo } from '../../core/ports/hypervisor.js';
 import { newRef, type Ref } from '../../core/ref.js';
 import { vmOperationError } from '../../core/vm-operations.js';
@@ -30,9 +32,10 @@ export function vmsOn(ctx: ActionContext, host: Ref<'host'>): Ref<'VM'>[] {
     .map(([ref]) => ref);
 }
 
+/** A refusal as the plan reports it; anything else is no refusal and fails the call as itself. */
 function errorOf(e: unknown): readonly [ErrorCode, readonly string[]] {
-  const a = toApiError(e);
-  return [a.code, a.params];
+  if (e instanceof ApiError) return [e.code, e.params];
+  throw e;
 }
 
 export async function evacuationPlan(ctx: ActionContext, host: Ref<'host'>): Promise<EvacuationPlan> {
@@ -122,20 +125,19 @@ async function evacuate(ctx: ActionContext, host: Ref<'host'>, batchSize: number
     const moves = [...plan].map(([vm, step]) => [vm, (step as { to: Ref<'host'> }).to] as const);
     const n = Math.max(1, Math.abs(Math.trunc(batchSize)) || DEFAULT_EVACUATE_BATCH_SIZE);
     let done = 0;
-    let firstError: ApiError | undefined;
+    let failed: { readonly error: unknown } | undefined;
     // The migrations report no progress of their own: the evacuation's task counts VMs.
     const quiet: ActionContext = { ...ctx, task: undefined };
     await windowed(moves, n, async ([vm, to]) => {
       try {
         await poolMigrate(quiet, vm, to);
       } catch (e) {
-        const err = toApiError(e);
         // A VM shut down meanwhile no longer needs moving.
-        if (err.code !== 'VM_BAD_POWER_STATE') firstError ??= err;
+        if (!(e instanceof ApiError && e.code === 'VM_BAD_POWER_STATE')) failed ??= { error: e };
       }
       ctx.task?.setProgress(++done / moves.length);
     });
-    if (firstError) throw firstError;
+    if (failed) throw failed.error;
     const left = vmsOn(ctx, host);
     if (left.length > 0) throw new ApiError('INTERNAL_ERROR', [`evacuate: ${left.length} VMs are still resident on ${host}`]);
   });

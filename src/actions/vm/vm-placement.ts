@@ -7,7 +7,7 @@
  * memory; as in xapi, memory alone never hides a host, so a VM too big for every host
  * fails with HOST_NOT_ENOUGH_FREE_MEMORY rather than NO_HOSTS_AVAILABLE.
  */
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError } from '../../core/api-error.js';
 import type { HypervisorInfo } from '../../core/ports/hypervisor.js';
 import type { PoolDb, Row } from '../../core/ports/pool-db.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
@@ -103,11 +103,11 @@ export async function assertCanBootHere(ctx: ActionContext, vm: Ref<'VM'>, host:
 
 interface Candidate {
   readonly host: Ref<'host'>;
+  /** Its hypervisor's figures; none where the VM cannot run. */
   readonly info?: HypervisorInfo;
-  readonly error?: ApiError;
 }
 
-/** Every host, with its hypervisor figures or the reason the VM cannot run there. */
+/** Every host, with its hypervisor figures where the VM can run there. */
 async function survey(ctx: ActionContext, vm: Ref<'VM'>, memory: boolean): Promise<Candidate[]> {
   return Promise.all(ctx.db.all('host').map(async ([ref]): Promise<Candidate> => {
     const host = ref;
@@ -116,20 +116,20 @@ async function survey(ctx: ActionContext, vm: Ref<'VM'>, memory: boolean): Promi
       const info = await hostInfo(ctx, host);
       await assertCanBootHere(ctx, vm, host, { memory, info });
       return { host, info };
-    } catch (e) {
-      return { host, error: toApiError(e) };
+    } catch {
+      return { host };
     }
   }));
 }
 
 /** `VM.get_possible_hosts`: the hosts where the VM could start now. */
 export async function possibleHosts(ctx: ActionContext, vm: Ref<'VM'>): Promise<Ref<'host'>[]> {
-  return (await survey(ctx, vm, true)).filter((c) => !c.error).map((c) => c.host);
+  return (await survey(ctx, vm, true)).filter((c) => c.info).map((c) => c.host);
 }
 
 /** The host `VM.start` (or `VM.resume`) uses when none is given. */
 export async function chooseHost(ctx: ActionContext, vm: Ref<'VM'>, prefer?: Ref<'host'>): Promise<Ref<'host'>> {
-  const cands = (await survey(ctx, vm, false)).filter((c) => !c.error);
+  const cands = (await survey(ctx, vm, false)).filter((c) => c.info);
   if (cands.length === 0) throw new ApiError('NO_HOSTS_AVAILABLE', []);
   const row = getVm(ctx.db, vm);
   const needs = vmNeeds(vm, row);

@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../../core/api-error.js';
-import { toWireError } from '../wire-errors.js';
+import { toWireError } from '../../core/wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
 import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
 

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../../core/api-error.js';
-import { toWireError } from '../wire-errors.js';
+import { toWireError } from '../../core/wire-errors.js';
 import type { MetricsSource } from '../../core/ports/metrics.js';
 import type { Cf, Rrd } from '../../core/rrd/rrd.js';
 import { buildXport, wantsJson, xportJson, xportXml } from '../../core/rrd/rrd-updates.js';

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../../core/api-error.js';
-import { toWireError } from '../wire-errors.js';
+import { toWireError } from '../../core/wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
 import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
 import type { UpdateStore } from '../../core/ports/updates.js';

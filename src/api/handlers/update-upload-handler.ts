@@ -22,7 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ApiError } from '../../core/api-error.js';
-import { toWireError } from '../wire-errors.js';
+import { toWireError } from '../../core/wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, type UpdateStore } from '../../core/ports/updates.js';
 import { authenticate, redirectToMaster, sendError, taskFor, type HandlerDeps } from './http-auth.js';

@@ -10,7 +10,7 @@ import type { ActionContext, Services } from '../../core/action-context.js';
 import type { SessionInfo } from '../../core/ports/sessions.js';
 import type { TaskHandle } from '../../core/ports/tasks.js';
 import { ApiError } from '../../core/api-error.js';
-import { toWireError } from '../wire-errors.js';
+import { toWireError } from '../../core/wire-errors.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
 import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';

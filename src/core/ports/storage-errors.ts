@@ -3,7 +3,7 @@
  * What can go wrong in storage, as the storage adapters (file, ISO, NetApp, EqualLogic)
  * report it: typed errors in storage's own terms (a disk that is not there, an SR that is
  * full, a backend that refused), never XenAPI errors. Actions let them pass; the API turns
- * them into the XenAPI errors clients know in one place, `api/wire-errors.ts`, where any
+ * them into the XenAPI errors clients know in one place, `core/wire-errors.ts`, where any
  * error leaves for the wire.
  */
 

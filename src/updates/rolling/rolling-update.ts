@@ -13,7 +13,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Services } from '../../core/action-context.js';
 import type { TaskHandle } from '../../core/ports/tasks.js';
-import { ApiError, toApiError } from '../../core/api-error.js';
+import { ApiError } from '../../core/api-error.js';
+import { toWireError } from '../../core/wire-errors.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
 import { appliedOn } from '../patch-records.js';
@@ -122,7 +123,7 @@ async function checkBeforeRun(s: Services, update: Ref<'pool_update'>, plan: Pla
   for (const h of plan.hosts) {
     if (plan.evacuate && runningVmsOn(db, h.ref).length && s.updates) {
       await s.updates.call('host.assert_can_evacuate', [h.ref]).catch((e: unknown) => {
-        const err = toApiError(e);
+        const err = toWireError(e);
         if (err.code === 'MESSAGE_METHOD_UNKNOWN') return;
         throw err.code === 'CANNOT_EVACUATE_HOST' ? err : new ApiError('CANNOT_EVACUATE_HOST', [err.toWire().join(' ')]);
       });
@@ -203,7 +204,7 @@ async function drive(s: Services, run: RunRef, task: Tracker | undefined): Promi
       await finishAbort(s, run, st);
       throw new ApiError('TASK_CANCELLED', [task?.ref ?? run]);
     }
-    const err = toApiError(e);
+    const err = toWireError(e);
     u.log(`rolling update ${String(row.uuid)} paused: ${err.message}`);
     if (db.get(CLS, run)) saveRun(db, run, st, { status: 'paused', error_info: err.toWire() });
     throw err;
@@ -281,7 +282,7 @@ export function resumeRunsAtStart(s: Services): void {
     u.log(`resuming rolling update ${String(r.uuid)}`);
     drive(s, ref, t).then(
       () => t.succeed(`<value>${ref}</value>`),
-      (e) => { const err = toApiError(e); t.fail(err.code, err.params); },
+      (e) => { const err = toWireError(e); t.fail(err.code, err.params); },
     );
   }
 }

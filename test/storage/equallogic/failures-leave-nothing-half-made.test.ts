@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { toWireError } from '../../../src/api/wire-errors.js';
+import { toWireError } from '../../../src/core/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import type { AttachedSr } from '../../../src/core/ports/sr-driver.js';
 import { pattern, vdiHash, writeVdi } from '../sr-driver.contract.js';

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { toWireError } from '../../../src/api/wire-errors.js';
+import { toWireError } from '../../../src/core/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { ActiveDisk } from '../../../src/storage/file/active-disk.js';
 import { FileSrDriver } from '../../../src/storage/file/file-sr-driver.js';

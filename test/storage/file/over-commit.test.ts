@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { toWireError } from '../../../src/api/wire-errors.js';
+import { toWireError } from '../../../src/core/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { checkTree, pattern, vdiHash } from '../sr-driver.contract.js';
 import { GiB, MiB, newSr } from './file-sr-helpers.js';

@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { toWireError } from '../../../src/api/wire-errors.js';
+import { toWireError } from '../../../src/core/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import type { AttachedSr } from '../../../src/core/ports/sr-driver.js';
 import { checkTree, pattern, vdiHash, writeVdi } from '../sr-driver.contract.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { toWireError } from '../../../src/api/wire-errors.js';
+import { toWireError } from '../../../src/core/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { defaultVolumeName } from '../../../src/storage/netapp/netapp-config.js';
 import { MiB, volumeByName } from '../../sims/ontap-sim-helpers.js';

@@ -1,19 +1,22 @@
 /**
  * @module
- * Where any failure becomes the XenAPI error a client receives: the API's boundary. The
+ * Where any failure becomes the XenAPI error a client receives: the one mapping. The
  * storage adapters throw their own typed failures (`core/ports/storage-errors.ts`) and
  * know nothing of XenAPI; they are mapped here, once, as they leave for the wire, from a
  * call's reply, an asynchronous task's result, an HTTP handler's answer or a call run on
- * this host for another one. sm-numbered backend failures keep XenServer's
+ * this host for another one, and where a failure is reported inside an answer or a record
+ * rather than thrown (a rolling update's `error_info`, a task the updates port fails). It
+ * lives in `core/` so that those in-band reports use it too; actions otherwise let
+ * failures pass and the API maps them. sm-numbered backend failures keep XenServer's
  * `SR_BACKEND_FAILURE_<n>` codes and `[status, message, stderr]` params, so scripts written
  * against XenServer recognise them; everything that is not storage's goes through
  * `toApiError` (XenAPI errors as they are, the host out of space, INTERNAL_ERROR).
  */
-import { ApiError, toApiError } from '../core/api-error.js';
+import { ApiError, toApiError } from './api-error.js';
 import {
   ImageTruncatedError, SrFullError, SrNotAttachedError, SrOperationUnsupportedError, StorageBackendError, StorageError, StorageValueError,
   UnknownSrDriverError, VdiInUseError, VdiMissingError, VdiReadOnlyError, VdiUuidInvalidError,
-} from '../core/ports/storage-errors.js';
+} from './ports/storage-errors.js';
 
 export function apiErrorFromStorage(e: StorageError): ApiError {
   if (e instanceof StorageBackendError) {
