@@ -5,9 +5,11 @@
  * holding only the blocks where the source has data. The source's block status is read
  * first to lay out the BAT and each block's sector bitmap, so the stream's length is known
  * before the first byte (a `Content-Length` can be sent) and the data is read once, in order.
+ * Blocks go out a few at a time in one buffer (bitmap, data, bitmap, data…), each block's
+ * data read straight into its place: a socket write of several MiB per group, no copy of
+ * the data, and the buffers are reused once the consumer is done with them.
  */
 import { randomUUID } from 'node:crypto';
-import { readAhead } from '../../core/read-ahead.js';
 import { padToSector, serializeBat } from './bat.js';
 import { setBits } from './bitmap.js';
 import { DEFAULT_BLOCK_SIZE, HEADER_SIZE, newDynamicHeader, UNUSED_BAT_ENTRY, serializeDynamicHeader } from './dynamic-header.js';
@@ -16,7 +18,8 @@ import { DiskType, FOOTER_SIZE, newFooter, SECTOR, serializeFooter } from './foo
 /** What the stream reads: a disk's size, its zero ranges and its bytes. */
 export interface StreamSource {
   readonly size: number;
-  read(offset: number, length: number): Promise<Buffer>;
+  /** The bytes at `offset`; a source may fill `into` (and return it) instead of allocating. */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   blockStatus(offset: number, length: number): Promise<ReadonlyArray<{ offset: number; length: number; zero: boolean }>>;
 }
 
@@ -33,6 +36,10 @@ export interface VhdStreamPlan {
 }
 
 const WINDOW = 1024 * 1024 * 1024;
+/** Bytes of block data per part of the stream (one socket write). */
+const GROUP_BYTES = 4 * 1024 * 1024;
+/** Parts being read ahead of the consumer. */
+const AHEAD = 3;
 
 function bitmapBytes(blockSize: number): number {
   return padToSector(blockSize / SECTOR / 8);
@@ -96,14 +103,54 @@ export async function* vhdStreamParts(src: StreamSource, plan: VhdStreamPlan, uu
       serializeBat(bat, tableBytes(size, blockSize)),
     ]),
   };
-  // Blocks are read a few ahead of the consumer, each in one read of the block's size
-  // (every block listed holds data, so it starts inside the source).
-  const ranges = blocks.map((b) => ({ offset: b * blockSize, length: Math.min(blockSize, src.size - b * blockSize) }));
-  let i = 0;
-  for await (const piece of readAhead(src, { chunk: blockSize, ahead: 3, ranges })) {
-    yield { data: plan.bitmaps.get(blocks[i++]!)! };
-    const data = piece.data!;
-    yield piece.length === blockSize ? { data, done: piece.release } : { data: Buffer.concat([data, Buffer.alloc(blockSize - piece.length)]) };
+  // Groups of blocks are read a few ahead of the consumer, each block in one read of the
+  // block's size into its place (every block listed holds data, so it starts inside the source).
+  const per = bmBytes + blockSize;
+  const group = Math.max(1, Math.round(GROUP_BYTES / blockSize));
+  const free: Buffer[] = [];
+  const readGroup = async (first: number): Promise<StreamPart> => {
+    const ids = blocks.slice(first, first + group);
+    const buf = free.pop() ?? Buffer.allocUnsafeSlow(group * per);
+    await Promise.all(ids.map(async (b, j) => {
+      const at = j * per;
+      plan.bitmaps.get(b)!.copy(buf, at);
+      const offset = b * blockSize;
+      const length = Math.min(blockSize, src.size - offset);
+      const into = buf.subarray(at + bmBytes, at + bmBytes + length);
+      const got = await src.read(offset, length, into);
+      if (got.buffer !== into.buffer || got.byteOffset !== into.byteOffset) got.copy(into, 0, 0, length);
+      if (length < blockSize) buf.fill(0, at + bmBytes + length, at + per);
+    }));
+    let given = false;
+    return {
+      data: buf.subarray(0, ids.length * per),
+      done: () => {
+        if (given) return;
+        given = true;
+        free.push(buf);
+      },
+    };
+  };
+  const queue: Promise<StreamPart>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (queue.length < AHEAD && next < blocks.length) {
+      const p = readGroup(next);
+      p.catch(() => undefined); // surfaces when the consumer reaches it
+      queue.push(p);
+      next += group;
+    }
+  };
+  try {
+    fill();
+    while (queue.length) {
+      const part = await queue.shift()!;
+      fill();
+      yield part;
+    }
+  } finally {
+    // Reads still running finish before the source can be closed.
+    await Promise.allSettled(queue);
   }
   yield { data: footer };
 }

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import type { StreamSource } from '../../../src/storage/vhd/vhd-stream.js';
-import { planVhdStream, vhdStreamChunks } from '../../../src/storage/vhd/vhd-stream.js';
+import { planVhdStream, vhdStreamChunks, vhdStreamParts } from '../../../src/storage/vhd/vhd-stream.js';
 import { withTempDir } from './vhd-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -70,6 +70,40 @@ describe('VHD export stream', () => {
       const sha = execFileSync('/usr/bin/python3', ['-c', py, vhd], { encoding: 'utf8' }).trim();
       const want = execFileSync('sha256sum', [raw], { encoding: 'utf8' }).split(' ')[0];
       assert.equal(sha, want);
+    });
+  });
+
+  it('reads blocks into the stream\'s own buffers and reuses those the consumer gave back', async () => {
+    await withTempDir(async (dir) => {
+      // Twelve data blocks (six parts), most partly filled, and a source that fills the buffer it is given.
+      const size = 30 * MiB;
+      const writes: Array<[number, Buffer]> = [];
+      for (let b = 0; b < 15; b++) if (b % 4 !== 3) writes.push([b * 2 * MiB + (b % 5) * 4096, Buffer.alloc(b === 6 ? 512 : 2 * MiB - (b % 5) * 4096, b + 1)]);
+      const mem = memorySource(size, writes);
+      const filled = new Set<ArrayBufferLike>();
+      const src: StreamSource = {
+        size, blockStatus: mem.blockStatus,
+        read: async (o, l, into) => {
+          if (!into) return mem.read(o, l);
+          mem.content.copy(into, 0, o, o + l);
+          filled.add(into.buffer);
+          return into.subarray(0, l);
+        },
+      };
+      const plan = await planVhdStream(src);
+      assert.equal(plan.blocks.length, 12);
+      const parts: Buffer[] = [];
+      for await (const part of vhdStreamParts(src, plan)) {
+        parts.push(Buffer.from(part.data));
+        part.done?.();
+      }
+      assert.ok(filled.size < 6, `${filled.size} buffers for 6 groups: given-back buffers are reused`);
+      const vhd = join(dir, 'out.vhd');
+      await writeFile(vhd, Buffer.concat(parts));
+      assert.equal((await stat(vhd)).size, plan.length);
+      const raw = join(dir, 'want.raw');
+      await writeFile(raw, mem.content);
+      assert.match(execFileSync('qemu-img', ['compare', '-f', 'vpc', '-F', 'raw', vhd, raw], { encoding: 'utf8' }), /Images are identical/);
     });
   });
 
