@@ -1,7 +1,7 @@
 /**
  * Islet's initiator against the simulated target over loopback: discovery and ACLs by
  * initiator name, CHAP one-way and mutual (and refusals), CRC32C digests, several commands
- * in flight inside the CmdSN window, logout, and recovery: connections dropped in the
+ * in flight inside the CmdSN window (and within 8 MiB of data), logout, and recovery: connections dropped in the
  * middle of a stream of writes and a target restarted on the same port, with every write
  * present once and no older write re-applied over a newer one.
  */
@@ -158,6 +158,20 @@ describe('Islet initiator against the simulated target', () => {
     assert.equal(t.sessionCount, 1);
     await d.close();
     assert.equal(t.sessionCount, 0, 'the session was logged out');
+    await ini.close();
+  });
+
+  it('keeps at most 8 MiB of reads outstanding, however many are issued at once', async () => {
+    const { t, portal } = await target({ allowAll: true });
+    const counting = new CountingStore(await store('budget0', 48 * MiB));
+    t.setLun(0, counting);
+    const ini = new IsletIscsiInitiator();
+    const d = await ini.openLun({ portal, targetIqn: TARGET, lun: 0 }, hostA);
+    // 24 reads of 2 MiB: each cut in two 1 MiB commands, 48 commands issued together.
+    await Promise.all(Array.from({ length: 24 }, (_, i) => d.read(i * 2 * MiB, 2 * MiB)));
+    assert.ok(counting.maxRunning <= 8, `${counting.maxRunning} reads of 1 MiB ran at once`);
+    assert.ok(counting.maxRunning >= 4, `only ${counting.maxRunning} reads of 1 MiB ran at once`);
+    await d.close();
     await ini.close();
   });
 
