@@ -1,9 +1,9 @@
 /**
  * Islet's initiator against the simulated target over loopback: discovery and ACLs by
  * initiator name, CHAP one-way and mutual (and refusals), CRC32C digests, several commands
- * in flight inside the CmdSN window (and within 8 MiB of data), logout, and recovery: connections dropped in the
- * middle of a stream of writes and a target restarted on the same port, with every write
- * present once and no older write re-applied over a newer one.
+ * in flight inside the CmdSN window (and within 8 MiB of data), logout, and recovery:
+ * connections dropped in the middle of a stream of writes and a target restarted on the
+ * same port, with every write present once and no older write re-applied over a newer one.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
