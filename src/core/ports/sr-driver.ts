@@ -111,6 +111,13 @@ export interface VhdSource extends Pick<BlockDevice, 'size' | 'read' | 'blockSta
  * from its first byte, to be stored and opened as a file. The iteration ends without error
  * only once the footer at the end has been checked.
  */
+/**
+ * A VHD import's body: its bytes as buffers (each valid until the next is asked for), and
+ * optionally a way to fill a given buffer directly, which long reads then use (fewer bytes
+ * only at the end of the body).
+ */
+export type VhdBody = AsyncIterable<Buffer> & { readInto?(target: Buffer): Promise<number> };
+
 export type VhdStreamEvent =
   | {
     readonly kind: 'disk';
@@ -155,7 +162,7 @@ export interface AttachedSr {
    * not a valid VHD fails with `INVALID_VALUE [format, reason]`, one that ends too early
    * with `VDI_IO_ERROR`.
    */
-  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent>;
+  readVhdStream(body: VhdBody): AsyncIterable<VhdStreamEvent>;
 }
 
 export interface SrDriver {

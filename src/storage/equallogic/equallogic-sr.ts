@@ -10,7 +10,7 @@
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import type { IscsiCredentials, IscsiInitiator } from '../../core/ports/iscsi-initiator.js';
 import type {
-  AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource, VhdStreamEvent,
+  AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdBody, VhdSource, VhdStreamEvent,
 } from '../../core/ports/sr-driver.js';
 import { openVhdSource, vhdImageOf, vhdStreamEvents } from '../vhd/vhd-image.js';
 import { arrayError, vdiInUse, vdiMissing } from '../array/array-errors.js';
@@ -353,7 +353,7 @@ export class EqualLogicSr implements AttachedSr {
     return openVhdSource(path);
   }
 
-  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent> {
+  readVhdStream(body: VhdBody): AsyncIterable<VhdStreamEvent> {
     return vhdStreamEvents(body);
   }
 

@@ -17,7 +17,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SrNotAttachedError, StorageError, VdiInUseError, VdiReadOnlyError } from '../../core/ports/storage-errors.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
-import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdBody, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
 import { VhdError } from '../vhd/index.js';
 import { VhdBlockDevice } from '../vhd/vhd-block-device.js';
 import { openVhdSource, vhdImageOf, vhdStreamEvents } from '../vhd/vhd-image.js';
@@ -308,7 +308,7 @@ export class FileSr implements AttachedSr {
     return openVhdSource(path);
   }
 
-  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent> {
+  readVhdStream(body: VhdBody): AsyncIterable<VhdStreamEvent> {
     return vhdStreamEvents(body);
   }
 }

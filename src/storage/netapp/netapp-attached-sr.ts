@@ -14,7 +14,7 @@
  */
 import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
 import type { IscsiInitiator, IscsiLunDevice } from '../../core/ports/iscsi-initiator.js';
-import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, GcReport, SnapshotResult, SrStat, VdiCreateSpec, VdiInfo, VhdImage, VhdBody, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
 import { openVhdSource, vhdImageOf, vhdStreamEvents } from '../vhd/vhd-image.js';
 import { legacyLunName, legacyVdiUuid, parseLegacyLunName, parseLegacyRecord } from '../array/legacy-storagelink.js';
 import type { LunRec, NetappVolume } from './netapp-array.js';
@@ -279,7 +279,7 @@ export class NetappAttachedSr implements AttachedSr {
     return openVhdSource(path);
   }
 
-  readVhdStream(body: AsyncIterable<Buffer>): AsyncIterable<VhdStreamEvent> {
+  readVhdStream(body: VhdBody): AsyncIterable<VhdStreamEvent> {
     return vhdStreamEvents(body);
   }
 }

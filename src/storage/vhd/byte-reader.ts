@@ -5,13 +5,21 @@
  * caller's buffer, skips, and the position so far. It keeps the last 512 bytes consumed,
  * because a VHD's footer is the stream's last sector and only the end of the stream says
  * where that is; and, while asked to, a copy of everything consumed, so a stream that turns
- * out not to be streamable can be handed on whole (`rest`).
+ * out not to be streamable can be handed on whole (`rest`). A source that can also fill a
+ * buffer itself (`readInto`, as the upload body reader does) gets long reads straight into
+ * the caller's buffer, with no copy from pieces.
  */
 
 const TAIL = 512;
+/** Reads at least this long go to the source's own `readInto`, when it has one. */
+const DIRECT = 64 * 1024;
+
+/** A stream of buffers, which may also fill a buffer given to it (fewer bytes only at its end). */
+export type ByteSource = AsyncIterable<Buffer> & { readInto?(target: Buffer): Promise<number> };
 
 export class ByteReader {
   private readonly source: AsyncIterator<Buffer>;
+  private readonly direct: ((target: Buffer) => Promise<number>) | undefined;
   private chunk: Buffer = Buffer.alloc(0);
   private at = 0;
   private ended = false;
@@ -22,8 +30,9 @@ export class ByteReader {
   /** Bytes consumed so far. */
   position = 0;
 
-  constructor(source: AsyncIterable<Buffer>) {
+  constructor(source: ByteSource) {
     this.source = source[Symbol.asyncIterator]();
+    this.direct = source.readInto?.bind(source);
   }
 
   /** Keeps a copy of what is consumed from now on, for `rest`. */
@@ -83,7 +92,17 @@ export class ByteReader {
   async readInto(out: Buffer, offset: number, length: number): Promise<number> {
     let done = 0;
     while (done < length) {
-      if (this.at === this.chunk.length && !(await this.more())) break;
+      if (this.at === this.chunk.length) {
+        if (this.direct && !this.ended && length - done >= DIRECT) {
+          const target = out.subarray(offset + done, offset + length);
+          const n = await this.direct(target);
+          this.consumed(target.subarray(0, n));
+          done += n;
+          if (n < target.length) this.ended = true;
+          continue;
+        }
+        if (!(await this.more())) break;
+      }
       const n = Math.min(length - done, this.chunk.length - this.at);
       const piece = this.chunk.subarray(this.at, this.at + n);
       piece.copy(out, offset + done);

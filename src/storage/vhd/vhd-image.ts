@@ -6,7 +6,7 @@
  * into the format's internals.
  */
 import type { BlockDevice } from '../../core/ports/block-device.js';
-import type { VhdImage, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
+import type { VhdBody, VhdImage, VhdSource, VhdStreamEvent } from '../../core/ports/sr-driver.js';
 import { VhdError } from './errors.js';
 import { VhdFile } from './vhd-file.js';
 import { planVhdStream, vhdStreamParts } from './vhd-stream.js';
@@ -35,7 +35,7 @@ export async function openVhdSource(path: string): Promise<VhdSource> {
 }
 
 /** A VHD body read as it arrives; the format's errors as storage errors. */
-export async function* vhdStreamEvents(body: AsyncIterable<Buffer>): AsyncGenerator<VhdStreamEvent> {
+export async function* vhdStreamEvents(body: VhdBody): AsyncGenerator<VhdStreamEvent> {
   try {
     yield* readVhdStream(body);
   } catch (e) {

@@ -13,7 +13,7 @@
  */
 import { padToSector, parseBat } from './bat.js';
 import { allBitsSet, bitRuns } from './bitmap.js';
-import { ByteReader } from './byte-reader.js';
+import { ByteReader, type ByteSource } from './byte-reader.js';
 import { HEADER_SIZE, parseDynamicHeader, UNUSED_BAT_ENTRY } from './dynamic-header.js';
 import { check, VhdError } from './errors.js';
 import { DiskType, FOOTER_COOKIE, FOOTER_SIZE, parseFooter, type Footer } from './footer.js';
@@ -253,7 +253,7 @@ async function* dynamicBody(r: ByteReader, copy: Footer, pool: PiecePool, piece:
  * every data item it is given, and may hold at most two at a time. `piece` (2 MiB) is the
  * largest data item, and the size of each buffer the reader keeps.
  */
-export async function* readVhdStream(body: AsyncIterable<Buffer>, opts: { piece?: number } = {}): AsyncGenerator<VhdStreamItem> {
+export async function* readVhdStream(body: ByteSource, opts: { piece?: number } = {}): AsyncGenerator<VhdStreamItem> {
   const piece = opts.piece ?? PIECE;
   const r = new ByteReader(body);
   r.startRecording();

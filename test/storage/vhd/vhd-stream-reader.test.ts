@@ -3,7 +3,8 @@
  * the oracle: for random valid dynamic and fixed VHDs (any block size, blocks in any disk
  * order in the file, partial bitmaps, gaps, blktap's batmap, extra BAT entries), fed in
  * pieces of random sizes, it hands out exactly the disk the file reader reads, each byte
- * once. For random mutations of those (bytes changed, checksums repaired or not, bodies cut
+ * once, whether the pieces come as buffers or straight into its own (`readInto`). For
+ * random mutations of those (bytes changed, checksums repaired or not, bodies cut
  * short) it never crashes: it fails with a `VhdError`, hands the body back for spooling, or
  * reads the same disk as the file reader. Then qemu-img's own VHDs, a BAT after its blocks
  * (spooled, the body handed back byte for byte) and the specific failures.
@@ -37,10 +38,38 @@ async function* pieces(bytes: Buffer, seed: number): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * `bytes` as the upload body reader gives them: pieces of random sizes in one reused
+ * buffer, or straight into a buffer the caller gives (`readInto`, sometimes short of it
+ * only at the end), the two interleaved as the caller pleases.
+ */
+function directSource(bytes: Buffer, seed: number): AsyncIterable<Buffer> & { readInto(target: Buffer): Promise<number> } {
+  const rnd = prng(seed);
+  const reused = Buffer.alloc(65536);
+  let at = 0;
+  return {
+    async readInto(target: Buffer): Promise<number> {
+      const n = Math.min(target.length, bytes.length - at);
+      bytes.copy(target, 0, at, at + n);
+      at += n;
+      return n;
+    },
+    async *[Symbol.asyncIterator]() {
+      while (at < bytes.length) {
+        const n = Math.min(1 + randInt(rnd, reused.length), bytes.length - at);
+        bytes.copy(reused, 0, at, at + n);
+        at += n;
+        yield reused.subarray(0, n);
+        reused.fill(0x5a); // the piece is gone once the next is asked for
+      }
+    },
+  };
+}
+
 type Read = { kind: 'disk'; disk: Buffer } | { kind: 'spool'; body: Buffer } | { kind: 'error'; error: VhdError };
 
 /** What the stream reader makes of `bytes`: the disk (every byte given exactly once), the body handed back, or its error. */
-async function streamRead(bytes: Buffer, seed: number, piece = 4096): Promise<Read> {
+async function streamRead(bytes: Buffer, seed: number, piece = 4096, direct = false): Promise<Read> {
   let disk: Buffer | null = null;
   let covered: Uint8Array | null = null;
   const held: Array<Extract<VhdStreamItem, { kind: 'data' }>> = [];
@@ -66,7 +95,7 @@ async function streamRead(bytes: Buffer, seed: number, piece = 4096): Promise<Re
   try {
     let size: number | undefined;
     let fixed = false;
-    for await (const ev of readVhdStream(pieces(bytes, seed), { piece })) {
+    for await (const ev of readVhdStream(direct ? directSource(bytes, seed) : pieces(bytes, seed), { piece })) {
       if (ev.kind === 'disk') {
         size = ev.size;
         fixed = size === undefined;
@@ -207,7 +236,7 @@ describe('the one-pass VHD reader', () => {
         const built = buildVhd(seed);
         const want = await fileRead(dir, built.bytes);
         assert.ok('disk' in want, `the oracle reads the built VHD: ${'error' in want ? want.error.message : ''}`);
-        const got = await streamRead(built.bytes, seed, 4096 * (1 + (seed % 3)));
+        const got = await streamRead(built.bytes, seed, 4096 * (1 + (seed % 3)) * (seed % 2 ? 16 : 1), seed % 2 === 1);
         assert.equal(got.kind, 'disk', got.kind === 'error' ? got.error.message : got.kind);
         assert.ok(got.kind === 'disk' && got.disk.equals(want.disk), 'the same disk');
       }), { numRuns: 250 });
