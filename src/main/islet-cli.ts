@@ -3,7 +3,7 @@
  * `islet`: runs a host (`islet server`) and, later, a local pool and update tooling.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const USAGE = `usage:
   islet server --data-dir DIR --listen ADDR:PORT [--root-password PW] [--tls-cert FILE --tls-key FILE]
@@ -69,7 +69,8 @@ async function server(argv: string[]): Promise<void> {
   // that carries the whole toolstack in its heap pays for it in every full collection.
   const { startHostServer } = await import('./host-server.js');
   const running = await startHostServer({
-    dataDir: f['data-dir'], host, port,
+    // Absolute: the local SR's path is made from it, and an SR path must be absolute (`npm start` gives ./var).
+    dataDir: resolve(f['data-dir']), host, port,
     ...(f['root-password'] ? { rootPassword: f['root-password'] } : {}),
     ...(f['tls-cert'] ? { tlsCertFile: f['tls-cert'] } : {}),
     ...(f['tls-key'] ? { tlsKeyFile: f['tls-key'] } : {}),

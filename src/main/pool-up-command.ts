@@ -45,7 +45,7 @@ export async function poolUp(argv: string[]): Promise<void> {
     await (await import('../updates/update-keys.js')).checkUpdateKeyFiles(updateKeys);
   }
   const sup = new PoolSupervisor({
-    hosts, dataDir: values['data-dir'], basePort, migrationRate: rate,
+    hosts, dataDir: resolve(values['data-dir']), basePort, migrationRate: rate,
     ...(values['root-password'] ? { rootPassword: values['root-password'] } : {}),
     ...(values.memory ? { memory: values.memory } : {}),
     ...(addresses && addresses.length > 0 ? { addresses } : {}),

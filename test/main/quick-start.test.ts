@@ -1,12 +1,14 @@
 /**
  * The README's quick start as a new user meets it: a server started without a root
  * password generates one into DIR/root-password (0600), and `xe -pwf DIR/root-password`
- * reads that file as it is (xe's layout: user, then password) to list the host.
+ * reads that file as it is (xe's layout: user, then password) to list the host; `npm start`'s
+ * relative data directory still gives the host its local SR.
  * Needs a built tree (`npm run build`).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -31,5 +33,34 @@ test('a generated root password file works with xe -pwf', async () => {
     assert.notEqual(wrong, 0, 'a wrong password is refused');
   } finally {
     await islet.stop();
+  }
+});
+
+test('npm start\'s relative --data-dir ./var gives the host its local SR, the pool\'s default SR', async () => {
+  const cwd = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'islet-quick-start-'));
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'islet'), 'server', '--data-dir', './var', '--listen', '127.0.0.1:0',
+    '--root-password', 'quick-pw', '--spawn-hypervisor', 'false'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`islet did not become ready:\n${err}`)), 30_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /^ready (\S+)$/m.exec(out);
+        if (m) { clearTimeout(timer); resolve(m[1]!); }
+      });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`islet exited ${code}:\n${err}`)); });
+    });
+    const xe = (...args: string[]) => run(process.execPath, [join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', new URL(url).port, '-u', 'root', '-pw', 'quick-pw', ...args]);
+    const local = (await xe('sr-list', 'name-label=Local storage', '--minimal')).stdout.trim();
+    assert.match(local, /^[0-9a-f-]{36}$/, `a local SR (server log:\n${err})`);
+    assert.equal((await xe('pool-list', 'params=default-SR', '--minimal')).stdout.trim(), local);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    await rm(cwd, { recursive: true, force: true });
   }
 });
