@@ -9,11 +9,12 @@
 // from how long each took before (scripts/test-weights.json): a file that takes a minute
 // starts early, so that it does not end the run alone, and never while another such file
 // runs if short ones are left to run beside it (two pools of hosts at once on two cores
-// slow each other down). With arguments (a name pattern, files) node's own `--test` runs.
+// slow each other down). With arguments node's own `--test` runs: the files or directories
+// given, or with options alone (a name pattern) every file under dist/test/.
 // ISLET_TEST_WEIGHTS_OUT=FILE writes this run's seconds per file, to refresh the weights;
 // ISLET_TEST_SLOWEST=1 lists the 25 slowest after the summary.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { run } from 'node:test';
@@ -92,7 +93,10 @@ export function plan(files, weightOf, lanes = CONCURRENCY) {
 
 function cli() {
   const env = { ...process.env, ...(tmp ? { TMPDIR: tmp } : {}) };
-  const args = ['--test', `--test-concurrency=${CONCURRENCY}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...process.argv.slice(2), 'dist/test/'];
+  // Files or directories given run alone; with only options (a name pattern) the whole tree.
+  const given = process.argv.slice(2);
+  const paths = given.some((a) => !a.startsWith('-') && existsSync(a));
+  const args = ['--test', `--test-concurrency=${CONCURRENCY}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...given, ...(paths ? [] : ['dist/test/'])];
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
   process.exit(r.status ?? 1);
 }
