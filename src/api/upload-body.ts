@@ -89,8 +89,23 @@ function declaredOf(req: IncomingMessage, openEndedFrom: number): number | undef
   return n;
 }
 
+const opened = new WeakMap<IncomingMessage, UploadBody>();
+
+/** The request's body reader (one per request). */
 export function openUploadBody(req: IncomingMessage, o: UploadBodyOptions = {}): UploadBody {
-  return new BodyReader(req, o);
+  const body = new BodyReader(req, o);
+  opened.set(req, body);
+  return body;
+}
+
+/**
+ * After a failure, reads and drops the rest of the body (through its reader if one was
+ * opened), so that the client, still sending, gets to read the answer.
+ */
+export function discardBody(req: IncomingMessage): void {
+  const body = opened.get(req);
+  if (body) body.abandon();
+  else req.resume();
 }
 
 class BodyReader implements UploadBody {
@@ -104,9 +119,17 @@ class BodyReader implements UploadBody {
   readonly #staging = Buffer.allocUnsafeSlow(STAGING);
   #stagedStart = 0;
   #stagedEnd = 0;
-  /** Bytes that arrived where no buffer of ours was planned (copies, handed out first). */
+  /**
+   * Bytes are handed out in arrival order from three places: `#early` (what the parser had
+   * taken of the body before the connection was taken from it, so older than any read),
+   * the staging buffer, then `#late` (copies of reads that landed in `#overflow` while the
+   * staging buffer was full; while any wait there, reads do not go to staging).
+   */
   #early: Buffer[] = [];
+  #late: Buffer[] = [];
   readonly #overflow = Buffer.allocUnsafeSlow(OVERFLOW);
+  /** Reads land in buffers handed to the socket (then fresh chunks go to `#early`). */
+  #steering = false;
   #waiting: Waiting | undefined;
   #ended = false;
   #failure: Error | undefined;
@@ -135,15 +158,23 @@ class BodyReader implements UploadBody {
     this.#settle();
   }
 
+  /** Nothing is waiting to be handed out. */
+  #empty(): boolean {
+    return this.#early.length === 0 && this.#stagedStart === this.#stagedEnd && this.#late.length === 0;
+  }
+
   /** Where the next socket read should land. */
   #nextBuffer(): Buffer {
+    this.#steering = true;
     const w = this.#waiting;
     const left = this.#left();
-    if (w && this.#early.length === 0 && this.#stagedStart === this.#stagedEnd && left > 0) {
+    if (w && this.#empty() && left > 0) {
       return w.target.subarray(w.filled, w.filled + Math.min(w.target.length - w.filled, left));
     }
     if (this.#stagedStart === this.#stagedEnd) this.#stagedStart = this.#stagedEnd = 0;
-    if (this.#stagedEnd < STAGING) return this.#staging.subarray(this.#stagedEnd, this.#stagedEnd + Math.min(STAGING - this.#stagedEnd, Math.max(left, 1)));
+    if (this.#late.length === 0 && this.#stagedEnd < STAGING) {
+      return this.#staging.subarray(this.#stagedEnd, this.#stagedEnd + Math.min(STAGING - this.#stagedEnd, Math.max(left, 1)));
+    }
     return this.#overflow;
   }
 
@@ -152,7 +183,7 @@ class BodyReader implements UploadBody {
     return this.declared !== undefined ? this.declared - this.#arrived : Number.MAX_SAFE_INTEGER;
   }
 
-  /** A read landed in `buf` (a buffer from `#nextBuffer`). */
+  /** A read landed in `buf` (the buffer `#nextBuffer` last gave). */
   #landed(buf: Buffer, n: number): boolean {
     if (this.#ended || this.#failure) return false;
     n = Math.min(n, this.#left());
@@ -164,33 +195,37 @@ class BodyReader implements UploadBody {
     } else if (buf.buffer === this.#staging.buffer && buf.byteOffset === this.#staging.byteOffset + this.#stagedEnd) {
       this.#stagedEnd += n;
     } else {
-      this.#early.push(Buffer.from(buf.subarray(0, n)));
+      this.#late.push(Buffer.from(buf.subarray(0, n)));
     }
     if (this.declared !== undefined && this.#arrived >= this.declared) this.#ended = true;
     this.#settle();
     return this.#wantMore();
   }
 
-  /** A fresh chunk from a stream (the parser's body events, or a socket's 'data'). */
+  /** A fresh chunk: the request's body events, or what the parser had taken before steering. */
   #chunk(c: Buffer): boolean {
     if (this.#ended || this.#failure) return false;
     const n = Math.min(c.length, this.#left());
     if (!this.#count(n)) return false;
-    let at = 0;
-    const w = this.#waiting;
-    if (w && this.#early.length === 0 && this.#stagedStart === this.#stagedEnd) {
-      const k = c.copy(w.target, w.filled, 0, n);
-      w.filled += k;
-      this.received += k;
-      at = k;
+    if (this.#steering) {
+      // The socket's buffer may be a staging or target region: keep off them.
+      this.#early.push(Buffer.from(c.subarray(0, n)));
+    } else {
+      let at = 0;
+      const w = this.#waiting;
+      if (w && this.#empty()) {
+        at = c.copy(w.target, w.filled, 0, n);
+        w.filled += at;
+        this.received += at;
+      }
+      if (at < n && this.#late.length === 0) {
+        if (this.#stagedStart === this.#stagedEnd) this.#stagedStart = this.#stagedEnd = 0;
+        const k = c.copy(this.#staging, this.#stagedEnd, at, n);
+        this.#stagedEnd += k;
+        at += k;
+      }
+      if (at < n) this.#late.push(Buffer.from(c.subarray(at, n)));
     }
-    if (at < n && this.#early.length === 0) {
-      if (this.#stagedStart === this.#stagedEnd) this.#stagedStart = this.#stagedEnd = 0;
-      const k = c.copy(this.#staging, this.#stagedEnd, at, n);
-      this.#stagedEnd += k;
-      at += k;
-    }
-    if (at < n) this.#early.push(Buffer.from(c.subarray(at, n)));
     if (this.declared !== undefined && this.#arrived >= this.declared) this.#ended = true;
     this.#settle();
     return this.#wantMore();
@@ -208,7 +243,7 @@ class BodyReader implements UploadBody {
   /** More input is welcome: somebody waits, or the staging buffer has room. */
   #wantMore(): boolean {
     if (this.#ended || this.#failure) return false;
-    return this.#waiting !== undefined || (this.#early.length === 0 && this.#stagedEnd < STAGING);
+    return this.#waiting !== undefined || (this.#late.length === 0 && this.#stagedEnd < STAGING);
   }
 
   #end(byClose: boolean): void {
@@ -237,21 +272,25 @@ class BodyReader implements UploadBody {
       if (this.#ended) this.#input?.finish();
       return;
     }
-    while (w.filled < w.target.length && this.#early.length) {
-      const b = this.#early[0]!;
-      const k = b.copy(w.target, w.filled);
-      w.filled += k;
-      this.received += k;
-      if (k === b.length) this.#early.shift();
-      else this.#early[0] = b.subarray(k);
-    }
+    const take = (list: Buffer[]) => {
+      while (w.filled < w.target.length && list.length) {
+        const b = list[0]!;
+        const k = b.copy(w.target, w.filled);
+        w.filled += k;
+        this.received += k;
+        if (k === b.length) list.shift();
+        else list[0] = b.subarray(k);
+      }
+    };
+    take(this.#early);
     if (w.filled < w.target.length && this.#stagedStart < this.#stagedEnd) {
       const k = this.#staging.copy(w.target, w.filled, this.#stagedStart, this.#stagedEnd);
       w.filled += k;
       this.received += k;
       this.#stagedStart += k;
     }
-    const drained = this.#early.length === 0 && this.#stagedStart === this.#stagedEnd;
+    if (this.#stagedStart === this.#stagedEnd) take(this.#late);
+    const drained = this.#empty();
     if (w.filled === w.target.length || (this.#ended && drained)) {
       this.#waiting = undefined;
       if (this.#ended && drained) this.#input?.finish();

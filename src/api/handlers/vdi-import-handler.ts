@@ -23,6 +23,7 @@ import { ApiError } from '../../core/api-error.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { ResourceHandler } from '../http-api.js';
+import { openUploadBody, UploadCutShort, type UploadBody } from '../upload-body.js';
 import { runTransfer, vdiFromQuery, type TransferDeps } from './vdi-transfer.js';
 
 const CHUNK = 2 * 1024 * 1024;
@@ -44,20 +45,43 @@ export function isOpenEndedUpload(req: IncomingMessage, virtualSize: number): bo
 }
 
 /**
- * The request body. An open-ended upload ends when the client closes the connection: what
- * arrived is kept, and the task then fails with VDI_IO_ERROR as xapi's does (the client
- * cannot know its last bytes arrived; Xen Orchestra expects and ignores that error).
+ * The request body, read in large pieces (`upload-body.ts`). An open-ended upload ends when
+ * the client closes the connection: what arrived is kept, and the task then fails with
+ * VDI_IO_ERROR as xapi's does (the client cannot know its last bytes arrived; Xen
+ * Orchestra expects and ignores that error). A body cut short of its declared length is a
+ * VDI_IO_ERROR.
  */
-async function* bodyOf(req: IncomingMessage, openEnded: boolean): AsyncIterable<Buffer> {
+function bodyOf(req: IncomingMessage, openEnded: boolean): UploadBody {
+  const declared = declaredLength(req);
+  return openUploadBody(req, openEnded && declared !== undefined ? { openEndedFrom: declared } : {});
+}
+
+function cutAsIoError(e: unknown): unknown {
+  return e instanceof UploadCutShort ? new ApiError('VDI_IO_ERROR', [e.message]) : e;
+}
+
+/** `body.readInto(buf)`, a cut-short body reported as xapi reports it. */
+async function fillFrom(body: UploadBody, buf: Buffer): Promise<number> {
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) yield chunk;
+    return await body.readInto(buf);
   } catch (e) {
-    if (!openEnded || !req.destroyed) throw e;
-    cutShort.add(req);
+    throw cutAsIoError(e);
   }
 }
 
-const cutShort = new WeakSet<IncomingMessage>();
+/** The body's pieces (each valid until the next is asked for), a cut reported as by `fillFrom`. */
+async function* piecesOf(body: UploadBody): AsyncGenerator<Buffer> {
+  for (;;) {
+    let b: Buffer | null;
+    try {
+      b = await body.read();
+    } catch (e) {
+      throw cutAsIoError(e);
+    }
+    if (!b) return;
+    yield b;
+  }
+}
 
 /** Makes the disk hold `data` at `offset`, writing only the pages that change it. */
 async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data: Buffer, scratch: Buffer): Promise<void> {
@@ -70,12 +94,11 @@ async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data:
  * client keeps sending while the disk is compared and written; the buffers (and the one
  * the disk's current content is read into) are reused, never allocated per chunk.
  */
-async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
-  const total = openEnded ? dev.size : declaredLength(req);
+async function receiveRaw(body: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
+  const total = openEnded ? dev.size : body.declared;
   const scratch = Buffer.allocUnsafeSlow(CHUNK);
   let spare = Buffer.allocUnsafeSlow(CHUNK);
   let buf = Buffer.allocUnsafeSlow(CHUNK);
-  let fill = 0;
   let pos = 0;
   let putting: Promise<void> = Promise.resolve();
   const put = async (length: number) => {
@@ -87,20 +110,15 @@ async function receiveRaw(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
     putting.catch(() => undefined); // surfaces at the next put or at the end
     pos += length;
     [buf, spare] = [spare, buf];
-    fill = 0;
   };
   try {
-    for await (const chunk of bodyOf(req, openEnded)) {
+    for (;;) {
       ctx.task?.signal.throwIfAborted();
-      let at = 0;
-      while (at < chunk.length) {
-        const n = chunk.copy(buf, fill, at);
-        fill += n;
-        at += n;
-        if (fill === CHUNK) await put(CHUNK);
-      }
+      // The body lands straight in the chunk buffer: no copy between the socket and it.
+      const n = await fillFrom(body, buf);
+      if (n > 0) await put(n);
+      if (n < CHUNK) break;
     }
-    if (fill > 0) await put(fill);
   } catch (e) {
     await putting.catch(() => undefined); // no write left running on the device being closed
     throw e;
@@ -114,8 +132,8 @@ const SPOOL_PIECE = 64 * 1024;
 
 /**
  * Spools a body to a sparse temporary file (64 KiB runs of zeroes become holes). The
- * body's pieces (16 KiB over TLS) are gathered into 4 MiB batches first: a file write per
- * piece cost a thread-pool round trip each.
+ * body's pieces are gathered into 4 MiB batches first: a file write per piece cost a
+ * thread-pool round trip each.
  */
 async function spool(body: AsyncIterable<Buffer>, path: string): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
@@ -189,11 +207,11 @@ const differencing = () => new ApiError('INVALID_VALUE', ['format', 'a differenc
  * received. Ranges the image does not hold are made to read as zeroes. A body whose layout
  * cannot be read in one pass is spooled instead.
  */
-async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
-  const total = declaredLength(req);
+async function receiveVhd(upload: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>, sr: Ref<'SR'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
+  const total = upload.declared;
   const scratch = Buffer.allocUnsafeSlow(CHUNK);
   let writing: Promise<void> = Promise.resolve();
-  const body = bodyOf(req, openEnded);
+  const body = piecesOf(upload);
   try {
     for await (const ev of attachedSr(ctx, sr).readVhdStream(body)) {
       if (ev.kind === 'data') {
@@ -226,7 +244,7 @@ async function receiveVhd(req: IncomingMessage, dev: BlockDevice, vdi: Ref<'VDI'
     // A refusal can come after the first sector: the client, still sending, would get a reset
     // instead of the answer. What it still sends is read and dropped (an open-ended upload
     // has had its answer already, and is cut).
-    if (!openEnded) await drain(body);
+    if (!openEnded) await drain(piecesOf(upload));
     throw e;
   }
   await writing;
@@ -282,9 +300,10 @@ async function receiveInto(req: IncomingMessage, res: ServerResponse, ctx: Actio
     res.writeHead(200, { 'content-type': 'text/plain', 'task-id': ctx.task!.ref, connection: 'close' });
     res.flushHeaders();
   }
+  const body = bodyOf(req, openEnded);
   await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
-    format === 'vhd' ? receiveVhd(req, dev, ref, row.SR, ctx, openEnded) : receiveRaw(req, dev, ref, ctx, openEnded));
+    format === 'vhd' ? receiveVhd(body, dev, ref, row.SR, ctx, openEnded) : receiveRaw(body, dev, ref, ctx, openEnded));
   // The data written changes the disk's and the SR's space figures.
   await onSr(ctx, row.SR, async () => undefined);
-  if (cutShort.has(req)) throw new ApiError('VDI_IO_ERROR', ['the connection closed before the declared length']);
+  if (body.endedByClose) throw new ApiError('VDI_IO_ERROR', ['the connection closed before the declared length']);
 }

@@ -11,6 +11,7 @@ import type { SessionInfo } from '../../core/ports/sessions.js';
 import type { TaskHandle } from '../../core/ports/tasks.js';
 import { ApiError } from '../../core/api-error.js';
 import { toWireError } from '../../core/wire-errors.js';
+import { discardBody } from '../upload-body.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
 import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
@@ -48,7 +49,7 @@ export async function runTransfer(
   try {
     authed = await authenticate(d, req, query, least);
   } catch (e) {
-    req.resume();
+    discardBody(req);
     sendError(res, toWireError(e));
     return;
   }
@@ -70,7 +71,7 @@ export async function runTransfer(
       res.setHeader('connection', 'close');
       sendError(res, err);
       // Let the client finish sending, so that it reads the answer rather than a reset.
-      req.resume();
+      discardBody(req);
     }
   } finally {
     authed.done();

@@ -12,35 +12,53 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { importXva } from '../../actions/vm/xva/xva-import.js';
+import type { PullSource } from '../../actions/vm/xva/xva-tar.js';
+import { openUploadBody, UploadCutShort } from '../upload-body.js';
 import type { ResourceHandler } from '../http-api.js';
 import { runTransfer, type TransferDeps } from './vdi-transfer.js';
 
 const OPEN_ENDED = 2 ** 49;
 
-/** The body, decompressed if its first bytes say gzip or zstd. */
-async function plainBody(req: IncomingMessage): Promise<AsyncIterable<Buffer>> {
-  const it = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  let head = Buffer.alloc(0);
-  const firsts: Buffer[] = [];
-  while (head.length < 4) {
-    const r = await it.next().catch((e: unknown) => { if (req.destroyed) return { done: true as const, value: undefined }; throw e; });
-    if (r.done) break;
-    firsts.push(r.value);
-    head = Buffer.concat([head, r.value]);
-  }
-  // Xen Orchestra closes the connection once its data is sent: a cut ends the body, and
-  // the archive's own framing (its end blocks) tells whether all of it arrived.
-  async function* raw(): AsyncGenerator<Buffer> {
-    yield* firsts;
+/**
+ * The body, read in large pieces, and decompressed if its first bytes say gzip or zstd.
+ * Xen Orchestra closes the connection once its data is sent: a cut ends the body, and the
+ * archive's own framing (its end blocks) tells whether all of it arrived.
+ */
+async function plainBody(req: IncomingMessage): Promise<AsyncIterable<Buffer> | PullSource> {
+  const body = openUploadBody(req, { openEndedFrom: OPEN_ENDED });
+  const fill = async (target: Buffer): Promise<number> => {
     try {
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      return await body.readInto(target);
     } catch (e) {
-      if (!req.destroyed) throw e;
+      if (e instanceof UploadCutShort) return 0;
+      throw e;
     }
-  }
+  };
+  const head = Buffer.alloc(4);
+  const headLength = await fill(head);
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
-  const zstd = head.readUInt32LE(0) === 0xfd2fb528;
-  if (head.length < 4 || (!gzip && !zstd)) return raw();
+  const zstd = headLength === 4 && head.readUInt32LE(0) === 0xfd2fb528;
+  if (!gzip && !zstd) {
+    // The first bytes, then the body straight into the reader's buffers.
+    let first: Buffer | undefined = head.subarray(0, headLength);
+    return {
+      readInto: async (target) => {
+        let at = 0;
+        if (first) {
+          at = first.copy(target);
+          first = first.length > at ? first.subarray(at) : undefined;
+          if (at === target.length) return at;
+        }
+        if (headLength < 4) return at;
+        while (at < target.length) {
+          const n = await fill(target.subarray(at));
+          at += n;
+          if (n === 0) break;
+        }
+        return at;
+      },
+    };
+  }
   let out: Readable;
   let input: NodeJS.WritableStream;
   if (gzip) {
@@ -58,7 +76,12 @@ async function plainBody(req: IncomingMessage): Promise<AsyncIterable<Buffer>> {
   }
   void (async () => {
     try {
-      for await (const b of raw()) if (!input.write(b)) await new Promise((r) => input.once('drain', r));
+      const write = async (b: Buffer) => { if (!input.write(b)) await new Promise((r) => input.once('drain', r)); };
+      await write(Buffer.from(head.subarray(0, headLength)));
+      // Each piece is copied: the decompressor may hold it after the next read reuses it.
+      for (let b = Buffer.allocUnsafe(1024 * 1024), n = await fill(b); n > 0; b = Buffer.allocUnsafe(1024 * 1024), n = await fill(b)) {
+        await write(b.subarray(0, n));
+      }
       input.end();
     } catch (e) {
       out.destroy(e as Error);

@@ -23,7 +23,7 @@ import { createVif } from '../../vif/index.js';
 import { attachedSr, refIfLive, storageCall } from '../../common/storage-access.js';
 import { parseOvaXml, type OvaObject } from './xva-ova-xml.js';
 import { importRecord } from './xva-records.js';
-import { ByteReader, tarEntries } from './xva-tar.js';
+import { ByteReader, tarEntries, type PullSource } from './xva-tar.js';
 import { XVA_CHUNK } from './xva-export.js';
 import { checksumMatches, checksumOfSuffix, type XvaChecksum } from './xva-checksum.js';
 import { crashPoint } from '../../../core/crash-point.js';
@@ -245,7 +245,7 @@ class Window {
 }
 
 /** Imports the XVA read from `body`; returns the new VM. */
-export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer>, o: XvaImportOptions = {}): Promise<Ref<'VM'>> {
+export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer> | PullSource, o: XvaImportOptions = {}): Promise<Ref<'VM'>> {
   const reader = new ByteReader(body);
   const entries = tarEntries(reader);
   const made = new Made(importMark(ctx));

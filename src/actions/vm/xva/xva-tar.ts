@@ -45,22 +45,39 @@ export const TAR_END = Buffer.alloc(2 * BLOCK);
 
 const bad = (why: string) => new ApiError('IMPORT_ERROR', [`not a valid XVA: ${why}`]);
 
-/** Reads exact byte counts from a stream of buffers of any sizes. */
+/**
+ * A source that fills the caller's buffer (an upload body read in large pieces): resolves
+ * with the bytes placed, fewer than asked only at its end.
+ */
+export interface PullSource {
+  readInto(target: Buffer): Promise<number>;
+}
+
+function isPullSource(s: AsyncIterable<Buffer> | PullSource): s is PullSource {
+  return typeof (s as PullSource).readInto === 'function';
+}
+
+/**
+ * Reads exact byte counts from a stream of buffers of any sizes, or from a pull source; a
+ * pull source fills the caller's buffer directly (a disk chunk lands where it is gathered).
+ */
 export class ByteReader {
   private parts: Buffer[] = [];
   private have = 0;
   private done = false;
-  private readonly it: AsyncIterator<Buffer>;
+  private readonly it: AsyncIterator<Buffer> | undefined;
+  private readonly pull: PullSource | undefined;
   /** Bytes consumed so far. */
   consumed = 0;
 
-  constructor(source: AsyncIterable<Buffer>) {
-    this.it = source[Symbol.asyncIterator]();
+  constructor(source: AsyncIterable<Buffer> | PullSource) {
+    if (isPullSource(source)) this.pull = source;
+    else this.it = source[Symbol.asyncIterator]();
   }
 
   private async fill(n: number): Promise<boolean> {
     while (this.have < n && !this.done) {
-      const r = await this.it.next();
+      const r = await this.it!.next();
       if (r.done) this.done = true;
       else if (r.value.length) {
         this.parts.push(r.value);
@@ -76,6 +93,13 @@ export class ByteReader {
    * when it is large enough (the caller recycles it), else into a new buffer.
    */
   async read(n: number, into?: Buffer): Promise<Buffer> {
+    if (this.pull) {
+      const out = into && into.length >= n ? into.subarray(0, n) : Buffer.allocUnsafe(n);
+      const got = this.done || n === 0 ? 0 : await this.pull.readInto(out);
+      if (got < n) this.done = true;
+      this.consumed += got;
+      return out.subarray(0, got);
+    }
     await this.fill(n);
     const take = Math.min(n, this.have);
     let out: Buffer;
