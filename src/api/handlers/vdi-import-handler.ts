@@ -211,7 +211,8 @@ async function receiveVhd(upload: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>,
   const total = upload.declared;
   const scratch = Buffer.allocUnsafeSlow(CHUNK);
   let writing: Promise<void> = Promise.resolve();
-  const body = piecesOf(upload);
+  // Pieces for the small reads, and long ones (block data) straight into the reader's buffers.
+  const body = { [Symbol.asyncIterator]: () => piecesOf(upload), readInto: (t: Buffer) => fillFrom(upload, t) };
   try {
     for await (const ev of attachedSr(ctx, sr).readVhdStream(body)) {
       if (ev.kind === 'data') {
