@@ -34,6 +34,7 @@ import { ensureManagementPif, ensureNicPifs, ensurePoolNetworks } from '../actio
 import { configuredNics, listensOnFor } from './listen-addresses.js';
 import { procMachine } from '../hypervisor/proc-machine.js';
 import { loadOrCreateTlsIdentity } from './tls-identity.js';
+import type { HostLifecycle } from '../pool/host-lifecycle.js';
 import { attachPool, preparePool } from './pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
 import { prepareStorage } from './storage-wiring.js';
@@ -71,6 +72,12 @@ export interface HostServerOptions {
   readonly nbdListen?: NbdListen | false;
   /** The host's network cards, management first; `ISLET_NICS` or `eth0` alone by default. */
   readonly nics?: readonly string[];
+  /**
+   * Who acts on this host's process-level requests (restart the toolstack, reboot); by
+   * default the pool supervisor named in the environment. A host run inside another program
+   * (a test) is given its own, since without a supervisor an ejected host exits the process.
+   */
+  readonly lifecycle?: HostLifecycle;
 }
 
 export interface RunningHost {
@@ -109,7 +116,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     (user, pw) => sessions.setUser(user, pw, 'pool-admin'),
   );
   hostRef = first.hostRef;
-  const pool = attachPool(prepared, { dataDir: o.dataDir, classes, sessions, hostRef, listenHost: o.host, log: logs.logger('pool') });
+  const pool = attachPool(prepared, { dataDir: o.dataDir, classes, sessions, hostRef, listenHost: o.host, log: logs.logger('pool'), ...(o.lifecycle ? { lifecycle: o.lifecycle } : {}) });
   const updates = await prepareUpdates({
     db, hostRef, sessions, tasks, dataDir: o.dataDir, pool: pool.link, log: logs.logger('updates'),
     createdPool: first.created, ...(o.updateKeyFiles ? { updateKeyFiles: o.updateKeyFiles } : {}),

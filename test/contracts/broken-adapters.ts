@@ -15,6 +15,8 @@ import { runNbdExportContract } from './nbd-export.contract.js';
 import { srNbdExports } from './sr-nbd-exports.js';
 import { localPoolLinks } from './local-pool-link.js';
 import { runPoolLinkContract } from './pool-link.contract.js';
+import { isletHostMemberships } from './islet-host-memberships.js';
+import { runPoolMembershipContract } from './pool-membership.contract.js';
 import { sqliteUpdateStore } from './sqlite-update-store.js';
 import { runUpdateStoreContract } from './update-store.contract.js';
 import { runUpdatesPortContract } from './updates-port.contract.js';
@@ -52,6 +54,8 @@ export const brokenAdapters: Record<string, () => void> = {
       }
     },
   } satisfies PoolLink))),
+  'pool-membership': () => runPoolMembershipContract('membership whose change polls ignore their toolstack stopping', () => isletHostMemberships(
+    (m) => overriding(m, 'dbChanges', (since: number, timeoutMs: number, from?: string) => m.dbChanges(since, timeoutMs, from)))),
   'updates-port': () => runUpdatesPortContract('port whose internal sessions outlive close()', async () => {
     const lp = await startLocalPool({ hosts: 1 });
     const h = lp.hosts[0]!;
