@@ -104,7 +104,9 @@ export function takeConnection(req: IncomingMessage, h: InputHooks): TakenInput 
   socket[f.generator] = () => (stopped ? discard : h.nextBuffer());
   socket[f.callback] = (n: number, buf: Uint8Array) => {
     if (stopped) return true;
-    return h.landed(buf as Buffer, n);
+    const more = h.landed(buf as Buffer, n);
+    if (!more) input.pause();
+    return more;
   };
   const discard = Buffer.allocUnsafeSlow(64 * 1024);
   handle.useUserBuffer(first);
@@ -133,7 +135,7 @@ export function takeConnection(req: IncomingMessage, h: InputHooks): TakenInput 
     pause: () => {
       socket.pause();
       // The listener's body timeout spares a request whose reader holds back.
-      req.pause();
+      if (!finished) req.pause();
     },
     resume: () => {
       if (finished || socket.destroyed) return;

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../../core/api-error.js';
 import { toWireError } from '../../core/wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
+import { discardBody, openUploadBody, UploadCutShort, UploadTooLarge } from '../upload-body.js';
 import { authenticate, redirectToMaster, sendError, type HandlerDeps } from './http-auth.js';
 
 export interface DbBackupOptions extends HandlerDeps {
@@ -20,12 +21,15 @@ export interface DbBackupOptions extends HandlerDeps {
 }
 
 async function readAll(req: IncomingMessage, max: number): Promise<string> {
+  const body = openUploadBody(req, { maxBytes: max });
   const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > max) throw new ApiError('REQUEST_ENTITY_TOO_LARGE');
-    chunks.push(c);
+  try {
+    // Each piece is copied: the reader reuses its buffer for the next one.
+    for (let piece = await body.read(); piece; piece = await body.read()) chunks.push(Buffer.from(piece));
+  } catch (e) {
+    if (e instanceof UploadTooLarge) throw new ApiError('REQUEST_ENTITY_TOO_LARGE');
+    if (e instanceof UploadCutShort) throw new ApiError('COULD_NOT_IMPORT_DATABASE', [e.message]);
+    throw e;
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -80,7 +84,7 @@ export function createDbRestoreHandler(o: DbBackupOptions): ResourceHandler {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 0 });
       res.end();
     } catch (e) {
-      req.resume();
+      discardBody(req);
       sendError(res, toWireError(e));
     } finally {
       auth.done();

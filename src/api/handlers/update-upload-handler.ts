@@ -15,15 +15,14 @@
  * still under the cap. The file is streamed to a private temporary name under
  * `<data-dir>/patch/` and kept, as `<uuid>.xsupdate`, only when everything checks out.
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, open, rm, statfs, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ApiError } from '../../core/api-error.js';
 import { toWireError } from '../../core/wire-errors.js';
 import type { ResourceHandler } from '../http-api.js';
+import { discardBody, openUploadBody, UploadCutShort, UploadTooLarge } from '../upload-body.js';
 import { DEFAULT_MAX_UPLOAD_BYTES, type UpdateStore } from '../../core/ports/updates.js';
 import { authenticate, redirectToMaster, sendError, taskFor, type HandlerDeps } from './http-auth.js';
 
@@ -46,66 +45,39 @@ interface Received {
   readonly size: number;
 }
 
-/** Pause reading only when this much is waiting for the disk (see `receive`). */
-const MAX_BUFFERED = 64 * 1024 * 1024;
-
 /**
- * Streams the body to `path`; the body ends with the request, or with the connection when
- * its length is unknown. Read in flowing mode rather than with an async iterator: a client
- * that drops the connection after its last byte makes the request error, and a stream that
- * errors throws away what it had buffered and not yet handed out, which would cut the file
- * short; in flowing mode every byte is handed out as it arrives, and reading only pauses
- * when far ahead of the disk.
+ * Streams the body to `path`, read in large pieces (`upload-body.ts`), each written before
+ * the next is read (the reader keeps receiving meanwhile); the body ends with the request,
+ * or with the connection when its length is unknown, and everything that arrived before
+ * the connection closed is kept. Over the size cap, or cut short of a declared length,
+ * the file is removed and the upload refused.
  */
-function receive(req: IncomingMessage, path: string, declared: number | undefined, max: number, progress: (f: number) => void): Promise<Received> {
+async function receive(req: IncomingMessage, path: string, declared: number | undefined, max: number, progress: (f: number) => void): Promise<Received> {
   const known = declared !== undefined && declared <= max;
-  const ws = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  const body = openUploadBody(req, { maxBytes: max, openEndedFrom: max + 1 });
+  let fh: FileHandle | undefined;
   let size = 0;
-  let failure: ApiError | undefined;
-  const ended = new Promise<void>((resolve) => {
-    let done = false;
-    const finish = () => { if (!done) { done = true; resolve(); } };
-    req.on('data', (chunk: Buffer) => {
-      if (failure) return;
-      size += chunk.length;
-      if (size > max) {
-        failure = invalidPatchLog(`the file is larger than the ${max}-byte upload limit`);
-        req.destroy();
-        finish();
-        return;
-      }
-      ws.write(chunk);
-      if (ws.writableLength > MAX_BUFFERED) {
-        req.pause();
-        ws.once('drain', () => req.resume());
-      }
+  try {
+    fh = await open(path, 'wx', 0o600);
+    for (let piece = await body.read(); piece; piece = await body.read()) {
+      for (let at = 0; at < piece.length;) at += (await fh.write(piece, at, piece.length - at)).bytesWritten;
+      size += piece.length;
       if (known && declared) progress((0.9 * size) / declared);
-    });
-    ws.on('error', (e) => {
-      failure ??= new ApiError('INTERNAL_ERROR', [`writing the upload: ${e.message}`]);
-      req.destroy();
-      finish();
-    });
-    req.on('end', finish);
-    // The connection ended before the request did: the end of the body when its length was
-    // not known, a cut-short upload otherwise (checked below).
-    req.on('close', finish);
-    req.on('error', finish);
-  });
-  return ended.then(async () => {
-    try {
-      if (failure) throw failure;
-      if (known && size !== declared) throw invalidPatchLog(`the upload ended after ${size} of ${declared} bytes`);
-      ws.end();
-      await once(ws, 'finish');
-      if (failure) throw failure;
-      return { path, size };
-    } catch (e) {
-      ws.destroy();
-      await rm(path, { force: true });
-      throw e;
     }
-  });
+    await fh.close();
+    fh = undefined;
+    return { path, size };
+  } catch (e) {
+    await fh?.close().catch(() => undefined);
+    await rm(path, { force: true });
+    if (e instanceof UploadTooLarge) {
+      req.destroy();
+      throw invalidPatchLog(`the file is larger than the ${max}-byte upload limit`);
+    }
+    if (e instanceof UploadCutShort) throw invalidPatchLog(`the upload ended after ${e.received} of ${declared} bytes`);
+    if (e instanceof ApiError) throw e;
+    throw new ApiError('INTERNAL_ERROR', [`writing the upload: ${(e as Error).message}`]);
+  }
 }
 
 export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
@@ -177,7 +149,7 @@ export function createPatchUploadHandler(o: UploadOptions): ResourceHandler {
       log(`pool_patch_upload refused: ${err.message}${cause ? ` (${String(cause)})` : ''}`);
       if (err.code === 'INTERNAL_ERROR') log(String(e instanceof Error ? e.stack : e));
       if (task) o.tasks.fail(task.ref, err);
-      if (!req.complete) req.resume();
+      if (!req.complete) discardBody(req);
       sendError(res, err);
     } finally {
       auth.done();
