@@ -10,14 +10,14 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XapiClient } from '../src/client/xapi-client.js';
 import { startIslet } from '../test/helpers/islet-server.js';
 import { repoRoot } from '../test/helpers/repo-root.js';
 import { diskOf, importImage, vmWithDisk } from '../test/storage/acceptance/storage-fixture.js';
 import { MiniClient } from '../test/storage/nbd/mini-client.js';
-import { exec, fmt, haveTools, median, ratio, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
+import { cpuSeconds, exec, fmt, haveTools, median, ratio, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.XVA_BENCH_MIB ?? 1024);
@@ -25,6 +25,13 @@ const ROUNDS = Number(process.env.XVA_BENCH_ROUNDS ?? 3);
 const PW = 'bench-pw';
 
 interface NbdInfo { address: string; port: number; exportname: string }
+
+/** CPU seconds of this process's waited-for children (the xe runs): cutime + cstime, CLK_TCK 100. */
+async function childCpu(): Promise<number> {
+  const stat = await readFile('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
 
 async function fileSha(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -74,6 +81,16 @@ export async function run(): Promise<void> {
     });
 
     const t = { nbd: [] as number[], tar: [] as number[], exp: [] as number[], imp: [] as number[] };
+    // CPU seconds per GiB of the server and of xe, for export and import.
+    const cpu = { expServer: [] as number[], expClient: [] as number[], impServer: [] as number[], impClient: [] as number[] };
+    const gib = (SIZE_MIB * MiB) / 2 ** 30;
+    const withCpu = async (server: number[], client: number[], go: () => Promise<unknown>): Promise<number> => {
+      const [s0, c0] = [await cpuSeconds(islet.child.pid!), await childCpu()];
+      const seconds = await timed(go);
+      server.push(((await cpuSeconds(islet.child.pid!)) - s0) / gib);
+      client.push(((await childCpu()) - c0) / gib);
+      return seconds;
+    };
     let xvaBytes = 0;
     let checked = false;
     console.log(`xva: ${SIZE_MIB} MiB disk of random data on the local file SR (${base}), median of ${ROUNDS} rounds`);
@@ -85,10 +102,10 @@ export async function run(): Promise<void> {
       t.tar.push(await timed(() => exec('tar', ['-cf', tarFile, '-C', dir, 'disk.raw'])));
       await rm(tarFile, { force: true });
       const xva = join(dir, 'vm.xva');
-      t.exp.push(await timed(() => xe('vm-export', `uuid=${vmUuid}`, `filename=${xva}`)));
+      t.exp.push(await withCpu(cpu.expServer, cpu.expClient, () => xe('vm-export', `uuid=${vmUuid}`, `filename=${xva}`)));
       xvaBytes = (await stat(xva)).size;
       let copy = '';
-      t.imp.push(await timed(async () => { copy = await xe('vm-import', `filename=${xva}`, `sr-uuid=${srUuid}`); }));
+      t.imp.push(await withCpu(cpu.impServer, cpu.impClient, async () => { copy = await xe('vm-import', `filename=${xva}`, `sr-uuid=${srUuid}`); }));
       await rm(xva, { force: true });
       const copyRef = String(await api.call('VM.get_by_uuid', copy));
       const copyDisk = await diskOf(api, copyRef);
@@ -110,6 +127,8 @@ export async function run(): Promise<void> {
     console.log(`  tar of the raw file      ${fmt(bytes, tar)}`);
     console.log(`  xe vm-export -> .xva     ${fmt(bytes, exp)}  (XVA ${(xvaBytes / MiB).toFixed(0)} MiB)`);
     console.log(`  xe vm-import <- .xva     ${fmt(bytes, imp)}  (disk SHA-256 checked)`);
+    const c = (xs: number[]) => median(xs).toFixed(2);
+    console.log(`  cpu/GiB: export server ${c(cpu.expServer)} s xe ${c(cpu.expClient)} s; import server ${c(cpu.impServer)} s xe ${c(cpu.impClient)} s`);
     console.log(`  export/nbdcopy ${ratio(nbd / exp, 0.8)}   import/nbdcopy ${ratio(nbd / imp, 0.8)}   export/tar ${(tar / exp).toFixed(2)}`);
   } finally {
     for (const c of held) await c.disconnect().catch(() => undefined);
