@@ -198,6 +198,8 @@ async function importSpooled(body: AsyncIterable<Buffer>, dev: BlockDevice, vdi:
   }
 }
 
+const ZERO_WINDOW = 1024 * 1024 * 1024;
+
 const differencing = () => new ApiError('INVALID_VALUE', ['format', 'a differencing VHD cannot be imported without its parent']);
 
 /**
@@ -234,7 +236,10 @@ async function receiveVhd(upload: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>,
         if (ev.isDifferencing) throw differencing();
         if (ev.size !== undefined && ev.size > dev.size) throw new ApiError('VDI_TOO_SMALL', [vdi, String(ev.size)]);
       } else if (ev.kind === 'zero') {
-        await zeroRange(dev, ev.offset, ev.length);
+        // In windows: the range may be most of a huge disk, and block status lists it all at once.
+        for (let at = ev.offset; at < ev.offset + ev.length; at += ZERO_WINDOW) {
+          await zeroRange(dev, at, Math.min(ZERO_WINDOW, ev.offset + ev.length - at));
+        }
       } else {
         await importSpooled(ev.body, dev, vdi, sr, ctx);
         return;
