@@ -10,7 +10,7 @@ import { mapParam } from './storage-params.js';
 
 export async function run(ctx: CommandContext): Promise<void> {
   const p = ctx.params;
-  const host = await hostFor(ctx, true);
+  const host = await hostFor(ctx);
   const xml = await ctx.call('SR.probe', host, mapParam(p, 'device-config'), getParam(p, 'type')!, mapParam(p, 'sm-config'));
   ctx.printer.list([String(xml)]);
 }
