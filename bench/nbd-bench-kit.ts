@@ -6,7 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { open, readFile, statfs } from 'node:fs/promises';
+import { open, readFile, statfs, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,4 +198,22 @@ export function alternate<T>(round: number, a: T, b: T): [T, T] {
 /** "0.87 (goal >= 1.00)" with a mark when the goal is missed. */
 export function ratio(value: number, goal: number): string {
   return `${value.toFixed(2)}${value >= goal ? '' : '!'} (goal >= ${goal.toFixed(2)})`;
+}
+
+/** One entry of `VDI.get_nbd_info`, as the benches read it. */
+export interface IsletNbdInfo { address: string; port: number | string; exportname: string; cert?: string; subject?: string }
+
+/**
+ * The libnbd URI of a VDI that `VDI.get_nbd_info` announced. With `tlsDir` (network purpose
+ * `nbd`) it is `nbds://` and libnbd trusts exactly the certificate the host announced: it is
+ * written as `ca-cert.pem` in `tlsDir`, the layout `tls-certificates=DIR` expects. The host's
+ * certificate names its address and `localhost`, so the peer check stays on. Without `tlsDir`
+ * (purpose `insecure_nbd`) it is plain `nbd://`.
+ */
+export async function isletNbdUri(info: IsletNbdInfo, tlsDir?: string): Promise<string> {
+  const name = encodeURIComponent(info.exportname);
+  if (!tlsDir) return `nbd://${info.address}:${info.port}/${name}`;
+  if (!info.cert) throw new Error('VDI.get_nbd_info gave no certificate for an nbd (TLS) network');
+  await writeFile(join(tlsDir, 'ca-cert.pem'), info.cert);
+  return `nbds://${info.address}:${info.port}/${name}?tls-certificates=${tlsDir}`;
 }

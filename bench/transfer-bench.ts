@@ -3,8 +3,10 @@
  * Disk transfer throughput through a real `islet server`: `xe vdi-import` / `xe vdi-export`
  * of a 1 GiB disk of random data (raw and vhd), `curl` on `/import_raw_vdi` and
  * `/export_raw_vdi` (the same HTTP handlers without xe), and `nbdcopy` to and from the same
- * VDI through the host's NBD server (enabled by giving the network an `insecure_nbd`
- * purpose), all in one run. Prints each path's MB/s (median of the rounds), its ratio to
+ * VDI through the host's NBD server, all in one run. Like is compared with like: by default
+ * xe and curl go over HTTPS and nbdcopy over NBD with TLS (network purpose `nbd`, `nbds://`
+ * trusting the host's announced certificate); with BENCH_PLAIN=1 over plain HTTP and plain
+ * NBD (purpose `insecure_nbd`). The header line names the mode. Prints each path's MB/s (median of the rounds), its ratio to
  * nbdcopy in the same direction (goal ≥ 0.8) and xe's ratio to curl (goal ≥ 0.9).
  * Also prints CPU seconds per GiB of the server and of the client tool for each path (steadier
  * than wall time on a shared machine). Every export is compared with the source, so a fast
@@ -14,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, exec, haveTools, median, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
+import { cpuSeconds, exec, haveTools, isletNbdUri, median, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
 import { vhdFromRaw } from './vhd-fixtures.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -85,18 +87,18 @@ export async function run(): Promise<void> {
       other_config: {}, sm_config: {},
     });
     const uuid = await rpc(url, 'VDI.get_uuid', s, vdi);
-    const [network] = await rpc(url, 'network.get_all', s);
-    await rpc(url, 'network.add_purpose', s, network, 'insecure_nbd');
-    // TLS on both sides unless BENCH_PLAIN=1 (then xe --nossl and curl over http): like with like.
+    // TLS everywhere unless BENCH_PLAIN=1 (then xe --nossl, curl over http, plain NBD): like with like.
     // xe never uses TLS to 127.0.0.1 (as xe on a host's own console), so it is given `localhost`.
     const plain = process.env.BENCH_PLAIN === '1';
+    const [network] = await rpc(url, 'network.get_all', s);
+    await rpc(url, 'network.add_purpose', s, network, plain ? 'insecure_nbd' : 'nbd');
     const base = plain ? url : url.replace(/^http:/, 'https:');
     const xe = (...args: string[]) => exec(process.execPath, [join(root, 'bin', 'xe'), '-s', plain ? '127.0.0.1' : 'localhost', '-p', port, '-pw', PW, ...(plain ? ['--nossl'] : []), ...args],
       { maxBuffer: 1 << 20 });
     const nbdUri = async (): Promise<string> => {
       const [info] = await rpc(url, 'VDI.get_nbd_info', s, vdi);
       if (!info) throw new Error('VDI.get_nbd_info returned nothing: is the NBD purpose set?');
-      return `nbd://${info.address}:${info.port}/${encodeURIComponent(info.exportname)}`;
+      return isletNbdUri(info, plain ? undefined : dir);
     };
     const exportUrl = (format: string) => `${base}/export_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
     const importUrl = (format: string) => `${base}/import_raw_vdi?session_id=${s}&vdi=${vdi}&format=${format}`;
@@ -126,7 +128,7 @@ export async function run(): Promise<void> {
     const times = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     // CPU seconds per GiB moved: the server's (the islet process, NBD server included) and the client's.
     const cpu = new Map<string, { server: number[]; client: number[] }>(paths.map((p) => [p.name, { server: [], client: [] }]));
-    console.log(`transfer: ${plain ? 'plain HTTP' : 'HTTPS'} for xe and curl; ${mib} MiB of random data, one VDI on the local file SR of an islet server, median of ${rounds} rounds (+1 warm-up)`);
+    console.log(`transfer: ${plain ? 'HTTP vs plain NBD' : 'HTTPS vs NBD over TLS'} (xe and curl vs nbdcopy); ${mib} MiB of random data, one VDI on the local file SR of an islet server, median of ${rounds} rounds (+1 warm-up)`);
     await exec('nbdcopy', ['--flush', src, await nbdUri()]); // the disk holds the data before any export runs
     for (let i = 0; i <= rounds; i++) {
       const order = i % 2 ? [...paths].reverse() : paths;

@@ -5,7 +5,11 @@
  * file and `tar` of the raw file, in the same run (same scratch file system, same server).
  * Goal: export and import each at least 0.8× nbdcopy's throughput. Medians of the rounds;
  * each round removes what it made. The disk's SHA-256 is checked once after an import, so
- * a fast wrong answer cannot pass.
+ * a fast wrong answer cannot pass. Like is compared with like: by default xe talks HTTPS (it is
+ * given `-s localhost`, since xe never uses TLS to 127.0.0.1) and nbdcopy reads over NBD with
+ * TLS (network purpose `nbd`); with BENCH_PLAIN=1 xe talks plain HTTP (`--nossl`) and nbdcopy
+ * plain NBD (purpose `insecure_nbd`). The header line names the mode. XVA_BENCH_MIB and
+ * XVA_BENCH_ROUNDS (or BENCH_MIB and BENCH_ROUNDS) set the size and the rounds.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,14 +21,13 @@ import { startIslet } from '../test/helpers/islet-server.js';
 import { repoRoot } from '../test/helpers/repo-root.js';
 import { diskOf, importImage, vmWithDisk } from '../test/storage/acceptance/storage-fixture.js';
 import { MiniClient } from '../test/storage/nbd/mini-client.js';
-import { cpuSeconds, exec, fmt, haveTools, median, ratio, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
+import { cpuSeconds, exec, fmt, haveTools, isletNbdUri, median, ratio, scratchBase, timed, writeRandom, type IsletNbdInfo } from './nbd-bench-kit.js';
 
 const MiB = 1024 * 1024;
-const SIZE_MIB = Number(process.env.XVA_BENCH_MIB ?? 1024);
-const ROUNDS = Number(process.env.XVA_BENCH_ROUNDS ?? 3);
+const SIZE_MIB = Number(process.env.XVA_BENCH_MIB ?? process.env.BENCH_MIB ?? 1024);
+const ROUNDS = Number(process.env.XVA_BENCH_ROUNDS ?? process.env.BENCH_ROUNDS ?? 3);
+const PLAIN = process.env.BENCH_PLAIN === '1';
 const PW = 'bench-pw';
-
-interface NbdInfo { address: string; port: number; exportname: string }
 
 /** CPU seconds of this process's waited-for children (the xe runs): cutime + cstime, CLK_TCK 100. */
 async function childCpu(): Promise<number> {
@@ -63,14 +66,15 @@ export async function run(): Promise<void> {
     await importImage(api, vdi, { path: src });
     const vmUuid = String(await api.call('VM.get_uuid', vm));
     const [net] = (await api.call('network.get_all')) as string[];
-    await api.call('network.add_purpose', net, 'insecure_nbd');
-    const [info] = (await api.call('VDI.get_nbd_info', vdi)) as NbdInfo[];
+    await api.call('network.add_purpose', net, PLAIN ? 'insecure_nbd' : 'nbd');
+    const [info] = (await api.call('VDI.get_nbd_info', vdi)) as IsletNbdInfo[];
     if (!info) throw new Error('the host announces no NBD export of the disk');
-    // A held idle connection keeps the disk's chain open between the readers.
-    held.push(await MiniClient.connect(info.port, { exportName: info.exportname }, info.address));
-    const uri = `nbd://${info.address}:${info.port}/${encodeURIComponent(info.exportname)}`;
+    // A held idle connection keeps the disk's chain open between the readers. The test client
+    // speaks no TLS, so with purpose `nbd` (TLS required) each nbdcopy opens the chain itself.
+    if (PLAIN) held.push(await MiniClient.connect(Number(info.port), { exportName: info.exportname }, info.address));
+    const uri = await isletNbdUri(info, PLAIN ? undefined : dir);
     const xe = (...args: string[]) => new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [...xeNodeArgs, join(repoRoot(), 'bin', 'xe'), '-s', '127.0.0.1', '-p', String(islet.port), '-pw', PW, ...args],
+      const child = spawn(process.execPath, [...xeNodeArgs, join(repoRoot(), 'bin', 'xe'), '-s', PLAIN ? '127.0.0.1' : 'localhost', '-p', String(islet.port), '-pw', PW, ...(PLAIN ? ['--nossl'] : []), ...args],
         { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
@@ -93,7 +97,7 @@ export async function run(): Promise<void> {
     };
     let xvaBytes = 0;
     let checked = false;
-    console.log(`xva: ${SIZE_MIB} MiB disk of random data on the local file SR (${base}), median of ${ROUNDS} rounds`);
+    console.log(`xva: ${PLAIN ? 'HTTP vs plain NBD' : 'HTTPS vs NBD over TLS'} (xe vs nbdcopy); ${SIZE_MIB} MiB disk of random data on the local file SR (${base}), median of ${ROUNDS} rounds`);
     for (let r = 0; r < ROUNDS; r++) {
       const out = join(dir, 'out.raw');
       t.nbd.push(await timed(() => exec('nbdcopy', [uri, out])));
@@ -123,7 +127,7 @@ export async function run(): Promise<void> {
     }
     const bytes = SIZE_MIB * MiB;
     const [nbd, tar, exp, imp] = [median(t.nbd), median(t.tar), median(t.exp), median(t.imp)];
-    console.log(`  nbdcopy nbd:// -> file   ${fmt(bytes, nbd)}`);
+    console.log(`  nbdcopy ${PLAIN ? 'nbd:// ' : 'nbds://'} -> file  ${fmt(bytes, nbd)}`);
     console.log(`  tar of the raw file      ${fmt(bytes, tar)}`);
     console.log(`  xe vm-export -> .xva     ${fmt(bytes, exp)}  (XVA ${(xvaBytes / MiB).toFixed(0)} MiB)`);
     console.log(`  xe vm-import <- .xva     ${fmt(bytes, imp)}  (disk SHA-256 checked)`);
