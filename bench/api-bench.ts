@@ -68,8 +68,12 @@ export async function run(): Promise<void> {
     console.log(`  bare node:http ${bare_.toFixed(0)} req/s (fixed body of the same size)`);
     console.log(`  ratio        ${(islet_ / bare_).toFixed(2)}  (goal >= 0.50)  errors: ${rounds.reduce((s, r) => s + r.errors, 0)}`);
   } finally {
+    // The server's data directory goes only once it has exited: its stop still writes there
+    // (the local SR's lock), and removing it under a stopping server failed that stop.
+    const exited = islet.exitCode === null && islet.signalCode === null ? new Promise((r) => islet.once('exit', r)) : undefined;
     islet.kill('SIGTERM');
     bare?.kill('SIGTERM');
+    await exited;
     await rm(dir, { recursive: true, force: true });
   }
 }
