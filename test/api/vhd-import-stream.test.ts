@@ -2,13 +2,16 @@
  * `PUT /import_raw_vdi?format=vhd` reads the VHD as it arrives, against a real server: VHDs
  * made by qemu-img (dynamic and fixed) and by our own exporter land in the disk as qemu-img
  * reads them (`qemu-img compare`), blocks the image does not hold read as zeroes afterwards
- * even where the disk held data, and the disk stays thin. A VHD whose BAT comes after its
- * blocks (which a stream cannot follow) is still imported, through a temporary file. A body
- * cut short fails its task with VDI_IO_ERROR; a lying footer or header, a differencing
- * image or one larger than the disk fail with a clear error before anything is written.
+ * even where the disk held data, and the disk stays thin; an open-ended upload (no length,
+ * ended by the client's close) is answered at once and its image written. A VHD whose BAT
+ * comes after its blocks (which a stream cannot follow) is still imported, through a
+ * temporary file. A body cut short fails its task with VDI_IO_ERROR; a lying footer or
+ * header, a differencing image or one larger than the disk fail with a clear error before
+ * anything is written.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +152,36 @@ describe('VHD import reads the body as it arrives', { timeout: 300_000 }, () => 
     const vdi = await dirtyVdi();
     const r = await put(vdi, await readFile(moved));
     assert.equal(r.task, 'success', r.text);
+    await assertHolds(vdi, vhd);
+  });
+
+  it('takes an open-ended upload (Xen Orchestra\'s 1 PiB length) up to the close, answering at once', async () => {
+    const vhd = await qemuVhd('open.vhd');
+    const bytes = await readFile(vhd);
+    const vdi = await dirtyVdi();
+    const task = await call(srv.url, 'task.create', s, 'import', '');
+    const url = new URL(`${srv.url}/import_raw_vdi?session_id=${s}&vdi=${vdi}&format=vhd&task_id=${task}`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer to the open-ended upload in 30 s')), 30_000);
+      const req = request(url, { method: 'PUT', headers: { 'content-length': String(2 ** 50) } });
+      req.on('error', () => undefined); // the client hangs up itself
+      req.on('response', (res) => {
+        clearTimeout(timer);
+        res.resume();
+        resolve(res.statusCode!);
+        // Its data sent, the client closes its side, as Xen Orchestra does.
+        req.write(bytes, () => req.socket?.end());
+      });
+      req.flushHeaders();
+    });
+    assert.equal(status, 200, 'answered before the body');
+    let state = 'pending';
+    for (let i = 0; i < 600 && state === 'pending'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = await call(srv.url, 'task.get_status', s, task);
+    }
+    assert.equal(state, 'failure', 'the task ends');
+    assert.equal((await call(srv.url, 'task.get_error_info', s, task))[0], 'VDI_IO_ERROR', 'as xapi says of a body with no length');
     await assertHolds(vdi, vhd);
   });
 
