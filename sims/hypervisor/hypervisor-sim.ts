@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,7 +52,7 @@ export function parseSimArgs(argv: string[]): SimArgs {
     options: {
       'state-dir': { type: 'string' },
       listen: { type: 'string', default: '127.0.0.1:0' },
-      memory: { type: 'string', default: '16G' },
+      memory: { type: 'string' },
       cpus: { type: 'string', default: '8' },
       'migration-rate': { type: 'string', default: '0' },
       'boot-time': { type: 'string' },
@@ -65,7 +66,9 @@ export function parseSimArgs(argv: string[]): SimArgs {
   return {
     stateDir: resolve(values['state-dir']),
     listen: values.listen!,
-    memory: parseSize(values.memory!),
+    // Xen reports the machine's physical memory as the host's; so does the simulator unless told
+    // to model a smaller host.
+    memory: values.memory === undefined ? totalmem() : parseSize(values.memory),
     cpus,
     migrationRateMiBs: nonNegative('migration-rate', values['migration-rate']!),
     ...(values['boot-time'] !== undefined ? { bootTime: nonNegative('boot-time', values['boot-time']) } : {}),

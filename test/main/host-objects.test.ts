@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -86,6 +87,7 @@ describe('host objects', { timeout: 120_000 }, () => {
     const metrics = String(await c.call('host.get_metrics', host));
     const free = await waitFor(async () => Number(await c.call('host_metrics.get_memory_free', metrics)) || undefined, 20_000, 'memory_free');
     const total = Number(await c.call('host_metrics.get_memory_total', metrics));
+    assert.equal(total, totalmem(), 'memory_total is the machine\'s memory (MemTotal), as Xen reports it');
     assert.ok(free > 0 && free <= total, `free ${free} within total ${total}`);
     assert.match(await xe('host-list', 'params=memory-free'), /memory-free \( RO\)\s*: [1-9]\d*/);
   });

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -47,6 +47,8 @@ describe('hypervisor-sim arguments', () => {
     assert.equal(a.migrationRateMiBs, 100);
     assert.equal(a.bootTime, 1700000000);
     assert.equal(a.listen, '127.0.0.1:0');
+    // Without --memory the simulated host has the machine's memory, as Xen reports it.
+    assert.equal(parseSimArgs(['--state-dir', '/tmp/x']).memory, totalmem());
     assert.throws(() => parseSimArgs(['--state-dir', '/tmp/x', '--cpus', '0']), /cpus/);
     assert.throws(() => parseSimArgs(['--state-dir', '/tmp/x', '--bogus']));
   });
