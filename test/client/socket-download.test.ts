@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { socketDownload } from '../../src/client/socket-download.js';
 import { HttpStatusError } from '../../src/client/http-transfer.js';
+import { selfSignedCertificate } from '../helpers/self-signed-cert.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,20 +33,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const small = randomBytes(3 * MiB + 12345);
 const large = randomBytes(40 * MiB + 777);
 
-/** A certificate for `localhost` and 127.0.0.1, self-signed (it is its own CA). */
-async function certificate(): Promise<{ cert: string; key: string }> {
-  const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-    keySize: 2048,
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
-}
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
   const u = new URL(req.url!, 'http://x');
@@ -107,7 +94,7 @@ for (const scheme of ['http', 'https'] as const) {
       dir = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'socket-download-'));
       const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => void handle(req, res);
       if (scheme === 'https') {
-        const pems = await certificate();
+        const pems = await selfSignedCertificate('localhost');
         cert = pems.cert;
         server = https.createServer(pems, onRequest);
       } else {
