@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { XapiClient } from '../../../src/client/xapi-client.js';
 import { startEqlSimProcess, type EqlSimArgs, type EqlSimProcess } from '../../helpers/equallogic-sim-process.js';
 import { startPool, type IsletPool } from '../../helpers/islet-pool.js';
-import { has, makeRawFile, runOk } from '../nbd/nbd-fixture.js';
+import { missingTools, makeRawFile, runOk } from '../nbd/nbd-fixture.js';
 import { type XeRun, xeOn } from '../../helpers/xe.js';
 
 export type { XeRun } from '../../helpers/xe.js';
@@ -37,7 +37,7 @@ export interface EqlPool {
 export const NBD_TOOLS = ['nbdcopy'];
 
 export async function missingNbdTools(): Promise<string[]> {
-  return (await Promise.all(NBD_TOOLS.map(async (t) => ((await has(t)) ? '' : t)))).filter(Boolean);
+  return missingTools(NBD_TOOLS);
 }
 
 export function deviceConfig(sim: EqlSimProcess, o: { password?: string; pool?: string } = {}): string[] {

@@ -22,7 +22,6 @@ const GiB = 1024 * MiB;
 type Rec = Record<string, any>;
 
 const missing = await missingNbdTools();
-if (missing.length && process.env.CI) throw new Error(`needed on CI: ${missing.join(', ')}`);
 
 interface VolumeFacts { reserve: number; inUse: number; snapReserve: number; snapInUse: number; thin: boolean; snapshots: number }
 

@@ -124,3 +124,14 @@ export async function has(tool: string): Promise<boolean> {
   if (!found.has(tool)) found.set(tool, (await run('sh', ['-c', `command -v ${tool}`])).code === 0);
   return found.get(tool)!;
 }
+
+/**
+ * Which of `tools` are not on PATH, for a test to skip on a developer's machine. On CI
+ * (`CI=true`) a missing one throws instead: CI installs every tool, and a skip there would
+ * hide the tests that need it.
+ */
+export async function missingTools(tools: string[]): Promise<string[]> {
+  const missing = (await Promise.all(tools.map(async (t) => ((await has(t)) ? '' : t)))).filter(Boolean);
+  if (missing.length && process.env.CI === 'true') throw new Error(`needed on CI (install it in .ci/run): ${missing.join(', ')}`);
+  return missing;
+}

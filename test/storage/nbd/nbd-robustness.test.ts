@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MiniClient, NBD } from './mini-client.js';
-import { KiB, MiB, has, makeRawFile, makeTempDir, pattern, runOk, serveFile, type ServedFile } from './nbd-fixture.js';
+import { KiB, MiB, missingTools, makeRawFile, makeTempDir, pattern, runOk, serveFile, type ServedFile } from './nbd-fixture.js';
 import { eventWithin } from '../../helpers/event-wait.js';
 
 const SIZE = 16 * MiB;
@@ -46,7 +46,7 @@ async function idle(served: ServedFile): Promise<void> {
 }
 
 const FLAGS = Buffer.from([0, 0, 0, 3]);
-const noNbdinfo = !(await has('nbdinfo')) && 'nbdinfo missing';
+const noNbdinfo = (await missingTools(['nbdinfo'])).length > 0 && 'nbdinfo missing';
 
 describe('NBD server against bad clients', () => {
   let dir: string;

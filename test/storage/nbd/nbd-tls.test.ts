@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileBlockDevice } from '../../../src/storage/nbd/file-block-device.js';
 import type { ExportContext } from '../../../src/storage/nbd/nbd-options.js';
+import { selfSignedCertificate } from '../../helpers/self-signed-cert.js';
 import { MiniClient, NBD } from './mini-client.js';
-import { MiB, has, makeRawFile, makeTempDir, pattern, run, runOk, serveFile, type ServedFile } from './nbd-fixture.js';
+import { MiB, has, missingTools, makeRawFile, makeTempDir, pattern, run, runOk, serveFile, type ServedFile } from './nbd-fixture.js';
 
 interface Pki {
   /** Directory in libnbd's layout: `ca-cert.pem`. */
@@ -34,21 +35,13 @@ async function makePki(dir: string, name: string): Promise<Pki> {
       '-CAcreateserial', '-out', p('server-cert.pem'), '-days', '2', '-extfile', p('ext.cnf')]);
     return { caDir, cert: await readFile(p('server-cert.pem'), 'utf8'), key: await readFile(p('server-key.pem'), 'utf8') };
   }
-  const { generate } = await import('selfsigned');
-  const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keySize: 2048,
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
+  const pems = await selfSignedCertificate('127.0.0.1');
   await writeFile(join(caDir, 'ca-cert.pem'), pems.cert);
-  return { caDir, cert: pems.cert, key: pems.private };
+  return { caDir, ...pems };
 }
 
-const skip = (await has('nbdinfo')) && (await has('nbdcopy')) ? false : 'nbdinfo and nbdcopy are needed';
+const missing = await missingTools(['nbdinfo', 'nbdcopy']);
+const skip = missing.length ? `missing ${missing.join(', ')}` : false;
 
 describe('NBD over TLS', { skip }, () => {
   let dir: string;

@@ -9,7 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileBlockDevice } from '../../../src/storage/nbd/file-block-device.js';
-import { KiB, MiB, has, makeRawFile, makeTempDir, pattern, run, runOk, serveFile, withTempDir, type ServedFile } from './nbd-fixture.js';
+import { KiB, MiB, missingTools, makeRawFile, makeTempDir, pattern, run, runOk, serveFile, withTempDir, type ServedFile } from './nbd-fixture.js';
 
 const SIZE = 64 * MiB;
 /** Data regions, aligned to the adapter's 64 KiB tracking chunks so the map is exact. */
@@ -20,8 +20,8 @@ const REGIONS = [
   { offset: SIZE - MiB, data: pattern(MiB, 4) },
 ];
 
-const tools = await Promise.all(['nbdinfo', 'nbdcopy', 'qemu-img'].map(has));
-const skip = tools.every(Boolean) ? false : 'nbdinfo, nbdcopy and qemu-img are needed';
+const missing = await missingTools(['nbdinfo', 'nbdcopy', 'qemu-img']);
+const skip = missing.length ? `missing ${missing.join(', ')}` : false;
 
 describe('NBD server with nbdinfo, nbdcopy and qemu-img', { skip }, () => {
   let dir: string;

@@ -11,11 +11,11 @@ import { describe, it } from 'node:test';
 import { createDifferencing, createDynamic, open } from '../../../src/storage/vhd/index.js';
 import { VhdBlockDevice } from '../../../src/storage/vhd/vhd-block-device.js';
 import { pyvhdiDump } from '../vhd/vhd-helpers.js';
-import { has, MiB, pattern, runOk, serveFile, withTempDir } from './nbd-fixture.js';
+import { missingTools, MiB, pattern, runOk, serveFile, withTempDir } from './nbd-fixture.js';
 
 const BLOCK = 2 * MiB;
-const tools = await Promise.all(['nbdinfo', 'nbdcopy', 'qemu-img'].map(has));
-const skip = tools.every(Boolean) || process.env.CI === 'true' ? false : 'nbdinfo, nbdcopy and qemu-img are needed';
+const missing = await missingTools(['nbdinfo', 'nbdcopy', 'qemu-img']);
+const skip = missing.length ? `missing ${missing.join(', ')}` : false;
 
 async function put(path: string, model: Buffer, offset: number, data: Buffer): Promise<void> {
   const f = await open(path);

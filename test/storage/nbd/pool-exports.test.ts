@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { XapiClient } from '../../../src/client/xapi-client.js';
 import { startPool, type IsletPool } from '../../helpers/islet-pool.js';
-import { MiB, has, makeRawFile, makeTempDir, pattern, run, runOk, sha256 } from './nbd-fixture.js';
+import { MiB, missingTools, makeRawFile, makeTempDir, pattern, run, runOk, sha256 } from './nbd-fixture.js';
 
 type Info = { exportname: string; address: string; port: number; cert: string; subject: string };
 
 const TOOLS = ['nbdinfo', 'nbdcopy'];
-const missing = (await Promise.all(TOOLS.map(async (t) => ((await has(t)) ? '' : t)))).filter(Boolean);
-if (missing.length && process.env.CI) throw new Error(`needed on CI: ${missing.join(', ')}`);
+const missing = await missingTools(TOOLS);
 const skip = missing.length ? `missing ${missing.join(', ')}` : false;
 
 const SIZE = 16 * MiB;
