@@ -112,11 +112,15 @@ function planned() {
     if (d.nesting === 0 && d.file) took.set(d.file, (took.get(d.file) ?? 0) + (d.details?.duration_ms ?? 0));
   };
   stream.on('test:pass', count);
+  const failed = [];
   stream.on('test:fail', (d) => {
     count(d);
-    if (!d.todo) process.exitCode = 1;
+    if (d.todo) return;
+    process.exitCode = 1;
+    // A suite or file whose subtests failed fails too; the recap names only the tests.
+    if (d.details?.error?.failureType !== 'subtestsFailed') failed.push(d);
   });
-  const out = stream.compose(tap);
+  const out = stream.compose(tap).compose(recapBeforeSummary(failed));
   out.pipe(process.stdout, { end: false });
   out.on('end', () => {
     const secs = [...took].map(([f, ms]) => [sourceOf(relative(process.cwd(), f)), Math.round(ms / 100) / 10]).sort((a, b) => b[1] - a[1]);
@@ -129,6 +133,45 @@ function planned() {
     const dest = process.env.ISLET_TEST_WEIGHTS_OUT;
     if (dest) writeFileSync(dest, `${JSON.stringify(Object.fromEntries(secs.filter(([, s]) => s >= 4).map(([f, s]) => [f, Math.round(s)])), null, 1)}\n`);
   });
+}
+
+/** One line per failure: where, what, and the first line of why. */
+function recapLine(d) {
+  const err = d.details?.error;
+  const why = String(err?.cause?.message ?? err?.message ?? err ?? '').split('\n')[0].slice(0, 300);
+  const file = d.file ? sourceOf(relative(process.cwd(), d.file)) : '?';
+  return `#   ${file} › ${d.name}: ${why}\n`;
+}
+
+/**
+ * Passes the TAP stream through, and just before the closing summary (`# tests N`) lists
+ * every failure again. A long run's failures are otherwise scrolled far above its end, and
+ * a CI log that keeps only the tail would show `# fail 1` without saying which.
+ */
+function recapBeforeSummary(failed) {
+  return async function* (source) {
+    let tail = '';
+    let done = false;
+    for await (const chunk of source) {
+      if (done) {
+        yield chunk;
+        continue;
+      }
+      tail += chunk;
+      const at = tail.search(/^# tests \d+/m);
+      if (at < 0) {
+        const cut = tail.lastIndexOf('\n') + 1;
+        if (cut > 0) yield tail.slice(0, cut);
+        tail = tail.slice(cut);
+        continue;
+      }
+      const recap = failed.length > 0 ? `# failures (${failed.length}):\n${failed.map(recapLine).join('')}` : '';
+      yield tail.slice(0, at) + recap + tail.slice(at);
+      tail = '';
+      done = true;
+    }
+    if (tail) yield tail;
+  };
 }
 
 // Run only as a script: a test imports `plan`.
