@@ -49,7 +49,7 @@ export const UPDATE_COMMANDS: readonly CommandSpec[] = [
     help: 'Restore a dump of the pool database to the server.',
     load: async () => (await dbase()).poolRestoreDatabase },
   { name: 'pool-rolling-update', reqd: ['uuid'], optn: ['dry-run', 'force', 'restart', 'evacuate', 'batch', 'wait-timeout'], flags: ['standard'],
-    help: 'Apply an update to every host one at a time, master first, migrating VMs away live and restarting each host as the update asks (Islet). --dry-run prints the plan.',
+    help: 'Apply an update to every host one at a time, master first, migrating VMs away live and restarting each host as the update asks (Islet). uuid= is the update\'s or its patch\'s (as patch-upload prints it). --dry-run prints the plan.',
     load: async () => (await rolling()).rollingUpdate },
   { name: 'pool-rolling-update-resume', reqd: [], optn: ['uuid'], flags: ['standard'],
     help: 'Continue a rolling update paused by a failure (Islet).',

@@ -28,6 +28,7 @@ import { seedUpdateKeys } from '../updates/update-keys.js';
 import { refreshUpdateState } from '../updates/update-state.js';
 import { createPatchUploadHandler } from '../api/handlers/update-upload-handler.js';
 import { updateStore } from '../updates/update-store.js';
+import { migrateTwinUuids } from '../updates/twin-uuid-migration.js';
 
 export interface UpdatesWiringOptions {
   readonly db: PoolDb;
@@ -67,6 +68,12 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
       'manage them with xe islet-update-key-add / islet-update-key-list / islet-update-key-remove');
   }
   const isMaster = () => !o.pool || o.pool.isMaster();
+  // Databases from before the twins had their own uuid; members get the result by replication.
+  const migrate = () => {
+    const changed = migrateTwinUuids(o.db);
+    if (changed.length) o.log(`pool_update twins given their own uuid (updates ${changed.join(', ')})`);
+  };
+  if (isMaster()) migrate();
   const port: UpdatesPort = {
     internalSession: () => {
       const s = o.sessions.open(UPDATES_USER, 'islet-updates', true);
@@ -103,7 +110,7 @@ export async function prepareUpdates(o: UpdatesWiringOptions): Promise<UpdatesWi
     ['PUT /pool_patch_upload', createPatchUploadHandler({ ...deps, store, ...(o.maxUploadBytes ? { maxBytes: o.maxUploadBytes } : {}) })],
     ['GET /pool_patch_download', createPatchDownloadHandler({ ...deps, store })],
     ['GET /pool/xmldbdump', createDbDumpHandler(deps)],
-    ['PUT /pool/xmldbdump', createDbRestoreHandler({ ...deps, afterRestore: resyncAll })],
+    ['PUT /pool/xmldbdump', createDbRestoreHandler({ ...deps, afterRestore: async () => { migrate(); await resyncAll(); } })],
   ];
   const stop = new AbortController();
 

@@ -20,7 +20,7 @@ import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { isNullRef, type Ref } from '../core/ref.js';
 import { verifyUpdateFile, type VerifiedUpdate } from './package/verify-update.js';
-import { createUpdateRecords } from './patch-records.js';
+import { createUpdateRecords, twinUuid, updateRefOf } from './patch-records.js';
 import { patchDir, storedUpdatePath } from './patch-files.js';
 import { trustedUpdateKeys } from './update-keys.js';
 
@@ -70,18 +70,18 @@ export async function introduceUpdate(
     }
     const uuid = v.manifest.uuid;
     const dest = storedUpdatePath(env.dataDir, uuid);
-    const known = env.db.refByUuid('pool_update', uuid);
+    const known = updateRefOf(env.db, uuid);
     if (known) {
       const had = env.db.get('pool_update', known)!.vdi;
       if (had === vdi) return known;
-      if (!isNullRef(had) && env.db.get('VDI', had)) throw new ApiError('UPDATE_ALREADY_EXISTS', [uuid]);
+      if (!isNullRef(had) && env.db.get('VDI', had)) throw new ApiError('UPDATE_ALREADY_EXISTS', [twinUuid(uuid)]);
       // An update with no disk (uploaded, or its disk gone) takes this one, and its file again.
       if (!existsSync(dest)) await rename(tmp, dest);
       env.db.update('pool_update', known, { vdi });
       env.log?.(`update ${v.manifest.name_label} (${uuid}) now held by VDI ${vdi}`);
       return known;
     }
-    if (env.db.refByUuid('pool_patch', uuid)) throw new ApiError('UPDATE_ALREADY_EXISTS', [uuid]);
+    if (env.db.refByUuid('pool_patch', uuid)) throw new ApiError('UPDATE_ALREADY_EXISTS', [twinUuid(uuid)]);
     await rename(tmp, dest);
     try {
       const pair = createUpdateRecords(env.db, v.manifest, v.fingerprint, size, vdi);
@@ -89,7 +89,7 @@ export async function introduceUpdate(
       return pair.update;
     } catch (e) {
       await rm(dest, { force: true });
-      throw e instanceof ApiError && e.code === 'PATCH_ALREADY_EXISTS' ? new ApiError('UPDATE_ALREADY_EXISTS', [uuid]) : e;
+      throw e instanceof ApiError && e.code === 'PATCH_ALREADY_EXISTS' ? new ApiError('UPDATE_ALREADY_EXISTS', [twinUuid(uuid)]) : e;
     }
   } finally {
     await rm(tmp, { force: true });

@@ -9,15 +9,15 @@
 import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
-import { appliedOn } from './patch-records.js';
+import { appliedOn, updateUuidOf } from './patch-records.js';
 
 /** Uuids of the updates rolling updates are rolling out now. */
 export function updatesBeingRolledOut(db: PoolDb): string[] {
   const out: string[] = [];
   for (const [, r] of db.all('islet_rolling_update')) {
     if (r.status !== 'running' && r.status !== 'paused') continue;
-    const u = db.get('pool_update', r.update);
-    if (u) out.push(String(u.uuid));
+    const u = updateUuidOf(db, r.update);
+    if (u) out.push(u);
   }
   return out;
 }

@@ -1,14 +1,19 @@
 /**
  * @module
- * The database side of an update: one uploaded file becomes a `pool_update` and its
- * `pool_patch` twin (same uuid, so `xe patch-*` and `xe update-*` name it alike), plus
- * the signed manifest kept in the internal store for prechecks. Applying it on a host makes
+ * The database side of an update: one uploaded file becomes a `pool_patch` and its
+ * `pool_update` twin, plus the signed manifest kept in the internal store for prechecks.
+ * The update's own uuid (the manifest's, the stored file's name, the hosts' markers) is the
+ * pool_patch's; the twin gets a uuid of its own derived from it (`twinUuid`), because a
+ * client that looks a uuid up without naming the class (or tries every class) must not be
+ * handed a pool_update where it expects the pool_patch. The pair is joined by
+ * `pool_patch.pool_update`, never by uuid. Applying it on a host makes
  * a `host_patch` and adds the host to `pool_update.hosts` and the update to `host.updates`;
  * XenCenter reads the former on old APIs and the latter on new ones, so both stay in step.
  */
 import { ApiError } from '../core/api-error.js';
 import type { PoolDb, Row } from '../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
+import { uuidV5 } from '../core/uuid-v5.js';
 import type { UpdateManifest } from './package/update-manifest.js';
 import type { AppliedMarker } from './patch-files.js';
 import type { Flavour } from './host-ops.js';
@@ -19,6 +24,7 @@ const manifestKey = (uuid: string) => `pool:update:${uuid}`;
 export type StoredManifest = Omit<UpdateManifest, 'files'> & { readonly signed_by: string };
 
 export interface UpdatePair {
+  /** The update's uuid: the manifest's and the pool_patch's (not the twin's). */
   readonly uuid: string;
   readonly patch: Ref<'pool_patch'>;
   readonly update: Ref<'pool_update'>;
@@ -29,9 +35,41 @@ export function storedManifest(db: PoolDb, uuid: string): StoredManifest | undef
   return raw ? (JSON.parse(raw) as StoredManifest) : undefined;
 }
 
+/** Islet's namespace for the uuids of pool_update twins (fixed: every host derives the same). */
+export const TWIN_NAMESPACE = '2515c0ab-1e6f-4e05-b3b2-972d6155d063';
+
+/** The uuid of the pool_update twin of the update (pool_patch) with this uuid. */
+export function twinUuid(patchUuid: string): string {
+  return uuidV5(TWIN_NAMESPACE, `pool_update:${patchUuid.toLowerCase()}`);
+}
+
+/** The pool_update twin of the update with this (patch) uuid, if the pool has one. */
+export function updateRefOf(db: PoolDb, uuid: string): Ref<'pool_update'> | undefined {
+  const patch = db.refByUuid('pool_patch', uuid);
+  const linked = patch ? db.get('pool_patch', patch)?.pool_update : undefined;
+  if (linked && db.get('pool_update', linked)) return linked;
+  return db.refByUuid('pool_update', twinUuid(uuid));
+}
+
+/** The pool_patch whose twin this pool_update is. */
+export function patchRefOf(db: PoolDb, update: Ref<'pool_update'>): Ref<'pool_patch'> | undefined {
+  const row = db.get('pool_update', update);
+  if (!row) return undefined;
+  for (const [ref, pp] of db.all('pool_patch')) if (pp.pool_update === update) return ref;
+  return undefined;
+}
+
+/** The update's uuid (the pool_patch's) behind a pool_update ref; undefined when unknown. */
+export function updateUuidOf(db: PoolDb, update: Ref<'pool_update'>): string | undefined {
+  const patch = patchRefOf(db, update);
+  if (patch) return String(db.get('pool_patch', patch)!.uuid);
+  const row = db.get('pool_update', update);
+  return row ? String(row.uuid) : undefined;
+}
+
 /** Whether the pool knows an update with this uuid, in either class. */
 export function updateExists(db: PoolDb, uuid: string): boolean {
-  return db.refByUuid('pool_patch', uuid) !== undefined || db.refByUuid('pool_update', uuid) !== undefined;
+  return db.refByUuid('pool_patch', uuid) !== undefined || updateRefOf(db, uuid) !== undefined;
 }
 
 /** Makes the records for a freshly verified upload (or introduced VDI); PATCH_ALREADY_EXISTS when known. */
@@ -41,7 +79,7 @@ export function createUpdateRecords(db: PoolDb, m: UpdateManifest, signedBy: str
     const update = newRef<'pool_update'>();
     const patch = newRef<'pool_patch'>();
     db.create('pool_update', update, {
-      uuid: m.uuid, name_label: m.name_label, name_description: m.name_description, version: m.version,
+      uuid: twinUuid(m.uuid), name_label: m.name_label, name_description: m.name_description, version: m.version,
       installation_size: m.installation_size, key: signedBy, after_apply_guidance: m.after_apply_guidance,
       vdi, hosts: [], other_config: { ...m.other_config }, enforce_homogeneity: false,
     });
@@ -66,7 +104,10 @@ export function resolvePair(db: PoolDb, flavour: Flavour, self: string): UpdateP
   }
   const row = db.get('pool_update', self);
   if (!row) throw new ApiError('HANDLE_INVALID', ['pool_update', self]);
-  return { uuid: row.uuid, patch: db.refByUuid('pool_patch', row.uuid) ?? NULL_REF, update: self };
+  const patch = patchRefOf(db, self);
+  // A twin whose patch is gone (never made so) can only go by its own uuid.
+  if (!patch) return { uuid: String(row.uuid), patch: NULL_REF, update: self };
+  return { uuid: String(db.get('pool_patch', patch)!.uuid), patch, update: self };
 }
 
 /** host_patch rows for one host, keyed by the uuid of their update. */
@@ -119,7 +160,7 @@ export function recordNotApplied(db: PoolDb, host: Ref<'host'>, uuid: string): v
   db.transaction(() => {
     const hp = hostPatchesOf(db, host).get(uuid);
     if (hp) db.remove('host_patch', hp[0]);
-    const update = db.refByUuid('pool_update', uuid);
+    const update = updateRefOf(db, uuid);
     const pu = update ? db.get('pool_update', update) : undefined;
     if (update && pu) db.update('pool_update', update, { hosts: (pu.hosts as string[]).filter((h) => h !== host) });
     const h = db.get('host', host);
@@ -139,7 +180,7 @@ export function resyncFromMarkers(db: PoolDb, host: Ref<'host'>, markers: readon
     const marked = new Set(markers.map((m) => m.uuid));
     for (const m of markers) {
       const patch = db.refByUuid('pool_patch', m.uuid);
-      const update = db.refByUuid('pool_update', m.uuid);
+      const update = updateRefOf(db, m.uuid);
       if (!patch && !update) continue; // destroyed, or a database older than the upload
       const hp = hostPatchesOf(db, host).get(m.uuid);
       const inUpdate = update ? (db.get('pool_update', update)!.hosts as string[]).includes(host) : true;

@@ -15,7 +15,7 @@
 import type { PoolDb, Row } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import { parseXapiDate } from '../core/ref.js';
-import { storedManifest } from './patch-records.js';
+import { storedManifest, updateRefOf } from './patch-records.js';
 import { softwareVersionKeys } from './host-ops.js';
 
 export interface AppliedUpdate {
@@ -99,7 +99,7 @@ export function appliedUpdates(db: PoolDb, host: Ref<'host'>): AppliedUpdate[] {
     const m = storedManifest(db, uuid);
     out.push({
       uuid,
-      update: db.refByUuid('pool_update', uuid),
+      update: updateRefOf(db, uuid),
       appliedAt: at,
       guidance: pp.after_apply_guidance as string[],
       softwareVersion: m ? softwareVersionKeys({ ...m, files: [] }) : { [`xs:${String(pp.name_label)}`]: `${String(pp.name_label)}, version ${String(pp.version)}` },

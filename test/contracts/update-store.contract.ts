@@ -3,7 +3,8 @@
  * The contract of the updates storage port (`UpdateStore`, what the upload and download
  * handlers reach the updates subsystem through): a file received into `incomingDir` and
  * signed by a key the pool trusts is kept at `storedPath(uuid)` with its `pool_patch` and
- * `pool_update` records; a second copy, a file signed by a stranger's key and a file that
+ * `pool_update` records (the twin named by `pool_patch.pool_update`, with a uuid of its own
+ * derived from the patch's); a second copy, a file signed by a stranger's key and a file that
  * is no update are refused with the XenAPI errors clients know, leave nothing behind, and
  * the received file is consumed whatever the verdict. Real gpg-signed packages (zip, gpg,
  * sha256sum) and real files; a test file calls `runUpdateStoreContract(name, make)`.
@@ -17,6 +18,7 @@ import { apiRefusal } from './api-refusal.js';
 import type { PoolDb } from '../../src/core/ports/pool-db.js';
 import type { UpdateStore } from '../../src/core/ports/updates.js';
 import { UpdateFixture } from '../updates/update-fixture.js';
+import { twinUuid } from '../../src/updates/patch-records.js';
 
 export interface UpdateStoreFixture {
   readonly store: UpdateStore;
@@ -63,7 +65,11 @@ export function runUpdateStoreContract(name: string, make: MakeUpdateStore): voi
       assert.ok(patch, `accept returned ${ref}, which is no pool_patch`);
       assert.equal(patch.uuid, u.uuid);
       assert.equal(patch.name_label, 'XS602E801');
-      assert.equal(byUuid('pool_update', u.uuid).length, 1, 'one pool_update of the same uuid');
+      assert.equal(byUuid('pool_update', u.uuid).length, 0, 'no pool_update carries the patch\'s uuid');
+      const twin = fx.db.get('pool_update', patch.pool_update as never) as Rec | undefined;
+      assert.ok(twin, 'pool_patch.pool_update names its twin');
+      assert.equal(twin.uuid, twinUuid(u.uuid));
+      assert.equal(twin.name_label, 'XS602E801');
       assert.ok((await readFile(fx.store.storedPath(u.uuid))).equals(await readFile(u.path)), 'the kept file is the one sent');
     });
 
@@ -77,7 +83,7 @@ export function runUpdateStoreContract(name: string, make: MakeUpdateStore): voi
       assert.deepEqual(e.params, [u.uuid]);
       assert.equal(existsSync(again.path), false, 'the refused file is consumed');
       assert.equal(byUuid('pool_patch', u.uuid).length, 1);
-      assert.equal(byUuid('pool_update', u.uuid).length, 1);
+      assert.equal(byUuid('pool_update', twinUuid(u.uuid)).length, 1);
       assert.ok(existsSync(fx.store.storedPath(u.uuid)), 'the kept copy stays');
     });
 
@@ -88,7 +94,7 @@ export function runUpdateStoreContract(name: string, make: MakeUpdateStore): voi
       assert.match(e.code, /^INVALID_PATCH/);
       assert.equal(existsSync(got.path), false, 'the refused file is consumed');
       assert.equal(existsSync(fx.store.storedPath(u.uuid)), false, 'nothing kept');
-      assert.equal(byUuid('pool_patch', u.uuid).length + byUuid('pool_update', u.uuid).length, 0, 'no records');
+      assert.equal(byUuid('pool_patch', u.uuid).length + byUuid('pool_update', twinUuid(u.uuid)).length, 0, 'no records');
     });
 
     it('a file that is no update: INVALID_PATCH, consumed, nothing recorded', async () => {

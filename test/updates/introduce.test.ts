@@ -2,8 +2,9 @@
  * `pool_update.introduce(vdi)` on a real `islet server`: an update file written into a VDI of
  * the local SR with `PUT /import_raw_vdi` (`xe vdi-import`), then introduced
  * (`xe update-introduce vdi-uuid=`), is verified exactly as an upload and made known with
- * `pool_update.vdi` naming the disk; the same VDI again gives the same update, another VDI
- * holding it UPDATE_ALREADY_EXISTS [uuid]; tampered, unsigned, untrusted, `../` and symlink
+ * `pool_update.vdi` naming the disk and its own uuid (derived from the pool_patch's, which
+ * names the stored file); the same VDI again gives the same update, another VDI
+ * holding it UPDATE_ALREADY_EXISTS [update uuid]; tampered, unsigned, untrusted, `../` and symlink
  * packages, a blank disk and a disk holding something else are refused with INVALID_UPDATE
  * and leave nothing stored. `xe update-upload sr-uuid=` takes the distribution zip that
  * way, the introduced update applies, and `update-pool-clean` destroys its VDI, as xapi's
@@ -19,6 +20,7 @@ import type { IsletProcess } from '../helpers/islet-server.js';
 import { GpgHome, run } from './package/gpg-home.js';
 import { handBuild, UPDATE_UUID } from './package/hand-build.js';
 import { rawZip } from './package/raw-zip.js';
+import { twinUuid } from '../../src/updates/patch-records.js';
 import { startUpdateHost, type UpdateFixture, type UpdateHost } from './update-fixture.js';
 
 const PW = 'intro-pw';
@@ -102,8 +104,9 @@ describe('pool_update.introduce from a VDI', () => {
     const disk = await vdiHolding(file);
     const r = await xe('update-introduce', `vdi-uuid=${disk}`);
     assert.equal(r.code, 0, r.err);
-    assert.equal(r.out.trim(), UPDATE_UUID);
-    const upd = await api.call('pool_update.get_by_uuid', UPDATE_UUID);
+    assert.equal(r.out.trim(), twinUuid(UPDATE_UUID));
+    assert.notEqual(twinUuid(UPDATE_UUID), UPDATE_UUID);
+    const upd = await api.call('pool_update.get_by_uuid', twinUuid(UPDATE_UUID));
     const rec = (await api.call('pool_update.get_record', upd)) as Record<string, any>;
     assert.equal(rec.vdi, await api.call('VDI.get_by_uuid', disk));
     assert.equal(rec.name_label, 'XS602E006');
@@ -115,7 +118,7 @@ describe('pool_update.introduce from a VDI', () => {
 
     const again = await xe('update-introduce', `vdi-uuid=${disk}`);
     assert.equal(again.code, 0, again.err);
-    assert.equal(again.out.trim(), UPDATE_UUID);
+    assert.equal(again.out.trim(), twinUuid(UPDATE_UUID));
     assert.equal(((await api.call('pool_update.get_all')) as string[]).length, 1);
   });
 
@@ -124,7 +127,7 @@ describe('pool_update.introduce from a VDI', () => {
     await assert.rejects(api.callAsync('pool_update.introduce', second), (e: unknown) => {
       assert.ok(e instanceof XapiCallError);
       assert.equal(e.code, 'UPDATE_ALREADY_EXISTS');
-      assert.deepEqual(e.params, [UPDATE_UUID]);
+      assert.deepEqual(e.params, [twinUuid(UPDATE_UUID)]);
       return true;
     });
     const dup = await xe('update-introduce', `vdi-uuid=${await api.call('VDI.get_uuid', second)}`);
@@ -140,19 +143,19 @@ describe('pool_update.introduce from a VDI', () => {
     const vdisBefore = ((await api.call('SR.get_VDIs', sr)) as string[]).length;
     const up = await xe('update-upload', `file-name=${zip}`, `sr-uuid=${srUuid}`);
     assert.equal(up.code, 0, up.err);
-    assert.equal(up.out.trim(), inner.uuid);
+    assert.equal(up.out.trim(), twinUuid(inner.uuid));
     assert.equal(up.err, '', 'no progress bar when stderr is not a terminal');
-    const upd = await api.call('pool_update.get_by_uuid', inner.uuid);
+    const upd = await api.call('pool_update.get_by_uuid', twinUuid(inner.uuid));
     const vdi = String(await api.call('pool_update.get_vdi', upd));
     assert.equal(((await api.call('SR.get_VDIs', sr)) as string[]).length, vdisBefore + 1);
     assert.equal(await api.call('VDI.get_SR', vdi), sr);
 
     const host = String(await api.call('host.get_uuid', ((await api.call('host.get_all')) as string[])[0]));
-    const apply = await xe('update-apply', `uuid=${inner.uuid}`, `host-uuid=${host}`);
+    const apply = await xe('update-apply', `uuid=${twinUuid(inner.uuid)}`, `host-uuid=${host}`);
     assert.equal(apply.code, 0, apply.err);
     assert.equal((await api.call('pool_update.get_hosts', upd) as string[]).length, 1);
 
-    const clean = await xe('update-pool-clean', `uuid=${inner.uuid}`);
+    const clean = await xe('update-pool-clean', `uuid=${twinUuid(inner.uuid)}`);
     assert.equal(clean.code, 0, clean.err);
     assert.equal(await api.call('pool_update.get_vdi', upd), 'OpaqueRef:NULL');
     assert.equal(((await api.call('SR.get_VDIs', sr)) as string[]).includes(vdi), false, 'the VDI is destroyed');

@@ -135,8 +135,9 @@ describe('precheck and apply', () => {
   });
 
   it('refuses an update that conflicts with an applied one', async () => {
-    const good = String(await api.call('pool_update.get_by_name_label', 'GOOD').then((x) => (x as string[])[0]));
-    const goodUuid = String(await api.call('pool_update.get_uuid', good));
+    // A manifest names other updates by their own uuid, which is the pool_patch's.
+    const good = String(await api.call('pool_patch.get_by_name_label', 'GOOD').then((x) => (x as string[])[0]));
+    const goodUuid = String(await api.call('pool_patch.get_uuid', good));
     const u = await fx.custom({ name: 'CONFLICT', manifest: { conflicts: [goodUuid] } });
     const ref = await upload(u.path);
     const e = await fails(api.callAsync('pool_patch.precheck', ref, hostRef), 'UPDATE_PRECHECK_FAILED_CONFLICT_PRESENT');

@@ -24,6 +24,7 @@ import type { XapiClient } from '../../src/client/xapi-client.js';
 import { STEPS } from '../../src/updates/rolling/runner.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { UpdateFixture } from './update-fixture.js';
+import { twinUuid } from '../../src/updates/patch-records.js';
 import { startRunningVm } from './pool-vms.js';
 
 type Rec = Record<string, any>;
@@ -84,7 +85,7 @@ describe('following and steering a rolling update', { timeout: 900_000 }, () => 
   });
   const runs = async () => Object.entries((await c.call('islet_rolling_update.get_all_records')) as Record<string, Rec>);
   const runOf = async (uuid: string) => {
-    const upd = await c.call('pool_update.get_by_uuid', uuid);
+    const upd = await c.call('pool_update.get_by_uuid', twinUuid(uuid));
     return (await runs()).filter(([, r]) => r.update === upd);
   };
 
@@ -114,17 +115,17 @@ describe('following and steering a rolling update', { timeout: 900_000 }, () => 
       assert.equal(r.code, 1);
       assert.match(r.err, new RegExp(`The specified server is disabled.\\nhost: ${hostUuids[1]}|host: ${refs[1]}`));
       assert.equal((await runOf(uuid)).length, 0, 'no run was made');
-      assert.deepEqual(await c.call('pool_update.get_hosts', await c.call('pool_update.get_by_uuid', uuid)), [], 'nothing applied');
+      assert.deepEqual(await c.call('pool_update.get_hosts', await c.call('pool_update.get_by_uuid', twinUuid(uuid))), [], 'nothing applied');
       assert.equal(await c.call('host.get_enabled', refs[0]), true, 'the master was not touched');
     } finally {
       await c.call('host.enable', refs[1]);
     }
-    await c.callAsync('pool_update.destroy', await c.call('pool_update.get_by_uuid', uuid));
+    await c.callAsync('pool_update.destroy', await c.call('pool_update.get_by_uuid', twinUuid(uuid)));
   });
 
   it('the task shows progress and per-host status while the run goes, under a new task after the master restarts', async () => {
     const uuid = await upload(await fx.custom({ name: 'XS602E030', guidance: ['restartXAPI'] }));
-    const update = await c.call('pool_update.get_by_uuid', uuid);
+    const update = await c.call('pool_update.get_by_uuid', twinUuid(uuid));
     let first = '';
     const seen = await watchRun(pool, async () => {
       first = String(await c.call('Async.pool.islet_rolling_update', update, {}));

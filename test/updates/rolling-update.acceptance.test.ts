@@ -16,6 +16,7 @@ import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { UpdateFixture } from './update-fixture.js';
+import { twinUuid } from '../../src/updates/patch-records.js';
 import { startRunningVm, watchVms } from './pool-vms.js';
 
 type Rec = Record<string, any>;
@@ -69,7 +70,7 @@ describe('rolling pool update', { timeout: 900_000 }, () => {
     const boots = await guestBoots(pool);
     const bootTimes = await Promise.all(s.refs.map(async (r) => Number(((await c!.call('host.get_other_config', r)) as Rec).boot_time)));
 
-    const dry = await fx.xe(['pool-rolling-update', ...s.conn, `uuid=${s.uuid}`, '--dry-run']);
+    const dry = await fx.xe(['pool-rolling-update', ...s.conn, `uuid=${twinUuid(s.uuid)}`, '--dry-run']);
     assert.equal(dry.code, 0, dry.err);
     assert.match(dry.out, /^1\. host0 .*reboot/m);
     assert.match(dry.out, /^3\. host2 /m);
@@ -121,7 +122,7 @@ describe('rolling pool update', { timeout: 900_000 }, () => {
     const s = await setUp(fx, 'XS602E008', ['restartXAPI']);
     pool = s.pool;
     c = s.c;
-    const update = await c.call('pool_update.get_by_uuid', s.uuid);
+    const update = await c.call('pool_update.get_by_uuid', twinUuid(s.uuid));
     await c.call('Async.pool.islet_rolling_update', update, {});
     const run = await waitFor(async () => Object.entries((await c!.call('islet_rolling_update.get_all_records')) as Record<string, Rec>)[0], 60_000, 'the run record');
     const runRef = run[0];

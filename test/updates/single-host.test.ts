@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { patchStatus, poolPatchStatuses } from '../../src/updates/patch-status.js';
+import { twinUuid } from '../../src/updates/patch-records.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { UPDATE_UUID } from './package/hand-build.js';
 import { UpdateFixture } from './update-fixture.js';
@@ -67,7 +68,9 @@ describe('hotfixes on a single host', () => {
     assert.deepEqual(pp.after_apply_guidance, ['restartXAPI']);
     assert.ok(Number(pp.size) > 0);
     const pu = (await api.call('pool_update.get_record', pp.pool_update)) as Rec;
-    assert.equal(pu.uuid, UPDATE_UUID);
+    // The twin has its own uuid, derived from the patch's: a uuid lookup never mixes them up.
+    assert.equal(pu.uuid, twinUuid(UPDATE_UUID));
+    assert.notEqual(pu.uuid, UPDATE_UUID);
     assert.equal(pu.installation_size, 100);
     assert.equal(pu.key, fx.key.fingerprint);
     assert.ok(existsSync(join(srv.dataDir, 'patch', `${UPDATE_UUID}.xsupdate`)));

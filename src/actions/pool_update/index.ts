@@ -1,7 +1,8 @@
 /**
  * @module
  * `pool_update`: the API 2.6 face of the same updates as `pool_patch` (each upload makes
- * both, with one uuid), raising the UPDATE_* errors. `introduce` takes a VDI holding an
+ * both; the twin's uuid is derived from the patch's, see src/updates/patch-records.ts),
+ * raising the UPDATE_* errors. `introduce` takes a VDI holding an
  * update file (written raw from its first byte, e.g. by `PUT /import_raw_vdi`), reads it on
  * the master and makes it known exactly as an upload would (src/updates/introduce-update.ts);
  * `pool_clean` destroys that VDI afterwards, as xapi does.

@@ -1,6 +1,6 @@
 /**
  * @module
- * `xe pool-rolling-update uuid=<update> [--dry-run] [--force] [restart=host|toolstack|none]
+ * `xe pool-rolling-update uuid=<update or patch> [--dry-run] [--force] [restart=host|toolstack|none]
  * [evacuate=false] [batch=N]`, `xe pool-rolling-update-resume [uuid=<run>]` and
  * `xe pool-rolling-update-abort [uuid=<run>]`. A dry run prints the plan. Otherwise xe
  * follows the run record through `event.from`, printing each host's steps as they happen
@@ -117,9 +117,24 @@ async function runOfTask(ctx: CommandContext, task: string): Promise<string> {
   }
 }
 
+/**
+ * The pool_update named by `uuid=`: the update's own uuid, or (as `xe patch-upload` prints
+ * it) its pool_patch's, whose twin it then takes.
+ */
+async function updateNamed(ctx: CommandContext, uuid: string | undefined): Promise<unknown> {
+  try {
+    return await ctx.call('pool_update.get_by_uuid', uuid);
+  } catch (e) {
+    if (!(e instanceof XapiCallError) || e.code !== 'UUID_INVALID') throw e;
+    const patch = await ctx.call('pool_patch.get_by_uuid', uuid).catch(() => undefined);
+    if (patch === undefined) throw e;
+    return ctx.call('pool_patch.get_pool_update', patch);
+  }
+}
+
 export const rollingUpdate: CommandModule = {
   run: async (ctx) => {
-    const update = await ctx.call('pool_update.get_by_uuid', getParam(ctx.params, 'uuid'));
+    const update = await updateNamed(ctx, getParam(ctx.params, 'uuid'));
     const opts: Record<string, string> = {};
     if (getBoolParam(ctx.params, 'dry-run')) opts.dry_run = 'true';
     if (getBoolParam(ctx.params, 'force')) opts.force = 'true';

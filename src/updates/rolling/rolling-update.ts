@@ -17,7 +17,7 @@ import { ApiError } from '../../core/api-error.js';
 import { toWireError } from '../../core/wire-errors.js';
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import { NULL_REF, newRef, newUuid, xapiDate, type Ref } from '../../core/ref.js';
-import { appliedOn } from '../patch-records.js';
+import { appliedOn, updateUuidOf } from '../patch-records.js';
 import { precheck } from '../patch-service.js';
 import { updateEnv } from '../update-env.js';
 import { hostStateOf, poolIsMixed } from '../update-state.js';
@@ -63,7 +63,7 @@ function poolRef(db: PoolDb): Ref<'pool'> {
 }
 
 function snapshot(db: PoolDb, update: Ref<'pool_update'>): HostSnapshot[] {
-  const uuid = String(db.get('pool_update', update)!.uuid);
+  const uuid = String(updateUuidOf(db, update));
   const master = db.get('pool', poolRef(db))!.master;
   return db.all('host').map(([ref, h]) => {
     const info = dbHostInfo(db, ref);

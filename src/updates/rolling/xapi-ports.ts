@@ -8,7 +8,7 @@
  */
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import type { Ref } from '../../core/ref.js';
-import { appliedOn } from '../patch-records.js';
+import { appliedOn, updateUuidOf } from '../patch-records.js';
 import { apply, type UpdateEnv } from '../patch-service.js';
 import type { HostInfo, RollingPorts, RunState, VmPlace } from './runner.js';
 
@@ -64,7 +64,7 @@ export function xapiPorts(o: XapiPortsOptions): RollingPorts {
       await o.call('VM.pool_migrate', [vm, h, { live: 'true' }]);
     },
     apply: async (h) => {
-      if (appliedOn(db, h).has(String(db.get('pool_update', o.update)?.uuid))) return;
+      if (appliedOn(db, h).has(String(updateUuidOf(db, o.update)))) return;
       await apply(o.env, 'update', o.update, h);
     },
     restart: async (h, kind) => {
