@@ -66,7 +66,7 @@ export class RecordFailure extends Error {
   }
 }
 
-/** A failure xe raises with `failwith`, which it reports as INTERNAL_ERROR `Failure: <message>`. */
+/** A failure xe raises with `failwith` (Cli_failure in xapi's CLI server), printed as `Error: <message>`. */
 export class CliFailure extends Error {
   constructor(message: string) {
     super(message);

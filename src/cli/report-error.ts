@@ -40,12 +40,10 @@ export function reportError(e: unknown, sinks: ErrorSinks, ctx: { argv0: string;
     sinks.err(`${e.message}\n${FOR_USAGE}`);
     return 1;
   }
-  if (e instanceof RecordFailure) {
+  // xe's own failures (its `failwith`, which raises Cli_failure) and record failures print
+  // the same plain line; only a server's errors get the description-and-parameters form.
+  if (e instanceof RecordFailure || e instanceof CliFailure) {
     sinks.err(`Error: ${e.message}\n`);
-    return 1;
-  }
-  if (e instanceof CliFailure) {
-    sinks.err(formatServerError('INTERNAL_ERROR', [`Failure: ${e.message}`]));
     return 1;
   }
   if (e instanceof MissingParam) {

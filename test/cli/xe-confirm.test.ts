@@ -58,7 +58,7 @@ describe('xe confirmation prompts', () => {
     const vmUuid = String(await api.call('VM.get_uuid', vm));
     const r = await xe('', 'vm-reset-powerstate', `uuid=${vmUuid}`);
     assert.equal(r.code, 1);
-    assert.match(r.err, /\nmessage: Failure: This operation is dangerous and may cause data loss\. This operation must be forced \(use --force\)\.\n$/);
+    assert.match(r.err, /^Error: This operation is dangerous and may cause data loss\. This operation must be forced \(use --force\)\.\n$/);
     const forced = await xe('', 'vm-reset-powerstate', `uuid=${vmUuid}`, '--force');
     assert.deepEqual(forced, { code: 0, out: '', err: '' });
     assert.equal(await api.call('VM.get_power_state', vm), 'Halted');

@@ -71,6 +71,21 @@ describe('xe VM power and host commands', () => {
     assert.equal(await state('db'), 'Halted');
   });
 
+  it('leaves the control domain out of vm-shutdown/-reboot/-suspend as xe does: a plain "Error:" line, dom0 untouched', async () => {
+    const controls = await api.call('VM.get_all_records_where', 'field "is_control_domain"="true"') as Record<string, { uuid: string }>;
+    const [dom0Ref, dom0Rec] = Object.entries(controls)[0]!;
+    const dom0 = dom0Rec.uuid;
+    const before = String(await api.call('VM.get_power_state', dom0Ref));
+    for (const cmd of ['vm-shutdown', 'vm-reboot', 'vm-suspend']) {
+      for (const extra of [[], ['--force']]) {
+        if (cmd === 'vm-suspend' && extra.length) continue;
+        const r = await xe(cmd, `uuid=${dom0}`, ...extra);
+        assert.deepEqual(r, { code: 1, out: '', err: 'Error: No matching VMs found\n' }, `xe ${cmd} ${extra.join(' ')}`);
+      }
+    }
+    assert.equal(String(await api.call('VM.get_power_state', dom0Ref)), before);
+  });
+
   it('reports power-state errors and unknown hosts as xe does', async () => {
     const r = await xe('vm-shutdown', 'vm=db');
     assert.equal(r.code, 1);
