@@ -5,10 +5,11 @@
  * client finds the pool_patch by the uuid `xe patch-upload` printed and
  * `pool_patch.pool_apply` with that ref applies it (the issue's HANDLE_INVALID came from a
  * pool_update ref found by the shared uuid); and a database written when twins carried
- * their patch's uuid is rewritten when the server starts, refs and applied state kept.
+ * their patch's uuid is rewritten when the server starts, refs and applied state kept, and
+ * when such a dump is restored with `xe pool-restore-database`.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -153,5 +154,25 @@ describe('pool_update twins have a uuid of their own', { timeout: 240_000 }, () 
     await api!.callAsync('pool_update.apply', before.get(second.uuid)!.twin, host);
     const hp = (await api!.call('pool_patch.get_host_patches', before.get(second.uuid)!.patch)) as string[];
     assert.equal(hp.length, 1, 'the pool_patch side records the apply too');
+  });
+
+  it('a dump in the old form given to xe pool-restore-database comes back with the twins\' own uuids', async () => {
+    const dump = join(fx.work, 'old-form.json');
+    const d = await xe('pool-dump-database', `file-name=${dump}`);
+    assert.equal(d.code, 0, d.err);
+    const doc = JSON.parse(await readFile(dump, 'utf8')) as { classes: Record<string, Array<{ ref: string; row: Record<string, unknown> }>> };
+    const patchUuidOf = new Map(doc.classes.pool_patch!.map(({ row }) => [String(row.pool_update), String(row.uuid)]));
+    assert.equal(patchUuidOf.size, 2);
+    for (const { ref, row } of doc.classes.pool_update!) row.uuid = patchUuidOf.get(ref);
+    await writeFile(dump, JSON.stringify(doc));
+    const r = await xe('pool-restore-database', `file-name=${dump}`);
+    assert.equal(r.code, 0, r.err);
+    api!.close();
+    api = new XapiClient({ url: `https://127.0.0.1:${srv!.port}` });
+    await api.login('root', PW);
+    for (const [twin, uuid] of patchUuidOf) {
+      assert.equal(await api.call('pool_update.get_by_uuid', twinUuid(uuid)), twin);
+      assert.deepEqual(await classesHolding(uuid), ['pool_patch']);
+    }
   });
 });
