@@ -192,7 +192,10 @@ async function* dynamicBody(r: ByteReader, copy: Footer, pool: PiecePool, piece:
   // once the footer's place says whether it is one).
   let batmap: ReturnType<typeof batmapAt> = null;
   if (order.length === 0 || bat[order[0]!]! * 512 > batEnd) {
-    if ((await r.skip(batEnd - r.position)) === batEnd - r.position) batmap = batmapAt(await r.read(512), batEnd);
+    // The gap is measured before skipping it: measured after, it is 0 and the batmap would be
+    // looked for only when the BAT happens to fill its last sector.
+    const gap = batEnd - r.position;
+    if ((await r.skip(gap)) === gap) batmap = batmapAt(await r.read(512), batEnd);
   }
   const overBatmap: Array<{ block: number; what: 'header' | 'data' }> = [];
   let requiredEnd = Math.max(off + HEADER_SIZE, tableOffset + entries * 4);
