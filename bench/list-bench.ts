@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { newRef, newUuid } from '../src/core/ref.js';
 import { classes } from '../src/datamodel/index.js';
 import { openPoolDb } from '../src/db/sqlite-pool-db.js';
+import { ensureXeBundle } from './xe-bundle.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const execFileP = promisify(execFile);
@@ -96,6 +97,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
 }
 
 export async function run(): Promise<void> {
+  await ensureXeBundle(root);
   const count = Number(process.env.BENCH_VMS ?? 10_000);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const dir = await mkdtemp(join(tmpdir(), 'islet-bench-'));

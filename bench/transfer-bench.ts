@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, exec, haveTools, isletNbdUri, median, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
 import { vhdFromRaw } from './vhd-fixtures.js';
+import { ensureXeBundle } from './xe-bundle.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const PW = 'bench';
@@ -52,6 +53,7 @@ function mark(r: number, goal: number): string {
 }
 
 export async function run(): Promise<void> {
+  await ensureXeBundle(root);
   const missing = await haveTools(['nbdcopy', 'curl', 'cmp']);
   if (missing) throw new Error(`transfer bench needs ${missing}`);
   const mib = Number(process.env.BENCH_MIB ?? 1024);

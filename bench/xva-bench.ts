@@ -22,6 +22,7 @@ import { repoRoot } from '../test/helpers/repo-root.js';
 import { diskOf, importImage, vmWithDisk } from '../test/storage/acceptance/storage-fixture.js';
 import { MiniClient } from '../test/storage/nbd/mini-client.js';
 import { cpuSeconds, exec, fmt, haveTools, isletNbdUri, median, ratio, scratchBase, timed, writeRandom, type IsletNbdInfo } from './nbd-bench-kit.js';
+import { ensureXeBundle } from './xe-bundle.js';
 
 const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.XVA_BENCH_MIB ?? process.env.BENCH_MIB ?? 1024);
@@ -43,6 +44,7 @@ async function fileSha(path: string): Promise<string> {
 }
 
 export async function run(): Promise<void> {
+  await ensureXeBundle(repoRoot());
   const missing = await haveTools(['nbdcopy', 'tar']);
   if (missing) throw new Error(`xva bench needs ${missing}`);
   const base = await scratchBase(5 * SIZE_MIB * MiB);

@@ -9,7 +9,7 @@
 // first used instead of all at start. The bundle's inputs are listed in
 // dist/xe.inputs.json; bin/xe falls back to the modules themselves when any of them is newer
 // than the bundle (a `tsc` run since the last `npm run build`), so it never runs stale code.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const result = await build({
@@ -22,13 +22,19 @@ const result = await build({
   packages: 'external',
   metafile: true,
   logLevel: 'warning',
+  // Written below through a temporary file and a rename, so an xe starting meanwhile (a
+  // bench bundling again under a running test) reads the old bundle or the new, never half.
+  write: false,
 });
+const [out] = result.outputFiles;
 // bin/xe compiles the bundle as a script, where a dynamic import() fails at run time: built-in
 // modules needed late are required (src/client/lazy-builtin.ts), our own are bundled.
-if (/\bimport\(/.test(readFileSync('dist/xe.cjs', 'utf8'))) {
+if (/\bimport\(/.test(out.text)) {
   throw new Error('dist/xe.cjs holds a dynamic import() of a module left outside the bundle; bin/xe cannot run it');
 }
 writeFileSync('dist/xe.inputs.json', `${JSON.stringify(Object.keys(result.metafile.inputs), null, 1)}\n`);
+writeFileSync(`dist/xe.cjs.${process.pid}`, out.contents);
+renameSync(`dist/xe.cjs.${process.pid}`, 'dist/xe.cjs');
 // What an older build left: the ES-module bundle and a code cache made for another bundle.
 rmSync('dist/xe.mjs', { force: true });
 rmSync('dist/xe.cjs.cache', { force: true });

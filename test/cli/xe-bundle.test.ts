@@ -4,6 +4,7 @@
  * over a small dist/ of our own shows which one it loads as the files' times change. It
  * compiles the bundle with a V8 code cache (dist/xe.cjs.cache) that the first run writes,
  * later runs keep, and a cache made for another bundle, or one V8 rejects, is replaced.
+ * The benches' freshness test (bench/xe-bundle.ts) agrees with bin/xe's at every step.
  * And the real bundle, where the build made one, answers as the modules do.
  */
 import assert from 'node:assert/strict';
@@ -16,12 +17,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { repoRoot } from '../helpers/repo-root.js';
+import { xeBundleFresh } from '../../bench/xe-bundle.js';
 
 const run = promisify(execFile);
 
 describe('bin/xe and its bundle', () => {
   let dir: string;
-  const which = async () => (await run(process.execPath, [join(dir, 'bin', 'xe')])).stdout.trim();
+  // Each answer is checked against the benches' own test (they bundle again when it says stale).
+  const which = async () => {
+    const loaded = (await run(process.execPath, [join(dir, 'bin', 'xe')])).stdout.trim();
+    assert.equal(xeBundleFresh(dir), loaded === 'bundle', `the benches' freshness test disagrees with bin/xe, which loaded the ${loaded}`);
+    return loaded;
+  };
   const setTime = (f: string, secondsAgo: number) => {
     const t = new Date(Date.now() - secondsAgo * 1000);
     return utimes(join(dir, f), t, t);
