@@ -73,8 +73,15 @@ async function streamRead(bytes: Buffer, seed: number, piece = 4096, direct = fa
   let disk: Buffer | null = null;
   let covered: Uint8Array | null = null;
   const held: Array<Extract<VhdStreamItem, { kind: 'data' }>> = [];
+  let size: number | undefined;
   const cover = (offset: number, length: number) => {
-    if (!disk) {
+    if (!disk && size !== undefined) {
+      // Made only once the reader has checked the BAT and gives the first piece: a mutated
+      // footer announces sizes up to 2 TiB that the BAT then refuses (BAT_TOO_SMALL), and
+      // those must not be allocated (a RangeError beyond 4 GiB, gigabytes of memory below).
+      disk = Buffer.alloc(size, 0xee);
+      covered = new Uint8Array(size);
+    } else if (!disk) {
       // A fixed disk's size is known only at the end: grow as data comes.
       disk = Buffer.alloc(0);
       covered = new Uint8Array(0);
@@ -93,16 +100,13 @@ async function streamRead(bytes: Buffer, seed: number, piece = 4096, direct = fa
     }
   };
   try {
-    let size: number | undefined;
+    let announced = false;
     let fixed = false;
     for await (const ev of readVhdStream(direct ? directSource(bytes, seed) : pieces(bytes, seed), { piece })) {
       if (ev.kind === 'disk') {
+        announced = true;
         size = ev.size;
         fixed = size === undefined;
-        if (size !== undefined) {
-          disk = Buffer.alloc(size, 0xee);
-          covered = new Uint8Array(size);
-        }
       } else if (ev.kind === 'data') {
         assert.ok(ev.data.length > 0 && ev.data.length <= piece);
         cover(ev.offset, ev.data.length);
@@ -122,7 +126,11 @@ async function streamRead(bytes: Buffer, seed: number, piece = 4096, direct = fa
     if (fixed) {
       if (!disk) disk = Buffer.alloc(0);
     } else {
-      assert.ok(disk && covered, 'a disk item came first');
+      assert.ok(announced && size !== undefined, 'a disk item came first');
+      if (!disk) {
+        disk = Buffer.alloc(size);
+        covered = new Uint8Array(size);
+      }
       const missing = (covered as Uint8Array).indexOf(0);
       assert.equal(missing, -1, `byte ${missing} of the disk never given`);
     }
@@ -342,6 +350,12 @@ describe('the one-pass VHD reader', () => {
     const hdr = Buffer.from(bytes);
     hdr[built.header + 100] ^= 1;
     assert.equal(await code(hdr), 'BAD_HEADER_CHECKSUM');
+    // A footer copy announcing 1 TiB that the BAT cannot hold: refused (the reader announces
+    // the size before it reads the BAT, so a consumer must not make a disk that size at once).
+    const huge = Buffer.from(bytes);
+    huge.writeBigUInt64BE(2n ** 40n, 48);
+    repairChecksums(huge, built);
+    assert.equal(await code(huge), 'BAT_TOO_SMALL');
     // Two BAT entries at the same place.
     const twice = Buffer.from(bytes);
     const tableAt = Number(twice.readBigUInt64BE(built.header + 16));
