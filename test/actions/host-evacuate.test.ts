@@ -16,19 +16,34 @@ import { VdiMissingError } from '../../src/core/ports/storage-errors.js';
 
 describe('windowed', () => {
   it('keeps at most n running and starts the next as soon as one ends', async () => {
+    // The first item holds its slot until the four after it have all ended: a window that
+    // slides runs them in the other slot meanwhile, one that waits per batch never starts
+    // them (and the hold gives up after HOLD_MS, failing the test). No race with a timer.
+    const HOLD_MS = 30_000;
     let running = 0;
     let peak = 0;
-    const order: number[] = [];
-    await windowed([300, 10, 10, 10, 10], 2, async (ms) => {
+    const order: string[] = [];
+    let shortsDone!: () => void;
+    const allShortsDone = new Promise<void>((r) => { shortsDone = r; });
+    let shorts = 0;
+    await windowed(['long', 's1', 's2', 's3', 's4'], 2, async (item) => {
       running++;
       peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, ms));
-      order.push(ms);
+      if (item === 'long') {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([allShortsDone, new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the short items did not run beside the long one (ended: ${order.join(' ')})`)), HOLD_MS);
+        })]).finally(() => clearTimeout(timer));
+      } else {
+        await new Promise((r) => setImmediate(r));
+        if (++shorts === 4) shortsDone();
+      }
+      order.push(item);
       running--;
     });
     assert.equal(peak, 2);
     // The short ones pass the long one: the window slides rather than waiting per batch.
-    assert.deepEqual(order, [10, 10, 10, 10, 300]);
+    assert.deepEqual(order, ['s1', 's2', 's3', 's4', 'long']);
   });
 });
 
