@@ -10,6 +10,7 @@
  * running; no VM may be lost or stopped, and no task may stay pending.
  */
 import { XapiClient } from '../../src/client/xapi-client.js';
+import { twinUuid } from '../../src/updates/patch-records.js';
 import { startPool, waitFor, type IsletPool } from '../../test/helpers/islet-pool.js';
 import { startRunningVm } from '../../test/updates/pool-vms.js';
 import { UpdateFixture } from '../../test/updates/update-fixture.js';
@@ -75,7 +76,7 @@ export async function rollingTrials(n: number, rng: Rng, progress = false): Prom
         const name = `XSCRASH${String(t).padStart(3, '0')}`;
         const u = await updates.custom({ name, guidance: [guidance] });
         await c.putFile('/pool_patch_upload', {}, { path: u.path });
-        const update = String(await c.call('pool_update.get_by_uuid', u.uuid));
+        const update = String(await c.call('pool_update.get_by_uuid', twinUuid(u.uuid)));
         await c.call('Async.pool.islet_rolling_update', update, {});
         const run = String(await waitFor(async () => Object.entries((await c.call('islet_rolling_update.get_all_records')) as Record<string, Rec>)
           .find(([, r]) => r.update === update)?.[0], 60_000, 'the run record'));
