@@ -8,6 +8,9 @@
  * name-label=X` (which sends that filter to the server) beside `xe host-list` (the cost
  * of starting xe and logging in, on a one-record class). Goal: a filtered listing costs at
  * most 2x `VM.get_all`. Medians of `BENCH_ROUNDS` (5) rounds; the server's RSS is printed.
+ * For xe, and for `node -e 0` (Node's own start, the floor), also the CPU per run of the
+ * client and of the server, steadier than wall time on a shared machine. xe is timed as
+ * `npm run build` leaves it, bundled (bench/xe-bundle.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -56,8 +59,8 @@ async function xmlRpc(url: string, method: string, params: string[]): Promise<nu
   return text.length;
 }
 
-async function median(rounds: number, f: () => Promise<unknown>): Promise<number> {
-  await f(); // warm-up
+async function median(rounds: number, f: () => Promise<unknown>, warmUp = true): Promise<number> {
+  if (warmUp) await f();
   const times: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const t0 = performance.now();
@@ -66,6 +69,26 @@ async function median(rounds: number, f: () => Promise<unknown>): Promise<number
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
+}
+
+/** CPU milliseconds (user + system) from a /proc stat line: of the process itself, or of its reaped children. */
+function cpuMs(pid: number | 'self', children: boolean): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [u, s] = children ? [f[13], f[14]] : [f[11], f[12]];
+  return (Number(u) + Number(s)) * 10; // CLK_TCK is 100 on Linux
+}
+
+/**
+ * A command run `rounds` times: the median wall time, and the mean CPU per run of the
+ * command itself (this process's reaped children) and of the server, which, unlike wall
+ * time, other tenants of a shared machine barely move.
+ */
+async function timedRuns(rounds: number, serverPid: number, f: () => Promise<unknown>): Promise<{ ms: number; clientCpu: number; serverCpu: number }> {
+  await f(); // warm-up (and the run that writes xe's code cache)
+  const [c0, s0] = [cpuMs('self', true), cpuMs(serverPid, false)];
+  const ms = await median(rounds, f, false);
+  return { ms, clientCpu: (cpuMs('self', true) - c0) / rounds, serverCpu: (cpuMs(serverPid, false) - s0) / rounds };
 }
 
 function rssMiB(pid: number): number {
@@ -129,11 +152,14 @@ export async function run(): Promise<void> {
     const whereXml = await median(rounds, () => xmlRpc(url, 'VM.get_all_records_where', [session, expr]));
     const getAllXml = await median(rounds, () => xmlRpc(url, 'VM.get_all', [session]));
     const xe = (...args: string[]) => execFileP(process.execPath, [join(root, 'bin', 'xe'), '-s', '127.0.0.1', '-p', port, '-u', 'root', '-pw', 'bench', '--nossl', ...args], { maxBuffer: 1 << 30 });
-    const xeOne = await median(rounds, async () => {
+    const xeOneRun = await timedRuns(rounds, islet.pid!, async () => {
       const { stdout } = await xe('vm-list', `name-label=${target}`, '--minimal');
       if (stdout.trim().split(',').length !== 1 || !stdout.trim()) throw new Error(`xe vm-list name-label=${target}: ${stdout}`);
     });
-    const xeBase = await median(rounds, () => xe('host-list', '--minimal'));
+    const xeBaseRun = await timedRuns(rounds, islet.pid!, () => xe('host-list', '--minimal'));
+    // Node's own start, the floor under any xe command.
+    const nodeRun = await timedRuns(rounds, islet.pid!, () => execFileP(process.execPath, ['-e', '0']));
+    const [xeOne, xeBase] = [xeOneRun.ms, xeBaseRun.ms];
     const rssEnd = rssMiB(islet.pid!);
     const row = (label: string, ms: number, ref?: number) =>
       console.log(`  ${label.padEnd(52)} ${ms.toFixed(1).padStart(8)} ms${ref ? `   ${(ms / ref).toFixed(2)}x` : ''}`);
@@ -144,6 +170,11 @@ export async function run(): Promise<void> {
     row(`VM.get_all_records_where name_label (XML-RPC)`, whereXml, getAllXml);
     row('xe host-list --minimal (xe start + login + 1 record)', xeBase);
     row(`xe vm-list name-label=${target} --minimal`, xeOne, xeBase);
+    const cpuLine = (label: string, r: { clientCpu: number; serverCpu: number }) =>
+      console.log(`    CPU per run, ${label.padEnd(33)} client ${r.clientCpu.toFixed(0).padStart(4)} ms, server ${r.serverCpu.toFixed(0).padStart(3)} ms`);
+    cpuLine('node -e 0 (Node\'s own start)', nodeRun);
+    cpuLine('xe host-list --minimal', xeBaseRun);
+    cpuLine(`xe vm-list name-label=${target}`, xeOneRun);
     console.log(`  goal: filtered <= 2.00x VM.get_all: JSON-RPC ${(where / getAll).toFixed(2)}x, XML-RPC ${(whereXml / getAllXml).toFixed(2)}x;`
       + ` xe over its own start-up: ${(xeOne / xeBase).toFixed(2)}x (+${(xeOne - xeBase).toFixed(0)} ms)`);
     console.log(`  server RSS: ${rssStart.toFixed(0)} MiB after start with ${made} VMs, ${rssEnd.toFixed(0)} MiB after the listings`);
