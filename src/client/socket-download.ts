@@ -12,11 +12,11 @@
  * `Content-Length`, or chunked (decoded in place). Redirects are followed; any other status
  * fails with the server's text.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import { HttpStatusError } from './http-transfer.js';
 import type { ConnectionOptions } from 'node:tls';
-import { tls } from './lazy-builtin.js';
+import { fsPromises, tls } from './lazy-builtin.js';
 import { writeSkippingZeroes } from './sparse-file-write.js';
 
 const MiB = 1024 * 1024;
@@ -110,7 +110,7 @@ function checkScheme(url: URL): void {
 /** Writes the body of `url` (`http:` or `https:`) to `path`; resolves with the bytes written. */
 export async function socketDownload(url: URL, path: string, o: SocketDownloadOptions = {}, hops = 0): Promise<number> {
   checkScheme(url);
-  const fh = await open(path, 'w');
+  const fh = await fsPromises().open(path, 'w');
   let redirect: URL | undefined;
   try {
     const got = await receive(url, fh, o);

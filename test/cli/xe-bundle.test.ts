@@ -5,7 +5,8 @@
  * compiles the bundle with a V8 code cache (dist/xe.cjs.cache) that the first run writes,
  * later runs keep, and a cache made for another bundle, or one V8 rejects, is replaced.
  * The benches' freshness test (bench/xe-bundle.ts) agrees with bin/xe's at every step.
- * And the real bundle, where the build made one, answers as the modules do.
+ * And the real bundle, where the build made one, answers as the modules do, and loading it
+ * loads none of the built-ins only some commands need.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -120,6 +121,18 @@ describe('bin/xe and its bundle', () => {
       }));
       assert.deepEqual(outs[0], outs[1], `xe ${args.join(' ')}`);
       assert.ok(outs[0]!.out.length > 0);
+    }
+    // Loading the bundle loads no built-in that only some commands need (TLS, file handles,
+    // prompts): each is required when first used, which keeps every short command's start short.
+    const probe = join(dir, 'load-bundle.cjs');
+    await writeFile(probe, `require(${JSON.stringify(bundle)});
+process.stdout.write(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).join('\\n'));
+`);
+    const { stdout } = await run(process.execPath, [probe]);
+    const loaded = new Set(stdout.split('\n').map((m) => m.slice('NativeModule '.length)));
+    assert.ok(loaded.has('http'), 'the check sees what the bundle loads');
+    for (const late of ['https', 'tls', 'crypto', 'fs/promises', 'readline', 'readline/promises', 'os']) {
+      assert.ok(!loaded.has(late), `loading the bundle loaded node:${late}`);
     }
     assert.ok((await stat(bundle)).size > 100_000, 'the bundle holds the CLI');
     assert.doesNotMatch(await readFile(bundle, 'utf8'), /\bimport\(/, 'no dynamic import() in the bundle: bin/xe compiles it as a script, where import() fails');
