@@ -58,7 +58,7 @@ export async function selectObjects(ctx: CommandContext, kind: Selector, opts: S
 const NOUNS: Record<Selector, { none: string; many: string; one: string }> = {
   vm: { none: 'No matching VMs found', many: 'Multiple matches VMs found', one: 'one VM' },
   host: { none: 'No matching hosts found', many: 'Multiple matching hosts found', one: 'one host' },
-  // xe says "hosts" here too.
+  // Not a slip: xapi's CLI server (do_sr_op) says "hosts" here too, and scripts match on it.
   sr: { none: 'No matching hosts found', many: 'Multiple matching SRs found', one: 'one SR' },
 };
 

@@ -64,6 +64,10 @@ describe('selectObjects / forEachSelected', () => {
     const none = ctx('vm=nobody');
     await assert.rejects(forEachSelected(none, await selectObjects(none, 'vm'), async () => 1),
       (e) => e instanceof CliFailure && e.message === 'No matching VMs found');
+    // xapi's SR selection says "hosts" (its do_sr_op shares do_host_op's text); scripts match on it.
+    const noSr = ctx('sr=nothing-of-that-name');
+    await assert.rejects(forEachSelected(noSr, await selectObjects(noSr, 'sr'), async () => 1),
+      (e) => e instanceof CliFailure && e.message === 'No matching hosts found');
     const two = ctx('vm=twin');
     await assert.rejects(forEachSelected(two, await selectObjects(two, 'vm'), async () => 1),
       (e) => e instanceof CliFailure && e.message === 'Multiple matches VMs found. --multiple required to complete the operation');
