@@ -36,6 +36,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** tgtd started but holds no portal on its port: someone else took the port first. */
+class PortalNotBound extends Error {}
+
 export interface TgtdLun {
   lun: number;
   file: string;
@@ -58,13 +61,32 @@ export class Tgtd {
   private proc: ChildProcess | undefined;
   private stderr = '';
 
-  private constructor(readonly dir: string, readonly port: number, readonly opts: TgtdOptions) {}
+  private constructor(readonly dir: string, private portNumber: number, readonly opts: TgtdOptions) {}
 
+  /**
+   * The port is found free here and bound by tgtd a moment later; another process may take
+   * it in between (tgtd then runs without a portal, and the test would talk to whoever got
+   * it), so a portal tgtd could not bind is tried again on another free port.
+   */
   static async start(opts: TgtdOptions): Promise<Tgtd> {
     const dir = await mkdtemp(join(tmpdir(), 'tgtd-'));
     const t = new Tgtd(dir, opts.port ?? (await freePort()), opts);
-    await t.launch();
-    return t;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await t.launch();
+        return t;
+      } catch (e) {
+        if (!(e instanceof PortalNotBound) || opts.port !== undefined || attempt === 5) {
+          await t.stop();
+          throw e;
+        }
+        t.portNumber = await freePort();
+      }
+    }
+  }
+
+  get port(): number {
+    return this.portNumber;
   }
 
   /** tgtd's process id (unshare and sh exec into it), for its CPU use; undefined when stopped. */
@@ -104,6 +126,11 @@ export class Tgtd {
         if (Date.now() > deadline) throw new Error(`tgtd did not start: ${(e as Error).message} ${this.stderr}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    }
+    // tgtd keeps running when it cannot bind its portal (the port was taken meanwhile).
+    if (!(await this.tgtadm('--lld', 'iscsi', '--op', 'show', '--mode', 'portal')).includes(`Portal: ${this.portal},`)) {
+      await this.kill();
+      throw new PortalNotBound(`tgtd could not listen on ${this.portal}: ${this.stderr.trim()}`);
     }
     const o = this.opts;
     await this.tgtadm('--lld', 'iscsi', '--op', 'new', '--mode', 'target', '--tid', '1', '-T', o.targetIqn);
