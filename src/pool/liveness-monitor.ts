@@ -5,7 +5,11 @@
  * (clients and placement see it, `callOnHost` answers HOST_OFFLINE for it) and becomes
  * live again with its next heartbeat. A master that has just started gives every member
  * one full timeout to show up before judging it, since it cannot know when they last spoke.
- * Only changes are written, so a quiet pool causes no events.
+ * Only changes are written, so a quiet pool causes no events. A host marked dead because it
+ * is going down stays dead through the heartbeats its old toolstack still sends (one may be
+ * under way, or the toolstack may beat again before its supervisor stops it): only a
+ * heartbeat from a new toolstack (another `agent_start_time`) brings it back, or, should
+ * the host not go down after all, its heartbeats once a whole timeout has passed.
  */
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { isNullRef, xapiDate, type Ref } from '../core/ref.js';
@@ -22,6 +26,8 @@ export interface LivenessOptions {
 
 export class LivenessMonitor {
   readonly #last = new Map<string, number>();
+  /** Hosts marked dead on purpose: the agent_start_time of the toolstack going away, and when. */
+  readonly #goingAway = new Map<string, { agentStart: string; at: number }>();
   readonly #o: LivenessOptions;
   readonly #now: () => number;
   #startedAt = 0;
@@ -50,6 +56,12 @@ export class LivenessMonitor {
 
   /** A member spoke: it is live from now on. */
   heartbeat(host: Ref<'host'>): void {
+    const gone = this.#goingAway.get(host);
+    if (gone) {
+      const sameToolstack = agentStartOf(this.#o.db, host) === gone.agentStart;
+      if (sameToolstack && this.#now() - gone.at <= this.#o.timeoutMs) return;
+      this.#goingAway.delete(host);
+    }
     this.#last.set(host, this.#now());
     this.#setLive(host, true);
   }
@@ -57,6 +69,8 @@ export class LivenessMonitor {
   /** The host is known to be going away (reboot, shutdown): no need to wait for silence. */
   markDead(host: Ref<'host'>): void {
     this.#last.set(host, -Infinity);
+    const agentStart = agentStartOf(this.#o.db, host);
+    if (agentStart) this.#goingAway.set(host, { agentStart, at: this.#now() });
     if (this.#setLive(host, false)) this.#o.onDead?.(host);
   }
 
@@ -102,4 +116,10 @@ export function liveInDb(db: PoolDb, host: Ref<'host'>): boolean {
   const metrics = db.get('host', host)?.metrics;
   if (typeof metrics !== 'string' || isNullRef(metrics)) return false;
   return db.get('host_metrics', metrics)?.live === true;
+}
+
+/** The start time of the host's toolstack as its heartbeats last reported it ('' if unknown). */
+function agentStartOf(db: PoolDb, host: Ref<'host'>): string {
+  const oc = db.get('host', host)?.other_config as Record<string, string> | undefined;
+  return oc?.agent_start_time ?? '';
 }

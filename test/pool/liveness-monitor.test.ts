@@ -69,3 +69,32 @@ test('a host going down on purpose is dead at once, and writes happen only on ch
   mon.check();
   assert.equal(liveInDb(db, a), false);
 });
+
+test('a host going down stays dead through late heartbeats of its old toolstack; a new toolstack brings it back', () => {
+  const { db, a, mon, advance } = setup();
+  const startedAs = (t: string) => db.update('host', a, { other_config: { agent_start_time: t } });
+  startedAs('1000.000');
+  mon.heartbeat(a);
+  mon.markDead(a);
+  // A heartbeat the old toolstack sent before it stopped, arriving after the shutdown answered.
+  advance(300);
+  mon.heartbeat(a);
+  assert.equal(liveInDb(db, a), false, 'a late heartbeat of the toolstack going down revived the host');
+  // The host starts again: its new toolstack reports another start time.
+  advance(2000);
+  startedAs('1002.300');
+  mon.heartbeat(a);
+  assert.ok(liveInDb(db, a), 'the new toolstack\'s heartbeat');
+});
+
+test('a host marked dead that does not go down after all is live again once a timeout has passed', () => {
+  const { db, a, mon, advance } = setup();
+  db.update('host', a, { other_config: { agent_start_time: '1000.000' } });
+  mon.markDead(a);
+  advance(5000);
+  mon.heartbeat(a);
+  assert.equal(liveInDb(db, a), false);
+  advance(5001);
+  mon.heartbeat(a);
+  assert.ok(liveInDb(db, a));
+});
