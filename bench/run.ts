@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   rolling: async () => (await import('./rolling-bench.js')).run(),
   iscsi: async () => (await import('./iscsi-bench.js')).run(),
   list: async () => (await import('./list-bench.js')).run(),
+  'db-read': async () => (await import('./db-read-bench.js')).run(),
   console: async () => (await import('./console-bench.js')).run(),
   xva: async () => (await import('./xva-bench.js')).run(),
   transfer: async () => (await import('./transfer-bench.js')).run(),

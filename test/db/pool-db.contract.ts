@@ -1,7 +1,7 @@
 /**
  * @module
  * The contract every PoolDb adapter passes: records and defaults, validation, inverse
- * sets, meta entries, dumps and read cost here; generations, changes, transactions,
+ * sets, meta entries, dumps and wide rows here; generations, changes, transactions,
  * tombstones and waiting in `pool-db-changes.contract.ts`. Adapter test files call
  * `runPoolDbContract` with a factory; whatever it opens is closed after each test.
  */
@@ -276,8 +276,10 @@ function recordContract({ open, vm, vbd }: ContractKit): void {
     });
   });
 
-  describe('read cost', () => {
-    it('copies a 100-field row in microseconds', () => {
+  describe('wide rows', () => {
+    // What such a read costs is measured by `npm run bench -- db-read`, against a reference
+    // measured in the same run: a bound in microseconds here failed on a loaded machine.
+    it('reads a 100-field row back whole, as the caller\'s copy', () => {
       const db = open(wideModel());
       const ref = newRef();
       const row: Row = { uuid: newUuid() };
@@ -285,12 +287,12 @@ function recordContract({ open, vm, vbd }: ContractKit): void {
         row[`f${i}`] = i % 4 === 0 ? { a: 'b', c: 'd' } : i % 4 === 1 ? ['x', 'y'] : i % 4 === 2 ? i : `v${i}`;
       }
       db.create('wide', ref, row);
-      assert.deepEqual(db.get('wide', ref), row);
-      const n = 20_000;
-      const t0 = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) db.get('wide', ref);
-      const perGetUs = Number(process.hrtime.bigint() - t0) / 1000 / n;
-      assert.ok(perGetUs < 50, `get of a 100-field row took ${perGetUs.toFixed(2)} µs`);
+      const got = db.get('wide', ref)!;
+      assert.deepEqual(got, row);
+      (got['f0'] as Record<string, string>)['a'] = 'changed';
+      (got['f1'] as string[]).push('z');
+      got['f3'] = 'changed';
+      assert.deepEqual(db.get('wide', ref), row, 'changing the copy changed the database');
     });
   });
 }
