@@ -208,7 +208,10 @@ export class HostHypervisor implements Hypervisor {
     for (const l of this.listeners) {
       try { l(e); } catch { /* a listener's failure is its own */ }
     }
-    if (e.kind === DomainEventKind.guestShutdown) this.report(false);
+    // A domain that arrived by migration is reported too: when the toolstack that drove the
+    // migration died between the hypervisors' commit and its own record of it (a master
+    // killed during an evacuation), this report is what places the VM on this host again.
+    if (e.kind === DomainEventKind.guestShutdown || e.kind === DomainEventKind.migratedIn) this.report(false);
   }
 
   /** Queues a report to the toolstack, retried until it goes through (the master may be away). */
