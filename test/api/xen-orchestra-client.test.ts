@@ -1,7 +1,8 @@
 /**
  * Xen Orchestra's own XenAPI client (npm `xen-api`) against a real `islet server`: it
  * connects (over TLS, as XO does), loads every object through its event.from cache, and
- * sees a change made with `xe` within a second.
+ * sees a change made with `xe` while its event.from long poll waits: the poll is woken by
+ * the change (how soon is printed; the test gives up at 30 s, half the poll's timeout).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -36,7 +37,7 @@ describe('Xen Orchestra xen-api client', () => {
     assert.equal(master.software_version.product_brand, 'XenServer');
   });
 
-  it('sees a change made with xe within a second', async () => {
+  it('sees a change made with xe while its long poll waits (woken, not timed out)', async (t) => {
     const host = Object.values(xapi.objects.all).find((o: any) => o.$type === 'host') as any;
     const label = `renamed-${Date.now()}`;
     const seen = new Promise<number>((resolve) => {
@@ -54,8 +55,12 @@ describe('Xen Orchestra xen-api client', () => {
     await run(process.execPath, [xe, '-s', '127.0.0.1', '-p', String(srv.port), '-u', 'root', '-pw', srv.rootPassword,
       'host-param-set', `uuid=${host.uuid}`, `name-label=${label}`]);
     const changed = performance.now();
-    const at = await Promise.race([seen, new Promise<number>((r) => setTimeout(() => r(-1), 5000))]);
-    assert.ok(at > 0, 'the change never reached the client');
-    assert.ok(at - changed < 1000, `took ${at - changed} ms`);
+    // The client long-polls event.from for 60 s: a change seen well within that came by the
+    // poll being woken, not by its timeout. How soon is printed, not asserted (a loaded
+    // machine is slow without anything being wrong).
+    let timer: NodeJS.Timeout | undefined;
+    const at = await Promise.race([seen, new Promise<number>((r) => { timer = setTimeout(() => r(-1), 30_000); })]).finally(() => clearTimeout(timer));
+    assert.ok(at > 0, 'the change did not reach the client within 30 s: its long poll was not woken');
+    t.diagnostic(`the change reached the client ${(at - changed).toFixed(0)} ms after xe ended`);
   });
 });
