@@ -201,7 +201,8 @@ export function changeContract({ open, vm, vbd }: ContractKit): void {
       vm(db);
       const t0 = Date.now();
       await db.waitForChange(0, 10_000);
-      assert.ok(Date.now() - t0 < 1000);
+      // Well short of the 10 s it would wait: a loaded machine may take a while, not 10 s.
+      assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
     });
 
     it('wakes on a commit, not on a rolled-back transaction', async () => {
@@ -220,7 +221,7 @@ export function changeContract({ open, vm, vbd }: ContractKit): void {
       setTimeout(() => db.update('VM', a, { name_label: 'y' }), 20);
       await p;
       assert.ok(woke);
-      assert.ok(Date.now() - t0 < 2000);
+      assert.ok(Date.now() - t0 < 5000, `woke after ${Date.now() - t0} ms, not by the write`);
       assert.deepEqual(ops(db.changesSince(since, everything)), [`mod VM ${a}`]);
     });
 
@@ -229,7 +230,7 @@ export function changeContract({ open, vm, vbd }: ContractKit): void {
       const t0 = Date.now();
       await db.waitForChange(db.generation, 80);
       const took = Date.now() - t0;
-      assert.ok(took >= 70 && took < 2000, `took ${took} ms`);
+      assert.ok(took >= 70 && took < 10_000, `took ${took} ms`);
     });
 
     it('returns on abort', async () => {
