@@ -108,11 +108,13 @@ export class SrLock {
       } catch (e) {
         if ((e as { code?: string }).code !== 'EEXIST') throw e;
       }
-      if (Date.now() > deadline || quick > 100) throw backendError('LockErr', `SR lock ${this.path} is held`);
-      if (await this.takeOverIfStale()) {
+      // A dead or silent holder is taken over even when the wait is up: refusing because
+      // of a lock nobody holds would only make the caller retry.
+      if (quick <= 100 && (await this.takeOverIfStale())) {
         quick++;
         continue;
       }
+      if (Date.now() > deadline || quick > 100) throw backendError('LockErr', `SR lock ${this.path} is held`);
       await sleep(delay);
     }
   }
