@@ -45,7 +45,6 @@ export async function runEqualLogicSim(argv: string[]): Promise<void> {
   });
   sim.ssh.dropOn.push(...dropOn);
   const host = sim.sshAddress.address.includes(':') ? `[${sim.sshAddress.address}]` : sim.sshAddress.address;
-  process.stdout.write(`ready ssh://${host}:${sim.sshAddress.port}\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -55,4 +54,5 @@ export async function runEqualLogicSim(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  process.stdout.write(`ready ssh://${host}:${sim.sshAddress.port}\n`);
 }

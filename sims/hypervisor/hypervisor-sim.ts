@@ -102,7 +102,6 @@ export async function main(argv: string[]): Promise<void> {
   await server.listen(addr);
   const addressFile = join(args.stateDir, ADDRESS_FILE);
   await writeFile(addressFile, `${server.address}\n`);
-  process.stdout.write(`ready ${server.address}\n`);
 
   let stopping = false;
   const stop = async () => {
@@ -115,6 +114,7 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  process.stdout.write(`ready ${server.address}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -69,7 +69,6 @@ export async function runIscsiSim(argv: string[]): Promise<void> {
   }
   const bound = await target.listen(host, port);
   const shown = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
-  process.stdout.write(`ready iscsi://${shown}:${bound.port}/${target.targetIqn}\n`);
   const stop = async (): Promise<void> => {
     await target.close();
     for (const s of stores) await s.close();
@@ -77,4 +76,5 @@ export async function runIscsiSim(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  process.stdout.write(`ready iscsi://${shown}:${bound.port}/${target.targetIqn}\n`);
 }

@@ -163,8 +163,6 @@ export async function runOntapSim(argv: string[], makeTarget?: MakeIscsiTarget):
     if (temporary) await rm(temporary, { recursive: true, force: true });
     throw e;
   }
-  process.stdout.write(`ready ${sim.url}\n${sim.fingerprint}\n`);
-  if (sim.iscsi) process.stderr.write(`iscsi ${sim.iscsi.address}:${sim.iscsi.port} ${sim.iscsi.targetIqn}\n`);
   const stop = async (): Promise<void> => {
     try {
       await sim.close();
@@ -173,6 +171,10 @@ export async function runOntapSim(argv: string[], makeTarget?: MakeIscsiTarget):
       process.exit(0);
     }
   };
+  // The handlers come before the ready line: a parent may signal as soon as it reads that line,
+  // and a simulator preempted between the two would die of the signal with its array left behind.
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
+  process.stdout.write(`ready ${sim.url}\n${sim.fingerprint}\n`);
+  if (sim.iscsi) process.stderr.write(`iscsi ${sim.iscsi.address}:${sim.iscsi.port} ${sim.iscsi.targetIqn}\n`);
 }

@@ -92,7 +92,6 @@ async function server(argv: string[]): Promise<void> {
         `(TLS and plain HTTP share the port; add --nossl for plain HTTP)\n`,
     );
   }
-  process.stdout.write(`ready ${running.url}\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -102,6 +101,7 @@ async function server(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  process.stdout.write(`ready ${running.url}\n`);
 }
 
 export async function main(argv: string[]): Promise<void> {
