@@ -13,7 +13,7 @@
  * SIGTERM or SIGINT stops it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -101,8 +101,6 @@ export async function main(argv: string[]): Promise<void> {
   if ('path' in addr) await rm(addr.path, { force: true });
   await server.listen(addr);
   const addressFile = join(args.stateDir, ADDRESS_FILE);
-  await writeFile(addressFile, `${server.address}\n`);
-
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -114,6 +112,12 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+  // The address file is what a toolstack waits for; it may connect and then signal this
+  // process at once, so the handlers are in place first. It appears whole (written aside,
+  // then renamed): a reader that saw an empty file would take the simulator for absent.
+  const partial = `${addressFile}.${process.pid}`;
+  await writeFile(partial, `${server.address}\n`);
+  await rename(partial, addressFile);
   process.stdout.write(`ready ${server.address}\n`);
 }
 

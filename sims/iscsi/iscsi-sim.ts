@@ -69,7 +69,10 @@ export async function runIscsiSim(argv: string[]): Promise<void> {
   }
   const bound = await target.listen(host, port);
   const shown = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  let stopping = false;
   const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
     await target.close();
     for (const s of stores) await s.close();
     process.exit(0);

@@ -163,7 +163,10 @@ export async function runOntapSim(argv: string[], makeTarget?: MakeIscsiTarget):
     if (temporary) await rm(temporary, { recursive: true, force: true });
     throw e;
   }
+  let stopping = false;
   const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
     try {
       await sim.close();
     } finally {
@@ -173,8 +176,10 @@ export async function runOntapSim(argv: string[], makeTarget?: MakeIscsiTarget):
   };
   // The handlers come before the ready line: a parent may signal as soon as it reads that line,
   // and a simulator preempted between the two would die of the signal with its array left behind.
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  // They stay installed while it stops: a second signal (a parent's stop called twice) would
+  // otherwise meet the default action half-way through the cleanup.
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
   process.stdout.write(`ready ${sim.url}\n${sim.fingerprint}\n`);
   if (sim.iscsi) process.stderr.write(`iscsi ${sim.iscsi.address}:${sim.iscsi.port} ${sim.iscsi.targetIqn}\n`);
 }
