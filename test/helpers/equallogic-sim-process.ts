@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
+import { stopChild } from './stop-child.js';
 
 export interface EqlSimProcess {
   readonly host: string;
@@ -60,11 +61,6 @@ export async function startEqlSimProcess(a: EqlSimArgs = {}): Promise<EqlSimProc
   const m = /^ssh:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(ready)!;
   return {
     host: m[1]!, port: Number(m[2]), child,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => { clearTimeout(timer); resolve(); });
-      child.kill('SIGTERM');
-    }),
+    stop: () => stopChild(child),
   };
 }

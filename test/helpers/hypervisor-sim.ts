@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { parseSimAddress } from '../../src/hypervisor/sim-protocol.js';
 import { spawnModule } from './spawn-ts.js';
+import { hasEnded, stopChild } from './stop-child.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -71,12 +72,10 @@ export async function startHypervisorSim(o: SimOptions = {}): Promise<SimProcess
   const parsed = parseSimAddress(address);
   if ('path' in parsed) throw new Error('expected a TCP address');
   const kill = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    }
+    if (hasEnded(child)) return;
+    if (signal === 'SIGTERM') return stopChild(child);
+    child.kill(signal);
+    await exited;
   };
   return {
     address, host: parsed.host, port: parsed.port, stateDir, child,

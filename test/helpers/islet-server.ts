@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
+import { stopChild } from './stop-child.js';
 
 export interface IsletProcess {
   readonly url: string;
@@ -102,12 +103,7 @@ export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
     killHypervisor: async (signal = 'SIGKILL') => killPid(await readPid(dataDir), signal),
     stop: async () => {
       const hvPid = await readPid(dataDir);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopChild(child);
       await killPid(hvPid, 'SIGTERM');
       if (o.ownsDataDir ?? !o.dataDir) await rm(dataDir, { recursive: true, force: true });
     },

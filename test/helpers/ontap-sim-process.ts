@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
+import { stopChild } from './stop-child.js';
 
 export interface OntapSimProcess {
   readonly url: string;
@@ -63,11 +64,6 @@ export async function startOntapSimProcess(a: OntapSimArgs = {}): Promise<OntapS
   const u = new URL(url);
   return {
     url, host: u.hostname, port: Number(u.port), fingerprint, username, password, child,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => { clearTimeout(timer); resolve(); });
-      child.kill('SIGTERM');
-    }),
+    stop: () => stopChild(child),
   };
 }

@@ -35,7 +35,8 @@ function runWorker(plan: WorkerPlan, env: Record<string, string>): Promise<Outco
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+    // 'close', not 'exit': the stderr the messages below quote is complete only once its pipe has closed.
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
   });
 }
 
