@@ -16,6 +16,7 @@ import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { watchVms } from '../helpers/watch-vms.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const run = promisify(execFile);
@@ -83,23 +84,11 @@ describe('evacuating the master of a 3-host pool', { timeout: 600_000 }, () => {
     for (const u of uuids) assert.equal(before.get(u)?.host, 0);
 
     // An event.from watcher on every VM change while the evacuation runs.
-    const seen = new Map<string, Set<string>>(vms.map((vm) => [vm, new Set<string>()]));
-    let watching = true;
-    const watcher = (async () => {
-      let token = String(((await c.call('event.from', ['vm'], '', 0)) as { token: string }).token);
-      while (watching) {
-        const batch = (await c.call('event.from', ['vm'], token, 1.0)) as { token: string; events: Array<{ ref: string; snapshot?: Record<string, unknown> }> };
-        token = batch.token;
-        for (const e of batch.events) if (e.snapshot && seen.has(e.ref)) seen.get(e.ref)!.add(String(e.snapshot.power_state));
-      }
-    })();
-
-    await xe('host-disable', `uuid=${masterUuid}`);
-    assert.equal(await c.call('host.get_enabled', master), false);
-    await xe('host-evacuate', `uuid=${masterUuid}`);
-    await new Promise((r) => setTimeout(r, 1500));
-    watching = false;
-    await watcher;
+    const seen = await watchVms(c, vms, async () => {
+      await xe('host-disable', `uuid=${masterUuid}`);
+      assert.equal(await c.call('host.get_enabled', master), false);
+      await xe('host-evacuate', `uuid=${masterUuid}`);
+    }, { fromNow: true });
 
     const after = await bootIds();
     for (const [i, vm] of vms.entries()) {

@@ -14,6 +14,7 @@ import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { watchVms } from '../helpers/watch-vms.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const run = promisify(execFile);
@@ -53,27 +54,8 @@ describe('host restarts with running VMs', { timeout: 600_000 }, () => {
     assert.equal(await c.call('VM.get_resident_on', vm), refs[host]);
     return vm;
   };
-  /** Power states an event.from watcher sees for `vms` while `fn` runs. */
-  const watchPowerStates = async (vms: string[], fn: () => Promise<void>) => {
-    const seen = new Map(vms.map((vm) => [vm, new Set<string>()]));
-    let watching = true;
-    const watcher = (async () => {
-      let token = String(((await c.call('event.from', ['vm'], '', 0)) as { token: string }).token);
-      while (watching) {
-        const batch = (await c.call('event.from', ['vm'], token, 1.0)) as { token: string; events: Array<{ ref: string; snapshot?: Record<string, unknown> }> };
-        token = batch.token;
-        for (const e of batch.events) if (e.snapshot && seen.has(e.ref)) seen.get(e.ref)!.add(String(e.snapshot.power_state));
-      }
-    })();
-    try {
-      await fn();
-      await new Promise((r) => setTimeout(r, 1500));
-    } finally {
-      watching = false;
-      await watcher;
-    }
-    return seen;
-  };
+  /** Power states an event.from watcher sees for `vms` while `fn` runs (the states they had before are not counted). */
+  const watchPowerStates = (vms: string[], fn: () => Promise<void>) => watchVms(c, vms, fn, { fromNow: true });
 
   before(async () => {
     pool = await startPool({ hosts: 3, memory: '4G' });

@@ -7,6 +7,7 @@
  */
 import type { XapiClient } from '../../src/client/xapi-client.js';
 import { completeRecord } from '../../src/client/create-record.js';
+import { watchVms as watchVmStates, type SeenStates } from '../helpers/watch-vms.js';
 
 const MiB = 1024 * 1024;
 
@@ -31,40 +32,10 @@ export async function startRunningVm(c: XapiClient, sr: string, name: string, ho
  * Runs `fn` while watching the VMs' power states (and where they run) on the master; returns
  * every power state seen per VM. `client` gives a fresh logged-in client after a failure.
  */
-export async function watchVms(
+export function watchVms(
   c: XapiClient, vms: readonly string[], fn: () => Promise<void>,
   client?: () => Promise<XapiClient>,
-): Promise<Map<string, Set<string>>> {
-  const seen = new Map(vms.map((vm) => [vm, new Set<string>()]));
-  const hosts = new Map(vms.map((vm) => [vm, [] as string[]]));
-  let watching = true;
-  let cur = c;
-  const watcher = (async () => {
-    let token = '';
-    while (watching) {
-      try {
-        const batch = (await cur.call('event.from', ['vm'], token, 1.0)) as { token: string; events: Array<{ ref: string; snapshot?: Record<string, unknown> }> };
-        token = batch.token;
-        for (const e of batch.events) {
-          if (!e.snapshot || !seen.has(e.ref)) continue;
-          seen.get(e.ref)!.add(String(e.snapshot.power_state));
-          const h = String(e.snapshot.resident_on);
-          if (hosts.get(e.ref)!.at(-1) !== h) hosts.get(e.ref)!.push(h);
-        }
-      } catch {
-        // The master is restarting: start over with a full read once it is back.
-        token = '';
-        await new Promise((r) => setTimeout(r, 500));
-        if (client) cur = await client().catch(() => cur);
-      }
-    }
-  })();
-  try {
-    await fn();
-    await new Promise((r) => setTimeout(r, 1500));
-  } finally {
-    watching = false;
-    await watcher;
-  }
-  return Object.assign(seen, { hostsOf: hosts }) as Map<string, Set<string>>;
+): Promise<SeenStates> {
+  // Without a way to log in again it still rides out a failed call, with the same client.
+  return watchVmStates(c, vms, fn, { client: client ?? (async () => c) });
 }

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
 import { patchStatus, poolPatchStatuses } from '../../src/updates/patch-status.js';
 import { twinUuid } from '../../src/updates/patch-records.js';
+import { waitFor } from '../helpers/islet-pool.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 import { UPDATE_UUID } from './package/hand-build.js';
 import { UpdateFixture } from './update-fixture.js';
@@ -140,12 +141,15 @@ describe('hotfixes on a single host', () => {
   it('after a toolstack restart no guidance is pending and software_version shows the update', async () => {
     srv = await restartToolstack(srv);
     await connect();
+    // The restarted toolstack clears the guidance on its own schedule: waited for with a bound
+    // that only a hang reaches (it was 5 s, which a loaded machine can take).
     let h: Rec = {};
-    for (let i = 0; i < 50; i++) {
+    await waitFor(async () => {
       [, h] = await host();
-      if (h.pending_guidances.length === 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return h.pending_guidances.length === 0;
+    }, 60_000, 'the pending guidance to clear after the toolstack restart', 100).catch((e: Error) => {
+      throw new Error(`${e.message}; still pending: ${JSON.stringify(h.pending_guidances)}`);
+    });
     assert.deepEqual(h.pending_guidances, []);
     assert.equal(h.software_version['xs:XS602E006'], 'XS602E006, version 1.0');
     assert.equal(h.software_version.product_version, '6.0.2');
