@@ -10,7 +10,8 @@
  * most 2x `VM.get_all`. Medians of `BENCH_ROUNDS` (5) rounds; the server's RSS is printed.
  * For xe, and for `node -e 0` (Node's own start, the floor), also the CPU per run of the
  * client and of the server, steadier than wall time on a shared machine. xe is timed as
- * `npm run build` leaves it, bundled (bench/xe-bundle.ts).
+ * `npm run build` leaves it, bundled (bench/xe-bundle.ts), and run as a program, as `xe`
+ * on a user's PATH is, not as `node bin/xe`.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -151,7 +152,8 @@ export async function run(): Promise<void> {
     });
     const whereXml = await median(rounds, () => xmlRpc(url, 'VM.get_all_records_where', [session, expr]));
     const getAllXml = await median(rounds, () => xmlRpc(url, 'VM.get_all', [session]));
-    const xe = (...args: string[]) => execFileP(process.execPath, [join(root, 'bin', 'xe'), '-s', '127.0.0.1', '-p', port, '-u', 'root', '-pw', 'bench', '--nossl', ...args], { maxBuffer: 1 << 30 });
+    // xe is run as a user runs it, as a program (bin/xe starts Node itself; see its header).
+    const xe = (...args: string[]) => execFileP(join(root, 'bin', 'xe'), ['-s', '127.0.0.1', '-p', port, '-u', 'root', '-pw', 'bench', '--nossl', ...args], { maxBuffer: 1 << 30 });
     const xeOneRun = await timedRuns(rounds, islet.pid!, async () => {
       const { stdout } = await xe('vm-list', `name-label=${target}`, '--minimal');
       if (stdout.trim().split(',').length !== 1 || !stdout.trim()) throw new Error(`xe vm-list name-label=${target}: ${stdout}`);

@@ -95,7 +95,8 @@ export async function run(): Promise<void> {
     const [network] = await rpc(url, 'network.get_all', s);
     await rpc(url, 'network.add_purpose', s, network, plain ? 'insecure_nbd' : 'nbd');
     const base = plain ? url : url.replace(/^http:/, 'https:');
-    const xe = (...args: string[]) => exec(process.execPath, [join(root, 'bin', 'xe'), '-s', plain ? '127.0.0.1' : 'localhost', '-p', port, '-pw', PW, ...(plain ? ['--nossl'] : []), ...args],
+    // xe is run as a user runs it, as a program (bin/xe starts Node itself; see its header).
+    const xe = (...args: string[]) => exec(join(root, 'bin', 'xe'), ['-s', plain ? '127.0.0.1' : 'localhost', '-p', port, '-pw', PW, ...(plain ? ['--nossl'] : []), ...args],
       { maxBuffer: 1 << 20 });
     const nbdUri = async (): Promise<string> => {
       const [info] = await rpc(url, 'VDI.get_nbd_info', s, vdi);

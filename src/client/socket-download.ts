@@ -35,7 +35,7 @@ export interface SocketDownloadOptions {
    * For `https:`: verify the server's certificate (default false, as xe accepts a host's
    * self-signed certificate), against `ca` when given.
    */
-  readonly tls?: { readonly rejectUnauthorized?: boolean; readonly ca?: string | Buffer };
+  readonly tls?: { readonly rejectUnauthorized?: boolean; readonly ca?: string | Buffer | readonly never[] };
 }
 
 interface Head {

@@ -6,11 +6,13 @@
  * later runs keep, and a cache made for another bundle, or one V8 rejects, is replaced.
  * The benches' freshness test (bench/xe-bundle.ts) agrees with bin/xe's at every step.
  * And the real bundle, where the build made one, answers as the modules do, and loading it
- * loads none of the built-ins only some commands need.
+ * loads none of the built-ins only some commands need. Run as a program, bin/xe starts Node
+ * without NODE_EXTRA_CA_CERTS (Node would read those certificates before any JavaScript,
+ * for nothing: xe verifies no certificate) and gives the variable back to xe.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -136,5 +138,68 @@ process.stdout.write(process.moduleLoadList.filter((m) => m.startsWith('NativeMo
     }
     assert.ok((await stat(bundle)).size > 100_000, 'the bundle holds the CLI');
     assert.doesNotMatch(await readFile(bundle, 'utf8'), /\bimport\(/, 'no dynamic import() in the bundle: bin/xe compiles it as a script, where import() fails');
+  });
+});
+
+describe('bin/xe run as a program', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'islet-xe-launch-'));
+    await mkdir(join(dir, 'bin'));
+    await mkdir(join(dir, 'dist'));
+    await copyFile(join(repoRoot(), 'bin', 'xe'), join(dir, 'bin', 'xe'));
+    await chmod(join(dir, 'bin', 'xe'), 0o755);
+    await copyFile(join(repoRoot(), 'bin', 'package.json'), join(dir, 'bin', 'package.json'));
+    // A bundle that shows what xe sees: its arguments and the certificate variables.
+    await writeFile(join(dir, 'dist', 'xe.cjs'), `exports.main = async function main(args) {
+  process.stdout.write(JSON.stringify({ args, extra: process.env.NODE_EXTRA_CA_CERTS ?? null, aside: process.env.ISLET_XE_NODE_EXTRA_CA_CERTS ?? null }));
+  return 3;
+};
+`);
+    await writeFile(join(dir, 'dist', 'xe.inputs.json'), '[]');
+    await symlink(join(dir, 'bin', 'xe'), join(dir, 'xe-link'));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  /** Runs `file` (bin/xe itself, or node on it) and returns its exit code, what xe saw, and stderr. */
+  const launch = (file: string, args: string[], env: NodeJS.ProcessEnv) => new Promise<{ code: number | null; seen: unknown; err: string }>((resolve, reject) => {
+    execFile(file, args, { env, timeout: 30_000 }, (e, stdout, stderr) => {
+      const code = e ? (typeof e.code === 'number' ? e.code : null) : 0;
+      if (e && code === null) return reject(e);
+      try {
+        resolve({ code, seen: JSON.parse(stdout), err: stderr });
+      } catch {
+        reject(new Error(`${file} printed ${JSON.stringify(stdout)}; stderr ${JSON.stringify(stderr)}`));
+      }
+    });
+  });
+  const baseEnv = () => {
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    delete env.ISLET_XE_NODE_EXTRA_CA_CERTS;
+    return env;
+  };
+
+  it('starts Node without NODE_EXTRA_CA_CERTS and gives xe the variable back', async () => {
+    // A file Node cannot read: Node warns on stderr when it tries to at start-up.
+    const missing = join(dir, 'no-such-ca.pem');
+    const direct = await launch(join(dir, 'bin', 'xe'), ['vm-list', 'name-label=a b', '--minimal'], { ...baseEnv(), NODE_EXTRA_CA_CERTS: missing });
+    assert.equal(direct.code, 3, 'the exit code is xe\'s');
+    assert.deepEqual(direct.seen, { args: ['vm-list', 'name-label=a b', '--minimal'], extra: missing, aside: null });
+    assert.doesNotMatch(direct.err, /extra certs/i, 'Node read NODE_EXTRA_CA_CERTS while starting');
+    // The check sees Node's reading when it happens: `node bin/xe` cannot avoid it.
+    const viaNode = await launch(process.execPath, [join(dir, 'bin', 'xe'), 'host-list'], { ...baseEnv(), NODE_EXTRA_CA_CERTS: missing });
+    assert.deepEqual(viaNode.seen, { args: ['host-list'], extra: missing, aside: null });
+    assert.match(viaNode.err, /extra certs/i);
+  });
+
+  it('leaves the environment alone when the variable is not set, and works through a symlink', async () => {
+    for (const file of [join(dir, 'bin', 'xe'), join(dir, 'xe-link')]) {
+      const r = await launch(file, ['help'], baseEnv());
+      assert.deepEqual(r.seen, { args: ['help'], extra: null, aside: null }, file);
+      assert.equal(r.code, 3);
+    }
+    const empty = await launch(join(dir, 'bin', 'xe'), [], { ...baseEnv(), NODE_EXTRA_CA_CERTS: '' });
+    assert.deepEqual(empty.seen, { args: [], extra: '', aside: null });
   });
 });
