@@ -82,7 +82,7 @@ export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`islet did not become ready:\n${err}`)), 30_000);
     child.stdout!.on('data', (d: Buffer) => {
@@ -91,6 +91,13 @@ export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`islet exited ${code}:\n${err}`)); });
+  });
+  const url = await ready.catch(async (e: unknown) => {
+    // A server that never became ready may have started its detached hypervisor simulator.
+    await stopChild(child);
+    await killPid(await readPid(dataDir), 'SIGTERM');
+    if (!o.dataDir) await rm(dataDir, { recursive: true, force: true }); // made by this very call
+    throw e;
   });
   const port = Number(new URL(url).port);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -109,4 +116,21 @@ export async function startIslet(o: StartOptions = {}): Promise<IsletProcess> {
     },
   };
   return self;
+}
+
+/**
+ * Starts a server whose arguments name a port the test must know beforehand (found free by
+ * `pickPort`, bound by the child a moment later). Another process may take that port in
+ * between; the child then exits with EADDRINUSE and is started again on a fresh port.
+ */
+export async function startIsletOnFreePort(
+  options: (port: number) => StartOptions, pickPort: () => Promise<number>, attempts = 5,
+): Promise<IsletProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startIslet(options(await pickPort()));
+    } catch (e) {
+      if (attempt >= attempts || !/EADDRINUSE/.test(String(e))) throw e;
+    }
+  }
 }

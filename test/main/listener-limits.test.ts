@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { startIsletOnFreePort, type IsletProcess } from '../helpers/islet-server.js';
 import { freePort } from '../helpers/tgtd.js';
 import { call, login } from '../helpers/rpc.js';
 
@@ -37,14 +37,13 @@ describe('listener time limits and per-peer cap', { timeout: 180_000 }, () => {
   let nbdPort: number;
   const strays: Socket[] = [];
   before(async () => {
-    nbdPort = await freePort();
-    srv = await startIslet({
-      args: ['--nbd-listen', `127.0.0.1:${nbdPort}`],
+    srv = await startIsletOnFreePort((port) => ({
+      args: ['--nbd-listen', `127.0.0.1:${nbdPort = port}`],
       env: {
         ISLET_HEADERS_TIMEOUT_MS: String(LIMIT_MS), ISLET_KEEPALIVE_TIMEOUT_MS: String(LIMIT_MS),
         ISLET_BODY_IDLE_TIMEOUT_MS: String(LIMIT_MS), ISLET_MAX_CONNECTIONS_PER_PEER: String(CAP),
       },
-    });
+    }), freePort);
   });
   after(async () => {
     for (const s of strays) s.destroy();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { XapiClient } from '../../src/client/xapi-client.js';
-import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
+import { startIsletOnFreePort, type IsletProcess } from '../helpers/islet-server.js';
 import { runXe } from '../helpers/xe.js';
 
 function freePort(): Promise<number> {
@@ -34,8 +34,7 @@ describe('management address on a wildcard listener', { timeout: 120_000 }, () =
   };
 
   before(async () => {
-    const port = await freePort();
-    islet = await startIslet({ args: ['--listen', `0.0.0.0:${port}`] });
+    islet = await startIsletOnFreePort((port) => ({ args: ['--listen', `0.0.0.0:${port}`] }), freePort);
     c = await login('127.0.0.1');
   });
   after(async () => {

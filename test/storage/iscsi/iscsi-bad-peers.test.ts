@@ -78,16 +78,21 @@ describe('an initiator facing bad targets', () => {
     const wrongOp = await fakeTarget((s) => s.on('data', () => s.write(Buffer.concat(encodePdu(newBhs(Op.R2T, 0x80), undefined, { header: false, data: false })))));
     const silent = await fakeTarget(() => undefined);
     servers.push(garbage.server, liar.server, wrongOp.server, silent.server);
-    const ini = new IsletIscsiInitiator({ loginTimeoutMs: 500 });
+    // The targets that answer get a login timeout only a hang reaches: with 500 ms, an answer
+    // that a loaded machine delayed past it turned the expected PROTOCOL into TIMEOUT. Only
+    // the silent one, whose answer never comes, is given the short one.
+    const ini = new IsletIscsiInitiator({ loginTimeoutMs: 60_000 });
+    const impatient = new IsletIscsiInitiator({ loginTimeoutMs: 500 });
     try {
       const addr = (portal: string) => ({ portal, targetIqn: TARGET, lun: 0 });
       await assert.rejects(ini.openLun(addr(garbage.portal), host), isKind('PROTOCOL'));
       await assert.rejects(ini.openLun(addr(liar.portal), host), (e: unknown) => isKind('PROTOCOL')(e) && /exceeds the declared limit/.test((e as Error).message));
       await assert.rejects(ini.openLun(addr(wrongOp.portal), host), (e: unknown) => isKind('PROTOCOL')(e) && /expected a login response/.test((e as Error).message));
-      await assert.rejects(ini.openLun(addr(silent.portal), host), isKind('TIMEOUT'));
-      await assert.rejects(ini.discover(silent.portal, host), isKind('TIMEOUT'));
+      await assert.rejects(impatient.openLun(addr(silent.portal), host), isKind('TIMEOUT'));
+      await assert.rejects(impatient.discover(silent.portal, host), isKind('TIMEOUT'));
     } finally {
       await ini.close();
+      await impatient.close();
     }
   });
 
