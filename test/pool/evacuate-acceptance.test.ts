@@ -16,7 +16,7 @@ import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
 import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { repoRoot } from '../helpers/repo-root.js';
-import { watchVms } from '../helpers/watch-vms.js';
+import { watchVms } from '../helpers/watch-events.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@
  */
 import type { XapiClient } from '../../src/client/xapi-client.js';
 import { completeRecord } from '../../src/client/create-record.js';
-import { watchVms as watchVmStates, type SeenStates } from '../helpers/watch-vms.js';
+import { watchVms as watchVmStates, type SeenStates } from '../helpers/watch-events.js';
 
 const MiB = 1024 * 1024;
 

@@ -26,36 +26,25 @@ import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
 import { UpdateFixture } from './update-fixture.js';
 import { twinUuid } from '../../src/updates/patch-records.js';
 import { startRunningVm } from './pool-vms.js';
+import { watchEvents } from '../helpers/watch-events.js';
 
 type Rec = Record<string, any>;
 
 interface Seen { at: number; ref: string; snapshot: Rec }
 
-/** Every task and run snapshot `event.from` delivers while `fn` runs, riding out master restarts. */
+/**
+ * Every task and run snapshot `event.from` delivers while `fn` runs, riding out master
+ * restarts, up to the last change `fn` made (the watcher reads up to the generation current
+ * when `fn` ended: stopping at once could drop a final answer that was already on its way).
+ */
 async function watchRun(pool: IsletPool, fn: () => Promise<void>): Promise<Seen[]> {
   const seen: Seen[] = [];
-  let watching = true;
-  let c = await pool.client();
-  const watcher = (async () => {
-    let token = '';
-    while (watching) {
-      try {
-        const batch = (await c.call('event.from', ['task', 'islet_rolling_update'], token, 1.0)) as { token: string; events: Array<{ class: string; ref: string; snapshot?: Rec }> };
-        token = batch.token;
-        for (const e of batch.events) if (e.snapshot) seen.push({ at: Date.now(), ref: `${e.class}/${e.ref}`, snapshot: e.snapshot });
-      } catch {
-        token = '';
-        await new Promise((r) => setTimeout(r, 300));
-        c.close();
-        c = await pool.client().catch(() => c);
-      }
-    }
-  })();
+  const c = await pool.client();
   try {
-    await fn();
+    await watchEvents(c, ['task', 'islet_rolling_update'], (e) => {
+      if (e.snapshot) seen.push({ at: Date.now(), ref: `${e.class}/${e.ref}`, snapshot: e.snapshot });
+    }, fn, { client: () => pool.client() });
   } finally {
-    watching = false;
-    await watcher;
     c.close();
   }
   return seen;
@@ -132,10 +121,15 @@ describe('following and steering a rolling update', { timeout: 900_000 }, () => 
       c.close();
       const done = await waitFor(async () => {
         c = await pool.client();
-        const [hit] = await runOf(uuid);
-        c.close();
-        if (hit?.[1].status === 'paused') throw new Error(`paused: ${hit[1].error_info}`);
-        return hit?.[1].status === 'done' ? hit : undefined;
+        try {
+          const [hit] = await runOf(uuid);
+          if (hit?.[1].status === 'paused') throw new Error(`paused: ${hit[1].error_info}`);
+          if (hit?.[1].status !== 'done') return undefined;
+          // The run is marked done just before its task is completed: the checks below need both.
+          return (await c.call('task.get_status', hit[1].task)) !== 'pending' ? hit : undefined;
+        } finally {
+          c.close();
+        }
       }, 300_000, 'the run to finish', 500).catch((e) => { throw new Error(`${e}\n${pool.logs(0)}`); });
       assert.ok(done);
     });

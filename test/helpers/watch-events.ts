@@ -1,7 +1,7 @@
 /**
  * @module
- * Watches VMs' power states (and where they run) through `event.from` on the master while
- * a piece of work runs, and returns every state seen per VM. The watcher stops only once it
+ * Watches objects through `event.from` on the master while a piece of work runs (for VMs:
+ * every power state seen per VM, and where they ran). The watcher stops only once it
  * has read up to the database generation current when the work ended (`event.get_current_id`),
  * not after a fixed pause: a watcher that was slow to issue its next call (a loaded machine)
  * would otherwise miss the last changes, and a VM that did change would look untouched.
@@ -26,19 +26,35 @@ export interface WatchVmsOptions {
 
 export type SeenStates = Map<string, Set<string>> & { readonly hostsOf: Map<string, string[]> };
 
+/** One event of an `event.from` answer. */
+export interface WatchedEvent {
+  readonly class: string;
+  readonly ref: string;
+  readonly snapshot?: Record<string, any>;
+}
+
 interface Batch {
   token: string;
-  events: Array<{ ref: string; snapshot?: Record<string, unknown> }>;
+  events: WatchedEvent[];
 }
 
 const generationOf = (token: string) => Number(token.split(',')[0]);
 
-export async function watchVms(c: XapiClient, vms: readonly string[], fn: () => Promise<void>, o: WatchVmsOptions = {}): Promise<SeenStates> {
-  const seen = new Map(vms.map((vm) => [vm, new Set<string>()]));
-  const hosts = new Map(vms.map((vm) => [vm, [] as string[]]));
+/**
+ * Hands every event of `classes` to `onEvent` while `fn` runs, and after it until the watcher
+ * has read up to the generation current when `fn` ended. Clients made by `o.client` are
+ * closed when replaced and at the end; `c` is the caller's.
+ */
+export async function watchEvents(
+  c: XapiClient, classes: readonly string[], onEvent: (e: WatchedEvent) => void, fn: () => Promise<void>, o: WatchVmsOptions = {},
+): Promise<void> {
   let cur = c;
+  const replace = (next: XapiClient) => {
+    if (next !== cur && cur !== c) cur.close();
+    cur = next;
+  };
   // The starting point is taken before the work begins, so none of its changes can precede it.
-  let token = o.fromNow ? String(((await c.call('event.from', ['vm'], '', 0)) as Batch).token) : '';
+  let token = o.fromNow ? String(((await c.call('event.from', classes, '', 0)) as Batch).token) : '';
   let upTo: number | undefined;
   let catchUpBy = 0;
   let abandoned = false;
@@ -47,40 +63,49 @@ export async function watchVms(c: XapiClient, vms: readonly string[], fn: () => 
       if (abandoned) return;
       if (upTo !== undefined && token !== '') {
         if (generationOf(token) >= upTo) return;
-        if (Date.now() > catchUpBy) throw new Error(`the VM watcher had read up to ${token}, not generation ${upTo}, ${CATCH_UP_MS / 1000} s after the work ended`);
+        if (Date.now() > catchUpBy) throw new Error(`the event watcher had read up to ${token}, not generation ${upTo}, ${CATCH_UP_MS / 1000} s after the work ended`);
       }
       try {
-        const batch = (await cur.call('event.from', ['vm'], token, 1.0)) as Batch;
+        const batch = (await cur.call('event.from', classes, token, 1.0)) as Batch;
         token = batch.token;
-        for (const e of batch.events) {
-          if (!e.snapshot || !seen.has(e.ref)) continue;
-          seen.get(e.ref)!.add(String(e.snapshot.power_state));
-          const h = String(e.snapshot.resident_on);
-          if (hosts.get(e.ref)!.at(-1) !== h) hosts.get(e.ref)!.push(h);
-        }
+        for (const e of batch.events) onEvent(e);
       } catch (e) {
         if (!o.client) throw e;
         // The master is restarting: start over with a full read once it is back.
         token = '';
         await sleep(500);
-        cur = await o.client().catch(() => cur);
+        replace(await o.client().catch(() => cur));
       }
     }
   })();
   watcher.catch(() => undefined); // awaited below; a failure while the work runs is reported then
   try {
-    await fn();
-  } catch (e) {
-    abandoned = true;
-    await watcher.catch(() => undefined);
-    throw e;
+    try {
+      await fn();
+    } catch (e) {
+      abandoned = true;
+      await watcher.catch(() => undefined);
+      throw e;
+    }
+    upTo = await currentGeneration(() => cur, o.client, replace);
+    catchUpBy = Date.now() + CATCH_UP_MS;
+    await watcher;
+  } finally {
+    if (cur !== c) cur.close();
   }
-  upTo = await currentGeneration(() => cur, o.client, (fresh) => { cur = fresh; });
-  catchUpBy = Date.now() + CATCH_UP_MS;
-  await watcher;
-  return Object.assign(seen, { hostsOf: hosts });
 }
 
+export async function watchVms(c: XapiClient, vms: readonly string[], fn: () => Promise<void>, o: WatchVmsOptions = {}): Promise<SeenStates> {
+  const seen = new Map(vms.map((vm) => [vm, new Set<string>()]));
+  const hosts = new Map(vms.map((vm) => [vm, [] as string[]]));
+  await watchEvents(c, ['vm'], (e) => {
+    if (!e.snapshot || !seen.has(e.ref)) return;
+    seen.get(e.ref)!.add(String(e.snapshot.power_state));
+    const h = String(e.snapshot.resident_on);
+    if (hosts.get(e.ref)!.at(-1) !== h) hosts.get(e.ref)!.push(h);
+  }, fn, o);
+  return Object.assign(seen, { hostsOf: hosts });
+}
 /** The master's database generation now, asking a fresh client while the master is away. */
 async function currentGeneration(
   cur: () => XapiClient, client: WatchVmsOptions['client'], use: (c: XapiClient) => void,
