@@ -42,6 +42,11 @@ async function generated(): Promise<readonly CommandSpec[]> {
   return m.classCommandSpecs();
 }
 
+/** Whether the command logs in on the host named (`local`): known from the hand-written table alone. */
+export function logsInLocally(name: string): boolean {
+  return COMMANDS.find((c) => c.name === name)?.flags?.includes('local') ?? false;
+}
+
 export async function findCommand(name: string): Promise<CommandSpec | undefined> {
   return COMMANDS.find((c) => c.name === name) ?? (await import('./class-command-specs.js')).classCommandSpec(name);
 }

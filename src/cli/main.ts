@@ -12,8 +12,8 @@ import { os } from '../client/lazy-builtin.js';
 import { XapiClient } from '../client/xapi-client.js';
 import { type Connection, getParam, parseClientArgs, parseCommandLine } from './argv.js';
 import { ClientFatal, ParamNotFound, UnknownCommand, UsageError } from './cli-errors.js';
-import { makeContext } from './command-context.js';
-import { findCommand } from './command-table.js';
+import { type CommandModule, makeContext } from './command-context.js';
+import { findCommand, logsInLocally } from './command-table.js';
 import { Printer } from './printer.js';
 import { reportError } from './report-error.js';
 
@@ -62,6 +62,15 @@ export function serverUrl(conn: Connection): string {
   return `${ssl ? 'https' : 'http'}://${host}:${port}`;
 }
 
+/** Resolves when `p` settles or after `ms`, whichever comes first; never rejects. */
+function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => { clearTimeout(timer); resolve(); };
+    p.then(done, done);
+  });
+}
+
 /** Runs one xe invocation and resolves with its exit code. */
 export async function main(argv: readonly string[], io: XeIo = defaultIo, argv0 = 'xe'): Promise<number> {
   let server = '127.0.0.1';
@@ -83,18 +92,28 @@ export async function main(argv: readonly string[], io: XeIo = defaultIo, argv0 
       printer.flush();
       return 0;
     }
-    const spec = await findCommand(cmd);
-    if (!spec) throw new UnknownCommand(cmd);
-    for (const p of spec.reqd) if (getParam(params, p) === undefined) throw new ParamNotFound(p);
     const debug = conn.debug ? (l: string) => io.err(`${l}\n`) : debugLog ? (l: string) => debugLog!.push(l) : undefined;
     const client = new XapiClient({ url: serverUrl(conn), ...(debug ? { debug } : {}) });
+    // The login goes out first: while the server connects, shakes hands and checks the
+    // password, this side finds the command (building its class's fields) and loads its
+    // module. Which login to make is known from the fixed table alone. A command refused
+    // here still waits a moment for that login, to end the session it may have opened.
+    const login: Promise<unknown> = logsInLocally(cmd)
+      ? client.rawCall('session.slave_local_login_with_password', [conn.username, conn.password]).then((s) => client.useSession(String(s)))
+      : client.login(conn.username, conn.password, { version: '1.1', originator: 'cli' });
+    login.catch(() => undefined); // awaited below on every path
     try {
-      const mod = await spec.load();
-      if (spec.flags?.includes('local')) {
-        client.useSession(String(await client.rawCall('session.slave_local_login_with_password', [conn.username, conn.password])));
-      } else {
-        await client.login(conn.username, conn.password, { version: '1.1', originator: 'cli' });
+      let mod: CommandModule;
+      try {
+        const spec = await findCommand(cmd);
+        if (!spec) throw new UnknownCommand(cmd);
+        for (const p of spec.reqd) if (getParam(params, p) === undefined) throw new ParamNotFound(p);
+        mod = await spec.load();
+      } catch (e) {
+        await settledWithin(login.then(() => client.logoutWithoutWaiting(), () => undefined), 2000);
+        throw e;
       }
+      await login;
       try {
         await mod.run(makeContext({ cmd, params, printer, client, conn, argv0 }));
       } finally {
