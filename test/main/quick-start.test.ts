@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { startIslet } from '../helpers/islet-server.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { stopChild } from '../helpers/stop-child.js';
 
 const run = promisify(execFile);
 
@@ -58,9 +59,7 @@ test('npm start\'s relative --data-dir ./var gives the host its local SR, the po
     assert.match(local, /^[0-9a-f-]{36}$/, `a local SR (server log:\n${err})`);
     assert.equal((await xe('pool-list', 'params=default-SR', '--minimal')).stdout.trim(), local);
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await stopChild(child); // not a bare wait for 'exit': a child that died before it was ready has sent it already
     await rm(cwd, { recursive: true, force: true });
   }
 });
