@@ -71,37 +71,60 @@ function bodyStream(body: FileBody): Readable {
 /**
  * A file sent from a few recycled buffers: each read goes into a buffer the socket has
  * given back, so that a disk-sized upload does not allocate (and page-fault) a fresh
- * megabyte per read as a file stream does; a read runs while earlier buffers are sent.
+ * megabyte per read as a file stream does; reads run ahead while earlier buffers are sent.
+ * The socket is handed one buffer at a time, the next when it has taken the last: buffers
+ * that pile up in a stream leave it together as one vectored write, which a TLS socket
+ * first copies into a single block (a copy of the whole upload) before encrypting it.
  */
 async function pumpFile(path: string, size: number, req: http.ClientRequest, onChunk: (n: number) => void): Promise<void> {
   const fh = await fs.promises.open(path, 'r');
   try {
     const free: Buffer[] = [];
     for (let i = 0; i < PUMP_BUFFERS; i++) free.push(Buffer.allocUnsafeSlow(CHUNK));
+    /** Buffers read and waiting for the socket, in file order, with their lengths. */
+    const filled: Array<[Buffer, number]> = [];
+    let sending = false;
     let wake: (() => void) | undefined;
     let failed: Error | undefined;
-    const onFail = (e: Error) => { failed = e; wake?.(); };
+    const nudge = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const onFail = (e: Error) => { failed = e; nudge(); };
     req.once('error', onFail);
     req.once('close', () => onFail(new Error('the connection closed during the upload')));
+    const send = () => {
+      if (sending || failed) return;
+      const next = filled.shift();
+      if (!next) return;
+      sending = true;
+      const [buf, n] = next;
+      req.write(buf.subarray(0, n), () => {
+        sending = false;
+        free.push(buf);
+        send();
+        nudge();
+      });
+    };
     // No more than the length announced, should the file grow meanwhile.
     for (let pos = 0; pos < size;) {
       while (!free.length && !failed) await new Promise<void>((r) => { wake = r; });
       if (failed) return;
       const buf = free.pop()!;
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
-      if (bytesRead === 0) break;
+      if (bytesRead === 0) {
+        free.push(buf);
+        break;
+      }
       pos += bytesRead;
       onChunk(bytesRead);
-      req.write(buf.subarray(0, bytesRead), () => {
-        free.push(buf);
-        const w = wake;
-        wake = undefined;
-        w?.();
-      });
+      filled.push([buf, bytesRead]);
+      send();
     }
-    req.end();
     // The descriptor stays open until the buffers it filled are sent.
     while (free.length < PUMP_BUFFERS && !failed) await new Promise<void>((r) => { wake = r; });
+    if (!failed) req.end();
   } finally {
     await fh.close();
   }

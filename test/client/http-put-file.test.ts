@@ -1,0 +1,82 @@
+/**
+ * An uploaded file reaches the socket one buffer at a time. When buffers pile up in the
+ * request stream (the server reads slowly), they would leave together as one vectored
+ * write, and a TLS socket copies such a write into one block before encrypting it: a copy
+ * of the whole upload. A loopback server that holds off reading for a while, a socket
+ * that records its vectored writes, and the file's bytes checked at the other end.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { httpPut } from '../../src/client/http-transfer.js';
+
+const MiB = 1024 * 1024;
+
+describe('httpPut of a file', () => {
+  let dir: string;
+  let server: http.Server;
+  let port: number;
+  let received: { bytes: number; sha: string } | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'islet-put-file-'));
+    server = http.createServer((req, res) => {
+      // Not reading for a while: the client's buffers have nowhere to go but its own stream.
+      req.pause();
+      setTimeout(() => {
+        const hash = createHash('sha256');
+        let bytes = 0;
+        req.on('data', (d: Buffer) => { hash.update(d); bytes += d.length; });
+        req.on('end', () => {
+          received = { bytes, sha: hash.digest('hex') };
+          res.end('ok');
+        });
+        req.resume();
+      }, 300);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('hands the socket one buffer at a time, and every byte arrives', async () => {
+    const data = randomBytes(24 * MiB + 12345);
+    const file = join(dir, 'disk.raw');
+    await writeFile(file, data);
+    /** Bytes in each vectored write the socket was given. */
+    const vectored: number[] = [];
+    class RecordingAgent extends http.Agent {
+      override createConnection(...args: Parameters<http.Agent['createConnection']>): ReturnType<http.Agent['createConnection']> {
+        const socket = super.createConnection(...args) as Socket & { _writev: (chunks: Array<{ chunk: Buffer | string }>, cb: () => void) => void };
+        const writev = socket._writev.bind(socket);
+        socket._writev = (chunks, cb) => {
+          vectored.push(chunks.reduce((n, c) => n + Buffer.byteLength(c.chunk), 0));
+          writev(chunks, cb);
+        };
+        return socket;
+      }
+    }
+    const agent = new RecordingAgent({ keepAlive: false });
+    try {
+      let progressed = 0;
+      const res = await httpPut(new URL(`http://127.0.0.1:${port}/import_raw_vdi`), agent, { path: file }, { onProgress: (n) => { progressed = n; } });
+      assert.equal(res.status, 200);
+      assert.equal(progressed, data.length);
+    } finally {
+      agent.destroy();
+    }
+    assert.deepEqual(received, { bytes: data.length, sha: createHash('sha256').update(data).digest('hex') });
+    // The request's head may go out together with the first buffer; never two buffers at once.
+    const biggest = Math.max(0, ...vectored);
+    assert.ok(biggest <= MiB + 4096, `a vectored write of ${biggest} bytes (${vectored.length} vectored writes: ${vectored.join(', ')})`);
+  });
+});
