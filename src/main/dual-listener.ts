@@ -52,7 +52,13 @@ export interface DualListenerOptions {
 }
 
 export async function listenDual(host: string, port: number, tls: TlsIdentity, handler: RequestListener, o: DualListenerOptions = {}): Promise<DualListener> {
-  const guard = new ConnectionGuard(o.limits ?? limitsFromEnv(), o.log ?? (() => undefined));
+  const limits = o.limits ?? limitsFromEnv();
+  const guard = new ConnectionGuard(limits, o.log ?? (() => undefined));
+  // Clients learn how long an idle connection stays open (the guard closes it then): one that
+  // keeps idle sockets longer (fetch keeps them 4 s) would otherwise send its next request on
+  // a connection the server is closing, and fail with 'other side closed'. Clients that honour
+  // the hint stop reusing a connection a second before the limit (none at all under 2 s).
+  const keepAliveHint = `timeout=${Math.max(1, Math.floor(limits.keepAliveMs / 1000))}`;
   const conns = new WeakMap<object, Connection>();
   let draining = false;
   let drained: (() => void) | undefined;
@@ -67,6 +73,7 @@ export async function listenDual(host: string, port: number, tls: TlsIdentity, h
       });
     }
     guard.onRequest(req, res);
+    res.setHeader('Keep-Alive', keepAliveHint);
     handler(req, res);
   });
   // The guard owns every time limit; Node's would only half-work here.

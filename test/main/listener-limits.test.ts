@@ -82,6 +82,8 @@ describe('listener time limits and per-peer cap', { timeout: 180_000 }, () => {
     s.write(`POST /jsonrpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     await closes(s, 'idle keep-alive connection');
     assert.match(reply, /^HTTP\/1\.1 200/, 'the request itself was answered');
+    // The answer told the client the idle limit, so that one reusing connections stops in time.
+    assert.match(reply, /\r\nkeep-alive: timeout=1\r\n/i, reply.split('\r\n\r\n')[0]);
   });
 
   it('caps the connections one peer may hold', async () => {

@@ -93,7 +93,7 @@ describe('islet pool up', { timeout: 600_000 }, () => {
     const member = new XapiClient({ url: pool.hosts[2]!.url });
     try {
       const s = String(await member.rawCall('session.slave_local_login_with_password', ['root', pool.rootPassword]));
-      await waitFor(async () => (await member.rawCall('pool.get_name_label', [s, poolRef])) === label, 5000, 'the change on the member');
+      await waitFor(async () => (await member.rawCall('pool.get_name_label', [s, poolRef])) === label, 60_000, 'the change on the member');
       // A local session on a member reads; it is not a way around the master for writes elsewhere.
       assert.equal(await member.rawCall('session.get_this_host', [s, s]), refs[2]);
     } finally {
