@@ -178,6 +178,7 @@ export async function run(): Promise<void> {
     cpuLine('xe host-list --minimal', xeBaseRun);
     cpuLine(`xe vm-list name-label=${target}`, xeOneRun);
     console.log(`  goal: filtered <= 2.00x VM.get_all: JSON-RPC ${(where / getAll).toFixed(2)}x, XML-RPC ${(whereXml / getAllXml).toFixed(2)}x;`
+      + ` xe vm-list over VM.get_all (JSON-RPC): ${(xeOne / getAll).toFixed(2)}x;`
       + ` xe over its own start-up: ${(xeOne / xeBase).toFixed(2)}x (+${(xeOne - xeBase).toFixed(0)} ms)`);
     console.log(`  server RSS: ${rssStart.toFixed(0)} MiB after start with ${made} VMs, ${rssEnd.toFixed(0)} MiB after the listings`);
   } finally {
