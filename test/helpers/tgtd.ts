@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { hasEnded } from './stop-child.js';
 
 const run = promisify(execFile);
 const NS = 'mount -t tmpfs none /run && mkdir -p /run/tgtd && mount --bind "$0" /run/tgtd && exec "$@"';
@@ -160,7 +161,7 @@ export class Tgtd {
   async kill(): Promise<void> {
     const p = this.proc;
     this.proc = undefined;
-    if (!p || p.exitCode !== null) return;
+    if (!p || hasEnded(p)) return; // its 'exit' has come already (an exit, or a signal)
     const exited = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await exited;

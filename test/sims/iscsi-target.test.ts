@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { haveTool } from '../helpers/tgtd.js';
 import { repoRoot } from '../helpers/repo-root.js';
+import { stopChild } from '../helpers/stop-child.js';
 
 const run = promisify(execFile);
 const TARGET = 'iqn.2026-12.org.islet.test:sim';
@@ -59,10 +60,7 @@ async function startSim(args: string[]): Promise<Sim> {
 }
 
 async function stopSim(s: Sim | undefined): Promise<void> {
-  if (!s || s.proc.exitCode !== null) return;
-  const exited = new Promise((r) => s.proc.once('exit', r));
-  s.proc.kill('SIGTERM');
-  await exited;
+  if (s) await stopChild(s.proc);
 }
 
 const tools = ['iscsi-ls', 'iscsi-inq', 'iscsi-readcapacity16', 'iscsi-test-cu', 'qemu-img'];
