@@ -169,7 +169,7 @@ describe('NBD requests in flight', () => {
       };
       const c = await MiniClient.connect(port, { exportName: 'disk' });
       const replies = Array.from({ length: 160 }, (_, i) => c.write(i * MiB, pattern(MiB, i + 1)));
-      for (let t = 0; t < 200 && received < limit; t++) await sleep(25);
+      for (let t = 0; t < 2400 && received < limit; t++) await sleep(25); // up to 60 s: a bound for a hang
       await sleep(200); // room for the server to overshoot, were it going to
       assert.ok(received >= limit, 'writes got through up to the limit');
       assert.ok(received <= limit + MiB, `device saw ${received} bytes while stalled`);
@@ -202,12 +202,18 @@ describe('NBD requests in flight', () => {
     try {
       let gate!: () => void;
       const open = new Promise<void>((r) => (gate = r));
-      dev.before = () => open;
+      let atDevice = 0;
+      dev.before = () => { atDevice++; return open; };
       const c = await MiniClient.connect(served.port, { exportName: 'disk', structured: true });
       const data = pattern(MiB, 5);
       const w = c.write(0, data);
       const r = c.read(4 * MiB, MiB);
-      await sleep(100);
+      // Both requests must be in flight (held at the device) when the close begins: waited
+      // for, not guessed with a pause a loaded machine can outlast.
+      for (let t = 0; atDevice < 2; t++) {
+        assert.ok(t < 1200, `the two requests did not reach the device within 60 s (${atDevice} did)`);
+        await sleep(50);
+      }
       const closing = served.server.close();
       await sleep(50);
       gate();
