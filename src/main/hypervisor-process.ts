@@ -13,6 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { connect } from 'node:net';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,8 @@ export interface HostHypervisorOptions {
   readonly memory?: string;
   readonly migrationRateMiBs?: number;
   readonly cpus?: number;
+  /** How long a simulator has to answer the toolstack's hello (5 s unless a test says less). */
+  readonly helloTimeoutMs?: number;
   readonly log: (msg: string) => void;
 }
 
@@ -63,6 +66,32 @@ function simCommand(): string[] {
     else if (/^--(import|loader)=/.test(ea[i]!)) loader.push(ea[i]!);
   }
   return [...loader, sim];
+}
+
+/**
+ * True only when no simulator can be there: no address file, or nothing accepting
+ * connections at the address it gives. One that accepts but has not answered is there.
+ */
+async function nobodyListens(addressFile: string): Promise<boolean> {
+  let address: string;
+  try {
+    address = (await readFile(addressFile, 'utf8')).trim();
+  } catch {
+    return true;
+  }
+  let a: ReturnType<typeof parseSimAddress>;
+  try {
+    a = parseSimAddress(address);
+  } catch {
+    return true;
+  }
+  return new Promise((resolve) => {
+    const socket = 'path' in a ? connect(a.path) : connect(a.port, a.host);
+    const done = (absent: boolean) => { clearTimeout(timer); socket.destroy(); resolve(absent); };
+    const timer = setTimeout(() => done(false), 5000);
+    socket.once('connect', () => done(false));
+    socket.once('error', () => done(true));
+  });
 }
 
 export class HostHypervisor implements Hypervisor {
@@ -123,7 +152,7 @@ export class HostHypervisor implements Hypervisor {
     try {
       return await Promise.race([
         attempt,
-        new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error('timed out')), 5000); }),
+        new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error('timed out')), this.o.helloTimeoutMs ?? 5000); }),
       ]);
     } catch {
       void attempt.then((c) => c.close(), () => undefined);
@@ -135,7 +164,10 @@ export class HostHypervisor implements Hypervisor {
 
   private async connectOrSpawn(): Promise<boolean> {
     let c = await this.connectOnce();
-    if (!c && this.o.spawn && !this.stopped) {
+    // A simulator that is there but slow to answer (a loaded machine) is waited for, never
+    // replaced: a second one in the same state directory would take over its address file,
+    // and the first one's domains would look gone (their VMs Halted while still running).
+    if (!c && this.o.spawn && !this.stopped && (await nobodyListens(join(this.o.stateDir, ADDRESS_FILE)))) {
       await this.spawnSim();
       c = await this.connectOnce();
     }
