@@ -154,7 +154,10 @@ describe('the simulated target facing bad initiators', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'iscsi-badini-'));
     store = await SparseFileLunStore.open(join(dir, 'lun'), { size: 16 * MiB });
-    target = new IscsiTarget({ targetIqn: TARGET, allowAll: true, loginTimeoutMs: 500, dataOutTimeoutMs: 500 });
+    // Short enough that the bad peers below are dropped well inside their 5 s bound; long
+    // enough that the good session (logging in and writing under the same limits) does not
+    // miss them on a loaded machine.
+    target = new IscsiTarget({ targetIqn: TARGET, allowAll: true, loginTimeoutMs: 1500, dataOutTimeoutMs: 1500 });
     target.setLun(0, store);
     port = (await target.listen('127.0.0.1', 0)).port;
     good = await ini.openLun({ portal: `127.0.0.1:${port}`, targetIqn: TARGET, lun: 0 }, host);
