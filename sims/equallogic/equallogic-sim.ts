@@ -43,16 +43,30 @@ export interface RunningEqualLogicSim {
   close(): Promise<void>;
 }
 
+/**
+ * A new ed25519 host key. ssh2's generator drops a leading zero byte of about one public key
+ * in 300, and its own parser then refuses the key ("Malformed OpenSSH private key"): such a
+ * key is drawn again rather than left to fail a start now and then.
+ */
+export function newHostKey(): string {
+  for (;;) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    if (!(utils.parseKey(pair.private) instanceof Error)) return pair.private;
+  }
+}
+
+/** The group's host key, kept in its data directory (one an older simulator wrote unreadable is replaced). */
 async function hostKey(dir: string): Promise<string> {
   const file = join(dir, 'ssh_host_ed25519_key');
   try {
-    return await readFile(file, 'utf8');
+    const kept = await readFile(file, 'utf8');
+    if (!(utils.parseKey(kept) instanceof Error)) return kept;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const pair = utils.generateKeyPairSync('ed25519');
-  await writeFile(file, pair.private, { mode: 0o600 });
-  return pair.private;
+  const key = newHostKey();
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
 }
 
 export async function startEqualLogicSim(o: EqualLogicSimOptions): Promise<RunningEqualLogicSim> {
