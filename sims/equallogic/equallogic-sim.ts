@@ -79,32 +79,44 @@ export async function startEqualLogicSim(o: EqualLogicSimOptions): Promise<Runni
   }
 }
 
-/** Starts the group in `dir`; `temporary` (the directory made for it, if any) goes at close. */
+/**
+ * Starts the group in `dir`; `temporary` (the directory made for it, if any) goes at close.
+ * A start that fails part-way closes what it had opened: a listening portal left behind would
+ * keep the process (a test file) alive for good.
+ */
 async function startIn(dir: string, o: EqualLogicSimOptions, temporary: string | undefined): Promise<RunningEqualLogicSim> {
   await mkdir(dir, { recursive: true });
   const store = await ArrayStore.open(join(dir, 'blocks'));
-  const group = GroupModel.open({ dataDir: dir, groupName: o.groupName, firmware: o.firmware, pools: [...o.pools], store });
-  store.setAllocationGuard((lunId, _n, blockSize, d) => group.beforeAllocate(lunId, d.fresh * blockSize, d.copies * blockSize));
-  const portal = o.iscsi ? new GroupIscsiPortal(group, store, o.log) : undefined;
-  const iscsiAddress = portal && o.iscsi ? await portal.listen(o.iscsi.host, o.iscsi.port) : undefined;
-  if (portal) group.onChange = () => void portal.sync();
-  group.iscsiPort = iscsiAddress?.port;
-  const ssh = new SshCliServer({
-    group, username: o.username, password: o.password, hostKey: await hostKey(dir),
-    ...(portal ? { connections: (iqn: string) => portal.connections(iqn) } : {}), ...(o.log ? { log: o.log } : {}),
-  });
-  const sshAddress = await ssh.listen(o.ssh.host, o.ssh.port);
-  group.address = sshAddress.address;
-  return {
-    group, store, ssh, sshAddress, ...(iscsiAddress ? { iscsiAddress } : {}), ...(portal ? { portal } : {}),
-    close: async () => {
-      try {
-        await ssh.close();
-        await portal?.close();
-        await store.close();
-      } finally {
-        if (temporary) rmSync(temporary, { recursive: true, force: true });
-      }
-    },
-  };
+  const opened: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    const group = GroupModel.open({ dataDir: dir, groupName: o.groupName, firmware: o.firmware, pools: [...o.pools], store });
+    store.setAllocationGuard((lunId, _n, blockSize, d) => group.beforeAllocate(lunId, d.fresh * blockSize, d.copies * blockSize));
+    const portal = o.iscsi ? new GroupIscsiPortal(group, store, o.log) : undefined;
+    if (portal) opened.push(() => portal.close());
+    const iscsiAddress = portal && o.iscsi ? await portal.listen(o.iscsi.host, o.iscsi.port) : undefined;
+    if (portal) group.onChange = () => void portal.sync();
+    group.iscsiPort = iscsiAddress?.port;
+    const ssh = new SshCliServer({
+      group, username: o.username, password: o.password, hostKey: await hostKey(dir),
+      ...(portal ? { connections: (iqn: string) => portal.connections(iqn) } : {}), ...(o.log ? { log: o.log } : {}),
+    });
+    opened.push(() => ssh.close());
+    const sshAddress = await ssh.listen(o.ssh.host, o.ssh.port);
+    group.address = sshAddress.address;
+    return {
+      group, store, ssh, sshAddress, ...(iscsiAddress ? { iscsiAddress } : {}), ...(portal ? { portal } : {}),
+      close: async () => {
+        try {
+          await ssh.close();
+          await portal?.close();
+          await store.close();
+        } finally {
+          if (temporary) rmSync(temporary, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (e) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw e;
+  }
 }
