@@ -49,60 +49,69 @@ export interface OntapSim {
   close(): Promise<void>;
 }
 
+/** Starts the array; a start that fails part-way closes what it had opened, so nothing is left listening. */
 export async function startOntapSim(o: OntapSimOptions): Promise<OntapSim> {
   const array = await OntapArray.open(o.dataDir, o.aggregates);
-  let iscsi: { address: string; port: number; targetIqn: string } | undefined;
-  let target: SimIscsiTarget | undefined;
-  if (o.iscsi && o.makeTarget) {
-    const iqn = targetIqn(array);
-    target = o.makeTarget(iqn, o.log);
-    const at = await target.listen(o.iscsi.host, o.iscsi.port);
-    iscsi = { ...at, targetIqn: iqn };
-    const served = new Map<number, string>();
-    const acls = new Set<string>();
-    const sync = (): void => {
-      const exp = sanExport(array);
-      for (const [n, lunUuid] of served) {
-        if (exp.luns.get(n)?.lun.uuid !== lunUuid) {
-          target!.removeLun(n);
-          served.delete(n);
+  const opened: Array<() => Promise<void>> = [() => array.close()];
+  try {
+    let iscsi: { address: string; port: number; targetIqn: string } | undefined;
+    let target: SimIscsiTarget | undefined;
+    if (o.iscsi && o.makeTarget) {
+      const iqn = targetIqn(array);
+      target = o.makeTarget(iqn, o.log);
+      opened.push(() => target!.close());
+      const at = await target.listen(o.iscsi.host, o.iscsi.port);
+      iscsi = { ...at, targetIqn: iqn };
+      const served = new Map<number, string>();
+      const acls = new Set<string>();
+      const sync = (): void => {
+        const exp = sanExport(array);
+        for (const [n, lunUuid] of served) {
+          if (exp.luns.get(n)?.lun.uuid !== lunUuid) {
+            target!.removeLun(n);
+            served.delete(n);
+          }
         }
-      }
-      for (const [n, { lun, view }] of exp.luns) {
-        if (served.get(n) !== lun.uuid) {
-          target!.setLun(n, view);
-          served.set(n, lun.uuid);
+        for (const [n, { lun, view }] of exp.luns) {
+          if (served.get(n) !== lun.uuid) {
+            target!.setLun(n, view);
+            served.set(n, lun.uuid);
+          }
         }
-      }
-      for (const iqn of acls) if (!exp.acl.has(iqn)) target!.setAcl(iqn, []);
-      acls.clear();
-      for (const [iqn, luns] of exp.acl) {
-        target!.setAcl(iqn, luns);
-        acls.add(iqn);
-      }
+        for (const iqn of acls) if (!exp.acl.has(iqn)) target!.setAcl(iqn, []);
+        acls.clear();
+        for (const [iqn, luns] of exp.acl) {
+          target!.setAcl(iqn, luns);
+          acls.add(iqn);
+        }
+      };
+      array.onSanChange(sync);
+      sync();
+    }
+    const rest = new OntapRestServer(array, {
+      username: o.username, password: o.password, iscsi: () => iscsi,
+      ...(o.jobStartDelayMs !== undefined ? { jobStartDelayMs: o.jobStartDelayMs } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    });
+    opened.push(() => rest.close());
+    const at = await rest.listen(o.listen.host, o.listen.port);
+    const host = at.address.includes(':') ? `[${at.address}]` : at.address;
+    return {
+      url: `https://${host}:${at.port}`,
+      fingerprint: rest.fingerprint,
+      ...(iscsi ? { iscsi } : {}),
+      array,
+      rest,
+      close: async () => {
+        await rest.close();
+        await target?.close();
+        await array.close();
+      },
     };
-    array.onSanChange(sync);
-    sync();
+  } catch (e) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw e;
   }
-  const rest = new OntapRestServer(array, {
-    username: o.username, password: o.password, iscsi: () => iscsi,
-    ...(o.jobStartDelayMs !== undefined ? { jobStartDelayMs: o.jobStartDelayMs } : {}),
-    ...(o.log ? { log: o.log } : {}),
-  });
-  const at = await rest.listen(o.listen.host, o.listen.port);
-  const host = at.address.includes(':') ? `[${at.address}]` : at.address;
-  return {
-    url: `https://${host}:${at.port}`,
-    fingerprint: rest.fingerprint,
-    ...(iscsi ? { iscsi } : {}),
-    array,
-    rest,
-    close: async () => {
-      await rest.close();
-      await target?.close();
-      await array.close();
-    },
-  };
 }
 
 export function parseSize(s: string): number {

@@ -14,6 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OntapApiError, OntapRestClient } from '../../src/storage/netapp/ontap-rest-client.js';
 import { sanExport } from '../../sims/ontap/ontap-san.js';
+import { startOntapSim } from '../../sims/ontap/ontap-sim.js';
+import { makeNetappTarget } from '../../sims/ontap/ontap-sim-command.js';
+import { createServer } from 'node:net';
 import { startOntapSimProcess } from '../helpers/ontap-sim-process.js';
 import {
   aggregateUsed, createVolume, filled, GiB, lunByPath, MiB, snapshotVolume, startSim, TiB, volumeByName, writeLun, type SimFixture,
@@ -295,6 +298,27 @@ describe('islet sim ontap', () => {
       assert.deepEqual(readdirSync(tmp), [], 'nothing is left once it has stopped');
     } finally {
       rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an ONTAP simulator start that fails part-way', () => {
+  it('closes the iSCSI target and array it had opened (REST port taken)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ontap-failstart-'));
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    const listening = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+    const before = listening();
+    try {
+      await assert.rejects(startOntapSim({
+        listen: { host: '127.0.0.1', port }, iscsi: { host: '127.0.0.1', port: 0 }, makeTarget: makeNetappTarget,
+        username: 'admin', password: 'netapp1!', aggregates: [{ name: 'aggr1', size: GiB }], dataDir: dir,
+      }), /EADDRINUSE/);
+      assert.equal(listening(), before, 'no server is left listening');
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
