@@ -16,8 +16,8 @@ import { OntapApiError, OntapRestClient } from '../../src/storage/netapp/ontap-r
 import { sanExport } from '../../sims/ontap/ontap-san.js';
 import { startOntapSim } from '../../sims/ontap/ontap-sim.js';
 import { makeNetappTarget } from '../../sims/ontap/ontap-sim-command.js';
-import { createServer } from 'node:net';
 import { startOntapSimProcess } from '../helpers/ontap-sim-process.js';
+import { assertFailedStartLeavesNothing } from '../helpers/failed-start.js';
 import {
   aggregateUsed, createVolume, filled, GiB, lunByPath, MiB, snapshotVolume, startSim, TiB, volumeByName, writeLun, type SimFixture,
 } from './ontap-sim-helpers.js';
@@ -305,19 +305,12 @@ describe('islet sim ontap', () => {
 describe('an ONTAP simulator start that fails part-way', () => {
   it('closes the iSCSI target and array it had opened (REST port taken)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ontap-failstart-'));
-    const taken = createServer();
-    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
-    const port = (taken.address() as { port: number }).port;
-    const listening = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
-    const before = listening();
     try {
-      await assert.rejects(startOntapSim({
+      await assertFailedStartLeavesNothing((port) => startOntapSim({
         listen: { host: '127.0.0.1', port }, iscsi: { host: '127.0.0.1', port: 0 }, makeTarget: makeNetappTarget,
         username: 'admin', password: 'netapp1!', aggregates: [{ name: 'aggr1', size: GiB }], dataDir: dir,
-      }), /EADDRINUSE/);
-      assert.equal(listening(), before, 'no server is left listening');
+      }));
     } finally {
-      await new Promise<void>((r) => taken.close(() => r()));
       rmSync(dir, { recursive: true, force: true });
     }
   });

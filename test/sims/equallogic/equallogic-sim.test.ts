@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -20,6 +19,7 @@ import { newHostKey, startEqualLogicSim, type RunningEqualLogicSim } from '../..
 import { EqlClient } from '../../../src/storage/equallogic/eql-client.js';
 import { EqlError } from '../../../src/storage/equallogic/eql-errors.js';
 import { startEqlSimProcess } from '../../helpers/equallogic-sim-process.js';
+import { assertFailedStartLeavesNothing } from '../../helpers/failed-start.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -261,19 +261,12 @@ describe('the simulator\'s SSH host key', () => {
 describe('a simulator start that fails part-way', () => {
   it('closes the portal and store it had opened (SSH port taken)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eql-failstart-'));
-    const taken = createServer();
-    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
-    const port = (taken.address() as { port: number }).port;
-    const listening = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
-    const before = listening();
     try {
-      await assert.rejects(startEqualLogicSim({
+      await assertFailedStartLeavesNothing((port) => startEqualLogicSim({
         ssh: { host: '127.0.0.1', port }, iscsi: { host: '127.0.0.1', port: 0 }, username: 'grpadmin', password: 'secret',
         groupName: 'eqlgrp', pools: [{ name: 'default', size: GiB }], firmware: '5.2.0 (R212345)', dataDir: dir,
-      }), /EADDRINUSE/);
-      assert.equal(listening(), before, 'no server is left listening');
+      }));
     } finally {
-      await new Promise<void>((r) => taken.close(() => r()));
       rmSync(dir, { recursive: true, force: true });
     }
   });
