@@ -9,8 +9,13 @@
  * to a rebooting or halted host are refused as they should be.
  *
  * Node offers no public way to bind without listening (a listening server in the
- * supervisor would accept connections itself), hence the internal TCP handle.
+ * supervisor would accept connections itself), hence the internal TCP handle. libuv defers
+ * a bind's EADDRINUSE to the listen, so a taken port shows only when the bound name is read
+ * back: an unbound socket handed on would be listened on at a port the kernel picks, and
+ * the host would silently serve somewhere clients do not look.
  */
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 
 interface TcpHandle {
   readonly fd: number;
@@ -37,13 +42,19 @@ export function bindListenSocket(host: string, port: number): HeldListenSocket {
   const binding = (process as unknown as { binding(name: string): unknown }).binding('tcp_wrap') as TcpWrap;
   const handle = new binding.TCP(binding.constants.SERVER);
   const v6 = host.includes(':');
-  const err = v6 ? handle.bind6(host, port, 0) : handle.bind(host, port);
-  if (err !== 0) {
+  const where = `${v6 ? `[${host}]` : host}:${port}`;
+  const fail = (err: number): never => {
     handle.close();
-    throw new Error(`cannot bind ${v6 ? `[${host}]` : host}:${port} (error ${err}): is the port in use?`);
-  }
+    const code = err < 0 ? getSystemErrorName(err) : String(err);
+    const why = code === 'EADDRINUSE' ? 'the address and port are already in use' : `bind failed`;
+    throw Object.assign(new Error(`cannot listen on ${where}: ${why} (${code})`), { code });
+  };
+  const err = v6 ? handle.bind6(host, port, 0) : handle.bind(host, port);
+  if (err !== 0) fail(err);
   const name: Record<string, unknown> = {};
-  handle.getsockname(name);
+  const nameErr = handle.getsockname(name);
+  if (nameErr !== 0) fail(nameErr);
+  if (port !== 0 && Number(name.port) !== port) fail(-constants.errno.EADDRINUSE);
   let open = true;
   return {
     fd: handle.fd,

@@ -157,6 +157,16 @@ export class PoolSupervisor {
       h.onPort = (port) => { e.port = port; this.#saveState(); };
       this.hosts.push(h);
     }
+    // Every host's port is taken before any process starts: clients find a host at its
+    // address on the port it was given, so a port in use fails the start, naming it, with
+    // nothing started rather than a host serving elsewhere.
+    for (const h of this.hosts) {
+      try {
+        h.reservePort();
+      } catch (e) {
+        throw new Error(`host${h.plan.index}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     const control = await startControlServer(socket, { status: () => this.status(), hostAction: (i, a, d) => this.hostAction(i, a, d) });
     this.#closeControl = control.close;
     writeJson(join(this.dir, SUPERVISOR_FILE), { socket, pid: process.pid });

@@ -191,6 +191,11 @@ export class SupervisedHost {
     void c.exited.then(() => this.#hypervisorExited(c));
   }
 
+  /** Takes the host's API port now, before any of its processes starts (throws when it is in use). */
+  reservePort(): void {
+    this.#listenSocket();
+  }
+
   /** Binds the host's API port once; every toolstack of this boot listens on it. */
   #listenSocket(): HeldListenSocket {
     if (!this.#held) {
