@@ -1,14 +1,16 @@
 /**
  * Issue 5's host restart acceptance, on a 3-host pool of real processes with VMs running
  * on the shared SR: `xe-toolstack-restart` on a member keeps every VM on it running (an
- * event.from watcher on the master sees none leave `Running`, and the guests are the same
- * boots); a member evacuated and rebooted comes back live with a later boot_time; and a
+ * event.from watcher on the master sees none leave `Running`, reads of their power states
+ * from before the restart, during it and after it all answer `Running`, and the guests are
+ * the same boots); a member evacuated and rebooted comes back live with a later boot_time; and a
  * master killed with SIGKILL comes back with the pool, its members and their VMs.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { XapiClient } from '../../src/client/xapi-client.js';
 import { SimHypervisorClient } from '../../src/hypervisor/sim-hypervisor-client.js';
@@ -18,6 +20,14 @@ import { watchVms } from '../helpers/watch-events.js';
 import { completeRecord } from '../../src/client/create-record.js';
 
 const run = promisify(execFile);
+
+/** One read of a VM's power state: when it was sent and when it was answered. */
+interface PowerSample {
+  readonly vm: string;
+  readonly state: string;
+  readonly sent: number;
+  readonly answered: number;
+}
 const MiB = 1024 * 1024;
 
 describe('host restarts with running VMs', { timeout: 600_000 }, () => {
@@ -56,6 +66,38 @@ describe('host restarts with running VMs', { timeout: 600_000 }, () => {
   };
   /** Power states an event.from watcher sees for `vms` while `fn` runs (the states they had before are not counted). */
   const watchPowerStates = (vms: string[], fn: () => Promise<void>) => watchVms(c, vms, fn, { fromNow: true });
+  /**
+   * Reads the power state of each of `vms` from the master, one read after another, while
+   * `fn` runs, with when each read was sent and answered. A VM that changes nothing sends no
+   * event, so the event watcher alone may see nothing at all; these reads show what the
+   * VMs' states were all through the work.
+   */
+  const samplePowerStates = async (vms: string[], fn: () => Promise<void>): Promise<PowerSample[]> => {
+    const samples: PowerSample[] = [];
+    let done = false;
+    const sampler = (async () => {
+      while (!done) {
+        for (const vm of vms) {
+          const sent = Date.now();
+          const state = String(await c.call('VM.get_power_state', vm));
+          samples.push({ vm, state, sent, answered: Date.now() });
+        }
+        await sleep(100);
+      }
+    })();
+    try {
+      // A first read of every VM before the work starts.
+      await waitFor(() => samples.length >= vms.length, 30_000, 'a first read of every VM\'s power state');
+      await fn();
+      // And one sent after it ended.
+      const end = Date.now();
+      await waitFor(() => vms.every((vm) => samples.some((s) => s.vm === vm && s.sent > end)), 30_000, 'a read of every VM after the work');
+    } finally {
+      done = true;
+      await sampler;
+    }
+    return samples;
+  };
 
   before(async () => {
     pool = await startPool({ hosts: 3, memory: '4G' });
@@ -74,17 +116,32 @@ describe('host restarts with running VMs', { timeout: 600_000 }, () => {
     const uuids = await Promise.all(vms.map(async (vm) => String(await c.call('VM.get_uuid', vm))));
     const boots = await guestBoots(1);
     const before = await otherConfig(1);
+    // The restart's window: from just before the tool runs to the later agent_start_time.
+    let restartFrom = 0;
+    let restartTo = 0;
+    const samples: PowerSample[] = [];
     const seen = await watchPowerStates(vms, async () => {
-      const tool = join(repoRoot(), 'bin', 'xe-toolstack-restart');
-      const { stdout } = await run(process.execPath, [tool, '--data-dir', pool.hosts[1]!.dataDir], { timeout: 120_000 });
-      assert.match(stdout, /done\./);
-      await waitFor(async () => Number((await otherConfig(1)).agent_start_time) > Number(before.agent_start_time), 20_000, 'a later agent_start_time');
+      samples.push(...await samplePowerStates(vms, async () => {
+        restartFrom = Date.now();
+        const tool = join(repoRoot(), 'bin', 'xe-toolstack-restart');
+        const { stdout } = await run(process.execPath, [tool, '--data-dir', pool.hosts[1]!.dataDir], { timeout: 120_000 });
+        assert.match(stdout, /done\./);
+        await waitFor(async () => Number((await otherConfig(1)).agent_start_time) > Number(before.agent_start_time), 20_000, 'a later agent_start_time');
+        restartTo = Date.now();
+      }));
     });
     assert.equal((await otherConfig(1)).boot_time, before.boot_time);
     for (const [i, vm] of vms.entries()) {
       assert.equal(await c.call('VM.get_power_state', vm), 'Running');
       assert.equal(await c.call('VM.get_resident_on', vm), refs[1]);
-      assert.ok([...seen.get(vm)!].every((s) => s === 'Running'), `VM ${i} power states seen: ${[...seen.get(vm)!]}`);
+      // The observation spans the restart: reads before it, during it and after it.
+      const mine = samples.filter((s) => s.vm === vm);
+      const during = mine.filter((s) => s.sent >= restartFrom && s.answered <= restartTo);
+      assert.ok(mine.some((s) => s.answered < restartFrom), `VM ${i}: no read of its power state before the restart`);
+      assert.ok(during.length > 0, `VM ${i}: no read of its power state during the restart (${mine.length} reads in all)`);
+      assert.ok(mine.some((s) => s.sent > restartTo), `VM ${i}: no read of its power state after the restart`);
+      const states = [...seen.get(vm)!, ...mine.map((s) => s.state)];
+      assert.ok(states.every((s) => s === 'Running'), `VM ${i} power states seen: ${[...new Set(states)]}`);
     }
     const after = await guestBoots(1);
     for (const u of uuids) assert.equal(after.get(u), boots.get(u), 'the same guest boot');
