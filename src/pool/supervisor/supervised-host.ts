@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { bindListenSocket, type HeldListenSocket } from './held-listen-socket.js';
 import type { HostState, HostStatus } from './supervisor-client.js';
 import { ENV_HOST_INDEX, ENV_SOCKET } from './supervisor-client.js';
-import { isRunning, spawnReady, stopChild, type ReadyChild } from './child-process.js';
+import { isRunning, spawnReady, stopChild, stopGraceMs, type ReadyChild } from './child-process.js';
 
 export interface HostPlan {
   readonly index: number;
@@ -161,7 +161,13 @@ export class SupervisedHost {
   async #stop(c: ReadyChild | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!c) return;
     this.#expected.add(c);
-    await stopChild(c, signal);
+    const grace = stopGraceMs();
+    const { killed } = await stopChild(c, signal, grace);
+    // A kill on purpose is no news; one after a SIGTERM means the process hung on its way out.
+    if (killed && signal !== 'SIGKILL') {
+      const what = c === this.#toolstack ? 'toolstack' : 'hypervisor';
+      this.log(`host${this.plan.index}: the ${what} (pid ${c.child.pid}) did not exit within ${grace / 1000} s of ${signal}: killed with SIGKILL`);
+    }
   }
 
   /** The whole host stops (reboot, shutdown, crash, exit): its port closes with it. */
