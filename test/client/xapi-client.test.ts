@@ -86,6 +86,64 @@ describe('XapiClient against islet', () => {
     }
   });
 
+  it('waits for a task on its events: one read of the task per change, none on a timer', async () => {
+    const owner = new XapiClient({ url: `https://127.0.0.1:${islet.port}` });
+    const waiter = new XapiClient({ url: `https://127.0.0.1:${islet.port}` });
+    try {
+      await owner.login('root', 'client-test-pw');
+      await waiter.login('root', 'client-test-pw');
+      const task = String(await owner.call('task.create', 'settled by hand', ''));
+      const calls: string[] = [];
+      const call = waiter.call.bind(waiter);
+      waiter.call = (method: string, ...params: unknown[]) => { calls.push(method); return call(method, ...params); };
+      const result = waiter.waitTask(task);
+      // Settled only once the waiter sits in a long poll: a timer's back-off would have read
+      // the task about ten times by then (20 ms doubling to 500 ms over 1.5 s).
+      const deadline = Date.now() + 30_000;
+      while (calls.filter((m) => m === 'event.from').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(calls.filter((m) => m === 'event.from').length, 2, `the waiter long-polls the task: ${calls.join(' ')}`);
+      await new Promise((r) => setTimeout(r, 1500));
+      await owner.call('task.set_progress', task, 0.5);
+      await owner.call('task.set_result', task, '<value>done</value>');
+      await owner.call('task.set_status', task, 'success');
+      assert.equal(await result, 'done');
+      assert.ok(calls.filter((m) => m === 'task.get_record').length <= 4, `the task was read only when it changed: ${calls.join(' ')}`);
+      assert.deepEqual(calls.filter((m) => m !== 'task.get_record' && m !== 'event.from'), []);
+      await owner.call('task.destroy', task);
+    } finally {
+      await owner.logout().catch(() => undefined);
+      await waiter.logout().catch(() => undefined);
+      owner.close();
+      waiter.close();
+    }
+  });
+
+  it('waits for a task by polling when the server refuses event.from, and reports its failure', async () => {
+    let reads = 0;
+    const srv = await listen(async (req, res) => {
+      const { id, method } = JSON.parse((await body(req)).toString()) as { id: number; method: string };
+      res.setHeader('Content-Type', 'application/json');
+      const reply = (r: object) => res.end(JSON.stringify({ jsonrpc: '2.0', id, ...r }));
+      if (method === 'session.login_with_password') return reply({ result: 'OpaqueRef:s' });
+      if (method === 'Async.VM.start') return reply({ result: 'OpaqueRef:t' });
+      if (method === 'event.from') return reply({ error: { code: 1, message: 'MESSAGE_METHOD_UNKNOWN', data: ['event.from'] } });
+      if (method === 'task.get_record') {
+        reads++;
+        return reply({ result: reads < 3 ? { status: 'pending' } : { status: 'failure', error_info: ['VM_BAD_POWER_STATE', 'OpaqueRef:v', 'halted', 'running'] } });
+      }
+      return reply({ result: '' });
+    });
+    const c = new XapiClient({ url: `http://127.0.0.1:${srv.port}` });
+    try {
+      await c.login('root', 'x');
+      await assert.rejects(c.callAsync('VM.start', 'OpaqueRef:v', false, false), (e) => e instanceof XapiCallError && e.code === 'VM_BAD_POWER_STATE');
+      assert.equal(reads, 3);
+    } finally {
+      c.close();
+      await srv.close();
+    }
+  });
+
   it('follows HOST_IS_SLAVE to the master once', async () => {
     const member = await listen(async (req, res) => {
       const { id } = JSON.parse((await body(req)).toString()) as { id: number };
