@@ -25,6 +25,7 @@ import { ensurePool } from './first-start.js';
 import { HostHypervisor } from './hypervisor-process.js';
 import { reportDomains } from '../actions/host/domain-reconcile.js';
 import { rollBackAbandonedImports } from '../actions/vm/xva/xva-import-recovery.js';
+import { failTaskOnMaster } from '../api/handlers/master-task-relay.js';
 import { ApiError } from '../core/api-error.js';
 import { clearStaleVmOperations } from '../actions/vm/vm-operation-lock.js';
 import { keepVmAllowedOperations } from '../actions/vm/vm-allowed-ops-keeper.js';
@@ -167,9 +168,9 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log: logs.logger('rrd'), ...(pool.link ? { pool: pool.link } : {}) }, hypervisor)) resources.set(key, handler);
   await storage.start(services);
   // An XVA import the previous run died in: everything it made goes, its task reports why.
-  for (const gone of await rollBackAbandonedImports(services, logs.logger('import'))) {
-    if (gone.rolledBack) tasks.recordFailed(gone.task, gone.taskUuid, 'VM import', new ApiError('IMPORT_ERROR', ['the toolstack stopped before the import finished; what it had made was removed']));
-  }
+  const importCutShort = new ApiError('IMPORT_ERROR', ['the toolstack stopped before the import finished; what it had made was removed']);
+  const rolledBackImports = (await rollBackAbandonedImports(services, logs.logger('import'))).filter((g) => g.rolledBack);
+  for (const gone of rolledBackImports) tasks.recordFailed(gone.task, gone.taskUuid, 'VM import', importCutShort);
   const tls = await loadOrCreateTlsIdentity(o.dataDir, {
     ...(o.tlsCertFile ? { certFile: o.tlsCertFile } : {}),
     ...(o.tlsKeyFile ? { keyFile: o.tlsKeyFile } : {}),
@@ -182,6 +183,11 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     createHttpApi({ dispatcher, resources, log: logs.logger('http'), staticFiles: createWebConsoleHandler(webConsoleDir(), (port) => poolHostAddresses(db, port)), stopping: stopping.signal }),
     { log, ...(Number.isInteger(inherited) && inherited > 2 ? { fd: inherited } : {}) });
   await pool.start(listener.port);
+  // On a member, an import may have run under a task its client made on the master: that
+  // task fails there too, once the master can be reached.
+  for (const gone of rolledBackImports) {
+    void failTaskOnMaster({ db, ...(services.pool ? { pool: services.pool } : {}), log: logs.logger('import') }, gone.task, importCutShort);
+  }
   await startHostFacts(services, keeper.signal, o.dom0Memory ?? DEFAULT_DOM0_MEMORY, log);
   updates.start(services);
   rrd.start();

@@ -2,7 +2,8 @@
  * @module
  * What the disk import and export handlers share: the session (query, cookie or Basic),
  * the disk named by `vdi=` (a ref or a uuid), the task named by `task_id=` (or a new one),
- * and the outcome reported through that task as well as in the HTTP reply, as xapi does.
+ * and the outcome reported through that task as well as in the HTTP reply, as xapi does
+ * (on a member, also on the master's task a client named: `master-task-relay.ts`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RecordOf } from '../../core/record-of.js';
@@ -15,6 +16,7 @@ import { discardBody } from '../upload-body.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
 import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
+import { masterTaskRelay } from './master-task-relay.js';
 
 export interface TransferDeps extends HandlerDeps {
   readonly services: Services;
@@ -55,17 +57,22 @@ export async function runTransfer(
   }
   const given = taskFor(d, query);
   const taskRef = given?.ref ?? d.services.tasks.create(label, '', authed.session.ref);
-  const task = given?.handle ?? d.tasks.handle(taskRef);
+  const own = given?.handle ?? d.tasks.handle(taskRef);
+  // On a member, a task_id the client made on the master is reported on there.
+  const relay = given ? undefined : masterTaskRelay(d, query.get('task_id'), own);
+  const task = relay?.handle ?? own;
   const ctx: ActionContext = {
     services: d.services, db: d.db, session: authed.session, task, peer: req.socket.remoteAddress ?? 'unknown',
   };
   try {
     const result = await work({ ctx, session: authed.session, task });
     d.tasks.succeed(taskRef, result);
+    await relay?.succeed(result);
   } catch (e) {
     const err = toWireError(e);
     if (err.code === 'INTERNAL_ERROR') d.log?.(`${label}: ${e instanceof Error ? e.stack : String(e)}`);
     d.tasks.fail(taskRef, err);
+    await relay?.fail(err);
     if (res.headersSent) res.destroy();
     else {
       res.setHeader('connection', 'close');

@@ -1,0 +1,104 @@
+/**
+ * @module
+ * A transfer sent to a pool member with a `task_id` the client made on the master. Tasks
+ * live in the memory of the host that made them (they are not replicated), so a member knows
+ * nothing of that task: it runs the work under a task of its own and reports on the
+ * master's through the pool link (`task.set_progress`, then the result or error and the
+ * final status), as a member of a XenServer pool writes the pool-wide task. The handle the
+ * work sees carries the master's task ref, so that what an import marks names the task its
+ * client waits on, and a member restarted after a crash fails that task there
+ * (`failTaskOnMaster`). Reports are sent one at a time, in order, the latest progress only;
+ * a report that cannot be delivered (the task destroyed, the master away) is logged, never
+ * fatal to the transfer.
+ */
+import type { PoolDb } from '../../core/ports/pool-db.js';
+import type { PoolLink } from '../../core/ports/pool-link.js';
+import type { TaskHandle } from '../../core/ports/tasks.js';
+import type { ApiError } from '../../core/api-error.js';
+import { isRef, type Ref } from '../../core/ref.js';
+
+export interface MasterTaskRelay {
+  /** What the work sees: the master's task ref, the local task's cancellation. */
+  readonly handle: TaskHandle;
+  succeed(resultXml: string): Promise<void>;
+  fail(err: ApiError): Promise<void>;
+}
+
+interface RelayDeps {
+  readonly db: PoolDb;
+  readonly pool?: PoolLink;
+  readonly log?: (msg: string) => void;
+}
+
+function masterOf(d: RelayDeps): Ref<'host'> | undefined {
+  if (!d.pool || d.pool.isMaster()) return undefined;
+  return d.db.all('pool')[0]?.[1].master;
+}
+
+/**
+ * The relay for `task_id` when this host is a member and the task is not one of its own;
+ * undefined otherwise (no task named, a local task, or this host is the master).
+ */
+export function masterTaskRelay(d: RelayDeps, taskId: string | null, local: TaskHandle): MasterTaskRelay | undefined {
+  const master = masterOf(d);
+  if (!master || !taskId || !isRef(taskId) || d.db.get('task', taskId)) return undefined;
+  const ref = taskId as Ref<'task'>;
+  const link = d.pool!;
+  let queue: Promise<void> = Promise.resolve();
+  let pending: number | undefined;
+  let reported = false;
+  const send = (method: string, value: unknown) => link.callOnHost(master, method, [ref, value]).then(() => undefined, (e: unknown) => {
+    if (!reported) d.log?.(`reporting on the master's task ${ref}: ${method}: ${e instanceof Error ? e.message : String(e)}`);
+    reported = true;
+  });
+  const enqueue = (fn: () => Promise<void>) => (queue = queue.then(fn));
+  const finish = async (steps: Array<[string, unknown]>) => {
+    pending = undefined;
+    await enqueue(async () => {
+      for (const [method, value] of steps) await send(method, value);
+    });
+  };
+  return {
+    handle: {
+      ref, signal: local.signal,
+      setProgress: (f) => {
+        local.setProgress(f);
+        const first = pending === undefined;
+        pending = f;
+        if (first) {
+          void enqueue(async () => {
+            const v = pending;
+            pending = undefined;
+            if (v !== undefined) await send('task.set_progress', v);
+          });
+        }
+      },
+    },
+    succeed: (resultXml) => finish([['task.set_result', resultXml], ['task.set_progress', 1], ['task.set_status', 'success']]),
+    fail: (err) => finish([['task.set_error_info', err.toWire()], ['task.set_status', err.code === 'TASK_CANCELLED' ? 'cancelled' : 'failure']]),
+  };
+}
+
+/**
+ * A member that rolled back, at start, work of a previous run made under the master's
+ * task `ref`: that task fails there with `err` (a task of this host's own, or one the
+ * master no longer has, is left alone). Retried while the master cannot be reached yet.
+ */
+export async function failTaskOnMaster(d: RelayDeps, ref: Ref<'task'>, err: ApiError, tries = 30): Promise<boolean> {
+  const master = masterOf(d);
+  if (!master || master === undefined) return false;
+  for (let i = 0; ; i++) {
+    try {
+      await d.pool!.callOnHost(master, 'task.set_error_info', [ref, err.toWire()]);
+      await d.pool!.callOnHost(master, 'task.set_status', [ref, 'failure']);
+      return true;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === 'HANDLE_INVALID' || i + 1 >= tries) {
+        if (code !== 'HANDLE_INVALID') d.log?.(`failing the master's task ${ref}: ${e instanceof Error ? e.message : String(e)}`);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
