@@ -171,9 +171,17 @@ export class ArrayStore {
     try {
       for (let at = offset; at < offset + length; ) {
         const v = Math.floor(at / bs);
-        const end = Math.min(offset + length, (v + 1) * bs);
+        let end = Math.min(offset + length, (v + 1) * bs);
         const b = l.map.get(v);
-        if (b !== undefined) await this.pool.readBlock(b, out, at - offset, at - v * bs, end - at);
+        if (b !== undefined) {
+          // Blocks that follow each other in the data file too are read in one go.
+          let next = v + 1;
+          while (end < offset + length && l.map.get(next) === b + (next - v)) {
+            end = Math.min(offset + length, (next + 1) * bs);
+            next++;
+          }
+          await this.pool.readBlock(b, out, at - offset, at - v * bs, end - at);
+        }
         at = end;
       }
     } finally {
@@ -198,11 +206,40 @@ export class ArrayStore {
         else if (this.pool.refCount(b) > 1) copies++;
       }
       if (fresh + copies > 0) this.guard(id, fresh + copies, bs, { fresh, copies });
+      // Whole blocks are written in runs: blocks that follow each other in the LUN and in
+      // the data file (a LUN's own blocks, or new ones, which are allocated in order) take
+      // one write of the file, not one each. A run's new blocks enter the map only once
+      // their data is written, so a read meanwhile sees the old content, as with one block.
+      let run: { block: number; from: number; to: number; remap: Array<{ v: number; nb: number; old: number | undefined }> } | undefined;
+      const writeRun = async () => {
+        if (!run) return;
+        const r = run;
+        run = undefined;
+        await this.pool.writeBlock(r.block, data.subarray(r.from - offset, r.to - offset));
+        for (const m of r.remap) {
+          l.map.set(m.v, m.nb);
+          if (m.old !== undefined) this.pool.unref(m.old);
+        }
+      };
       for (let v = first; v <= last; v++) {
         const start = Math.max(offset, v * bs);
         const end = Math.min(offset + data.length, (v + 1) * bs);
-        await this.writeInBlock(l, v, start - v * bs, data.subarray(start - offset, end - offset));
+        if (end - start !== bs) {
+          await writeRun();
+          await this.writeInBlock(l, v, start - v * bs, data.subarray(start - offset, end - offset));
+          continue;
+        }
+        const b = l.map.get(v);
+        const inPlace = b !== undefined && this.pool.refCount(b) === 1;
+        const target = inPlace ? b : this.pool.allocate();
+        if (!run || run.to !== start || run.block + (start - run.from) / bs !== target) {
+          await writeRun();
+          run = { block: target, from: start, to: start, remap: [] };
+        }
+        run.to = end;
+        if (!inPlace) run.remap.push({ v, nb: target, old: b });
       }
+      await writeRun();
       this.dirty = true;
     });
   }
@@ -254,18 +291,29 @@ export class ArrayStore {
 
   /** Bytes of distinct blocks the given LUNs hold between them. */
   distinctBytes(ids: Iterable<string>): number {
-    const seen = new Set<number>();
-    for (const id of ids) for (const b of this.lun(id).map.values()) seen.add(b);
-    return seen.size * this.blockSize;
+    return this.bytesOnlyIn(ids, []);
   }
 
-  /** Bytes of distinct blocks `ids` hold that none of `others` holds. */
+  /**
+   * Bytes of distinct blocks `ids` hold that none of `others` holds. Blocks are marked in
+   * an array indexed by block number rather than gathered in sets: the arrays ask this on
+   * every write that copies a shared block, with twenty snapshots of a 1 GiB volume that is
+   * some 300,000 blocks to look at each time.
+   */
   bytesOnlyIn(ids: Iterable<string>, others: Iterable<string>): number {
-    const theirs = new Set<number>();
-    for (const id of others) for (const b of this.lun(id).map.values()) theirs.add(b);
-    const mine = new Set<number>();
-    for (const id of ids) for (const b of this.lun(id).map.values()) if (!theirs.has(b)) mine.add(b);
-    return mine.size * this.blockSize;
+    const THEIRS = 1;
+    const COUNTED = 2;
+    const mark = new Uint8Array(this.pool.extent);
+    for (const id of others) for (const b of this.lun(id).map.values()) mark[b] = THEIRS;
+    let n = 0;
+    for (const id of ids) {
+      for (const b of this.lun(id).map.values()) {
+        if (mark[b] !== 0) continue;
+        mark[b] = COUNTED;
+        n++;
+      }
+    }
+    return n * this.blockSize;
   }
 
   /** Bytes of every live block in the store. */

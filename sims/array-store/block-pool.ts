@@ -45,6 +45,11 @@ export class BlockPool {
     for (let b = this.highWater - 1; b >= 0; b--) if (this.refs[b] === 0) this.free.push(b);
   }
 
+  /** One past the highest block number ever allocated: every block number is below it. */
+  get extent(): number {
+    return this.highWater;
+  }
+
   /** Blocks holding data for at least one map. */
   get liveBlocks(): number {
     return this.live;
