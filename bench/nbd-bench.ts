@@ -39,7 +39,7 @@ export async function run(): Promise<void> {
   try {
     const src = join(dir, 'src.raw');
     await writeRandom(src, mib);
-    console.log(`nbd bench on ${base}, ${mib} MiB images`);
+    console.log(`nbd bench on ${base}, ${mib} MiB images (a ratio marked ! is below its goal: a goal missed, not an error)`);
     if (sections.has('vhd')) await copyBench({ kind: 'vhd', dir, src, size, rounds, plainSocket: sections.has('plain') });
     if (sections.has('raw')) await copyBench({ kind: 'raw', dir, src, size, rounds, plainSocket: sections.has('plain') });
     if (sections.has('chain')) {
