@@ -195,9 +195,16 @@ export function alternate<T>(round: number, a: T, b: T): [T, T] {
   return round % 2 ? [b, a] : [a, b];
 }
 
-/** "0.87 (goal >= 1.00)" with a mark when the goal is missed. */
+/**
+ * "0.87! (goal >= 1.00)": a mark when the goal is missed. A miss that two decimals would
+ * round up to the goal ("0.60! (goal >= 0.60)", a 0.598) is shown with the digits that
+ * tell it apart, so that the line reads as what it is.
+ */
 export function ratio(value: number, goal: number): string {
-  return `${value.toFixed(2)}${value >= goal ? '' : '!'} (goal >= ${goal.toFixed(2)})`;
+  const met = value >= goal;
+  let digits = 2;
+  while (!met && digits < 6 && Number(value.toFixed(digits)) >= goal) digits++;
+  return `${value.toFixed(digits)}${met ? '' : '!'} (goal >= ${goal.toFixed(2)})`;
 }
 
 /** One entry of `VDI.get_nbd_info`, as the benches read it. */
