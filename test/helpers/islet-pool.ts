@@ -76,10 +76,16 @@ export interface IsletPool {
   stop(): Promise<void>;
 }
 
-/** Polls `probe` until it returns a truthy value (returned) or `timeoutMs` passes. */
+/**
+ * Polls `probe` until it returns a truthy value (returned) or `timeoutMs` passes. The
+ * pause between probes starts at 20 ms and doubles up to `everyMs`: most conditions hold
+ * within a few hundred milliseconds, and a fixed 200 ms pause made each wait ~100 ms
+ * longer than the thing it waited for, over a hundred waits a run.
+ */
 export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 30_000, what = 'condition', everyMs = 200): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
+  let pause = Math.min(20, everyMs);
   for (;;) {
     try {
       const v = await probe();
@@ -88,7 +94,8 @@ export async function waitFor<T>(probe: () => Promise<T> | T, timeoutMs = 30_000
       last = e;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, everyMs);
   }
 }
 
