@@ -141,6 +141,8 @@ export async function run(): Promise<void> {
         const t = await timed(p.go);
         const [s1, c1] = [await cpuSeconds(islet.pid!), await childCpu()];
         if (p.dir === 'export') await same(p.name, out, p.format);
+        // BENCH_VERBOSE=1 prints every measurement: an odd median is then traced to its round.
+        if (process.env.BENCH_VERBOSE === '1') console.log(`    round ${i}${i === 0 ? ' (warm-up)' : ''}: ${p.name.padEnd(22)} ${t.toFixed(3)} s  CPU s server ${(s1 - s0).toFixed(2)} client ${(c1 - c0).toFixed(2)}`);
         if (i > 0) {
           times.get(p.name)!.push(t);
           cpu.get(p.name)!.server.push((s1 - s0) / (size / 2 ** 30));

@@ -37,13 +37,13 @@ export interface LoginOptions {
   readonly originator?: string;
 }
 
-/** Calls that take no session as their first argument. */
 /**
  * Longest single wait on a task's events, in seconds: a safety net only (the task is read
  * again after it), since any change of the task ends the wait at once.
  */
 const TASK_WAIT_S = 5;
 
+/** Calls that take no session as their first argument. */
 function isSessionless(method: string): boolean {
   return /^session\.(login_with_password|slave_local_login_with_password|slave_login|login_with_password)$/.test(method)
     || method.startsWith('system.');
