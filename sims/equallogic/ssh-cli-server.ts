@@ -67,6 +67,9 @@ export class SshCliServer {
   }
 
   private accept(client: Connection): void {
+    // As sshd does for an interactive session: without TCP_NODELAY each answer written in
+    // pieces (echo, output, prompt) stalls on the peer's delayed ACK, some 40 ms a command.
+    (client as Connection & { setNoDelay(on: boolean): unknown }).setNoDelay(true);
     this.clients.add(client);
     client.on('close', () => this.clients.delete(client));
     client.on('error', () => undefined);

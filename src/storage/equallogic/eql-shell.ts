@@ -64,6 +64,9 @@ export class EqlShell {
         });
       });
       client.connect({ host: o.host, port: o.port, username: o.username, password: o.password, readyTimeout: timeoutMs, tryKeyboard: false });
+      // An interactive session, as OpenSSH's client treats one with a pty: no Nagle delay,
+      // or a command typed while the previous answer's last ACK is still held waits for it.
+      client.setNoDelay(true);
     });
     const shell = new EqlShell(client, ch, timeoutMs);
     try {
