@@ -48,7 +48,8 @@ export class GroupIscsiPortal {
   constructor(private readonly group: GroupModel, private readonly store: ArrayStore, private readonly log?: (m: string) => void) {}
 
   async listen(host: string, port: number): Promise<{ address: string; port: number }> {
-    const server = createServer((s) => this.accept(s));
+    // The portal only relays PDUs; it must not hold them back (Nagle) where the target would not.
+    const server = createServer({ noDelay: true }, (s) => this.accept(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -132,7 +133,7 @@ export class GroupIscsiPortal {
           client.destroy();
           return;
         }
-        const up = createConnection({ host: '127.0.0.1', port: served.port }, () => {
+        const up = createConnection({ host: '127.0.0.1', port: served.port, noDelay: true }, () => {
           up.write(buf);
           client.pipe(up);
           up.pipe(client);
