@@ -9,7 +9,7 @@
 // first used instead of all at start. The bundle's inputs are listed in
 // dist/xe.inputs.json; bin/xe falls back to the modules themselves when any of them is newer
 // than the bundle (a `tsc` run since the last `npm run build`), so it never runs stale code.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const result = await build({
@@ -35,6 +35,7 @@ if (/\bimport\(/.test(out.text)) {
 writeFileSync('dist/xe.inputs.json', `${JSON.stringify(Object.keys(result.metafile.inputs), null, 1)}\n`);
 writeFileSync(`dist/xe.cjs.${process.pid}`, out.contents);
 renameSync(`dist/xe.cjs.${process.pid}`, 'dist/xe.cjs');
-// What an older build left: the ES-module bundle and a code cache made for another bundle.
+// What an older build left: the ES-module bundle and code caches made for another bundle
+// (one per set of Node options xe was started with; see bin/xe).
 rmSync('dist/xe.mjs', { force: true });
-rmSync('dist/xe.cjs.cache', { force: true });
+for (const f of readdirSync('dist')) if (/^xe\.cjs(\..+)?\.cache$/.test(f)) rmSync(`dist/${f}`, { force: true });

@@ -8,11 +8,13 @@
  * And the real bundle, where the build made one, answers as the modules do, and loading it
  * loads none of the built-ins only some commands need. Run as a program, bin/xe starts Node
  * without NODE_EXTRA_CA_CERTS (Node would read those certificates before any JavaScript,
- * for nothing: xe verifies no certificate) and gives the variable back to xe.
+ * for nothing: xe verifies no certificate) and gives the variable back to xe; it also gives
+ * Node an option, and each set of options keeps its own code cache (V8 refuses a cache
+ * made under other flags).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -152,7 +154,7 @@ describe('bin/xe run as a program', () => {
     await copyFile(join(repoRoot(), 'bin', 'package.json'), join(dir, 'bin', 'package.json'));
     // A bundle that shows what xe sees: its arguments and the certificate variables.
     await writeFile(join(dir, 'dist', 'xe.cjs'), `exports.main = async function main(args) {
-  process.stdout.write(JSON.stringify({ args, extra: process.env.NODE_EXTRA_CA_CERTS ?? null, aside: process.env.ISLET_XE_NODE_EXTRA_CA_CERTS ?? null }));
+  process.stdout.write(JSON.stringify({ args, extra: process.env.NODE_EXTRA_CA_CERTS ?? null, aside: process.env.ISLET_XE_NODE_EXTRA_CA_CERTS ?? null, flags: process.execArgv }));
   return 3;
 };
 `);
@@ -185,21 +187,40 @@ describe('bin/xe run as a program', () => {
     const missing = join(dir, 'no-such-ca.pem');
     const direct = await launch(join(dir, 'bin', 'xe'), ['vm-list', 'name-label=a b', '--minimal'], { ...baseEnv(), NODE_EXTRA_CA_CERTS: missing });
     assert.equal(direct.code, 3, 'the exit code is xe\'s');
-    assert.deepEqual(direct.seen, { args: ['vm-list', 'name-label=a b', '--minimal'], extra: missing, aside: null });
+    assert.deepEqual(direct.seen, { args: ['vm-list', 'name-label=a b', '--minimal'], extra: missing, aside: null, flags: PROGRAM_FLAGS });
     assert.doesNotMatch(direct.err, /extra certs/i, 'Node read NODE_EXTRA_CA_CERTS while starting');
     // The check sees Node's reading when it happens: `node bin/xe` cannot avoid it.
     const viaNode = await launch(process.execPath, [join(dir, 'bin', 'xe'), 'host-list'], { ...baseEnv(), NODE_EXTRA_CA_CERTS: missing });
-    assert.deepEqual(viaNode.seen, { args: ['host-list'], extra: missing, aside: null });
+    assert.deepEqual(viaNode.seen, { args: ['host-list'], extra: missing, aside: null, flags: [] });
     assert.match(viaNode.err, /extra certs/i);
   });
 
   it('leaves the environment alone when the variable is not set, and works through a symlink', async () => {
     for (const file of [join(dir, 'bin', 'xe'), join(dir, 'xe-link')]) {
       const r = await launch(file, ['help'], baseEnv());
-      assert.deepEqual(r.seen, { args: ['help'], extra: null, aside: null }, file);
+      assert.deepEqual(r.seen, { args: ['help'], extra: null, aside: null, flags: PROGRAM_FLAGS }, file);
       assert.equal(r.code, 3);
     }
     const empty = await launch(join(dir, 'bin', 'xe'), [], { ...baseEnv(), NODE_EXTRA_CA_CERTS: '' });
-    assert.deepEqual(empty.seen, { args: [], extra: '', aside: null });
+    assert.deepEqual(empty.seen, { args: [], extra: '', aside: null, flags: PROGRAM_FLAGS });
+  });
+
+  it('keeps one code cache per set of Node options, so `xe` and `node bin/xe` never replace each other\'s', async () => {
+    const caches = async () => (await readdir(join(dir, 'dist'))).filter((f) => f.endsWith('.cache')).sort();
+    const timeOf = async (f: string) => (await stat(join(dir, 'dist', f))).mtimeMs;
+    for (const f of await caches()) await rm(join(dir, 'dist', f));
+    await launch(join(dir, 'bin', 'xe'), ['help'], baseEnv());
+    await launch(process.execPath, [join(dir, 'bin', 'xe'), 'help'], baseEnv());
+    const made = await caches();
+    assert.deepEqual(made, ['xe.cjs.cache', 'xe.cjs.min-semi-space-size=16.cache']);
+    const times = await Promise.all(made.map(timeOf));
+    // Each kind of start again, in the other order: both caches are taken as they are.
+    await launch(process.execPath, [join(dir, 'bin', 'xe'), 'help'], baseEnv());
+    await launch(join(dir, 'bin', 'xe'), ['help'], baseEnv());
+    assert.deepEqual(await caches(), made);
+    assert.deepEqual(await Promise.all(made.map(timeOf)), times, 'a cache was written again: V8 refused it');
   });
 });
+
+/** What the shell's line of bin/xe gives Node (see its header). */
+const PROGRAM_FLAGS = ['--min-semi-space-size=16'];
