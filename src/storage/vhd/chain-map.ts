@@ -42,16 +42,37 @@ export class ChainMap {
   /** Sectors per leaf block: the unit the parents' answers are cached in. */
   private readonly spb: number;
   private readonly sizeSectors: number;
+  /** Leaf blocks of the disk. */
+  private readonly blocks: number;
+  /** The window the last read ended in (-1 before the first, so a reader starting at 0 reads ahead). */
+  private lastWindow = -1;
+  /** Windows whose resolution was started, read-ahead included (for tests). */
+  windowsResolved = 0;
 
   constructor(private readonly layers: readonly VhdFile[]) {
     this.spb = layers[0]!.blockSize / 512;
     this.sizeSectors = layers[0]!.size / 512;
+    this.blocks = Math.ceil(this.sizeSectors / this.spb);
   }
 
   /** Pieces covering exactly `[sector, sector+count)`, in order; synchronous when all is cached. */
   pieces(sector: number, count: number): Piece[] | Promise<Piece[]> {
     const runs = this.layers[0]!.sectorRuns(sector, count);
-    return runs instanceof Promise ? runs.then((r) => this.fill(r, undefined)) : this.fill(runs, undefined);
+    const out = runs instanceof Promise ? runs.then((r) => this.fill(r, undefined)) : this.fill(runs, undefined);
+    if (count > 0 && this.layers.length > 1) this.readAhead(Math.floor((sector + count - 1) / this.spb / WINDOW_BLOCKS));
+    return out;
+  }
+
+  /**
+   * A reader that has moved on to the window after the one it read last is reading in order:
+   * the window after this one is resolved now, in the background, so that its bitmap reads
+   * overlap this window's data reads instead of stalling every reader at its first block.
+   * A reader jumping about pays for no window it does not read.
+   */
+  private readAhead(w: number): void {
+    if (w === this.lastWindow) return;
+    if (w === this.lastWindow + 1) this.loadWindow(w + 1, -1);
+    this.lastWindow = w;
   }
 
   private fill(runs: SectorRun[], loaded: Map<number, Piece[]> | undefined): Piece[] | Promise<Piece[]> {
@@ -87,16 +108,24 @@ export class ChainMap {
 
   /**
    * Where the parents hold each sector of leaf block `b`. Resolved for a window of blocks at
-   * once, with all the parents' bitmaps for it loaded in parallel first: a sequential reader
+   * once, with all the layers' bitmaps for it loaded in parallel first: a sequential reader
    * pays one round of bitmap reads per window, not one per layer per block.
    */
   private parentMap(b: number): Promise<Piece[]> {
     const pending = this.loading.get(b);
     if (pending) return pending;
-    const w0 = Math.floor(b / WINDOW_BLOCKS) * WINDOW_BLOCKS;
-    const w1 = Math.min(w0 + WINDOW_BLOCKS, Math.ceil(this.sizeSectors / this.spb));
+    this.loadWindow(Math.floor(b / WINDOW_BLOCKS), b);
+    return this.loading.get(b)!;
+  }
+
+  /** Starts resolving the blocks of window `w` not cached or loading (`b` always). */
+  private loadWindow(w: number, b: number): void {
+    const w0 = w * WINDOW_BLOCKS;
+    const w1 = Math.min(w0 + WINDOW_BLOCKS, this.blocks);
     const blocks: number[] = [];
     for (let x = w0; x < w1; x++) if (x === b || (!this.loading.has(x) && !this.parents.peek(x))) blocks.push(x);
+    if (blocks.length === 0) return;
+    this.windowsResolved++;
     const all = this.resolveParents(blocks);
     void all.catch(() => undefined);
     for (const x of blocks) {
@@ -108,7 +137,6 @@ export class ChainMap {
       this.loading.set(x, p);
       void p.finally(() => this.loading.delete(x)).catch(() => undefined);
     }
-    return this.loading.get(b)!;
   }
 
   private async resolveParents(blocks: number[]): Promise<Map<number, Piece[]>> {
@@ -119,9 +147,10 @@ export class ChainMap {
       if (last && last.sector + last.count === g.sector) last.count += g.count;
       else gaps.push(g);
     }
-    // Every parent's bitmaps for the window at once (one round of reads, not one per layer);
-    // the few a layer above turns out to shadow are a cheap price.
-    await Promise.all(this.layers.slice(1).flatMap((l) => gaps.map((g) => l.sectorRuns(g.sector, g.count))));
+    // Every layer's bitmaps for the window at once (one round of reads, not one per layer);
+    // the few a layer above turns out to shadow are a cheap price. The leaf's are loaded too
+    // (cached by the leaf file), so the reads of the window's other blocks find them in memory.
+    await Promise.all(this.layers.flatMap((l) => gaps.map((g) => l.sectorRuns(g.sector, g.count))));
     const found: Piece[] = [];
     for (let i = 1; i < this.layers.length && gaps.length > 0; i++) {
       const layer = this.layers[i]!;
