@@ -5,12 +5,15 @@
 // turn minutes into a quarter of an hour without testing anything more. Crash tests kill
 // processes, not the machine, so the page cache is as durable as a disk for them.
 //
-// Without arguments every file under dist/test/ runs, two at a time, in an order planned
-// from how long each took before (scripts/test-weights.json): a file that takes a minute
-// starts early, so that it does not end the run alone, and never while another such file
-// runs if short ones are left to run beside it (two pools of hosts at once on two cores
-// slow each other down). With arguments node's own `--test` runs: the files or directories
-// given, or with options alone (a name pattern) every file under dist/test/.
+// Without arguments every test file (`*.test.js`) under dist/test/ runs, two at a time, in
+// an order planned from how long each took before (scripts/test-weights.json): a file that
+// takes a minute starts early, so that it does not end the run alone, and never while
+// another such file runs if short ones are left to run beside it (two pools of hosts at
+// once on two cores slow each other down). With arguments node's own `--test` runs: the
+// files or directories given, or with options alone (a name pattern) every test file under
+// dist/test/. Only test files: node's runner, given a directory named test, would also run
+// each fixture and helper module there, and count each as a passing test though it tests
+// nothing.
 // ISLET_TEST_WEIGHTS_OUT=FILE writes this run's seconds per file, to refresh the weights;
 // ISLET_TEST_SLOWEST=1 lists the 25 slowest after the summary.
 import { spawnSync } from 'node:child_process';
@@ -44,14 +47,14 @@ const UNKNOWN_S = 2;
 
 const tmp = fastTmp();
 
-/** Every script under `dir`, as node's runner finds them when given the directory. */
-function testFiles(dir) {
+/** Every test file under `dir` (fixtures and helpers, which only tests import, are not). */
+export function testFiles(dir) {
   const out = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
       if (e.name !== 'node_modules') out.push(...testFiles(p));
-    } else if (/\.[cm]?js$/.test(e.name)) {
+    } else if (/\.test\.[cm]?js$/.test(e.name)) {
       out.push(p);
     }
   }
@@ -96,7 +99,7 @@ function cli() {
   // Files or directories given run alone; with only options (a name pattern) the whole tree.
   const given = process.argv.slice(2);
   const paths = given.some((a) => !a.startsWith('-') && existsSync(a));
-  const args = ['--test', `--test-concurrency=${CONCURRENCY}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...given, ...(paths ? [] : ['dist/test/'])];
+  const args = ['--test', `--test-concurrency=${CONCURRENCY}`, `--test-timeout=${TEST_TIMEOUT_MS}`, ...given, ...(paths ? [] : testFiles('dist/test'))];
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
   process.exit(r.status ?? 1);
 }
@@ -104,7 +107,7 @@ function cli() {
 function planned() {
   if (tmp) process.env.TMPDIR = tmp;
   const weights = loadWeights();
-  const weightOf = (f) => weights[sourceOf(f)] ?? (/\.test\.[cm]?js$/.test(f) ? UNKNOWN_S : 0.1);
+  const weightOf = (f) => weights[sourceOf(f)] ?? UNKNOWN_S;
   const files = plan(testFiles('dist/test'), weightOf);
   const took = new Map();
   const stream = run({ files, concurrency: CONCURRENCY, timeout: TEST_TIMEOUT_MS });
