@@ -62,7 +62,8 @@ export class BitmapCache {
         return bm;
       });
       this.loading.set(block, p);
-      void p.finally(() => this.loading.delete(block)).catch(() => undefined);
+      const done = (): void => void this.loading.delete(block);
+      p.then(done, done);
     }
     return p;
   }

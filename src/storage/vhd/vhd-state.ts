@@ -111,7 +111,23 @@ export async function settleAll(ps: Promise<unknown>[]): Promise<void> {
 export function readBitmap(st: VhdState, block: number): Promise<Buffer> {
   const hit = st.bitmaps.peek(block);
   if (hit) return Promise.resolve(hit);
-  return st.bitmaps.get(block, () => readAt(st.fh, st.bat![block]! * 512, st.bitmapBytes));
+  return st.bitmaps.get(block, () => readSmall(st.fh, st.bat![block]! * 512, st.bitmapBytes));
+}
+
+/**
+ * `readAt` for a few bytes of metadata: one positioned read, without the loop's promise per
+ * attempt unless it comes back short. Opening a deep chain loads thousands of bitmaps, so
+ * what each costs on the event loop shows in the first reads of a disk.
+ */
+function readSmall(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  return new Promise((resolve, reject) =>
+    read(fh.fd, buf, 0, length, position, (e, n) => {
+      if (e) reject(e);
+      else if (n === length) resolve(buf);
+      else readFully(fh, buf, n, length - n, position + n).then(() => resolve(buf), reject);
+    }),
+  );
 }
 
 /**
