@@ -37,10 +37,16 @@ export async function loadOrCreateTlsIdentity(
     { type: 2 as const, value: 'localhost' },
     ...opts.addresses.map((ip) => ({ type: 7 as const, ip })),
   ];
+  // Ten years, as a XenServer host's own certificate; selfsigned 5 takes an end date (it
+  // ignores the `days` of earlier versions, and would make it one year).
+  const notBeforeDate = new Date();
+  const notAfterDate = new Date(notBeforeDate);
+  notAfterDate.setFullYear(notAfterDate.getFullYear() + 10);
   const pems = await generate([{ name: 'commonName', value: opts.hostName }], {
     keyType: 'ec',
     curve: 'P-256',
-    days: 3650,
+    notBeforeDate,
+    notAfterDate,
     algorithm: 'sha256',
     extensions: [
       { name: 'basicConstraints', cA: false },
