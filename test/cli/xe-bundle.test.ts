@@ -13,7 +13,7 @@
  * made under other flags).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -203,6 +203,32 @@ describe('bin/xe run as a program', () => {
     }
     const empty = await launch(join(dir, 'bin', 'xe'), [], { ...baseEnv(), NODE_EXTRA_CA_CERTS: '' });
     assert.deepEqual(empty.seen, { args: [], extra: '', aside: null, flags: PROGRAM_FLAGS });
+  });
+
+  it('delivers all that xe prints through a pipe, though it ends the process itself', async () => {
+    const big = join(dir, 'big');
+    await mkdir(join(big, 'bin'), { recursive: true });
+    await mkdir(join(big, 'dist'));
+    await copyFile(join(dir, 'bin', 'xe'), join(big, 'bin', 'xe'));
+    await copyFile(join(dir, 'bin', 'package.json'), join(big, 'bin', 'package.json'));
+    await writeFile(join(big, 'dist', 'xe.inputs.json'), '[]');
+    // Four MiB in lines, far more than a pipe holds: the reader below takes its time.
+    await writeFile(join(big, 'dist', 'xe.cjs'), `exports.main = async function main() {
+  const line = 'x'.repeat(1023) + '\\n';
+  for (let i = 0; i < 4096; i++) process.stdout.write(line);
+  return 0;
+};
+`);
+    const child = spawn(join(big, 'bin', 'xe'), [], { env: baseEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+    let got = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      got += d.length;
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 1);
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 0);
+    assert.equal(got, 4096 * 1024, 'every byte printed arrived');
   });
 
   it('keeps one code cache per set of Node options, so `xe` and `node bin/xe` never replace each other\'s', async () => {
