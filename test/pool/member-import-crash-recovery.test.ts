@@ -42,6 +42,17 @@ describe('a raw disk import on a pool member cut by a toolstack crash', { timeou
     return ((await c.call('PBD.get_device_config', pbd)) as Record<string, string>).path!;
   };
   const vhdFiles = async () => (await readdir(await srPath())).filter((n) => n.endsWith('.vhd')).sort();
+  /**
+   * A raw import of a new disk on the shared SR, sent to the member under the master's task,
+   * logging in there by Basic auth (sessions are each host's own).
+   */
+  const memberImport = (task: string): { url: URL; auth: string } => {
+    const url = new URL('/import_raw_vdi', pool.hosts[1]!.url);
+    url.searchParams.set('task_id', task);
+    url.searchParams.set('sr_id', sr);
+    return { url, auth: `Basic ${Buffer.from(`root:${pool.rootPassword}`).toString('base64')}` };
+  };
+
   /** What an unfinished import could leave, read from the master. */
   const state = async (): Promise<Rec> => {
     const srRec = (await c.call('SR.get_record', sr)) as Rec;
@@ -54,10 +65,7 @@ describe('a raw disk import on a pool member cut by a toolstack crash', { timeou
   it('a member\'s import reports on the task its client made on the master: progress, then success with the new disk', async () => {
     const task = String(await c.call('task.create', 'member raw import', ''));
     const bytes = randomBytes(8 * MiB);
-    const url = new URL('/import_raw_vdi', pool.hosts[1]!.url);
-    url.searchParams.set('task_id', task);
-    url.searchParams.set('sr_id', sr);
-    const auth = `Basic ${Buffer.from(`root:${pool.rootPassword}`).toString('base64')}`;
+    const { url, auth } = memberImport(task);
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request(url, { method: 'PUT', headers: { 'content-length': bytes.length, authorization: auth } });
       req.on('error', reject);
@@ -83,11 +91,7 @@ describe('a raw disk import on a pool member cut by a toolstack crash', { timeou
     const memberBefore = await pool.hostStatus(1);
     const task = String(await c.call('task.create', 'member crash raw import', ''));
     const bytes = randomBytes(40 * MiB);
-    // To the member, logging in there (sessions are each host's own).
-    const url = new URL('/import_raw_vdi', pool.hosts[1]!.url);
-    url.searchParams.set('task_id', task);
-    url.searchParams.set('sr_id', sr);
-    const auth = `Basic ${Buffer.from(`root:${pool.rootPassword}`).toString('base64')}`;
+    const { url, auth } = memberImport(task);
     const req = http.request(url, { method: 'PUT', headers: { 'content-length': bytes.length, authorization: auth } });
     req.on('error', () => undefined);
     req.on('response', (r) => r.resume());
