@@ -51,7 +51,8 @@ function redirectTarget(from: URL, location: string): URL {
 async function bodySize(body: FileBody): Promise<number | undefined> {
   if (Buffer.isBuffer(body) || body instanceof Uint8Array) return body.byteLength;
   if (body instanceof Readable) return undefined;
-  const st = await fs.promises.stat(body.path);
+  // fs.promises would load node:fs/promises (and the modules it brings) for one stat.
+  const st = fs.statSync(body.path);
   return st.isFile() ? st.size : undefined;
 }
 

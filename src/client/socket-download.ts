@@ -36,6 +36,8 @@ export interface SocketDownloadOptions {
    * self-signed certificate), against `ca` when given.
    */
   readonly tls?: { readonly rejectUnauthorized?: boolean; readonly ca?: string | Buffer | readonly never[] };
+  /** The address to connect to instead of resolving the URL's host name (a loopback name; no SNI is sent then). */
+  readonly address?: string;
 }
 
 interface Head {
@@ -276,11 +278,11 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
         }
       },
     };
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = o.address ?? url.hostname.replace(/^\[|\]$/g, '');
     const socket: net.Socket = url.protocol === 'https:'
       ? tls().connect({
         host, port: Number(url.port || 443), onread,
-        ...(net.isIP(host) ? {} : { servername: host }),
+        ...(o.address !== undefined || net.isIP(host) ? {} : { servername: host }),
         rejectUnauthorized: o.tls?.rejectUnauthorized ?? false,
         ...(o.tls?.ca !== undefined ? { ca: o.tls.ca } : {}),
       } as ConnectionOptions) // node's tls.connect takes `onread` as net.connect does; its types omit it

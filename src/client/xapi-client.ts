@@ -20,6 +20,7 @@ import { XapiCallError } from './xapi-call-error.js';
 import { type FileBody, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
 import { decodeTaskResult } from './task-result.js';
 import { socketDownload, type SocketDownloadOptions } from './socket-download.js';
+import { loopbackAddress, nextLoopbackAddress } from './loopback-name.js';
 
 export interface XapiClientOptions {
   /** `https://host[:port]` or `http://host[:port]`; a path is ignored. */
@@ -52,6 +53,8 @@ function isSessionless(method: string): boolean {
 export class XapiClient {
   #base: URL;
   #agent: http.Agent;
+  /** The address connected to instead of resolving the URL's name (a loopback name); see loopback-name.ts. */
+  #address: string | undefined;
   #session: string | undefined;
   #nextId = 1;
   readonly #debug: ((line: string) => void) | undefined;
@@ -63,6 +66,7 @@ export class XapiClient {
     this.#base = new URL(`${u.protocol}//${u.host}`);
     this.#debug = opts.debug;
     this.#opts = opts;
+    this.#address = loopbackAddress(this.#base.hostname);
     this.#agent = this.#makeAgent();
   }
 
@@ -79,9 +83,19 @@ export class XapiClient {
   }
 
   #makeAgent(): http.Agent {
-    return this.#base.protocol === 'https:'
-      ? new (https().Agent)({ keepAlive: true, ...this.#tlsOptions() })
+    const { rejectUnauthorized } = this.#tlsOptions();
+    // No SNI for a loopback name unless the certificate is checked against it: an empty
+    // servername also spares the agent its own pattern check of the name (loopback-name.ts).
+    const agent = this.#base.protocol === 'https:'
+      ? new (https().Agent)({ keepAlive: true, ...this.#tlsOptions(), ...(this.#address !== undefined && !rejectUnauthorized ? { servername: '' } : {}) })
       : new http.Agent({ keepAlive: true });
+    if (this.#address !== undefined) {
+      // Only connections to the loopback name: a redirect may lead to another host.
+      const create = agent.createConnection.bind(agent) as (o: { host?: string }, cb?: unknown) => ReturnType<http.Agent['createConnection']>;
+      agent.createConnection = ((o: { host?: string }, cb?: unknown) =>
+        create(o.host !== undefined && loopbackAddress(o.host) !== undefined ? { ...o, host: this.#address } : o, cb)) as http.Agent['createConnection'];
+    }
+    return agent;
   }
 
   /** Where calls go now; changes when login is redirected to the master. */
@@ -112,7 +126,7 @@ export class XapiClient {
     const id = this.#nextId++;
     const body = JSON.stringify({ jsonrpc: '2.0', method, params, id });
     this.#debug?.(`call ${method} ${redact(method, params)}`);
-    const { status, text } = await this.#post('/jsonrpc', body);
+    const { status, text } = await this.#postTryingLoopbacks('/jsonrpc', body);
     if (status !== 200) throw new Error(`HTTP ${status} from ${this.#base.origin}/jsonrpc: ${text.slice(0, 200)}`);
     let reply: { result?: unknown; error?: unknown };
     try {
@@ -142,9 +156,11 @@ export class XapiClient {
     } catch (e) {
       if (!(e instanceof XapiCallError) || e.code !== 'HOST_IS_SLAVE' || !e.params[0]) throw e;
       const next = masterUrl(this.#base, e.params[0]);
-      if (next.protocol !== this.#base.protocol) {
+      const address = loopbackAddress(next.hostname);
+      if (next.protocol !== this.#base.protocol || (address === undefined) !== (this.#address === undefined)) {
         this.#agent.destroy();
         this.#base = next;
+        this.#address = address;
         this.#agent = this.#makeAgent();
       }
       this.#base = next;
@@ -255,7 +271,7 @@ export class XapiClient {
    * Resolves with the bytes written.
    */
   download(path: string, query: Record<string, string>, filename: string, opts: Omit<SocketDownloadOptions, 'tls'> = {}): Promise<number> {
-    return socketDownload(this.#target(path, query), filename, { ...opts, tls: this.#tlsOptions() });
+    return socketDownload(this.#target(path, query), filename, { ...opts, tls: this.#tlsOptions(), ...(this.#address !== undefined ? { address: this.#address } : {}) });
   }
 
   /** The URL of a handler with the session and `query`, for transfers made outside this client. */
@@ -274,6 +290,23 @@ export class XapiClient {
     if (this.#session !== undefined && q.session_id === undefined) q.session_id = this.#session;
     for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
     return u;
+  }
+
+  /**
+   * `#post`, and when a loopback name's address refuses the connection, again at the next
+   * loopback address (nothing was sent, so nothing is repeated).
+   */
+  async #postTryingLoopbacks(path: string, body: string): Promise<{ status: number; text: string }> {
+    for (;;) {
+      try {
+        return await this.#post(path, body);
+      } catch (e) {
+        const next = this.#address !== undefined && (e as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+          ? nextLoopbackAddress(this.#address) : undefined;
+        if (next === undefined) throw e;
+        this.#address = next;
+      }
+    }
   }
 
   #post(path: string, body: string): Promise<{ status: number; text: string }> {

@@ -6,7 +6,7 @@
  * server's verdict). Exported files are written sparsely: runs of zeroes become holes.
  * A progress bar is drawn when stderr is a terminal, unless `progress=false`.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
 import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
@@ -24,8 +24,10 @@ export const vdiImport: CommandModule = {
     const vdi = await refByUuid(ctx, 'VDI', getParam(ctx.params, 'uuid')!);
     const filename = getParam(ctx.params, 'filename')!;
     const bar = progressBar('Importing', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
+    // Synchronously: node:fs/promises (with the readline and watcher modules it brings) is
+    // otherwise never loaded by an import.
     try {
-      await (await open(filename, 'r')).close();
+      closeSync(openSync(filename, 'r'));
     } catch {
       throw new CliFailure(`Failed to open file ${filename}`);
     }
