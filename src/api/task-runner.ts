@@ -97,12 +97,17 @@ export class TaskRunner {
     this.finish(ref, { status: cancelled ? 'cancelled' : 'failure', error_info: err.toWire() });
   }
 
+  /**
+   * Stops the work under `ref`, or ends the task at once when no work here holds it. A task
+   * already `cancelling` with no work here is one whose work another host ran and could not
+   * be told (`task-forwarding.ts`): it ends now.
+   */
   cancel(ref: Ref<'task'>): void {
     const row = this.db.get('task', ref);
     if (!row) throw new ApiError('HANDLE_INVALID', ['task', ref]);
-    if (row.status !== 'pending') return;
-    this.db.update('task', ref, { status: 'cancelling' });
     const ctl = this.controllers.get(ref);
+    if (row.status !== 'pending' && (row.status !== 'cancelling' || ctl)) return;
+    if (row.status === 'pending') this.db.update('task', ref, { status: 'cancelling' });
     if (ctl) ctl.abort();
     else this.fail(ref, new ApiError('TASK_CANCELLED', [ref]));
   }

@@ -16,7 +16,8 @@
  * null at the end. A connection that ends before the declared length is an
  * {@link UploadCutShort}, more bytes than `maxBytes` an {@link UploadTooLarge}; a client
  * that stops sending is cut by the listener's body timeout, which this reader keeps
- * informed (the request reads as paused only while the reader itself holds back).
+ * informed (the request reads as paused only while the reader itself holds back); a
+ * cancelled transfer (`signal`) stops reading at once.
  * A connection whose body was read here is closed after its answer.
  */
 import type { IncomingMessage } from 'node:http';
@@ -51,6 +52,12 @@ export interface UploadBodyOptions {
   readonly openEndedFrom?: number;
   /** Size of the pieces `read()` returns (default 1 MiB). */
   readonly pieceSize?: number;
+  /**
+   * The work's cancellation (its task's signal): once aborted, a read waiting for the
+   * client fails at once with the signal's reason, and no more is read, so that a cancel
+   * does not wait for a slow client's next bytes.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The connection ended before the body did. */
@@ -156,6 +163,13 @@ class BodyReader implements UploadBody {
       end: (byClose) => this.#end(byClose),
     });
     this.#settle();
+    const signal = o.signal;
+    if (signal) {
+      const cancel = () => this.#fail(signal.reason instanceof Error ? signal.reason : new Error('the transfer was cancelled'));
+      // Held only as long as the signal: a finished task's controller is dropped, and it with it.
+      if (signal.aborted) cancel();
+      else signal.addEventListener('abort', cancel, { once: true });
+    }
   }
 
   /** Nothing is waiting to be handed out. */

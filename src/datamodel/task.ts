@@ -28,6 +28,8 @@ export const task = cls('task', {
     inverse('subtasks', 'task', 'subtask_of', 'Tasks that are steps of this one'),
     runtime('backtrace', t.string, 'Where the failure happened, for debugging', { default: '()' }),
     runtime('islet_session', t.ref('session'), 'The session that created the task; tasks go when it does', { internal: true }),
+    runtime('islet_forwarded_to', t.ref('host'), 'The pool member whose own task does this task\'s work, or null', { internal: true }),
+    runtime('islet_forwarded_task', t.string, 'That member\'s task, which a cancel of this one is passed on to', { internal: true }),
   ],
   messages: [
     message('create', {
@@ -55,6 +57,18 @@ export const task = cls('task', {
       errors: ['OPERATION_NOT_ALLOWED'],
       role: 'read-only',
       async: true,
+    }),
+    message('islet_forwarded', {
+      doc: 'Islet internal: a pool member says which of its own tasks does the work of this one, so that cancelling this one reaches it',
+      params: [
+        param('self', t.ref('task'), 'The task, made on this host, that a client named to the member'),
+        param('host', t.ref('host'), 'The member doing the work'),
+        param('host_task', t.string, 'The member\'s own task running it'),
+      ],
+      result: t.string,
+      resultDoc: 'The task\'s status now: the member runs the work only while it is pending',
+      role: 'pool-admin',
+      internal: true,
     }),
     setter('task', 'set_status', t.enum(taskStatusType), 'Its new state', {
       doc: 'Records the state of a task the caller created itself',

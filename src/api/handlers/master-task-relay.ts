@@ -9,7 +9,9 @@
  * client waits on, and a member restarted after a crash fails that task there
  * (`failTaskOnMaster`). Reports are sent one at a time, in order, the latest progress only;
  * a report that cannot be delivered (the task destroyed, the master away) is logged, never
- * fatal to the transfer.
+ * fatal to the transfer. Before the work starts, the member tells the master which of its
+ * tasks runs it (`attach`), so that `task.cancel` of the master's task is passed on to this
+ * one and stops the work here; a task the client cancelled before that is not run at all.
  */
 import type { PoolDb } from '../../core/ports/pool-db.js';
 import type { PoolLink } from '../../core/ports/pool-link.js';
@@ -20,6 +22,12 @@ import { isRef, type Ref } from '../../core/ref.js';
 export interface MasterTaskRelay {
   /** What the work sees: the master's task ref, the local task's cancellation. */
   readonly handle: TaskHandle;
+  /**
+   * Names the local task to the master as the one doing the work; resolves with the
+   * master's task status then (undefined when the master could not be asked). Only a
+   * `pending` task is reported on after that: any other has its outcome already.
+   */
+  attach(): Promise<string | undefined>;
   succeed(resultXml: string): Promise<void>;
   fail(err: ApiError): Promise<void>;
 }
@@ -39,7 +47,7 @@ function masterOf(d: RelayDeps): Ref<'host'> | undefined {
  * The relay for `task_id` when this host is a member and the task is not one of its own;
  * undefined otherwise (no task named, a local task, or this host is the master).
  */
-export function masterTaskRelay(d: RelayDeps, taskId: string | null, local: TaskHandle): MasterTaskRelay | undefined {
+export function masterTaskRelay(d: RelayDeps, taskId: string | null, local: TaskHandle, self: Ref<'host'>): MasterTaskRelay | undefined {
   const master = masterOf(d);
   if (!master || !taskId || !isRef(taskId) || d.db.get('task', taskId)) return undefined;
   const ref = taskId as Ref<'task'>;
@@ -47,7 +55,9 @@ export function masterTaskRelay(d: RelayDeps, taskId: string | null, local: Task
   let queue: Promise<void> = Promise.resolve();
   let pending: number | undefined;
   let reported = false;
-  const send = (method: string, value: unknown) => link.callOnHost(master, method, [ref, value]).then(() => undefined, (e: unknown) => {
+  /** The master's task had ended before the work started: nothing is reported on it. */
+  let over = false;
+  const send = (method: string, value: unknown) => over ? Promise.resolve() : link.callOnHost(master, method, [ref, value]).then(() => undefined, (e: unknown) => {
     if (!reported) d.log?.(`reporting on the master's task ${ref}: ${method}: ${e instanceof Error ? e.message : String(e)}`);
     reported = true;
   });
@@ -59,6 +69,16 @@ export function masterTaskRelay(d: RelayDeps, taskId: string | null, local: Task
     });
   };
   return {
+    attach: async () => {
+      try {
+        const status = String(await link.callOnHost(master, 'task.islet_forwarded', [ref, self, local.ref]));
+        over = status !== 'pending';
+        return status;
+      } catch (e) {
+        d.log?.(`naming this host's task for the master's task ${ref}: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }
+    },
     handle: {
       ref, signal: local.signal,
       setProgress: (f) => {

@@ -32,19 +32,31 @@ class Sink {
   sent = 0;
   private gone = false;
   private readonly closed: Promise<void>;
+  /** Settles when the task is cancelled: a client that stopped reading does not hold a cancel up. */
+  private readonly cancelled: Promise<void>;
 
-  constructor(private readonly res: ServerResponse, private readonly total: number, private readonly progress: (f: number) => void) {
+  constructor(
+    private readonly res: ServerResponse, private readonly total: number, private readonly progress: (f: number) => void,
+    private readonly signal: AbortSignal,
+  ) {
     this.closed = new Promise((resolve) => res.once('close', () => {
       this.gone = true;
       resolve();
     }));
+    this.cancelled = new Promise((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
   }
 
   /** Queues `buf`; `done` runs once the socket no longer needs it. */
   async write(buf: Buffer, done?: () => void): Promise<void> {
+    this.signal.throwIfAborted();
     if (this.gone || this.res.destroyed) throw new ApiError('INTERNAL_ERROR', ['the client closed the connection']);
     this.sent += buf.length;
-    await Promise.race([new Promise<void>((resolve) => this.res.write(buf, () => resolve())), this.closed]);
+    await Promise.race([new Promise<void>((resolve) => this.res.write(buf, () => resolve())), this.closed, this.cancelled]);
+    // (A buffer still queued when cancelled is not handed back: the connection is cut, the read-ahead stops.)
+    this.signal.throwIfAborted();
     done?.();
     this.progress(this.total ? this.sent / this.total : 1);
   }
@@ -81,7 +93,7 @@ export function createVdiExportHandler(d: TransferDeps): ResourceHandler {
       });
       // Headers alone first: sent with the first chunk, they would make a batch (see Sink).
       res.flushHeaders();
-      const sink = new Sink(res, length, (f) => task.setProgress(f));
+      const sink = new Sink(res, length, (f) => task.setProgress(f), task.signal);
       if (image) {
         for await (const part of image.chunks()) {
           task.signal.throwIfAborted();

@@ -49,11 +49,11 @@ export function isOpenEndedUpload(req: IncomingMessage, virtualSize: number): bo
  * the client closes the connection: what arrived is kept, and the task then fails with
  * VDI_IO_ERROR as xapi's does (the client cannot know its last bytes arrived; Xen
  * Orchestra expects and ignores that error). A body cut short of its declared length is a
- * VDI_IO_ERROR.
+ * VDI_IO_ERROR. A cancel of the task stops the reading at once (the task ends cancelled).
  */
-function bodyOf(req: IncomingMessage, openEnded: boolean): UploadBody {
+function bodyOf(req: IncomingMessage, openEnded: boolean, signal: AbortSignal | undefined): UploadBody {
   const declared = declaredLength(req);
-  return openUploadBody(req, openEnded && declared !== undefined ? { openEndedFrom: declared } : {});
+  return openUploadBody(req, { ...(openEnded && declared !== undefined ? { openEndedFrom: declared } : {}), ...(signal ? { signal } : {}) });
 }
 
 function cutAsIoError(e: unknown): unknown {
@@ -306,7 +306,7 @@ async function receiveInto(req: IncomingMessage, res: ServerResponse, ctx: Actio
     res.writeHead(200, { 'content-type': 'text/plain', 'task-id': ctx.task!.ref, connection: 'close' });
     res.flushHeaders();
   }
-  const body = bodyOf(req, openEnded);
+  const body = bodyOf(req, openEnded, ctx.task?.signal);
   await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
     format === 'vhd' ? receiveVhd(body, dev, ref, row.SR, ctx, openEnded) : receiveRaw(body, dev, ref, ctx, openEnded));
   // The data written changes the disk's and the SR's space figures.

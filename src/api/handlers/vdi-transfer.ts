@@ -3,7 +3,9 @@
  * What the disk import and export handlers share: the session (query, cookie or Basic),
  * the disk named by `vdi=` (a ref or a uuid), the task named by `task_id=` (or a new one),
  * and the outcome reported through that task as well as in the HTTP reply, as xapi does
- * (on a member, also on the master's task a client named: `master-task-relay.ts`).
+ * (on a member, also on the master's task a client named: `master-task-relay.ts`). Work
+ * stopped by a cancel of its task, here or on the master, ends it `cancelled` with
+ * TASK_CANCELLED, whatever failure the stop surfaced as.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RecordOf } from '../../core/record-of.js';
@@ -59,19 +61,24 @@ export async function runTransfer(
   const taskRef = given?.ref ?? d.services.tasks.create(label, '', authed.session.ref);
   const own = given?.handle ?? d.tasks.handle(taskRef);
   // On a member, a task_id the client made on the master is reported on there.
-  const relay = given ? undefined : masterTaskRelay(d, query.get('task_id'), own);
+  const relay = given ? undefined : masterTaskRelay(d, query.get('task_id'), own, d.services.hostRef);
   const task = relay?.handle ?? own;
   const ctx: ActionContext = {
     services: d.services, db: d.db, session: authed.session, task, peer: req.socket.remoteAddress ?? 'unknown',
   };
   try {
+    // The master's task, cancelled before the work began, stays so: nothing is done.
+    const status = await relay?.attach();
+    if (status === 'cancelled' || status === 'cancelling') throw new ApiError('TASK_CANCELLED', [task.ref]);
     const result = await work({ ctx, session: authed.session, task });
     d.tasks.succeed(taskRef, result);
     await relay?.succeed(result);
   } catch (e) {
-    const err = toWireError(e);
+    // Work stopped by a cancel fails however it noticed (a read cut short, an abort): as cancelled.
+    const cancelled = own.signal.aborted || (e instanceof ApiError && e.code === 'TASK_CANCELLED');
+    const err = cancelled ? new ApiError('TASK_CANCELLED', [task.ref]) : toWireError(e);
     if (err.code === 'INTERNAL_ERROR') d.log?.(`${label}: ${e instanceof Error ? e.stack : String(e)}`);
-    d.tasks.fail(taskRef, err);
+    d.tasks.fail(taskRef, cancelled ? new ApiError('TASK_CANCELLED', [taskRef]) : err);
     await relay?.fail(err);
     if (res.headersSent) res.destroy();
     else {

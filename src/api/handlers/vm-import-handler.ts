@@ -24,8 +24,8 @@ const OPEN_ENDED = 2 ** 49;
  * Xen Orchestra closes the connection once its data is sent: a cut ends the body, and the
  * archive's own framing (its end blocks) tells whether all of it arrived.
  */
-async function plainBody(req: IncomingMessage): Promise<AsyncIterable<Buffer> | PullSource> {
-  const body = openUploadBody(req, { openEndedFrom: OPEN_ENDED });
+async function plainBody(req: IncomingMessage, signal: AbortSignal | undefined): Promise<AsyncIterable<Buffer> | PullSource> {
+  const body = openUploadBody(req, { openEndedFrom: OPEN_ENDED, ...(signal ? { signal } : {}) });
   const fill = async (target: Buffer): Promise<number> => {
     try {
       return await body.readInto(target);
@@ -99,7 +99,7 @@ export function createVmImportHandler(d: TransferDeps, opts: { metadataOnly?: bo
       res.flushHeaders();
     }
     const sr = query.get('sr_id') ?? undefined;
-    const vm = await importXva(ctx, await plainBody(req), {
+    const vm = await importXva(ctx, await plainBody(req, ctx.task?.signal), {
       ...(sr ? { sr } : {}),
       preserve: query.get('preserve') === 'true',
       metadataOnly: opts.metadataOnly === true || query.get('metadata') === 'true',

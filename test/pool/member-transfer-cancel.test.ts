@@ -1,0 +1,191 @@
+/**
+ * Cancelling, on the master, the task of a transfer that runs on a pool member: in a 2-host
+ * pool of real processes, a client makes a task on the master and sends the transfer to the
+ * member under it (as xe and Xen Orchestra do). `task.cancel` through XenAPI on the master
+ * must stop the member's work: a slow `PUT /import_raw_vdi?sr_id=` ends (the member answers
+ * TASK_CANCELLED while the client is still sending), the master's task ends `cancelled` with
+ * TASK_CANCELLED and stays so, and the half-made disk is rolled back as any failed import's
+ * (no VDI, no `.vhd` file, no import mark, the SR's figures as before). A task cancelled
+ * before the member started is not run at all; one cancelled after the work ended keeps its
+ * success. A `GET /export_raw_vdi` from the member whose client stopped reading is cut.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import type { XapiClient } from '../../src/client/xapi-client.js';
+import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
+
+const MiB = 1024 * 1024;
+type Rec = Record<string, any>;
+
+/** What the member answered, or that it cut the connection. */
+interface Outcome { status?: number; body: string; cut: boolean }
+
+describe('cancelling on the master a transfer that runs on a pool member', { timeout: 600_000 }, () => {
+  let pool: IsletPool;
+  let c: XapiClient;
+  let sr = '';
+
+  before(async () => {
+    pool = await startPool({ hosts: 2 });
+    c = await pool.client();
+    const poolRef = ((await c.call('pool.get_all')) as string[])[0]!;
+    sr = String(await c.call('pool.get_default_SR', poolRef));
+  });
+  after(async () => {
+    c?.close();
+    await pool?.stop();
+  });
+
+  const auth = () => `Basic ${Buffer.from(`root:${pool.rootPassword}`).toString('base64')}`;
+  /** A URL on the member, under the master's task. */
+  const memberUrl = (path: string, task: string, q: Record<string, string>): URL => {
+    const url = new URL(path, pool.hosts[1]!.url);
+    url.searchParams.set('task_id', task);
+    for (const [k, v] of Object.entries(q)) url.searchParams.set(k, v);
+    return url;
+  };
+  const srPath = async () => {
+    const pbd = ((await c.call('SR.get_PBDs', sr)) as string[])[0]!;
+    return ((await c.call('PBD.get_device_config', pbd)) as Record<string, string>).path!;
+  };
+  /** What an unfinished import could leave, read from the master. */
+  const state = async (): Promise<Rec> => {
+    const srRec = (await c.call('SR.get_record', sr)) as Rec;
+    const marked = Object.values((await c.call('VDI.get_all_records')) as Record<string, Rec>)
+      .filter((r) => Object.keys(r.other_config).some((k) => k.startsWith('islet_import'))).length;
+    return {
+      VDI: ((await c.call('VDI.get_all')) as string[]).length,
+      files: (await readdir(await srPath())).filter((n) => n.endsWith('.vhd')).sort(),
+      marked, physical_utilisation: srRec.physical_utilisation, virtual_allocation: srRec.virtual_allocation,
+    };
+  };
+  /** The task's status once it has left pending and cancelling. */
+  const ended = async (task: string, what: string): Promise<string> => waitFor(async () => {
+    const s = String(await c.call('task.get_status', task));
+    return s === 'pending' || s === 'cancelling' ? undefined : s;
+  }, 60_000, what);
+
+  /** Starts a PUT of `length` bytes, of which it sends `first` now; the rest only if asked. */
+  const slowImport = (url: URL, length: number, first: Buffer) => {
+    const req = http.request(url, { method: 'PUT', headers: { 'content-length': length, authorization: auth() } });
+    const outcome = new Promise<Outcome>((resolve) => {
+      req.on('error', () => resolve({ body: '', cut: true }));
+      req.on('response', (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => { body += d; });
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body, cut: false }));
+        r.on('error', () => resolve({ status: r.statusCode ?? 0, body, cut: true }));
+      });
+    });
+    req.write(first);
+    return { req, outcome };
+  };
+  const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms / 1000} s`)), ms); });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  };
+
+  it('a slow sr_id= import sent to the member stops when its master task is cancelled, and leaves nothing', async () => {
+    const before = await state();
+    const task = String(await c.call('task.create', 'member slow import', ''));
+    const length = 256 * MiB;
+    const { req, outcome } = slowImport(memberUrl('/import_raw_vdi', task, { sr_id: sr }), length, randomBytes(6 * MiB));
+    try {
+      // The member is inside the disk data: its progress has reached the master's task.
+      await waitFor(async () => Number(await c.call('task.get_progress', task)) > 0, 60_000,
+        `the member's import to report progress on the master's task\n${pool.logs(1).slice(-2000)}`);
+      assert.equal(String(await c.call('task.get_status', task)), 'pending');
+      await c.call('task.cancel', task);
+      // The client has sent 6 of 256 MiB and sends nothing more: only the cancel can end the request.
+      const got = await within(outcome, 60_000, 'the member to end the cancelled import\'s request');
+      if (!got.cut) {
+        assert.notEqual(got.status, 200, 'the cancelled import is not answered as a success');
+        assert.match(got.body, /TASK_CANCELLED/, 'the member answers why');
+      }
+    } finally {
+      req.destroy();
+    }
+    assert.equal(await ended(task, 'the master\'s task to end'), 'cancelled');
+    assert.deepEqual(await c.call('task.get_error_info', task), ['TASK_CANCELLED', task]);
+    let now: Rec = {};
+    await waitFor(async () => JSON.stringify(now = await state()) === JSON.stringify(before), 60_000, 'the import to be rolled back')
+      .catch((e: Error) => assert.fail(`${e.message}: not back to before\nbefore: ${JSON.stringify(before)}\nnow:    ${JSON.stringify(now)}`));
+    // The member's work has ended (its disk is gone): the master's task stayed cancelled.
+    assert.equal(String(await c.call('task.get_status', task)), 'cancelled');
+    assert.deepEqual(await c.call('task.get_error_info', task), ['TASK_CANCELLED', task]);
+    assert.doesNotMatch(pool.logs(1), /reporting on the master's task/, 'every report of the member reached the master');
+    await c.call('task.destroy', task);
+  });
+
+  it('a task cancelled before the member starts is not run: TASK_CANCELLED, nothing made, the task stays cancelled', async () => {
+    const before = await state();
+    const task = String(await c.call('task.create', 'member import cancelled early', ''));
+    await c.call('task.cancel', task);
+    assert.equal(String(await c.call('task.get_status', task)), 'cancelled');
+    const bytes = randomBytes(4 * MiB);
+    const { req, outcome } = slowImport(memberUrl('/import_raw_vdi', task, { sr_id: sr }), bytes.length, bytes);
+    req.end();
+    const got = await within(outcome, 60_000, 'the member to answer the import');
+    assert.equal(got.cut, false);
+    assert.notEqual(got.status, 200);
+    assert.match(got.body, /TASK_CANCELLED/);
+    assert.deepEqual(await state(), before, 'nothing of the import is left');
+    assert.equal(String(await c.call('task.get_status', task)), 'cancelled');
+    assert.deepEqual(await c.call('task.get_error_info', task), ['TASK_CANCELLED', task]);
+    await c.call('task.destroy', task);
+  });
+
+  it('a task cancelled after the member\'s import ended keeps its success and its disk', async () => {
+    const task = String(await c.call('task.create', 'member import cancelled late', ''));
+    const bytes = randomBytes(4 * MiB);
+    const { req, outcome } = slowImport(memberUrl('/import_raw_vdi', task, { sr_id: sr }), bytes.length, bytes);
+    req.end();
+    assert.equal((await within(outcome, 60_000, 'the member to answer the import')).status, 200);
+    assert.equal(await ended(task, 'the master\'s task to end'), 'success');
+    await c.call('task.cancel', task);
+    assert.equal(String(await c.call('task.get_status', task)), 'success');
+    const vdi = /OpaqueRef:[0-9a-f-]+/.exec(String(await c.call('task.get_result', task)))?.[0];
+    assert.ok(vdi, 'the task\'s result names the new disk');
+    assert.equal(Number(await c.call('VDI.get_virtual_size', vdi)), 4 * MiB);
+    await c.call('VDI.destroy', vdi);
+    await c.call('task.destroy', task);
+  });
+
+  it('an export from the member whose client stopped reading is cut when its master task is cancelled', async () => {
+    const vdi = String(await c.call('VDI.create', {
+      SR: sr, virtual_size: String(1024 * MiB), type: 'user', name_label: 'export cancel', sharable: false, read_only: false, other_config: {},
+    }));
+    const task = String(await c.call('task.create', 'member slow export', ''));
+    try {
+      const url = memberUrl('/export_raw_vdi', task, { vdi, format: 'raw' });
+      const req = http.get(url, { headers: { authorization: auth() } });
+      req.on('error', () => undefined);
+      const response = await within(new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve)), 60_000, 'the export\'s answer');
+      assert.equal(response.statusCode, 200);
+      // Nothing is read: the member's writes back up, its export waits on the client.
+      response.pause();
+      let received = 0;
+      const ends = new Promise<boolean>((resolve) => {
+        response.on('data', (d: Buffer) => { received += d.length; });
+        response.on('error', () => undefined);
+        response.on('close', () => resolve(response.complete));
+      });
+      await waitFor(async () => Number(await c.call('task.get_progress', task)) > 0, 60_000, 'the member\'s export to report progress');
+      await c.call('task.cancel', task);
+      assert.equal(await ended(task, 'the master\'s task to end (the member\'s export to stop)'), 'cancelled');
+      assert.deepEqual(await c.call('task.get_error_info', task), ['TASK_CANCELLED', task]);
+      // What was in flight is read, then the connection ends short of the disk.
+      response.resume();
+      assert.equal(await within(ends, 60_000, 'the member to cut the cancelled export'), false, 'the export was cut');
+      assert.ok(received < 1024 * MiB, `${received} bytes arrived`);
+    } finally {
+      await c.call('task.destroy', task).catch(() => undefined);
+      await c.call('VDI.destroy', vdi);
+    }
+  });
+});
