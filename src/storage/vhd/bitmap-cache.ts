@@ -54,16 +54,23 @@ export class BitmapCache {
     if (hit) return hit;
     let p = this.loading.get(block);
     if (!p) {
-      p = load().then((bm) => {
-        // Installed meanwhile by an allocation: that copy is the canonical one.
-        const raced = this.peek(block);
-        if (raced) return raced;
-        this.clean.set(block, bm);
-        return bm;
-      });
+      // The entry goes in the same step as the answer (no promise more per bitmap: opening a
+      // deep chain loads thousands). The handlers run later than the `set` below.
+      p = load().then(
+        (bm) => {
+          this.loading.delete(block);
+          // Installed meanwhile by an allocation: that copy is the canonical one.
+          const raced = this.peek(block);
+          if (raced) return raced;
+          this.clean.set(block, bm);
+          return bm;
+        },
+        (e: unknown) => {
+          this.loading.delete(block);
+          throw e;
+        },
+      );
       this.loading.set(block, p);
-      const done = (): void => void this.loading.delete(block);
-      p.then(done, done);
     }
     return p;
   }

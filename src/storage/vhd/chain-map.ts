@@ -38,7 +38,8 @@ function add(out: Piece[], p: Piece): void {
 
 export class ChainMap {
   private readonly parents = new LruMap<number, Piece[]>(MAX_CACHED_PIECES, (v) => v.length);
-  private readonly loading = new Map<number, Promise<Piece[]>>();
+  /** Block → the resolution under way of the window holding it (whose answer maps every block of it). */
+  private readonly loading = new Map<number, Promise<Map<number, Piece[]>>>();
   /** Sectors per leaf block: the unit the parents' answers are cached in. */
   private readonly spb: number;
   private readonly sizeSectors: number;
@@ -112,10 +113,12 @@ export class ChainMap {
    * pays one round of bitmap reads per window, not one per layer per block.
    */
   private parentMap(b: number): Promise<Piece[]> {
-    const pending = this.loading.get(b);
-    if (pending) return pending;
-    this.loadWindow(Math.floor(b / WINDOW_BLOCKS), b);
-    return this.loading.get(b)!;
+    let pending = this.loading.get(b);
+    if (!pending) {
+      this.loadWindow(Math.floor(b / WINDOW_BLOCKS), b);
+      pending = this.loading.get(b)!;
+    }
+    return pending.then((maps) => maps.get(b)!);
   }
 
   /** Starts resolving the blocks of window `w` not cached or loading (`b` always). */
@@ -126,17 +129,20 @@ export class ChainMap {
     for (let x = w0; x < w1; x++) if (x === b || (!this.loading.has(x) && !this.parents.peek(x))) blocks.push(x);
     if (blocks.length === 0) return;
     this.windowsResolved++;
+    // One promise for the window, not one per block: a just-opened disk resolves hundreds.
     const all = this.resolveParents(blocks);
-    void all.catch(() => undefined);
-    for (const x of blocks) {
-      const p = all.then((maps) => {
-        const map = maps.get(x)!;
-        this.parents.set(x, map);
-        return map;
-      });
-      this.loading.set(x, p);
-      void p.finally(() => this.loading.delete(x)).catch(() => undefined);
-    }
+    for (const x of blocks) this.loading.set(x, all);
+    all.then(
+      (maps) => {
+        for (const x of blocks) {
+          this.parents.set(x, maps.get(x)!);
+          if (this.loading.get(x) === all) this.loading.delete(x);
+        }
+      },
+      () => {
+        for (const x of blocks) if (this.loading.get(x) === all) this.loading.delete(x);
+      },
+    );
   }
 
   private async resolveParents(blocks: number[]): Promise<Map<number, Piece[]>> {
@@ -150,11 +156,20 @@ export class ChainMap {
     // Every layer's bitmaps for the window at once (one round of reads, not one per layer);
     // the few a layer above turns out to shadow are a cheap price. The leaf's are loaded too
     // (cached by the leaf file), so the reads of the window's other blocks find them in memory.
-    await Promise.all(this.layers.flatMap((l) => gaps.map((g) => l.sectorRuns(g.sector, g.count))));
+    // Only loaded here, not mapped: each layer is mapped below, over what the layers above left.
+    const loads: Promise<unknown>[] = [];
+    for (const l of this.layers) {
+      for (const g of gaps) {
+        const p = l.loadBitmaps(g.sector, g.count);
+        if (p) loads.push(p);
+      }
+    }
+    if (loads.length > 0) await Promise.all(loads);
     const found: Piece[] = [];
     for (let i = 1; i < this.layers.length && gaps.length > 0; i++) {
       const layer = this.layers[i]!;
-      const runs = await Promise.all(gaps.map((g) => layer.sectorRuns(g.sector, g.count)));
+      const mapped = gaps.map((g) => layer.sectorRuns(g.sector, g.count));
+      const runs = mapped.some((r) => r instanceof Promise) ? await Promise.all(mapped) : (mapped as SectorRun[][]);
       const next: typeof gaps = [];
       for (const r of runs.flat()) {
         if (r.fileOffset !== null) {

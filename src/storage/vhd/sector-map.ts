@@ -58,20 +58,29 @@ export function mapSectorsCached(st: VhdState, sector: number, count: number): S
   return out;
 }
 
+/**
+ * Starts reading the bitmaps of the blocks under [sector, sector+count) that are stored here
+ * and not in memory; undefined when there are none. Nothing is mapped: for callers that
+ * want the bitmaps of many ranges or files in flight at once before mapping any.
+ */
+export function loadBitmaps(st: VhdState, sector: number, count: number): Promise<unknown> | undefined {
+  if (!st.bat) return undefined;
+  const spb = st.sectorsPerBlock;
+  const end = Math.min(sector + count, st.footer.currentSize / 512);
+  let wanted: Promise<Buffer>[] | undefined;
+  for (let b = Math.floor(sector / spb); b * spb < end; b++) {
+    if (st.bat[b] !== UNUSED_BAT_ENTRY && !st.bitmaps.peek(b)) (wanted ??= []).push(readBitmap(st, b));
+  }
+  return wanted && (wanted.length === 1 ? wanted[0] : Promise.all(wanted));
+}
+
 /** Maps [sector, sector+count), reading the bitmaps it needs (in parallel) first. */
 export async function mapSectors(st: VhdState, sector: number, count: number): Promise<SectorRun[]> {
   for (let round = 0; ; round++) {
     if (round > 64) throw new Error(`mapping sectors ${sector}+${count}: the bitmap cache keeps evicting what it needs`);
     const runs = mapSectorsCached(st, sector, count);
     if (runs) return runs;
-    const spb = st.sectorsPerBlock;
-    const sizeSectors = st.footer.currentSize / 512;
-    const last = Math.floor((Math.min(sector + count, sizeSectors) - 1) / spb);
-    const wanted: Promise<Buffer>[] = [];
-    for (let b = Math.floor(sector / spb); b <= last; b++) {
-      if (st.bat![b] !== UNUSED_BAT_ENTRY && !st.bitmaps.peek(b)) wanted.push(readBitmap(st, b));
-    }
     // Loaded bitmaps may in theory be evicted again before we look: then go round once more.
-    await Promise.all(wanted);
+    await loadBitmaps(st, sector, count);
   }
 }

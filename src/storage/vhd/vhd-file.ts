@@ -10,7 +10,7 @@ import { check } from './errors.js';
 import { DiskType, type Footer } from './footer.js';
 import { UNUSED_BAT_ENTRY } from './bat.js';
 import { writeSectors } from './block-writer.js';
-import { mapSectors, mapSectorsCached, type SectorRun } from './sector-map.js';
+import { loadBitmaps, mapSectors, mapSectorsCached, type SectorRun } from './sector-map.js';
 import { parentLocatorPaths, resize, setFooterFields, setParent } from './vhd-metadata.js';
 import { openState } from './vhd-open.js';
 import { assertOpen, assertWritable, readFully, type VhdState } from './vhd-state.js';
@@ -112,6 +112,15 @@ export class VhdFile {
   sectorRuns(sector: number, count: number): SectorRun[] | Promise<SectorRun[]> {
     assertOpen(this.st);
     return mapSectorsCached(this.st, sector, count) ?? mapSectors(this.st, sector, count);
+  }
+
+  /**
+   * Has the bitmaps `sectorRuns` needs for the range read into memory, without mapping
+   * anything; undefined when they are there already.
+   */
+  loadBitmaps(sector: number, count: number): Promise<unknown> | undefined {
+    assertOpen(this.st);
+    return loadBitmaps(this.st, sector, count);
   }
 
   /** Reads `length` stored bytes at `fileOffset` (from `sectorRuns`) into `out` at `outOffset`. */

@@ -72,25 +72,38 @@ function pwrite(fd: number, data: Uint8Array, offset: number, length: number, po
 
 /**
  * Reads exactly `length` bytes at `position` into `buf`; bytes past EOF read as zeros.
- * Goes through the callback API on the handle's descriptor: on the data path every layer of
- * promises the `FileHandle` methods add costs measurable CPU per request.
+ * Goes through the callback API on the handle's descriptor, as one positioned read and one
+ * promise unless it comes back short: on the data path every layer of promises (the
+ * `FileHandle` methods', an async loop's) costs measurable CPU per request, and a read of a
+ * deep chain makes several per request, plus thousands of bitmap reads just after opening.
  */
-export async function readFully(fh: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
+export function readFully(fh: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<void> {
+  if (length === 0) return Promise.resolve();
+  return new Promise((resolve, reject) =>
+    read(fh.fd, buf, offset, length, position, (e, n) => {
+      if (e) reject(e);
+      else if (n === length) resolve();
+      else readRest(fh, buf, offset + n, length - n, position + n, n).then(resolve, reject);
+    }),
+  );
+}
+
+/** The rest of a read that came back short (`last` bytes read by the previous attempt). */
+async function readRest(fh: FileHandle, buf: Buffer, offset: number, length: number, position: number, last: number): Promise<void> {
   let done = 0;
   while (done < length) {
-    const n = await pread(fh.fd, buf, offset + done, length - done, position + done);
-    if (n === 0) {
+    if (last === 0) {
       buf.fill(0, offset + done, offset + length);
       return;
     }
-    done += n;
+    last = await pread(fh.fd, buf, offset + done, length - done, position + done);
+    done += last;
   }
 }
 
-export async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+export function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
-  await readFully(fh, buf, 0, length, position);
-  return buf;
+  return readFully(fh, buf, 0, length, position).then(() => buf);
 }
 
 export async function writeFully(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
@@ -102,32 +115,29 @@ export async function writeFully(fh: FileHandle, data: Uint8Array, position: num
  * Like `Promise.all`, but settles only once every operation has: callers recycle the buffers
  * those read into or write from as soon as this rejects, which must not be while some still run.
  */
-export async function settleAll(ps: Promise<unknown>[]): Promise<void> {
-  const rs = await Promise.allSettled(ps);
-  for (const r of rs) if (r.status === 'rejected') throw r.reason;
+export function settleAll(ps: Promise<unknown>[]): Promise<void> {
+  // Counted by hand: a chain read joins several piece reads per request, and `allSettled`
+  // builds a result object per operation that nobody reads.
+  return new Promise((resolve, reject) => {
+    let left = ps.length;
+    let failure: { reason: unknown } | undefined;
+    if (left === 0) return resolve();
+    const settled = (): void => {
+      if (--left === 0) failure ? reject(failure.reason) : resolve();
+    };
+    const failed = (e: unknown): void => {
+      failure ??= { reason: e };
+      settled();
+    };
+    for (const p of ps) p.then(settled, failed);
+  });
 }
 
 /** The block's bitmap, from memory or disk. The caller has checked the block is allocated. */
 export function readBitmap(st: VhdState, block: number): Promise<Buffer> {
   const hit = st.bitmaps.peek(block);
   if (hit) return Promise.resolve(hit);
-  return st.bitmaps.get(block, () => readSmall(st.fh, st.bat![block]! * 512, st.bitmapBytes));
-}
-
-/**
- * `readAt` for a few bytes of metadata: one positioned read, without the loop's promise per
- * attempt unless it comes back short. Opening a deep chain loads thousands of bitmaps, so
- * what each costs on the event loop shows in the first reads of a disk.
- */
-function readSmall(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  return new Promise((resolve, reject) =>
-    read(fh.fd, buf, 0, length, position, (e, n) => {
-      if (e) reject(e);
-      else if (n === length) resolve(buf);
-      else readFully(fh, buf, n, length - n, position + n).then(() => resolve(buf), reject);
-    }),
-  );
+  return st.bitmaps.get(block, () => readAt(st.fh, st.bat![block]! * 512, st.bitmapBytes));
 }
 
 /**
