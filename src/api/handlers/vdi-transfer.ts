@@ -66,10 +66,18 @@ export async function runTransfer(
   const ctx: ActionContext = {
     services: d.services, db: d.db, session: authed.session, task, peer: req.socket.remoteAddress ?? 'unknown',
   };
+  // The master's task, cancelled before the work began, stays so: nothing is done, and the
+  // answer goes as for a refused login (the body read and dropped, the connection kept), so
+  // that a client still sending reads it rather than a reset.
+  const status = await relay?.attach();
+  if (status === 'cancelled' || status === 'cancelling') {
+    d.tasks.fail(taskRef, new ApiError('TASK_CANCELLED', [taskRef]));
+    discardBody(req);
+    sendError(res, new ApiError('TASK_CANCELLED', [task.ref]));
+    authed.done();
+    return;
+  }
   try {
-    // The master's task, cancelled before the work began, stays so: nothing is done.
-    const status = await relay?.attach();
-    if (status === 'cancelled' || status === 'cancelling') throw new ApiError('TASK_CANCELLED', [task.ref]);
     const result = await work({ ctx, session: authed.session, task });
     d.tasks.succeed(taskRef, result);
     await relay?.succeed(result);
