@@ -7,7 +7,8 @@
  * TASK_CANCELLED and stays so, and the half-made disk is rolled back as any failed import's
  * (no VDI, no `.vhd` file, no import mark, the SR's figures as before). A task cancelled
  * before the member started is not run at all; one cancelled after the work ended keeps its
- * success. A `GET /export_raw_vdi` from the member whose client stopped reading is cut.
+ * success; destroying the task stops the work as cancelling it does. A `GET /export_raw_vdi`
+ * from the member whose client stopped reading is cut.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -154,6 +155,23 @@ describe('cancelling on the master a transfer that runs on a pool member', { tim
     assert.equal(Number(await c.call('VDI.get_virtual_size', vdi)), 4 * MiB);
     await c.call('VDI.destroy', vdi);
     await c.call('task.destroy', task);
+  });
+
+  it('destroying the master\'s task of a running member import stops it too, as destroying a local task stops its work', async () => {
+    const before = await state();
+    const task = String(await c.call('task.create', 'member import destroyed', ''));
+    const { req, outcome } = slowImport(memberUrl('/import_raw_vdi', task, { sr_id: sr }), 256 * MiB, randomBytes(6 * MiB));
+    try {
+      await waitFor(async () => Number(await c.call('task.get_progress', task)) > 0, 60_000, 'the member\'s import to report progress');
+      await c.call('task.destroy', task);
+      const got = await within(outcome, 60_000, 'the member to end the import of the destroyed task');
+      if (!got.cut) assert.match(got.body, /TASK_CANCELLED/);
+    } finally {
+      req.destroy();
+    }
+    let now: Rec = {};
+    await waitFor(async () => JSON.stringify(now = await state()) === JSON.stringify(before), 60_000, 'the import to be rolled back')
+      .catch((e: Error) => assert.fail(`${e.message}: not back to before\nbefore: ${JSON.stringify(before)}\nnow:    ${JSON.stringify(now)}`));
   });
 
   it('an export from the member whose client stopped reading is cut when its master task is cancelled', async () => {

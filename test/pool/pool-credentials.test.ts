@@ -4,6 +4,7 @@
  * session that passed every role check), a pool login needs the credential the master
  * issued to that very host uuid, a join never overwrites an existing host, an unconfirmed
  * join is undone (no phantom host), and a host's session does nothing until it confirms.
+ * Only a host's session may name, for a task of the master, its own task doing the work.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -116,5 +117,31 @@ describe('pool-internal authentication', { timeout: 120_000 }, () => {
     assert.ok((await hosts()).includes(req.host.ref));
     // A user session, even root's, is not a host's.
     assert.equal((await jsonRpc(srv.url, 'pool.islet_db_changes', [root, -1, 0])).error?.message, 'RBAC_PERMISSION_DENIED');
+  });
+
+  it('lets only a host name its own task behind a master\'s task; a cancel it cannot pass on ends the task there', async () => {
+    const req = fakeHost();
+    const { credential } = JSON.parse(await call(srv.url, 'pool.islet_join_request', root, JSON.stringify(req))) as { credential: string };
+    const s = await call(srv.url, 'session.islet_pool_login', req.host.row.uuid, credential);
+    await call(srv.url, 'pool.islet_join_confirm', s);
+    const task = await call(srv.url, 'task.create', root, 'a transfer sent to a member', '');
+    const [master] = (await hosts()).filter((h) => h !== req.host.ref);
+    // A user session, even root's, cannot point a task's cancel at a host; a host names only itself.
+    const byRoot = await jsonRpc(srv.url, 'task.islet_forwarded', [root, task, req.host.ref, 'OpaqueRef:elsewhere']);
+    assert.equal(byRoot.error?.message, 'RBAC_PERMISSION_DENIED');
+    assert.equal((await jsonRpc(srv.url, 'task.islet_forwarded', [s, task, master, 'OpaqueRef:elsewhere'])).error?.message, 'RBAC_PERMISSION_DENIED');
+    assert.equal(await call(srv.url, 'task.islet_forwarded', s, task, req.host.ref, 'OpaqueRef:its-own'), 'pending');
+    // Clients see nothing of it.
+    const rec = await call(srv.url, 'task.get_record', root, task);
+    assert.ok(!Object.keys(rec).some((k) => k.startsWith('islet_forwarded')), Object.keys(rec).join(' '));
+    // That host is not reachable (it never heartbeats): the cancel ends the task here, once.
+    await call(srv.url, 'task.cancel', root, task);
+    assert.equal(await call(srv.url, 'task.get_status', root, task), 'cancelled');
+    assert.deepEqual(await call(srv.url, 'task.get_error_info', root, task), ['TASK_CANCELLED', task]);
+    // A late report of success changes nothing.
+    const late = await jsonRpc(srv.url, 'task.set_status', [s, task, 'success']);
+    assert.equal(late.error?.message, 'OPERATION_NOT_ALLOWED');
+    assert.equal(await call(srv.url, 'task.get_status', root, task), 'cancelled');
+    await call(srv.url, 'task.destroy', root, task);
   });
 });

@@ -6,13 +6,13 @@
  * operations, as a task that ran inside the toolstack would. An ended task keeps its
  * outcome: the setters refuse to change it (a late report of work that was cancelled must
  * not turn a cancelled task into a success). A task whose work a pool member runs is
- * cancelled there (`task-forwarding.ts`).
+ * cancelled there, also when destroyed (`task-forwarding.ts`).
  */
 import { ApiError } from '../../core/api-error.js';
 import { xapiDate, type Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import type { ActionsOf } from '../../core/actions-of.js';
-import { cancelTask, ENDED, mustTask, recordForwarded } from './task-forwarding.js';
+import { cancelTask, destroyTask, ENDED, mustTask, recordForwarded } from './task-forwarding.js';
 
 /** The task, if it may still be reported on. */
 function mustBeOpen(ctx: ActionContext, ref: Ref<'task'>) {
@@ -36,7 +36,7 @@ export const taskActions = {
     return '';
   },
   destroy: (ctx, a) => {
-    ctx.services.tasks.destroy(a.self);
+    destroyTask(ctx, a.self);
     return '';
   },
   set_status: (ctx, a) => {

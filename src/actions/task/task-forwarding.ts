@@ -39,25 +39,42 @@ export function recordForwarded(ctx: ActionContext, self: Ref<'task'>, host: Ref
   return row.status;
 }
 
+/** The member and its task doing the work of `row`, while that work may still run. */
+function runningOn(ctx: ActionContext, row: RecordOf<'task'>): { host: Ref<'host'>; task: string } | undefined {
+  const host = row.islet_forwarded_to;
+  if (isNullRef(host) || host === ctx.services.hostRef || !row.islet_forwarded_task || !ctx.services.pool) return undefined;
+  return row.status === 'pending' || row.status === 'cancelling' ? { host, task: row.islet_forwarded_task } : undefined;
+}
+
 /**
  * Cancels `task`: on the member doing its work when it was forwarded (and is not over),
  * else here. Never throws for a member that cannot be told.
  */
 export async function cancelTask(ctx: ActionContext, task: Ref<'task'>): Promise<void> {
   const row = mustTask(ctx, task);
-  const host = row.islet_forwarded_to;
-  const pool = ctx.services.pool;
-  const forwarded = !isNullRef(host) && host !== ctx.services.hostRef && !!row.islet_forwarded_task && pool;
-  if (forwarded && (row.status === 'pending' || row.status === 'cancelling')) {
+  const on = runningOn(ctx, row);
+  if (on) {
     // Marked before the member is told: its report that the work is cancelled may come
     // back before this call returns, and must not be overwritten.
     if (row.status === 'pending') ctx.db.update('task', task, { status: 'cancelling' });
     try {
-      await pool.callOnHost(host, 'task.cancel', [row.islet_forwarded_task]);
+      await ctx.services.pool!.callOnHost(on.host, 'task.cancel', [on.task]);
       return;
     } catch {
       // The member is away or its task is gone: nobody will report; the task ends here.
     }
   }
   ctx.services.tasks.cancel(task);
+}
+
+/**
+ * Destroys `task`. Destroying a task whose work runs here stops that work (`TaskRunner`);
+ * so does destroying one whose work a member runs: the member is told, without waiting for
+ * it (its reports then find no task, which it takes in its stride).
+ */
+export function destroyTask(ctx: ActionContext, task: Ref<'task'>): void {
+  const row = mustTask(ctx, task);
+  const on = runningOn(ctx, row);
+  ctx.services.tasks.destroy(task);
+  if (on) void ctx.services.pool!.callOnHost(on.host, 'task.cancel', [on.task]).catch(() => undefined);
 }

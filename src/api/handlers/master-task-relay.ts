@@ -101,8 +101,8 @@ export function masterTaskRelay(d: RelayDeps, taskId: string | null, local: Task
 
 /**
  * A member that rolled back, at start, work of a previous run made under the master's
- * task `ref`: that task fails there with `err` (a task of this host's own, or one the
- * master no longer has, is left alone). Retried while the master cannot be reached yet.
+ * task `ref`: that task fails there with `err` (a task of this host's own, one the master
+ * no longer has, or one that has ended there, is left alone). Retried while the master cannot be reached yet.
  */
 export async function failTaskOnMaster(d: RelayDeps, ref: Ref<'task'>, err: ApiError, tries = 30): Promise<boolean> {
   const master = masterOf(d);
@@ -114,8 +114,10 @@ export async function failTaskOnMaster(d: RelayDeps, ref: Ref<'task'>, err: ApiE
       return true;
     } catch (e) {
       const code = (e as { code?: unknown }).code;
-      if (code === 'HANDLE_INVALID' || i + 1 >= tries) {
-        if (code !== 'HANDLE_INVALID') d.log?.(`failing the master's task ${ref}: ${e instanceof Error ? e.message : String(e)}`);
+      // Gone, or ended already (cancelled there while this host was down): nothing to fail.
+      const final = code === 'HANDLE_INVALID' || code === 'OPERATION_NOT_ALLOWED';
+      if (final || i + 1 >= tries) {
+        if (!final) d.log?.(`failing the master's task ${ref}: ${e instanceof Error ? e.message : String(e)}`);
         return false;
       }
       await new Promise((r) => setTimeout(r, 1000));
