@@ -10,9 +10,15 @@
  * and a buffer that is not cache-line aligned cost about three times as much CPU (measured
  * on tmpfs: 0.55 s/GiB of `pread` into such a buffer against 0.16 s/GiB aligned). Node
  * has no aligned allocation, but a `WebAssembly.Memory` is page aligned by construction,
- * so slabs are carved out of such memories ("arenas"). An arena whose slabs are all back
- * is freed once more than `maxRetained` bytes sit idle; should the runtime refuse another
+ * so slabs are carved out of such memories ("arenas"). Should the runtime refuse another
  * memory, the pool falls back to ordinary buffers.
+ *
+ * Arenas whose slabs are all back are let go only once they have sat idle for `idleMs`, and
+ * only beyond `maxRetained` idle bytes. Freeing them as soon as the idle total passed the
+ * limit made a busy pool churn: several connections reading at once hold more than the
+ * limit one moment and less the next, and every arena made again is fresh memory that the
+ * kernel faults in page by page while a read fills it (an eighth of a 4-connection NBD
+ * server's CPU went to those faults).
  */
 
 const MIN_CLASS = 64 * 1024;
@@ -29,17 +35,33 @@ interface Arena {
   /** 1 per slot currently handed out. */
   readonly out: Uint8Array;
   used: number;
+  /** When the last slab came back (meaningful while `used` is 0). */
+  idleSince: number;
 }
+
+/** How long an idle arena beyond the retention limit is kept, in case the load comes back. */
+const IDLE_MS = 2000;
 
 export class BufferPool {
   /** Per class, the arenas with at least one free slot (the last is used first). */
   private readonly partial = new Map<number, Arena[]>();
   private readonly arenas = new WeakMap<ArrayBufferLike, Arena>();
+  /** Every arena held, in the order made. */
+  private readonly all = new Set<Arena>();
   /** Bytes of arenas with every slot free. */
   private idle = 0;
   private wasmRefused = false;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private readonly trimNow = (): void => this.trim();
 
-  constructor(private readonly maxRetained = 32 * 1024 * 1024) {}
+  constructor(private readonly maxRetained = 32 * 1024 * 1024, private readonly idleMs = IDLE_MS) {}
+
+  /** Bytes of memory the pool holds, slabs handed out or not. */
+  get retainedBytes(): number {
+    let n = 0;
+    for (const a of this.all) n += a.memory.byteLength;
+    return n;
+  }
 
   /** A buffer of exactly `len` bytes (uninitialised), page aligned when it comes from a slab. */
   get(len: number): Buffer {
@@ -65,15 +87,35 @@ export class BufferPool {
     arena.free.push(slot);
     if (arena.free.length === 1) this.addPartial(arena);
     if (--arena.used > 0) return;
+    arena.idleSince = performance.now();
     this.idle += arena.memory.byteLength;
-    // Keeps at least this arena when the limit is smaller than one: a steady reader or
-    // writer would otherwise make and free a memory per request.
-    if (this.idle > Math.max(this.maxRetained, arena.memory.byteLength)) {
+    if (this.idle > this.maxRetained && !this.trimTimer) this.trimTimer = setTimeout(this.trimNow, this.idleMs).unref();
+  }
+
+  /**
+   * Lets go of the arenas idle for `idleMs`, oldest first, while more than `maxRetained`
+   * bytes are idle (always keeping one arena: a steady reader or writer would otherwise make
+   * and free a memory per request); looks again later while some are too young to go.
+   */
+  private trim(): void {
+    this.trimTimer = undefined;
+    const now = performance.now();
+    let young = false;
+    for (const arena of this.all) {
+      if (this.idle <= this.maxRetained) break;
+      if (arena.used > 0) continue;
+      if (now - arena.idleSince < this.idleMs) {
+        young = true;
+        continue;
+      }
+      if (this.idle <= arena.memory.byteLength) continue;
       this.removePartial(arena);
       this.arenas.delete(arena.memory);
+      this.all.delete(arena);
       this.idle -= arena.memory.byteLength;
       this.wasmRefused = false; // room again for a new memory
     }
+    if (young && this.idle > this.maxRetained) this.trimTimer = setTimeout(this.trimNow, this.idleMs).unref();
   }
 
   private newArena(cls: number): Arena | undefined {
@@ -88,9 +130,10 @@ export class BufferPool {
       return undefined;
     }
     const slots = bytes / cls;
-    const arena: Arena = { memory, cls, free: [], out: new Uint8Array(slots), used: 0 };
+    const arena: Arena = { memory, cls, free: [], out: new Uint8Array(slots), used: 0, idleSince: performance.now() };
     for (let i = slots - 1; i >= 0; i--) arena.free.push(i);
     this.arenas.set(memory, arena);
+    this.all.add(arena);
     this.idle += bytes;
     this.addPartial(arena);
     return arena;

@@ -220,9 +220,39 @@ describe('BufferPool', () => {
     }
     got.forEach((b, i) => assert.ok(b.every((x) => x === i + 1), `slab ${i} was not overwritten by another`));
     for (const b of got) p.put(b);
-    // Idle arenas beyond the retention limit are let go; the pool still serves afterwards.
+    // The pool still serves afterwards.
     const again = p.get(256 * KiB);
     assert.equal(again.length, 256 * KiB);
     assert.ok(p.get(33 * 1024 * KiB).length === 33 * 1024 * KiB, 'beyond the largest class: a plain buffer');
+  });
+
+  it('serves a burst beyond its retention limit again from the same memory, not from fresh pages', () => {
+    // Several connections hold more than the limit one moment and less the next: memory let
+    // go at once would be made again for the next burst, and faulted in page by page.
+    const p = new BufferPool(8 * 1024 * 1024, 60_000);
+    const burst = (): Buffer[] => Array.from({ length: 12 }, () => p.get(2 * 1024 * KiB));
+    const first = burst();
+    const memories = new Set(first.map((b) => b.buffer));
+    assert.equal(p.retainedBytes, 24 * 1024 * KiB);
+    for (const b of first) p.put(b);
+    const second = burst();
+    assert.ok(second.every((b) => memories.has(b.buffer)), 'every slab of the second burst is memory of the first');
+    for (const b of second) p.put(b);
+  });
+
+  it('lets idle memory beyond its retention limit go once it has sat idle', async () => {
+    const limit = 8 * 1024 * KiB;
+    const p = new BufferPool(limit, 20);
+    const held = Array.from({ length: 12 }, () => p.get(2 * 1024 * KiB));
+    for (const b of held) p.put(b);
+    const deadline = Date.now() + 10_000;
+    while (p.retainedBytes > limit) {
+      assert.ok(Date.now() < deadline, `still ${p.retainedBytes} bytes held 10 s after the last slab came back`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(p.retainedBytes, limit, 'down to the limit, not below');
+    const again = p.get(2 * 1024 * KiB);
+    assert.equal(p.retainedBytes, limit, 'and what is kept serves the next request');
+    p.put(again);
   });
 });
