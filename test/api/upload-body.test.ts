@@ -5,7 +5,8 @@
  * sizes or as pieces, also when the handler opens the body while the parser is still on
  * the read that carried the head, and when the reader holds back longer than the body
  * timeout; chunked bodies are read from the parser; a body cut short, a client that stops
- * sending, and a body over the limit fail with the reader's errors; an open-ended upload
+ * sending, and a body over the limit fail with the reader's errors; a cancelled transfer's
+ * read fails at once with the cancel's reason; an open-ended upload
  * (a huge claimed length) ends with the connection and keeps what arrived; an answer is
  * sent after the body and the connection is then closed.
  */
@@ -249,6 +250,38 @@ describe('upload body reader', () => {
       await closed;
       assert.ok(got.error instanceof UploadCutShort, `got ${String(got.error)}`);
     }
+  });
+
+  it('stops a read waiting on a client that sends no more once the work is cancelled, before any body timeout (plain and TLS)', async () => {
+    for (const tls of [false, true]) {
+      const ac = new AbortController();
+      const reason = new Error('cancelled by the test');
+      let reading!: () => void;
+      const started = new Promise<void>((r) => { reading = r; });
+      const read: Reading = async (body) => {
+        const p = body.readInto(Buffer.alloc(MiB));
+        reading();
+        await p;
+        return Buffer.alloc(0);
+      };
+      const handled = expectAt(`/cancel-${tls}`, { opts: { signal: ac.signal }, read });
+      const s = await raw(tls);
+      s.on('error', () => undefined);
+      s.write(head(`/cancel-${tls}`, 10 * MiB));
+      s.write(randomBytes(3000));
+      await within(started, 'the handler to start reading');
+      ac.abort(reason);
+      const got = await handled;
+      s.destroy();
+      // A body timeout would have failed it with UploadCutShort instead.
+      assert.equal(got.error, reason, `got ${String(got.error)}`);
+    }
+    // Cancelled before the body is opened: the first read fails.
+    const ac = new AbortController();
+    ac.abort(new Error('cancelled early'));
+    const handled = expectAt('/cancel-early', { opts: { signal: ac.signal }, read: readPieces });
+    await put(false, '/cancel-early', randomBytes(100_000)).catch(() => undefined);
+    assert.equal((await handled).error?.message, 'cancelled early');
   });
 
   it('fails a body over the limit', async () => {
