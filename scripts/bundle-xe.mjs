@@ -33,7 +33,13 @@ if (/\bimport\(/.test(out.text)) {
   throw new Error('dist/xe.cjs holds a dynamic import() of a module left outside the bundle; bin/xe cannot run it');
 }
 writeFileSync('dist/xe.inputs.json', `${JSON.stringify(Object.keys(result.metafile.inputs), null, 1)}\n`);
-writeFileSync(`dist/xe.cjs.${process.pid}`, out.contents);
+// All ASCII, so that V8 holds the source as a one-byte string: a single other character makes
+// the whole 400 KB a two-byte string, twice the memory, and here every fresh page costs (some
+// 150 page faults per command). esbuild escapes such characters in code but leaves comments
+// as written; a \u escape is the same character in any place one could be left, and mere text
+// in a comment.
+const ascii = out.text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+writeFileSync(`dist/xe.cjs.${process.pid}`, ascii);
 renameSync(`dist/xe.cjs.${process.pid}`, 'dist/xe.cjs');
 // What an older build left: the ES-module bundle and code caches made for another bundle
 // (one per set of Node options xe was started with; see bin/xe).

@@ -139,6 +139,8 @@ process.stdout.write(process.moduleLoadList.filter((m) => m.startsWith('NativeMo
     }
     assert.ok((await stat(bundle)).size > 100_000, 'the bundle holds the CLI');
     assert.doesNotMatch(await readFile(bundle, 'utf8'), /\bimport\(/, 'no dynamic import() in the bundle: bin/xe compiles it as a script, where import() fails');
+    // Else V8 holds all of it as a two-byte string (scripts/bundle-xe.mjs).
+    assert.doesNotMatch(await readFile(bundle, 'utf8'), /[^\x00-\x7f]/, 'the bundle is all ASCII');
   });
 });
 
