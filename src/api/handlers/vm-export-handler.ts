@@ -91,18 +91,25 @@ export function createVmExportHandler(d: TransferDeps, opts: { metadataOnly?: bo
       dest.once('close', resolve);
       dest.once('error', () => resolve());
     });
+    // A cancel does not wait for a client that stopped reading: the connection is cut.
+    const cancelled = new Promise<void>((resolve) => {
+      if (task.signal.aborted) resolve();
+      else task.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
     // Parts are written without waiting for each: the wait comes only once QUEUED bytes are
     // queued, and each read buffer is given back when the stream is done with it.
     const send = async (part: XvaPart) => {
       if (dest.destroyed) throw new ApiError('INTERNAL_ERROR', ['the client closed the connection']);
       dest.write(part.data, part.done ? () => part.done!() : undefined);
-      if (dest.writableLength >= QUEUED) await Promise.race([once(dest, 'drain'), stopped]);
+      if (dest.writableLength >= QUEUED) await Promise.race([once(dest, 'drain'), stopped, cancelled]);
+      task.signal.throwIfAborted();
     };
     if (!first.done) await send(first.value);
     for await (const part of gen) await send(part);
     dest.end();
-    if (piping) await piping;
-    else if (!res.writableFinished) await Promise.race([once(res, 'finish'), stopped]);
+    if (piping) await Promise.race([piping, cancelled]);
+    else if (!res.writableFinished) await Promise.race([once(res, 'finish'), stopped, cancelled]);
+    task.signal.throwIfAborted();
     if (!res.writableFinished) throw new ApiError('INTERNAL_ERROR', ['the client closed the connection']);
     return '';
   });
