@@ -18,7 +18,7 @@
  * limit made a busy pool churn: several connections reading at once hold more than the
  * limit one moment and less the next, and every arena made again is fresh memory that the
  * kernel faults in page by page while a read fills it (an eighth of a 4-connection NBD
- * server's CPU went to those faults).
+ * server's CPU went to those faults). The same holds between transfers a few seconds apart.
  */
 
 const MIN_CLASS = 64 * 1024;
@@ -39,8 +39,13 @@ interface Arena {
   idleSince: number;
 }
 
-/** How long an idle arena beyond the retention limit is kept, in case the load comes back. */
-const IDLE_MS = 2000;
+/**
+ * How long an idle arena beyond the retention limit is kept, in case the load comes back: a
+ * burst's memory outlives the burst by about as long as a general-purpose allocator keeps
+ * freed pages (jemalloc decays them over 10 s), a little longer since transfers come in
+ * series (one disk after another, or copies waiting on a check between them).
+ */
+const IDLE_MS = 30_000;
 
 export class BufferPool {
   /** Per class, the arenas with at least one free slot (the last is used first). */
