@@ -8,7 +8,8 @@
  * (no VDI, no `.vhd` file, no import mark, the SR's figures as before). A task cancelled
  * before the member started is not run at all; one cancelled after the work ended keeps its
  * success; destroying the task stops the work as cancelling it does. A `GET /export_raw_vdi`
- * or a VM export (`GET /export`) from the member whose client stopped reading is cut.
+ * or a VM export (`GET /export`) from the member whose client stopped reading is cut, and a
+ * slow VM import (`PUT /import`) to it stops and leaves nothing.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -220,12 +221,34 @@ describe('cancelling on the master a transfer that runs on a pool member', { tim
     }
   });
 
-  it('a VM export from the member whose client stopped reading is cut when its master task is cancelled', async () => {
+  it('a VM export from the member whose client stopped reading is cut, and a slow VM import to it stops, when their master task is cancelled', async () => {
     const { vm, vdi } = await vmWithDisk(c, sr, 'xva cancel', 64 * MiB);
     try {
       // Data that does not compress away, so that the archive outgrows the socket buffers.
       await importImage(c, vdi, randomBytes(48 * MiB));
       await cancelStalledExport('/export', { ref: vm }, 48 * MiB);
+
+      // The archive, whole, from the master; then half of it sent to the member, and no more.
+      const xva = Buffer.concat(await (await c.getFile('/export', { ref: vm })).toArray() as Buffer[]);
+      const count = async (cls: string) => ((await c.call(`${cls}.get_all`)) as string[]).length;
+      const records = async () => ({ VM: await count('VM'), VBD: await count('VBD'), VIF: await count('VIF'), ...(await state()) });
+      const before = await records();
+      const task = String(await c.call('task.create', 'member slow VM import', ''));
+      const { req, outcome } = slowImport(memberUrl('/import', task, { sr_id: sr }), xva.length, xva.subarray(0, xva.length >> 1));
+      try {
+        await waitFor(async () => Number(await c.call('task.get_progress', task)) > 0, 60_000, 'the member\'s VM import to report progress');
+        await c.call('task.cancel', task);
+        const got = await within(outcome, 60_000, 'the member to end the cancelled VM import\'s request');
+        if (!got.cut) assert.match(got.body, /TASK_CANCELLED/);
+      } finally {
+        req.destroy();
+      }
+      assert.equal(await ended(task, 'the master\'s task to end'), 'cancelled');
+      assert.deepEqual(await c.call('task.get_error_info', task), ['TASK_CANCELLED', task]);
+      let now: Rec = {};
+      await waitFor(async () => JSON.stringify(now = await records()) === JSON.stringify(before), 60_000, 'the VM import to be rolled back')
+        .catch((e: Error) => assert.fail(`${e.message}\nbefore: ${JSON.stringify(before)}\nnow:    ${JSON.stringify(now)}`));
+      await c.call('task.destroy', task);
     } finally {
       for (const vbd of (await c.call('VM.get_VBDs', vm)) as string[]) await c.call('VBD.destroy', vbd);
       await c.call('VDI.destroy', vdi);
