@@ -11,12 +11,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { XapiClient } from '../../src/client/xapi-client.js';
-import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
+import { waitFor, type IsletPool } from '../helpers/islet-pool.js';
+import { basicAuth, memberUrl, srPath, srState, startMemberTransferPool } from '../helpers/member-transfer-pool.js';
 
 const MiB = 1024 * 1024;
 type Rec = Record<string, any>;
@@ -27,40 +28,19 @@ describe('a raw disk import on a pool member cut by a toolstack crash', { timeou
   let sr = '';
 
   before(async () => {
-    pool = await startPool({ hosts: 2 });
-    c = await pool.client();
-    const poolRef = ((await c.call('pool.get_all')) as string[])[0]!;
-    sr = String(await c.call('pool.get_default_SR', poolRef));
+    ({ pool, c, sr } = await startMemberTransferPool());
   });
   after(async () => {
     c?.close();
     await pool?.stop();
   });
 
-  const srPath = async () => {
-    const pbd = ((await c.call('SR.get_PBDs', sr)) as string[])[0]!;
-    return ((await c.call('PBD.get_device_config', pbd)) as Record<string, string>).path!;
-  };
-  const vhdFiles = async () => (await readdir(await srPath())).filter((n) => n.endsWith('.vhd')).sort();
   /**
    * A raw import of a new disk on the shared SR, sent to the member under the master's task,
    * logging in there by Basic auth (sessions are each host's own).
    */
-  const memberImport = (task: string): { url: URL; auth: string } => {
-    const url = new URL('/import_raw_vdi', pool.hosts[1]!.url);
-    url.searchParams.set('task_id', task);
-    url.searchParams.set('sr_id', sr);
-    return { url, auth: `Basic ${Buffer.from(`root:${pool.rootPassword}`).toString('base64')}` };
-  };
-
-  /** What an unfinished import could leave, read from the master. */
-  const state = async (): Promise<Rec> => {
-    const srRec = (await c.call('SR.get_record', sr)) as Rec;
-    return {
-      VDI: ((await c.call('VDI.get_all')) as string[]).length, files: await vhdFiles(),
-      physical_utilisation: srRec.physical_utilisation, virtual_allocation: srRec.virtual_allocation,
-    };
-  };
+  const memberImport = (task: string): { url: URL; auth: string } => ({ url: memberUrl(pool, '/import_raw_vdi', task, { sr_id: sr }), auth: basicAuth(pool) });
+  const state = () => srState(c, sr);
 
   it('a member\'s import reports on the task its client made on the master: progress, then success with the new disk', async () => {
     const task = String(await c.call('task.create', 'member raw import', ''));
@@ -97,9 +77,9 @@ describe('a raw disk import on a pool member cut by a toolstack crash', { timeou
     req.on('response', (r) => r.resume());
     req.write(bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     // The import's disk file on the shared SR, with data in it, when the toolstack dies.
-    const path = await srPath();
+    const path = await srPath(c, sr);
     await waitFor(async () => {
-      const made = (await vhdFiles()).filter((f) => !before.files.includes(f));
+      const made = (await state()).files.filter((f) => !before.files.includes(f));
       return made.length === 1 && (await stat(join(path, made[0]!))).size > 8 * MiB;
     }, 60_000, 'the member\'s import to write disk data into a new file on the shared SR');
     await pool.kill9Toolstack(1);

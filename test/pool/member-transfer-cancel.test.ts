@@ -13,11 +13,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { XapiClient } from '../../src/client/xapi-client.js';
-import { startPool, waitFor, type IsletPool } from '../helpers/islet-pool.js';
+import { waitFor, type IsletPool } from '../helpers/islet-pool.js';
+import { basicAuth, memberUrl as memberUrlOf, srState, startMemberTransferPool } from '../helpers/member-transfer-pool.js';
 import { importImage, vmWithDisk } from '../storage/acceptance/storage-fixture.js';
 
 const MiB = 1024 * 1024;
@@ -32,39 +32,16 @@ describe('cancelling on the master a transfer that runs on a pool member', { tim
   let sr = '';
 
   before(async () => {
-    pool = await startPool({ hosts: 2 });
-    c = await pool.client();
-    const poolRef = ((await c.call('pool.get_all')) as string[])[0]!;
-    sr = String(await c.call('pool.get_default_SR', poolRef));
+    ({ pool, c, sr } = await startMemberTransferPool());
   });
   after(async () => {
     c?.close();
     await pool?.stop();
   });
 
-  const auth = () => `Basic ${Buffer.from(`root:${pool.rootPassword}`).toString('base64')}`;
-  /** A URL on the member, under the master's task. */
-  const memberUrl = (path: string, task: string, q: Record<string, string>): URL => {
-    const url = new URL(path, pool.hosts[1]!.url);
-    url.searchParams.set('task_id', task);
-    for (const [k, v] of Object.entries(q)) url.searchParams.set(k, v);
-    return url;
-  };
-  const srPath = async () => {
-    const pbd = ((await c.call('SR.get_PBDs', sr)) as string[])[0]!;
-    return ((await c.call('PBD.get_device_config', pbd)) as Record<string, string>).path!;
-  };
-  /** What an unfinished import could leave, read from the master. */
-  const state = async (): Promise<Rec> => {
-    const srRec = (await c.call('SR.get_record', sr)) as Rec;
-    const marked = Object.values((await c.call('VDI.get_all_records')) as Record<string, Rec>)
-      .filter((r) => Object.keys(r.other_config).some((k) => k.startsWith('islet_import'))).length;
-    return {
-      VDI: ((await c.call('VDI.get_all')) as string[]).length,
-      files: (await readdir(await srPath())).filter((n) => n.endsWith('.vhd')).sort(),
-      marked, physical_utilisation: srRec.physical_utilisation, virtual_allocation: srRec.virtual_allocation,
-    };
-  };
+  const auth = () => basicAuth(pool);
+  const memberUrl = (path: string, task: string, q: Record<string, string>): URL => memberUrlOf(pool, path, task, q);
+  const state = () => srState(c, sr);
   /** The task's status once it has left pending and cancelling. */
   const ended = async (task: string, what: string): Promise<string> => waitFor(async () => {
     const s = String(await c.call('task.get_status', task));
