@@ -14,7 +14,9 @@
  * c.close();
  */
 import http from 'node:http';
-import { https } from './lazy-builtin.js';
+import net from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { https, tls } from './lazy-builtin.js';
 import type { Readable } from 'node:stream';
 import { XapiCallError } from './xapi-call-error.js';
 import { type FileBody, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
@@ -56,6 +58,8 @@ export class XapiClient {
   /** The address connected to instead of resolving the URL's name (a loopback name); see loopback-name.ts. */
   #address: string | undefined;
   #session: string | undefined;
+  /** A connection opened ahead for the next upload (see prepareUpload), and where it goes. */
+  #readyUpload: { origin: string; socket: Promise<net.Socket> } | undefined;
   #nextId = 1;
   readonly #debug: ((line: string) => void) | undefined;
   readonly #opts: XapiClientOptions;
@@ -255,9 +259,56 @@ export class XapiClient {
     }
   }
 
+  /**
+   * Starts opening the connection the next `putFile` will use, so that its TLS handshake
+   * runs while the calls before the upload (finding the disk, creating the task) wait for
+   * their answers. Each upload has a connection of its own: the server closes it after the
+   * answer, and the calls after the upload keep the one they were already using.
+   */
+  prepareUpload(): void {
+    if (this.#readyUpload) return;
+    const socket = this.#openSocket(this.#base);
+    socket.catch(() => undefined); // reported by the upload that takes it, if any does
+    this.#readyUpload = { origin: this.#base.origin, socket };
+  }
+
   /** HTTP PUT to a handler; `session_id` is added to the query when logged in. */
   putFile(path: string, query: Record<string, string>, body: FileBody, opts: PutOptions = {}): Promise<PutResult> {
-    return httpPut(this.#target(path, query), this.#agent, body, opts);
+    return httpPut(this.#target(path, query), (u) => this.#uploadConnection(u), body, opts);
+  }
+
+  /** The connection opened ahead when it goes to `u`'s origin, else a new one. */
+  #uploadConnection(u: URL): Promise<net.Socket> {
+    const ready = this.#readyUpload;
+    this.#readyUpload = undefined;
+    // One that has closed meanwhile (an idle connection the server gave up on) is replaced.
+    if (ready?.origin === u.origin) return ready.socket.then((s) => (s.destroyed ? this.#openSocket(u) : s));
+    ready?.socket.then((s) => s.destroy(), () => undefined);
+    return this.#openSocket(u);
+  }
+
+  /**
+   * A connection to `u`'s host with this client's TLS settings, resolved once it can take a
+   * request (after the TLS handshake). A loopback name is connected to at this client's
+   * loopback address, without SNI unless the certificate is verified (loopback-name.ts).
+   */
+  #openSocket(u: URL): Promise<net.Socket> {
+    const address = loopbackAddress(u.hostname) !== undefined ? this.#address : undefined;
+    const host = address ?? u.hostname.replace(/^\[|\]$/g, '');
+    const secure = u.protocol === 'https:';
+    const port = Number(u.port || (secure ? 443 : 80));
+    return new Promise((resolve, reject) => {
+      let socket: net.Socket;
+      if (secure) {
+        const { rejectUnauthorized, ca } = this.#tlsOptions();
+        const sni = !net.isIP(host) && (address === undefined || rejectUnauthorized) ? { servername: u.hostname } : {};
+        socket = tls().connect({ host, port, rejectUnauthorized, ...(ca !== undefined ? { ca } : {}), ...sni } as ConnectionOptions, () => resolve(socket));
+      } else {
+        socket = net.connect({ host, port }, () => resolve(socket));
+      }
+      socket.setNoDelay(true);
+      socket.once('error', reject);
+    });
   }
 
   /** HTTP GET from a handler: the response body as a stream, after a 200. */
@@ -279,9 +330,11 @@ export class XapiClient {
     return this.#target(path, query);
   }
 
-  /** Drops the pooled connections so the process can exit. */
+  /** Drops the pooled connections (and one opened ahead for an upload) so the process can exit. */
   close(): void {
     this.#agent.destroy();
+    this.#readyUpload?.socket.then((s) => s.destroy(), () => undefined);
+    this.#readyUpload = undefined;
   }
 
   #target(path: string, query: Record<string, string>): URL {

@@ -25,6 +25,7 @@ async function fileSize(file: string): Promise<number> {
 
 /** PUTs `file` to `path` under a new task; resolves to the task's result. */
 async function putTracked(ctx: CommandContext, path: string, query: Record<string, string>, file: string): Promise<string> {
+  ctx.client.prepareUpload();
   const task = String(await ctx.call('task.create', 'uploadTask', file));
   const bar = progressBar('Uploading');
   try {

@@ -21,6 +21,8 @@ function query(ctx: CommandContext, vdi: string, task: string): Record<string, s
 
 export const vdiImport: CommandModule = {
   run: async (ctx) => {
+    // The upload's connection is opened while the disk is looked up and the task made.
+    ctx.client.prepareUpload();
     const vdi = await refByUuid(ctx, 'VDI', getParam(ctx.params, 'uuid')!);
     const filename = getParam(ctx.params, 'filename')!;
     const bar = progressBar('Importing', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));

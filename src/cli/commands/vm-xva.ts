@@ -52,6 +52,7 @@ export const vmExport: CommandModule = {
 export const vmImport: CommandModule = {
   run: async (ctx) => {
     const filename = getParam(ctx.params, 'filename')!;
+    ctx.client.prepareUpload();
     const srUuid = getParam(ctx.params, 'sr-uuid');
     const sr = srUuid ? await refByUuid(ctx, 'SR', srUuid) : undefined;
     const metadata = boolParam(ctx.params, 'metadata', false);
