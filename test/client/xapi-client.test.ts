@@ -1,10 +1,15 @@
 /**
  * The XenAPI client against a real Islet server (JSON-RPC over TLS with its self-signed
  * certificate, and over plain HTTP on the same port), a loopback server that answers
- * HOST_IS_SLAVE, and a loopback file handler for PUT/GET with redirects.
+ * HOST_IS_SLAVE, and a loopback file handler for PUT/GET with redirects (and one that
+ * tells which connection each call and upload came on).
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -229,6 +234,62 @@ describe('putFile / getFile', () => {
     } finally {
       c.close();
       await srv.close();
+    }
+  });
+});
+
+describe('the connection of a file upload', () => {
+  it('is its own, opened ahead by prepareUpload, and the calls keep their keep-alive connection', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'islet-upload-conn-'));
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const file = join(dir, 'disk.raw');
+    await writeFile(file, data);
+    /** Connections in the order the server accepted them (1, 2, ...). */
+    const number = new Map<object, number>();
+    const calls: Array<{ method: string; conn: number }> = [];
+    const uploads: Array<{ conn: number; sha: string; bytes: number }> = [];
+    const srv = http.createServer(async (req, res) => {
+      const conn = number.get(req.socket)!;
+      const u = new URL(req.url!, 'http://x');
+      if (u.pathname === '/jsonrpc') {
+        const { method, id } = JSON.parse((await body(req)).toString()) as { method: string; id: number };
+        calls.push({ method, conn });
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', result: 'ok', id }));
+        return;
+      }
+      if (u.pathname === '/moved') {
+        req.resume();
+        res.writeHead(302, { Location: `/import_raw_vdi${u.search}`, connection: 'close' }).end();
+        return;
+      }
+      const b = await body(req);
+      uploads.push({ conn, bytes: b.length, sha: createHash('sha256').update(b).digest('hex') });
+      // As xapi and islet do: an upload's connection is closed after its answer.
+      res.writeHead(200, { connection: 'close' }).end();
+    });
+    srv.on('connection', (s) => number.set(s, number.size + 1));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const c = new XapiClient({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` });
+    c.useSession('OpaqueRef:s');
+    try {
+      await c.call('VDI.get_by_uuid', 'u');
+      c.prepareUpload();
+      await c.call('task.create', 'import', '');
+      await c.putFile('/import_raw_vdi', { vdi: 'a' }, { path: file });
+      await c.call('task.get_record', 't');
+      // A redirected upload: the connection opened ahead goes to the first host, the next
+      // hop gets one of its own.
+      c.prepareUpload();
+      await c.putFile('/moved', { vdi: 'b' }, { path: file });
+      await c.call('task.destroy', 't');
+      const sha = createHash('sha256').update(data).digest('hex');
+      assert.deepEqual(uploads, [{ conn: 2, bytes: data.length, sha }, { conn: 4, bytes: data.length, sha }]);
+      assert.deepEqual(calls.map((x) => x.conn), [1, 1, 1, 1], 'every call on the first connection, before and after the uploads');
+      assert.equal(number.size, 4, 'one connection for the calls, one per upload hop');
+    } finally {
+      c.close();
+      await new Promise((r) => { srv.closeAllConnections(); srv.close(r); });
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
