@@ -7,7 +7,11 @@
  * xe and curl go over HTTPS and nbdcopy over NBD with TLS (network purpose `nbd`, `nbds://`
  * trusting the host's announced certificate); with BENCH_PLAIN=1 over plain HTTP and plain
  * NBD (purpose `insecure_nbd`). The header line names the mode. Prints each path's MB/s (median of the rounds), its ratio to
- * nbdcopy in the same direction (goal ≥ 0.8) and xe's ratio to curl (goal ≥ 0.9).
+ * nbdcopy in the same direction (goal ≥ 0.8) and xe's ratio to curl (goal ≥ 0.9). A ratio is
+ * the median over the rounds of the ratio within each round: a round runs each path once,
+ * xe right next to curl, so a machine whose speed drifts from one minute to the next (a
+ * shared virtual machine's does, by a fifth and more) slows both sides of a ratio alike,
+ * where a ratio of two medians could take them from different rounds.
  * Also prints CPU seconds per GiB of the server and of the client tool for each path (steadier
  * than wall time on a shared machine). Every export is compared with the source, so a fast
  * wrong copy fails the bench.
@@ -57,7 +61,7 @@ export async function run(): Promise<void> {
   const missing = await haveTools(['nbdcopy', 'curl', 'cmp']);
   if (missing) throw new Error(`transfer bench needs ${missing}`);
   const mib = Number(process.env.BENCH_MIB ?? 1024);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const size = mib * 2 ** 20;
   const dir = await mkdtemp(join(await scratchBase(5 * size), 'islet-transfer-'));
   const src = join(dir, 'src.raw');
@@ -131,7 +135,7 @@ export async function run(): Promise<void> {
     const times = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     // CPU seconds per GiB moved: the server's (the islet process, NBD server included) and the client's.
     const cpu = new Map<string, { server: number[]; client: number[] }>(paths.map((p) => [p.name, { server: [], client: [] }]));
-    console.log(`transfer: ${plain ? 'HTTP vs plain NBD' : 'HTTPS vs NBD over TLS'} (xe and curl vs nbdcopy); ${mib} MiB of random data, one VDI on the local file SR of an islet server, median of ${rounds} rounds (+1 warm-up)`);
+    console.log(`transfer: ${plain ? 'HTTP vs plain NBD' : 'HTTPS vs NBD over TLS'} (xe and curl vs nbdcopy); ${mib} MiB of random data, one VDI on the local file SR of an islet server, ${rounds} rounds (+1 warm-up): MB/s the median, ratios the median of each round's ratio`);
     await exec('nbdcopy', ['--flush', src, await nbdUri()]); // the disk holds the data before any export runs
     for (let i = 0; i <= rounds; i++) {
       const order = i % 2 ? [...paths].reverse() : paths;
@@ -152,13 +156,15 @@ export async function run(): Promise<void> {
     }
     await rm(out, { force: true });
     const med = (n: string) => median(times.get(n) ?? [NaN]);
-    const nbd = { import: med('nbdcopy write'), export: med('nbdcopy read') };
+    /** Median over the rounds of `reference`'s time over `path`'s in the same round. */
+    const ratio = (reference: string, path: string) =>
+      median(times.get(path)!.map((t, i) => times.get(reference)![i]! / t));
     for (const p of paths) {
       const t = med(p.name);
-      let line = `  ${p.name.padEnd(22)} ${mbps(size, t)}  ${(p.dir === 'import' ? 'nbdcopy write' : 'nbdcopy read').padEnd(13)} ratio ${mark(nbd[p.dir] / t, 0.8)}`;
+      const nbd = p.dir === 'import' ? 'nbdcopy write' : 'nbdcopy read';
+      let line = `  ${p.name.padEnd(22)} ${mbps(size, t)}  ${nbd.padEnd(13)} ratio ${mark(ratio(nbd, p.name), 0.8)}`;
       if (p.ref === 'xe') {
-        const c = med(`curl ${p.dir === 'import' ? 'PUT import' : 'GET export'} ${p.format}`);
-        line += `  xe/curl ${mark(c / t, 0.9)}`;
+        line += `  xe/curl ${mark(ratio(`curl ${p.dir === 'import' ? 'PUT import' : 'GET export'} ${p.format}`, p.name), 0.9)}`;
       }
       const c = cpu.get(p.name)!;
       line += `  CPU s/GiB server ${median(c.server).toFixed(2)} client ${median(c.client).toFixed(2)}`;
