@@ -123,7 +123,8 @@ class BodyReader implements UploadBody {
   #arrived = 0;
   readonly #max: number;
   readonly #openEnded: boolean;
-  readonly #staging = Buffer.allocUnsafeSlow(STAGING);
+  /** Where reads land while no `readInto` waits: no larger than a declared body. */
+  readonly #staging: Buffer;
   #stagedStart = 0;
   #stagedEnd = 0;
   /**
@@ -150,6 +151,7 @@ class BodyReader implements UploadBody {
     const length = Number(req.headers['content-length'] ?? (chunked ? NaN : 0));
     this.#openEnded = !chunked && Number.isFinite(length) && length >= openEndedFrom;
     this.declared = declaredOf(req, openEndedFrom);
+    this.#staging = Buffer.allocUnsafeSlow(this.declared !== undefined ? Math.min(STAGING, Math.max(1, this.declared)) : STAGING);
     this.#max = o.maxBytes ?? Number.MAX_SAFE_INTEGER;
     this.#pieceSize = o.pieceSize ?? MiB;
     this.#ended = this.declared === 0;
@@ -186,8 +188,8 @@ class BodyReader implements UploadBody {
       return w.target.subarray(w.filled, w.filled + Math.min(w.target.length - w.filled, left));
     }
     if (this.#stagedStart === this.#stagedEnd) this.#stagedStart = this.#stagedEnd = 0;
-    if (this.#late.length === 0 && this.#stagedEnd < STAGING) {
-      return this.#staging.subarray(this.#stagedEnd, this.#stagedEnd + Math.min(STAGING - this.#stagedEnd, Math.max(left, 1)));
+    if (this.#late.length === 0 && this.#stagedEnd < this.#staging.length) {
+      return this.#staging.subarray(this.#stagedEnd, this.#stagedEnd + Math.min(this.#staging.length - this.#stagedEnd, Math.max(left, 1)));
     }
     return this.#overflow;
   }
@@ -257,7 +259,7 @@ class BodyReader implements UploadBody {
   /** More input is welcome: somebody waits, or the staging buffer has room. */
   #wantMore(): boolean {
     if (this.#ended || this.#failure) return false;
-    return this.#waiting !== undefined || (this.#late.length === 0 && this.#stagedEnd < STAGING);
+    return this.#waiting !== undefined || (this.#late.length === 0 && this.#stagedEnd < this.#staging.length);
   }
 
   #end(byClose: boolean): void {

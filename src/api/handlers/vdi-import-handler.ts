@@ -96,9 +96,12 @@ async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data:
  */
 async function receiveRaw(body: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
   const total = openEnded ? dev.size : body.declared;
-  const scratch = Buffer.allocUnsafeSlow(CHUNK);
-  let spare = Buffer.allocUnsafeSlow(CHUNK);
-  let buf = Buffer.allocUnsafeSlow(CHUNK);
+  // No larger than the body: a small import need not take (and have the garbage collector
+  // account for) three chunk-sized buffers.
+  const size = !openEnded && total !== undefined ? Math.min(CHUNK, Math.max(1, total)) : CHUNK;
+  const scratch = Buffer.allocUnsafeSlow(size);
+  let spare = Buffer.allocUnsafeSlow(size);
+  let buf = Buffer.allocUnsafeSlow(size);
   let pos = 0;
   let putting: Promise<void> = Promise.resolve();
   const put = async (length: number) => {
@@ -117,7 +120,7 @@ async function receiveRaw(body: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>, c
       // The body lands straight in the chunk buffer: no copy between the socket and it.
       const n = await fillFrom(body, buf);
       if (n > 0) await put(n);
-      if (n < CHUNK) break;
+      if (n < size) break;
     }
   } catch (e) {
     await putting.catch(() => undefined); // no write left running on the device being closed
