@@ -13,10 +13,10 @@
  * fails with the server's text.
  */
 import type { FileHandle } from 'node:fs/promises';
-import net from 'node:net';
+import type net from 'node:net';
+import { connectTo, type ConnectToOptions } from './connect-to.js';
 import { HttpStatusError } from './http-transfer.js';
-import type { ConnectionOptions } from 'node:tls';
-import { fsPromises, tls } from './lazy-builtin.js';
+import { fsPromises } from './lazy-builtin.js';
 import { writeSkippingZeroes } from './sparse-file-write.js';
 
 const MiB = 1024 * 1024;
@@ -26,18 +26,11 @@ const MAX_HEAD = 64 * 1024;
 const MAX_REDIRECTS = 3;
 const ERROR_TEXT = 64 * 1024;
 
-export interface SocketDownloadOptions {
+export interface SocketDownloadOptions extends ConnectToOptions {
   /** Leave MiB runs of zeroes as holes (a disk image); the file ends at the body's length. */
   readonly sparse?: boolean;
   /** Called with the body bytes written so far (and the body's length when announced), at most once per buffer written. */
   readonly onBytes?: (received: number, total: number | undefined) => void;
-  /**
-   * For `https:`: verify the server's certificate (default false, as xe accepts a host's
-   * self-signed certificate), against `ca` when given.
-   */
-  readonly tls?: { readonly rejectUnauthorized?: boolean; readonly ca?: string | Buffer | readonly never[] };
-  /** The address to connect to instead of resolving the URL's host name (a loopback name; no SNI is sent then). */
-  readonly address?: string;
 }
 
 interface Head {
@@ -278,16 +271,7 @@ function receive(url: URL, fh: FileHandle, o: SocketDownloadOptions): Promise<{ 
         }
       },
     };
-    const host = o.address ?? url.hostname.replace(/^\[|\]$/g, '');
-    const socket: net.Socket = url.protocol === 'https:'
-      ? tls().connect({
-        host, port: Number(url.port || 443), onread,
-        ...(o.address !== undefined || net.isIP(host) ? {} : { servername: host }),
-        rejectUnauthorized: o.tls?.rejectUnauthorized ?? false,
-        ...(o.tls?.ca !== undefined ? { ca: o.tls.ca } : {}),
-      } as ConnectionOptions) // node's tls.connect takes `onread` as net.connect does; its types omit it
-      : net.connect({ host, port: Number(url.port || 80), onread });
-    socket.setNoDelay(true);
+    const socket: net.Socket = connectTo(url, { ...o, onread });
     socket.on('error', fail);
     let closed = false;
     const finish = () => {

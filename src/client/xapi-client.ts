@@ -14,9 +14,9 @@
  * c.close();
  */
 import http from 'node:http';
-import net from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
-import { https, tls } from './lazy-builtin.js';
+import type net from 'node:net';
+import { https } from './lazy-builtin.js';
+import { connectTo, type ConnectToOptions } from './connect-to.js';
 import type { Readable } from 'node:stream';
 import { XapiCallError } from './xapi-call-error.js';
 import { type FileBody, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
@@ -287,28 +287,17 @@ export class XapiClient {
     return this.#openSocket(u);
   }
 
-  /**
-   * A connection to `u`'s host with this client's TLS settings, resolved once it can take a
-   * request (after the TLS handshake). A loopback name is connected to at this client's
-   * loopback address, without SNI unless the certificate is verified (loopback-name.ts).
-   */
+  /** A connection to `u`'s host with this client's settings, resolved once it can take a request. */
   #openSocket(u: URL): Promise<net.Socket> {
-    const address = loopbackAddress(u.hostname) !== undefined ? this.#address : undefined;
-    const host = address ?? u.hostname.replace(/^\[|\]$/g, '');
-    const secure = u.protocol === 'https:';
-    const port = Number(u.port || (secure ? 443 : 80));
     return new Promise((resolve, reject) => {
-      let socket: net.Socket;
-      if (secure) {
-        const { rejectUnauthorized, ca } = this.#tlsOptions();
-        const sni = !net.isIP(host) && (address === undefined || rejectUnauthorized) ? { servername: u.hostname } : {};
-        socket = tls().connect({ host, port, rejectUnauthorized, ...(ca !== undefined ? { ca } : {}), ...sni } as ConnectionOptions, () => resolve(socket));
-      } else {
-        socket = net.connect({ host, port }, () => resolve(socket));
-      }
-      socket.setNoDelay(true);
+      const socket = connectTo(u, this.#connectOptions(), () => resolve(socket));
       socket.once('error', reject);
     });
+  }
+
+  /** This client's TLS settings and the loopback address it found answering, for connectTo. */
+  #connectOptions(): ConnectToOptions {
+    return { tls: this.#tlsOptions(), ...(this.#address !== undefined ? { address: this.#address } : {}) };
   }
 
   /** HTTP GET from a handler: the response body as a stream, after a 200. */
@@ -322,7 +311,7 @@ export class XapiClient {
    * Resolves with the bytes written.
    */
   download(path: string, query: Record<string, string>, filename: string, opts: Omit<SocketDownloadOptions, 'tls'> = {}): Promise<number> {
-    return socketDownload(this.#target(path, query), filename, { ...opts, tls: this.#tlsOptions(), ...(this.#address !== undefined ? { address: this.#address } : {}) });
+    return socketDownload(this.#target(path, query), filename, { ...opts, ...this.#connectOptions() });
   }
 
   /** The URL of a handler with the session and `query`, for transfers made outside this client. */
