@@ -44,6 +44,24 @@ export class HttpStatusError extends Error {
 const MAX_REDIRECTS = 3;
 /** Read size of an uploaded file: large reads keep the socket fed with few syscalls. */
 const CHUNK = 1024 * 1024;
+/**
+ * What an uploaded file is handed to the socket in: each read is written in pieces of this
+ * size, each once the socket has taken the last. Handed a whole megabyte, Node encrypts it
+ * at once and gives the kernel all of it in one or two writes; the kernel queues what the
+ * receiver's window cannot take yet and sends it as the receiver's acknowledgements open
+ * the window, in the receiver's context when both ends share a machine (a loopback
+ * connection, a host importing from itself), so the server pays for sending the client's
+ * data as well as for receiving it. Written two TLS records at a time, the data leaves in
+ * the writer's own context, nearly as curl's (one record per send) does. Measured over
+ * loopback TLS, 1 GiB per upload: the server's CPU was 1.10 times what it spends on
+ * curl's upload with 1 MiB writes and 0.99 with 32 KiB; xe's own rose from 0.8 to 1.2 s;
+ * xe's time against curl's went from 0.86 to 0.89 (medians of 16 rounds). The work moves
+ * more than it shrinks (both processes together spend some 0.3 s/GiB more): what the
+ * pieces spare is the server's one thread, which every client of the host shares. Smaller
+ * pieces cost xe more than they spare the server (16 KiB: 1.8 s of xe's CPU); 64 KiB
+ * spared it less.
+ */
+export const UPLOAD_WRITE = 32 * 1024;
 
 function moduleFor(u: URL): typeof http | typeof httpsModule {
   return u.protocol === 'https:' ? https() : http;
@@ -87,9 +105,10 @@ function bodyStream(body: FileBody): Readable {
  * A command has nothing else to do while its file goes out, and the socket stays fed: the
  * kernel still holds the buffer before while the next one is read.
  *
- * The socket is handed one buffer at a time, the next when it has taken the last: buffers
- * that pile up in a stream leave it together as one vectored write, which a TLS socket
- * first copies into a single block (a copy of the whole upload) before encrypting it.
+ * The socket is handed one piece at a time ({@link UPLOAD_WRITE}), the next when it has
+ * taken the last: pieces that pile up in a stream leave it together as one vectored write,
+ * which a TLS socket first copies into a single block (a copy of the whole upload) before
+ * encrypting it.
  */
 async function pumpFile(path: string, size: number, req: http.ClientRequest, onChunk: (n: number) => void): Promise<void> {
   const fd = fs.openSync(path, 'r');
@@ -102,9 +121,18 @@ async function pumpFile(path: string, size: number, req: http.ClientRequest, onC
     };
     req.once('error', onFail);
     req.once('close', () => onFail(new Error('the connection closed during the upload')));
+    // Piece after piece from each write's callback: a promise per piece would cost xe
+    // about as much CPU as the pieces spare the server.
     const taken = (buf: Buffer) => new Promise<void>((resolve) => {
       wake = resolve;
-      req.write(buf, () => resolve());
+      let at = 0;
+      const next = () => {
+        if (at >= buf.length || failed) return resolve();
+        const piece = buf.subarray(at, at + UPLOAD_WRITE);
+        at += piece.length;
+        req.write(piece, next);
+      };
+      next();
     });
     let [sending, spare] = [Buffer.allocUnsafeSlow(Math.min(CHUNK, size)), Buffer.allocUnsafeSlow(Math.min(CHUNK, size))];
     // No more than the length announced, should the file grow meanwhile.
