@@ -42,11 +42,27 @@ export function storageFields(info: VdiInfo, current?: Row): Row {
   };
 }
 
-/** Brings an existing record in line with the storage. */
+/** Whether a record already holds `want`: maps (sm_config) compared key by key, in any order. */
+function holds(have: unknown, want: unknown): boolean {
+  if (have === want) return true;
+  if (typeof have !== 'object' || typeof want !== 'object' || have === null || want === null) return false;
+  const w = want as Record<string, unknown>;
+  const entries = Object.entries(have);
+  return entries.length === Object.keys(w).length && entries.every(([k, v]) => Object.hasOwn(w, k) && holds(v, w[k]));
+}
+
+/**
+ * Brings an existing record in line with the storage, writing only the fields that differ,
+ * as xapi's scan does: every operation on an SR rescans it, and a write of an unchanged
+ * record is still a change (a database write and an event to every client watching the
+ * VDIs), so each import or snapshot touched every disk of the SR.
+ */
 export function applyInfo(ctx: ActionContext, ref: Ref<'VDI'>, info: VdiInfo): void {
   const row = ctx.db.get('VDI', ref);
   if (!row) return;
-  ctx.db.update('VDI', ref, storageFields(info, row));
+  const have = row as Row;
+  const patch = Object.fromEntries(Object.entries(storageFields(info, have)).filter(([k, v]) => !holds(have[k], v)));
+  if (Object.keys(patch).length > 0) ctx.db.update('VDI', ref, patch);
 }
 
 /**

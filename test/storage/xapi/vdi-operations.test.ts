@@ -1,6 +1,6 @@
 /**
  * VDI operations through xe and the XenAPI against a real server: thick and thin creation,
- * resize, clone, copy to another SR (thin: data only) and into an existing disk, the rules
+ * an import that leaves the other disks' records alone, resize, clone, copy to another SR (thin: data only) and into an existing disk, the rules
  * for base copies, forget/scan/introduce, VHD import checked against qemu-img, and a sparse
  * raw export with `xe vdi-export`. Needs a built tree (`npm run build`) and qemu-utils.
  */
@@ -48,6 +48,20 @@ describe('VDI operations', () => {
     const r = await f.xe('vdi-create', `sr-uuid=${srUuid}`, 'name-label=bad', 'virtual-size=8MiB', 'sm-config:allocation=fat');
     assert.equal(r.code, 1);
     assert.match(r.err, /INVALID_VALUE|allocation/);
+  });
+
+  it('an import writes the record of its disk only, not those of the other disks of the SR', async () => {
+    const a = await f.xeOk('vdi-create', `sr-uuid=${srUuid}`, 'name-label=written', 'virtual-size=8MiB');
+    const b = await f.xeOk('vdi-create', `sr-uuid=${srUuid}`, 'name-label=left alone', 'virtual-size=8MiB');
+    const [refA, refB] = [await ref(a), await ref(b)];
+    const { token } = (await f.api.call('event.from', ['vdi'], '', 0)) as { token: string };
+    await importImage(f.api, refA, pattern(41, 1 * MiB));
+    // The import rescans the SR: a record whose facts did not change is not written again.
+    const { events } = (await f.api.call('event.from', ['vdi'], token, 0)) as { events: Array<{ ref: string; operation: string }> };
+    const changed = new Set(events.map((e) => e.ref));
+    assert.ok(changed.has(refA), 'the imported disk has an event');
+    assert.ok(!changed.has(refB), 'the other disk of the SR has no event');
+    assert.equal(events.filter((e) => e.ref !== refA).length, 0, `events of other disks: ${JSON.stringify(events.filter((e) => e.ref !== refA))}`);
   });
 
   it('resize grows a disk and refuses to shrink it', async () => {
