@@ -53,6 +53,21 @@ export async function onSr<T>(ctx: ActionContext, srRef: Ref<'SR'>, fn: (sr: Att
   });
 }
 
+/**
+ * Refreshes one disk's record and its SR's space figures after the disk's data changed (an
+ * import wrote into it), under the SR's lock: the tree did not change, so the SR is not
+ * rescanned, which on an SR of many disks costs a file stat and a record check per disk.
+ */
+export async function onVdiData(ctx: ActionContext, ref: Ref<'VDI'>): Promise<void> {
+  const row = ctx.db.get('VDI', ref);
+  if (!row) return;
+  const sr = attachedSr(ctx, row.SR);
+  await withSrLock(ctx.services, sr.srUuid, () => storageCall(async () => {
+    applyInfo(ctx, ref, await sr.vdiStat(String(row.location || row.uuid)));
+    await refreshSrSpace(ctx, row.SR, sr);
+  }));
+}
+
 /** Rescans the SR and refreshes its figures (the caller holds the SR's lock). */
 export async function resync(ctx: ActionContext, srRef: Ref<'SR'>, sr: AttachedSr): Promise<void> {
   const infos = await sr.scan();

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ActionContext } from '../../core/action-context.js';
 import { copyBlocks, isZero, writeChanges, zeroRange } from '../../actions/vdi/block-copy.js';
-import { createVdi, destroyVdi, onSr } from '../../actions/vdi/vdi-ops.js';
+import { createVdi, destroyVdi, onVdiData } from '../../actions/vdi/vdi-ops.js';
 import { importMark, marked, unmark } from '../../actions/vm/xva/xva-import-mark.js';
 import { attachedSr } from '../../actions/common/storage-access.js';
 import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
@@ -313,6 +313,6 @@ async function receiveInto(req: IncomingMessage, res: ServerResponse, ctx: Actio
   await withVdiDevice(ctx, row, { readOnly: false }, (dev) =>
     format === 'vhd' ? receiveVhd(body, dev, ref, row.SR, ctx, openEnded) : receiveRaw(body, dev, ref, ctx, openEnded));
   // The data written changes the disk's and the SR's space figures.
-  await onSr(ctx, row.SR, async () => undefined);
+  await onVdiData(ctx, ref);
   if (body.endedByClose) throw new ApiError('VDI_IO_ERROR', ['the connection closed before the declared length']);
 }
