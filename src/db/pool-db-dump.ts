@@ -8,6 +8,7 @@
  * fields or classes the model no longer has are dropped.
  */
 import type { Row } from '../core/ports/pool-db.js';
+import { changedFields } from '../core/row-patch.js';
 import type { Ref } from '../core/ref.js';
 import { cloneValue, defaultOf, isPlainObject, type ClassSchema, type DbSchema } from './db-schema.js';
 
@@ -98,8 +99,8 @@ export function restorePoolDb(db: Dumpable, json: string): void {
           db.create(cls, ref, row);
           continue;
         }
-        const patch: Row = {};
-        for (const [k, v] of Object.entries(row)) if (JSON.stringify(cur[k]) !== JSON.stringify(v)) patch[k] = cloneValue(v);
+        const patch = changedFields(cur, row);
+        for (const [k, v] of Object.entries(patch)) patch[k] = cloneValue(v);
         if (Object.keys(patch).length > 0) db.update(cls, ref, patch);
       }
     }

@@ -11,6 +11,7 @@
  */
 import { ApiError } from '../core/api-error.js';
 import type { ChangeOp, PoolDb, Row } from '../core/ports/pool-db.js';
+import { changedFields } from '../core/row-patch.js';
 import type { Ref } from '../core/ref.js';
 import type { ClassDecl } from '../datamodel/dsl.js';
 import type { ForwardingPoolDb } from './forwarding-pool-db.js';
@@ -118,8 +119,7 @@ function applyChange(db: PoolDb, c: ReplicaChange): void {
     db.create(c.cls, c.ref, c.row);
     return;
   }
-  const patch: Row = {};
-  for (const [k, v] of Object.entries(c.row)) if (JSON.stringify(cur[k]) !== JSON.stringify(v)) patch[k] = v;
+  const patch = changedFields(cur, c.row);
   if (Object.keys(patch).length > 0) db.update(c.cls, c.ref, patch);
 }
 

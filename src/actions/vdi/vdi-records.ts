@@ -10,6 +10,7 @@ import type { Row } from '../../core/ports/pool-db.js';
 import type { AttachedSr, SrStat, VdiInfo } from '../../core/ports/sr-driver.js';
 import { NULL_REF, newRef, type Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
+import { changedFields } from '../../core/row-patch.js';
 import { raiseSrWarnings } from '../sr/sr-warnings.js';
 
 /** sm_config keys the driver alone decides; a record keeps them only while the driver reports them. */
@@ -42,26 +43,15 @@ export function storageFields(info: VdiInfo, current?: Row): Row {
   };
 }
 
-/** Whether a record already holds `want`: maps (sm_config) compared key by key, in any order. */
-function holds(have: unknown, want: unknown): boolean {
-  if (have === want) return true;
-  if (typeof have !== 'object' || typeof want !== 'object' || have === null || want === null) return false;
-  const w = want as Record<string, unknown>;
-  const entries = Object.entries(have);
-  return entries.length === Object.keys(w).length && entries.every(([k, v]) => Object.hasOwn(w, k) && holds(v, w[k]));
-}
-
 /**
  * Brings an existing record in line with the storage, writing only the fields that differ,
- * as xapi's scan does: every operation on an SR rescans it, and a write of an unchanged
- * record is still a change (a database write and an event to every client watching the
- * VDIs), so each import or snapshot touched every disk of the SR.
+ * as xapi's scan does: a scan reads every disk of the SR, and writing back facts that did
+ * not change would send an event for each of them (row-patch.ts).
  */
 export function applyInfo(ctx: ActionContext, ref: Ref<'VDI'>, info: VdiInfo): void {
   const row = ctx.db.get('VDI', ref);
   if (!row) return;
-  const have = row as Row;
-  const patch = Object.fromEntries(Object.entries(storageFields(info, have)).filter(([k, v]) => !holds(have[k], v)));
+  const patch = changedFields(row as Row, storageFields(info, row as Row));
   if (Object.keys(patch).length > 0) ctx.db.update('VDI', ref, patch);
 }
 
