@@ -16,7 +16,7 @@
 import type { Services } from '../core/action-context.js';
 import type { SessionInfo } from '../core/ports/sessions.js';
 import { NbdMode, nbdMode, nbdReadOnlyReason, parseNbdExportName } from '../actions/vdi/vdi-nbd.js';
-import { onSr } from '../actions/vdi/vdi-ops.js';
+import { onVdiData } from '../actions/vdi/vdi-ops.js';
 import type { BlockDevice } from '../core/ports/block-device.js';
 import type { ExportContext, ExportHandle } from '../core/ports/nbd-export.js';
 import { VdiInUseError, VdiReadOnlyError } from '../core/ports/storage-errors.js';
@@ -93,7 +93,7 @@ async function open(d: NbdExportDeps, name: string, ctx: ExportContext, releasin
   if (!who.internal && !rolesFrom(LEAST).includes(who.role)) throw new Refused(`role ${who.role} may not open disks`);
   const ref = d.db.refByUuid('VDI', parsed.vdiUuid);
   const vdi = ref ? d.db.get('VDI', ref) : undefined;
-  if (!vdi) throw new Refused(`no VDI ${parsed.vdiUuid}`);
+  if (!ref || !vdi) throw new Refused(`no VDI ${parsed.vdiUuid}`);
   if (vdi.type === 'cbt_metadata' || vdi.missing === true) throw new Refused(`VDI ${parsed.vdiUuid} has no data to serve`);
   const sr = d.db.get('SR', vdi.SR);
   const attached = sr ? d.services.storage?.attached(String(sr.uuid)) : undefined;
@@ -123,7 +123,7 @@ async function open(d: NbdExportDeps, name: string, ctx: ExportContext, releasin
     // as an import does, rather than leave them until the next SR scan.
     if (!readOnly && !dev.readOnly) {
       const ctx = { services: d.services, db: d.db, session: undefined, task: undefined, peer: 'nbd' };
-      void p.then(() => onSr(ctx, vdi.SR, async () => undefined))
+      void p.then(() => onVdiData(ctx, ref))
         .catch((e: unknown) => d.log?.(`nbd: space figures of VDI ${uuid} not refreshed: ${e instanceof Error ? e.message : String(e)}`));
     }
     set.add(p);
