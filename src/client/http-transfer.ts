@@ -109,8 +109,14 @@ function bodyStream(body: FileBody): Readable {
  * taken the last: pieces that pile up in a stream leave it together as one vectored write,
  * which a TLS socket first copies into a single block (a copy of the whole upload) before
  * encrypting it.
+ *
+ * The pieces go to the socket itself, not through the request (`req.write`), once the
+ * request's head has gone out: the request adds nothing a body of announced length needs,
+ * and costs a cork, a deferred uncork and a 'drain' relay per piece. For a GiB of 32 KiB
+ * pieces over loopback TLS, that was 1.25 s of xe's CPU against 1.07 s on the socket
+ * (medians of 28 interleaved rounds; curl spent 0.96), with the server's CPU unchanged.
  */
-async function pumpFile(path: string, size: number, req: http.ClientRequest, onChunk: (n: number) => void): Promise<void> {
+async function pumpFile(path: string, size: number, req: http.ClientRequest, socket: Socket, onChunk: (n: number) => void): Promise<void> {
   const fd = fs.openSync(path, 'r');
   try {
     let failed: Error | undefined;
@@ -126,11 +132,12 @@ async function pumpFile(path: string, size: number, req: http.ClientRequest, onC
     const taken = (buf: Buffer) => new Promise<void>((resolve) => {
       wake = resolve;
       let at = 0;
-      const next = () => {
+      const next = (err?: Error | null) => {
+        if (err) failed ??= err;
         if (at >= buf.length || failed) return resolve();
         const piece = buf.subarray(at, at + UPLOAD_WRITE);
         at += piece.length;
-        req.write(piece, next);
+        socket.write(piece, next);
       };
       next();
     });
@@ -179,7 +186,7 @@ export async function httpPut(url: URL, connect: UploadConnector, body: FileBody
       // vectored write, which a TLS socket first copies into a single fresh block: a
       // megabyte copied and some 250 pages faulted in for every upload.
       req.flushHeaders();
-      req.once('socket', () => setImmediate(() => pumpFile(file, total!, req, progress).catch((e: Error) => req.destroy(e))));
+      req.once('socket', () => setImmediate(() => pumpFile(file, total!, req, socket, progress).catch((e: Error) => req.destroy(e))));
       return;
     }
     src!.on('data', (c: Buffer) => progress(c.length));

@@ -2,7 +2,8 @@
  * An uploaded file reaches the socket one piece at a time. When pieces pile up in the
  * request stream (the server reads slowly), they would leave together as one vectored
  * write, and a TLS socket copies such a write into one block before encrypting it: a copy
- * of the whole upload. The request's head goes out alone for the same reason. A loopback
+ * of the whole upload. The request's head goes out alone for the same reason, and the body
+ * goes to the socket rather than through the request. A loopback
  * server that holds off reading for a while, a socket that records its writes, and the
  * file's bytes checked at the other end.
  */
@@ -75,14 +76,24 @@ describe('httpPut of a file', () => {
         write(chunk, encoding, cb);
       };
     });
+    // The body goes to the socket itself: through the request, each piece would also cost a
+    // cork, a deferred uncork and a 'drain' relay.
+    let viaRequest = 0;
+    const requestWrite = http.OutgoingMessage.prototype.write;
+    http.OutgoingMessage.prototype.write = function (this: http.OutgoingMessage, ...args: Parameters<typeof requestWrite>) {
+      viaRequest++;
+      return requestWrite.apply(this, args);
+    } as typeof requestWrite;
     try {
       let progressed = 0;
       const res = await httpPut(new URL(`http://127.0.0.1:${port}/import_raw_vdi`), connect, { path: file }, { onProgress: (n) => { progressed = n; } });
       assert.equal(res.status, 200);
       assert.equal(progressed, data.length);
     } finally {
+      http.OutgoingMessage.prototype.write = requestWrite;
       for (const s of sockets) s.destroy();
     }
+    assert.equal(viaRequest, 0, 'writes through the request');
     assert.deepEqual(received, { bytes: data.length, sha: createHash('sha256').update(data).digest('hex') });
     // The head alone, then the file one piece at a time: never a vectored write, which a TLS
     // socket would first copy whole into one fresh block.
