@@ -3,7 +3,7 @@
  * Garbage collection of an SR's snapshot tree, as XenServer's storage manager runs it: after
  * a disk is destroyed the toolstack kicks a background pass on the host that has the SR
  * attached; the pass lets the driver remove and coalesce hidden nodes nothing visible needs,
- * then brings the records and space figures in line. `SR.islet_gc` runs a pass and waits
+ * then brings the records (when it changed anything) and space figures in line. `SR.islet_gc` runs a pass and waits
  * for it, so tests and tools can observe the collected state.
  */
 import type { Ref } from '../../core/ref.js';
@@ -17,11 +17,17 @@ async function gcPass(ctx: ActionContext, srRef: Ref<'SR'>, uuid: string): Promi
   if (!attached || !ctx.db.get('SR', srRef)) return;
   // The driver keeps the tree consistent step by step (pausing open disks around each), so
   // only the record update needs the SR's lock.
-  await attached.gc();
+  const done = await attached.gc();
+  // A pass that found nothing to collect (a destroyed disk with no base left behind) changed
+  // no record: the rescan, a look at every disk of the SR, is for passes that did something.
+  const changed = done.removed.length + done.coalesced.length + done.split.length > 0;
   await withSrLock(ctx.services, uuid, async () => {
-    const infos = await attached.scan();
+    if (changed) {
+      const infos = await attached.scan();
+      if (!ctx.db.get('SR', srRef)) return;
+      syncVdis(ctx, srRef, infos);
+    }
     if (!ctx.db.get('SR', srRef)) return;
-    syncVdis(ctx, srRef, infos);
     await refreshSrSpace(ctx, srRef, attached);
   });
 }

@@ -81,9 +81,12 @@ export interface SnapshotResult {
   readonly base?: VdiInfo;
 }
 
+/** What a collection pass did, node by node; a pass that changed nothing leaves all three empty. */
 export interface GcReport {
   readonly removed: readonly string[];
   readonly coalesced: readonly string[];
+  /** Leaves too big to merge while written, given a new base to merge a step at a time. */
+  readonly split: readonly string[];
 }
 
 /** An SR attached on this host: its disks can be changed and opened for I/O. */

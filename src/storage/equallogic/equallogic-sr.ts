@@ -340,7 +340,7 @@ export class EqualLogicSr implements AttachedSr {
         }
       }
       if (removed.length) await this.rescan();
-      return { removed, coalesced: [] };
+      return { removed, coalesced: [], split: [] };
     });
   }
 

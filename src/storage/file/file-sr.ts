@@ -196,20 +196,35 @@ export class FileSr implements AttachedSr {
 
   vdiCreate(spec: VdiCreateSpec): Promise<VdiInfo> {
     return this.locked(async () => {
-      await createVdi(this.ctx, spec.uuid, spec.virtualSize, spec.allocation === 'thick');
+      // The one file it makes is all a create touches (the census looks at it alone again).
+      try {
+        await createVdi(this.ctx, spec.uuid, spec.virtualSize, spec.allocation === 'thick');
+      } finally {
+        this.census.invalidate([spec.uuid]);
+      }
       return this.info(spec.uuid);
-    }, { changes: true });
+    });
   }
 
   vdiDestroy(uuid: string): Promise<void> {
-    return this.locked(() => destroyVdi(this.ctx, uuid), { changes: true });
+    return this.locked(async () => {
+      try {
+        await destroyVdi(this.ctx, uuid);
+      } finally {
+        this.census.invalidate([uuid]);
+      }
+    });
   }
 
   vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
     return this.locked(async () => {
-      await resizeVdi(this.ctx, uuid, newVirtualSize);
+      try {
+        await resizeVdi(this.ctx, uuid, newVirtualSize);
+      } finally {
+        this.census.invalidate([uuid]);
+      }
       return this.info(uuid);
-    }, { changes: true });
+    });
   }
 
   private copyOnWrite(uuid: string, newUuid: string, readOnly: boolean): Promise<SnapshotResult> {
@@ -275,12 +290,20 @@ export class FileSr implements AttachedSr {
 
   /** Collects and coalesces until nothing is left to do, or `signal` aborts (between or within steps). */
   async gc(opts: { signal?: AbortSignal } = {}): Promise<GcReport> {
-    const report = { removed: [] as string[], coalesced: [] as string[] };
+    const report = { removed: [] as string[], coalesced: [] as string[], split: [] as string[] };
     const run: GcRunState = { skip: new Set(), splits: new Map(), ...(opts.signal ? { signal: opts.signal } : {}) };
     while (!opts.signal?.aborted) {
       let step;
       try {
-        step = await this.locked(() => gcStep(this.ctx, run), { changes: true });
+        // A step that found nothing to do changed nothing: the census keeps what it knows.
+        step = await this.locked(async () => {
+          const done = await gcStep(this.ctx, run).catch((e: unknown) => {
+            this.census.invalidate();
+            throw e;
+          });
+          if (done) this.census.invalidate();
+          return done;
+        });
       } catch (e) {
         if (isAbort(e)) break;
         throw e;
@@ -288,6 +311,7 @@ export class FileSr implements AttachedSr {
       if (!step) break;
       report.removed.push(...step.removed);
       report.coalesced.push(...step.coalesced);
+      report.split.push(...step.split);
     }
     return report;
   }

@@ -27,6 +27,7 @@ const MAX_SPLITS = 2;
 export interface GcStepResult {
   removed: string[];
   coalesced: string[];
+  split: string[];
 }
 
 /** What one GC run remembers between steps: candidates to leave alone this time. */
@@ -118,7 +119,7 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
       await removeDurable(ctx.dir.vhd(n.uuid));
       crashPoint('gc.removed');
     }
-    return { removed: garbage.map((n) => n.uuid), coalesced: [] };
+    return { removed: garbage.map((n) => n.uuid), coalesced: [], split: [] };
   }
   const free = await ctx.dir.freeBytes();
   // Merging changes what the parent alone reads: not while someone has the parent open.
@@ -128,7 +129,7 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
     if (!eligible(c) || tree.descendants(c.uuid).some((d) => ctx.isActiveElsewhere(d.uuid))) continue;
     try {
       await coalesce(ctx, tree, c, run.signal);
-      return { removed: [], coalesced: [c.uuid] };
+      return { removed: [], coalesced: [c.uuid], split: [] };
     } catch (e) {
       if (!isNoSpace(e)) throw e;
       run.skip.add(c.uuid);
@@ -141,10 +142,10 @@ export async function gcStep(ctx: SrContext, run: GcRunState): Promise<GcStepRes
       if (ctx.isActive(l.uuid) && l.physical > LIVE_LEAF_COALESCE_MAX && splits < MAX_SPLITS && tree.depth(l.uuid) < MAX_CHAIN_DEPTH) {
         run.splits.set(l.uuid, splits + 1);
         await snapshotVdi(ctx, l.uuid, null, false);
-        return { removed: [], coalesced: [] };
+        return { removed: [], coalesced: [], split: [l.uuid] };
       }
       await leafCoalesce(ctx, l, run.signal);
-      return { removed: [], coalesced: [l.parentUuid!] };
+      return { removed: [], coalesced: [l.parentUuid!], split: [] };
     } catch (e) {
       if (!isNoSpace(e)) throw e;
       run.skip.add(l.uuid);

@@ -125,8 +125,8 @@ class AttachedIsoSr implements AttachedSr {
     this.open.delete(uuid);
     await dev?.close().catch(() => undefined);
   }
-  async gc(): Promise<{ removed: string[]; coalesced: string[] }> {
-    return { removed: [], coalesced: [] };
+  async gc(): Promise<{ removed: string[]; coalesced: string[]; split: string[] }> {
+    return { removed: [], coalesced: [], split: [] };
   }
   async detach(): Promise<void> {
     for (const uuid of [...this.open.keys()]) await this.deactivate(uuid);

@@ -263,7 +263,7 @@ export class NetappAttachedSr implements AttachedSr {
 
   async gc(): Promise<GcReport> {
     // FlexClone LUNs depend on nothing: there are no hidden nodes to collect.
-    return { removed: [], coalesced: [] };
+    return { removed: [], coalesced: [], split: [] };
   }
 
   async detach(): Promise<void> {

@@ -165,8 +165,14 @@ describe('NetApp items (2, 4, 6, 8, 9) on EqualLogic, through a pool of 2', { sk
 
   it('hotfix item (9): revert to a snapshot leaves the VM\'s disk thin, holding only the data written', async () => {
     const snaps = (await p.api.call('VM.get_snapshots', vm)) as string[];
+    const replaced = await diskOf(p.api, vm);
     await p.api.callAsync('VM.revert', snaps[3]!);
     const disk = await diskOf(p.api, vm);
+    // The disk the revert replaced still holds its snapshots' data: the group keeps its
+    // volume, hidden, and the record stays as a base copy (not managed, read-only).
+    assert.equal(await group.volume(vmVolume).then(() => true, () => false), true, 'the replaced disk\'s volume is kept');
+    assert.equal(await p.api.call('VDI.get_managed', replaced), false);
+    assert.equal(await p.api.call('VDI.get_read_only', replaced), true);
     const volume = await volumeOf(disk);
     assert.notEqual(volume, vmVolume, 'the reverted disk is a clone of the snapshot');
     const v = await group.volume(volume);

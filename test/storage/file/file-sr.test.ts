@@ -15,6 +15,7 @@ import { toWireError } from '../../../src/core/wire-errors.js';
 import { StorageError } from '../../../src/core/ports/storage-errors.js';
 import { ActiveDisk } from '../../../src/storage/file/active-disk.js';
 import { FileSrDriver } from '../../../src/storage/file/file-sr-driver.js';
+import { SrDir } from '../../../src/storage/file/sr-dir.js';
 import type { VhdBlockDevice } from '../../../src/storage/vhd/vhd-block-device.js';
 import { runBlockDeviceContract } from '../block-device.contract.js';
 import { checkTree, pattern, runSrDriverContract, vdiHash, visibleHashes, writeVdi } from '../sr-driver.contract.js';
@@ -243,7 +244,7 @@ describe('file SR trees (hotfix truth 3)', () => {
       assert.equal(await vdiHash(t.sr, uuid), h);
       assert.ok((await vhdBytes(t.path)) < full / 4, 'space given back');
       assert.ok((await vhdBytes(t.path)) <= 4 * MiB + 64 * KiB);
-      assert.deepEqual(await t.sr.gc(), { removed: [], coalesced: [] });
+      assert.deepEqual(await t.sr.gc(), { removed: [], coalesced: [], split: [] });
     } finally {
       await t.close();
     }
@@ -406,6 +407,47 @@ describe('file SR space', () => {
       await assert.rejects(t.sr.vdiCreate({ uuid: randomUUID(), virtualSize: free * 2, allocation: 'thick' }), apiCode('SR_FULL'));
       assert.deepEqual((await readdir(t.path)).sort(), before);
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('file SR space figures', () => {
+  it('after a create, a resize, a destroy or a collection with nothing to do, look again only at the disk touched', async () => {
+    const t = await newSr();
+    const looked: string[] = [];
+    const readNode = SrDir.prototype.readNode;
+    try {
+      for (let i = 0; i < 3; i++) await t.sr.vdiCreate({ uuid: randomUUID(), virtualSize: 8 * MiB, allocation: 'thin' });
+      SrDir.prototype.readNode = function (this: SrDir, uuid: string) {
+        looked.push(uuid);
+        return readNode.call(this, uuid);
+      };
+      /** The files `op` and the figures after it looked at. */
+      const looksOf = async (op: () => Promise<unknown>) => {
+        await t.sr.stat();
+        looked.length = 0;
+        await op();
+        const st = await t.sr.stat();
+        return { looks: new Set(looked), st };
+      };
+      const uuid = randomUUID();
+      const made = await looksOf(() => t.sr.vdiCreate({ uuid, virtualSize: 8 * MiB, allocation: 'thin' }));
+      assert.deepEqual([...made.looks], [uuid]);
+      assert.equal(made.st.virtualAllocation, 4 * 8 * MiB);
+      const grown = await looksOf(() => t.sr.vdiResize(uuid, 16 * MiB));
+      assert.deepEqual([...grown.looks], [uuid]);
+      assert.equal(grown.st.virtualAllocation, 3 * 8 * MiB + 16 * MiB);
+      const gone = await looksOf(() => t.sr.vdiDestroy(uuid));
+      assert.deepEqual([...gone.looks], [uuid]);
+      assert.equal(gone.st.virtualAllocation, 3 * 8 * MiB);
+      // The pass itself reads the tree; the figures after it, when it did nothing, look at nothing.
+      assert.deepEqual(await t.sr.gc(), { removed: [], coalesced: [], split: [] });
+      looked.length = 0;
+      await t.sr.stat();
+      assert.deepEqual(looked, []);
+    } finally {
+      SrDir.prototype.readNode = readNode;
       await t.close();
     }
   });

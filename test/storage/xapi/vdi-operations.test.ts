@@ -56,7 +56,7 @@ describe('VDI operations', () => {
     const [refA, refB] = [await ref(a), await ref(b)];
     const { token } = (await f.api.call('event.from', ['vdi'], '', 0)) as { token: string };
     await importImage(f.api, refA, pattern(41, 1 * MiB));
-    // The import rescans the SR: a record whose facts did not change is not written again.
+    // The import refreshes its own disk's record and the SR's figures, and no other record.
     const { events } = (await f.api.call('event.from', ['vdi'], token, 0)) as { events: Array<{ ref: string; operation: string }> };
     const changed = new Set(events.map((e) => e.ref));
     assert.ok(changed.has(refA), 'the imported disk has an event');
