@@ -12,7 +12,7 @@ import { isNullRef, type Ref } from '../../core/ref.js';
 import { copyBlocks } from './block-copy.js';
 import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
-import { createVdi, destroyVdi, onSr } from './vdi-ops.js';
+import { createVdi, destroyVdi, onVdiData } from './vdi-ops.js';
 import { withVdiDevice } from './vdi-io.js';
 
 export interface CopyArgs {
@@ -60,7 +60,7 @@ export async function copyVdi(ctx: ActionContext, a: CopyArgs): Promise<Ref<'VDI
     if (!into) await destroyVdi(ctx, target).catch(() => undefined);
     throw e;
   }
-  // The written blocks change the target's and the SR's figures.
-  await onSr(ctx, targetRow.SR, async () => undefined);
+  // The written blocks change the target's and the SR's figures, and nothing else.
+  await onVdiData(ctx, target);
   return target;
 }

@@ -56,18 +56,28 @@ export async function onSr<T>(ctx: ActionContext, srRef: Ref<'SR'>, fn: (sr: Att
 }
 
 /**
- * Refreshes one disk's record and its SR's space figures after the disk's data changed (an
- * import wrote into it), under the SR's lock: the tree did not change, so the SR is not
+ * Refreshes disks' records and their SRs' space figures after the disks' data changed (an
+ * import or a copy wrote into them), under each SR's lock: no tree changed, so no SR is
  * rescanned, which on an SR of many disks costs a file stat and a record check per disk.
  */
-export async function onVdiData(ctx: ActionContext, ref: Ref<'VDI'>): Promise<void> {
-  const row = ctx.db.get('VDI', ref);
-  if (!row) return;
-  const sr = attachedSr(ctx, row.SR);
-  await withSrLock(ctx.services, sr.srUuid, () => storageCall(async () => {
-    applyInfo(ctx, ref, await sr.vdiStat(String(row.location || row.uuid)));
-    await refreshSrSpace(ctx, row.SR, sr);
-  }));
+export async function onVdisData(ctx: ActionContext, refs: Iterable<Ref<'VDI'>>): Promise<void> {
+  const bySr = new Map<Ref<'SR'>, Array<readonly [Ref<'VDI'>, Row]>>();
+  for (const ref of new Set(refs)) {
+    const row = ctx.db.get('VDI', ref);
+    if (row) bySr.set(row.SR, [...(bySr.get(row.SR) ?? []), [ref, row] as const]);
+  }
+  for (const [srRef, disks] of bySr) {
+    const sr = attachedSr(ctx, srRef);
+    await withSrLock(ctx.services, sr.srUuid, () => storageCall(async () => {
+      for (const [ref, row] of disks) applyInfo(ctx, ref, await sr.vdiStat(String(row.location || row.uuid)));
+      await refreshSrSpace(ctx, srRef, sr);
+    }));
+  }
+}
+
+/** {@link onVdisData} for one disk. */
+export function onVdiData(ctx: ActionContext, ref: Ref<'VDI'>): Promise<void> {
+  return onVdisData(ctx, [ref]);
 }
 
 /** Rescans the SR and refreshes its figures (the caller holds the SR's lock). */

@@ -17,7 +17,7 @@ import type { RecordOf } from '../../../core/record-of.js';
 import { NULL_REF, isNullRef, isRef, newRef, newUuid, type Ref } from '../../../core/ref.js';
 import { checkNewVm } from '../../../core/record-rules.js';
 import { isZero } from '../../vdi/block-copy.js';
-import { createVdi, destroyVdi, onSr } from '../../vdi/vdi-ops.js';
+import { createVdi, destroyVdi, onVdisData } from '../../vdi/vdi-ops.js';
 import { createVbd } from '../../vbd/index.js';
 import { createVif } from '../../vif/index.js';
 import { attachedSr, refIfLive, storageCall } from '../../common/storage-access.js';
@@ -358,8 +358,8 @@ export async function importXva(ctx: ActionContext, body: AsyncIterable<Buffer> 
       await d.close();
       open.delete(k);
     }
-    // The data written changes the disks' and SRs' space figures.
-    for (const sr of new Set([...disks.values()].map((d) => d.row.SR))) await onSr(ctx, sr, async () => undefined);
+    // The data written changes the disks' and SRs' space figures, and nothing else.
+    await onVdisData(ctx, [...disks.values()].map((d) => d.ref));
     crashPoint('xva-import.data-written');
     // The point of no return: until the marks go, a crash rolls the import back at the next start.
     unmark(ctx, made.records());
