@@ -296,12 +296,15 @@ export class FileSr implements AttachedSr {
       let step;
       try {
         // A step that found nothing to do changed nothing: the census keeps what it knows.
+        // One that tried a merge and gave up for want of space (undone, but files were
+        // written meanwhile) is counted as a change.
         step = await this.locked(async () => {
+          const skipped = run.skip.size;
           const done = await gcStep(this.ctx, run).catch((e: unknown) => {
             this.census.invalidate();
             throw e;
           });
-          if (done) this.census.invalidate();
+          if (done || run.skip.size > skipped) this.census.invalidate();
           return done;
         });
       } catch (e) {
