@@ -3,8 +3,9 @@
  * Garbage collection of an SR's snapshot tree, as XenServer's storage manager runs it: after
  * a disk is destroyed the toolstack kicks a background pass on the host that has the SR
  * attached; the pass lets the driver remove and coalesce hidden nodes nothing visible needs,
- * then brings the records (when it changed anything) and space figures in line. `SR.islet_gc` runs a pass and waits
- * for it, so tests and tools can observe the collected state.
+ * then brings the records (when it changed anything) and space figures in line.
+ * `SR.islet_gc` runs a pass and waits for it, so tests and tools can observe the collected
+ * state.
  */
 import type { Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
