@@ -13,8 +13,9 @@
  * shared virtual machine's does, by a fifth and more) slows both sides of a ratio alike,
  * where a ratio of two medians could take them from different rounds.
  * Also prints CPU seconds per GiB of the server and of the client tool for each path (steadier
- * than wall time on a shared machine). Every export is compared with the source, so a fast
- * wrong copy fails the bench.
+ * than wall time on a shared machine), and what one xe or curl command costs besides its
+ * bytes (a 1 MiB import). Every export is compared with the source, so a fast wrong copy
+ * fails the bench.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -169,6 +170,20 @@ export async function run(): Promise<void> {
       const c = cpu.get(p.name)!;
       line += `  CPU s/GiB server ${median(c.server).toFixed(2)} client ${median(c.client).toFixed(2)}`;
       console.log(line);
+    }
+    if (paths.some((p) => p.ref === 'xe' && p.dir === 'import')) {
+      // What a command costs besides its bytes (a process's start, the login and calls around
+      // the transfer): xe's and curl's time for a 1 MiB import, side by side. The part of a
+      // ratio above that it does not explain is the transfer's own.
+      const small = join(dir, 'small.raw');
+      await writeRandom(small, 1);
+      const fixed = { xe: [] as number[], curl: [] as number[] };
+      for (let i = 0; i < 10; i++) {
+        fixed.xe.push(await timed(() => xe('vdi-import', `uuid=${uuid}`, `filename=${small}`, 'format=raw')));
+        fixed.curl.push(await timed(() => curl('-T', small, importUrl('raw'))));
+      }
+      const ms = (t: number) => `${(t * 1000).toFixed(0)} ms`;
+      console.log(`  one command's own cost (a 1 MiB raw import, median of 10): xe ${ms(median(fixed.xe))}, curl ${ms(median(fixed.curl))}`);
     }
   } finally {
     islet.kill('SIGTERM');
