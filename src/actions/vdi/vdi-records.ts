@@ -134,14 +134,3 @@ export function writeSrSpace(ctx: ActionContext, srRef: Ref<'SR'>, st: SrStat): 
   });
   raiseSrWarnings(ctx, srRef, st.warnings);
 }
-
-/** Re-reads some nodes and the SR's figures after an operation touched them. */
-export async function refreshAfter(ctx: ActionContext, srRef: Ref<'SR'>, sr: AttachedSr, uuids: readonly string[]): Promise<void> {
-  for (const uuid of new Set(uuids)) {
-    const ref = vdiByUuid(ctx, uuid);
-    if (!ref) continue;
-    const info = await sr.vdiStat(uuid).catch(() => undefined);
-    if (info) applyInfo(ctx, ref, info);
-  }
-  await refreshSrSpace(ctx, srRef, sr);
-}

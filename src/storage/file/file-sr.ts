@@ -163,6 +163,18 @@ export class FileSr implements AttachedSr {
     );
   }
 
+  /**
+   * Runs `fn`, which changes the file of `uuid` and no other (a create, a resize, a
+   * destroy), then has the census look at that file alone again, even when `fn` failed.
+   */
+  private async touching<T>(uuid: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      this.census.invalidate([uuid]);
+    }
+  }
+
   private async info(uuid: string, flags?: ReadonlySet<string>): Promise<VdiInfo> {
     return toVdiInfo(await readExisting(this.ctx, uuid), flags ?? (await this.dir.readOnlyFlags()));
   }
@@ -196,33 +208,18 @@ export class FileSr implements AttachedSr {
 
   vdiCreate(spec: VdiCreateSpec): Promise<VdiInfo> {
     return this.locked(async () => {
-      // The one file it makes is all a create touches (the census looks at it alone again).
-      try {
-        await createVdi(this.ctx, spec.uuid, spec.virtualSize, spec.allocation === 'thick');
-      } finally {
-        this.census.invalidate([spec.uuid]);
-      }
+      await this.touching(spec.uuid, () => createVdi(this.ctx, spec.uuid, spec.virtualSize, spec.allocation === 'thick'));
       return this.info(spec.uuid);
     });
   }
 
   vdiDestroy(uuid: string): Promise<void> {
-    return this.locked(async () => {
-      try {
-        await destroyVdi(this.ctx, uuid);
-      } finally {
-        this.census.invalidate([uuid]);
-      }
-    });
+    return this.locked(() => this.touching(uuid, () => destroyVdi(this.ctx, uuid)));
   }
 
   vdiResize(uuid: string, newVirtualSize: number): Promise<VdiInfo> {
     return this.locked(async () => {
-      try {
-        await resizeVdi(this.ctx, uuid, newVirtualSize);
-      } finally {
-        this.census.invalidate([uuid]);
-      }
+      await this.touching(uuid, () => resizeVdi(this.ctx, uuid, newVirtualSize));
       return this.info(uuid);
     });
   }
