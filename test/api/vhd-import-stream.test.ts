@@ -7,7 +7,7 @@
  * comes after its blocks (which a stream cannot follow) is still imported, through a
  * temporary file. A body cut short fails its task with VDI_IO_ERROR; a lying footer or
  * header, a differencing image or one larger than the disk fail with a clear error before
- * anything is written.
+ * anything is written, and so does a raw body longer than the disk.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -236,6 +236,41 @@ describe('VHD import reads the body as it arrives', { timeout: 300_000 }, () => 
     assert.equal(end.task, 'failure');
     assert.equal(end.error[0], 'INVALID_VALUE', String(end.error));
     assert.match(end.error[2]!, /BAD_FOOTER_CHECKSUM/);
+  });
+});
+
+describe('raw import into a disk smaller than the body', { timeout: 120_000 }, () => {
+  let srv: IsletProcess;
+  let s: string;
+
+  before(async () => {
+    srv = await startIslet({ args: ['--spawn-hypervisor', 'false'] });
+    s = await login(srv.url, srv.rootPassword);
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  it('is refused with VDI_TOO_SMALL and the body length before a byte is written', async () => {
+    const [pool] = await call(srv.url, 'pool.get_all', s);
+    const sr = await call(srv.url, 'pool.get_default_SR', s, pool);
+    const vdi = await call(srv.url, 'VDI.create', s, {
+      name_label: 'small', SR: sr, virtual_size: 4 * MiB, type: 'user', sharable: false, read_only: false, other_config: {}, sm_config: {},
+    });
+    const put = async (body: Buffer) => {
+      const task = await call(srv.url, 'task.create', s, 'import', '');
+      const res = await fetch(`${srv.url}/import_raw_vdi?session_id=${s}&vdi=${vdi}&format=raw&task_id=${task}`, { method: 'PUT', body: new Uint8Array(body) });
+      await res.arrayBuffer();
+      return { status: res.status, task: await call(srv.url, 'task.get_status', s, task), error: await call(srv.url, 'task.get_error_info', s, task) };
+    };
+    assert.equal((await put(Buffer.alloc(4 * MiB, 0x33))).task, 'success');
+    // Longer than the disk by a megabyte and a half: the first 4 MiB would fit.
+    const r = await put(Buffer.alloc(5 * MiB + 512 * 1024, 0x44));
+    assert.equal(r.task, 'failure');
+    assert.ok(r.status >= 400, `an error reply: ${r.status}`);
+    assert.deepEqual(r.error, ['VDI_TOO_SMALL', vdi, String(5 * MiB + 512 * 1024)]);
+    const res = await fetch(`${srv.url}/export_raw_vdi?session_id=${s}&vdi=${vdi}&format=raw`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(Buffer.alloc(4 * MiB, 0x33)), 'the disk is as before');
   });
 });
 

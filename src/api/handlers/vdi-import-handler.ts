@@ -96,6 +96,13 @@ async function putChunk(dev: BlockDevice, vdi: Ref<'VDI'>, offset: number, data:
  */
 async function receiveRaw(body: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>, ctx: ActionContext, openEnded: boolean): Promise<void> {
   const total = openEnded ? dev.size : body.declared;
+  if (!openEnded && total !== undefined && total > dev.size) {
+    // Refused before the first write, not when the data reaches the end of the disk: the
+    // disk keeps what it held. What the client still sends is read and dropped, so that it
+    // gets the answer rather than a reset.
+    await drain(piecesOf(body));
+    throw new ApiError('VDI_TOO_SMALL', [vdi, String(total)]);
+  }
   // No larger than the body: a small import need not take (and have the garbage collector
   // account for) three chunk-sized buffers.
   const size = !openEnded && total !== undefined ? Math.min(CHUNK, Math.max(1, total)) : CHUNK;
