@@ -3,7 +3,8 @@
  * `xe vdi-import uuid= filename= [format=raw|vhd] [progress=]` and
  * `xe vdi-export uuid= filename= [format=raw|vhd] [progress=]`: move a disk image between a
  * local file and a VDI over HTTP, tracked by a task as xe does (the task carries the
- * server's verdict). Exported files are written sparsely: runs of zeroes become holes.
+ * server's verdict). Exported files are new files (export-file.ts), written sparsely: runs
+ * of zeroes become holes.
  * A progress bar is drawn when stderr is a terminal, unless `progress=false`.
  */
 import { closeSync, openSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
 import { progressBar } from '../progress-bar.js';
+import { intoNewFile } from './export-file.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { trackedTransfer } from './tracked-transfer.js';
 
@@ -49,10 +51,10 @@ export const vdiExport: CommandModule = {
     const filename = getParam(ctx.params, 'filename')!;
     const bar = progressBar('Exporting', process.stderr, process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true));
     try {
-      await trackedTransfer(ctx, 'VDI export', async (task) => {
+      await intoNewFile(filename, () => trackedTransfer(ctx, 'VDI export', async (task) => {
         // The socket is read straight into the file's write buffers (a short body fails there).
         await ctx.client.download('/export_raw_vdi', query(ctx, vdi, task), filename, { sparse: true, onBytes: (n, total) => bar.update(n, total) });
-      });
+      }));
     } finally {
       bar.finish();
     }

@@ -12,6 +12,7 @@ import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
 import { progressBar } from '../progress-bar.js';
 import { forEachSelected, selectObjects } from '../select.js';
+import { intoNewFile } from './export-file.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { trackedTransfer } from './tracked-transfer.js';
 
@@ -27,7 +28,7 @@ export const vmExport: CommandModule = {
     const showBar = process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true);
     const bar = progressBar('Exporting', process.stderr, showBar);
     try {
-      await forEachSelected(ctx, sel, (row) => trackedTransfer(ctx, 'VM export', async (task) => {
+      await forEachSelected(ctx, sel, (row) => intoNewFile(filename, () => trackedTransfer(ctx, 'VM export', async (task) => {
         const query = {
           ref: String(row.ref), task_id: task, use_compression: compress, ...(metadata ? { metadata: 'true' } : {}),
           ...(snapshots !== undefined ? { export_snapshots: String(snapshots) } : {}),
@@ -42,7 +43,7 @@ export const vmExport: CommandModule = {
         } : undefined;
         // Socket reads (plain or TLS) land in the file's write buffers.
         await ctx.client.download('/export', query, filename, onBytes ? { onBytes } : {});
-      }), false);
+      })), false);
     } finally {
       bar.finish();
     }

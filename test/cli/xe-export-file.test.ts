@@ -1,0 +1,66 @@
+/**
+ * The file `xe vdi-export` saves into is made as xe's client makes it: a new file, its
+ * owner's alone. A file already there is left as it was and the command fails with xe's
+ * text; so does a path whose directory is missing; an export the server refuses leaves no
+ * file behind. Against a real server, through bin/xe. Needs a built tree (`npm run build`).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MiB, type StorageFixture, pattern, startStorageFixture } from '../storage/acceptance/storage-fixture.js';
+
+describe('xe vdi-export into a file', () => {
+  let f: StorageFixture;
+  let work: string;
+  let uuid: string;
+  const data = pattern(3, 2 * MiB);
+
+  before(async () => {
+    f = await startStorageFixture();
+    work = await mkdtemp(join(tmpdir(), 'xe-export-file-'));
+    const srUuid = String(await f.api.call('SR.get_uuid', f.sr));
+    uuid = await f.xeOk('vdi-create', `sr-uuid=${srUuid}`, 'name-label=exported', 'virtual-size=2MiB');
+    await writeFile(join(work, 'disk.raw'), data);
+    await f.xeOk('vdi-import', `uuid=${uuid}`, `filename=${join(work, 'disk.raw')}`);
+  });
+  after(async () => {
+    await f?.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('makes a new file that only its owner can read', async () => {
+    const out = join(work, 'new.raw');
+    await f.xeOk('vdi-export', `uuid=${uuid}`, `filename=${out}`);
+    assert.ok((await readFile(out)).equals(data));
+    assert.equal((await stat(out)).mode & 0o777, 0o600);
+  });
+
+  it('leaves a file already there as it was, and says so as xe does', async () => {
+    const out = join(work, 'precious.txt');
+    await writeFile(out, 'keep me\n');
+    const tasksBefore = (await f.api.call('task.get_all') as string[]).length;
+    const r = await f.xe('vdi-export', `uuid=${uuid}`, `filename=${out}`);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `Operation failed. Error: Sys_error("${out}: File exists")\n`);
+    assert.equal(await readFile(out, 'utf8'), 'keep me\n');
+    assert.equal((await f.api.call('task.get_all') as string[]).length, tasksBefore, 'no export was started');
+  });
+
+  it('fails on a directory that does not exist', async () => {
+    const out = join(work, 'missing', 'x.raw');
+    const r = await f.xe('vdi-export', `uuid=${uuid}`, `filename=${out}`);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `Operation failed. Error: Sys_error("${out}: No such file or directory")\n`);
+  });
+
+  it('removes the file it made when the server refuses the export', async () => {
+    const out = join(work, 'refused.raw');
+    const r = await f.xe('vdi-export', `uuid=${uuid}`, `filename=${out}`, 'format=qcow2');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /Unknown format qcow2/);
+    assert.equal(existsSync(out), false, 'no partial file is left');
+  });
+});
