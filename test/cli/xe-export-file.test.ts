@@ -1,8 +1,9 @@
 /**
- * The file `xe vdi-export` saves into is made as xe's client makes it: a new file, its
- * owner's alone. A file already there is left as it was and the command fails with xe's
- * text; so does a path whose directory is missing; an export the server refuses leaves no
- * file behind. Against a real server, through bin/xe. Needs a built tree (`npm run build`).
+ * The file `xe vdi-export` (and `pool-dump-database`) saves into is made as xe's client
+ * makes it: a new file, its owner's alone. A file already there is left as it was and the
+ * command fails with xe's text; so does a path whose directory is missing; an export the
+ * server refuses leaves no file behind. Against a real server, through bin/xe. Needs a
+ * built tree (`npm run build`).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -54,6 +55,19 @@ describe('xe vdi-export into a file', () => {
     const r = await f.xe('vdi-export', `uuid=${uuid}`, `filename=${out}`);
     assert.equal(r.code, 1);
     assert.equal(r.err, `Operation failed. Error: Sys_error("${out}: No such file or directory")\n`);
+  });
+
+  it('holds for pool-dump-database too', async () => {
+    const out = join(work, 'db.dump');
+    await writeFile(out, 'older dump\n');
+    const r = await f.xe('pool-dump-database', `file-name=${out}`);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `Operation failed. Error: Sys_error("${out}: File exists")\n`);
+    assert.equal(await readFile(out, 'utf8'), 'older dump\n');
+    const fresh = join(work, 'db2.dump');
+    await f.xeOk('pool-dump-database', `file-name=${fresh}`);
+    assert.ok((await stat(fresh)).size > 0);
+    assert.equal((await stat(fresh)).mode & 0o777, 0o600);
   });
 
   it('removes the file it made when the server refuses the export', async () => {

@@ -1,12 +1,12 @@
 /**
  * @module
- * The local file an export is saved in (`vdi-export`, `vm-export`). As xe makes it: a new
- * file, readable by its owner alone; a file already there is never overwritten, and a path
- * that cannot be created fails as xe's client fails it (`Operation failed. Error:
- * Sys_error("<file>: File exists")`).
- * Here the file is made before the transfer starts, so such a command fails before the
- * server does any work, and it is removed again when the transfer fails, so a cut export
- * is never left looking like a whole one.
+ * The local file a download is saved in (`vdi-export`, `vm-export`, `pool-dump-database`),
+ * made as xe's client makes it: a new file, readable by its owner alone. A file already
+ * there is never overwritten, and a path that cannot be created fails as xe fails it
+ * (`Operation failed. Error: Sys_error("<file>: File exists")`). Here the file is made
+ * before the transfer starts, so such a command fails before the server does any work, and
+ * it is removed again when the transfer fails, so a cut download is never left looking
+ * like a whole one.
  */
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';

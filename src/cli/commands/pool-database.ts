@@ -10,19 +10,15 @@ import { getBoolParam, getParam } from '../argv.js';
 import { RecordFailure } from '../cli-errors.js';
 import type { CommandModule } from '../command-context.js';
 import { HttpStatusError } from '../../client/http-transfer.js';
+import { intoNewFile } from './export-file.js';
 
 export const poolDumpDatabase: CommandModule = {
   run: async (ctx) => {
     const file = getParam(ctx.params, 'file-name')!;
-    const body = await ctx.client.getFile('/pool/xmldbdump', {});
-    const tmp = `${file}.partial-${process.pid}`;
-    try {
-      await pipeline(body, fs.createWriteStream(tmp, { mode: 0o600 }));
-      fs.renameSync(tmp, file);
-    } catch (e) {
-      fs.rmSync(tmp, { force: true });
-      throw e instanceof Error && 'code' in e && e.code === 'ENOENT' ? new RecordFailure(`Failed to write file ${file}`) : e;
-    }
+    // A new file, as every file xe saves a download in (export-file.ts).
+    await intoNewFile(file, async () => {
+      await pipeline(await ctx.client.getFile('/pool/xmldbdump', {}), fs.createWriteStream(file));
+    });
   },
 };
 
