@@ -196,6 +196,11 @@ describe('xe administration commands', () => {
     assert.equal(await ok('host-logs-download', `file-name=${file}`), '');
     const saved = await readFile(file, 'utf8');
     assert.ok(saved.startsWith(`${lines[0]}\n`), 'the file holds the same log');
+    // As every download xe saves: into a new file, never over one already there.
+    const again = await xe(['host-logs-download', `file-name=${file}`]);
+    assert.equal(again.code, 1);
+    assert.equal(again.err, `Operation failed. Error: Sys_error("${file}: File exists")\n`);
+    assert.equal(await readFile(file, 'utf8'), saved);
   });
 
   it('diagnostic-timing-stats, -gc-stats, -compact and -db-stats report the toolstack\'s own figures', async () => {

@@ -22,6 +22,7 @@ import type { Row } from '../records.js';
 import type { RefResolver } from '../ref-resolver.js';
 import { forEachSelected, selectObjects } from '../select.js';
 import { XapiCallError } from '../../client/xapi-call-error.js';
+import { intoNewFile } from './export-file.js';
 
 /** The named fields of a record as xe prints them (`name ( RO): value`), in that order. */
 async function fields(cc: CliClass, row: Row, names: readonly string[], res: RefResolver): Promise<Array<[string, string]>> {
@@ -111,8 +112,9 @@ async function logsDownload(ctx: CommandContext): Promise<void> {
   const sel = await selectObjects(ctx, 'host', { ignore: ['file-name'] });
   const several = sel.rows.length > 1;
   await forEachSelected(ctx, sel, async (row) => {
-    const text = String(await ctx.client.callAsync('host.get_log', row.ref));
-    await writeFile(several ? `${base}-${String(row.rec.name_label)}` : base, text);
+    const file = several ? `${base}-${String(row.rec.name_label)}` : base;
+    // A new file, as every file xe saves a download in (export-file.ts).
+    await intoNewFile(file, async () => writeFile(file, String(await ctx.client.callAsync('host.get_log', row.ref))));
   });
 }
 
