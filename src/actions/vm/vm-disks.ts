@@ -134,7 +134,7 @@ async function cloneOrCopy(ctx: ActionContext, a: MessageArgs<'VM', 'clone'> & {
 async function revert(ctx: ActionContext, a: MessageArgs<'VM', 'revert'>): Promise<string> {
   const snapRef = a.snapshot;
   const snap = mustRow(ctx, 'VM', snapRef);
-  if (snap.is_a_snapshot !== true) throw new ApiError('ONLY_REVERT_SNAPSHOT', []);
+  if (snap.is_a_snapshot !== true) throw new ApiError('REVERT_ONLY_ALLOWED_ON_SNAPSHOT', []);
   const vmRef = snap.snapshot_of;
   if (isNullRef(vmRef) || !ctx.db.get('VM', vmRef)) throw new ApiError('VM_REVERT_FAILED', [String(vmRef), snapRef]);
   return withVmOperation(ctx, snapRef, 'revert', () =>

@@ -60,7 +60,7 @@ function srFor(ctx: ActionContext, uuid: string): Ref<'SR'> {
 
 export async function provisionVm(ctx: ActionContext, vmRef: Ref<'VM'>): Promise<void> {
   const vm = mustRow(ctx, 'VM', vmRef);
-  if (vm.is_a_template !== true) throw new ApiError('ONLY_PROVISION_TEMPLATE', []);
+  if (vm.is_a_template !== true) throw new ApiError('PROVISION_ONLY_ALLOWED_ON_TEMPLATE', []);
   if (vm.power_state !== 'Halted') throw new ApiError('VM_BAD_POWER_STATE', [vmRef, 'halted', String(vm.power_state).toLowerCase()]);
   ctx.db.update('VM', vmRef, { is_a_template: false });
   const oc = vm.other_config;

@@ -83,7 +83,7 @@ describe('VM disk operations', () => {
     await f.xeOk('snapshot-destroy', `snapshot-uuid=${r1.uuid}`);
     assert.equal((await vmRec(s2)).parent, NULL);
     assert.equal((await vmRec(s3)).parent, NULL);
-    await assert.rejects(f.api.callAsync('VM.revert', vm), /ONLY_REVERT_SNAPSHOT/);
+    await assert.rejects(f.api.callAsync('VM.revert', vm), /REVERT_ONLY_ALLOWED_ON_SNAPSHOT/);
   });
 
   it('ignore_vdis leaves a disk out of the snapshot', async () => {
