@@ -70,6 +70,21 @@ describe('xe vdi-export into a file', () => {
     assert.equal((await stat(fresh)).mode & 0o777, 0o600);
   });
 
+  it('with base= holds only what differs from that VDI', async () => {
+    const snap = await f.xeOk('vdi-snapshot', `uuid=${uuid}`);
+    const changed = Buffer.from(data);
+    changed.fill(0x5a, 0, 4096);
+    await writeFile(join(work, 'changed.raw'), changed);
+    await f.xeOk('vdi-import', `uuid=${uuid}`, `filename=${join(work, 'changed.raw')}`);
+    const out = join(work, 'delta.raw');
+    await f.xeOk('vdi-export', `uuid=${uuid}`, `filename=${out}`, `base=${snap}`);
+    // The disk is one 2 MiB block: it changed, so it comes whole; from itself, nothing does.
+    assert.ok((await readFile(out)).equals(changed));
+    const none = join(work, 'none.raw');
+    await f.xeOk('vdi-export', `uuid=${uuid}`, `filename=${none}`, `base=${uuid}`);
+    assert.ok((await readFile(none)).equals(Buffer.alloc(data.length)));
+  });
+
   it('removes the file it made when the server refuses the export', async () => {
     const out = join(work, 'refused.raw');
     const r = await f.xe('vdi-export', `uuid=${uuid}`, `filename=${out}`, 'format=qcow2');

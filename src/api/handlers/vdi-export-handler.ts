@@ -1,9 +1,10 @@
 /**
  * @module
- * `GET /export_raw_vdi?vdi=&session_id=&task_id=&format=raw|vhd`: a VDI's content. Raw
- * streams the whole virtual size, sending ranges the disk reports as zeroes from one shared
- * zero buffer without reading them; VHD streams a dynamic VHD holding only the blocks with
- * data. Both read a few large chunks ahead of the socket, send a `Content-Length` and follow
+ * `GET /export_raw_vdi?vdi=&session_id=&task_id=&format=raw|vhd[&base=]`: a VDI's content,
+ * or with `base` (a VDI's ref or uuid) only what differs from that VDI's (core/disk-delta.ts;
+ * Xen Orchestra's incremental backups). Raw streams the whole virtual size, sending ranges
+ * the disk reports as zeroes from one shared zero buffer without reading them; VHD streams
+ * a dynamic VHD holding only the blocks with data. Both read a few large chunks ahead of the socket, send a `Content-Length` and follow
  * the client's pace (back-pressure, one write in flight).
  */
 import { once } from 'node:events';
@@ -11,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { attachedSr } from '../../actions/common/storage-access.js';
 import { withVdiDevice } from '../../actions/vdi/vdi-io.js';
 import { ApiError } from '../../core/api-error.js';
+import { DiskDelta } from '../../core/disk-delta.js';
 import type { BlockDevice } from '../../core/ports/block-device.js';
 import { readAhead } from '../../core/read-ahead.js';
 import type { Ref } from '../../core/ref.js';
@@ -82,7 +84,8 @@ export function createVdiExportHandler(d: TransferDeps): ResourceHandler {
     if (format !== 'raw' && format !== 'vhd') throw new ApiError('INTERNAL_ERROR', [`Unknown format ${format}`]);
     const vdi = vdiFromQuery(d, query);
     if (!vdi) throw new ApiError('INTERNAL_ERROR', ['No VDI given']);
-    await withVdiDevice(ctx, vdi.row, { readOnly: true }, async (dev) => {
+    const base = vdiFromQuery(d, query, 'base');
+    const send = async (dev: BlockDevice) => {
       const image = format === 'vhd' ? await attachedSr(ctx, vdi.row.SR).exportVhd(dev, String(vdi.row.uuid)) : undefined;
       const length = image ? image.length : dev.size;
       res.writeHead(200, {
@@ -104,6 +107,11 @@ export function createVdiExportHandler(d: TransferDeps): ResourceHandler {
       }
       res.end();
       if (!res.writableFinished) await Promise.race([once(res, 'finish'), once(res, 'close')]);
+    };
+    await withVdiDevice(ctx, vdi.row, { readOnly: true }, async (disk) => {
+      if (!base) return send(disk);
+      if (base.ref === vdi.ref) return send(new DiskDelta(disk, disk));
+      return withVdiDevice(ctx, base.row, { readOnly: true }, (baseDisk) => send(new DiskDelta(disk, baseDisk)));
     });
     return '';
   });

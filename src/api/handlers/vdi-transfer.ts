@@ -31,8 +31,8 @@ export interface Transfer {
 }
 
 /** The disk a query names by ref or uuid; HANDLE_INVALID / UUID_INVALID otherwise. */
-export function vdiFromQuery(d: TransferDeps, query: URLSearchParams): { ref: Ref<'VDI'>; row: RecordOf<'VDI'> } | undefined {
-  const v = query.get('vdi');
+export function vdiFromQuery(d: TransferDeps, query: URLSearchParams, param = 'vdi'): { ref: Ref<'VDI'>; row: RecordOf<'VDI'> } | undefined {
+  const v = query.get(param);
   if (!v) return undefined;
   const ref = (isRef(v) ? v : d.db.refByUuid('VDI', v)) as Ref<'VDI'> | undefined;
   const row = ref ? d.db.get('VDI', ref) : undefined;

@@ -1,11 +1,11 @@
 /**
  * @module
  * `xe vdi-import uuid= filename= [format=raw|vhd] [progress=]` and
- * `xe vdi-export uuid= filename= [format=raw|vhd] [progress=]`: move a disk image between a
- * local file and a VDI over HTTP, tracked by a task as xe does (the task carries the
- * server's verdict). Exported files are new files (export-file.ts), written sparsely: runs
- * of zeroes become holes.
- * A progress bar is drawn when stderr is a terminal, unless `progress=false`.
+ * `xe vdi-export uuid= filename= [format=raw|vhd] [base=] [progress=]`: move a disk image
+ * between a local file and a VDI over HTTP, tracked by a task as xe does (the task carries
+ * the server's verdict). An export with `base` (a VDI's uuid) holds only what differs from
+ * that VDI. Exported files are new files (export-file.ts), written sparsely: runs of zeroes
+ * become holes. A progress bar is drawn when stderr is a terminal, unless `progress=false`.
  */
 import { closeSync, openSync } from 'node:fs';
 import { getParam } from '../argv.js';
@@ -18,7 +18,8 @@ import { trackedTransfer } from './tracked-transfer.js';
 
 function query(ctx: CommandContext, vdi: string, task: string): Record<string, string> {
   const format = getParam(ctx.params, 'format');
-  return { vdi, task_id: task, ...(format ? { format } : {}) };
+  const base = getParam(ctx.params, 'base');
+  return { vdi, task_id: task, ...(format ? { format } : {}), ...(base ? { base } : {}) };
 }
 
 export const vdiImport: CommandModule = {

@@ -1,0 +1,121 @@
+/**
+ * @module
+ * A disk as its differences from another (`GET /export_raw_vdi?base=`, which Xen
+ * Orchestra's incremental backups ask for): a read-only device that reads as `disk` in
+ * every unit whose content differs from `base`'s, and as zeroes elsewhere, with those
+ * unchanged units reported as zero holes, so a VHD export leaves them out and a raw one
+ * sends zeroes. A changed unit is kept whole even where it reads as zeroes: applied over
+ * the base, those zeroes must replace what the base held.
+ *
+ * Units are compared by content, not by where the SR stored them, so the answer holds for
+ * any two disks of any SR (an array's snapshot as well as a VHD chain's), after a coalesce
+ * merged the nodes a chain-based answer would need, and when the disk was reverted to an
+ * older snapshot than the base. Ranges both disks report as zeroes are not read. Each unit
+ * is compared once and remembered: an export asks for the block status of the whole disk
+ * first (the VHD layout), then reads the changed units.
+ */
+import type { BlockDevice, Extent } from './ports/block-device.js';
+
+/** The unit compared: a VHD block, so a changed unit is one block of the exported VHD. */
+export const DELTA_UNIT = 2 * 1024 * 1024;
+
+function readOnly(): never {
+  throw Object.assign(new Error('a disk delta is read-only'), { code: 'EROFS' });
+}
+
+/** True when the extents cover their range with zeroes only. */
+const allZero = (extents: readonly Extent[]) => extents.every((e) => e.zero);
+
+export class DiskDelta implements BlockDevice {
+  readonly readOnly = true;
+  readonly size: number;
+  /** Per unit index: whether it differs from the base. */
+  private readonly changed = new Map<number, Promise<boolean>>();
+
+  constructor(private readonly disk: BlockDevice, private readonly base: BlockDevice, private readonly unit = DELTA_UNIT) {
+    this.size = disk.size;
+  }
+
+  /** Whether unit `u` of the disk differs from the base (beyond the base's end, from zeroes). */
+  private differs(u: number): Promise<boolean> {
+    let known = this.changed.get(u);
+    if (!known) {
+      known = this.compare(u);
+      this.changed.set(u, known);
+    }
+    return known;
+  }
+
+  private async compare(u: number): Promise<boolean> {
+    const at = u * this.unit;
+    const length = Math.min(this.unit, this.size - at);
+    const inBase = Math.max(0, Math.min(length, this.base.size - at));
+    const diskZero = allZero(await this.disk.blockStatus(at, length));
+    const baseZero = inBase === 0 || allZero(await this.base.blockStatus(at, inBase));
+    if (diskZero && baseZero) return false;
+    const mine = diskZero ? Buffer.alloc(length) : await this.disk.read(at, length);
+    const theirs = Buffer.alloc(length);
+    if (!baseZero) (await this.base.read(at, inBase)).copy(theirs, 0, 0, inBase);
+    return !mine.equals(theirs);
+  }
+
+  private check(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new RangeError(`range ${offset}+${length} is outside the disk (${this.size} bytes)`);
+    }
+  }
+
+  async blockStatus(offset: number, length: number): Promise<Extent[]> {
+    this.check(offset, length);
+    const out: Extent[] = [];
+    for (let at = offset; at < offset + length;) {
+      const u = Math.floor(at / this.unit);
+      const end = Math.min(offset + length, (u + 1) * this.unit);
+      const same = !(await this.differs(u));
+      const last = out[out.length - 1];
+      if (last && last.zero === same) last.length += end - at;
+      else out.push({ offset: at, length: end - at, hole: same, zero: same });
+      at = end;
+    }
+    return out;
+  }
+
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    this.check(offset, length);
+    const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+    for (let at = offset; at < offset + length;) {
+      const u = Math.floor(at / this.unit);
+      const end = Math.min(offset + length, (u + 1) * this.unit);
+      const part = buf.subarray(at - offset, end - offset);
+      if (await this.differs(u)) {
+        const got = await this.disk.read(at, end - at, part);
+        if (got.buffer !== part.buffer || got.byteOffset !== part.byteOffset) got.copy(part);
+      } else {
+        part.fill(0);
+      }
+      at = end;
+    }
+    return buf;
+  }
+
+  write(): Promise<void> {
+    return Promise.resolve().then(readOnly);
+  }
+
+  writeZeroes(): Promise<void> {
+    return Promise.resolve().then(readOnly);
+  }
+
+  trim(): Promise<void> {
+    return Promise.resolve().then(readOnly);
+  }
+
+  async flush(): Promise<void> {
+    // Nothing is ever written.
+  }
+
+  /** The two disks belong to whoever opened them. */
+  async close(): Promise<void> {
+    this.changed.clear();
+  }
+}
