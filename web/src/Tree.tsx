@@ -98,10 +98,18 @@ export function Tree({ roots, selected, onSelect, onContextMenu, searching }: Pr
     return () => ro.disconnect();
   }, [windowed]);
 
+  // The focused row is brought into view once, when the focus moves to it (or when it first
+  // appears), not each time the rows change: every event from the server rebuilds them, and
+  // a tree the user has scrolled away from the focus must stay where it was put.
+  const shown = useRef<string | undefined>(undefined);
   useEffect(() => {
-    if (!focusRef) return;
+    if (!focusRef || shown.current === focusRef) return;
     const el = document.getElementById(`tree-${focusRef}`);
-    if (el) { el.scrollIntoView({ block: 'nearest' }); return; }
+    if (el) {
+      el.scrollIntoView({ block: 'nearest' });
+      shown.current = focusRef;
+      return;
+    }
     // Not drawn (outside the window): bring its place into view, which draws it.
     const i = rows.findIndex((r) => r.node.ref === focusRef);
     const b = box.current;
@@ -109,6 +117,7 @@ export function Tree({ roots, selected, onSelect, onContextMenu, searching }: Pr
       const y = i * rowHeight;
       if (y < b.scrollTop) b.scrollTop = y;
       else if (y + rowHeight > b.scrollTop + b.clientHeight) b.scrollTop = y + rowHeight - b.clientHeight;
+      shown.current = focusRef;
     }
   }, [focusRef, rows, rowHeight]);
 
