@@ -67,11 +67,56 @@ export class DiskDelta implements BlockDevice {
     }
   }
 
+  /**
+   * Units in `[first, last)` whose part inside `[from, upto)` the extents (covering that
+   * range, in order) report wholly as zeroes; a unit with no part inside counts as zeroes.
+   */
+  private zeroUnits(extents: readonly Extent[], from: number, upto: number, first: number, last: number): Set<number> {
+    const runs: Array<[number, number]> = [];
+    for (const e of extents) {
+      if (!e.zero) continue;
+      const prev = runs[runs.length - 1];
+      if (prev && prev[1] === e.offset) prev[1] = e.offset + e.length;
+      else runs.push([e.offset, e.offset + e.length]);
+    }
+    const units = new Set<number>();
+    let r = 0;
+    for (let u = first; u < last; u++) {
+      const a = Math.max(u * this.unit, from);
+      const b = Math.min((u + 1) * this.unit, upto);
+      if (a >= b) {
+        units.add(u);
+        continue;
+      }
+      while (r < runs.length && runs[r][1] <= a) r++;
+      if (r < runs.length && runs[r][0] <= a && runs[r][1] >= b) units.add(u);
+    }
+    return units;
+  }
+
+  /**
+   * Units in `[first, last)` that both disks report as zeroes, from one block status of
+   * each over the whole span: a large disk's empty stretches then cost two questions, not
+   * two per unit.
+   */
+  private async zeroInBoth(first: number, last: number): Promise<Set<number>> {
+    const from = first * this.unit;
+    const to = Math.min(this.size, last * this.unit);
+    const mine = this.zeroUnits(await this.disk.blockStatus(from, to - from), from, to, first, last);
+    const baseTo = Math.min(to, this.base.size);
+    if (baseTo <= from) return mine;
+    const theirs = this.zeroUnits(await this.base.blockStatus(from, baseTo - from), from, baseTo, first, last);
+    return new Set([...mine].filter((u) => theirs.has(u)));
+  }
+
   async blockStatus(offset: number, length: number): Promise<Extent[]> {
     this.check(offset, length);
-    // The units are compared a few at a time: each comparison waits on two reads.
     const first = Math.floor(offset / this.unit);
     const last = Math.ceil((offset + length) / this.unit);
+    if (length > 0) {
+      for (const u of await this.zeroInBoth(first, last)) if (!this.changed.has(u)) this.changed.set(u, Promise.resolve(false));
+    }
+    // The others are compared a few at a time: each comparison waits on two reads.
     for (let u = first; u < last; u += COMPARING) {
       await Promise.all(Array.from({ length: Math.min(COMPARING, last - u) }, (_, i) => this.differs(u + i)));
     }

@@ -58,6 +58,33 @@ describe('DiskDelta', () => {
     }
   });
 
+  it('asks a large, mostly empty disk and its base for their block status a few times, not per unit', async () => {
+    const size = 4 * 1024 * U + 12345; // 8 GiB and a bit: the last unit is short
+    const base = await disk('big-base.raw', size - U, [[100 * U, Buffer.alloc(U, 1)]]);
+    const now = await disk('big-now.raw', size, [[100 * U, Buffer.alloc(U, 1)], [2000 * U + 512, Buffer.alloc(512, 2)], [size - 100, Buffer.alloc(100, 3)]]);
+    const calls = { now: 0, base: 0 };
+    const counted = (dev: FileBlockDevice, key: 'now' | 'base') => new Proxy(dev, {
+      get: (t, p) => (p === 'blockStatus'
+        ? (o: number, l: number) => { calls[key]++; return t.blockStatus(o, l); }
+        : Reflect.get(t, p, t)),
+    });
+    const delta = new DiskDelta(counted(now, 'now'), counted(base, 'base'));
+    try {
+      const changed: number[] = [];
+      for (let at = 0; at < size; at += 1024 * 1024 * 1024) {
+        for (const e of await delta.blockStatus(at, Math.min(1024 * 1024 * 1024, size - at))) {
+          if (!e.zero) for (let u = e.offset / U; u < (e.offset + e.length) / U; u++) changed.push(Math.floor(u));
+        }
+      }
+      assert.deepEqual([...new Set(changed)], [2000, Math.floor((size - 100) / U)]);
+      assert.ok(calls.now + calls.base < 40, `${calls.now} + ${calls.base} block status calls`);
+      assert.ok((await delta.read(size - 100, 100)).equals(Buffer.alloc(100, 3)));
+    } finally {
+      await now.close();
+      await base.close();
+    }
+  });
+
   it('of a disk from itself has nothing', async () => {
     const d = await disk('same.raw', 3 * U, [[U, Buffer.alloc(U, 5)]]);
     const delta = new DiskDelta(d, d);
