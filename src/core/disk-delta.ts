@@ -125,8 +125,8 @@ export class DiskDelta implements BlockDevice {
       const u = Math.floor(at / this.unit);
       const end = Math.min(offset + length, (u + 1) * this.unit);
       const same = !(await this.differs(u));
-      const last = out[out.length - 1];
-      if (last && last.zero === same) last.length += end - at;
+      const prev = out[out.length - 1];
+      if (prev && prev.zero === same) prev.length += end - at;
       else out.push({ offset: at, length: end - at, hole: same, zero: same });
       at = end;
     }
