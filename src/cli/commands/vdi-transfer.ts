@@ -15,6 +15,7 @@ import { progressBar } from '../progress-bar.js';
 import { intoNewFile } from './export-file.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { trackedTransfer } from './tracked-transfer.js';
+import { withoutOptimizer } from './without-optimizer.js';
 
 function query(ctx: CommandContext, vdi: string, task: string): Record<string, string> {
   const format = getParam(ctx.params, 'format');
@@ -38,7 +39,7 @@ export const vdiImport: CommandModule = {
     }
     try {
       await trackedTransfer(ctx, 'VDI import', async (task) => {
-        await ctx.client.putFile('/import_raw_vdi', query(ctx, vdi, task), { path: filename }, { onProgress: (n, t) => bar.update(n, t) });
+        await withoutOptimizer(() => ctx.client.putFile('/import_raw_vdi', query(ctx, vdi, task), { path: filename }, { onProgress: (n, t) => bar.update(n, t) }));
       });
     } finally {
       bar.finish();

@@ -15,6 +15,7 @@ import { forEachSelected, selectObjects } from '../select.js';
 import { intoNewFile } from './export-file.js';
 import { boolParam, refByUuid } from './storage-params.js';
 import { trackedTransfer } from './tracked-transfer.js';
+import { withoutOptimizer } from './without-optimizer.js';
 
 const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid', 'include-snapshots'];
 
@@ -66,9 +67,9 @@ export const vmImport: CommandModule = {
     let vm: unknown;
     try {
       vm = await trackedTransfer(ctx, 'VM import', async (task) => {
-        await ctx.client.putFile(metadata ? '/import_metadata' : '/import', {
+        await withoutOptimizer(() => ctx.client.putFile(metadata ? '/import_metadata' : '/import', {
           task_id: task, ...(sr ? { sr_id: sr } : {}), ...(boolParam(ctx.params, 'preserve', false) ? { preserve: 'true' } : {}),
-        }, { path: filename }, { onProgress: (n, t) => bar.update(n, t) });
+        }, { path: filename }, { onProgress: (n, t) => bar.update(n, t) }));
       });
     } finally {
       bar.finish();
