@@ -163,6 +163,7 @@ class BodyReader implements UploadBody {
       landed: (buf, n) => this.#landed(buf, n),
       chunk: (c) => this.#chunk(c),
       end: (byClose) => this.#end(byClose),
+      dropped: (n) => this.#dropped(n),
     });
     this.#settle();
     const signal = o.signal;
@@ -245,6 +246,12 @@ class BodyReader implements UploadBody {
     if (this.declared !== undefined && this.#arrived >= this.declared) this.#ended = true;
     this.#settle();
     return this.#wantMore();
+  }
+
+  /** Bytes read and dropped after the reader gave up: counted, so the request ends with its body. */
+  #dropped(n: number): boolean {
+    this.#arrived += Math.min(n, this.#left());
+    return this.#left() > 0;
   }
 
   #count(n: number): boolean {

@@ -26,6 +26,8 @@ export interface InputHooks {
   chunk(c: Buffer): boolean;
   /** The body's source ended: by the connection closing (true) or the request's end. */
   end(byClose: boolean): void;
+  /** After `stop()`: `n` more bytes were read and dropped; false once the body is all in. */
+  dropped(n: number): boolean;
 }
 
 export interface TakenInput {
@@ -34,7 +36,7 @@ export interface TakenInput {
   resume(): void;
   /** The body is complete: stop reading, let the request end. */
   finish(): void;
-  /** The reader gave up: read and drop the rest, so the client reads the answer. */
+  /** The reader gave up: read and drop the rest, so the client reads the answer; the request ends with the body. */
   stop(): void;
 }
 
@@ -103,7 +105,7 @@ export function takeConnection(req: IncomingMessage, h: InputHooks): TakenInput 
   socket[f.buffer] = first;
   socket[f.generator] = () => (stopped ? discard : h.nextBuffer());
   socket[f.callback] = (n: number, buf: Uint8Array) => {
-    if (stopped) return true;
+    if (stopped) return dropped(n);
     const more = h.landed(buf as Buffer, n);
     if (!more) input.pause();
     return more;
@@ -111,7 +113,16 @@ export function takeConnection(req: IncomingMessage, h: InputHooks): TakenInput 
   const discard = Buffer.allocUnsafeSlow(64 * 1024);
   handle.useUserBuffer(first);
   // Should this Node ignore the user buffer, the bytes still come, as 'data'.
-  socket.on('data', (c: Buffer) => { if (!stopped && !h.chunk(c)) input.pause(); });
+  socket.on('data', (c: Buffer) => {
+    if (stopped) dropped(c.length);
+    else if (!h.chunk(c)) input.pause();
+  });
+  /** Reads the dropped body to its end, then ends the request, as a body read whole does. */
+  const dropped = (n: number): boolean => {
+    if (h.dropped(n)) return true;
+    input.finish();
+    return false;
+  };
   const ended = () => {
     if (sawEnd) return;
     sawEnd = true;

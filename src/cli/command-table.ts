@@ -21,9 +21,14 @@ import { NETWORK_COMMANDS } from './network-command-specs.js';
 
 /**
  * `*-selectors` add xe's object selection help and parameters; `standard` lists it in `xe help`;
- * `local` logs in on the host named, even a member (`session.slave_local_login_with_password`).
+ * `local` logs in on the host named, even a member (`session.slave_local_login_with_password`);
+ * `credentials` opens no session: the command's one request carries the user's name and
+ * password itself (HTTP Basic), and it makes no XenAPI call.
  */
-export type CommandFlag = 'vm-selectors' | 'host-selectors' | 'sr-selectors' | 'standard' | 'hidden' | 'local';
+export type CommandFlag = 'vm-selectors' | 'host-selectors' | 'sr-selectors' | 'standard' | 'hidden' | 'local' | 'credentials';
+
+/** How xe logs in before running a command. */
+export type LoginKind = 'pool' | 'local' | 'none';
 
 export interface CommandSpec {
   readonly name: string;
@@ -42,9 +47,10 @@ async function generated(): Promise<readonly CommandSpec[]> {
   return m.classCommandSpecs();
 }
 
-/** Whether the command logs in on the host named (`local`): known from the hand-written table alone. */
-export function logsInLocally(name: string): boolean {
-  return COMMANDS.find((c) => c.name === name)?.flags?.includes('local') ?? false;
+/** How xe logs in for the command (see the `local` and `credentials` flags): known from the hand-written table alone. */
+export function loginFor(name: string): LoginKind {
+  const flags = COMMANDS.find((c) => c.name === name)?.flags ?? [];
+  return flags.includes('credentials') ? 'none' : flags.includes('local') ? 'local' : 'pool';
 }
 
 export async function findCommand(name: string): Promise<CommandSpec | undefined> {

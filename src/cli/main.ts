@@ -13,7 +13,7 @@ import { XapiClient } from '../client/xapi-client.js';
 import { type Connection, getParam, parseClientArgs, parseCommandLine } from './argv.js';
 import { ClientFatal, ParamNotFound, UnknownCommand, UsageError } from './cli-errors.js';
 import { type CommandModule, makeContext } from './command-context.js';
-import { findCommand, logsInLocally } from './command-table.js';
+import { findCommand, loginFor } from './command-table.js';
 import { Printer } from './printer.js';
 import { reportError } from './report-error.js';
 
@@ -98,9 +98,12 @@ export async function main(argv: readonly string[], io: XeIo = defaultIo, argv0 
     // password, this side finds the command (building its class's fields) and loads its
     // module. Which login to make is known from the fixed table alone. A command refused
     // here still waits a moment for that login, to end the session it may have opened.
-    const login: Promise<unknown> = logsInLocally(cmd)
-      ? client.rawCall('session.slave_local_login_with_password', [conn.username, conn.password]).then((s) => client.useSession(String(s)))
-      : client.login(conn.username, conn.password, { version: '1.1', originator: 'cli' });
+    const kind = loginFor(cmd);
+    const login: Promise<unknown> = kind === 'none'
+      ? Promise.resolve()
+      : kind === 'local'
+        ? client.rawCall('session.slave_local_login_with_password', [conn.username, conn.password]).then((s) => client.useSession(String(s)))
+        : client.login(conn.username, conn.password, { version: '1.1', originator: 'cli' });
     login.catch(() => undefined); // awaited below on every path
     try {
       let mod: CommandModule;

@@ -49,7 +49,7 @@ export const STORAGE_COMMANDS: readonly CommandSpec[] = [
   spec('vdi-copy', ['uuid'], ['sr-uuid', 'base-vdi-uuid', 'into-vdi-uuid'],
     'Copy a VDI to an SR (a new VDI) or into an existing VDI. Prints the UUID of the VDI written.', async () => (await vdi()).vdiCopy),
   spec('vdi-resize', ['uuid', 'disk-size'], ['online'], 'Resize a VDI.', async () => (await vdi()).vdiResize),
-  spec('vdi-import', ['uuid', 'filename'], ['format', 'progress'], 'Import a raw or VHD image into a VDI.', async () => (await xfer()).vdiImport),
+  spec('vdi-import', ['uuid', 'filename'], ['format', 'progress'], 'Import a raw or VHD image into a VDI.', async () => (await xfer()).vdiImport, ['standard', 'credentials']),
   spec('vdi-export', ['uuid', 'filename'], ['format', 'base', 'progress'], 'Export a VDI as a raw or VHD image; with base=<VDI uuid>, only what differs from that VDI.', async () => (await xfer()).vdiExport),
   spec('vm-export', ['filename'], ['metadata', 'include-snapshots', 'compress', 'progress'],
     'Export the selected VM to an XVA file (metadata=true: its records only; include-snapshots=true: its snapshots too; compress=true|zstd).', async () => (await xva()).vmExport, ['vm-selectors', 'standard']),

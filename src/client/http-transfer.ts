@@ -18,6 +18,8 @@ export type FileBody = Buffer | Uint8Array | Readable | { readonly path: string 
 export interface PutOptions {
   /** Called as bytes leave, with the total when it is known. */
   readonly onProgress?: (sent: number, total: number | undefined) => void;
+  /** Request headers besides the body's own (kept across redirects). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -186,11 +188,14 @@ export async function httpPut(url: URL, connect: UploadConnector, body: FileBody
   const src = file === undefined ? bodyStream(body) : undefined;
   const socket = await connect(url);
   const res = await new Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
+    const headers: Record<string, string | number> = { ...opts.headers, 'Content-Type': 'application/octet-stream' };
     if (total !== undefined) headers['Content-Length'] = total;
     const req = moduleFor(url).request(url, { method: 'PUT', headers, createConnection: () => socket }, (r) => {
       const chunks: Buffer[] = [];
       r.on('data', (c: Buffer) => chunks.push(c));
+      // An answer that ends before the body is all out (a refusal, a redirect: a handler
+      // answers success only once it has every byte) ends the request with it: the request
+      // has no agent, so Node closes its connection then, and the rest is not sent.
       r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: r.headers }));
       r.on('error', reject);
     });

@@ -19,7 +19,7 @@ import { https } from './lazy-builtin.js';
 import { connectTo, type ConnectToOptions } from './connect-to.js';
 import type { Readable } from 'node:stream';
 import { XapiCallError } from './xapi-call-error.js';
-import { type FileBody, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
+import { type FileBody, HttpStatusError, type PutOptions, type PutResult, httpGet, httpPut } from './http-transfer.js';
 import { decodeTaskResult } from './task-result.js';
 import { socketDownload, type SocketDownloadOptions } from './socket-download.js';
 import { loopbackAddress, nextLoopbackAddress } from './loopback-name.js';
@@ -45,6 +45,22 @@ export interface LoginOptions {
  * again after it), since any change of the task ends the wait at once.
  */
 const TASK_WAIT_S = 5;
+
+/** A user's name and password, for a request that carries them rather than a session. */
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** The XenAPI error a handler's refusal names, when it answered with XenAPI's failure object. */
+function xapiErrorOf(e: HttpStatusError): XapiCallError | undefined {
+  try {
+    const list = (JSON.parse(e.body) as { ErrorDescription?: unknown }).ErrorDescription;
+    return Array.isArray(list) && typeof list[0] === 'string' ? XapiCallError.fromList(list) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Calls that take no session as their first argument. */
 function isSessionless(method: string): boolean {
@@ -272,9 +288,21 @@ export class XapiClient {
     this.#readyUpload = { origin: this.#base.origin, socket };
   }
 
-  /** HTTP PUT to a handler; `session_id` is added to the query when logged in. */
-  putFile(path: string, query: Record<string, string>, body: FileBody, opts: PutOptions = {}): Promise<PutResult> {
-    return httpPut(this.#target(path, query), (u) => this.#uploadConnection(u), body, opts);
+  /**
+   * HTTP PUT to a handler; `session_id` is added to the query when logged in. With
+   * `credentials` the request carries them instead (HTTP Basic), and asks for a refusal as
+   * XenAPI's error list, which it is thrown as: an upload that needs no session and no call.
+   */
+  async putFile(path: string, query: Record<string, string>, body: FileBody, opts: PutOptions & { credentials?: Credentials } = {}): Promise<PutResult> {
+    const { credentials, ...put } = opts;
+    const url = this.#target(path, query);
+    if (!credentials) return httpPut(url, (u) => this.#uploadConnection(u), body, put);
+    const basic = Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
+    try {
+      return await httpPut(url, (u) => this.#uploadConnection(u), body, { ...put, headers: { ...put.headers, Authorization: `Basic ${basic}`, Accept: 'application/json' } });
+    } catch (e) {
+      throw (e instanceof HttpStatusError ? xapiErrorOf(e) : undefined) ?? e;
+    }
   }
 
   /** The connection opened ahead when it goes to `u`'s origin, else a new one. */

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runXe } from '../helpers/xe.js';
-import { logsInLocally, findCommand, allCommands } from '../../src/cli/command-table.js';
+import { loginFor, findCommand, allCommands } from '../../src/cli/command-table.js';
 
 describe('xe logs in before looking its command up', () => {
   let server: http.Server;
@@ -80,15 +80,16 @@ describe('xe logs in before looking its command up', () => {
     assert.deepEqual(calls, ['session.login_with_password']);
   });
 
-  it('knows which commands log in locally from the fixed table, as the full lookup says', async () => {
+  it('knows how each command logs in from the fixed table, as the full lookup says', async () => {
     const all = await allCommands();
-    let local = 0;
+    const seen = { pool: 0, local: 0, none: 0 };
     for (const c of all) {
-      const flagged = (await findCommand(c.name))?.flags?.includes('local') ?? false;
-      assert.equal(logsInLocally(c.name), flagged, c.name);
-      if (flagged) local++;
+      const flags = (await findCommand(c.name))?.flags ?? [];
+      const kind = flags.includes('credentials') ? 'none' : flags.includes('local') ? 'local' : 'pool';
+      assert.equal(loginFor(c.name), kind, c.name);
+      seen[kind]++;
     }
-    assert.ok(local > 0, 'some command logs in locally');
-    assert.equal(logsInLocally('no-such-command'), false);
+    assert.ok(seen.local > 0 && seen.none > 0 && seen.pool > 0, JSON.stringify(seen));
+    assert.equal(loginFor('no-such-command'), 'pool');
   });
 });

@@ -9,13 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpPut, UPLOAD_WRITE } from '../../src/client/http-transfer.js';
+import { HttpStatusError, httpPut, UPLOAD_WRITE } from '../../src/client/http-transfer.js';
 
 const MiB = 1024 * 1024;
 
@@ -105,5 +105,61 @@ describe('httpPut of a file', () => {
     assert.ok(body.every((n) => n <= UPLOAD_WRITE), `writes of at most ${UPLOAD_WRITE} bytes (${Math.max(...body)})`);
     assert.ok(body.length >= Math.ceil(data.length / UPLOAD_WRITE), `${body.length} writes for ${data.length} bytes`);
     assert.equal(body.reduce((a, b) => a + b, 0), data.length);
+  });
+});
+
+describe('httpPut of a file the server refuses while it arrives', () => {
+  let dir: string;
+  let server: Server;
+  let port: number;
+  /** Body bytes that reached the server before the client went away. */
+  let arrived: Promise<number>;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'islet-put-refused-'));
+    // A plain socket server, which answers once the head is in, whole, and says nothing of
+    // closing the connection (Node's HTTP server would say it closes it). The body is read
+    // only a while later, so that the client's writes back up and it reads its socket
+    // meanwhile.
+    server = createServer((socket) => {
+      let head = '';
+      let bytes = 0;
+      arrived = new Promise((resolve) => socket.once('close', () => resolve(bytes)));
+      socket.on('error', () => undefined);
+      const onHead = (d: Buffer) => {
+        head += d.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        bytes = head.length - end - 4;
+        socket.off('data', onHead);
+        socket.write('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nrefused\n');
+        socket.pause();
+        socket.on('data', (c: Buffer) => { bytes += c.length; });
+        setTimeout(() => socket.resume(), 300);
+      };
+      socket.on('data', onHead);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise((r) => server.close(r));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stops sending once the refusal has come, and reports it', async () => {
+    const size = 256 * MiB;
+    const file = join(dir, 'sparse.raw');
+    await writeFile(file, '');
+    await truncate(file, size);
+    const connect = (u: URL) => new Promise<Socket>((resolve, reject) => {
+      const socket = netConnect(Number(u.port), u.hostname, () => resolve(socket));
+      socket.once('error', reject);
+    });
+    await assert.rejects(httpPut(new URL(`http://127.0.0.1:${port}/import_raw_vdi`), connect, { path: file }),
+      (e) => e instanceof HttpStatusError && e.status === 403 && e.body === 'refused\n');
+    // What the socket buffers held when the answer was read, not the file.
+    const bytes = await arrived;
+    assert.ok(bytes < size / 4, `${bytes} of ${size} bytes sent after the refusal`);
   });
 });

@@ -100,12 +100,45 @@ export function statusFor(e: ApiError): number {
   }
 }
 
+/**
+ * Answers with the error: as a line of text, or to a client that accepts JSON (xe, whose
+ * transfers may make no XenAPI call to learn the outcome from) as XenAPI's failure object,
+ * `{"Status":"Failure","ErrorDescription":[code, ...params]}`, whose parameters keep their
+ * bounds where the line joins them with spaces.
+ */
 export function sendError(res: ServerResponse, e: ApiError): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const body = `${e.toWire().join(' ')}\n`;
-  res.writeHead(statusFor(e), { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  res.end(writeErrorHead(res, e));
+}
+
+/** Writes the error's status and headers; returns the body to send. */
+function writeErrorHead(res: ServerResponse, e: ApiError, extra: Record<string, string> = {}): string {
+  const json = /\bapplication\/json\b/.test(res.req?.headers.accept ?? '');
+  const body = json ? `${JSON.stringify({ Status: 'Failure', ErrorDescription: e.toWire() })}\n` : `${e.toWire().join(' ')}\n`;
+  res.writeHead(statusFor(e), { ...extra, 'content-type': json ? 'application/json' : 'text/plain', 'content-length': Buffer.byteLength(body) });
+  return body;
+}
+
+/**
+ * Refuses a request whose body is still arriving: the answer goes out whole at once (its
+ * length given, so a client can read it, and stop sending, as soon as it comes), but the
+ * response ends, and the connection closes, only once what the client still sends has been
+ * read and dropped (`discard`) or the client has gone. Node closes a connection whose
+ * request is unfinished the moment its response ends, and a socket closed with bytes unread
+ * resets the connection: the client, still sending, gets a broken pipe and can lose the
+ * answer it had not read yet.
+ */
+export function refuseWhileReceiving(req: IncomingMessage, res: ServerResponse, e: ApiError, discard: () => void): void {
+  if (res.headersSent || req.complete) {
+    sendError(res, e);
+    return;
+  }
+  res.write(writeErrorHead(res, e, { connection: 'close' }));
+  const end = () => { if (!res.writableEnded) res.end(); };
+  req.once('end', end);
+  req.once('close', end);
+  discard();
 }

@@ -98,9 +98,10 @@ async function receiveRaw(body: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>, c
   const total = openEnded ? dev.size : body.declared;
   if (!openEnded && total !== undefined && total > dev.size) {
     // Refused before the first write, not when the data reaches the end of the disk: the
-    // disk keeps what it held. What the client still sends is read and dropped, so that it
-    // gets the answer rather than a reset.
-    await drain(piecesOf(body));
+    // disk keeps what it held. Refused at once, too: the answer goes out before the body
+    // (runTransfer then reads and drops what the client still sends, so that it reads the
+    // answer rather than a reset), and a client that stops sending on an early answer, as
+    // xe does, is not kept sending a disk's worth of bytes for nothing.
     throw new ApiError('VDI_TOO_SMALL', [vdi, String(total)]);
   }
   // No larger than the body: a small import need not take (and have the garbage collector
@@ -257,22 +258,14 @@ async function receiveVhd(upload: UploadBody, dev: BlockDevice, vdi: Ref<'VDI'>,
     }
   } catch (e) {
     await writing.catch(() => undefined); // no write left running on the device being closed
-    // A refusal can come after the first sector: the client, still sending, would get a reset
-    // instead of the answer. What it still sends is read and dropped (an open-ended upload
-    // has had its answer already, and is cut).
-    if (!openEnded) await drain(piecesOf(upload));
+    // A refusal can come after the first sector, the client still sending: runTransfer
+    // answers at once and then reads and drops the rest, so that the client reads the answer
+    // rather than a reset, and may stop sending (an open-ended upload has had its answer
+    // already, and is cut).
     throw e;
   }
   await writing;
   await dev.flush();
-}
-
-async function drain(body: AsyncIterable<Buffer>): Promise<void> {
-  try {
-    for await (const _ of body) { /* dropped */ }
-  } catch {
-    // The client went away: nothing left to read.
-  }
 }
 
 /** The disk to import into: the one named, or a new one on `sr_id` sized by the body. */

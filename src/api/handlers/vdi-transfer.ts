@@ -17,7 +17,7 @@ import { toWireError } from '../../core/wire-errors.js';
 import { discardBody } from '../upload-body.js';
 import { isRef, type Ref } from '../../core/ref.js';
 import type { Role } from '../../datamodel/roles.js';
-import { authenticate, sendError, taskFor, type HandlerDeps } from './http-auth.js';
+import { authenticate, refuseWhileReceiving, sendError, taskFor, type HandlerDeps } from './http-auth.js';
 import { masterTaskRelay } from './master-task-relay.js';
 
 export interface TransferDeps extends HandlerDeps {
@@ -90,10 +90,9 @@ export async function runTransfer(
     await relay?.fail(err);
     if (res.headersSent) res.destroy();
     else {
-      res.setHeader('connection', 'close');
-      sendError(res, err);
-      // Let the client finish sending, so that it reads the answer rather than a reset.
-      discardBody(req);
+      // At once, and the rest of the body read and dropped: the client reads the answer
+      // rather than a reset, or stops sending on it, as xe does.
+      refuseWhileReceiving(req, res, err, () => discardBody(req));
     }
   } finally {
     authed.done();
