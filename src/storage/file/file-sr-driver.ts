@@ -16,16 +16,17 @@ import { backendError, isNotFound } from './sr-errors.js';
 import { SrLock } from './sr-lock.js';
 import { confineExistingSrPath, confineSrPath } from './sr-path.js';
 
-/** `device_config:path` as given (checked by {@link confineSrPath} before use). */
-export function rawPathOf(deviceConfig: Readonly<Record<string, string>>): string {
-  const p = deviceConfig.path ?? deviceConfig.location;
-  if (!p) throw backendError('ConfigLocationMissing', 'device_config:path is required');
-  return p;
+/** `device_config:path` (or `location`) as given, and its key (checked by {@link confineSrPath} before use). */
+export function givenPathOf(deviceConfig: Readonly<Record<string, string>>): { key: 'path' | 'location'; path: string } {
+  if (deviceConfig.path) return { key: 'path', path: deviceConfig.path };
+  if (deviceConfig.location) return { key: 'location', path: deviceConfig.location };
+  throw backendError('ConfigLocationMissing', 'device_config:path is required');
 }
 
 /** The SR's directory, confined (absolute, symlinks resolved, no system location). */
 export function pathOf(deviceConfig: Readonly<Record<string, string>>): Promise<string> {
-  return confineExistingSrPath(rawPathOf(deviceConfig));
+  const { key, path } = givenPathOf(deviceConfig);
+  return confineExistingSrPath(path, key);
 }
 
 async function isDir(path: string): Promise<boolean> {
@@ -58,7 +59,8 @@ export class FileSrDriver implements SrDriver {
 
   async create(srUuid: string, deviceConfig: Readonly<Record<string, string>>, smConfig: Readonly<Record<string, string>>): Promise<SrStat> {
     if (!UUID_RE.test(srUuid)) throw backendError('FileSRCreate', `bad SR uuid ${srUuid}`);
-    const path = await confineSrPath(rawPathOf(deviceConfig), { create: true });
+    const given = givenPathOf(deviceConfig);
+    const path = await confineSrPath(given.path, { create: true, key: given.key });
     const dir = new SrDir(path);
     const existing = await dir.readIdentity().catch(() => null);
     if (existing) throw backendError('SRExists', `${path} already holds SR ${existing.uuid}`);

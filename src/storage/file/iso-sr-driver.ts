@@ -32,7 +32,7 @@ export function isoVdiUuid(srUuid: string, fileName: string): string {
 async function isoDirectory(deviceConfig: Readonly<Record<string, string>>): Promise<string> {
   const location = deviceConfig.location;
   if (location === undefined || location === '') throw backendError('ConfigLocationMissing');
-  const real = await confineExistingSrPath(location);
+  const real = await confineExistingSrPath(location, 'location');
   const st = await stat(real).catch(() => undefined);
   if (!st?.isDirectory()) throw backendError('SRUnavailable', `device_config:location=${JSON.stringify(location.slice(0, 200))} is not an existing directory`);
   return real;

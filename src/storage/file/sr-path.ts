@@ -29,8 +29,9 @@ const DATA_DIR_MARKERS = ['pool.conf', 'pool-credential', 'api-address'];
 
 const under = (p: string, tree: string) => p === tree || p.startsWith(`${tree}/`);
 
-function refuse(path: string, why: string): never {
-  throw backendError('FileSRCreate', `device_config:path=${JSON.stringify(path.slice(0, 200))} ${why}`);
+/** Fails naming the path by the `device_config` key it came in (`path`, or sm's `location`). */
+function refuse(key: string, path: string, why: string): never {
+  throw backendError('FileSRCreate', `device_config:${key}=${JSON.stringify(path.slice(0, 200))} ${why}`);
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -41,23 +42,23 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /** Refuses a resolved (symlink-free) directory that must never hold an SR. */
-async function checkLocation(given: string, real: string): Promise<void> {
-  if (SYSTEM_DIRS.has(real)) refuse(given, `is the system location ${real}; give the SR a directory of its own`);
+async function checkLocation(key: string, given: string, real: string): Promise<void> {
+  if (SYSTEM_DIRS.has(real)) refuse(key, given, `is the system location ${real}; give the SR a directory of its own`);
   if (SYSTEM_TREES.some((t) => under(real, t)) && !SCRATCH_TREES.some((t) => under(real, t) && real !== t)) {
-    refuse(given, `resolves to ${real}, inside a system location`);
+    refuse(key, given, `resolves to ${real}, inside a system location`);
   }
   const fs = await statfs(real).catch(() => undefined);
-  if (fs && PSEUDO_FS.has(fs.type)) refuse(given, `resolves to ${real}, on a pseudo file system`);
+  if (fs && PSEUDO_FS.has(fs.type)) refuse(key, given, `resolves to ${real}, on a pseudo file system`);
   for (const m of DATA_DIR_MARKERS) {
-    if (await exists(join(real, m))) refuse(given, `is a toolstack's data directory (it holds ${m})`);
+    if (await exists(join(real, m))) refuse(key, given, `is a toolstack's data directory (it holds ${m})`);
   }
 }
 
-function checkSyntax(path: string): string {
-  if (typeof path !== 'string' || path.length === 0) refuse(String(path), 'is empty');
-  if (path.includes('\0')) refuse(path, 'contains a NUL character');
-  if (path.length > 4096) refuse(path, 'is longer than 4096 characters');
-  if (!isAbsolute(path)) refuse(path, 'is not an absolute path');
+function checkSyntax(key: string, path: string): string {
+  if (typeof path !== 'string' || path.length === 0) refuse(key, String(path), 'is empty');
+  if (path.includes('\0')) refuse(key, path, 'contains a NUL character');
+  if (path.length > 4096) refuse(key, path, 'is longer than 4096 characters');
+  if (!isAbsolute(path)) refuse(key, path, 'is not an absolute path');
   return normalize(path).replace(/(.)\/+$/, '$1');
 }
 
@@ -65,27 +66,28 @@ function checkSyntax(path: string): string {
  * The directory an SR is to be created in, checked and resolved; when it does not exist
  * yet and `create` is set, its parent must, and only the directory itself is made.
  */
-export async function confineSrPath(path: string, opts: { create: boolean }): Promise<string> {
-  const norm = checkSyntax(path);
+export async function confineSrPath(path: string, opts: { create: boolean; key?: string }): Promise<string> {
+  const key = opts.key ?? 'path';
+  const norm = checkSyntax(key, path);
   let real = await realpath(norm).catch((e: unknown) => {
     if (isNotFound(e)) return undefined;
-    refuse(path, `cannot be resolved: ${(e as Error).message}`);
+    refuse(key, path, `cannot be resolved: ${(e as Error).message}`);
   });
   if (real === undefined) {
-    if (!opts.create) refuse(path, 'does not exist');
-    const parent = await realpath(dirname(norm)).catch(() => refuse(path, 'has no existing parent directory'));
-    if (!(await stat(parent)).isDirectory()) refuse(path, 'has a parent that is not a directory');
+    if (!opts.create) refuse(key, path, 'does not exist');
+    const parent = await realpath(dirname(norm)).catch(() => refuse(key, path, 'has no existing parent directory'));
+    if (!(await stat(parent)).isDirectory()) refuse(key, path, 'has a parent that is not a directory');
     const target = join(parent, basename(norm));
-    await checkLocation(path, target);
+    await checkLocation(key, path, target);
     await mkdir(target).catch((e: unknown) => {
-      if ((e as { code?: string }).code !== 'EEXIST') refuse(path, `cannot be created: ${(e as Error).message}`);
+      if ((e as { code?: string }).code !== 'EEXIST') refuse(key, path, `cannot be created: ${(e as Error).message}`);
     });
     real = await realpath(target);
   }
   const st = await stat(real);
-  if (!st.isDirectory()) refuse(path, 'is not a directory');
-  await checkLocation(path, real);
-  await access(real, constants.W_OK | constants.X_OK).catch(() => refuse(path, 'is not writable'));
+  if (!st.isDirectory()) refuse(key, path, 'is not a directory');
+  await checkLocation(key, path, real);
+  await access(real, constants.W_OK | constants.X_OK).catch(() => refuse(key, path, 'is not writable'));
   return real;
 }
 
@@ -93,13 +95,13 @@ export async function confineSrPath(path: string, opts: { create: boolean }): Pr
  * The location checks for an SR that exists already (attach, probe, destroy): nothing is
  * made, and a directory that is gone is left for the caller to report as it does.
  */
-export async function confineExistingSrPath(path: string): Promise<string> {
-  const norm = checkSyntax(path);
+export async function confineExistingSrPath(path: string, key = 'path'): Promise<string> {
+  const norm = checkSyntax(key, path);
   const real = await realpath(norm).catch((e: unknown) => {
     if (isNotFound(e)) return undefined;
-    refuse(path, `cannot be resolved: ${(e as Error).message}`);
+    refuse(key, path, `cannot be resolved: ${(e as Error).message}`);
   });
   if (real === undefined) return norm;
-  await checkLocation(path, real);
+  await checkLocation(key, path, real);
   return real;
 }

@@ -72,6 +72,14 @@ describe('file SR path confinement', { timeout: 120_000 }, () => {
     assert.ok(await call(srv.url, 'host.get_all', root));
   });
 
+  it('names the key the path came in, device_config:location as sm has it', async () => {
+    const r = await jsonRpc(srv.url, 'SR.create', [root, host, { location: '/etc' }, 0, 'confined', '', 'file', 'user', false, {}]);
+    assert.equal(r.error?.message, 'SR_BACKEND_FAILURE_61', JSON.stringify(r));
+    assert.match(String(r.error.data[1]), /\[opterr=device_config:location="\/etc" is the system location/);
+    const p = await jsonRpc(srv.url, 'SR.create', [root, host, { path: '/etc' }, 0, 'confined', '', 'file', 'user', false, {}]);
+    assert.match(String(p.error.data[1]), /\[opterr=device_config:path="\/etc" is the system location/);
+  });
+
   it('still makes an SR in an ordinary directory, new or existing', async () => {
     const fresh = join(work, 'fresh');
     const r = await create(fresh);
