@@ -4,7 +4,8 @@
  * password makes the old one fail at once (also when the new hash arrives by replication),
  * a removed user or a subject without roles cannot log in on a remembered password, wrong
  * passwords and unknown names still pay the hash and are still throttled, entries end
- * after their lifetime, the table is bounded, and `ISLET_LOGIN_CACHE_MS=0` turns it off.
+ * after a lifetime without use and at the latest ten minutes after their check, the table is
+ * bounded, and `ISLET_LOGIN_CACHE_MS=0` turns it off.
  * Hash checks are counted by the store, so these tests need no clock.
  */
 import assert from 'node:assert/strict';
@@ -30,7 +31,7 @@ async function newStore(): Promise<{ store: SessionStore; db: MemoryPoolDb; logs
 }
 
 describe('verified logins table', () => {
-  it('matches only the same user, stored hash and password, until its lifetime ends', () => {
+  it('matches only the same user, stored hash and password, until it has gone unused for its lifetime', () => {
     let now = 1000;
     const v = new VerifiedLogins({ ttlMs: 60_000, now: () => now });
     v.remember('root', 'hash-1', 'pw');
@@ -43,20 +44,53 @@ describe('verified logins table', () => {
     assert.equal(v.has('a', 'bc', ''), false);
     now += 59_999;
     assert.equal(v.has('root', 'hash-1', 'pw'), true, 'still within its lifetime');
-    now += 1;
-    assert.equal(v.has('root', 'hash-1', 'pw'), false, 'gone when its lifetime ends, however often it was used');
+    now += 59_999;
+    assert.equal(v.has('root', 'hash-1', 'pw'), true, 'the use a minute ago kept it');
+    now += 60_000;
+    assert.equal(v.has('root', 'hash-1', 'pw'), false, 'gone after a lifetime without use');
+    assert.equal(v.has('root', 'hash-1', 'pw'), false);
   });
 
-  it('is bounded, oldest first, and forgets a user', () => {
+  it('ends an entry at its longest lifetime after the check that made it, however often it is used', () => {
+    let now = 0;
+    const v = new VerifiedLogins({ ttlMs: 60_000, maxLifetimeMs: 600_000, now: () => now });
+    v.remember('root', 'h', 'pw');
+    for (now = 30_000; now < 600_000; now += 30_000) assert.equal(v.has('root', 'h', 'pw'), true, `in use at ${now} ms`);
+    now = 599_999;
+    assert.equal(v.has('root', 'h', 'pw'), true);
+    now = 600_000;
+    assert.equal(v.has('root', 'h', 'pw'), false, 'ten minutes after its check, used or not');
+    v.remember('root', 'h', 'pw');
+    assert.equal(v.has('root', 'h', 'pw'), true, 'a new check makes a new entry');
+  });
+
+  it('is bounded, least recently used out first, and forgets a user', () => {
     const v = new VerifiedLogins({ ttlMs: 60_000, capacity: 3 });
     for (let i = 0; i < 5; i++) v.remember(`u${i}`, 'h', 'pw');
     assert.equal(v.size, 3);
     assert.equal(v.has('u0', 'h', 'pw'), false);
     assert.equal(v.has('u4', 'h', 'pw'), true);
+    // u2 is the oldest entry, but used now: u3 is the one that makes way.
+    assert.equal(v.has('u2', 'h', 'pw'), true);
+    v.remember('u5', 'h', 'pw');
+    assert.equal(v.has('u3', 'h', 'pw'), false);
+    assert.equal(v.has('u2', 'h', 'pw'), true);
     v.remember('u4', 'h2', 'pw');
     v.forget('u4');
     assert.equal(v.has('u4', 'h', 'pw') || v.has('u4', 'h2', 'pw'), false);
-    assert.equal(v.has('u3', 'h', 'pw'), true);
+    assert.equal(v.has('u5', 'h', 'pw'), true);
+  });
+
+  it('drops expired entries when it takes a new one, in whatever order they were used', () => {
+    let now = 0;
+    const v = new VerifiedLogins({ ttlMs: 60_000, now: () => now });
+    v.remember('a', 'h', 'pw');
+    v.remember('b', 'h', 'pw');
+    now = 50_000;
+    assert.equal(v.has('a', 'h', 'pw'), true); // a now lasts until 110 s, b until 60 s
+    now = 70_000;
+    v.remember('c', 'h', 'pw');
+    assert.equal(v.size, 2, 'b, behind a in the table, is gone');
   });
 
   it('is off with a lifetime of 0 (ISLET_LOGIN_CACHE_MS=0)', () => {
