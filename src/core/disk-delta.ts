@@ -10,11 +10,14 @@
  * Units are compared by content, not by where the SR stored them, so the answer holds for
  * any two disks of any SR (an array's snapshot as well as a VHD chain's), after a coalesce
  * merged the nodes a chain-based answer would need, and when the disk was reverted to an
- * older snapshot than the base. Ranges both disks report as zeroes are not read. Each unit
- * is compared once and remembered: an export asks for the block status of the whole disk
- * first (the VHD layout), then reads the changed units.
+ * older snapshot than the base. Only the units that can differ are read, though: ranges
+ * both disks report as zeroes are not, and when both are read through layers ending in the
+ * same ones (two nodes of one VHD tree, `BlockDevice.layers`), neither is anything that only
+ * those shared layers store. A nightly delta of a large disk then reads what changed since
+ * the base, not both disks whole. Each unit is compared once and remembered: an export asks
+ * for the block status of the whole disk first (the VHD layout), then reads the changed units.
  */
-import type { BlockDevice, Extent } from './ports/block-device.js';
+import type { BlockDevice, DeviceLayer, Extent } from './ports/block-device.js';
 
 /** The unit compared: a VHD block, so a changed unit is one block of the exported VHD. */
 export const DELTA_UNIT = 2 * 1024 * 1024;
@@ -28,11 +31,57 @@ function readOnly(): never {
 /** True when the extents cover their range with zeroes only. */
 const allZero = (extents: readonly Extent[]) => extents.every((e) => e.zero);
 
+type Ranges = Array<[number, number]>;
+
+/**
+ * Where `disk` and `base` can read differently, judged from their layers alone, as sorted,
+ * merged byte ranges; undefined when that cannot be told (a device without layers, stacks
+ * with no layer in common). Stacks that share a layer share every one below it (each layer
+ * has one parent), so the layers above the first shared one, in either stack, store all
+ * that can differ. Beyond the smaller device's end, everything can.
+ */
+export async function unsharedRanges(disk: BlockDevice, base: BlockDevice): Promise<Ranges | undefined> {
+  if (!disk.layers || !base.layers) return undefined;
+  const [mine, theirs] = await Promise.all([disk.layers(), base.layers()]);
+  const at = new Map(theirs.map((l, i) => [l.id, i]));
+  const i = mine.findIndex((l) => at.has(l.id));
+  if (i < 0) return undefined;
+  const j = at.get(mine[i]!.id)!;
+  const same = (a: readonly DeviceLayer[], b: readonly DeviceLayer[]) => a.length === b.length && a.every((l, k) => l.id === b[k]!.id);
+  // Not one stack's end: something other than a tree (a layer seen twice, say). Compare all.
+  if (!same(mine.slice(i), theirs.slice(j))) return undefined;
+  const parts: Ranges = [...mine.slice(0, i), ...theirs.slice(0, j)].flatMap((l) => l.stored.map(([a, b]): [number, number] => [a, b]));
+  if (disk.size !== base.size) parts.push([Math.min(disk.size, base.size), Math.max(disk.size, base.size)]);
+  parts.sort((x, y) => x[0] - y[0]);
+  const merged: Ranges = [];
+  for (const [a, b] of parts) {
+    const prev = merged[merged.length - 1];
+    if (prev && a <= prev[1]) prev[1] = Math.max(prev[1], b);
+    else if (b > a) merged.push([a, b]);
+  }
+  return merged;
+}
+
+/** Whether any of the sorted, merged ranges meets `[from, to)`. */
+function meets(ranges: Ranges, from: number, to: number): boolean {
+  let lo = 0;
+  let hi = ranges.length;
+  // The first range ending after `from`.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ranges[mid]![1] <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < ranges.length && ranges[lo]![0] < to;
+}
+
 export class DiskDelta implements BlockDevice {
   readonly readOnly = true;
   readonly size: number;
   /** Per unit index: whether it differs from the base. */
   private readonly changed = new Map<number, Promise<boolean>>();
+  /** Where the two can differ at all, from their layers (undefined: anywhere); asked once. */
+  private unshared?: Promise<Ranges | undefined>;
 
   constructor(private readonly disk: BlockDevice, private readonly base: BlockDevice, private readonly unit = DELTA_UNIT) {
     this.size = disk.size;
@@ -52,6 +101,8 @@ export class DiskDelta implements BlockDevice {
     const at = u * this.unit;
     const length = Math.min(this.unit, this.size - at);
     const inBase = Math.max(0, Math.min(length, this.base.size - at));
+    const unshared = await this.whereUnshared();
+    if (unshared && !meets(unshared, at, at + length)) return false;
     const diskZero = allZero(await this.disk.blockStatus(at, length));
     const baseZero = inBase === 0 || allZero(await this.base.blockStatus(at, inBase));
     if (diskZero && baseZero) return false;
@@ -59,6 +110,10 @@ export class DiskDelta implements BlockDevice {
     const theirs = Buffer.alloc(length);
     if (!baseZero) (await this.base.read(at, inBase)).copy(theirs, 0, 0, inBase);
     return !mine.equals(theirs);
+  }
+
+  private whereUnshared(): Promise<Ranges | undefined> {
+    return (this.unshared ??= unsharedRanges(this.disk, this.base));
   }
 
   private check(offset: number, length: number): void {
@@ -114,7 +169,13 @@ export class DiskDelta implements BlockDevice {
     const first = Math.floor(offset / this.unit);
     const last = Math.ceil((offset + length) / this.unit);
     if (length > 0) {
-      for (const u of await this.zeroInBoth(first, last)) if (!this.changed.has(u)) this.changed.set(u, Promise.resolve(false));
+      // Settled without reading: the units outside what the layers can tell apart, else
+      // (no layers to tell) those both disks report as zeroes.
+      const unshared = await this.whereUnshared();
+      const same = unshared
+        ? Array.from({ length: last - first }, (_, i) => first + i).filter((u) => !meets(unshared, u * this.unit, Math.min(this.size, (u + 1) * this.unit)))
+        : await this.zeroInBoth(first, last);
+      for (const u of same) if (!this.changed.has(u)) this.changed.set(u, Promise.resolve(false));
     }
     // The others are compared a few at a time: each comparison waits on two reads.
     for (let u = first; u < last; u += COMPARING) {

@@ -2,14 +2,18 @@
  * DiskDelta: a disk as its differences from a base, over real sparse files
  * (FileBlockDevice). Only the units whose content differs read as data, whole, zeroes
  * included where the disk now holds zeroes; the rest reads and reports as zero holes; a
- * disk larger than its base differs wherever its tail holds data.
+ * disk larger than its base differs wherever its tail holds data. Over two nodes of a real
+ * VHD tree (VhdBlockDevice), only what the layers they do not share store is read.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DELTA_UNIT, DiskDelta } from '../../src/core/disk-delta.js';
+import { DELTA_UNIT, DiskDelta, unsharedRanges } from '../../src/core/disk-delta.js';
+import type { BlockDevice, DeviceLayer } from '../../src/core/ports/block-device.js';
+import { createDifferencing, createDynamic } from '../../src/storage/vhd/index.js';
+import { VhdBlockDevice } from '../../src/storage/vhd/vhd-block-device.js';
 import { FileBlockDevice } from '../../src/storage/nbd/file-block-device.js';
 
 const U = DELTA_UNIT;
@@ -90,5 +94,95 @@ describe('DiskDelta', () => {
     const delta = new DiskDelta(d, d);
     assert.deepEqual(await delta.blockStatus(0, 3 * U), [{ offset: 0, length: 3 * U, hole: true, zero: true }]);
     await d.close();
+  });
+
+  /**
+   * `dev`, counting the bytes read from it, with the layers given, none (`'none'`), or its
+   * own (left out).
+   */
+  function layered(dev: BlockDevice, layers?: DeviceLayer[] | 'none'): BlockDevice & { bytesRead: number } {
+    const counted = Object.assign(Object.create(dev) as BlockDevice, { bytesRead: 0 });
+    counted.read = async (offset: number, length: number, into?: Buffer) => {
+      counted.bytesRead += length;
+      return dev.read(offset, length, into);
+    };
+    if (layers === 'none') counted.layers = undefined;
+    else if (layers) counted.layers = async () => layers;
+    return counted;
+  }
+
+  it('tells where two layer stacks can differ: the layers above the ones they share', async () => {
+    const d = await disk('stacks.raw', 8 * U, []);
+    const shared = [{ id: 'p', stored: [[0, 8 * U]] as Array<[number, number]> }, { id: 'g', stored: [] }];
+    const leaf = { id: 'leaf', stored: [[U, 2 * U], [5 * U, 6 * U]] as Array<[number, number]> };
+    const snap = { id: 'snap', stored: [[U + 4096, 3 * U]] as Array<[number, number]> };
+    try {
+      assert.deepEqual(await unsharedRanges(layered(d, [leaf, ...shared]), layered(d, [snap, ...shared])), [[U, 3 * U], [5 * U, 6 * U]]);
+      assert.deepEqual(await unsharedRanges(layered(d, [leaf, ...shared]), layered(d, shared)), [[U, 2 * U], [5 * U, 6 * U]], 'the base is the shared node itself');
+      assert.deepEqual(await unsharedRanges(layered(d, shared), layered(d, shared)), []);
+      assert.equal(await unsharedRanges(layered(d, [leaf]), layered(d, [snap])), undefined, 'nothing shared');
+      assert.equal(await unsharedRanges(layered(d, [leaf, ...shared]), layered(d, 'none')), undefined, 'a device without layers');
+      assert.equal(await unsharedRanges(layered(d, [leaf, shared[0]!]), layered(d, [snap, ...shared])), undefined, 'stacks that do not end alike');
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('reads only the units a layer of its own stores, and still leaves out those that read the same', async () => {
+    const content: Array<[number, Buffer]> = [[0, Buffer.alloc(U, 1)], [2 * U, Buffer.alloc(U, 2)], [4 * U, Buffer.alloc(U, 3)], [6 * U, Buffer.alloc(U, 4)]];
+    const base = await disk('lb.raw', 8 * U, content);
+    // Units 2 and 4 rewritten since the base: 2 with new data, 4 with what it held.
+    const now = await disk('ln.raw', 8 * U, [...content, [2 * U + 512, Buffer.alloc(512, 9)], [4 * U, Buffer.alloc(U, 3)]]);
+    const shared = [{ id: 'parent', stored: [[0, 8 * U]] as Array<[number, number]> }];
+    const disk1 = layered(now, [{ id: 'leaf', stored: [[2 * U, 3 * U], [4 * U, 5 * U]] }, ...shared]);
+    const base1 = layered(base, [{ id: 'snapshot', stored: [] }, ...shared]);
+    const delta = new DiskDelta(disk1, base1);
+    try {
+      const changed = (await delta.blockStatus(0, 8 * U)).filter((e) => !e.zero).map((e) => [e.offset / U, e.length / U]);
+      assert.deepEqual(changed, [[2, 1]]);
+      assert.equal(disk1.bytesRead, 2 * U, 'only units 2 and 4 read from the disk');
+      assert.equal(base1.bytesRead, 2 * U, 'and from the base');
+      assert.ok((await delta.read(2 * U, U)).equals(await now.read(2 * U, U)));
+    } finally {
+      await now.close();
+      await base.close();
+    }
+  });
+
+  it('over two nodes of a VHD tree, reads only what the nodes they do not share store', async () => {
+    // parent (the data at the snapshot) <- base (the snapshot's own, empty node)
+    //                                   <- leaf (what was written since)
+    const size = 64 * U;
+    const parent = join(dir, 'parent.vhd');
+    await createDynamic(parent, size);
+    const p = await VhdBlockDevice.open(parent);
+    for (let u = 0; u < 64; u += 2) await p.write(u * U, Buffer.alloc(U, u + 1));
+    await p.close();
+    await createDifferencing(join(dir, 'base.vhd'), parent);
+    await createDifferencing(join(dir, 'leaf.vhd'), parent);
+    const w = await VhdBlockDevice.open(join(dir, 'leaf.vhd'));
+    await w.write(10 * U + 4096, Buffer.alloc(4096, 0xee)); // unit 10: changed
+    await w.write(21 * U, Buffer.alloc(U, 0xdd)); // unit 21: was a hole
+    await w.write(30 * U, Buffer.alloc(U, 31)); // unit 30: rewritten as it was
+    await w.close();
+    const leaf = await VhdBlockDevice.open(join(dir, 'leaf.vhd'), { readOnly: true });
+    const snap = await VhdBlockDevice.open(join(dir, 'base.vhd'), { readOnly: true });
+    const [now, base] = [layered(leaf), layered(snap)];
+    try {
+      const delta = new DiskDelta(now, base);
+      const changed = (await delta.blockStatus(0, size)).filter((e) => !e.zero).map((e) => [e.offset / U, e.length / U]);
+      assert.deepEqual(changed, [[10, 1], [21, 1]]);
+      assert.equal(now.bytesRead, 3 * U, 'the three units the leaf stores, of 32 with data');
+      assert.ok(base.bytesRead <= 3 * U);
+      assert.ok((await delta.read(21 * U, U)).equals(Buffer.alloc(U, 0xdd)));
+      // The same answer as comparing everything, which reads every unit with data.
+      const [now2, base2] = [layered(leaf, 'none'), layered(snap, 'none')];
+      const full = new DiskDelta(now2, base2);
+      assert.deepEqual(await full.blockStatus(0, size), await delta.blockStatus(0, size));
+      assert.equal(now2.bytesRead, 33 * U);
+    } finally {
+      await leaf.close();
+      await snap.close();
+    }
   });
 });

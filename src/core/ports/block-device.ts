@@ -24,6 +24,17 @@ export interface Extent {
   zero: boolean;
 }
 
+/**
+ * One layer of a device read through a stack of them (a VHD chain), for telling which parts
+ * of two devices can differ without reading them.
+ */
+export interface DeviceLayer {
+  /** The same for the same stored layer wherever it is opened, and for nothing else. */
+  readonly id: string;
+  /** The byte ranges `[start, end)` this layer stores data for, in order. */
+  readonly stored: ReadonlyArray<readonly [number, number]>;
+}
+
 export interface BlockDevice {
   /** Virtual size in bytes. */
   readonly size: number;
@@ -54,4 +65,11 @@ export interface BlockDevice {
   blockStatus(offset: number, length: number): Promise<Extent[]>;
   /** Releases the backing store; callers finish their operations first. */
   close(): Promise<void>;
+  /**
+   * The layers the device reads through, the one written to first, when it is such a stack:
+   * a byte reads from the first layer that stores it, else as zero. Two devices whose stacks
+   * end in the same layers read alike wherever none of the layers above those stores data.
+   * Optional: a device of another kind has none to tell.
+   */
+  layers?(): Promise<readonly DeviceLayer[]>;
 }

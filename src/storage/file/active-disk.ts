@@ -7,7 +7,7 @@
  * activations of one VDI share one chain, so a reader never sees a stale copy of a writer's
  * block table; each activation is a handle with its own read-only flag.
  */
-import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
+import type { BlockDevice, DeviceLayer, Extent } from '../../core/ports/block-device.js';
 import type { VhdBlockDevice } from '../vhd/vhd-block-device.js';
 
 function ioError(code: string, message: string): Error {
@@ -182,6 +182,10 @@ export class DiskHandle implements BlockDevice {
   async blockStatus(offset: number, length: number): Promise<Extent[]> {
     this.check(false);
     return this.disk.run((d) => d.blockStatus(offset, length));
+  }
+  async layers(): Promise<readonly DeviceLayer[]> {
+    this.check(false);
+    return this.disk.run((d) => d.layers());
   }
   async close(): Promise<void> {
     if (this.closed) return;

@@ -6,7 +6,7 @@
  * what is stored, so zeroing never inflates a thin disk. The VHD library itself stays free of
  * toolstack imports; only this adapter knows the port.
  */
-import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
+import type { BlockDevice, DeviceLayer, Extent } from '../../core/ports/block-device.js';
 import { VhdError } from './errors.js';
 import { VhdChain, type ChainOptions } from './vhd-chain.js';
 
@@ -71,6 +71,11 @@ export class VhdBlockDevice implements BlockDevice {
     if (length === 0) return [];
     const extents = await this.chain.blockStatus(offset, length);
     return extents.map((e) => ({ offset: e.offset, length: e.length, hole: !e.allocated, zero: !e.allocated }));
+  }
+
+  async layers(): Promise<readonly DeviceLayer[]> {
+    if (this.closed) throw new VhdError('CLOSED', 'device is closed', this.chain.leaf.path);
+    return this.chain.layerExtents();
   }
 
   async close(): Promise<void> {

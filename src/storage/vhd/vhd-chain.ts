@@ -52,13 +52,18 @@ export class VhdChain {
   private readonly rmwLocks = new KeyedLock();
   private readonly map: ChainMap;
 
-  private constructor(readonly layers: readonly VhdFile[]) {
+  /**
+   * @param layers leaf first
+   * @param layerKeys each layer's file as `device:inode`: what says two chains share a layer
+   */
+  private constructor(readonly layers: readonly VhdFile[], private readonly layerKeys: readonly string[]) {
     this.map = new ChainMap(layers);
   }
 
   static async open(leafPath: string, opts: ChainOptions = {}): Promise<VhdChain> {
     const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
     const layers: VhdFile[] = [];
+    const keys: string[] = [];
     const seen = new Set<string>();
     try {
       let path = leafPath;
@@ -70,6 +75,8 @@ export class VhdChain {
         const layer = await VhdFile.open(path, { readOnly: layers.length > 0 || (opts.readOnly ?? false) });
         const child = layers[layers.length - 1];
         layers.push(layer);
+        // The file just opened, by its descriptor: a path's stat could be another file's by now.
+        keys.push(await layer.fileKey());
         if (child && child.parentUuid !== layer.uuid) {
           throw new VhdError('PARENT_UUID_MISMATCH', `${child.path} expects parent ${child.parentUuid}, ${path} is ${layer.uuid}`, leafPath);
         }
@@ -80,7 +87,7 @@ export class VhdChain {
       await Promise.all(layers.map((l) => l.close()));
       throw e;
     }
-    return new VhdChain(layers);
+    return new VhdChain(layers, keys);
   }
 
   get leaf(): VhdFile {
@@ -171,6 +178,26 @@ export class VhdChain {
       else if (stop > start) out.push({ offset: start, length: stop - start, allocated });
     }
     return out;
+  }
+
+  /**
+   * Each layer, leaf first: its file's identity (with its VHD uuid) and the byte ranges of
+   * the blocks its table holds, whole blocks as the table knows them (a block's sector
+   * bitmap may hold less; more is only a larger answer, never a wrong one).
+   */
+  layerExtents(): Array<{ id: string; stored: Array<[number, number]> }> {
+    return this.layers.map((l, i) => {
+      const stored: Array<[number, number]> = [];
+      const bs = l.blockSize;
+      for (const b of l.allocatedBlocks()) {
+        const start = b * bs;
+        const end = Math.min(l.size, start + bs);
+        const prev = stored[stored.length - 1];
+        if (prev && prev[1] === start) prev[1] = end;
+        else stored.push([start, end]);
+      }
+      return { id: `${this.layerKeys[i]}/${l.uuid}`, stored };
+    });
   }
 
   /** Streams the stored (non-hole) data of the chain in pieces of at most `chunkSize`. */

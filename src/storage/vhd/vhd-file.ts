@@ -86,6 +86,13 @@ export class VhdFile {
     return this.st.header?.blockSize ?? 2 * 1024 * 1024;
   }
 
+  /** The open file's identity, `device:inode`: the same for every opening of this file. */
+  async fileKey(): Promise<string> {
+    assertOpen(this.st);
+    const s = await this.st.fh.stat();
+    return `${s.dev}:${s.ino}`;
+  }
+
   private checkRange(offset: number, length: number): void {
     assertOpen(this.st);
     check(
