@@ -4,7 +4,10 @@
  * before some of the disk changed), zeroed blocks included. qemu-img is the oracle: it
  * reads the VHD's header, maps its allocated blocks, and reads them; laid over the base's raw
  * export they give the disk as it is now. With `format=raw`, the unchanged blocks read as
- * zeroes. The base may be named by uuid; a base that does not exist is refused.
+ * zeroes. The base may be named by uuid; a base that does not exist is refused. Across a VDI
+ * tree written in place over NBD (qemu-io), where the export reads only what the nodes the
+ * two do not share store: a disk from its last snapshot, a snapshot from the one before (as
+ * a nightly backup asks), and a clone from snapshots on either side of its branch point.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -99,5 +102,82 @@ describe('VDI export relative to a base', { timeout: 120_000 }, () => {
     const r = await get(`format=vhd&vdi=${vdi}&base=OpaqueRef:00000000-0000-0000-0000-00000000dead`);
     assert.ok(r.status >= 400, String(r.status));
     assert.match(r.body.toString(), /HANDLE_INVALID/);
+  });
+});
+
+describe('VDI export relative to a base, across a VDI tree written in place', { timeout: 120_000 }, () => {
+  let srv: IsletProcess;
+  let s: string;
+  let sr: string;
+  let work: string;
+  /** What each VDI should read as, kept beside the server's copy. */
+  const content = new Map<string, Buffer>();
+
+  const nbdWrite = async (vdi: string, block: number, byte: number) => {
+    const [info] = await call(srv.url, 'VDI.get_nbd_info', s, vdi);
+    const uri = `nbd://${info.address}:${info.port}/${encodeURIComponent(info.exportname)}`;
+    await exec('qemu-io', ['-f', 'raw', '-c', `write -P ${byte} ${block * BLOCK + 4096} 8192`, uri]);
+    content.get(vdi)!.fill(byte, block * BLOCK + 4096, block * BLOCK + 4096 + 8192);
+  };
+  const snapshotOf = async (vdi: string) => {
+    const snap = await call(srv.url, 'VDI.snapshot', s, vdi, {});
+    content.set(snap, Buffer.from(content.get(vdi)!));
+    return snap;
+  };
+  /** The blocks the VHD of `GET /export_raw_vdi?format=vhd&base=` holds, each checked against the disk. */
+  const changedBlocks = async (vdi: string, base: string): Promise<number[]> => {
+    const res = await fetch(`${srv.url}/export_raw_vdi/?session_id=${s}&format=vhd&vdi=${vdi}&base=${base}`);
+    assert.equal(res.status, 200);
+    const vhd = join(work, 'tree-delta.vhd');
+    const raw = join(work, 'tree-delta.raw');
+    await writeFile(vhd, Buffer.from(await res.arrayBuffer()));
+    const map = JSON.parse((await exec('qemu-img', ['map', '--output=json', '-f', 'vpc', vhd])).stdout) as Array<{ start: number; length: number; data: boolean }>;
+    const blocks = new Set<number>();
+    for (const e of map.filter((m) => m.data)) for (let at = e.start; at < e.start + e.length; at += BLOCK) blocks.add(Math.floor(at / BLOCK));
+    await exec('qemu-img', ['convert', '-f', 'vpc', '-O', 'raw', vhd, raw]);
+    const delta = await readFile(raw);
+    for (const b of blocks) {
+      assert.ok(delta.subarray(b * BLOCK, (b + 1) * BLOCK).equals(content.get(vdi)!.subarray(b * BLOCK, (b + 1) * BLOCK)), `block ${b} reads as the disk`);
+    }
+    return [...blocks].sort((a, b) => a - b);
+  };
+
+  before(async () => {
+    srv = await startIslet({ args: ['--spawn-hypervisor', 'false'] });
+    s = await login(srv.url, srv.rootPassword);
+    const [pool] = await call(srv.url, 'pool.get_all', s);
+    sr = await call(srv.url, 'pool.get_default_SR', s, pool);
+    const [net] = await call(srv.url, 'network.get_all', s);
+    await call(srv.url, 'network.add_purpose', s, net, 'insecure_nbd');
+    work = await mkdtemp(join(tmpdir(), 'export-tree-'));
+  });
+  after(async () => {
+    await srv?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('sends what changed since the base, whichever nodes of the tree the two are', async () => {
+    const vdi = await call(srv.url, 'VDI.create', s, {
+      name_label: 'in place', SR: sr, virtual_size: SIZE, type: 'user', sharable: false, read_only: false, other_config: {}, sm_config: {},
+    });
+    content.set(vdi, Buffer.alloc(SIZE));
+    for (const b of [0, 1, 3, 6]) await nbdWrite(vdi, b, 0x20 + b);
+    const s1 = await snapshotOf(vdi);
+    await nbdWrite(vdi, 3, 0x33);
+    await nbdWrite(vdi, 5, 0x55);
+    const s2 = await snapshotOf(vdi);
+    await nbdWrite(vdi, 6, 0x66);
+    assert.deepEqual(await changedBlocks(vdi, s2), [6], 'the disk from its last snapshot');
+    assert.deepEqual(await changedBlocks(s2, s1), [3, 5], 'a snapshot from the one before');
+    assert.deepEqual(await changedBlocks(vdi, s1), [3, 5, 6]);
+    // A clone of the first snapshot, written: a branch beside the disk's.
+    const clone = await call(srv.url, 'VDI.clone', s, s1, {});
+    content.set(clone, Buffer.from(content.get(s1)!));
+    await nbdWrite(clone, 7, 0x77);
+    await nbdWrite(clone, 1, 0x21); // the byte it held: written, yet the same
+    assert.deepEqual(await changedBlocks(clone, s1), [7], 'a rewrite that changed nothing is left out');
+    // Blocks 3 and 5 differ because the base moved on after the branch point (5 as zeroes).
+    assert.deepEqual(await changedBlocks(clone, s2), [3, 5, 7]);
+    assert.deepEqual(await changedBlocks(s1, clone), [7], 'the other way round: the base has the data');
   });
 });
