@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   console: async () => (await import('./console-bench.js')).run(),
   xva: async () => (await import('./xva-bench.js')).run(),
   transfer: async () => (await import('./transfer-bench.js')).run(),
+  delta: async () => (await import('./delta-bench.js')).run(),
 };
 
 const name = process.argv[2];

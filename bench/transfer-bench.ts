@@ -17,26 +17,16 @@
  * bytes (a 1 MiB import). Every export is compared with the source, so a fast wrong copy
  * fails the bench.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startBenchServer } from './islet-server-process.js';
 import { cpuSeconds, exec, haveTools, isletNbdUri, median, scratchBase, timed, writeRandom } from './nbd-bench-kit.js';
 import { vhdFromRaw } from './vhd-fixtures.js';
 import { ensureXeBundle } from './xe-bundle.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const PW = 'bench';
-
-async function rpc(url: string, method: string, ...params: unknown[]): Promise<any> {
-  const res = await fetch(`${url}/jsonrpc`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }),
-  });
-  const j = (await res.json()) as { result?: unknown; error?: { message: string; data: unknown } };
-  if (j.error) throw new Error(`${method}: ${j.error.message} ${JSON.stringify(j.error.data)}`);
-  return j.result;
-}
 
 function mbps(bytes: number, seconds: number): string {
   return `${(bytes / 1e6 / seconds).toFixed(0).padStart(5)} MB/s`;
@@ -72,39 +62,30 @@ export async function run(): Promise<void> {
   await vhdFromRaw(src, srcVhd, size);
   // BENCH_SERVER_NODE_ARGS (say `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the server's node.
   const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const islet = spawn(process.execPath, [...serverArgs, join(root, 'bin', 'islet'), 'server', '--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:0',
-    '--root-password', PW, '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const server = await startBenchServer(root, join(dir, 'data'), PW, serverArgs).catch(async (e: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  });
+  const { url } = server;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let buf = '';
-      const t = setTimeout(() => reject(new Error('islet server did not start in 60 s')), 60_000);
-      islet.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /^ready (\S+)$/m.exec(buf);
-        if (m) { clearTimeout(t); resolve(m[1]!); }
-      });
-      islet.once('exit', (c) => reject(new Error(`islet exited ${c}`)));
-    });
     const port = new URL(url).port;
-    const s = await rpc(url, 'session.login_with_password', 'root', PW, '1.1', 'bench');
-    const [pool] = await rpc(url, 'pool.get_all', s);
-    const sr = await rpc(url, 'pool.get_default_SR', s, pool);
-    const vdi = await rpc(url, 'VDI.create', s, {
+    const { session: s, defaultSr: sr } = server;
+    const vdi = await server.rpc('VDI.create', s, {
       name_label: 'transfer bench', SR: sr, virtual_size: size, type: 'user', sharable: false, read_only: false,
       other_config: {}, sm_config: {},
     });
-    const uuid = await rpc(url, 'VDI.get_uuid', s, vdi);
+    const uuid = await server.rpc('VDI.get_uuid', s, vdi);
     // TLS everywhere unless BENCH_PLAIN=1 (then xe --nossl, curl over http, plain NBD): like with like.
     // xe never uses TLS to 127.0.0.1 (as xe on a host's own console), so it is given `localhost`.
     const plain = process.env.BENCH_PLAIN === '1';
-    const [network] = await rpc(url, 'network.get_all', s);
-    await rpc(url, 'network.add_purpose', s, network, plain ? 'insecure_nbd' : 'nbd');
+    const [network] = await server.rpc('network.get_all', s);
+    await server.rpc('network.add_purpose', s, network, plain ? 'insecure_nbd' : 'nbd');
     const base = plain ? url : url.replace(/^http:/, 'https:');
     // xe is run as a user runs it, as a program (bin/xe starts Node itself; see its header).
     const xe = (...args: string[]) => exec(join(root, 'bin', 'xe'), ['-s', plain ? '127.0.0.1' : 'localhost', '-p', port, '-pw', PW, ...(plain ? ['--nossl'] : []), ...args],
       { maxBuffer: 1 << 20 });
     const nbdUri = async (): Promise<string> => {
-      const [info] = await rpc(url, 'VDI.get_nbd_info', s, vdi);
+      const [info] = await server.rpc('VDI.get_nbd_info', s, vdi);
       if (!info) throw new Error('VDI.get_nbd_info returned nothing: is the NBD purpose set?');
       return isletNbdUri(info, plain ? undefined : dir);
     };
@@ -142,9 +123,9 @@ export async function run(): Promise<void> {
       const order = i % 2 ? [...paths].reverse() : paths;
       for (const p of order) {
         await rm(out, { force: true });
-        const [s0, c0] = [await cpuSeconds(islet.pid!), await childCpu()];
+        const [s0, c0] = [await cpuSeconds(server.process.pid!), await childCpu()];
         const t = await timed(p.go);
-        const [s1, c1] = [await cpuSeconds(islet.pid!), await childCpu()];
+        const [s1, c1] = [await cpuSeconds(server.process.pid!), await childCpu()];
         if (p.dir === 'export') await same(p.name, out, p.format);
         // BENCH_VERBOSE=1 prints every measurement: an odd median is then traced to its round.
         if (process.env.BENCH_VERBOSE === '1') console.log(`    round ${i}${i === 0 ? ' (warm-up)' : ''}: ${p.name.padEnd(22)} ${t.toFixed(3)} s  CPU s server ${(s1 - s0).toFixed(2)} client ${(c1 - c0).toFixed(2)}`);
@@ -186,8 +167,7 @@ export async function run(): Promise<void> {
       console.log(`  one command's own cost (a 1 MiB raw import, median of 10): xe ${ms(median(fixed.xe))}, curl ${ms(median(fixed.curl))}`);
     }
   } finally {
-    islet.kill('SIGTERM');
-    await new Promise((r) => islet.exitCode !== null ? r(undefined) : islet.once('exit', r));
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
