@@ -18,7 +18,8 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function rpcCall(url: string, method: string, ...params: unknown[]): Promise<any> {
+/** One JSON-RPC call to the server at `url`; a XenAPI error is thrown with its code and parameters. */
+export async function rpc(url: string, method: string, ...params: unknown[]): Promise<any> {
   const res = await fetch(`${url}/jsonrpc`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }),
@@ -28,10 +29,17 @@ export async function rpcCall(url: string, method: string, ...params: unknown[])
   return j.result;
 }
 
-/** Starts the server of the checkout at `root` on `dataDir`; `nodeArgs` go to its node. */
-export async function startBenchServer(root: string, dataDir: string, password: string, nodeArgs: readonly string[] = []): Promise<BenchServer> {
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin', 'islet'), 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0',
-    '--root-password', password, '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', 'ignore'] });
+export interface BenchServerOptions {
+  /** Options for the server's node (a profiler, say). */
+  readonly nodeArgs?: readonly string[];
+  /** The server's log on the bench's stderr (default: dropped). */
+  readonly showLog?: boolean;
+}
+
+/** Starts the server of the checkout at `root` on `dataDir`. */
+export async function startBenchServer(root: string, dataDir: string, password: string, opts: BenchServerOptions = {}): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(root, 'bin', 'islet'), 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0',
+    '--root-password', password, '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', opts.showLog ? 'inherit' : 'ignore'] });
   const stop = (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
@@ -56,11 +64,11 @@ export async function startBenchServer(root: string, dataDir: string, password: 
         reject(new Error(`islet exited ${c}`));
       });
     });
-    const rpc = (method: string, ...params: unknown[]) => rpcCall(url, method, ...params);
-    const session = await rpc('session.login_with_password', 'root', password, '1.1', 'bench');
-    const [pool] = await rpc('pool.get_all', session);
-    const defaultSr = await rpc('pool.get_default_SR', session, pool);
-    return { url, process: child, session, pool, defaultSr, rpc, stop };
+    const call = (method: string, ...params: unknown[]) => rpc(url, method, ...params);
+    const session = await call('session.login_with_password', 'root', password, '1.1', 'bench');
+    const [pool] = await call('pool.get_all', session);
+    const defaultSr = await call('pool.get_default_SR', session, pool);
+    return { url, process: child, session, pool, defaultSr, rpc: call, stop };
   } catch (e) {
     await stop();
     throw e;

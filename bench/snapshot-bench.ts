@@ -4,11 +4,11 @@
  * 1 GiB disks beside one with four 1 TiB disks, on a real `islet server` and its local
  * file SR. Goal: the same within noise, and at most 50 ms.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startBenchServer } from './islet-server-process.js';
 import { makeVm, p50, rpc } from './snapshot-kit.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -17,22 +17,12 @@ const GiB = 1024 ** 3;
 export async function run(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
   const dir = await mkdtemp(join(tmpdir(), 'islet-bench-'));
-  const islet = spawn(process.execPath, [join(root, 'bin', 'islet'), 'server', '--data-dir', dir, '--listen', '127.0.0.1:0', '--root-password', 'bench',
-    // No VM runs here: no hypervisor process to leave behind.
-    '--spawn-hypervisor', 'false'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = await startBenchServer(root, dir, 'bench', { showLog: true }).catch(async (e: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  });
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      islet.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /^ready (\S+)$/m.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      islet.once('exit', (c) => reject(new Error(`islet exited ${c}`)));
-    });
-    const s = await rpc(url, 'session.login_with_password', 'root', 'bench', '1.1', 'bench');
-    const [pool] = await rpc(url, 'pool.get_all', s);
-    const sr = await rpc(url, 'pool.get_default_SR', s, pool);
+    const { url, session: s, defaultSr: sr } = server;
     const small = await makeVm(url, s, sr, 'bench-1g', GiB);
     const large = await makeVm(url, s, sr, 'bench-1t', 1024 * GiB);
     const times: Record<string, number[]> = { small: [], large: [] };
@@ -51,8 +41,7 @@ export async function run(): Promise<void> {
     console.log(`  4 x 1 TiB   ${b.toFixed(1)} ms`);
     console.log(`  ratio 1 TiB / 1 GiB  ${(b / a).toFixed(2)}  (goal: same within noise; both <= 50 ms)`);
   } finally {
-    islet.kill('SIGTERM');
-    await new Promise((r) => islet.once('exit', r));
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

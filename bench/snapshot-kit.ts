@@ -4,16 +4,9 @@
  * with four disks of a given size on an SR, and the median of the rounds.
  */
 import { completeRecord } from '../src/client/create-record.js';
+import { rpc } from './islet-server-process.js';
 
-export async function rpc(url: string, method: string, ...params: unknown[]): Promise<any> {
-  const res = await fetch(`${url}/jsonrpc`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }),
-  });
-  const j = (await res.json()) as { result?: unknown; error?: { message: string; data: unknown } };
-  if (j.error) throw new Error(`${method}: ${j.error.message} ${JSON.stringify(j.error.data)}`);
-  return j.result;
-}
+export { rpc };
 
 export async function makeVm(url: string, s: string, sr: string, name: string, diskSize: number): Promise<string> {
   const vm = await rpc(url, 'VM.create', s, completeRecord('VM', {

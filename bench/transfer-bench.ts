@@ -62,7 +62,7 @@ export async function run(): Promise<void> {
   await vhdFromRaw(src, srcVhd, size);
   // BENCH_SERVER_NODE_ARGS (say `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the server's node.
   const serverArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const server = await startBenchServer(root, join(dir, 'data'), PW, serverArgs).catch(async (e: unknown) => {
+  const server = await startBenchServer(root, join(dir, 'data'), PW, { nodeArgs: serverArgs }).catch(async (e: unknown) => {
     await rm(dir, { recursive: true, force: true });
     throw e;
   });

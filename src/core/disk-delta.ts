@@ -82,6 +82,8 @@ export class DiskDelta implements BlockDevice {
   private readonly changed = new Map<number, Promise<boolean>>();
   /** Where the two can differ at all, from their layers (undefined: anywhere); asked once. */
   private unshared?: Promise<Ranges | undefined>;
+  /** Buffers of finished comparisons (at most two per comparison running at once). */
+  private readonly spare: Buffer[] = [];
 
   constructor(private readonly disk: BlockDevice, private readonly base: BlockDevice, private readonly unit = DELTA_UNIT) {
     this.size = disk.size;
@@ -106,10 +108,29 @@ export class DiskDelta implements BlockDevice {
     const diskZero = allZero(await this.disk.blockStatus(at, length));
     const baseZero = inBase === 0 || allZero(await this.base.blockStatus(at, inBase));
     if (diskZero && baseZero) return false;
-    const mine = diskZero ? Buffer.alloc(length) : await this.disk.read(at, length);
-    const theirs = Buffer.alloc(length);
-    if (!baseZero) (await this.base.read(at, inBase)).copy(theirs, 0, 0, inBase);
-    return !mine.equals(theirs);
+    const [a, b] = [this.buffer(), this.buffer()];
+    try {
+      const mine = diskZero ? a.fill(0, 0, length).subarray(0, length) : await this.disk.read(at, length, a);
+      const theirs = b.subarray(0, length);
+      if (baseZero) theirs.fill(0);
+      else {
+        const got = await this.base.read(at, inBase, theirs);
+        if (got.buffer !== theirs.buffer || got.byteOffset !== theirs.byteOffset) got.copy(theirs, 0, 0, inBase);
+        theirs.fill(0, inBase);
+      }
+      return !mine.equals(theirs);
+    } finally {
+      this.spare.push(a, b);
+    }
+  }
+
+  /**
+   * A unit-sized buffer for a comparison, one a finished comparison gave back when there is
+   * one: a fresh 2 MiB buffer each time would be faulted in page by page, and left to the
+   * garbage collector, for every unit of a large delta.
+   */
+  private buffer(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.unit);
   }
 
   private whereUnshared(): Promise<Ranges | undefined> {
@@ -231,5 +252,6 @@ export class DiskDelta implements BlockDevice {
   /** The two disks belong to whoever opened them. */
   async close(): Promise<void> {
     this.changed.clear();
+    this.spare.length = 0;
   }
 }
