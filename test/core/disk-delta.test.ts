@@ -89,6 +89,29 @@ describe('DiskDelta', () => {
     }
   });
 
+  it('compares a last unit shorter than the others, against a base that ends inside it', async () => {
+    const tail = 3 * 4096;
+    const base = await disk('short-base.raw', 2 * U + tail, [[0, Buffer.alloc(U, 1)], [2 * U, Buffer.alloc(tail, 2)]]);
+    // Unit 2 holds the base's tail and more; unit 3, past the base, only zeroes.
+    const now = await disk('short-now.raw', 3 * U + 4096, [[0, Buffer.alloc(U, 1)], [2 * U, Buffer.alloc(tail, 2)], [2 * U + tail, Buffer.alloc(512, 3)]]);
+    const same = await disk('short-same.raw', 2 * U + tail, [[0, Buffer.alloc(U, 1)], [2 * U, Buffer.alloc(tail, 2)]]);
+    try {
+      const changed = async (d: BlockDevice, b: BlockDevice) =>
+        (await new DiskDelta(d, b).blockStatus(0, d.size)).filter((e) => !e.zero).map((e) => [e.offset, e.length]);
+      assert.deepEqual(await changed(now, base), [[2 * U, U]], 'unit 2 changed beyond the base\'s end; unit 3 reads as zeroes on both');
+      assert.deepEqual(await changed(same, base), [], 'a short last unit equal to the base\'s');
+      const delta = new DiskDelta(now, base);
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual((await delta.blockStatus(0, now.size)).filter((e) => !e.zero).length, 1, `asked again (${i})`);
+      }
+      assert.ok((await delta.read(2 * U, U)).equals(await now.read(2 * U, U)));
+    } finally {
+      await now.close();
+      await base.close();
+      await same.close();
+    }
+  });
+
   it('of a disk from itself has nothing', async () => {
     const d = await disk('same.raw', 3 * U, [[U, Buffer.alloc(U, 5)]]);
     const delta = new DiskDelta(d, d);
