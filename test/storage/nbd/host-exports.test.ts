@@ -45,11 +45,11 @@ describe('NBD exports of a running host', { skip }, () => {
   const tlsUriOf = (i: Info): string => uriOf(i, 'nbds', `?tls-certificates=${join(dir, 'pki')}`);
 
   /**
-   * Keeps a connection to the disk open, idle, between the clients of a test. The file SR
-   * closes a disk's chain when its last handle closes, and an activation (the next client,
-   * an export) that lands while that close runs gets a handle on the closing chain; NBD
-   * clients are kept apart in `api/nbd-exports.ts`, HTTP exports are not (reported). A
-   * held connection also makes the snapshot happen under an open NBD connection.
+   * Keeps a connection to the disk open, idle, between the clients of a test, so that the
+   * disk stays active across them (the file SR closes a disk's chain when its last handle
+   * closes, and an activation that lands meanwhile waits for that close: `activate` in
+   * `storage/file/file-sr.ts`), and so that the snapshot happens under an open NBD
+   * connection.
    */
   const hold = async (i: Info): Promise<void> => {
     held.push(await MiniClient.connect(i.port, { exportName: i.exportname }, i.address));
