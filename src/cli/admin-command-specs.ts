@@ -1,11 +1,12 @@
 /**
  * @module
- * xe's administration commands for the command table: VBD plugging, VM memory settings,
- * `vm-checkpoint`, host and pool administration (`host-dmesg`, `host-forget`,
- * `pool-sync-database`, `user-password-change`), `event-wait`, diagnostics and logs
- * (`diagnostic-vm-status`, `diagnostic-vdi-status`, `log-get`, `log-set-output`, `log-get-keys`, `log-reopen`,
- * `host-logs-download`). Names, parameters and
- * selector flags are XenServer 6.0.2's.
+ * xe's administration commands for the command table: VBD plugging and media, VM memory
+ * settings and vCPU hot-plug, `vm-checkpoint`, host and pool administration (`host-dmesg`,
+ * `host-forget`, `host-call-plugin`, `pool-ha-enable`/`-disable`, `pool-sync-database`,
+ * `user-password-change`), messages, `event-wait`, diagnostics and logs
+ * (`diagnostic-vm-status`, `diagnostic-vdi-status`, `log-get`, `log-set-output`,
+ * `log-get-keys`, `log-reopen`, `host-logs-download`). Names, parameters and selector flags
+ * are XenServer's.
  */
 import type { CommandSpec } from './command-table.js';
 
@@ -20,6 +21,10 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   { name: 'vbd-unplug', reqd: ['uuid'], optn: ['timeout', 'force'],
     help: 'Attempt to detach the VBD while the VM is in the running state. With timeout=N, wait up to N seconds for a guest '
       + 'that refuses at first to let the device go; with --force, unplug it at once.', load: vbd },
+  { name: 'vbd-eject', reqd: ['uuid'], optn: [], help: 'Remove the media from the drive represented by a VBD.', load: vbd },
+  { name: 'vbd-insert', reqd: ['uuid', 'vdi-uuid'], optn: [], help: 'Insert new media into the drive represented by a VBD.', load: vbd },
+  { name: 'vm-vcpu-hotplug', reqd: ['new-vcpus'], optn: [], flags: ['vm-selectors'],
+    help: 'Change the number of vCPUs of a running VM, up to its VCPUs-max.', load: () => import('./commands/vm-vcpu-hotplug.js') },
   { name: 'vm-memory-limits-set', reqd: ['static-min', 'static-max', 'dynamic-min', 'dynamic-max'], optn: [], flags: ['vm-selectors'],
     help: 'Configure the memory limits of a VM.', load: mem },
   { name: 'vm-memory-static-range-set', reqd: ['min', 'max'], optn: [], flags: ['vm-selectors'],
@@ -37,6 +42,16 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   { name: 'host-forget', reqd: ['uuid'], optn: ['force'],
     help: 'Forget about the host without contacting it explicitly. WARNING: this call is useful if the host to \'forget\' is '
       + 'dead; however, if the host is live and part of the pool, you should consider using pool-eject instead.', load: admin },
+  { name: 'host-call-plugin', reqd: ['host-uuid', 'plugin', 'fn'], optn: ['args:'],
+    help: 'Call a function of a plugin on the host, with optional arguments; args:<key>:file=<path> passes the content of a '
+      + 'local file under key. Prints what the plugin returns.', load: admin },
+  { name: 'pool-ha-enable', reqd: [], optn: ['heartbeat-sr-uuids', 'ha-config:'], help: 'Enable HA on this pool.', load: admin },
+  { name: 'pool-ha-disable', reqd: [], optn: [], help: 'Disable HA on this pool.', load: admin },
+  { name: 'message-create', reqd: ['name', 'priority', 'body'], optn: ['vm-uuid', 'host-uuid', 'sr-uuid', 'pool-uuid'],
+    help: 'Create a message about one object: give exactly one of vm-uuid, host-uuid, sr-uuid and pool-uuid.',
+    load: () => import('./commands/message-commands.js') },
+  { name: 'message-destroy', reqd: [], optn: ['uuid', 'uuids'], help: 'Destroy one message (uuid=) or several (uuids=a,b,...).',
+    load: () => import('./commands/message-commands.js') },
   { name: 'pool-sync-database', reqd: [], optn: [], help: 'Synchronise the current database across all hosts in the pool.', load: admin },
   { name: 'user-password-change', reqd: ['new'], optn: ['old'], help: 'Change a user\'s login password.', load: admin },
   { name: 'event-wait', reqd: ['class'], optn: [],

@@ -4,7 +4,7 @@
  * `-forget`, `-destroy`, `-scan`, `-update`, `-probe`), PBDs, VDIs (including import and
  * export), VBDs, and the VM commands that make or remove VMs with their disks
  * (`vm-install`, `vm-snapshot`, `vm-clone`, `vm-copy`, `vm-destroy`, `vm-uninstall`,
- * `snapshot-*`, `template-uninstall`). The `-list` and `-param-*` commands come from the
+ * `vm-disk-add`, `vm-disk-remove`, `snapshot-*`, `template-uninstall`). The `-list` and `-param-*` commands come from the
  * records.
  */
 import type { CommandModule } from './command-context.js';
@@ -19,6 +19,7 @@ const snaps = () => import('./commands/snapshot-commands.js');
 const uninst = () => import('./commands/vm-uninstall.js');
 const xva = () => import('./commands/vm-xva.js');
 const cds = () => import('./commands/vm-cd-commands.js');
+const disks = () => import('./commands/vm-disk-commands.js');
 
 function spec(name: string, reqd: string[], optn: string[], help: string, load: () => Promise<CommandModule>, flags: CommandFlag[] = ['standard']): CommandSpec {
   return { name, reqd, optn, help, flags, load };
@@ -64,6 +65,10 @@ export const STORAGE_COMMANDS: readonly CommandSpec[] = [
   spec('vm-cd-remove', ['cd-name'], [], 'Remove the CD drives holding the named CD from the selected VMs.', async () => (await cds()).vmCdRemove, ['vm-selectors', 'standard']),
   spec('vm-cd-list', [], ['vbd-params', 'cd-params'], 'List the CD drives of the selected VMs and their CDs.', async () => (await cds()).vmCdList, ['vm-selectors', 'standard']),
   spec('vm-disk-list', [], ['vbd-params', 'vdi-params'], 'List the disk drives of the selected VMs and their disks.', async () => (await cds()).vmDiskList, ['vm-selectors', 'standard']),
+  spec('vm-disk-add', ['disk-size', 'device'], ['sr-uuid'],
+    'Add a new disk to the selected VMs, on sr-uuid or the pool\'s default SR. The device is one of the VM\'s allowed-VBD-devices.',
+    async () => (await disks()).vmDiskAdd, ['vm-selectors', 'standard']),
+  spec('vm-disk-remove', ['device'], [], 'Remove the disk at device from the selected VM and destroy it.', async () => (await disks()).vmDiskRemove, ['vm-selectors', 'standard']),
   spec('vm-vif-list', [], ['params'], 'List the VIFs of the selected VMs.', async () => (await cds()).vmVifList, ['vm-selectors', 'standard']),
   spec('vm-install', ['new-name-label'], ['sr-name-label', 'sr-uuid', 'template', 'template-uuid', 'template-name-label', 'copy-bios-strings-from'],
     'Install a new VM from a template. Prints its UUID.', () => import('./commands/vm-install.js')),
@@ -78,5 +83,13 @@ export const STORAGE_COMMANDS: readonly CommandSpec[] = [
   spec('template-uninstall', ['template-uuid'], ['force'], 'Uninstall a template and the disks it owns.', async () => (await uninst()).templateUninstall),
   spec('snapshot-revert', [], ['snapshot-uuid', 'uuid'], 'Revert the snapshot\'s VM to the snapshot.', async () => (await snaps()).snapshotRevert),
   spec('snapshot-destroy', [], ['snapshot-uuid', 'uuid'], 'Destroy a snapshot (its disks are kept).', async () => (await snaps()).snapshotDestroy),
+  spec('snapshot-clone', ['new-name-label'], ['uuid', 'snapshot-uuid', 'new-name-description'],
+    'Create a new template by cloning the snapshot, its disks sharing blocks with the snapshot\'s where the SR can. Prints its UUID.', async () => (await snaps()).snapshotClone),
+  spec('snapshot-copy', ['new-name-label'], ['uuid', 'snapshot-uuid', 'new-name-description', 'sr-uuid'],
+    'Create a new template by copying the snapshot, with whole copies of its disks (on sr-uuid, if given). Prints its UUID.', async () => (await snaps()).snapshotCopy),
+  spec('snapshot-disk-list', [], ['uuid', 'snapshot-uuid', 'vbd-params', 'vdi-params'], 'List the disk drives of the snapshot and their disks.', async () => (await snaps()).snapshotDiskList),
+  spec('snapshot-reset-powerstate', [], ['uuid', 'snapshot-uuid', 'force'],
+    'Mark a suspended snapshot halted in the database only, giving up its memory image (it can no longer be resumed). Must be forced.',
+    async () => (await snaps()).snapshotResetPowerstate),
   spec('snapshot-uninstall', [], ['snapshot-uuid', 'uuid', 'force'], 'Uninstall a snapshot and the disks it owns.', async () => (await snaps()).snapshotUninstall),
 ];

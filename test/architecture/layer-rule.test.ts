@@ -67,8 +67,10 @@ test('docs/architecture.md shows the same table, and the README lists every fold
   assert.deepEqual(documented, layers, 'the table in docs/architecture.md differs from scripts/layer-rule.cjs');
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const layout = readme.slice(readme.indexOf('## Layout'));
+  // Folders git ignores (node_modules/, dist/, the var/ that `npm start` makes) are not the project's.
+  const ignored = new Set(readFileSync(join(root, '.gitignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.endsWith('/')));
   const top = readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !['node_modules', 'dist'].includes(d.name)).map((d) => `${d.name}/`);
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !ignored.has(`${d.name}/`)).map((d) => `${d.name}/`);
   const inSrc = readdirSync(join(root, 'src'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => `src/${d.name}/`);
   const missing = [...top.filter((d) => d !== 'src/'), ...inSrc].filter((d) => !new RegExp(`^${d.replace('/', '\\/')}\\s`, 'm').test(layout));
   assert.deepEqual(missing, [], "folders the README's layout section does not list");

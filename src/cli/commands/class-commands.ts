@@ -19,9 +19,13 @@ function render(fields: readonly CliField[], row: Row, res: RefResolver): PrintR
   return fields.map((f) => [`${f.name}${qualifierSuffix(f)}`, f.get(row, res)] as const);
 }
 
-/** `params=a,b` or `params=all` against a default list, in record order. */
+/**
+ * `params=a,b` or `params=all` against a default list, in record order. An empty default
+ * list means every field, as in xe (`message-list`, `secret-list`).
+ */
 function chooseFields(cc: CliClass, params: ReturnType<typeof getParam>): readonly CliField[] {
-  const wanted = params === undefined ? cc.defaultParams : params === 'all' ? undefined : params.split(',');
+  const dflt = cc.defaultParams.length > 0 ? cc.defaultParams : undefined;
+  const wanted = params === undefined ? dflt : params === 'all' ? undefined : params.split(',');
   return cc.fields.filter((f) => !f.hidden && (wanted === undefined || wanted.includes(f.name)));
 }
 

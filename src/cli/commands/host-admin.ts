@@ -3,14 +3,19 @@
  * Host and pool administration commands: `host-dmesg <host-selectors>` (each host's
  * hypervisor console ring, printed as it is), `host-forget uuid= [--force]` (remove a dead
  * host from the pool database, after xe's four warnings and a confirmation unless forced),
- * `pool-sync-database` (write the database out on every host now) and
- * `user-password-change new= [old=]` (the logged-in user's own password).
+ * `pool-sync-database` (write the database out on every host now),
+ * `user-password-change new= [old=]` (the logged-in user's own password),
+ * `host-call-plugin host-uuid= plugin= fn= [args:<key>=…]` (prints the plugin's answer;
+ * `args:<key>:file=<path>` passes a local file's content under `key`), and
+ * `pool-ha-enable [heartbeat-sr-uuids=a,b] [ha-config:<key>=…]` / `pool-ha-disable`.
  */
+import { readFileSync } from 'node:fs';
 import { getParam } from '../argv.js';
+import { CliFailure } from '../cli-errors.js';
 import type { CommandContext } from '../command-context.js';
 import { forEachSelected, selectObjects } from '../select.js';
 import { userSaysYes } from '../user-says-yes.js';
-import { boolParam, refByUuid } from './storage-params.js';
+import { boolParam, mapParam, refByUuid } from './storage-params.js';
 
 async function hostForget(ctx: CommandContext): Promise<void> {
   const host = await refByUuid(ctx, 'host', getParam(ctx.params, 'uuid')!);
@@ -22,6 +27,36 @@ async function hostForget(ctx: CommandContext): Promise<void> {
     if (!(await userSaysYes(ctx))) return;
   }
   await ctx.client.callAsync('host.destroy', host);
+}
+
+/** The plugin's arguments: `args:k=v` as given, `args:k:file=path` as that file's content under `k`. */
+function pluginArgs(ctx: CommandContext): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(mapParam(ctx.params, 'args'))) {
+    if (!k.endsWith(':file')) {
+      out[k] = v;
+      continue;
+    }
+    try {
+      out[k.slice(0, -':file'.length)] = readFileSync(v, 'utf8');
+    } catch {
+      throw new CliFailure(`Failed to read file ${v}`);
+    }
+  }
+  return out;
+}
+
+async function hostCallPlugin(ctx: CommandContext): Promise<void> {
+  const host = await refByUuid(ctx, 'host', getParam(ctx.params, 'host-uuid')!);
+  const args = pluginArgs(ctx);
+  ctx.printer.list([String(await ctx.call('host.call_plugin', host, getParam(ctx.params, 'plugin')!, getParam(ctx.params, 'fn')!, args))]);
+}
+
+async function poolHaEnable(ctx: CommandContext): Promise<void> {
+  const uuids = getParam(ctx.params, 'heartbeat-sr-uuids');
+  const srs: string[] = [];
+  for (const uuid of uuids ? uuids.split(',') : []) srs.push(await refByUuid(ctx, 'SR', uuid));
+  await ctx.client.callAsync('pool.enable_ha', srs, mapParam(ctx.params, 'ha-config'));
 }
 
 export async function run(ctx: CommandContext): Promise<void> {
@@ -36,6 +71,9 @@ export async function run(ctx: CommandContext): Promise<void> {
     }
     case 'host-forget': return hostForget(ctx);
     case 'pool-sync-database': await ctx.client.callAsync('pool.sync_database'); return;
+    case 'host-call-plugin': return hostCallPlugin(ctx);
+    case 'pool-ha-enable': return poolHaEnable(ctx);
+    case 'pool-ha-disable': await ctx.client.callAsync('pool.disable_ha'); return;
     case 'user-password-change':
       await ctx.call('session.change_password', getParam(ctx.params, 'old') ?? '', getParam(ctx.params, 'new')!);
       return;

@@ -1,6 +1,7 @@
 /**
  * @module
- * `xe vbd-destroy uuid=`, `vbd-plug uuid=` and `vbd-unplug uuid= [timeout=N] [--force]`.
+ * `xe vbd-destroy uuid=`, `vbd-plug uuid=`, `vbd-unplug uuid= [timeout=N] [--force]`, and
+ * `vbd-eject uuid=` / `vbd-insert uuid= vdi-uuid=` (the media of a CD drive).
  * An unplug the guest refuses (DEVICE_DETACH_REJECTED) is, given `timeout=`, watched for up
  * to that many seconds in case the guest lets go later, as xe does; `--force` pulls the
  * device at once (`VBD.unplug_force`).
@@ -36,6 +37,8 @@ export async function run(ctx: CommandContext): Promise<void> {
   switch (ctx.cmd) {
     case 'vbd-destroy': await ctx.call('VBD.destroy', vbd); return;
     case 'vbd-plug': await ctx.client.callAsync('VBD.plug', vbd); return;
+    case 'vbd-eject': await ctx.client.callAsync('VBD.eject', vbd); return;
+    case 'vbd-insert': await ctx.client.callAsync('VBD.insert', vbd, await refByUuid(ctx, 'VDI', getParam(ctx.params, 'vdi-uuid')!)); return;
     default: await unplug(ctx, vbd);
   }
 }

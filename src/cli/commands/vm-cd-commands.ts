@@ -2,7 +2,8 @@
  * @module
  * xe's CD and drive commands: `cd-list` (the disks of ISO SRs), `vm-cd-add cd-name=
  * device=`, `vm-cd-insert cd-name=`, `vm-cd-eject`, `vm-cd-remove cd-name=`, `vm-cd-list`,
- * `vm-disk-list` and `vm-vif-list` over the selected VMs. The per-VM lists print each drive
+ * `vm-disk-list` and `vm-vif-list` over the selected VMs (and, for `snapshot-disk-list`, the
+ * drive listing of one VM). The per-VM lists print each drive
  * as xe does: a "CD 0 VBD:" (or "Disk 0 VBD:") heading and the drive's record, then the
  * disc's or disk's record under "… VDI:"; `vbd-params=`, `vdi-params=` (`cd-params=` for
  * CDs) choose the fields.
@@ -132,29 +133,32 @@ export const vmCdRemove: CommandModule = {
   },
 };
 
+/**
+ * Prints each `type` drive of `vm` and its disc or disk under xe's headings, with the
+ * fields `vbd-params=` and `vdiParamName=` choose (`vm-cd-list`, `vm-disk-list`,
+ * `snapshot-disk-list`).
+ */
+export async function printDrives(ctx: CommandContext, vm: string, type: 'CD' | 'Disk', vdiParamName: string): Promise<void> {
+  const vbdCc = mustClass('vbd');
+  const vdiCc = mustClass('vdi');
+  const vbdParams = getParam(ctx.params, 'vbd-params');
+  const vdiParams = getParam(ctx.params, vdiParamName);
+  const res = ctx.resolver();
+  const drives = await vmDrives(ctx, vm, type);
+  for (const [i, d] of drives.entries()) {
+    ctx.printer.msg(`${type} ${i} VBD:`);
+    ctx.printer.table(await renderRows(vbdCc, [d], vbdParams, ['uuid', 'vm-name-label', 'userdevice'], res));
+    if (d.rec.VDI === NULL) continue;
+    const vdi = (await ctx.call('VDI.get_record', d.rec.VDI)) as Rec;
+    ctx.printer.msg(`${type} ${i} VDI:`);
+    const dflt = type === 'CD' ? ['uuid', 'name-label'] : ['uuid', 'name-label', 'sr-name-label', 'virtual-size'];
+    ctx.printer.table(await renderRows(vdiCc, [{ ref: String(d.rec.VDI), rec: vdi }], vdiParams, dflt, res));
+  }
+}
+
 /** `vm-cd-list` / `vm-disk-list`: each drive and its disc or disk, under xe's headings. */
 function driveList(type: 'CD' | 'Disk', vdiParamName: string): CommandModule {
-  return {
-    run: async (ctx) => {
-      const vbdCc = mustClass('vbd');
-      const vdiCc = mustClass('vdi');
-      const vbdParams = getParam(ctx.params, 'vbd-params');
-      const vdiParams = getParam(ctx.params, vdiParamName);
-      await eachVm(ctx, async (vm) => {
-        const res = ctx.resolver();
-        const drives = await vmDrives(ctx, vm, type);
-        for (const [i, d] of drives.entries()) {
-          ctx.printer.msg(`${type} ${i} VBD:`);
-          ctx.printer.table(await renderRows(vbdCc, [d], vbdParams, ['uuid', 'vm-name-label', 'userdevice'], res));
-          if (d.rec.VDI === NULL) continue;
-          const vdi = (await ctx.call('VDI.get_record', d.rec.VDI)) as Rec;
-          ctx.printer.msg(`${type} ${i} VDI:`);
-          const dflt = type === 'CD' ? ['uuid', 'name-label'] : ['uuid', 'name-label', 'sr-name-label', 'virtual-size'];
-          ctx.printer.table(await renderRows(vdiCc, [{ ref: String(d.rec.VDI), rec: vdi }], vdiParams, dflt, res));
-        }
-      });
-    },
-  };
+  return { run: (ctx) => eachVm(ctx, (vm) => printDrives(ctx, vm, type, vdiParamName)) };
 }
 
 export const vmCdList = driveList('CD', 'cd-params');
