@@ -4,7 +4,7 @@
  * (the `file` SR, the `netapp` and `equallogic` array SRs over this host's iSCSI initiator), the disk
  * import and export HTTP resources, and at start the local SR of a
  * fresh host, the re-plugging of this host's PBDs and, on the master, the built-in
- * templates. A test may hand in its own storage host.
+ * templates and the SM records of the drivers. A test may hand in its own storage host.
  */
 import type { Services } from '../core/action-context.js';
 import { createVdiExportHandler } from '../api/handlers/vdi-export-handler.js';
@@ -23,6 +23,7 @@ import { NetappSrDriver } from '../storage/netapp/netapp-sr-driver.js';
 import { EqualLogicSrDriver } from '../storage/equallogic/equallogic-sr-driver.js';
 import type { Ref } from '../core/ref.js';
 import { ensureBuiltinTemplates } from './builtin-templates.js';
+import { ensureSmRecords } from './sm-records.js';
 import { ensureLocalStorage, replugPbds } from './local-storage.js';
 
 export interface StorageWiringOptions {
@@ -85,7 +86,10 @@ export function prepareStorage(o: StorageWiringOptions): StorageWiring {
         o.log(`local SR could not be created: ${e instanceof Error ? e.message : String(e)}`);
       }
       await replugPbds(services, o.log);
-      if (master) ensureBuiltinTemplates(o.db);
+      if (master) {
+        ensureBuiltinTemplates(o.db);
+        ensureSmRecords(o.db, host);
+      }
     },
     stop: async () => {
       await host.unplugAll?.();

@@ -168,9 +168,30 @@ export interface AttachedSr {
   readVhdStream(body: VhdBody): AsyncIterable<VhdStreamEvent>;
 }
 
+/**
+ * What a driver says of itself, which the pool publishes as the SM record of its SR type
+ * (`xe sm-list`; XenCenter and Xen Orchestra read what a type can do there).
+ */
+export interface SmDescription {
+  readonly nameLabel: string;
+  readonly nameDescription: string;
+  readonly vendor: string;
+  readonly copyright: string;
+  readonly version: string;
+  /** The device-config keys the driver reads, each with what it is. */
+  readonly configuration: Readonly<Record<string, string>>;
+  /**
+   * What the driver can do, in SMAPI's names (`VDI_SNAPSHOT`, `THIN_PROVISIONING`…), each
+   * with its version: only what it really does, since clients offer an operation by it.
+   */
+  readonly features: Readonly<Record<string, number>>;
+}
+
 export interface SrDriver {
   /** The SR type this driver serves (`file`, `netapp`, `equallogic`). */
   readonly type: string;
+  /** The driver's SM record. */
+  readonly sm: SmDescription;
   /** Finds SRs the device config reaches, with their uuids. */
   probe(deviceConfig: Readonly<Record<string, string>>): Promise<ProbeResult[]>;
   /**

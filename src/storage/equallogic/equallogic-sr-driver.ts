@@ -11,7 +11,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IscsiInitiator } from '../../core/ports/iscsi-initiator.js';
-import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, ProbeResult, SmDescription, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
+import { ARRAY_CONFIGURATION, ARRAY_FEATURES } from '../array/array-sm.js';
 import { arrayError, identityMismatch } from '../array/array-errors.js';
 import { EQUALLOGIC_FIRMWARE, checkFirmware } from '../array/firmware-version.js';
 import { EqlClient, type EqlGroupInfo } from './eql-client.js';
@@ -40,6 +41,18 @@ interface Reached {
 
 export class EqualLogicSrDriver implements SrDriver {
   readonly type = 'equallogic';
+  readonly sm: SmDescription = {
+    nameLabel: 'Dell EqualLogic',
+    nameDescription: 'SR driver for Dell EqualLogic groups in the manner of Integrated StorageLink: a volume per disk over iSCSI, snapshots and clones made by the group, driven through its Group Manager CLI',
+    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    configuration: {
+      ...ARRAY_CONFIGURATION,
+      target: 'The group address, where the Group Manager CLI and the iSCSI portal answer',
+      port: 'The Group Manager CLI\'s SSH port (22)',
+      iscsiport: 'The iSCSI portal\'s port (3260, or what the group reports)',
+    },
+    features: ARRAY_FEATURES,
+  };
   private readonly known = new Map<string, string>();
 
   constructor(private readonly o: EqualLogicDriverOptions) {

@@ -8,7 +8,7 @@
  */
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, ProbeResult, SmDescription, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
 import { FileSr, checkIdentity, usedBytes } from './file-sr.js';
 import { Journal } from './journal.js';
 import { SrDir, UUID_RE } from './sr-dir.js';
@@ -40,6 +40,17 @@ async function isDir(path: string): Promise<boolean> {
 
 export class FileSrDriver implements SrDriver {
   readonly type = 'file';
+  readonly sm: SmDescription = {
+    nameLabel: 'Local or shared VHD files',
+    nameDescription: 'SR driver keeping each disk as a thin VHD file in a directory, local or on storage every host mounts',
+    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    configuration: { location: 'The SR\'s directory (an absolute path; `path` is read too)' },
+    features: Object.fromEntries([
+      'SR_CREATE', 'SR_DELETE', 'SR_ATTACH', 'SR_DETACH', 'SR_SCAN', 'SR_PROBE', 'SR_UPDATE',
+      'VDI_CREATE', 'VDI_DELETE', 'VDI_ATTACH', 'VDI_DETACH', 'VDI_ACTIVATE', 'VDI_DEACTIVATE', 'VDI_UPDATE',
+      'VDI_INTRODUCE', 'VDI_RESIZE', 'VDI_CLONE', 'VDI_SNAPSHOT', 'THIN_PROVISIONING',
+    ].map((f) => [f, 1])),
+  };
 
   /** The SR in the directory itself and those in its immediate subdirectories. */
   async probe(deviceConfig: Readonly<Record<string, string>>): Promise<ProbeResult[]> {

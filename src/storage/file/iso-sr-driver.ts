@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockDevice, Extent } from '../../core/ports/block-device.js';
-import type { AttachedSr, ProbeResult, SrDriver, SrStat, VdiInfo } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, ProbeResult, SmDescription, SrDriver, SrStat, VdiInfo } from '../../core/ports/sr-driver.js';
 import { confineExistingSrPath } from './sr-path.js';
 import { backendError } from './sr-errors.js';
 import { SrOperationUnsupportedError, VdiMissingError, VdiReadOnlyError } from '../../core/ports/storage-errors.js';
@@ -138,6 +138,14 @@ class AttachedIsoSr implements AttachedSr {
 
 export class IsoSrDriver implements SrDriver {
   readonly type = 'iso';
+  readonly sm: SmDescription = {
+    nameLabel: 'ISO library',
+    nameDescription: 'SR driver offering the .iso files of a directory as read-only CDs',
+    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    configuration: { location: 'The directory holding the ISO images (an absolute path)' },
+    // Disks are the directory's files: found by a scan, never made or removed through the SR.
+    features: Object.fromEntries(['SR_ATTACH', 'SR_DETACH', 'SR_SCAN', 'SR_PROBE', 'VDI_ATTACH', 'VDI_DETACH'].map((f) => [f, 1])),
+  };
 
   async probe(deviceConfig: Readonly<Record<string, string>>): Promise<ProbeResult[]> {
     await isoDirectory(deviceConfig);

@@ -12,7 +12,8 @@
  * did not keep is removed again, and bad credentials, an unknown aggregate or an
  * unreachable array fail before anything is made.
  */
-import type { AttachedSr, ProbeResult, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
+import type { AttachedSr, ProbeResult, SmDescription, SrDriver, SrStat } from '../../core/ports/sr-driver.js';
+import { ARRAY_CONFIGURATION, ARRAY_FEATURES } from '../array/array-sm.js';
 import { storagePoolsXml, storageSystemsXml, srListXml } from '../array/array-probe-xml.js';
 import { checkFirmware, type FirmwarePolicy } from '../array/firmware-version.js';
 import { LEGACY_FLEXVOL, isLegacySr } from '../array/legacy-storagelink.js';
@@ -48,6 +49,22 @@ export interface NetappDriverOptions {
 
 export class NetappSrDriver implements SrDriver {
   readonly type = 'netapp';
+  readonly sm: SmDescription = {
+    nameLabel: 'NetApp',
+    nameDescription: 'SR driver for NetApp ONTAP arrays in the manner of Integrated StorageLink: a FlexVol per SR, a LUN per disk over iSCSI, snapshots and clones made by the array',
+    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    configuration: {
+      ...ARRAY_CONFIGURATION,
+      port: 'The ONTAP REST API\'s HTTPS port (443)',
+      password_secret: 'The uuid of a secret holding the password, instead of password',
+      protocol: 'iscsi (the only one)',
+      'provision-options': 'dedup, for deduplication on the volume',
+      volume: 'The FlexVol to create (named from the SR\'s uuid by default)',
+      svm: 'The storage VM to use',
+      sslfingerprint: 'The SHA-256 fingerprint of the array\'s certificate, to pin it',
+    },
+    features: ARRAY_FEATURES,
+  };
 
   constructor(private readonly opts: NetappDriverOptions) {}
 
