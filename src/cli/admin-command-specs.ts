@@ -3,7 +3,7 @@
  * xe's administration commands for the command table: VBD plugging and media, VM memory
  * settings and vCPU hot-plug, `vm-checkpoint`, host and pool administration (`host-dmesg`,
  * `host-forget`, `host-call-plugin`, `pool-ha-enable`/`-disable`, `pool-sync-database`,
- * `user-password-change`), messages, `event-wait`, diagnostics and logs
+ * `user-password-change`), messages, data sources, `event-wait`, diagnostics and logs
  * (`diagnostic-vm-status`, `diagnostic-vdi-status`, `log-get`, `log-set-output`,
  * `log-get-keys`, `log-reopen`, `host-logs-download`). Names, parameters and selector flags
  * are XenServer's.
@@ -14,8 +14,19 @@ const vbd = () => import('./commands/vbd-ops.js');
 const mem = () => import('./commands/vm-memory.js');
 const admin = () => import('./commands/host-admin.js');
 const diag = () => import('./commands/diagnostic-commands.js');
+const ds = () => import('./commands/data-source-commands.js');
 
 export const ADMIN_COMMANDS: readonly CommandSpec[] = [
+  { name: 'host-data-source-list', reqd: [], optn: [], flags: ['host-selectors'], help: 'List the data sources that can be recorded for a host.', load: ds },
+  { name: 'host-data-source-query', reqd: ['data-source'], optn: [], flags: ['host-selectors'], help: 'Query the last value read from a host data source.', load: ds },
+  { name: 'host-data-source-record', reqd: ['data-source'], optn: [], flags: ['host-selectors'], help: 'Record the specified data source for a host.', load: ds },
+  { name: 'host-data-source-forget', reqd: ['data-source'], optn: [], flags: ['host-selectors'],
+    help: 'Stop recording the specified data source for a host, and forget all of the recorded data.', load: ds },
+  { name: 'vm-data-source-list', reqd: [], optn: [], flags: ['vm-selectors'], help: 'List the data sources that can be recorded for a VM.', load: ds },
+  { name: 'vm-data-source-query', reqd: ['data-source'], optn: [], flags: ['vm-selectors'], help: 'Query the last value read from a VM data source.', load: ds },
+  { name: 'vm-data-source-record', reqd: ['data-source'], optn: [], flags: ['vm-selectors'], help: 'Record the specified data source for a VM.', load: ds },
+  { name: 'vm-data-source-forget', reqd: ['data-source'], optn: [], flags: ['vm-selectors'],
+    help: 'Stop recording the specified data source for a VM, and forget all of the recorded data.', load: ds },
   { name: 'vbd-destroy', reqd: ['uuid'], optn: [], help: 'Destroy a VBD.', load: vbd },
   { name: 'vbd-plug', reqd: ['uuid'], optn: [], help: 'Attempt to attach the VBD while the VM is in the running state.', load: vbd },
   { name: 'vbd-unplug', reqd: ['uuid'], optn: ['timeout', 'force'],

@@ -16,6 +16,7 @@ import type { Ref } from './ref.js';
 import type { SessionInfo, SessionsPort } from './ports/sessions.js';
 import type { TaskHandle, TasksPort } from './ports/tasks.js';
 import type { CallStats } from './process-stats.js';
+import type { DataSources } from './ports/metrics.js';
 
 /**
  * Host services the actions reach through ports; `src/main/` decides what fills them.
@@ -53,6 +54,8 @@ export interface Services {
   readonly stopping?: AbortSignal;
   /** This toolstack's recent log lines (host.get_log). */
   readonly recentLog?: () => string;
+  /** The figures this host samples for itself and its VMs (host/VM.get_data_sources and friends). */
+  readonly metrics?: DataSources;
   /** Where the toolstack's log lines go, by key and level (xe log-set-output). */
   readonly logControl?: LogControl;
   /** Call timings the dispatcher records (xe diagnostic-timing-stats). */

@@ -6,6 +6,7 @@
 import { createNewBlob } from './blob.js';
 import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
 import { hostDomainMessages } from './host-domain-messages.js';
+import { hostDataSourceMessages } from './data-source.js';
 import { hostAllowedOperations, hostDisplay, hostNumaAffinityPolicy, latestSyncedUpdatesAppliedState, updateGuidances } from './enums.js';
 
 export const host = cls('host', {
@@ -327,5 +328,6 @@ export const host = cls('host', {
     }),
     createNewBlob('host', 'host', 'pool-operator'),
     ...hostDomainMessages,
+    ...hostDataSourceMessages,
   ],
 });

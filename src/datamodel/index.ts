@@ -34,6 +34,7 @@ import { blob } from './blob.js';
 import { messageClass } from './message.js';
 import { secret } from './secret.js';
 import { vdiNbdServerInfo } from './vdi-nbd-server-info.js';
+import { dataSource } from './data-source.js';
 import { Certificate } from './certificate.js';
 import { isletRollingUpdate } from './islet-rolling-update.js';
 
@@ -66,6 +67,7 @@ export const declaredClasses = [
   pbd,
   console,
   user,
+  dataSource,
   blob,
   messageClass,
   secret,

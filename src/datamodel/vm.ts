@@ -7,6 +7,7 @@ import { cls, ctor, inverse, runtime, rw, t } from './dsl.js';
 import { domainType, onCrashBehaviour, onNormalExit, onSoftrebootBehavior, updateGuidances, vmOperations, vmPowerState } from './enums.js';
 import { vmLifecycleMessages } from './vm-lifecycle.js';
 import { vmConfigMessages } from './vm-config.js';
+import { vmDataSourceMessages } from './data-source.js';
 
 export const vm = cls('VM', {
   doc: 'A virtual machine, template or snapshot',
@@ -106,5 +107,6 @@ export const vm = cls('VM', {
   messages: [
     ...vmLifecycleMessages,
     ...vmConfigMessages,
+    ...vmDataSourceMessages,
   ],
 });

@@ -12,6 +12,7 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
 import { RoleDescriptions, Roles } from '../datamodel/roles.js';
 import { API_VERSION, softwareVersion } from './product.js';
+import { defaultIscsiIqn } from './iscsi-iqn.js';
 
 export interface HostIdentity {
   readonly hostName: string;
@@ -67,6 +68,8 @@ export async function ensurePool(
   await setUser('root', pw);
 
   const hostRef = newRef<'host'>();
+  const hostUuid = newUuid();
+  const iqn = defaultIscsiIqn(hostUuid);
   const metricsRef = newRef<'host_metrics'>();
   const memTotal = id.memoryTotal ?? totalmem();
   db.transaction(() => {
@@ -77,7 +80,7 @@ export async function ensurePool(
       last_updated: xapiDate(),
     });
     db.create('host', hostRef, {
-      uuid: newUuid(),
+      uuid: hostUuid,
       name_label: id.hostName,
       name_description: 'Default install',
       hostname: id.hostName,
@@ -88,7 +91,7 @@ export async function ensurePool(
       API_version_vendor: API_VERSION.vendor,
       software_version: softwareVersion(id.hostName),
       metrics: metricsRef,
-      other_config: { agent_start_time: now.toFixed(3), boot_time: id.bootTime.toFixed(3) },
+      other_config: { agent_start_time: now.toFixed(3), boot_time: id.bootTime.toFixed(3), iscsi_iqn: iqn },
     });
     db.create('pool', newRef<'pool'>(), { uuid: newUuid(), name_label: '', master: hostRef });
     for (const role of Roles) {

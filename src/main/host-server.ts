@@ -132,7 +132,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     ...(o.migrationRate ?? process.env.ISLET_MIGRATION_RATE ? { migrationRateMiBs: o.migrationRate ?? Number(process.env.ISLET_MIGRATION_RATE) } : {}),
     log: logs.logger('hypervisor'),
   });
-  const rrd = prepareRrd(db, () => hostRef, logs.logger('rrd'));
+  const rrd = prepareRrd(db, () => hostRef, hypervisor, logs.logger('rrd'));
   const storage = prepareStorage({
     db, hostRef, sessions, tasks, dataDir: o.dataDir, log: logs.logger('storage'), ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
     meter: (h) => rrd.meter.meterStorage(h),
@@ -149,6 +149,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     pool: pool.link,
     updates: updates.port,
     nbd: nbd.endpoint,
+    metrics: rrd.dataSources,
     nics: configuredNics(o.nics),
     listensOn: listensOnFor(o.host),
   };
@@ -165,7 +166,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   for (const [key, handler] of pool.resources) resources.set(key, handler);
   for (const [key, handler] of updates.resources) resources.set(key, handler);
   for (const [key, handler] of storage.resources(services)) resources.set(key, handler);
-  for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log: logs.logger('rrd'), ...(pool.link ? { pool: pool.link } : {}) }, hypervisor)) resources.set(key, handler);
+  for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log: logs.logger('rrd'), ...(pool.link ? { pool: pool.link } : {}) })) resources.set(key, handler);
   await storage.start(services);
   // An XVA import the previous run died in: everything it made goes, its task reports why.
   const importCutShort = new ApiError('IMPORT_ERROR', ['the toolstack stopped before the import finished; what it had made was removed']);

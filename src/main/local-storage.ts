@@ -1,8 +1,8 @@
 /**
  * @module
  * Storage at a host's start: a fresh host gets its "Local storage" SR, a `file` SR under
- * `<data-dir>/sr/<uuid>`, made the pool's default SR (as a XenServer install makes its
- * local SR the default); and at every start the host's PBDs are plugged again, since
+ * `<data-dir>/sr/<uuid>`, made the pool's default SR and the host's suspend-image and
+ * crash-dump SR (as a XenServer install makes its local SR); and at every start the host's PBDs are plugged again, since
  * attachments do not outlive the process. A PBD that cannot be plugged is logged and left
  * unplugged; the toolstack still starts.
  */
@@ -39,6 +39,14 @@ export async function ensureLocalStorage(services: Services, log: (m: string) =>
       const patch: PatchOf<'pool'> = {};
       for (const f of POOL_SR_FIELDS) if (!db.get('SR', pool[f])) patch[f] = sr;
       db.update('pool', poolRef, patch);
+    }
+    // The host's own suspend images and crash dumps go there too, as after an install.
+    const host = db.get('host', services.hostRef);
+    if (host) {
+      const mine: PatchOf<'host'> = {};
+      if (!db.get('SR', host.suspend_image_sr)) mine.suspend_image_sr = sr;
+      if (!db.get('SR', host.crash_dump_sr)) mine.crash_dump_sr = sr;
+      db.update('host', services.hostRef, mine);
     }
     db.setMeta(LOCAL_SR_DONE, sr);
   });

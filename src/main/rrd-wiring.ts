@@ -1,9 +1,11 @@
 /**
  * @module
  * Wires performance metrics into a host: the data path meter around the storage host, the
- * collector that fills the RRDs every 5 s, and the `/rrd_updates` handler.
+ * collector that fills the RRDs every 5 s (and answers for the host's data sources), and
+ * the `/rrd_updates` handler.
  */
 import type { Hypervisor } from '../core/ports/hypervisor.js';
+import type { DataSources } from '../core/ports/metrics.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import type { ResourceHandler } from '../api/http-api.js';
@@ -15,22 +17,21 @@ import { createRrdUpdatesHandler } from '../api/handlers/rrd-updates-handler.js'
 
 export interface RrdWiring {
   readonly meter: IoMeter;
-  resources(deps: HandlerDeps, hypervisor: Pick<Hypervisor, 'stats'>): ReadonlyArray<readonly [string, ResourceHandler]>;
+  /** The host's data sources and those of its VMs (host/VM.get_data_sources and friends). */
+  readonly dataSources: DataSources;
+  resources(deps: HandlerDeps): ReadonlyArray<readonly [string, ResourceHandler]>;
   start(): void;
   stop(): void;
 }
 
-export function prepareRrd(db: PoolDb, hostRef: () => Ref<'host'>, log: (m: string) => void): RrdWiring {
+export function prepareRrd(db: PoolDb, hostRef: () => Ref<'host'>, hypervisor: Pick<Hypervisor, 'stats'>, log: (m: string) => void): RrdWiring {
   const meter = new IoMeter();
-  let collector: RrdCollector | undefined;
+  const collector = new RrdCollector({ db, hostRef, hypervisor, machine: procMachine(), meter, log });
   return {
     meter,
-    resources(deps, hypervisor) {
-      collector = new RrdCollector({ db, hostRef, hypervisor, machine: procMachine(), meter, log });
-      const c = collector;
-      return [['GET /rrd_updates', createRrdUpdatesHandler(deps, c)]];
-    },
-    start() { collector?.start(); },
-    stop() { collector?.stop(); },
+    dataSources: collector,
+    resources: (deps) => [['GET /rrd_updates', createRrdUpdatesHandler(deps, collector)]],
+    start() { collector.start(); },
+    stop() { collector.stop(); },
   };
 }

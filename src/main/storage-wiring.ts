@@ -24,6 +24,7 @@ import { EqualLogicSrDriver } from '../storage/equallogic/equallogic-sr-driver.j
 import type { Ref } from '../core/ref.js';
 import { ensureBuiltinTemplates } from './builtin-templates.js';
 import { ensureSmRecords } from './sm-records.js';
+import { hostIscsiIqn } from './iscsi-iqn.js';
 import { ensureLocalStorage, replugPbds } from './local-storage.js';
 
 export interface StorageWiringOptions {
@@ -38,14 +39,6 @@ export interface StorageWiringOptions {
   readonly meter?: <H extends StorageHost>(host: H) => H;
   /** This host (its iSCSI initiator name is `other_config:iscsi_iqn`). */
   readonly hostRef?: Ref<'host'>;
-}
-
-/** The host's initiator name: `other_config:iscsi_iqn`, or one made from its uuid. */
-export function hostIscsiIqn(db: PoolDb, hostRef: Ref<'host'> | undefined): string {
-  const row = hostRef ? db.get('host', hostRef) : undefined;
-  const given = (row?.other_config as Record<string, string> | undefined)?.iscsi_iqn;
-  if (given) return given;
-  return `iqn.2026-12.org.islet:${String(row?.uuid ?? 'unknown-host')}`;
 }
 
 export interface StorageWiring {

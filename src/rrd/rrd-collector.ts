@@ -16,7 +16,7 @@ import type { PoolDb } from '../core/ports/pool-db.js';
 import type { Ref } from '../core/ref.js';
 import { HostSampler } from './host-sampler.js';
 import type { IoCounters, IoMeter } from './io-meter.js';
-import type { MetricsSource } from '../core/ports/metrics.js';
+import type { DataSources, DataSourceView, MetricsOwner, MetricsSource } from '../core/ports/metrics.js';
 import { BASE_STEP, Rrd, type DataSourceInfo } from '../core/rrd/rrd.js';
 
 const ds = (name: string, units: string, description: string, min = 0, max = Infinity): DataSourceInfo => ({ name, units, description, min, max });
@@ -59,7 +59,7 @@ export function vbdDeviceName(vbd: Record<string, unknown>): string {
   return Number.isInteger(n) && n >= 0 && n < 26 ? `xvd${String.fromCharCode(97 + n)}` : `xvd${dev || 'x'}`;
 }
 
-export class RrdCollector implements MetricsSource {
+export class RrdCollector implements MetricsSource, DataSources {
   readonly rrds = new Map<string, Rrd>();
   private readonly sampler: HostSampler;
   private lastSr = new Map<string, IoCounters>();
@@ -228,6 +228,34 @@ export class RrdCollector implements MetricsSource {
 
   vmRrd(vmUuid: string): Rrd | undefined {
     return this.rrds.get(`vm:${vmUuid}`);
+  }
+
+  /** The RRD whose data sources `owner` has: a VM's only while it runs here. */
+  private ownerRrd(owner: MetricsOwner): Rrd | undefined {
+    if (owner.kind === 'host') return this.hostRrd();
+    return this.residentVmUuids().has(owner.uuid) ? this.vmRrd(owner.uuid) : undefined;
+  }
+
+  dataSources(owner: MetricsOwner): DataSourceView[] {
+    const rrd = this.ownerRrd(owner);
+    if (!rrd) return [];
+    return [...rrd.latest.values()].map(({ info, value }) => ({
+      name: info.name, description: info.description, units: info.units, min: info.min, max: info.max,
+      // Every figure sampled here is recorded unless asked otherwise, as xcp-rrdd's default ones.
+      enabled: rrd.records(info.name), standard: true, value,
+    }));
+  }
+
+  query(owner: MetricsOwner, name: string): number | undefined {
+    return this.ownerRrd(owner)?.latest.get(name)?.value;
+  }
+
+  record(owner: MetricsOwner, name: string): boolean {
+    return this.ownerRrd(owner)?.record(name) ?? false;
+  }
+
+  forget(owner: MetricsOwner, name: string): boolean {
+    return this.ownerRrd(owner)?.forget(name) ?? false;
   }
 
   /** The RRDs a host answers for: its own, and those of VMs resident on it now. */

@@ -1,8 +1,8 @@
 /**
  * The objects a new administrator meets first on a host, through a real server and `xe`:
  * the control domain (listed, resident, refused for lifecycle operations as xapi refuses
- * them), the machine's facts (CPUs and memory, with `nproc` and /proc as oracles), and the
- * networks: the pool-wide and host-internal networks, the management PIF, VIFs with MACs.
+ * them), the machine's facts (CPUs and memory, with `nproc` and /proc as oracles), its
+ * iSCSI initiator name and local SR, and the networks: the pool-wide and host-internal networks, the management PIF, VIFs with MACs.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -90,6 +90,19 @@ describe('host objects', { timeout: 120_000 }, () => {
     assert.equal(total, totalmem(), 'memory_total is the machine\'s memory (MemTotal), as Xen reports it');
     assert.ok(free > 0 && free <= total, `free ${free} within total ${total}`);
     assert.match(await xe('host-list', 'params=memory-free'), /memory-free \( RO\)\s*: [1-9]\d*/);
+  });
+
+  it('has an iSCSI initiator name and the local SR for suspend images and crash dumps, as an installed host has', async () => {
+    const host = ((await c.call('host.get_all')) as string[])[0]!;
+    const uuid = String(await c.call('host.get_uuid', host));
+    const oc = (await c.call('host.get_other_config', host)) as Record<string, string>;
+    assert.equal(oc.iscsi_iqn, `iqn.2026-12.org.islet:${uuid}`);
+    assert.equal((await xe('host-param-get', `uuid=${uuid}`, 'param-name=other-config', 'param-key=iscsi_iqn')).trim(), oc.iscsi_iqn);
+    const pool = ((await c.call('pool.get_all')) as string[])[0]!;
+    const local = String(await c.call('pool.get_default_SR', pool));
+    assert.equal(await c.call('SR.get_name_label', local), 'Local storage');
+    assert.equal(await c.call('host.get_suspend_image_sr', host), local);
+    assert.equal(await c.call('host.get_crash_dump_sr', host), local);
   });
 
   it('has the pool-wide and host-internal networks and a management PIF at the host\'s address', async () => {

@@ -3,7 +3,7 @@
  * host: every explicit message of the class, gathered from the modules that implement
  * them (domains, evacuation and memory from the VM side; restart, reboot and shutdown
  * from the lifecycle side; plugins and the smaller calls clients make; the toolstack's own
- * diagnostics and logging).
+ * diagnostics and logging; the data sources it samples).
  */
 import { joinActions } from '../../core/actions-of.js';
 import { hostDiagnosticActions } from './host-diagnostics.js';
@@ -14,6 +14,7 @@ import { hostLoggingActions } from './host-logging.js';
 import { hostLifecycleActions } from './host-lifecycle-actions.js';
 import { hostManagementActions } from './host-management.js';
 import { hostVmActions } from './host-vm-actions.js';
+import { hostDataSourceActions } from './host-data-sources.js';
 
 export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions,
-  hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions, hostLoggingActions);
+  hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions, hostLoggingActions, hostDataSourceActions);

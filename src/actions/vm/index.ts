@@ -2,7 +2,7 @@
  * @module
  * VM: every explicit message of the class, gathered from the modules that implement them
  * (disks and copies, power and lifecycle with suspend and migration, configuration
- * setters, checkpoints).
+ * setters, checkpoints, the data sources its host samples).
  */
 import { joinActions } from '../../core/actions-of.js';
 import { vmCheckpointActions } from './vm-checkpoint.js';
@@ -12,6 +12,7 @@ import { vmDiskActions } from './vm-disks.js';
 import { vmPowerActions } from './vm-power.js';
 import { vmMigrateActions } from './vm-migrate.js';
 import { vmSuspendActions } from './vm-suspend.js';
+import { vmDataSourceActions } from './vm-data-sources.js';
 
 export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions, vmSettingActions,
-  vmSuspendActions, vmMigrateActions);
+  vmSuspendActions, vmMigrateActions, vmDataSourceActions);

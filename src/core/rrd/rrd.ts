@@ -65,6 +65,11 @@ class Archive {
     this.sum.push(0); this.known.push(0); this.lo.push(Infinity); this.hi.push(-Infinity);
   }
 
+  removeSource(i: number): void {
+    for (const r of this.rings.values()) r.values.splice(i, 1);
+    for (const a of [this.sum, this.known, this.lo, this.hi]) a.splice(i, 1);
+  }
+
   /** One primary point (at time `t`, a multiple of the base step) for every source. */
   push(t: number, pdp: readonly number[]): void {
     for (let i = 0; i < pdp.length; i++) {
@@ -103,6 +108,8 @@ export class Rrd {
   readonly archives: Archive[];
   /** Time of the last primary point (a multiple of the base step), 0 before any. */
   lastUpdate = 0;
+  /** The data sources of the latest sample, with their values, whether recorded or not. */
+  latest = new Map<string, { readonly info: DataSourceInfo; readonly value: number }>();
 
   constructor(readonly kind: 'host' | 'vm' | 'sr', readonly uuid: string) {
     this.archives = archiveSpecs(kind).map((s) => new Archive(s));
@@ -124,6 +131,8 @@ export class Rrd {
    * it falls in; steps skipped since the last update are unknown.
    */
   update(now: number, samples: ReadonlyArray<readonly [DataSourceInfo, number]>): void {
+    this.latest = new Map(samples.map(([ds, v]) => [ds.name, { info: ds, value: v }]));
+    // Every sampled source is recorded (all are standard): a forgotten one starts again here, with no history.
     for (const [ds] of samples) this.ensure(ds);
     const t = Math.floor(now / BASE_STEP) * BASE_STEP;
     if (t <= this.lastUpdate) return;
@@ -137,6 +146,33 @@ export class Rrd {
     }
     this.pushAll(t, pdp);
     this.lastUpdate = t;
+  }
+
+  /** Whether `name` is recorded in the archives. */
+  records(name: string): boolean {
+    return this.index.has(name);
+  }
+
+  /** Starts recording a data source of the latest sample now (its history starts empty). */
+  record(name: string): boolean {
+    const s = this.latest.get(name);
+    if (!s) return false;
+    this.ensure(s.info);
+    return true;
+  }
+
+  /**
+   * Drops a data source and its history from every archive; false if there is no such
+   * source. Until the next sample records it again, it reads as not recorded.
+   */
+  forget(name: string): boolean {
+    const i = this.index.get(name);
+    if (i === undefined) return this.latest.has(name);
+    this.sources.splice(i, 1);
+    for (const a of this.archives) a.removeSource(i);
+    this.index.clear();
+    this.sources.forEach((ds, k) => this.index.set(ds.name, k));
+    return true;
   }
 
   private pushAll(t: number, pdp: readonly number[]): void {
