@@ -1,7 +1,8 @@
 /**
  * `islet pool up` end to end: three hosts as real processes (a toolstack and a hypervisor
  * simulator each) joined into one pool with a shared SR; members send clients to the
- * master and keep a replica of its database; a toolstack restart, a reboot, a crashed
+ * master and keep a replica of its database; a member's figures (data sources, its own and
+ * its VMs') are answered by the member through the master; a toolstack restart, a reboot, a crashed
  * toolstack, a crashed member and a crashed master each do what they do on XenServer.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { XapiClient } from '../../src/client/xapi-client.js';
+import { completeRecord } from '../../src/client/create-record.js';
 import { isXapiError } from '../../src/client/xapi-call-error.js';
 import { PoolLinkImpl } from '../../src/pool/pool-link-impl.js';
 import type { PoolNode } from '../../src/pool/pool-node.js';
@@ -98,6 +100,38 @@ describe('islet pool up', { timeout: 600_000 }, () => {
       assert.equal(await member.rawCall('session.get_this_host', [s, s]), refs[2]);
     } finally {
       member.close();
+    }
+  });
+
+  it('a member answers, through the master, for its own data sources and those of the VMs it runs', async () => {
+    // Each host samples its own local SR: the member's list has its SR's columns, not the master's.
+    const localSr8 = async (i: number) => {
+      for (const pbd of (await c.call('host.get_PBDs', refs[i])) as string[]) {
+        const sr = String(await c.call('PBD.get_SR', pbd));
+        if (await c.call('SR.get_name_label', sr) === 'Local storage') return String(await c.call('SR.get_uuid', sr)).slice(0, 8);
+      }
+      throw new Error(`host${i} has no local SR`);
+    };
+    const [mine, theirs] = [await localSr8(1), await localSr8(0)];
+    const names = await waitFor(async () => {
+      const n = ((await c.call('host.get_data_sources', refs[1])) as Array<{ name_label: string }>).map((d) => d.name_label);
+      return n.includes(`write_${mine}`) ? n : undefined;
+    }, 30_000, 'the member\'s SR figures');
+    assert.ok(!names.includes(`write_${theirs}`), 'the master\'s local SR is not among the member\'s figures');
+
+    const vm = String(await c.call('VM.create', completeRecord('VM', {
+      name_label: 'figures-on-member', memory_static_max: 64 * 2 ** 20, memory_dynamic_max: 64 * 2 ** 20, memory_dynamic_min: 64 * 2 ** 20,
+      memory_static_min: 64 * 2 ** 20, VCPUs_max: 1, VCPUs_at_startup: 1,
+    })));
+    try {
+      await c.call('VM.start_on', vm, refs[1], false, false);
+      // Only the member samples the VM: the master has no figures of its own for it.
+      await waitFor(async () => ((await c.call('VM.get_data_sources', vm)) as Array<{ name_label: string }>).some((d) => d.name_label === 'memory') || undefined,
+        30_000, 'the VM\'s figures from the member');
+      assert.equal(await c.call('VM.query_data_source', vm, 'memory'), 64 * 2 ** 20);
+    } finally {
+      await c.call('VM.hard_shutdown', vm).catch(() => undefined);
+      await c.call('VM.destroy', vm);
     }
   });
 

@@ -44,8 +44,14 @@ export function encodeError(value: unknown, ty: Ty): never {
   throw new Error(`cannot encode ${typeof value} ${String(value).slice(0, 40)} as ${ty.kind}`);
 }
 
+/**
+ * A result's number. A float may come as null: the JSON a host answers another host with
+ * (a call run where the data is) has no NaN or Infinity and carries them as null, which
+ * reads back as NaN, the float JSON writes as null again.
+ */
 export function toNumber(value: unknown, ty: Ty): number {
   if (typeof value === 'number') return value;
+  if (value === null && ty.kind === 'float') return NaN;
   const n = typeof value === 'bigint' || typeof value === 'string' ? Number(value) : NaN;
   return Number.isNaN(n) ? encodeError(value, ty) : n;
 }

@@ -6,6 +6,7 @@ import {
   type FieldResolver, decodeArg, encodeTyped, preEncoded, toJson, toXmlValue,
 } from '../../../src/api/wire/typed-value.js';
 import { parseXmlRpcValue, xmlRpcSuccess } from '../../../src/api/wire/xmlrpc.js';
+import { encodeTypedJson } from '../../../src/api/wire/json-encode.js';
 import { normalizeXapiDate } from '../../../src/api/wire/xapi-date.js';
 
 const power = enumDecl('vm_power_state', ['Halted', 'Paused', 'Running', 'Suspended'] as const);
@@ -102,6 +103,12 @@ describe('encodeTyped', () => {
     assert.throws(() => encodeTyped('x', t.set(t.string)), /cannot encode/);
     assert.throws(() => encodeTyped('many', t.int), /cannot encode/);
     assert.throws(() => encodeTyped({}, t.record('nope'), resolve), /no field declarations/);
+    assert.throws(() => encodeTyped(null, t.int), /cannot encode/);
+  });
+
+  it('reads a null float (JSON\'s NaN or Infinity, from a host that ran the call) as NaN', () => {
+    assert.ok(Number.isNaN((encodeTyped(null, t.float) as { v: number }).v));
+    assert.equal(encodeTypedJson(null, t.float), null);
   });
 
   it('encodes a record of 100 fields, every kind of value', () => {
