@@ -3,7 +3,7 @@
  * xe's administration commands for the command table: VBD plugging and media, VM memory
  * settings and vCPU hot-plug, `vm-checkpoint`, host and pool administration (`host-dmesg`,
  * `host-forget`, `host-call-plugin`, `pool-ha-enable`/`-disable`, `pool-sync-database`,
- * `user-password-change`), messages, data sources, `event-wait`, diagnostics and logs
+ * `user-password-change`), secrets and subjects, messages, data sources, `event-wait`, diagnostics and logs
  * (`diagnostic-vm-status`, `diagnostic-vdi-status`, `log-get`, `log-set-output`,
  * `log-get-keys`, `log-reopen`, `host-logs-download`). Names, parameters and selector flags
  * are XenServer's.
@@ -63,6 +63,15 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
     load: () => import('./commands/message-commands.js') },
   { name: 'message-destroy', reqd: [], optn: ['uuid', 'uuids'], help: 'Destroy one message (uuid=) or several (uuids=a,b,...).',
     load: () => import('./commands/message-commands.js') },
+  { name: 'secret-create', reqd: ['value'], optn: ['other-config:'],
+    help: 'Create a secret (a password a device config names by its uuid). Prints its UUID.', load: () => import('./commands/access-commands.js') },
+  { name: 'secret-destroy', reqd: ['uuid'], optn: [], help: 'Destroy a secret.', load: () => import('./commands/access-commands.js') },
+  { name: 'subject-remove', reqd: ['subject-uuid'], optn: [], help: 'Remove a subject from the list of subjects that can access the pool.',
+    load: () => import('./commands/access-commands.js') },
+  { name: 'subject-role-add', reqd: ['uuid'], optn: ['role-name', 'role-uuid'], help: 'Add a role to a subject.',
+    load: () => import('./commands/access-commands.js') },
+  { name: 'subject-role-remove', reqd: ['uuid'], optn: ['role-name', 'role-uuid'], help: 'Remove a role from a subject.',
+    load: () => import('./commands/access-commands.js') },
   { name: 'pool-sync-database', reqd: [], optn: [], help: 'Synchronise the current database across all hosts in the pool.', load: admin },
   { name: 'user-password-change', reqd: ['new'], optn: ['old'], help: 'Change a user\'s login password.', load: admin },
   { name: 'event-wait', reqd: ['class'], optn: [],

@@ -5,7 +5,10 @@
  * with nothing left behind) and vm-disk-remove; snapshot-clone, -copy, -disk-list and
  * -reset-powerstate; vbd-eject and vbd-insert of an ISO library's CD; vm-vcpu-hotplug;
  * message-create, message-list (every field by default, as xe) and message-destroy;
- * pool-ha-enable/-disable and host-call-plugin with the server's refusals in xe's words.
+ * pool-ha-enable/-disable and host-call-plugin with the server's refusals in xe's words;
+ * secret-create/-destroy, subject-role-add/-remove and subject-remove; vdi-update and
+ * vdi-introduce of a forgotten disk; template-export and snapshot-export-to-template
+ * (imported back as a template); the memory overheads and the VMs that prevent evacuation.
  * Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
@@ -204,6 +207,80 @@ describe('xe disk, snapshot and administration commands', () => {
     assert.match(plugin, /The requested plug-in could not be found\.\nname: updater\.py/);
     assert.match(await failure('host-call-plugin', `host-uuid=${hostUuid}`, 'plugin=p', 'fn=f', `args:body:file=${join(s.home, 'missing.txt')}`),
       new RegExp(`Failed to read file ${join(s.home, 'missing.txt')}`));
+  });
+
+  it('secret-create prints a uuid whose value reads back; secret-destroy removes it', async () => {
+    const uuid = await s.xe.ok('secret-create', 'value=array-password', 'other-config:purpose=netapp');
+    const ref = await str('secret.get_by_uuid', uuid);
+    assert.equal(await call('secret.get_value', ref), 'array-password');
+    assert.deepEqual(await call('secret.get_other_config', ref), { purpose: 'netapp' });
+    await s.xe.ok('secret-destroy', `uuid=${uuid}`);
+    await assert.rejects(call('secret.get_by_uuid', uuid), /UUID_INVALID/);
+  });
+
+  it('subject-role-add and -remove change a subject\'s roles by name or uuid; subject-remove removes it', async () => {
+    const [viewer] = (await call('role.get_by_name_label', 'read-only')) as string[];
+    const subject = await str('subject.islet_create_local_user', 'alice', 'alice-pw-1', viewer);
+    const uuid = await str('subject.get_uuid', subject);
+    const roleNames = async () => Promise.all(((await call('subject.get_roles', subject)) as string[]).map((r) => str('role.get_name_label', r)));
+    await s.xe.ok('subject-role-add', `uuid=${uuid}`, 'role-name=vm-operator');
+    assert.deepEqual((await roleNames()).sort(), ['read-only', 'vm-operator']);
+    await s.xe.ok('subject-role-remove', `uuid=${uuid}`, `role-uuid=${await str('role.get_uuid', viewer)}`);
+    assert.deepEqual(await roleNames(), ['vm-operator']);
+    assert.match(await failure('subject-role-add', `uuid=${uuid}`), /Required parameter not found: role-uuid or role-name/);
+    assert.match(await failure('subject-role-add', `uuid=${uuid}`, 'role-name=x', 'role-uuid=y'), /Parameters role-uuid and role-name cannot be used together/);
+    await s.xe.ok('subject-remove', `subject-uuid=${uuid}`);
+    await assert.rejects(call('subject.get_record', subject), /HANDLE_INVALID/);
+  });
+
+  it('vdi-update refreshes a disk; vdi-introduce records a forgotten one again, with its content', async () => {
+    const vdi = String(await s.api.callAsync('VDI.create', {
+      SR: defaultSr, name_label: 'to forget', virtual_size: 4 * MiB, type: 'user', sharable: false, read_only: false, other_config: {},
+    }));
+    await s.api.putFile('/import_raw_vdi', { vdi }, Buffer.alloc(MiB, 0x5a));
+    const uuid = await str('VDI.get_uuid', vdi);
+    const location = await str('VDI.get_location', vdi);
+    await s.xe.ok('vdi-update', `uuid=${uuid}`);
+    await s.xe.ok('vdi-forget', `uuid=${uuid}`);
+    await assert.rejects(call('VDI.get_by_uuid', uuid), /UUID_INVALID/);
+    const srUuid = await str('SR.get_uuid', defaultSr);
+    const again = await s.xe.ok('vdi-introduce', `uuid=${uuid}`, `sr-uuid=${srUuid}`, 'type=user', `location=${location}`, 'name-label=found again', 'managed=true');
+    assert.equal(again, uuid);
+    const ref = await str('VDI.get_by_uuid', uuid);
+    assert.equal(await call('VDI.get_name_label', ref), 'found again');
+    assert.equal(Number(await call('VDI.get_virtual_size', ref)), 4 * MiB, 'the size is the storage\'s');
+    const bytes = Buffer.from(await (await fetch(`${s.islet.url}/export_raw_vdi?session_id=${s.api.sessionId}&vdi=${ref}&format=raw`)).arrayBuffer());
+    assert.ok(bytes.subarray(0, MiB).every((b) => b === 0x5a), 'the content is the one written before the forget');
+    await s.api.callAsync('VDI.destroy', ref);
+  });
+
+  it('snapshot-export-to-template writes an XVA that imports as a template; template-export refuses a VM', async () => {
+    const snap = await s.xe.ok('vm-snapshot', 'vm=disk-vm', 'new-name-label=to-export');
+    const file = join(s.home, 'snap.xva');
+    await s.xe.ok('snapshot-export-to-template', `snapshot-uuid=${snap}`, `filename=${file}`);
+    const imported = await s.xe.ok('vm-import', `filename=${file}`);
+    const ref = await str('VM.get_by_uuid', imported);
+    assert.equal(await call('VM.get_is_a_template', ref), true);
+    assert.equal(await call('VM.get_name_label', ref), 'to-export');
+    const tmplFile = join(s.home, 'template.xva');
+    await s.xe.ok('template-export', `template-uuid=${imported}`, `filename=${tmplFile}`);
+    assert.match(await failure('template-export', `template-uuid=${vmUuid}`, `filename=${join(s.home, 'vm.xva')}`),
+      new RegExp(`This operation can only be performed on a VM template\\. ${vmUuid} is not a VM template\\.`));
+    assert.match(await failure('snapshot-export-to-template', `snapshot-uuid=${vmUuid}`, `filename=${join(s.home, 'vm.xva')}`),
+      /is not a VM snapshot\./);
+  });
+
+  it('prints the memory overheads, and the VMs that prevent the evacuation of the only host', async () => {
+    assert.equal(await s.xe.ok('vm-compute-memory-overhead', 'vm=disk-vm'), String(await call('VM.compute_memory_overhead', vm)));
+    const [host] = (await call('host.get_all')) as string[];
+    assert.equal(await s.xe.ok('host-compute-memory-overhead'), String(await call('host.compute_memory_overhead', host)));
+    await s.xe.ok('vm-start', 'vm=disk-vm');
+    try {
+      const out = await s.xe.ok('host-get-vms-which-prevent-evacuation', `uuid=${hostUuid}`);
+      assert.match(out, new RegExp(`^uuid \\( RO\\)\\s*: ${vmUuid}\\n\\s*name-label \\( RW\\): disk-vm\\n\\s*reason \\( RO\\): NO_HOSTS_AVAILABLE`));
+    } finally {
+      await s.xe.ok('vm-shutdown', 'vm=disk-vm', '--force');
+    }
   });
 
   /** The VM's drives at `userdevice`. */

@@ -3,12 +3,15 @@
  * The VDI commands built on one call: `vdi-destroy`, `vdi-forget` (uuid=), `vdi-snapshot`
  * (uuid= [driver-params:k=v]), `vdi-clone` (uuid= [new-name-label=] [new-name-description=]),
  * `vdi-copy` (uuid= and one of sr-uuid= or into-vdi-uuid=, [base-vdi-uuid=]) and
- * `vdi-resize` (uuid= disk-size=). Those that make a disk print its uuid.
+ * `vdi-resize` (uuid= disk-size=), `vdi-update` (uuid=: the record refreshed from the
+ * storage) and `vdi-introduce` (uuid= sr-uuid= type= location= …: a record for a disk the
+ * storage holds; unmanaged unless managed=true, as xe makes it). Those that make a disk or
+ * record print its uuid.
  */
 import { getParam } from '../argv.js';
 import { CliFailure } from '../cli-errors.js';
 import type { CommandContext, CommandModule } from '../command-context.js';
-import { bytesOf, callAsync, mapParam, printUuid, refByUuid } from './storage-params.js';
+import { boolParam, bytesOf, callAsync, mapParam, printUuid, refByUuid } from './storage-params.js';
 
 const NULL = 'OpaqueRef:NULL';
 const self = (ctx: CommandContext) => refByUuid(ctx, 'VDI', getParam(ctx.params, 'uuid')!);
@@ -49,4 +52,17 @@ export const vdiCopy = cmd(async (ctx) => {
 
 export const vdiResize = cmd(async (ctx) => {
   await callAsync(ctx, 'VDI.resize', await self(ctx), bytesOf('disk-size', getParam(ctx.params, 'disk-size')!));
+});
+
+export const vdiUpdate = cmd(async (ctx) => { await callAsync(ctx, 'VDI.update', await self(ctx)); });
+
+export const vdiIntroduce = cmd(async (ctx) => {
+  const p = ctx.params;
+  const vdi = await callAsync(ctx, 'VDI.introduce', getParam(p, 'uuid')!,
+    // An empty name lets a driver that names its disks (an ISO's file name) keep its own.
+    getParam(p, 'name-label') ?? '', getParam(p, 'name-description') ?? '',
+    await refByUuid(ctx, 'SR', getParam(p, 'sr-uuid')!), getParam(p, 'type')!,
+    boolParam(p, 'sharable'), boolParam(p, 'read-only'), mapParam(p, 'other-config'), getParam(p, 'location')!,
+    mapParam(p, 'xenstore-data'), mapParam(p, 'sm-config'), boolParam(p, 'managed'));
+  await printUuid(ctx, 'VDI', vdi);
 });

@@ -1,6 +1,8 @@
 /**
  * @module
  * `xe vm-export vm=<name|uuid> filename= [metadata=true] [include-snapshots=true] [compress=true|zstd] [progress=]`
+ * (also `template-export template-uuid=` and `snapshot-export-to-template snapshot-uuid=`,
+ * with the same options but include-snapshots)
  * and `xe vm-import filename= [sr-uuid=] [preserve=true] [metadata=true] [progress=]`: a VM
  * to and from an XVA file over `GET /export` and `PUT /import`, under a task as xe does
  * (the task carries the server's verdict); vm-import prints the new VM's uuid. A progress
@@ -19,37 +21,70 @@ import { withoutOptimizer } from './without-optimizer.js';
 
 const NOT_FILTERS = ['filename', 'metadata', 'compress', 'progress', 'preserve', 'sr-uuid', 'include-snapshots'];
 
+interface ExportOptions {
+  readonly compress: string;
+  readonly metadata: boolean;
+  readonly snapshots: boolean | undefined;
+}
+
+function exportOptions(ctx: CommandContext): ExportOptions {
+  return {
+    compress: getParam(ctx.params, 'compress') ?? 'false',
+    metadata: boolParam(ctx.params, 'metadata', false),
+    snapshots: getParam(ctx.params, 'include-snapshots') !== undefined ? boolParam(ctx.params, 'include-snapshots', false) : undefined,
+  };
+}
+
+/** Exports one VM (or template, or snapshot) into a new file, under a task, with a bar on a terminal. */
+async function exportOne(ctx: CommandContext, ref: string, filename: string, o: ExportOptions): Promise<void> {
+  const showBar = process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true);
+  const bar = progressBar('Exporting', process.stderr, showBar);
+  try {
+    await intoNewFile(filename, () => trackedTransfer(ctx, 'VM export', async (task) => {
+      const query = {
+        ref, task_id: task, use_compression: o.compress, ...(o.metadata ? { metadata: 'true' } : {}),
+        ...(o.snapshots !== undefined ? { export_snapshots: String(o.snapshots) } : {}),
+      };
+      // The XVA's length is not known in advance: the bar, when drawn, follows the task's progress.
+      let last = 0;
+      const onBytes = showBar ? () => {
+        const now = Date.now();
+        if (now - last < 250) return;
+        last = now;
+        ctx.call('task.get_progress', task).then((p) => bar.update(Number(p) * 1000, 1000), () => undefined);
+      } : undefined;
+      // Socket reads (plain or TLS) land in the file's write buffers.
+      await ctx.client.download('/export', query, filename, onBytes ? { onBytes } : {});
+    }));
+  } finally {
+    bar.finish();
+  }
+}
+
 export const vmExport: CommandModule = {
   run: async (ctx) => {
     const filename = getParam(ctx.params, 'filename')!;
-    const compress = getParam(ctx.params, 'compress') ?? 'false';
-    const metadata = boolParam(ctx.params, 'metadata', false);
-    const snapshots = getParam(ctx.params, 'include-snapshots') !== undefined ? boolParam(ctx.params, 'include-snapshots', false) : undefined;
+    const o = exportOptions(ctx);
     const sel = await selectObjects(ctx, 'vm', { ignore: NOT_FILTERS, includeTemplates: true });
-    const showBar = process.stderr.isTTY === true && boolParam(ctx.params, 'progress', true);
-    const bar = progressBar('Exporting', process.stderr, showBar);
-    try {
-      await forEachSelected(ctx, sel, (row) => intoNewFile(filename, () => trackedTransfer(ctx, 'VM export', async (task) => {
-        const query = {
-          ref: String(row.ref), task_id: task, use_compression: compress, ...(metadata ? { metadata: 'true' } : {}),
-          ...(snapshots !== undefined ? { export_snapshots: String(snapshots) } : {}),
-        };
-        // The XVA's length is not known in advance: the bar, when drawn, follows the task's progress.
-        let last = 0;
-        const onBytes = showBar ? () => {
-          const now = Date.now();
-          if (now - last < 250) return;
-          last = now;
-          ctx.call('task.get_progress', task).then((p) => bar.update(Number(p) * 1000, 1000), () => undefined);
-        } : undefined;
-        // Socket reads (plain or TLS) land in the file's write buffers.
-        await ctx.client.download('/export', query, filename, onBytes ? { onBytes } : {});
-      })), false);
-    } finally {
-      bar.finish();
-    }
+    await forEachSelected(ctx, sel, (row) => exportOne(ctx, String(row.ref), filename, o), false);
   },
 };
+
+/** `template-export template-uuid=` and `snapshot-export-to-template snapshot-uuid=`: one object of that kind. */
+function exportKind(kind: 'template' | 'snapshot'): CommandModule {
+  return {
+    run: async (ctx) => {
+      const uuid = getParam(ctx.params, `${kind}-uuid`)!;
+      const ref = await refByUuid(ctx, 'VM', uuid);
+      const is = await ctx.call(kind === 'template' ? 'VM.get_is_a_template' : 'VM.get_is_a_snapshot', ref);
+      if (is !== true) throw new CliFailure(`This operation can only be performed on a VM ${kind}. ${uuid} is not a VM ${kind}.`);
+      await exportOne(ctx, ref, getParam(ctx.params, 'filename')!, exportOptions(ctx));
+    },
+  };
+}
+
+export const templateExport = exportKind('template');
+export const snapshotExport = exportKind('snapshot');
 
 export const vmImport: CommandModule = {
   run: async (ctx) => {

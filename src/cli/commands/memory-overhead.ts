@@ -1,0 +1,18 @@
+/**
+ * @module
+ * `xe host-compute-memory-overhead <host-selectors>` and `xe vm-compute-memory-overhead
+ * <vm-selectors>`: the memory the hypervisor needs for a host, or for a VM beyond its own,
+ * in bytes, one line per host or VM (the control domain included, as xe includes it).
+ */
+import type { CommandContext } from '../command-context.js';
+import { forEachSelected, selectObjects } from '../select.js';
+
+export async function run(ctx: CommandContext): Promise<void> {
+  if (ctx.cmd === 'host-compute-memory-overhead') {
+    const sel = await selectObjects(ctx, 'host');
+    await forEachSelected(ctx, sel, async (row) => ctx.printer.msg(String(await ctx.call('host.compute_memory_overhead', row.ref))), false);
+    return;
+  }
+  const sel = await selectObjects(ctx, 'vm', { includeControlDomain: true });
+  await forEachSelected(ctx, sel, async (row) => ctx.printer.msg(String(await ctx.call('VM.compute_memory_overhead', row.ref))));
+}
