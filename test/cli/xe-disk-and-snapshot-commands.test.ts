@@ -271,7 +271,11 @@ describe('xe disk, snapshot and administration commands', () => {
   });
 
   it('prints the memory overheads, and the VMs that prevent the evacuation of the only host', async () => {
-    assert.equal(await s.xe.ok('vm-compute-memory-overhead', 'vm=disk-vm'), String(await call('VM.compute_memory_overhead', vm)));
+    const overhead = Number(await call('VM.compute_memory_overhead', vm));
+    assert.equal(await s.xe.ok('vm-compute-memory-overhead', 'vm=disk-vm'), String(overhead));
+    assert.equal(await s.xe.ok('vm-compute-maximum-memory', 'vm=disk-vm', 'total=1GiB'), String(1024 * MiB - overhead));
+    assert.equal(Number(await s.api.callAsync('VM.maximise_memory', vm, 1024 * MiB, true)), 1024 * MiB - overhead);
+    assert.match(await failure('vm-compute-maximum-memory', 'vm=disk-vm', 'total=much'), /Failed to parse field 'total'/);
     const [host] = (await call('host.get_all')) as string[];
     assert.equal(await s.xe.ok('host-compute-memory-overhead'), String(await call('host.compute_memory_overhead', host)));
     await s.xe.ok('vm-start', 'vm=disk-vm');

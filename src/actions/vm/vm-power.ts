@@ -1,9 +1,10 @@
 /**
  * @module
  * VM power actions: start (on a chosen or given host), clean and hard shutdown and reboot,
- * pause and unpause, suspend and resume, live migration, and the checks clients run before
- * them. Each runs under the VM's operation lock (`current_operations`), does its domain
- * work on the host holding the domain (through `domainsOn`) and records the outcome in one
+ * pause and unpause, suspend and resume, live migration, the checks clients run before
+ * them, and the memory a domain costs (its overhead, the most a VM could be given). Each
+ * runs under the VM's operation lock (`current_operations`), does its domain work on the
+ * host holding the domain (through `domainsOn`) and records the outcome in one
  * change of the VM's record. The database is only written here, on the master.
  */
 import { ApiError } from '../../core/api-error.js';
@@ -101,6 +102,13 @@ async function powerStateReset(ctx: ActionContext, vm: Ref<'VM'>): Promise<void>
   markHalted(ctx.db, vm);
 }
 
+/** The hypervisor's overhead for a domain of the VM: on its host when it runs, else on this one. */
+async function overheadFor(ctx: ActionContext, vm: Ref<'VM'>): Promise<number> {
+  const row = getVm(ctx.db, vm);
+  const host = (row.power_state === 'Running' || row.power_state === 'Paused') ? row.resident_on : ctx.services.hostRef;
+  return (await hostInfo(ctx, host)).memoryOverheadPerDomain ?? 0;
+}
+
 export const vmPowerActions = {
   start: (ctx, a) => start(ctx, vmOf(a), undefined, !!a.start_paused),
   start_on: (ctx, a) => start(ctx, vmOf(a), a.host, !!a.start_paused),
@@ -125,10 +133,14 @@ export const vmPowerActions = {
     updateVmAllowedOperations(ctx.db, a.self);
     return '';
   },
-  compute_memory_overhead: async (ctx, a) => {
-    const row = getVm(ctx.db, a.vm);
-    const host = (row.power_state === 'Running' || row.power_state === 'Paused') ? row.resident_on : ctx.services.hostRef;
-    return (await hostInfo(ctx, host)).memoryOverheadPerDomain ?? 0;
+  compute_memory_overhead: async (ctx, a) => overheadFor(ctx, a.vm),
+  // A domain costs its memory and the hypervisor's overhead per domain, whatever its vCPUs
+  // (so an approximate answer is the exact one): the most the VM's static maximum can be
+  // is what `total` leaves once that overhead is paid.
+  maximise_memory: async (ctx, a) => {
+    const total = Number(a.total);
+    if (!Number.isSafeInteger(total) || total < 0) throw new ApiError('INVALID_VALUE', ['total', String(a.total)]);
+    return Math.max(0, total - (await overheadFor(ctx, a.self)));
   },
 } satisfies ActionsOf<'VM'>;
 
