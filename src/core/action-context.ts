@@ -54,6 +54,8 @@ export interface Services {
   readonly stopping?: AbortSignal;
   /** This toolstack's recent log lines (host.get_log). */
   readonly recentLog?: () => string;
+  /** The certificate this host serves the API with, in PEM form (host.get_server_certificate). */
+  readonly serverCertificate?: () => string | undefined;
   /** The figures this host samples for itself and its VMs (host/VM.get_data_sources and friends). */
   readonly metrics?: DataSources;
   /** Where the toolstack's log lines go, by key and level (xe log-set-output). */

@@ -34,7 +34,7 @@ import { keepHostFacts } from '../actions/host/host-facts.js';
 import { ensureManagementPif, ensureNicPifs, ensurePoolNetworks } from '../actions/network/host-networks.js';
 import { configuredNics, listensOnFor } from './listen-addresses.js';
 import { procMachine } from '../hypervisor/proc-machine.js';
-import { loadOrCreateTlsIdentity } from './tls-identity.js';
+import { firstCertificate, loadOrCreateTlsIdentity } from './tls-identity.js';
 import type { HostLifecycle } from '../pool/host-lifecycle.js';
 import { attachPool, preparePool } from './pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
@@ -139,9 +139,12 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   });
   const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log: logs.logger('nbd') });
   const stopping = new AbortController();
+  // Known once the TLS identity is loaded, just before the host serves.
+  let serverCertificate: string | undefined;
   const services: Services = {
     stopping: stopping.signal,
     recentLog: () => recentLog.text(),
+    serverCertificate: () => serverCertificate,
     logControl: logs,
     callStats: new CallStats(),
     db, hostRef, now: () => new Date(), sessions, tasks, dataDir: o.dataDir, storage: storage.host,
@@ -178,6 +181,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     hostName: name,
     addresses: [o.host],
   });
+  serverCertificate = firstCertificate(tls.cert);
   await nbd.start(services, tls, name);
   const inherited = Number(process.env.ISLET_LISTEN_FD);
   const listener = await listenDual(o.host, o.port, tls,

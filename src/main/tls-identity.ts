@@ -18,6 +18,15 @@ export interface TlsIdentity {
   readonly key: string;
 }
 
+/**
+ * The first certificate of a PEM file, alone: what the host serves, and nothing else a
+ * file given with --tls-cert may also hold (a chain, or a key put in the same file).
+ */
+export function firstCertificate(pem: string): string | undefined {
+  const m = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/.exec(pem);
+  return m ? `${m[0]}\n` : undefined;
+}
+
 export async function loadOrCreateTlsIdentity(
   dataDir: string,
   opts: { certFile?: string; keyFile?: string; hostName: string; addresses: readonly string[] },

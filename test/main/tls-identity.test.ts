@@ -2,7 +2,8 @@
  * The host's generated TLS identity: an ECDSA P-256 key and a certificate for the host's
  * names and addresses, written under `<data-dir>/tls/` and reused by the next start; it
  * serves a real TLS handshake that checks the names; a certificate and key given as files
- * win over the generated pair.
+ * win over the generated pair. host.get_server_certificate gives the certificate the host
+ * serves (the one a TLS client receives), and never a key a given file also holds.
  */
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
@@ -12,7 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadOrCreateTlsIdentity } from '../../src/main/tls-identity.js';
+import { firstCertificate, loadOrCreateTlsIdentity } from '../../src/main/tls-identity.js';
+import { XapiClient } from '../../src/client/xapi-client.js';
+import { startIslet } from '../helpers/islet-server.js';
 import { selfSignedCertificate } from '../helpers/self-signed-cert.js';
 
 describe('host TLS identity', () => {
@@ -73,6 +76,37 @@ describe('host TLS identity', () => {
       assert.deepEqual(id, { cert: own.cert, key: own.key });
     } finally {
       await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  it('takes only the first certificate of a file that also holds a chain or a key', async () => {
+    const a = await selfSignedCertificate('a');
+    const b = await selfSignedCertificate('b');
+    assert.equal(firstCertificate(`${a.key}${a.cert}${b.cert}`), a.cert.trimEnd() + '\n');
+    assert.equal(firstCertificate(a.key), undefined);
+  });
+});
+
+describe('host.get_server_certificate', { timeout: 60_000 }, () => {
+  it('is the certificate a TLS client receives from the host', async () => {
+    const islet = await startIslet({ args: ['--spawn-hypervisor', 'false'] });
+    const c = new XapiClient({ url: islet.url });
+    try {
+      await c.login('root', islet.rootPassword);
+      const [host] = (await c.call('host.get_all')) as string[];
+      const pem = String(await c.call('host.get_server_certificate', host));
+      assert.doesNotMatch(pem, /PRIVATE KEY/);
+      const served = await new Promise<Buffer>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: islet.port, rejectUnauthorized: false }, () => {
+          resolve(s.getPeerCertificate().raw);
+          s.destroy();
+        });
+        s.once('error', reject);
+      });
+      assert.deepEqual(new X509Certificate(pem).raw, served);
+    } finally {
+      c.close();
+      await islet.stop();
     }
   });
 });

@@ -6,7 +6,8 @@
  * with its updater plugin), no extension is present, and remote power-on is off unless a
  * mode was configured. `list_methods` and `get_management_interface` come from the model.
  * `dmesg` reads the console ring of the host's own hypervisor and `get_log` its toolstack's
- * recent log (on that host, through the pool link); `destroy` forgets a dead host (the pool's membership does the work).
+ * recent log (on that host, through the pool link), `get_server_certificate` the certificate
+ * it serves (likewise); `destroy` forgets a dead host (the pool's membership does the work).
  */
 import { ApiError } from '../../core/api-error.js';
 import { allMessages } from '../../datamodel/implicit.js';
@@ -60,6 +61,18 @@ export const hostExtraActions = {
     if (a.host === s.hostRef) return s.recentLog?.() ?? '';
     if (!s.pool) throw new ApiError('HOST_OFFLINE', [a.host]);
     return String(await s.pool.callOnHost(a.host, 'host.get_log', [a.host]));
+  },
+  // The certificate that host serves (its own, through the pool link, for another host).
+  get_server_certificate: async (ctx, a) => {
+    mustRow(ctx, 'host', a.host);
+    const s = ctx.services;
+    if (a.host === s.hostRef) {
+      const pem = s.serverCertificate?.();
+      if (!pem) throw new ApiError('INTERNAL_ERROR', ['this host serves no certificate yet']);
+      return pem;
+    }
+    if (!s.pool) throw new ApiError('HOST_OFFLINE', [a.host]);
+    return String(await s.pool.callOnHost(a.host, 'host.get_server_certificate', [a.host]));
   },
   power_on: (ctx, a) => {
     const host = hostOf(ctx, a);
