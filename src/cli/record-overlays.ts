@@ -167,8 +167,9 @@ export const overlays: readonly ClassOverlay[] = [
     defaultFilters: [['is-a-template', 'true'], ['is-a-snapshot', 'false']],
   },
   {
-    // snapshot_of/snapshot_time are spelt with underscores in xe's own default list, so never match.
-    ...vmLayout, xe: 'snapshot', defaultParams: w('name-label name-description uuid snapshot_of snapshot_time is-vmss-snapshot'),
+    // snapshot_of/snapshot_time are spelt with underscores in xe's own default list, so never
+    // match. (is-vmss-snapshot joined that list with snapshot schedules, after 6.0.2.)
+    ...vmLayout, xe: 'snapshot', defaultParams: w('name-label name-description uuid snapshot_of snapshot_time'),
     defaultFilters: [['is-a-snapshot', 'true']],
   },
   {
