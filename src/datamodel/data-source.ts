@@ -27,57 +27,44 @@ export const dataSource = cls('data_source', {
 
 const name = param('data_source', t.string, 'The data source\'s name');
 
-export const hostDataSourceMessages = [
-  message('get_data_sources', {
-    doc: 'Lists the figures the host samples for itself',
-    params: [param('host', t.ref('host'), 'The host')],
-    result: t.set(t.record('data_source')),
-    resultDoc: 'The host\'s data sources',
-    role: 'read-only',
-  }),
-  message('record_data_source', {
-    doc: 'Starts recording one of the host\'s figures in its archives',
-    params: [param('host', t.ref('host'), 'The host'), name],
-    role: 'pool-operator',
-  }),
-  message('query_data_source', {
-    doc: 'Returns the latest value of one of the host\'s figures',
-    params: [param('host', t.ref('host'), 'The host'), name],
-    result: t.float,
-    resultDoc: 'The latest value, over the last 5 s',
-    role: 'read-only',
-  }),
-  message('forget_data_source_archives', {
-    doc: 'Drops the history recorded for one of the host\'s figures',
-    params: [param('host', t.ref('host'), 'The host'), name],
-    role: 'pool-operator',
-  }),
-];
+/**
+ * The four data source messages of a class whose objects have figures (host, VM), on the
+ * object named by its `self` parameter (`host` for a host, `self` for a VM, as XenAPI has
+ * them). `whose` says whose figures they are in the docs.
+ */
+function dataSourceMessages<const N extends string, const C extends string>(
+  self: N, cls: C, whose: string, writeRole: 'pool-operator' | 'vm-admin', queryErrors: readonly string[] = [],
+) {
+  const owner = param(self, t.ref(cls), `The ${cls}`);
+  return [
+    message('get_data_sources', {
+      doc: `Lists the figures sampled for ${whose}`,
+      params: [owner],
+      result: t.set(t.record('data_source')),
+      resultDoc: 'The data sources',
+      role: 'read-only',
+    }),
+    message('record_data_source', {
+      doc: `Starts recording one of the figures of ${whose} in the archives`,
+      params: [owner, name],
+      role: writeRole,
+    }),
+    message('query_data_source', {
+      doc: `Returns the latest value of one of the figures of ${whose}`,
+      params: [owner, name],
+      result: t.float,
+      resultDoc: 'The latest value, over the last 5 s',
+      errors: queryErrors,
+      role: 'read-only',
+    }),
+    message('forget_data_source_archives', {
+      doc: `Drops the history recorded for one of the figures of ${whose}`,
+      params: [owner, name],
+      role: writeRole,
+    }),
+  ];
+}
 
-export const vmDataSourceMessages = [
-  message('get_data_sources', {
-    doc: 'Lists the figures the VM\'s host samples for it',
-    params: [param('self', t.ref('VM'), 'The VM')],
-    result: t.set(t.record('data_source')),
-    resultDoc: 'The VM\'s data sources (none while it does not run)',
-    role: 'read-only',
-  }),
-  message('record_data_source', {
-    doc: 'Starts recording one of the VM\'s figures in its archives',
-    params: [param('self', t.ref('VM'), 'The VM'), name],
-    role: 'vm-admin',
-  }),
-  message('query_data_source', {
-    doc: 'Returns the latest value of one of a running VM\'s figures',
-    params: [param('self', t.ref('VM'), 'The VM'), name],
-    result: t.float,
-    resultDoc: 'The latest value, over the last 5 s',
-    errors: ['VM_BAD_POWER_STATE'],
-    role: 'read-only',
-  }),
-  message('forget_data_source_archives', {
-    doc: 'Drops the history recorded for one of the VM\'s figures',
-    params: [param('self', t.ref('VM'), 'The VM'), name],
-    role: 'vm-admin',
-  }),
-];
+export const hostDataSourceMessages = dataSourceMessages('host', 'host', 'the host itself', 'pool-operator');
+// A VM has figures only while it runs (get_data_sources is then empty).
+export const vmDataSourceMessages = dataSourceMessages('self', 'VM', 'a running VM, by its host', 'vm-admin', ['VM_BAD_POWER_STATE']);

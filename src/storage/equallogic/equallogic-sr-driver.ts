@@ -21,6 +21,7 @@ import { asStorageError } from './eql-failures.js';
 import { metadataVolume, srOfMetadataVolume, vdiOfVolume } from './eql-names.js';
 import { isLegacySr, parseLegacyEqlVolume } from '../array/legacy-storagelink.js';
 import { EqualLogicSr } from './equallogic-sr.js';
+import { ISLET_DRIVER } from '../islet-sm.js';
 
 export interface EqualLogicDriverOptions {
   readonly initiator: IscsiInitiator;
@@ -44,7 +45,7 @@ export class EqualLogicSrDriver implements SrDriver {
   readonly sm: SmDescription = {
     nameLabel: 'Dell EqualLogic',
     nameDescription: 'SR driver for Dell EqualLogic groups in the manner of Integrated StorageLink: a volume per disk over iSCSI, snapshots and clones made by the group, driven through its Group Manager CLI',
-    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    ...ISLET_DRIVER,
     configuration: {
       ...ARRAY_CONFIGURATION,
       target: 'The group address, where the Group Manager CLI and the iSCSI portal answer',

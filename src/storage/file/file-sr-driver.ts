@@ -15,6 +15,7 @@ import { SrDir, UUID_RE } from './sr-dir.js';
 import { backendError, isNotFound } from './sr-errors.js';
 import { SrLock } from './sr-lock.js';
 import { confineExistingSrPath, confineSrPath } from './sr-path.js';
+import { ISLET_DRIVER } from '../islet-sm.js';
 
 /** `device_config:path` (or `location`) as given, and its key (checked by {@link confineSrPath} before use). */
 export function givenPathOf(deviceConfig: Readonly<Record<string, string>>): { key: 'path' | 'location'; path: string } {
@@ -43,7 +44,7 @@ export class FileSrDriver implements SrDriver {
   readonly sm: SmDescription = {
     nameLabel: 'Local or shared VHD files',
     nameDescription: 'SR driver keeping each disk as a thin VHD file in a directory, local or on storage every host mounts',
-    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    ...ISLET_DRIVER,
     configuration: { location: 'The SR\'s directory (an absolute path; `path` is read too)' },
     features: Object.fromEntries([
       'SR_CREATE', 'SR_DELETE', 'SR_ATTACH', 'SR_DETACH', 'SR_SCAN', 'SR_PROBE', 'SR_UPDATE',

@@ -16,6 +16,7 @@ import type { AttachedSr, ProbeResult, SmDescription, SrDriver, SrStat, VdiInfo 
 import { confineExistingSrPath } from './sr-path.js';
 import { backendError } from './sr-errors.js';
 import { SrOperationUnsupportedError, VdiMissingError, VdiReadOnlyError } from '../../core/ports/storage-errors.js';
+import { ISLET_DRIVER } from '../islet-sm.js';
 
 const ISO_NAME = /\.iso$/i;
 
@@ -141,7 +142,7 @@ export class IsoSrDriver implements SrDriver {
   readonly sm: SmDescription = {
     nameLabel: 'ISO library',
     nameDescription: 'SR driver offering the .iso files of a directory as read-only CDs',
-    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    ...ISLET_DRIVER,
     configuration: { location: 'The directory holding the ISO images (an absolute path)' },
     // Disks are the directory's files: found by a scan, never made or removed through the SR.
     features: Object.fromEntries(['SR_ATTACH', 'SR_DETACH', 'SR_SCAN', 'SR_PROBE', 'VDI_ATTACH', 'VDI_DETACH'].map((f) => [f, 1])),

@@ -23,6 +23,7 @@ import { NetappVolume, type VolumeRec } from './netapp-array.js';
 import { defaultVolumeName, parseConnection, parseNetappConfig, storageSystemIdOf, type NetappConfig } from './netapp-config.js';
 import { netappError, onArray } from './netapp-errors.js';
 import { OntapRestClient } from './ontap-rest-client.js';
+import { ISLET_DRIVER } from '../islet-sm.js';
 
 /** ONTAP's REST API with the fields Islet uses: 9.10.1 and later; 9.16.1 the newest tested. */
 export const ONTAP_RELEASES: FirmwarePolicy = { product: 'ONTAP', oldestSupported: '9.10.1', newestTested: '9.16.1' };
@@ -52,7 +53,7 @@ export class NetappSrDriver implements SrDriver {
   readonly sm: SmDescription = {
     nameLabel: 'NetApp',
     nameDescription: 'SR driver for NetApp ONTAP arrays in the manner of Integrated StorageLink: a FlexVol per SR, a LUN per disk over iSCSI, snapshots and clones made by the array',
-    vendor: 'Islet', copyright: '(C) the Islet authors', version: '1.0',
+    ...ISLET_DRIVER,
     configuration: {
       ...ARRAY_CONFIGURATION,
       port: 'The ONTAP REST API\'s HTTPS port (443)',
