@@ -127,6 +127,11 @@ describe('web console basics', { skip: browserSkip(), timeout: 180_000 }, () => 
       await treeItem(page, hostName).click();
       await page.getByRole('region', { name: 'Version Details' }).waitFor();
       await screenshot(page, 'host-general');
+      // The host's initiator name, as XenCenter shows it, and an SR's type by its driver's SM record.
+      const iqn = ((await api.call('host.get_other_config', ((await api.call('host.get_all')) as string[])[0])) as Record<string, string>).iscsi_iqn!;
+      await page.getByRole('tabpanel').getByText(iqn, { exact: true }).waitFor();
+      await treeItem(page, 'Local storage').click();
+      await page.getByRole('tabpanel').getByText('Local or shared VHD files', { exact: true }).waitFor();
     } finally {
       await context.close();
     }

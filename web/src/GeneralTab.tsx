@@ -94,6 +94,7 @@ function HostGeneral({ s, ref_ }: { s: PoolStore; ref_: string }) {
           {!live ? 'Server is not reachable' : h.enabled ? 'Yes' : 'No (maintenance mode)'}
         </Prop>
         <Prop k="Address">{h.address || '—'}</Prop>
+        <Prop k="iSCSI IQN">{h.other_config?.iscsi_iqn || '—'}</Prop>
         <Prop k="Server uptime">{boot ? formatDuration(now - boot) : '—'}</Prop>
         <Prop k="Toolstack uptime">{agent ? formatDuration(now - agent) : '—'}</Prop>
         <Prop k="UUID">{h.uuid}</Prop>
@@ -145,6 +146,12 @@ function VmGeneral({ s, ref_ }: { s: PoolStore; ref_: string }) {
   );
 }
 
+/** The SR type as its driver's SM record names it ("NetApp"), else as the SR has it. */
+function smName(s: PoolStore, type: string): string {
+  const sm = [...s.all('SM').values()].find((r) => r.type === type);
+  return sm?.name_label ? String(sm.name_label) : type;
+}
+
 function SrGeneral({ s, ref_ }: { s: PoolStore; ref_: string }) {
   const sr = s.get('SR', ref_)!;
   const pbds = (sr.PBDs ?? []).map((p: string) => s.get('PBD', p)).filter(Boolean) as XRecord[];
@@ -153,7 +160,7 @@ function SrGeneral({ s, ref_ }: { s: PoolStore; ref_: string }) {
       <Section title="General">
         <Prop k="Name">{sr.name_label}</Prop>
         <Prop k="Description">{sr.name_description || '—'}</Prop>
-        <Prop k="Type">{sr.type}</Prop>
+        <Prop k="Type">{smName(s, sr.type)}</Prop>
         <Prop k="Size">{`${formatBytes(Number(sr.physical_utilisation))} used of ${formatBytes(Number(sr.physical_size))} total (${formatBytes(Number(sr.virtual_allocation))} allocated)`}</Prop>
         <Prop k="Shared">{yesNo(sr.shared)}</Prop>
         <Prop k="State">{STATUS_TEXT[srStatus(s, ref_, sr)]}</Prop>

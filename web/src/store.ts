@@ -10,7 +10,7 @@ import type { Role } from './roles';
 
 export const CLASSES = [
   'pool', 'host', 'host_metrics', 'host_patch', 'pool_patch', 'VM', 'VM_metrics', 'SR', 'PBD', 'VDI', 'VBD',
-  'task', 'islet_rolling_update',
+  'task', 'islet_rolling_update', 'SM',
 ] as const;
 
 export type ConnState = 'signed-out' | 'connecting' | 'connected' | 'reconnecting';
