@@ -148,6 +148,10 @@ const DOCS: Readonly<Record<string, ErrorDoc>> = {
   JOINING_HOST_CONNECTION_FAILED: { doc: 'There was an error connecting to the host while joining it in the pool.', params: [] },
   JOINING_HOST_SERVICE_FAILED: { doc: 'There was an error connecting to the server. The service contacted didn\'t reply properly.', params: [] },
   MAC_INVALID: { doc: 'The MAC address specified is not valid.', params: ['MAC'] },
+  DUPLICATE_PIF_DEVICE_NAME: { doc: 'A PIF with this specified device name already exists.', params: ['device'] },
+  COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS: {
+    doc: 'Could not find a network interface with the specified device name and MAC address.', params: ['device', 'mac'],
+  },
   PBD_EXISTS: { doc: 'A PBD already exists connecting the SR to the server.', params: ['sr', 'host', 'pbd'] },
   PIF_DOES_NOT_ALLOW_UNPLUG: { doc: 'The operation you requested cannot be performed because the specified PIF does not allow unplug.', params: ['PIF'] },
   PROVISION_ONLY_ALLOWED_ON_TEMPLATE: { doc: 'The provision call can only be invoked on templates, not regular VMs.', params: [] },

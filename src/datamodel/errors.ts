@@ -122,6 +122,8 @@ export const ErrorCodes = {
   INVALID_DEVICE: ['device'],
   SR_BACKEND_FAILURE: ['status', 'stdout', 'stderr'],
   MAC_INVALID: ['MAC'],
+  DUPLICATE_PIF_DEVICE_NAME: ['device'],
+  COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS: ['device', 'mac'],
   // Storage: SRs, VDIs, PBDs, VBDs and provisioning.
   SR_NOT_EMPTY: [],
   SR_UUID_EXISTS: ['uuid'],

@@ -77,6 +77,29 @@ export const pif = cls('PIF', {
       role: 'pool-operator',
       async: true,
     }),
+    message('introduce', {
+      doc: 'Makes a PIF for a network card of a host that has none',
+      params: [
+        param('host', t.ref('host'), 'The host with the card'),
+        param('MAC', t.string, 'The card\'s hardware address (empty: the card\'s own)'),
+        param('device', t.string, 'The card\'s name, such as eth1'),
+        param('managed', t.bool, 'Whether the toolstack manages the interface', true),
+      ],
+      result: t.ref('PIF'),
+      resultDoc: 'The new PIF',
+      errors: ['MAC_INVALID', 'DUPLICATE_PIF_DEVICE_NAME', 'COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS'],
+      role: 'pool-operator',
+      async: true,
+    }),
+    message('forget', {
+      doc: 'Removes a PIF record; the card stays, and a scan finds it again',
+      params: [
+        param('self', t.ref('PIF'), 'The PIF'),
+      ],
+      errors: ['PIF_IS_MANAGEMENT_INTERFACE', 'PIF_ALREADY_BONDED', 'PIF_VLAN_STILL_EXISTS'],
+      role: 'pool-operator',
+      async: true,
+    }),
     message('scan', {
       doc: 'Finds network cards of a host that have no PIF yet',
       params: [

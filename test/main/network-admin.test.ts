@@ -83,6 +83,29 @@ describe('network administration', { timeout: 180_000 }, () => {
     assert.equal(((await call('PIF.get_all')) as string[]).length, 3);
   });
 
+  it('pif-forget removes a card\'s PIF (never the management one); pif-introduce and pif-scan make it again', async () => {
+    const hostUuid = String(await call('host.get_uuid', host));
+    const [eth2, before] = await pifByDevice('eth2');
+    const [eth0] = await pifByDevice('eth0');
+    await xeFails(/The operation you requested cannot be performed because the specified PIF is the management interface\./, 'pif-forget', `uuid=${await call('PIF.get_uuid', eth0)}`);
+    await xe('pif-forget', `uuid=${before.uuid}`);
+    await failsWith(call('PIF.get_record', eth2), 'HANDLE_INVALID');
+    // The card is still there: introduced by name (its own MAC) or found by a scan.
+    await xeFails(/Could not find a network interface with the specified device name and MAC address\.\ndevice: eth2\nmac: 02:00:00:00:00:01/,
+      'pif-introduce', `host-uuid=${hostUuid}`, 'device=eth2', 'mac=02:00:00:00:00:01');
+    await xeFails(/The MAC address specified is not valid\./, 'pif-introduce', `host-uuid=${hostUuid}`, 'device=eth2', 'mac=not-a-mac');
+    await xeFails(/Could not find a network interface/, 'pif-introduce', `host-uuid=${hostUuid}`, 'device=eth9', `mac=${before.MAC}`);
+    const uuid = await xe('pif-introduce', `host-uuid=${hostUuid}`, 'device=eth2');
+    const [, again] = await pifByDevice('eth2');
+    assert.equal(again.uuid, uuid);
+    assert.equal(again.MAC, before.MAC, 'the card\'s own address');
+    assert.equal(again.network, before.network, 'back on its bridge\'s network');
+    await xeFails(/A PIF with this specified device name already exists\.\ndevice: eth2/, 'pif-introduce', `host-uuid=${hostUuid}`, 'device=eth2');
+    await xe('pif-forget', `uuid=${uuid}`);
+    await xe('pif-scan', `host-uuid=${hostUuid}`);
+    assert.equal((await pifByDevice('eth2'))[1].MAC, before.MAC);
+  });
+
   it('plugs VIFs at start, hot-plugs and unplugs them by xapi\'s rules, and unplugs them all at shutdown', async () => {
     const vm = String(await call('VM.create', completeRecord('VM', {
       name_label: 'nics', memory_static_max: 256 * MiB, memory_dynamic_max: 256 * MiB, memory_dynamic_min: 256 * MiB,

@@ -47,6 +47,17 @@ export function stableMac(seed: string): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * This host's network cards, in the order it was configured with (the first carries the
+ * management interface), each with its MAC, made from the host's uuid so that it is the
+ * same at every start.
+ */
+export function hostNics(services: Services): Map<string, string> {
+  const uuid = String(services.db.get('host', services.hostRef)?.uuid ?? '');
+  const nics = services.nics?.length ? services.nics : ['eth0'];
+  return new Map(nics.map((d, i) => [d, i === 0 ? stableMac(uuid) : stableMac(`${uuid}/${d}`)]));
+}
+
 function netmaskOf(address: string): string {
   if (address.startsWith('127.')) return '255.0.0.0';
   return address.includes(':') ? '' : '255.255.255.0';
@@ -76,9 +87,10 @@ export function ensureManagementPif(services: Services): Ref<'PIF'> | undefined 
     }
     return ref;
   }
+  const [device, mac] = [...hostNics(services)][0]!;
   const ref = newRef<'PIF'>();
   db.create('PIF', ref, {
-    uuid: newUuid(), device: services.nics?.[0] ?? 'eth0', network, host: hostRef, MAC: stableMac(String(host.uuid)), MTU: 1500, VLAN: -1,
+    uuid: newUuid(), device, network, host: hostRef, MAC: mac, MTU: 1500, VLAN: -1,
     physical: true, currently_attached: true, ip_configuration_mode: 'Static', IP: address, netmask: netmaskOf(address),
     gateway: '', DNS: '', management: true, other_config: {}, managed: true, primary_address_type: 'IPv4',
     ipv6_configuration_mode: 'None',
@@ -93,36 +105,43 @@ export function bridgeOf(device: string): string {
 }
 
 /**
- * A PIF for each network card the host was configured with beyond the management one,
- * each on the pool-wide network of its bridge (made if missing), up and unaddressed, as a
- * fresh XenServer install leaves its other cards. `PIF.scan` runs this again.
+ * A PIF for this host's card `device` (hardware address `mac`), on the pool-wide network of
+ * its bridge (made if missing), up and unaddressed, as a fresh XenServer install leaves its
+ * cards other than the management one.
  */
-export function ensureNicPifs(services: Services): Ref<'PIF'>[] {
+export function makeNicPif(services: Services, device: string, mac: string, managed = true): Ref<'PIF'> {
   const { db, hostRef } = services;
-  const host = db.get('host', hostRef);
-  if (!host) return [];
-  const made: Ref<'PIF'>[] = [];
-  for (const device of (services.nics ?? []).slice(1)) {
-    const has = db.all('PIF').some(([, r]) => r.host === hostRef && r.device === device && Number(r.VLAN ?? -1) === -1 && r.physical === true);
-    if (has) continue;
-    const bridge = bridgeOf(device);
+  const bridge = bridgeOf(device);
+  return db.transaction(() => {
     let network = networkByBridge(db, bridge);
-    db.transaction(() => {
-      if (!network) {
-        network = newRef<'network'>();
-        db.create('network', network, {
-          uuid: newUuid(), name_label: `Pool-wide network associated with ${device}`, name_description: '', bridge,
-          MTU: 1500, other_config: {}, managed: true, default_locking_mode: 'unlocked',
-        });
-      }
-      const ref = newRef<'PIF'>();
-      db.create('PIF', ref, {
-        uuid: newUuid(), device, network, host: hostRef, MAC: stableMac(`${String(host.uuid)}/${device}`), MTU: 1500, VLAN: -1,
-        physical: true, currently_attached: true, ip_configuration_mode: 'None', IP: '', netmask: '', gateway: '', DNS: '',
-        management: false, other_config: {}, managed: true, primary_address_type: 'IPv4', ipv6_configuration_mode: 'None',
+    if (!network) {
+      network = newRef<'network'>();
+      db.create('network', network, {
+        uuid: newUuid(), name_label: `Pool-wide network associated with ${device}`, name_description: '', bridge,
+        MTU: 1500, other_config: {}, managed: true, default_locking_mode: 'unlocked',
       });
-      made.push(ref);
+    }
+    const ref = newRef<'PIF'>();
+    db.create('PIF', ref, {
+      uuid: newUuid(), device, network, host: hostRef, MAC: mac, MTU: 1500, VLAN: -1,
+      physical: true, currently_attached: true, ip_configuration_mode: 'None', IP: '', netmask: '', gateway: '', DNS: '',
+      management: false, other_config: {}, managed, primary_address_type: 'IPv4', ipv6_configuration_mode: 'None',
     });
+    return ref;
+  });
+}
+
+/** Whether this host has a physical, untagged PIF for card `device`. */
+export function hasNicPif(services: Services, device: string): boolean {
+  return services.db.all('PIF').some(([, r]) => r.host === services.hostRef && r.device === device && Number(r.VLAN ?? -1) === -1 && r.physical === true);
+}
+
+/** A PIF for each network card the host was configured with beyond the management one; `PIF.scan` runs this again. */
+export function ensureNicPifs(services: Services): Ref<'PIF'>[] {
+  if (!services.db.get('host', services.hostRef)) return [];
+  const made: Ref<'PIF'>[] = [];
+  for (const [device, mac] of [...hostNics(services)].slice(1)) {
+    if (!hasNicPif(services, device)) made.push(makeNicPif(services, device, mac));
   }
   return made;
 }

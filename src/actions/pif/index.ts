@@ -4,14 +4,16 @@
  * `pif-management.ts`; plugging records the interface up or down (the simulated hosts
  * carry no packets, so nothing else changes), refusing what xapi refuses: bond members,
  * the management interface, an interface whose network has running VIFs on the host.
- * `scan` makes PIFs for the host's configured network cards that have none.
+ * `scan` makes PIFs for the host's configured network cards that have none, `introduce`
+ * one for a given card (on that host, which knows its cards), and `forget` removes a PIF
+ * record that is neither the management interface, a bond's, nor under a VLAN.
  */
 import { ApiError } from '../../core/api-error.js';
 import type { ActionContext } from '../../core/action-context.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
-import { ensureNicPifs } from '../network/host-networks.js';
+import { ensureNicPifs, hasNicPif, hostNics, makeNicPif } from '../network/host-networks.js';
 import { reconfigureIp, sentToPifHost } from './pif-management.js';
 
 function plug(ctx: ActionContext, pif: Ref<'PIF'>): string {
@@ -41,7 +43,37 @@ async function scan(ctx: ActionContext, host: Ref<'host'>): Promise<string> {
   return '';
 }
 
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+async function introduce(ctx: ActionContext, host: Ref<'host'>, givenMac: string, device: string, managed: boolean): Promise<Ref<'PIF'>> {
+  mustRow(ctx, 'host', host);
+  const s = ctx.services;
+  if (host !== s.hostRef) {
+    if (!s.pool) throw new ApiError('HOST_OFFLINE', [host]);
+    return (await s.pool.callOnHost(host, 'PIF.introduce', [host, givenMac, device, managed])) as Ref<'PIF'>;
+  }
+  const cards = hostNics(s);
+  const mac = givenMac.toLowerCase() || (cards.get(device) ?? '');
+  if (!MAC.test(mac)) throw new ApiError('MAC_INVALID', [mac]);
+  if (ctx.db.all('PIF').some(([, r]) => r.host === host && r.device === device) || hasNicPif(s, device)) {
+    throw new ApiError('DUPLICATE_PIF_DEVICE_NAME', [device]);
+  }
+  if (cards.get(device) !== mac) throw new ApiError('COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS', [device, mac]);
+  return makeNicPif(s, device, mac, managed);
+}
+
+function forget(ctx: ActionContext, pif: Ref<'PIF'>): string {
+  const row = mustRow(ctx, 'PIF', pif);
+  if (row.management === true) throw new ApiError('PIF_IS_MANAGEMENT_INTERFACE', [pif]);
+  if (!isNullRef(row.bond_slave_of as string | undefined) || (row.bond_master_of ?? []).length > 0) throw new ApiError('PIF_ALREADY_BONDED', [pif]);
+  if ((row.VLAN_slave_of ?? []).length > 0 || Number(row.VLAN ?? -1) !== -1) throw new ApiError('PIF_VLAN_STILL_EXISTS', [pif]);
+  ctx.db.remove('PIF', pif);
+  return '';
+}
+
 export const pifActions = {
+  introduce: (ctx, a) => introduce(ctx, a.host, a.MAC, a.device, a.managed),
+  forget: (ctx, a) => forget(ctx, a.self),
   reconfigure_ip: async (ctx, a) => {
     await reconfigureIp(ctx, a.self, a.mode, a.IP, a.netmask, a.gateway, a.DNS);
     return '';

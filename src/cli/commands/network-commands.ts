@@ -2,8 +2,8 @@
  * @module
  * xe's network commands: networks (`network-create`, `-destroy`), VM interfaces
  * (`vif-create`, `-destroy`, `-plug`, `-unplug`, `-move`), host interfaces
- * (`pif-reconfigure-ip`, `-plug`, `-unplug`, `-scan`), VLANs (`vlan-create`, which prints
- * the new VLAN interface's uuid as xe does, `vlan-destroy`, which takes that interface's
+ * (`pif-reconfigure-ip`, `-plug`, `-unplug`, `-scan`, `-introduce`, `-forget`), VLANs
+ * (`vlan-create`, which prints the new VLAN interface's uuid as xe does, `vlan-destroy`, which takes that interface's
  * uuid or the VLAN's, `pool-vlan-create`), bonds (`bond-create`, `-destroy`, `-set-mode`)
  * and `host-management-reconfigure`. Each is one XenAPI call; the lists and `-param-*`
  * commands come from the records.
@@ -68,6 +68,16 @@ export const pifPlug = onUuid('PIF', 'plug');
 export const pifUnplug = onUuid('PIF', 'unplug');
 export const pifScan = cmd(async (ctx) => {
   await callAsync(ctx, 'PIF.scan', await refByUuid(ctx, 'host', need(ctx, 'host-uuid')));
+});
+
+export const pifIntroduce = cmd(async (ctx) => {
+  const pif = await callAsync(ctx, 'PIF.introduce', await refByUuid(ctx, 'host', need(ctx, 'host-uuid')), getParam(ctx.params, 'mac') ?? '',
+    need(ctx, 'device'), boolParam(ctx.params, 'managed', true));
+  await printUuid(ctx, 'PIF', pif);
+});
+
+export const pifForget = cmd(async (ctx) => {
+  await callAsync(ctx, 'PIF.forget', await refByUuid(ctx, 'PIF', need(ctx, 'uuid')));
 });
 
 export const vlanCreate = cmd(async (ctx) => {
