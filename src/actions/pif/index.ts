@@ -55,9 +55,7 @@ async function introduce(ctx: ActionContext, host: Ref<'host'>, givenMac: string
   const cards = hostNics(s);
   const mac = givenMac.toLowerCase() || (cards.get(device) ?? '');
   if (!MAC.test(mac)) throw new ApiError('MAC_INVALID', [mac]);
-  if (ctx.db.all('PIF').some(([, r]) => r.host === host && r.device === device) || hasNicPif(s, device)) {
-    throw new ApiError('DUPLICATE_PIF_DEVICE_NAME', [device]);
-  }
+  if (hasNicPif(s, device)) throw new ApiError('DUPLICATE_PIF_DEVICE_NAME', [device]);
   if (cards.get(device) !== mac) throw new ApiError('COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS', [device, mac]);
   return makeNicPif(s, device, mac, managed);
 }
