@@ -132,6 +132,19 @@ async function probe(ctx: ActionContext, a: ActionArgs): Promise<string> {
   return `<?xml version="1.0" ?>\n<SRlist>\n${srs}</SRlist>\n`;
 }
 
+/**
+ * SR.probe_ext: the structured probe exists for drivers that describe what they find as
+ * records (xapi's SMAPIv3 plugins). Every driver here answers the way XenServer 6.0.2's
+ * SMAPIv1 drivers do (ext, nfs, lvmoiscsi, StorageLink: an XML document), for which xapi
+ * runs the probe and then refuses the structured form with SR_OPERATION_NOT_SUPPORTED and
+ * no parameters. The probe runs first, so a bad type or device configuration is reported
+ * as SR.probe reports it, as xapi does.
+ */
+async function probeExt(ctx: ActionContext, a: ActionArgs): Promise<never> {
+  await probe(ctx, a);
+  throw new ApiError('SR_OPERATION_NOT_SUPPORTED', []);
+}
+
 function setter(field: string, param: 'sr' | 'self') {
   return (ctx: ActionContext, a: ActionArgs): string => {
     const sr = liveRef(ctx, 'SR', a[param]);
@@ -173,6 +186,7 @@ export const srActions = {
     return '';
   },
   probe,
+  probe_ext: probeExt,
   get_supported_types: (ctx) => ctx.services.storage?.types() ?? [],
   set_shared: setter('shared', 'sr'),
   set_name_label: setter('name_label', 'sr'),
