@@ -5,6 +5,7 @@
  * context and a named-argument object to a result, so they can be called from the wire,
  * from other actions and from tests alike.
  */
+import type { BlobStore } from './ports/blob-store.js';
 import type { Hypervisor } from './ports/hypervisor.js';
 import type { LogControl } from './ports/log-control.js';
 import type { NbdEndpoint } from './ports/nbd-endpoint.js';
@@ -62,6 +63,8 @@ export interface Services {
   readonly logControl?: LogControl;
   /** Call timings the dispatcher records (xe diagnostic-timing-stats). */
   readonly callStats?: CallStats;
+  /** The data of the pool's blobs, kept on the master (the records are in the database). */
+  readonly blobs?: BlobStore;
 }
 
 export interface ActionContext {

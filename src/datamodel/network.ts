@@ -4,6 +4,7 @@
  * to.
  */
 import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
+import { createNewBlob } from './blob.js';
 import { networkDefaultLockingMode, networkOperations, networkPurpose } from './enums.js';
 
 export const network = cls('network', {
@@ -50,5 +51,6 @@ export const network = cls('network', {
       role: 'pool-operator',
       async: true,
     }),
+    createNewBlob('network', 'network', 'pool-operator'),
   ],
 });

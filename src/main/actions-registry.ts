@@ -11,6 +11,7 @@ import { hostActions } from '../actions/host/index.js';
 import { hostPatchActions } from '../actions/host_patch/index.js';
 import { messageActions } from '../actions/message/index.js';
 import { networkActions } from '../actions/network/index.js';
+import { blobActions } from '../actions/blob/index.js';
 import { bondActions } from '../actions/bond/index.js';
 import { pifActions } from '../actions/pif/index.js';
 import { vlanActions } from '../actions/vlan/index.js';
@@ -65,6 +66,7 @@ const typedActions = {
   pool_patch: poolPatchActions,
   pool_update: poolUpdateActions,
   host_patch: hostPatchActions,
+  blob: blobActions,
 } satisfies { readonly [C in ClassName]?: ActionsOf<C> };
 
 /**

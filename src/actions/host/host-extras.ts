@@ -17,6 +17,7 @@ import { mustRow } from '../common/storage-access.js';
 import type { ActionsOf } from '../../core/actions-of.js';
 import { mapHypervisorErrors } from '../common/hypervisor-errors.js';
 import { membershipOf } from '../pool/pool-actions.js';
+import { destroyBlobs, ownedBlobs } from '../blob/blob-records.js';
 import { domainsOn } from './host-domains.js';
 
 const hostOf = (ctx: ActionContext, a: ActionArgs) => {
@@ -50,8 +51,9 @@ export const hostExtraActions = {
     return mapHypervisorErrors({ host }, () => domainsOn(ctx, host).dmesg());
   },
   destroy: async (ctx, a) => {
-    mustRow(ctx, 'host', a.self);
+    const blobs = ownedBlobs(mustRow(ctx, 'host', a.self));
     await membershipOf(ctx).forget(a.self);
+    await destroyBlobs(ctx, blobs);
     return '';
   },
   // The recent log of that host's toolstack (its own, through the pool link, for a member).

@@ -5,7 +5,8 @@
  * from the lifecycle side; plugins and the smaller calls clients make; the toolstack's own
  * diagnostics and logging; the data sources it samples).
  */
-import { joinActions } from '../../core/actions-of.js';
+import { joinActions, type ActionsOf } from '../../core/actions-of.js';
+import { attachNewBlob } from '../blob/blob-records.js';
 import { hostDiagnosticActions } from './host-diagnostics.js';
 import { hostDomainActions } from './host-domains.js';
 import { hostEvacuateActions } from './host-evacuate.js';
@@ -17,4 +18,5 @@ import { hostVmActions } from './host-vm-actions.js';
 import { hostDataSourceActions } from './host-data-sources.js';
 
 export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions,
-  hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions, hostLoggingActions, hostDataSourceActions);
+  hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions, hostLoggingActions, hostDataSourceActions,
+  { create_new_blob: (ctx, a) => attachNewBlob(ctx, 'host', a.host, a) } satisfies ActionsOf<'host'>);

@@ -14,6 +14,7 @@ import type { ActionContext } from '../../core/action-context.js';
 import { mustRow } from '../common/storage-access.js';
 import { joinActions, type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 import { networkLifecycleActions } from './network-lifecycle.js';
+import { attachNewBlob } from '../blob/blob-records.js';
 
 /** How the hosts serve NBD, from the purposes of the pool's networks. */
 export const NbdMode = { off: 'off', tls: 'tls', insecure: 'insecure' } as const;
@@ -71,4 +72,5 @@ export const networkActions = joinActions('network', {
     ctx.db.update('network', a.network, { default_locking_mode: a.value });
     return '';
   },
+  create_new_blob: (ctx, a) => attachNewBlob(ctx, 'network', a.network, a),
 } satisfies ActionsOf<'network'>, networkLifecycleActions);

@@ -11,6 +11,7 @@ import type { ActionsOf } from '../../core/actions-of.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { newRef, newUuid, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
+import { forgetBlobData, ownedBlobs, removeBlobRecords } from '../blob/blob-records.js';
 
 const FIELDS = ['name_label', 'name_description', 'MTU', 'other_config', 'bridge', 'managed', 'tags'] as const;
 
@@ -36,7 +37,8 @@ function createNetwork(ctx: ActionContext, given: Row): Ref<'network'> {
   return ref;
 }
 
-function destroyNetwork(ctx: ActionContext, network: Ref<'network'>): void {
+/** Removes the network's record and its blobs' records; returns the uuids of the blob data to remove. */
+function destroyNetwork(ctx: ActionContext, network: Ref<'network'>): string[] {
   const row = mustRow(ctx, 'network', network);
   const oc = row.other_config ?? {};
   if (oc.is_host_internal_management_network === 'true') throw new ApiError('CANNOT_DESTROY_SYSTEM_NETWORK', [network]);
@@ -44,13 +46,17 @@ function destroyNetwork(ctx: ActionContext, network: Ref<'network'>): void {
   if (pifs.length) throw new ApiError('NETWORK_CONTAINS_PIF', [pifs.join(',')]);
   const vifs = ctx.db.all('VIF').filter(([, r]) => r.network === network).map(([ref]) => ref);
   if (vifs.length) throw new ApiError('NETWORK_CONTAINS_VIF', [vifs.join(',')]);
-  ctx.db.remove('network', network);
+  return ctx.db.transaction(() => {
+    const blobData = removeBlobRecords(ctx, ownedBlobs(row));
+    ctx.db.remove('network', network);
+    return blobData;
+  });
 }
 
 export const networkLifecycleActions = {
   create: (ctx, a) => createNetwork(ctx, a.args ?? {}),
-  destroy: (ctx, a) => {
-    destroyNetwork(ctx, a.self);
+  destroy: async (ctx, a) => {
+    await forgetBlobData(ctx, destroyNetwork(ctx, a.self));
     return '';
   },
 } satisfies ActionsOf<'network'>;

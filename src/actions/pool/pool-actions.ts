@@ -11,6 +11,8 @@ import type { Ref } from '../../core/ref.js';
 import type { ActionContext } from '../../core/action-context.js';
 import type { PoolMembership } from '../../core/ports/pool-membership.js';
 import type { ActionsOf } from '../../core/actions-of.js';
+import { destroyBlobs, ownedBlobs } from '../blob/blob-records.js';
+import { mustRow } from '../common/storage-access.js';
 
 /** The pool membership of the host running the action. */
 export function membershipOf(ctx: ActionContext): PoolMembership {
@@ -42,7 +44,9 @@ export const poolMembershipActions = {
     return '';
   },
   eject: async (ctx, a) => {
+    const blobs = ownedBlobs(mustRow(ctx, 'host', a.host));
     await membershipOf(ctx).eject(a.host);
+    await destroyBlobs(ctx, blobs);
     return '';
   },
   designate_new_master: async (ctx, a) => {

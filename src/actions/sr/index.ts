@@ -18,6 +18,7 @@ import { attachedSr, liveRef, mustRow, onSrHost, parseAllocation, srHasAttachedP
 import { onSr } from '../vdi/vdi-ops.js';
 import { refreshSrSpace, removeVdiRecord } from '../vdi/vdi-records.js';
 import { raiseSrWarnings } from './sr-warnings.js';
+import { attachNewBlob, forgetBlobData, ownedBlobs, removeBlobRecords } from '../blob/blob-records.js';
 import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
 
 /** The pool's fields that name an SR (its default, suspend-image and crash-dump SRs). */
@@ -78,10 +79,11 @@ function introduce(ctx: ActionContext, a: MessageArgs<'SR', 'introduce'>): Ref<'
   return ref;
 }
 
-/** Removes the SR's records (PBDs, VDIs and their drives, the SR itself). */
-function forgetRecords(ctx: ActionContext, srRef: Ref<'SR'>): void {
-  ctx.db.transaction(() => {
+/** Removes the SR's records (PBDs, VDIs and their drives, its blobs, the SR itself), then its blobs' data. */
+async function forgetRecords(ctx: ActionContext, srRef: Ref<'SR'>): Promise<void> {
+  const blobData = ctx.db.transaction(() => {
     const sr = mustRow(ctx, 'SR', srRef);
+    const blobs = removeBlobRecords(ctx, ownedBlobs(sr));
     for (const p of sr.PBDs) ctx.db.remove('PBD', p);
     for (const v of sr.VDIs) removeVdiRecord(ctx, v);
     for (const [pool, row] of ctx.db.all('pool')) {
@@ -90,7 +92,9 @@ function forgetRecords(ctx: ActionContext, srRef: Ref<'SR'>): void {
       if (Object.keys(patch).length) ctx.db.update('pool', pool, patch);
     }
     ctx.db.remove('SR', srRef);
+    return blobs;
   });
+  await forgetBlobData(ctx, blobData);
 }
 
 function assertUnplugged(ctx: ActionContext, srRef: Ref<'SR'>): void {
@@ -118,7 +122,7 @@ async function destroy(ctx: ActionContext, a: MessageArgs<'SR', 'destroy'>): Pro
   });
   if (infos.some((i) => !i.hidden)) throw new ApiError('SR_NOT_EMPTY', []);
   await storageCall(() => driver.destroy(uuid, dc));
-  forgetRecords(ctx, srRef);
+  await forgetRecords(ctx, srRef);
   return '';
 }
 
@@ -157,10 +161,10 @@ function setter(field: string, param: 'sr' | 'self') {
 export const srActions = {
   create: (ctx, a) => createSr(ctx, a),
   introduce,
-  forget: (ctx, a) => {
+  forget: async (ctx, a) => {
     mustRow(ctx, 'SR', a.sr);
     assertUnplugged(ctx, a.sr);
-    forgetRecords(ctx, a.sr);
+    await forgetRecords(ctx, a.sr);
     return '';
   },
   destroy,
@@ -192,4 +196,5 @@ export const srActions = {
   set_name_label: setter('name_label', 'sr'),
   set_name_description: setter('name_description', 'sr'),
   set_physical_size: setter('physical_size', 'self'),
+  create_new_blob: (ctx, a) => attachNewBlob(ctx, 'SR', a.sr, a),
 } satisfies ActionsOf<'SR'>;

@@ -4,7 +4,8 @@
  * (disks and copies, power and lifecycle with suspend and migration, configuration
  * setters, checkpoints, the data sources its host samples).
  */
-import { joinActions } from '../../core/actions-of.js';
+import { joinActions, type ActionsOf } from '../../core/actions-of.js';
+import { attachNewBlob } from '../blob/blob-records.js';
 import { vmCheckpointActions } from './vm-checkpoint.js';
 import { vmConfigActions } from './vm-config.js';
 import { vmSettingActions } from './vm-settings.js';
@@ -15,4 +16,5 @@ import { vmSuspendActions } from './vm-suspend.js';
 import { vmDataSourceActions } from './vm-data-sources.js';
 
 export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions, vmSettingActions,
-  vmSuspendActions, vmMigrateActions, vmDataSourceActions);
+  vmSuspendActions, vmMigrateActions, vmDataSourceActions,
+  { create_new_blob: (ctx, a) => attachNewBlob(ctx, 'VM', a.vm, a) } satisfies ActionsOf<'VM'>);

@@ -22,6 +22,7 @@ import { withVmOperation } from './vm-operation-lock.js';
 import { provisionVm } from './vm-provision.js';
 import { type VmCopyKind, copyVmRecord, revertVmFields } from './vm-record.js';
 import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
+import { forgetBlobData, ownedBlobs, removeBlobRecords } from '../blob/blob-records.js';
 
 interface Drive {
   readonly ref: Ref<'VBD'>;
@@ -194,9 +195,9 @@ async function destroy(ctx: ActionContext, a: { self: Ref<'VM'> }): Promise<stri
   return withVmOperation(ctx, ref, 'destroy', async () => removeVm(ctx, ref));
 }
 
-function removeVm(ctx: ActionContext, ref: Ref<'VM'>): string {
+async function removeVm(ctx: ActionContext, ref: Ref<'VM'>): Promise<string> {
   const vm = mustRow(ctx, 'VM', ref);
-  ctx.db.transaction(() => {
+  const blobData = ctx.db.transaction(() => {
     for (const child of vm.children ?? []) {
       if (ctx.db.get('VM', child)) ctx.db.update('VM', child, { parent: vm.parent ?? NULL_REF });
     }
@@ -208,8 +209,11 @@ function removeVm(ctx: ActionContext, ref: Ref<'VM'>): string {
       const cls = m === vm.metrics ? 'VM_metrics' : 'VM_guest_metrics';
       if (ctx.db.get(cls, m)) ctx.db.remove(cls, m);
     }
+    const blobs = removeBlobRecords(ctx, ownedBlobs(vm));
     ctx.db.remove('VM', ref);
+    return blobs;
   });
+  await forgetBlobData(ctx, blobData);
   return '';
 }
 

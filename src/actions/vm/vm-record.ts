@@ -65,6 +65,9 @@ const KEEP_ON_REVERT = new Set([
   'guest_metrics', 'resident_on', 'domid', 'protection_policy', 'snapshot_schedule', 'scheduled_to_be_resident_on',
   'snapshots', 'tags', 'affinity', 'groups', 'consoles', 'VBDs', 'VIFs', 'VGPUs', 'VUSBs', 'VTPMs', 'attached_PCIs',
   'children',
+  // Islet's own: a VM's blobs are its notes, not part of its configuration, and a snapshot's
+  // record of them may name blobs destroyed since.
+  'blobs',
 ]);
 
 /** Gives the VM back the configuration recorded in the snapshot. */
