@@ -40,6 +40,7 @@ import { attachPool, preparePool } from './pool-wiring.js';
 import { prepareUpdates } from './updates-wiring.js';
 import { prepareStorage } from './storage-wiring.js';
 import { prepareRrd } from './rrd-wiring.js';
+import { prepareBlobs } from './blob-wiring.js';
 import { formatHostPort, parseHostPort } from '../pool/host-address.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { prepareNbd, type NbdListen } from './nbd-wiring.js';
@@ -137,6 +138,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     db, hostRef, sessions, tasks, dataDir: o.dataDir, log: logs.logger('storage'), ...(pool.link ? { pool: pool.link } : {}), ...(o.storage ? { storage: o.storage } : {}),
     meter: (h) => rrd.meter.meterStorage(h),
   });
+  const blobs = prepareBlobs(o.dataDir);
   const nbd = prepareNbd({ db, sessions, listen: o.nbdListen ?? { host: o.host, port: 0 }, log: logs.logger('nbd') });
   const stopping = new AbortController();
   // Known once the TLS identity is loaded, just before the host serves.
@@ -155,9 +157,11 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
     metrics: rrd.dataSources,
     nics: configuredNics(o.nics),
     listensOn: listensOnFor(o.host),
+    blobs: blobs.store,
   };
   // Operations recorded by a previous run died with it; only the master keeps the record.
   if (!services.pool || services.pool.isMaster()) clearStaleVmOperations(db);
+  await blobs.start(db, !services.pool || services.pool.isMaster(), logs.logger('blobs'));
   await hypervisor.start((gone) => reportDomains(services, gone));
   const keeper = new AbortController();
   const kept = keepVmAllowedOperations(db, () => !services.pool || services.pool.isMaster(), keeper.signal);
@@ -169,6 +173,7 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   for (const [key, handler] of pool.resources) resources.set(key, handler);
   for (const [key, handler] of updates.resources) resources.set(key, handler);
   for (const [key, handler] of storage.resources(services)) resources.set(key, handler);
+  for (const [key, handler] of blobs.resources({ db, sessions, tasks, dataDir: o.dataDir, log: logs.logger('blobs'), ...(pool.link ? { pool: pool.link } : {}) })) resources.set(key, handler);
   for (const [key, handler] of rrd.resources({ db, sessions, tasks, dataDir: o.dataDir, log: logs.logger('rrd'), ...(pool.link ? { pool: pool.link } : {}) })) resources.set(key, handler);
   await storage.start(services);
   // An XVA import the previous run died in: everything it made goes, its task reports why.

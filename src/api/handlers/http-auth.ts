@@ -104,21 +104,21 @@ export function statusFor(e: ApiError): number {
  * Answers with the error: as a line of text, or to a client that accepts JSON (xe, whose
  * transfers may make no XenAPI call to learn the outcome from) as XenAPI's failure object,
  * `{"Status":"Failure","ErrorDescription":[code, ...params]}`, whose parameters keep their
- * bounds where the line joins them with spaces.
+ * bounds where the line joins them with spaces. `status` overrides {@link statusFor}'s.
  */
-export function sendError(res: ServerResponse, e: ApiError): void {
+export function sendError(res: ServerResponse, e: ApiError, status?: number): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  res.end(writeErrorHead(res, e));
+  res.end(writeErrorHead(res, e, {}, status));
 }
 
 /** Writes the error's status and headers; returns the body to send. */
-function writeErrorHead(res: ServerResponse, e: ApiError, extra: Record<string, string> = {}): string {
+function writeErrorHead(res: ServerResponse, e: ApiError, extra: Record<string, string> = {}, status = statusFor(e)): string {
   const json = /\bapplication\/json\b/.test(res.req?.headers.accept ?? '');
   const body = json ? `${JSON.stringify({ Status: 'Failure', ErrorDescription: e.toWire() })}\n` : `${e.toWire().join(' ')}\n`;
-  res.writeHead(statusFor(e), { ...extra, 'content-type': json ? 'application/json' : 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { ...extra, 'content-type': json ? 'application/json' : 'text/plain', 'content-length': Buffer.byteLength(body) });
   return body;
 }
 
@@ -131,12 +131,12 @@ function writeErrorHead(res: ServerResponse, e: ApiError, extra: Record<string, 
  * resets the connection: the client, still sending, gets a broken pipe and can lose the
  * answer it had not read yet.
  */
-export function refuseWhileReceiving(req: IncomingMessage, res: ServerResponse, e: ApiError, discard: () => void): void {
+export function refuseWhileReceiving(req: IncomingMessage, res: ServerResponse, e: ApiError, discard: () => void, status?: number): void {
   if (res.headersSent || req.complete) {
-    sendError(res, e);
+    sendError(res, e, status);
     return;
   }
-  res.write(writeErrorHead(res, e, { connection: 'close' }));
+  res.write(writeErrorHead(res, e, { connection: 'close' }, status));
   const end = () => { if (!res.writableEnded) res.end(); };
   req.once('end', end);
   req.once('close', end);
