@@ -67,6 +67,8 @@ describe('blobs', { timeout: 120_000 }, () => {
   it('round-trips 1 MiB of random bytes with the mime type, and records size and time', async () => {
     const blob = await call(srv.url, 'pool.create_new_blob', s, pool, 'data', 'application/x-test', false);
     const before_ = await call(srv.url, 'blob.get_last_updated', s, blob);
+    const unwritten = await get(`session_id=${s}&ref=${blob}`);
+    assert.equal(unwritten.status, 404, 'a blob never written has no data to read, as in xapi');
     const data = randomBytes(MiB);
     const t0 = Date.now();
     const res = await put(`session_id=${s}&ref=${blob}`, data);

@@ -77,13 +77,15 @@ export function createBlobGetHandler(o: BlobHandlerOptions): ResourceHandler {
     } finally {
       auth?.done();
     }
-    // A blob never written holds nothing: an empty answer (xapi's is a 404).
-    res.writeHead(200, { 'content-type': mimeType, 'content-length': stored?.size ?? 0 });
     if (!stored) {
+      // A blob never written has no data file, and xapi answers that as it answers a file
+      // it cannot find: 404, no body.
+      res.writeHead(UNKNOWN_BLOB_STATUS, { 'content-length': 0 });
       res.end();
-      if (task) o.tasks.succeed(task.ref, '');
+      if (task) o.tasks.fail(task.ref, new ApiError('INVALID_VALUE', ['blob', 'the blob holds no data yet']));
       return;
     }
+    res.writeHead(200, { 'content-type': mimeType, 'content-length': stored.size });
     try {
       await pipeline(stored.stream, res);
       if (task) o.tasks.succeed(task.ref, '');
