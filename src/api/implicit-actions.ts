@@ -11,7 +11,7 @@ import { newRef, newUuid, type Ref } from '../core/ref.js';
 import type { ClassDecl, FieldDecl } from '../datamodel/dsl.js';
 import type { ImplicitMessage } from '../datamodel/implicit.js';
 import type { Action, ActionContext } from '../core/action-context.js';
-import { evalFilter, parseFilter } from './filter-expr.js';
+import { evalFilter, parseFilter } from '../core/filter-expr.js';
 import { checkNewVm, checkTextField, checkTextFields } from '../core/record-rules.js';
 
 /** A record as clients see it: internal fields removed. */

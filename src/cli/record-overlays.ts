@@ -47,6 +47,11 @@ export interface ClassOverlay {
   readonly derived?: readonly DerivedField[];
   /** Rewrites a scalar's rendered value (xe lower-cases VM power states). */
   readonly transform?: Readonly<Record<string, (s: string) => string>>;
+  /**
+   * The expression `<class>-list` always fetches with, whatever the filters (which then
+   * apply to what it fetched): xe lists only the roles, not the permissions, this way.
+   */
+  readonly listWhere?: string;
 }
 
 const w = (s: string): string[] => s.split(/\s+/).filter(Boolean);
@@ -268,7 +273,15 @@ export const overlays: readonly ClassOverlay[] = [
     rename: { cls: 'class' },
   },
   { api: 'subject', xe: 'subject', defaultParams: w('uuid subject-identifier other-config roles') },
-  { api: 'role', xe: 'role', defaultParams: w('uuid name description subroles') },
+  {
+    // xe's role record has a name and a description, not name-label; the subroles of a
+    // role run to a thousand permissions, so they show only when asked for by name.
+    api: 'role', xe: 'role', defaultParams: w('uuid name description subroles'),
+    order: w('uuid name description'),
+    rename: { name_label: 'name', name_description: 'description' },
+    hidden: w('subroles is-internal'),
+    listWhere: 'subroles<>[]',
+  },
   { api: 'network', xe: 'network', defaultParams: w('uuid name-label name-description bridge') },
   {
     api: 'VIF', xe: 'vif', defaultParams: w('uuid device vm-uuid network-uuid'),

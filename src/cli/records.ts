@@ -41,6 +41,8 @@ export interface CliClass {
   readonly fields: readonly CliField[];
   readonly defaultParams: readonly string[];
   readonly defaultFilters: ReadonlyArray<readonly [string, string]>;
+  /** The server expression a listing always uses (see `ClassOverlay.listWhere`). */
+  readonly listWhere?: string;
   readonly plural: string;
 }
 
@@ -126,6 +128,7 @@ function buildClass(o: ClassOverlay, c: ClassDecl): CliClass {
     xe: o.xe, api: o.api, decl: c, fields,
     defaultParams: o.defaultParams,
     defaultFilters: o.defaultFilters ?? [],
+    ...(o.listWhere === undefined ? {} : { listWhere: o.listWhere }),
     plural: o.xe === 'patch' ? 'patches' : `${o.xe}s`,
   };
 }

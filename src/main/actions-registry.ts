@@ -20,6 +20,7 @@ import { secretActions } from '../actions/secret/index.js';
 import { poolActions } from '../actions/pool/index.js';
 import { poolPatchActions } from '../actions/pool_patch/index.js';
 import { poolUpdateActions } from '../actions/pool_update/index.js';
+import { roleHandlers } from '../actions/role/index.js';
 import { sessionActions } from '../actions/session/index.js';
 import { srActions } from '../actions/sr/index.js';
 import { subjectActions } from '../actions/subject/index.js';
@@ -47,6 +48,7 @@ function messageReaders(): Required<Pick<ActionsOf<'message'>, (typeof MESSAGE_R
 const typedActions = {
   session: sessionActions,
   subject: subjectActions,
+  role: roleHandlers,
   task: taskActions,
   event: eventActions,
   VM: vmActions,

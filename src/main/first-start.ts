@@ -10,6 +10,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
+import { builtinRoleIsInternal, builtinRoleUuid, staticRoleRef } from '../core/role-catalogue.js';
 import { RoleDescriptions, Roles } from '../datamodel/roles.js';
 import { API_VERSION, softwareVersion } from './product.js';
 import { defaultIscsiIqn } from './iscsi-iqn.js';
@@ -94,8 +95,13 @@ export async function ensurePool(
       other_config: { agent_start_time: now.toFixed(3), boot_time: id.bootTime.toFixed(3), iscsi_iqn: iqn },
     });
     db.create('pool', newRef<'pool'>(), { uuid: newUuid(), name_label: '', master: hostRef });
+    // XenServer's own uuids and refs for its roles, so that a script naming pool-admin by
+    // uuid works on both; pools made before keep the random ones they were given.
     for (const role of Roles) {
-      db.create('role', newRef<'role'>(), { uuid: newUuid(), name_label: role, name_description: RoleDescriptions[role] });
+      const uuid = builtinRoleUuid(role);
+      db.create('role', staticRoleRef(uuid) as Ref<'role'>, {
+        uuid, name_label: role, name_description: RoleDescriptions[role], is_internal: builtinRoleIsInternal(role),
+      });
     }
     db.setMeta(THIS_HOST, hostRef);
   });

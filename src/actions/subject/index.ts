@@ -5,6 +5,7 @@
  * can still hand out less than pool-admin.
  */
 import { ApiError } from '../../core/api-error.js';
+import { expandPermissionNames, roleRecord } from '../common/role-records.js';
 import { mustRow } from '../common/storage-access.js';
 import type { RecordOf } from '../../core/record-of.js';
 import { newRef, newUuid } from '../../core/ref.js';
@@ -74,8 +75,13 @@ export const subjectActions = {
     return '';
   },
 
+  // As in xapi: the names of the permissions the subject's roles hold, each once.
   get_permissions_name_label: (ctx, a) => {
     const row = subjectRow(ctx, a.self);
-    return row.roles.map((r) => String(ctx.db.get('role', r)?.name_label ?? ''));
+    const names = new Set<string>();
+    for (const r of row.roles) {
+      if (roleRecord(ctx, r)) for (const n of expandPermissionNames(ctx, r)) names.add(n);
+    }
+    return [...names];
   },
 } satisfies ActionsOf<'subject'>;

@@ -34,7 +34,7 @@ async function list(ctx: CommandContext, cc: CliClass): Promise<void> {
   const filters = [...cc.defaultFilters, ...filterParams(ctx.params)];
   // xe's --all prints every record, ignoring the filters.
   const everything = getBoolParam(ctx.params, 'all');
-  const expr = everything ? 'true' : serverFilter(cc, filters);
+  const expr = cc.listWhere ?? (everything ? 'true' : serverFilter(cc, filters));
   const all = await fetchRows(ctx, cc, expr);
   // Only a complete set may mark the class as loaded for resolving references.
   if (expr === 'true') res.seed(cc.api, all.map((r) => [r.ref, r.rec] as const));

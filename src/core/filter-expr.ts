@@ -6,7 +6,7 @@
  * expression comes from a client: its length and nesting are bounded (INVALID_VALUE
  * beyond), so a hostile one cannot exhaust the stack.
  */
-import { ApiError } from '../core/api-error.js';
+import { ApiError } from './api-error.js';
 
 export type FilterExpr =
   | { op: 'true' }
