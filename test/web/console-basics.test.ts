@@ -46,6 +46,8 @@ describe('web console basics', { skip: browserSkip(), timeout: 180_000 }, () => 
     await api.login('root', PW);
     const role = ((await api.call('role.get_by_name_label', 'read-only')) as string[])[0];
     await api.call('subject.islet_create_local_user', 'reader', 'reader-pw', role);
+    const operator = ((await api.call('role.get_by_name_label', 'vm-operator')) as string[])[0];
+    await api.call('subject.islet_create_local_user', 'operator', 'operator-pw', operator);
     await api.call('pool.set_name_label', ((await api.call('pool.get_all')) as string[])[0], 'Islet Pool');
     vm = await makeVm(api, 'web-vm-1');
     await makeVm(api, MARKUP);
@@ -251,6 +253,21 @@ describe('web console basics', { skip: browserSkip(), timeout: 180_000 }, () => 
       const item = page.getByRole('menuitem', { name: /Shut Down/ });
       assert.equal(await item.getAttribute('aria-disabled'), 'true');
       await screenshot(page, 'read-only-user');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('signs in a vm-operator, who may shut a VM down but not install an update', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await signIn(page, srv.url, 'operator', 'operator-pw');
+      assert.equal(await page.getByTestId('role').textContent(), 'vm-operator');
+      await treeItem(page, 'web-vm-renamed').click();
+      const shutdown = page.locator('header [data-action=shutdown]');
+      await shutdown.waitFor();
+      assert.equal(await shutdown.getAttribute('title').then((t) => /may not/.test(t ?? '')), false);
+      assert.equal(await page.locator('header [data-action=install-update]').isDisabled(), true);
     } finally {
       await context.close();
     }

@@ -135,7 +135,9 @@ export class PoolStore {
     if (rec.is_local_superuser) return 'pool-admin';
     const subject = rec.subject;
     if (!subject || subject === 'OpaqueRef:NULL') return 'read-only';
-    const names: string[] = await rpc(this.origin, 'subject.get_permissions_name_label', [this.session, subject]);
+    // The subject's roles by name (its permissions are per call, as XenServer lists them).
+    const roles: string[] = await rpc(this.origin, 'subject.get_roles', [this.session, subject]);
+    const names: string[] = await Promise.all(roles.map((r) => rpc(this.origin, 'role.get_name_label', [this.session, r])));
     const order: Role[] = ['pool-admin', 'pool-operator', 'vm-power-admin', 'vm-admin', 'vm-operator', 'read-only'];
     return order.find((r) => names.includes(r)) ?? 'read-only';
   }
