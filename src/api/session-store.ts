@@ -12,6 +12,7 @@
 import { ApiError } from '../core/api-error.js';
 import type { PoolDb } from '../core/ports/pool-db.js';
 import { newRef, newUuid, xapiDate, type Ref } from '../core/ref.js';
+import { permissionsOf } from '../core/role-catalogue.js';
 import { Roles, type Role } from '../datamodel/roles.js';
 import type { SessionInfo } from '../core/ports/sessions.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -134,6 +135,10 @@ export class SessionStore {
       is_local_superuser: info.isLocalSuperuser,
       subject: user.subject ?? 'OpaqueRef:NULL',
       auth_user_name: user.name,
+      // As xapi: a subject's session lists the permissions its role holds (XenCenter reads
+      // them to grey out what the user may not do); root's and a host's list none, as
+      // nothing is refused to them.
+      rbac_permissions: user.subject && !internal ? permissionsOf(user.role).map((p) => p.name) : [],
       originator,
     });
     return info;

@@ -48,6 +48,15 @@ describe('role permissions', () => {
     assert.deepEqual((await names(refs)).sort(), [...reader].sort());
   });
 
+  it('lists a subject session\'s permissions in rbac_permissions, and none for root', async () => {
+    await rpc('subject.islet_create_local_user', 'operator', 'operator-pw', await roleRef('vm-operator'));
+    const op = await login(url, 'operator-pw', 'operator');
+    const held = new Set<string>(await call(url, 'session.get_rbac_permissions', op, op));
+    assert.deepEqual([...held].sort(), [...await rpc('role.get_permissions_name_label', await roleRef('vm-operator'))].sort());
+    assert.ok(held.has('vm.start') && !held.has('vm.destroy'));
+    assert.deepEqual(await rpc('session.get_rbac_permissions', root), []);
+  });
+
   it('lets read-only read and not change or run', async () => {
     const reader = new Set<string>(await rpc('role.get_permissions_name_label', await roleRef('read-only')));
     for (const p of ['vm.get_record', 'vm.get_all_records', 'host.get_name_label', 'role.get_permissions']) assert.ok(reader.has(p), p);
