@@ -46,6 +46,7 @@ export class SimRpcServer {
       [SimMethod.list]: () => h.list(),
       [SimMethod.stats]: () => h.stats(),
       [SimMethod.dmesg]: () => h.dmesg(),
+      [SimMethod.debugKeys]: (p) => h.debugKeys(String(p.keys ?? '')),
       [SimMethod.create]: (p) => h.create({ vmUuid: p.vmUuid, memory: p.memory, vcpus: p.vcpus, paused: !!p.paused, nics: p.nics }),
       [SimMethod.plugNic]: (p) => h.plugNic(p.vmUuid, p.nic),
       [SimMethod.unplugNic]: (p) => h.unplugNic(p.vmUuid, p.device, { force: !!p.force }),

@@ -76,6 +76,16 @@ function checkNics(list: unknown): DomainNic[] {
   return out;
 }
 
+/** The debug keys the simulated Xen answers, with the description Xen prints for each. */
+const DEBUG_KEYS: Record<string, string> = {
+  h: 'showing help',
+  q: 'dumping domain (and guest debug) info',
+  r: 'dumping run queues',
+  t: 'display multi-cpu clock info',
+  m: 'memory info',
+  '0': 'dump Dom0 registers',
+};
+
 export class SimHost implements Hypervisor {
   readonly bootId = randomUUID();
   readonly bootTime: number;
@@ -100,6 +110,22 @@ export class SimHost implements Hypervisor {
   /** The console ring (`xl dmesg`). */
   async dmesg(): Promise<string> {
     return this.console.read();
+  }
+
+  /**
+   * `xl debug-keys`: each key Xen knows writes what it was asked for to the console ring,
+   * headed by the line Xen prints for a key press; keys Xen has no handler for are ignored.
+   */
+  async debugKeys(keys: string): Promise<void> {
+    for (const key of keys) {
+      const what = DEBUG_KEYS[key];
+      if (!what) continue;
+      this.console.write(`'${key}' pressed -> ${what}`);
+      if (key === 'h') for (const [k, d] of Object.entries(DEBUG_KEYS)) this.console.write(` key '${k}' - ${d}`);
+      if (key === 'q') {
+        for (const d of await this.list()) this.console.write(`General information for domain ${d.domid}: vm ${d.vmUuid}`);
+      }
+    }
   }
 
   async info(): Promise<HypervisorInfo> {

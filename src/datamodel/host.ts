@@ -5,6 +5,7 @@
  */
 import { createNewBlob } from './blob.js';
 import { cls, ctor, inverse, message, param, runtime, rw, t } from './dsl.js';
+import { hostAdminMessages } from './host-admin-messages.js';
 import { hostDomainMessages } from './host-domain-messages.js';
 import { hostDataSourceMessages } from './data-source.js';
 import { hostAllowedOperations, hostDisplay, hostNumaAffinityPolicy, latestSyncedUpdatesAppliedState, updateGuidances } from './enums.js';
@@ -328,6 +329,7 @@ export const host = cls('host', {
     }),
     createNewBlob('host', 'host', 'pool-operator'),
     ...hostDomainMessages,
+    ...hostAdminMessages,
     ...hostDataSourceMessages,
   ],
 });

@@ -5,6 +5,7 @@
 import type { ClassDecl } from './dsl.js';
 import { session } from './session.js';
 import { subject } from './subject.js';
+import { auth } from './auth.js';
 import { role } from './role.js';
 import { task } from './task.js';
 import { event } from './event.js';
@@ -41,6 +42,7 @@ import { isletRollingUpdate } from './islet-rolling-update.js';
 /** Every class, each with its literal type (see `DeclaredClass`). */
 export const declaredClasses = [
   session,
+  auth,
   subject,
   role,
   task,

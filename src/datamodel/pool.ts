@@ -6,6 +6,7 @@
  */
 import { createNewBlob } from './blob.js';
 import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
+import { poolAdminMessages } from './pool-admin-messages.js';
 import { poolAllowedOperations, telemetryFrequency, updateSyncFrequency } from './enums.js';
 
 export const pool = cls('pool', {
@@ -175,6 +176,7 @@ export const pool = cls('pool', {
       role: 'pool-operator',
       async: true,
     }),
+    ...poolAdminMessages,
     // Pool-internal messages between hosts (src/pool/): hidden from clients, and refused
     // unless the session was opened by a host with its own credential (islet_join_request,
     // made with a pool-admin's login, excepted).

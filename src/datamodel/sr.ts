@@ -6,6 +6,7 @@
 import { createNewBlob } from './blob.js';
 import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { storageOperations } from './enums.js';
+import { srDisasterRecoveryMessages } from './sr-dr-messages.js';
 
 export const sr = cls('SR', {
   doc: 'A storage repository holding virtual disks',
@@ -174,5 +175,6 @@ export const sr = cls('SR', {
       role: 'pool-operator',
     }),
     createNewBlob('SR', 'sr', 'pool-operator'),
+    ...srDisasterRecoveryMessages,
   ],
 });

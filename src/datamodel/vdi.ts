@@ -5,6 +5,7 @@
  */
 import { cls, ctor, inverse, message, param, runtime, rw, setter, t } from './dsl.js';
 import { onBoot, vdiOperations, vdiType } from './enums.js';
+import { vdiDisasterRecoveryMessages } from './sr-dr-messages.js';
 
 export const vdi = cls('VDI', {
   doc: 'A virtual disk image stored in an SR',
@@ -225,5 +226,6 @@ export const vdi = cls('VDI', {
       role: 'vm-operator',
       async: true,
     }),
+    ...vdiDisasterRecoveryMessages,
   ],
 });

@@ -87,6 +87,10 @@ export class SimHypervisorClient implements Hypervisor {
     return this.conn.call(SimMethod.dmesg);
   }
 
+  debugKeys(keys: string): Promise<void> {
+    return this.conn.call(SimMethod.debugKeys, { keys });
+  }
+
   create(spec: CreateDomain): Promise<DomainInfo> {
     return this.conn.call(SimMethod.create, { ...spec });
   }

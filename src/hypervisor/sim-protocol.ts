@@ -35,6 +35,7 @@ export const SimMethod = {
   watch: 'watch',
   stats: 'stats',
   dmesg: 'dmesg',
+  debugKeys: 'debugKeys',
   /** Simulator control, standing for what a guest does on its own. */
   guestConfigure: 'guest.configure',
   guestShutdown: 'guest.shutdown',

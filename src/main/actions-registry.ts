@@ -6,6 +6,7 @@
  */
 import type { ClassActions } from '../core/action-context.js';
 import { joinActions, type ActionsOf, type MissingHandlers } from '../core/actions-of.js';
+import { authActions } from '../actions/auth/index.js';
 import { eventActions } from '../actions/event/index.js';
 import { hostActions } from '../actions/host/index.js';
 import { hostPatchActions } from '../actions/host_patch/index.js';
@@ -47,6 +48,7 @@ function messageReaders(): Required<Pick<ActionsOf<'message'>, (typeof MESSAGE_R
 /** Each class's handlers, checked against that class's declaration (`VBD: vdiActions` does not compile). */
 const typedActions = {
   session: sessionActions,
+  auth: authActions,
   subject: subjectActions,
   role: roleHandlers,
   task: taskActions,

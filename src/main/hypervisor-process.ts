@@ -270,6 +270,7 @@ export class HostHypervisor implements Hypervisor {
   async list(): Promise<DomainInfo[]> { return this.c.list(); }
   async stats(): Promise<DomainStats[]> { return this.c.stats(); }
   async dmesg(): Promise<string> { return this.c.dmesg(); }
+  async debugKeys(keys: string): Promise<void> { return this.c.debugKeys(keys); }
   async create(spec: CreateDomain): Promise<DomainInfo> { return this.c.create(spec); }
   async destroy(vmUuid: string): Promise<void> { return this.c.destroy(vmUuid); }
   async shutdown(vmUuid: string, opts: { timeoutMs: number }): Promise<void> { return this.c.shutdown(vmUuid, opts); }

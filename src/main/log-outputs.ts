@@ -9,6 +9,7 @@
  * with VALUE_NOT_SUPPORTED naming the directory, before anything is opened or created.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ApiError } from '../core/api-error.js';
@@ -146,4 +147,43 @@ export function openLogOutput(output: string, places: OutputPlaces): LogOutput {
     return new FileOutput(output, path);
   }
   throw refuse(output, 'one of nil, stderr, string, syslog, syslog:<facility>, file:<file in the host\'s log directory>');
+}
+
+/**
+ * A remote syslog server, as XenServer's syslog forwards to `syslog_destination`: one UDP
+ * datagram per line (RFC 3164 form, facility daemon), sent and forgotten. A server that is
+ * down or a name that does not resolve loses lines, never the call that logged them.
+ */
+export class RemoteSyslogOutput implements LogOutput {
+  private readonly socket: Socket;
+  readonly host: string;
+  readonly port: number;
+
+  constructor(readonly name: string) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+))(?::(\d{1,5}))?$/.exec(name);
+    const port = m?.[3] === undefined ? 514 : Number(m[3]);
+    if (!m || port < 1 || port > 65535) throw new ApiError('VALUE_NOT_SUPPORTED', ['syslog_destination', name, 'a host name or address, with :port if not 514']);
+    this.host = m[1] ?? m[2]!;
+    this.port = port;
+    this.socket = createSocket(this.host.includes(':') ? 'udp6' : 'udp4');
+    this.socket.on('error', () => undefined);
+    this.socket.unref();
+  }
+
+  write(key: string, level: LogLevel, message: string): void {
+    const pri = FACILITIES.daemon! * 8 + SEVERITY[level];
+    for (const line of message.split('\n')) {
+      this.socket.send(`<${pri}>islet[${process.pid}]: [${key}] ${line}`, this.port, this.host, () => undefined);
+    }
+  }
+
+  reopen(): void {}
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+  }
 }

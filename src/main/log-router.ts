@@ -11,7 +11,7 @@
 import { ApiError } from '../core/api-error.js';
 import { LOG_LEVELS, type LogControl, type LogLevel } from '../core/ports/log-control.js';
 import type { LogRing } from './log-ring.js';
-import { type LogOutput, type OutputPlaces, openLogOutput } from './log-outputs.js';
+import { type LogOutput, type OutputPlaces, RemoteSyslogOutput, openLogOutput } from './log-outputs.js';
 
 interface Route { readonly output: LogOutput; readonly lowest: number }
 
@@ -19,6 +19,8 @@ export class LogRouter implements LogControl {
   private readonly known = new Set<string>(['xapi']);
   private fallback: Route;
   private readonly byKey = new Map<string, Route>();
+  /** host.logging's syslog_destination, which gets every line besides its key's output. */
+  private remote: RemoteSyslogOutput | undefined;
 
   constructor(private readonly ring: LogRing, private readonly places: OutputPlaces) {
     this.fallback = { output: openLogOutput('stderr', places), lowest: 0 };
@@ -38,6 +40,7 @@ export class LogRouter implements LogControl {
     this.ring.add(message);
     const route = this.byKey.get(key) ?? this.fallback;
     if (LOG_LEVELS.indexOf(level) >= route.lowest) route.output.write(key, level, message);
+    this.remote?.write(key, level, message);
   }
 
   keys(): string[] {
@@ -61,6 +64,13 @@ export class LogRouter implements LogControl {
     const now = this.outputs();
     for (const o of before) if (!now.has(o)) o.close();
     this.write(key ?? 'xapi', 'info', `log output of ${key === undefined ? 'every key' : `key ${key}`}${level ? ` from level ${level} up` : ''}: ${output}`);
+  }
+
+  async setRemoteSyslog(destination: string | undefined): Promise<void> {
+    const next = destination ? new RemoteSyslogOutput(destination) : undefined;
+    this.remote?.close();
+    this.remote = next;
+    this.write('xapi', 'info', `remote syslog: ${destination || 'none'}`);
   }
 
   async reopen(): Promise<void> {

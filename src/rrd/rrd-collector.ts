@@ -221,6 +221,10 @@ export class RrdCollector implements MetricsSource, DataSources {
     this.lastAt = now;
   }
 
+  archives(): Rrd[] {
+    return [this.hostRrd(), ...[...this.residentVmUuids()].map((u) => this.vmRrd(u))].filter((r): r is Rrd => r !== undefined);
+  }
+
   hostRrd(): Rrd | undefined {
     const host = this.o.db.get('host', this.o.hostRef());
     return host ? this.rrds.get(`host:${String(host.uuid)}`) : undefined;

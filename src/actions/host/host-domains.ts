@@ -63,11 +63,13 @@ export interface HostDomains {
   migrateSend(vmUuid: string, dest: MigrationDestination, onProgress?: (f: number) => void): Promise<void>;
   /** The hypervisor's console ring. */
   dmesg(): Promise<string>;
+  /** Presses debug keys on the hypervisor's console. */
+  debugKeys(keys: string): Promise<void>;
 }
 
 const METHODS = [
   'info', 'list', 'create', 'destroy', 'shutdown', 'reboot', 'pause', 'unpause', 'plugNic', 'unplugNic',
-  'suspend', 'resume', 'prepareReceive', 'migrateSend', 'dmesg',
+  'suspend', 'resume', 'prepareReceive', 'migrateSend', 'dmesg', 'debugKeys',
 ] as const;
 type Method = (typeof METHODS)[number];
 type Args = Record<string, any>;
@@ -127,6 +129,9 @@ async function runLocal(s: Services, method: Method, a: Args, onProgress?: (f: n
     case 'dmesg':
       if (!hv.dmesg) throw unavailable('this host\'s hypervisor keeps no console ring');
       return hv.dmesg();
+    case 'debugKeys':
+      if (!hv.debugKeys) throw unavailable('this host\'s hypervisor takes no debug keys');
+      return hv.debugKeys(String(a.keys));
   }
 }
 
@@ -149,6 +154,7 @@ function bind(host: Ref<'host'>, run: (m: Method, a: Args, p?: (f: number) => vo
     prepareReceive: (vmUuid) => call('prepareReceive', { vmUuid }),
     migrateSend: async (vmUuid, dest, onProgress) => { await call('migrateSend', { vmUuid, dest }, onProgress); },
     dmesg: () => call('dmesg'),
+    debugKeys: async (keys) => { await call('debugKeys', { keys }); },
   };
 }
 

@@ -16,7 +16,12 @@ import { hostLifecycleActions } from './host-lifecycle-actions.js';
 import { hostManagementActions } from './host-management.js';
 import { hostVmActions } from './host-vm-actions.js';
 import { hostDataSourceActions } from './host-data-sources.js';
+import { hostAdminActions } from './host-admin.js';
+import { hostCachingActions } from './host-caching.js';
+import { hostCaActions } from './host-ca-store.js';
+import { hostServiceActions } from './host-services.js';
 
 export const hostActions = joinActions('host', hostVmActions, hostLifecycleActions, hostExtraActions,
   hostEvacuateActions, hostDomainActions, hostManagementActions, hostDiagnosticActions, hostLoggingActions, hostDataSourceActions,
+  hostAdminActions, hostCachingActions, hostServiceActions, hostCaActions,
   { create_new_blob: (ctx, a) => attachNewBlob(ctx, 'host', a.host, a) } satisfies ActionsOf<'host'>);

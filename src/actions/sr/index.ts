@@ -20,6 +20,8 @@ import { refreshSrSpace, removeVdiRecord } from '../vdi/vdi-records.js';
 import { raiseSrWarnings } from './sr-warnings.js';
 import { attachNewBlob, forgetBlobData, ownedBlobs, removeBlobRecords } from '../blob/blob-records.js';
 import { type MessageArgs, type ActionsOf } from '../../core/actions-of.js';
+import { joinActions } from '../../core/actions-of.js';
+import { srDrActions } from './sr-dr.js';
 
 /** The pool's fields that name an SR (its default, suspend-image and crash-dump SRs). */
 export const POOL_SR_FIELDS = ['default_SR', 'suspend_image_SR', 'crash_dump_SR'] as const;
@@ -158,7 +160,7 @@ function setter(field: string, param: 'sr' | 'self') {
   };
 }
 
-export const srActions = {
+const srCoreActions = {
   create: (ctx, a) => createSr(ctx, a),
   introduce,
   forget: async (ctx, a) => {
@@ -198,3 +200,5 @@ export const srActions = {
   set_physical_size: setter('physical_size', 'self'),
   create_new_blob: (ctx, a) => attachNewBlob(ctx, 'SR', a.sr, a),
 } satisfies ActionsOf<'SR'>;
+
+export const srActions = joinActions('SR', srCoreActions, srDrActions);

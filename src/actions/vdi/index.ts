@@ -16,6 +16,7 @@ import { vdiNbdActions } from './vdi-nbd.js';
 import { cloneVdi, createVdi, destroyVdi, resizeVdi, snapshotVdi } from './vdi-ops.js';
 import { applyInfo, refreshSrSpace, removeVdiRecord, storageFields, vdiByUuid } from './vdi-records.js';
 import { joinActions, type ActionsOf, type MessageArgs } from '../../core/actions-of.js';
+import { vdiDrActions } from './vdi-dr.js';
 
 const self = (a: { self: Ref<'VDI'> }): Ref<'VDI'> => a.self;
 
@@ -106,4 +107,4 @@ const vdiDiskActions = {
   set_allow_caching: setter('allow_caching'),
 } satisfies ActionsOf<'VDI'>;
 
-export const vdiActions = joinActions('VDI', vdiDiskActions, vdiNbdActions);
+export const vdiActions = joinActions('VDI', vdiDiskActions, vdiNbdActions, vdiDrActions);

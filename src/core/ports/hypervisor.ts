@@ -205,6 +205,8 @@ export interface Hypervisor {
   stats?(): Promise<DomainStats[]>;
   /** The hypervisor's console ring (`xl dmesg`); optional, a driver without one has none. */
   dmesg?(): Promise<string>;
+  /** Presses debug keys on the hypervisor's console (`xl debug-keys`); their output lands in the ring. */
+  debugKeys?(keys: string): Promise<void>;
 
   /** Builds and starts (or leaves paused) a domain for a VM. */
   create(spec: CreateDomain): Promise<DomainInfo>;

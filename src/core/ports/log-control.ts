@@ -25,4 +25,10 @@ export interface LogControl {
   setOutput(output: string, key?: string, level?: string): Promise<void>;
   /** Closes and opens again every file output (after logrotate moved the files). */
   reopen(): Promise<void>;
+  /**
+   * Also sends every line to a remote syslog server (`host` or `host:port`, UDP, port 514
+   * by default), as host.syslog_reconfigure applies `host.logging`'s syslog_destination;
+   * undefined stops that. Throws an ApiError for a destination that is not host[:port].
+   */
+  setRemoteSyslog(destination: string | undefined): Promise<void>;
 }

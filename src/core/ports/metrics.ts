@@ -43,4 +43,6 @@ export interface DataSources {
   record(owner: MetricsOwner, name: string): boolean;
   /** Drops a data source's history (a standard one starts again empty); false for an unknown name. */
   forget(owner: MetricsOwner, name: string): boolean;
+  /** Every RRD this host keeps for itself and its running VMs (host.backup_rrds saves them). */
+  archives?(): Rrd[];
 }
