@@ -17,6 +17,7 @@ import { STORAGE_COMMANDS } from './storage-command-specs.js';
 import { VM_POWER_COMMANDS } from './vm-power-command-specs.js';
 import { POOL_COMMANDS } from './pool-command-specs.js';
 import { ADMIN_COMMANDS } from './admin-command-specs.js';
+import { HOST_602_COMMANDS } from './host-602-command-specs.js';
 import { NETWORK_COMMANDS } from './network-command-specs.js';
 
 /**
@@ -40,7 +41,7 @@ export interface CommandSpec {
 }
 
 /** Hand-written commands. `help` is not one: xe answers it before looking at this table. */
-const COMMANDS: readonly CommandSpec[] = [...UPDATE_COMMANDS, ...STORAGE_COMMANDS, ...VM_POWER_COMMANDS, ...POOL_COMMANDS, ...ADMIN_COMMANDS, ...NETWORK_COMMANDS];
+const COMMANDS: readonly CommandSpec[] = [...UPDATE_COMMANDS, ...STORAGE_COMMANDS, ...VM_POWER_COMMANDS, ...POOL_COMMANDS, ...ADMIN_COMMANDS, ...HOST_602_COMMANDS, ...NETWORK_COMMANDS];
 
 async function generated(): Promise<readonly CommandSpec[]> {
   const m = await import('./class-command-specs.js');
