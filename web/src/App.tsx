@@ -44,7 +44,7 @@ const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en
 
 export function App() {
   useSyncExternalStore(store.subscribe, store.getVersion);
-  if (store.state === 'signed-out' || (store.state === 'connecting' && !store.session)) return <Login />;
+  if (store.state === 'signed-out' || (store.state === 'connecting' && (!store.session || !store.roleKnown))) return <Login />;
   return <Console />;
 }
 

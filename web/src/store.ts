@@ -24,6 +24,11 @@ export class PoolStore {
   session: Ref = '';
   user = '';
   role: Role = 'read-only';
+  /**
+   * Whether `role` is the signed-in user's yet: the console is not shown before it is, or
+   * a user's first sight of it would be the read-only default (actions greyed out, then not).
+   */
+  roleKnown = false;
   /** Why the connection is down, while reconnecting. */
   lostReason = '';
   version = 0;
@@ -99,6 +104,7 @@ export class PoolStore {
 
   async signIn(origin: string, user: string, password: string): Promise<void> {
     this.state = 'connecting';
+    this.roleKnown = false;
     this.changed();
     try {
       const l = await login(origin, user, password);
@@ -107,8 +113,12 @@ export class PoolStore {
       this.user = user;
       this.password = password;
       // The role and the mirror do not depend on each other: ask for both at once.
-      const [role] = await Promise.all([this.findRole(), this.refill()]);
-      this.role = role;
+      const role = this.findRole().then((r) => {
+        this.role = r;
+        this.roleKnown = true;
+        this.changed();
+      });
+      await Promise.all([role, this.refill()]);
       this.state = 'connected';
       this.changed();
       this.startLoop();
