@@ -15,6 +15,7 @@ import { poolUpdate } from './pool-update.js';
 import { vm } from './vm.js';
 import { vmMetrics } from './vm-metrics.js';
 import { vmGuestMetrics } from './vm-guest-metrics.js';
+import { vmAppliance } from './vm-appliance.js';
 import { host } from './host.js';
 import { hostPatch } from './host-patch.js';
 import { hostMetrics } from './host-metrics.js';
@@ -53,6 +54,7 @@ export const declaredClasses = [
   vm,
   vmMetrics,
   vmGuestMetrics,
+  vmAppliance,
   host,
   hostPatch,
   hostMetrics,

@@ -112,6 +112,24 @@ export const vmConfigMessages = [
     role: 'vm-admin',
     async: true,
   }),
+  setter('VM', 'set_HVM_boot_policy', t.string, 'The policy; empty for a paravirtualised guest', {
+    doc: 'Sets how an HVM guest boots, taking effect at its next start',
+    role: 'vm-admin',
+    async: true,
+  }),
+  setter('VM', 'set_ha_always_run', t.bool, 'Whether HA should keep the VM running', {
+    doc: 'Sets whether HA restarts this VM (superseded by the HA restart priority)',
+    role: 'pool-operator',
+  }),
+  message('copy_bios_strings', {
+    doc: 'Gives the VM the BIOS identification of a host, once, and makes that host its affinity',
+    params: [
+      param('vm', t.ref('VM'), 'The VM to act on'),
+      param('host', t.ref('host'), 'The host whose strings to copy'),
+    ],
+    role: 'vm-admin',
+    async: true,
+  }),
   message('get_allowed_VBD_devices', {
     doc: 'Lists the disk slots still free on the VM',
     params: [

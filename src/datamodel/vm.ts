@@ -8,6 +8,8 @@ import { domainType, onCrashBehaviour, onNormalExit, onSoftrebootBehavior, updat
 import { vmLifecycleMessages } from './vm-lifecycle.js';
 import { vmConfigMessages } from './vm-config.js';
 import { vmDataSourceMessages } from './data-source.js';
+import { vmApplianceMembershipMessages } from './vm-appliance-membership.js';
+import { vmLiveMemoryMessages } from './vm-live-memory.js';
 
 export const vm = cls('VM', {
   doc: 'A virtual machine, template or snapshot',
@@ -108,5 +110,7 @@ export const vm = cls('VM', {
     ...vmLifecycleMessages,
     ...vmConfigMessages,
     ...vmDataSourceMessages,
+    ...vmApplianceMembershipMessages,
+    ...vmLiveMemoryMessages,
   ],
 });

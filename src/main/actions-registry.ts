@@ -30,6 +30,7 @@ import { vbdActions } from '../actions/vbd/index.js';
 import { vdiActions } from '../actions/vdi/index.js';
 import { vifActions } from '../actions/vif/index.js';
 import { vmActions } from '../actions/vm/index.js';
+import { vmApplianceActions } from '../actions/vm_appliance/index.js';
 import { implicitAction } from '../api/implicit-actions.js';
 import type { ImplicitMessage, ImplicitOp } from '../datamodel/implicit.js';
 import type { ClassName } from '../datamodel/index.js';
@@ -54,6 +55,7 @@ const typedActions = {
   task: taskActions,
   event: eventActions,
   VM: vmActions,
+  VM_appliance: vmApplianceActions,
   SR: srActions,
   PBD: pbdActions,
   secret: secretActions,

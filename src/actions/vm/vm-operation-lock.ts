@@ -14,6 +14,7 @@ import { computeAllowedOperations, vmOperationError, type VmOpView } from '../..
 import type { VmOperations } from '../../datamodel/enums.js';
 import type { ActionContext } from '../../core/action-context.js';
 import '../common/hypervisor-errors.js';
+import { updateApplianceAllowedOperations } from '../vm_appliance/appliance-operations.js';
 
 export function vmOpView(row: Row): VmOpView {
   return {
@@ -38,12 +39,16 @@ export function assertVmOperation(db: PoolDb, vm: Ref<'VM'>, op: VmOperations): 
   if (err) throw new ApiError(err[0], [...err[1]]);
 }
 
-/** Writes `patch` to the VM and brings `allowed_operations` up to date, in one change. */
+/**
+ * Writes `patch` to the VM and brings `allowed_operations` up to date, in one change: the
+ * VM's and its appliance's, whose operations depend on its members' power states.
+ */
 export function updateVm(db: PoolDb, vm: Ref<'VM'>, patch: PatchOf<'VM'>): void {
   db.transaction(() => {
     if (Object.keys(patch).length > 0) db.update('VM', vm, patch);
     const row = getVm(db, vm);
     db.update('VM', vm, { allowed_operations: computeAllowedOperations(vm, vmOpView(row)) });
+    updateApplianceAllowedOperations(db, row.appliance);
   });
 }
 

@@ -22,10 +22,21 @@ import type { ActionsOf } from '../../core/actions-of.js';
 
 const vmOf = (a: { vm: Ref<'VM'> }) => a.vm;
 
+/**
+ * Waits the VM's `start_delay` or `shutdown_delay` seconds. xapi waits inside the start or
+ * shutdown call itself, with the VM's operation still held, which is how an appliance that
+ * starts its VMs group by group pauses between groups.
+ */
+async function waitDelay(ctx: ActionContext, vm: Ref<'VM'>, field: 'start_delay' | 'shutdown_delay'): Promise<void> {
+  const seconds = Number(getVm(ctx.db, vm)[field]);
+  if (seconds > 0) await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+}
+
 async function start(ctx: ActionContext, vm: Ref<'VM'>, host: Ref<'host'> | undefined, paused: boolean): Promise<string> {
   await withVmOperation(ctx, vm, host ? 'start_on' : 'start', async (opRef) => {
     const target = host ?? (await chooseHost(ctx, vm));
     await bootOn(ctx, vm, target, paused, opRef);
+    await waitDelay(ctx, vm, 'start_delay');
   });
   return '';
 }
@@ -35,6 +46,7 @@ async function cleanShutdown(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): 
   await mapHypervisorErrors({ vm, host, task: opRef }, () =>
     domainsOn(ctx, host).shutdown(vmUuid(ctx, vm), cleanTimeoutMs(ctx, vm)));
   markHalted(ctx.db, vm);
+  await waitDelay(ctx, vm, 'shutdown_delay');
 }
 
 async function hardShutdown(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): Promise<void> {
@@ -44,6 +56,7 @@ async function hardShutdown(ctx: ActionContext, vm: Ref<'VM'>, opRef: string): P
     return;
   }
   await destroyDomain(ctx, vm, residentHost(ctx, vm), opRef);
+  await waitDelay(ctx, vm, 'shutdown_delay');
 }
 
 async function reboot(ctx: ActionContext, vm: Ref<'VM'>, clean: boolean, opRef: string): Promise<void> {

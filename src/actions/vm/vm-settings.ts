@@ -3,8 +3,10 @@
  * The remaining VM setters xapi guards with its own rules rather than a plain field write:
  * the shadow multiplier and the domain type change only while the VM is halted, crash
  * actions refuse what would leak a domain or core-dump an HVM guest, the HA restart
- * priority takes only xapi's words, BIOS strings are set once, and `assert_agile` fails
- * unless every disk is on a shared SR (as HA requires of a protected VM).
+ * priority takes only xapi's words, BIOS strings are set once (given, or copied from a
+ * host), and `assert_agile` fails unless every disk is on a shared SR (as HA requires of a
+ * protected VM). The HVM boot policy and `ha_always_run` were plain fields in 6.0.2: any
+ * value is taken, whatever the power state (HA is not offered, so nothing else follows).
  */
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
@@ -86,6 +88,26 @@ export const vmSettingActions = {
       if (v.length > 512) throw new ApiError('INVALID_VALUE', [k, 'The value is longer than 512 characters']);
     }
     ctx.db.update('VM', vmOf(a), { bios_strings: { ...value } });
+    return '';
+  },
+  set_HVM_boot_policy: (ctx, a) => {
+    getVm(ctx.db, vmOf(a));
+    // Clients of today read domain_type: keep it saying what the policy says.
+    ctx.db.update('VM', vmOf(a), { HVM_boot_policy: a.value, domain_type: a.value === '' ? 'pv' : 'hvm' });
+    return '';
+  },
+  set_ha_always_run: (ctx, a) => {
+    getVm(ctx.db, vmOf(a));
+    ctx.db.update('VM', vmOf(a), { ha_always_run: a.value });
+    return '';
+  },
+  copy_bios_strings: (ctx, a) => {
+    const vm = getVm(ctx.db, a.vm);
+    const host = ctx.db.get('host', a.host);
+    if (!host) throw new ApiError('HANDLE_INVALID', ['host', a.host]);
+    if (Object.keys(vm.bios_strings ?? {}).length > 0) throw new ApiError('VM_BIOS_STRINGS_ALREADY_SET', []);
+    // The VM now looks like that machine to its guest, so it should start there.
+    ctx.db.update('VM', a.vm, { bios_strings: { ...host.bios_strings }, affinity: a.host });
     return '';
   },
   assert_agile: (ctx, a) => {
