@@ -6,7 +6,9 @@
  * the management interface, an interface whose network has running VIFs on the host.
  * `scan` makes PIFs for the host's configured network cards that have none, `introduce`
  * one for a given card (on that host, which knows its cards), and `forget` removes a PIF
- * record that is neither the management interface, a bond's, nor under a VLAN.
+ * record that is neither the management interface, a bond's, nor under a VLAN. The calls
+ * that write only the database (`db_introduce`, `db_forget`, `set_disallow_unplug`) are in
+ * `pif-records.ts`.
  */
 import { ApiError } from '../../core/api-error.js';
 import type { ActionContext } from '../../core/action-context.js';
@@ -15,6 +17,8 @@ import { isNullRef, type Ref } from '../../core/ref.js';
 import { mustRow } from '../common/storage-access.js';
 import { ensureNicPifs, hasNicPif, hostNics, makeNicPif } from '../network/host-networks.js';
 import { reconfigureIp, sentToPifHost } from './pif-management.js';
+import { pifRecordActions } from './pif-records.js';
+import { joinActions } from '../../core/actions-of.js';
 
 function plug(ctx: ActionContext, pif: Ref<'PIF'>): string {
   const row = mustRow(ctx, 'PIF', pif);
@@ -69,7 +73,7 @@ function forget(ctx: ActionContext, pif: Ref<'PIF'>): string {
   return '';
 }
 
-export const pifActions = {
+const pifInterfaceActions = {
   introduce: (ctx, a) => introduce(ctx, a.host, a.MAC, a.device, a.managed),
   forget: (ctx, a) => forget(ctx, a.self),
   reconfigure_ip: async (ctx, a) => {
@@ -80,3 +84,5 @@ export const pifActions = {
   unplug: (ctx, a) => unplug(ctx, a.self),
   scan: (ctx, a) => scan(ctx, a.host),
 } satisfies ActionsOf<'PIF'>;
+
+export const pifActions = joinActions('PIF', pifInterfaceActions, pifRecordActions);
