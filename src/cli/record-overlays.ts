@@ -282,6 +282,13 @@ export const overlays: readonly ClassOverlay[] = [
     hidden: w('subroles is-internal'),
     listWhere: 'subroles<>[]',
   },
+  {
+    api: 'VM_appliance', xe: 'appliance',
+    defaultParams: w('uuid name-label name-description VMs allowed-operations current-operations'),
+    order: w('uuid name-label name-description VMs allowed-operations current-operations'),
+    multi: w('VMs allowed-operations current-operations'),
+    settable: w('name-label name-description'),
+  },
   { api: 'network', xe: 'network', defaultParams: w('uuid name-label name-description bridge') },
   {
     api: 'VIF', xe: 'vif', defaultParams: w('uuid device vm-uuid network-uuid'),

@@ -39,7 +39,7 @@ const ROWS: Row[] = [
   { method: 'SR.enable_database_replication', args: (r) => [r.sr], code: 'SR_OPERATION_NOT_SUPPORTED', params: (r) => [r.sr] },
   { method: 'SR.disable_database_replication', args: (r) => [r.sr] },
   { method: 'SR.make', args: (r) => [r.host, {}, 0, 'x', '', 'file', '', {}], code: 'MESSAGE_DEPRECATED', params: () => [] },
-  { method: 'VDI.open_database', args: (r) => [r.vdi], code: 'VDI_INCOMPATIBLE_TYPE', params: (r) => [r.vdi, 'user'] },
+  { method: 'VDI.open_database', args: (r) => [r.vdi], code: 'VDI_INCOMPATIBLE_TYPE', params: (r) => [r.vdi, 'User'] },
   { method: 'VDI.read_database_pool_uuid', args: (r) => [r.vdi] },
   { method: 'host.sync_data', args: (r) => [r.host] },
   { method: 'host.refresh_pack_info', args: (r) => [r.host] },

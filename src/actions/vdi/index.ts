@@ -3,7 +3,8 @@
  * VDI: the XenAPI messages of virtual disks. `create` (the generic constructor, overridden
  * here) allocates the disk on storage, thin unless `sm_config:allocation=thick` (or the SR's
  * default) says otherwise; snapshots are read-only, share unchanged blocks and record what
- * they were taken of; `introduce`/`forget` touch records only.
+ * they were taken of; `introduce`/`forget` touch records only; `open_database` and
+ * `read_database_pool_uuid` (disaster recovery) are in `vdi-dr.ts`.
  */
 import { checkTextField, checkTextFields } from '../../core/record-rules.js';
 import { ApiError } from '../../core/api-error.js';
