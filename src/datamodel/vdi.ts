@@ -136,16 +136,6 @@ export const vdi = cls('VDI', {
       role: 'vm-admin',
       async: true,
     }),
-    message('open_database', {
-      doc: 'Reads the pool database held on a metadata disk and opens a session onto it, for disaster recovery',
-      params: [
-        param('self', t.ref('VDI'), 'The metadata disk'),
-      ],
-      result: t.ref('session'),
-      resultDoc: 'A session whose calls read that database',
-      role: 'pool-operator',
-      async: true,
-    }),
     setter('VDI', 'set_sharable', t.bool, 'Whether it is sharable', {
       doc: 'Marks the disk sharable or not',
       role: 'vm-admin',
