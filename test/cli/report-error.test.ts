@@ -98,7 +98,7 @@ describe('reportError', () => {
   it('has XenServer\'s text for every code Islet raises, but those xe prints raw', () => {
     // Not in xapi's datamodel (xe prints its raw form), or Islet's own (error-codes.test.ts),
     // or reported before any description (a failed login: "Authentication failed").
-    const raw = new Set(['VDI_IO_ERROR', 'DESIGNATE_NEW_MASTER_IN_PROGRESS', 'REVERT_ONLY_ALLOWED_ON_SNAPSHOT',
+    const raw = new Set(['VDI_IO_ERROR', 'VM_MEMORY_TARGET_WAIT_TIMEOUT', 'HOST_CANNOT_SEE_SR', 'HOSTS_FAILED_TO_ENABLE_CACHING', 'HOSTS_FAILED_TO_DISABLE_CACHING', 'DESIGNATE_NEW_MASTER_IN_PROGRESS', 'REVERT_ONLY_ALLOWED_ON_SNAPSHOT',
       'ISLET_HYPERVISOR_ERROR', 'JSONRPC_UNMARSHAL_FAILURE', 'REQUEST_ENTITY_TOO_LARGE', 'SESSION_AUTHENTICATION_FAILED']);
     const missing = Object.keys(ErrorCodes).filter((c) => !raw.has(c) && report(new XapiCallError(c, [])).err.startsWith('Error code:'));
     assert.deepEqual(missing, [], 'codes xe would print raw');
