@@ -130,6 +130,16 @@ export const vmConfigMessages = [
     role: 'vm-admin',
     async: true,
   }),
+  message('retrieve_wlb_recommendations', {
+    doc: 'Asks workload balancing how well each host suits starting the VM, or why it cannot start there',
+    params: [
+      param('vm', t.ref('VM'), 'The VM to place'),
+    ],
+    result: t.map(t.ref('host'), t.set(t.string)),
+    resultDoc: 'Per host, WLB\'s rating and its id, or an error and its reason',
+    role: 'read-only',
+    async: true,
+  }),
   message('get_allowed_VBD_devices', {
     doc: 'Lists the disk slots still free on the VM',
     params: [

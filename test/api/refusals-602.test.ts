@@ -10,7 +10,7 @@ import { isXapiError } from '../../src/client/xapi-call-error.js';
 import { startIslet, type IsletProcess } from '../helpers/islet-server.js';
 
 interface Row { method: string; args: (r: Refs) => unknown[]; code?: string; params?: (r: Refs) => string[] }
-interface Refs { host: string; pool: string; sr: string; vdi: string }
+interface Refs { host: string; pool: string; sr: string; vdi: string; vm: string }
 
 const ROWS: Row[] = [
   { method: 'pool.initialize_wlb', args: () => ['wlb.example', 'u', 'p', 'root', 'pw'], code: 'WLB_URL_INVALID', params: () => ['wlb.example'] },
@@ -19,6 +19,7 @@ const ROWS: Row[] = [
   { method: 'pool.send_wlb_configuration', args: () => [{ a: 'b' }], code: 'WLB_NOT_INITIALIZED', params: () => [] },
   { method: 'pool.retrieve_wlb_configuration', args: () => [], code: 'WLB_NOT_INITIALIZED', params: () => [] },
   { method: 'pool.retrieve_wlb_recommendations', args: () => [], code: 'WLB_NOT_INITIALIZED', params: () => [] },
+  { method: 'VM.retrieve_wlb_recommendations', args: (r) => [r.vm], code: 'WLB_NOT_INITIALIZED', params: () => [] },
   { method: 'host.retrieve_wlb_evacuate_recommendations', args: (r) => [r.host], code: 'WLB_NOT_INITIALIZED', params: () => [] },
   { method: 'host.enable_external_auth', args: (r) => [r.host, {}, 'example.com', 'AD'], code: 'AUTH_UNKNOWN_TYPE', params: () => ['AD'] },
   { method: 'host.disable_external_auth', args: (r) => [r.host, {}] },
@@ -60,7 +61,8 @@ describe('6.0.2 calls refused as XenServer refuses them', { timeout: 120_000 }, 
     const srs = (await c.call('SR.get_all_records')) as Record<string, { type: string }>;
     const sr = Object.entries(srs).find(([, r]) => r.type === 'file')![0];
     const vdi = String(await c.call('VDI.create', { SR: sr, name_label: 'dr probe', virtual_size: 1048576, type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }));
-    refs = { host, pool, sr, vdi };
+    const vm = ((await c.call('VM.get_all')) as string[])[0]!;
+    refs = { host, pool, sr, vdi, vm };
   });
   after(async () => {
     c?.close();

@@ -8,6 +8,7 @@
  * protected VM). The HVM boot policy and `ha_always_run` were plain fields in 6.0.2: any
  * value is taken, whatever the power state (HA is not offered, so nothing else follows).
  */
+import { assertWlbEnabled } from '../host/host-services.js';
 import { ApiError } from '../../core/api-error.js';
 import type { Row } from '../../core/ports/pool-db.js';
 import { isNullRef, type Ref } from '../../core/ref.js';
@@ -109,6 +110,13 @@ export const vmSettingActions = {
     // The VM now looks like that machine to its guest, so it should start there.
     ctx.db.update('VM', a.vm, { bios_strings: { ...host.bios_strings }, affinity: a.host });
     return '';
+  },
+  // Workload balancing is never reachable here (pool.initialize_wlb records no server it
+  // cannot reach, and none answers): the same refusals as the host's evacuation advice.
+  retrieve_wlb_recommendations: (ctx, a) => {
+    getVm(ctx.db, a.vm);
+    assertWlbEnabled(ctx);
+    throw new ApiError('WLB_CONNECTION_REFUSED', []);
   },
   assert_agile: (ctx, a) => {
     const vm = getVm(ctx.db, vmOf(a));
