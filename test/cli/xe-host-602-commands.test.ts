@@ -42,7 +42,7 @@ describe('xe 6.0.2 host and pool administration', { timeout: 180_000 }, () => {
     assert.equal((await xe('host-param-get', `uuid=${uuid}`, 'param-name=power-on-mode')).trim(), 'DRAC');
     assert.match(await xe('host-param-get', `uuid=${uuid}`, 'param-name=power-on-config'), /power_on_ip: 10\.1\.1\.1/);
     await assert.rejects(xeRaw('host-set-hostname-live', `host-uuid=${uuid}`, 'host-name=bad_name'), (e: { stderr: string }) => {
-      assert.match(e.stderr, /HOST_NAME_INVALID|host name/i);
+      assert.equal(e.stderr, 'The server name is invalid.\nreason: hostname contains invalid characters\n');
       return true;
     });
   });
@@ -65,7 +65,7 @@ describe('xe 6.0.2 host and pool administration', { timeout: 180_000 }, () => {
 
   it('prints XenServer\'s refusal for workload balancing on a pool without it', async () => {
     await assert.rejects(xeRaw('pool-retrieve-wlb-configuration'), (e: { stderr: string }) => {
-      assert.match(e.stderr, /WLB_NOT_INITIALIZED|not been initiali/i);
+      assert.equal(e.stderr, 'No WLB connection is configured.\n');
       return true;
     });
   });
