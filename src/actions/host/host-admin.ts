@@ -80,6 +80,9 @@ async function backupRrds(ctx: ActionContext): Promise<void> {
   }
 }
 
+/** How long a status report upload may take, answer included. */
+const UPLOAD_TIMEOUT_MS = 120_000;
+
 /** What the status report holds here: the toolstack's recent log (as host-logs-download saves it). */
 async function uploadReport(ctx: ActionContext, url: string, options: Record<string, string>): Promise<void> {
   let target: URL;
@@ -92,7 +95,10 @@ async function uploadReport(ctx: ActionContext, url: string, options: Record<str
   if (options.http_proxy) throw new ApiError('INTERNAL_ERROR', ['Failed to resolve proxy or host']);
   let status: number;
   try {
-    const res = await fetch(target, { method: 'PUT', body: ctx.services.recentLog?.() ?? '', headers: { 'content-type': 'text/plain' } });
+    // Bounded: a server that accepts the connection and never answers would hold the task.
+    const res = await fetch(target, {
+      method: 'PUT', body: ctx.services.recentLog?.() ?? '', headers: { 'content-type': 'text/plain' }, signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+    });
     status = res.status;
     await res.arrayBuffer();
   } catch {
@@ -155,14 +161,16 @@ export const hostAdminActions = {
     await mapHypervisorErrors({ host }, () => domainsOn(ctx, host).debugKeys(a.keys));
     return '';
   },
-  // The database reaches every host by replication as it changes; blobs are not stored
-  // here; RRDs stay with the host that samples them. Nothing is left to copy.
+  // The database reaches every host by replication as it changes; RRDs stay with the host
+  // that samples them; blob data stays on the master (docs/compatibility.md). Nothing is
+  // left to copy.
   sync_data: (ctx, a) => {
     mustRow(ctx, 'host', a.host);
     return '';
   },
   backup_rrds: (ctx, a) => onHost(ctx, a.host, 'host.backup_rrds', [a.host, a.delay], () => {
-    // Scheduled, as xapi does: the call returns at once and a failed backup is only logged.
+    // Scheduled, as xapi does: the call returns at once, and a failed backup has no caller
+    // left to tell (xapi only logs it).
     const timer = setTimeout(() => void backupRrds(ctx).catch(() => undefined), Math.max(0, a.delay) * 1000);
     timer.unref();
     return '';
