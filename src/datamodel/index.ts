@@ -16,6 +16,7 @@ import { vm } from './vm.js';
 import { vmMetrics } from './vm-metrics.js';
 import { vmGuestMetrics } from './vm-guest-metrics.js';
 import { vmAppliance } from './vm-appliance.js';
+import { vmpp } from './vmpp.js';
 import { host } from './host.js';
 import { hostPatch } from './host-patch.js';
 import { hostMetrics } from './host-metrics.js';
@@ -54,6 +55,7 @@ export const declaredClasses = [
   vm,
   vmMetrics,
   vmGuestMetrics,
+  vmpp,
   vmAppliance,
   host,
   hostPatch,

@@ -9,6 +9,7 @@ import { vmLifecycleMessages } from './vm-lifecycle.js';
 import { vmConfigMessages } from './vm-config.js';
 import { vmDataSourceMessages } from './data-source.js';
 import { vmApplianceMembershipMessages } from './vm-appliance-membership.js';
+import { vmProtectionMessages } from './vmpp.js';
 import { vmLiveMemoryMessages } from './vm-live-memory.js';
 
 export const vm = cls('VM', {
@@ -84,7 +85,8 @@ export const vm = cls('VM', {
     runtime('parent', t.ref('VM'), 'The snapshot this VM was last reverted to or cloned from'),
     inverse('children', 'VM', 'parent', 'VMs and snapshots whose parent is this one'),
     runtime('bios_strings', t.smap, 'BIOS identification the guest sees'),
-    ctor('protection_policy', t.ref('VMPP'), 'Protection policy of the VM (obsolete)'),
+    ctor('protection_policy', t.ref('VMPP'), 'The protection policy that snapshots this VM on a schedule'),
+    ctor('is_snapshot_from_vmpp', t.bool, 'True for a snapshot a protection policy took'),
     ctor('snapshot_schedule', t.ref('VMSS'), 'The snapshot schedule the VM belongs to'),
     ctor('is_vmss_snapshot', t.bool, 'True for snapshots taken by a schedule'),
     ctor('appliance', t.ref('VM_appliance'), 'The appliance the VM belongs to'),
@@ -111,6 +113,7 @@ export const vm = cls('VM', {
     ...vmConfigMessages,
     ...vmDataSourceMessages,
     ...vmApplianceMembershipMessages,
+    ...vmProtectionMessages,
     ...vmLiveMemoryMessages,
   ],
 });
