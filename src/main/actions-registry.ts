@@ -31,6 +31,7 @@ import { vdiActions } from '../actions/vdi/index.js';
 import { vifActions } from '../actions/vif/index.js';
 import { vmActions } from '../actions/vm/index.js';
 import { vmApplianceActions } from '../actions/vm_appliance/index.js';
+import { vmppActions } from '../actions/vmpp/index.js';
 import { implicitAction } from '../api/implicit-actions.js';
 import type { ImplicitMessage, ImplicitOp } from '../datamodel/implicit.js';
 import type { ClassName } from '../datamodel/index.js';
@@ -56,6 +57,7 @@ const typedActions = {
   event: eventActions,
   VM: vmActions,
   VM_appliance: vmApplianceActions,
+  VMPP: vmppActions,
   SR: srActions,
   PBD: pbdActions,
   secret: secretActions,

@@ -31,6 +31,7 @@ import { clearStaleVmOperations } from '../actions/vm/vm-operation-lock.js';
 import { keepVmAllowedOperations } from '../actions/vm/vm-allowed-ops-keeper.js';
 import { DEFAULT_DOM0_MEMORY, ensureControlDomain } from '../actions/host/control-domain.js';
 import { keepHostFacts } from '../actions/host/host-facts.js';
+import { startVmppScheduler } from '../actions/vmpp/vmpp-scheduler.js';
 import { ensureManagementPif, ensureNicPifs, ensurePoolNetworks } from '../actions/network/host-networks.js';
 import { configuredNics, listensOnFor } from './listen-addresses.js';
 import { procMachine } from '../hypervisor/proc-machine.js';
@@ -201,6 +202,14 @@ export async function startHostServer(o: HostServerOptions): Promise<RunningHost
   await startHostFacts(services, keeper.signal, o.dom0Memory ?? DEFAULT_DOM0_MEMORY, log);
   updates.start(services);
   rrd.start();
+  // Protection policies run on the master's clock; a member keeps its scheduler idle.
+  startVmppScheduler({
+    context: () => ({ services, db: services.db, session: undefined, task: undefined, peer: 'vmpp-scheduler' }),
+    now: services.now,
+    isMaster: () => !services.pool || services.pool.isMaster(),
+    signal: keeper.signal,
+    log: logs.logger('vmpp'),
+  });
   const shownHost = o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     url: `http://${shownHost}:${listener.port}`,

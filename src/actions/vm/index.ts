@@ -18,7 +18,9 @@ import { vmDataSourceActions } from './vm-data-sources.js';
 import { vmApplianceMembershipActions } from './vm-appliance-membership.js';
 import { vmLiveMemoryActions } from './vm-live-memory.js';
 import { vmRecoveryActions } from './vm-recovery.js';
+import { vmProtectionActions } from './vm-protection.js';
 
 export const vmActions = joinActions('VM', vmDiskActions, vmPowerActions, vmConfigActions, vmCheckpointActions, vmSettingActions,
   vmSuspendActions, vmMigrateActions, vmDataSourceActions, vmApplianceMembershipActions, vmLiveMemoryActions, vmRecoveryActions,
+  vmProtectionActions,
   { create_new_blob: (ctx, a) => attachNewBlob(ctx, 'VM', a.vm, a) } satisfies ActionsOf<'VM'>);

@@ -46,6 +46,7 @@ export function copyVmRecord(ctx: ActionContext, vmRef: Ref<'VM'>, vm: Row, kind
     blocked_operations: {},
     ha_always_run: false,
     protection_policy: NULL_REF,
+    is_snapshot_from_vmpp: false,
     snapshot_schedule: NULL_REF,
     is_vmss_snapshot: false,
     appliance: NULL_REF,
@@ -62,7 +63,7 @@ export function copyVmRecord(ctx: ActionContext, vmRef: Ref<'VM'>, vm: Row, kind
 /** Fields revert never takes from the snapshot (xapi's do_not_copy). */
 const KEEP_ON_REVERT = new Set([
   'uuid', 'suspend_VDI', 'power_state', 'parent', 'current_operations', 'allowed_operations', 'metrics',
-  'guest_metrics', 'resident_on', 'domid', 'protection_policy', 'snapshot_schedule', 'scheduled_to_be_resident_on',
+  'guest_metrics', 'resident_on', 'domid', 'protection_policy', 'is_snapshot_from_vmpp', 'snapshot_schedule', 'scheduled_to_be_resident_on',
   'snapshots', 'tags', 'affinity', 'groups', 'consoles', 'VBDs', 'VIFs', 'VGPUs', 'VUSBs', 'VTPMs', 'attached_PCIs',
   'children',
   // Islet's own: a VM's blobs are its notes, not part of its configuration, and a snapshot's
