@@ -20,6 +20,7 @@ import { ADMIN_COMMANDS } from './admin-command-specs.js';
 import { HOST_602_COMMANDS } from './host-602-command-specs.js';
 import { NETWORK_COMMANDS } from './network-command-specs.js';
 import { APPLIANCE_COMMANDS } from './appliance-command-specs.js';
+import { VMPP_COMMANDS } from './vmpp-command-specs.js';
 
 /**
  * `*-selectors` add xe's object selection help and parameters; `standard` lists it in `xe help`;
@@ -43,7 +44,7 @@ export interface CommandSpec {
 
 /** Hand-written commands. `help` is not one: xe answers it before looking at this table. */
 const COMMANDS: readonly CommandSpec[] = [...UPDATE_COMMANDS, ...STORAGE_COMMANDS, ...VM_POWER_COMMANDS, ...POOL_COMMANDS, ...ADMIN_COMMANDS, ...HOST_602_COMMANDS, ...NETWORK_COMMANDS,
-  ...APPLIANCE_COMMANDS];
+  ...APPLIANCE_COMMANDS, ...VMPP_COMMANDS];
 
 async function generated(): Promise<readonly CommandSpec[]> {
   const m = await import('./class-command-specs.js');

@@ -78,7 +78,7 @@ const vmLayout = {
     xenstore-data ha-always-run ha-restart-priority blobs start-time install-time VCPUs-number VCPUs-utilisation
     os-version netbios-name PV-drivers-version PV-drivers-up-to-date memory disks VBDs networks services
     PV-drivers-detected other live guest-metrics-last-updated can-use-hotplug-vbd can-use-hotplug-vif cooperative
-    tags appliance groups secureboot-certificates-state snapshot-schedule is-vmss-snapshot start-delay shutdown-delay
+    tags appliance protection-policy is-snapshot-from-vmpp groups secureboot-certificates-state snapshot-schedule is-vmss-snapshot start-delay shutdown-delay
     order version generation-id hardware-platform-version has-vendor-device requires-reboot reference-label
     bios-strings pending-guidances vtpms pending-guidances-recommended pending-guidances-full`),
   multi: w(`VCPUs-params console-uuids platform numa-node-memory allowed-operations current-operations
@@ -89,7 +89,7 @@ const vmLayout = {
     memory-dynamic-max memory-dynamic-min memory-static-min suspend-VDI-uuid suspend-SR-uuid VCPUs-max
     VCPUs-at-startup actions-after-shutdown actions-after-softreboot actions-after-reboot actions-after-crash
     domain-type HVM-boot-policy HVM-shadow-multiplier PV-kernel PV-ramdisk PV-args PV-legacy-args PV-bootloader
-    PV-bootloader-args affinity ha-always-run ha-restart-priority appliance groups snapshot-schedule start-delay
+    PV-bootloader-args affinity ha-always-run ha-restart-priority appliance protection-policy groups snapshot-schedule start-delay
     shutdown-delay order has-vendor-device bios-strings`),
   addable: w('VCPUs-params platform blocked-operations HVM-boot-params NVRAM other-config xenstore-data tags'),
   hidden: w('transportable-snapshot-id nomigrate nested-virt NVRAM'),
@@ -288,6 +288,19 @@ export const overlays: readonly ClassOverlay[] = [
     order: w('uuid name-label name-description VMs allowed-operations current-operations'),
     multi: w('VMs allowed-operations current-operations'),
     settable: w('name-label name-description'),
+  },
+  {
+    // xe 6.0.2's record of a protection policy; recent_alerts is not part of it.
+    api: 'VMPP', xe: 'vmpp',
+    defaultParams: w('uuid name-label name-description is-policy-enabled backup-type backup-frequency VMs'),
+    order: w(`uuid name-label name-description is-policy-enabled backup-type backup-retention-value backup-frequency
+      backup-schedule is-backup-running backup-last-run-time archive-target-type archive-target-config
+      archive-frequency archive-schedule is-archive-running archive-last-run-time is-alarm-enabled alarm-config VMs`),
+    multi: w('backup-schedule archive-target-config archive-schedule alarm-config VMs'),
+    settable: w(`name-label name-description is-policy-enabled backup-type backup-retention-value backup-frequency
+      archive-target-type archive-frequency is-alarm-enabled`),
+    addable: w('backup-schedule archive-target-config archive-schedule alarm-config'),
+    hidden: w('recent-alerts'),
   },
   { api: 'network', xe: 'network', defaultParams: w('uuid name-label name-description bridge') },
   {
