@@ -212,4 +212,26 @@ describe('VMPP scheduler', () => {
     now = new Date(2026, 0, 13, 2, 1);
     assert.ok(!(await scheduler.tick()).includes(weekly), 'a disabled policy does not run');
   });
+
+  it('a checkpoint policy checkpoints a running VM; a VM that cannot be snapshotted is a failure alert and message', async () => {
+    const p = String(await pool.call('VMPP.create', { args: { name_label: 'with memory', backup_type: 'checkpoint', backup_frequency: 'daily' } }));
+    const running = pool.makeVm({ name: 'running', srs: [] });
+    const broken = pool.makeVm({ name: 'broken', srs: [] });
+    await pool.call('VM.start', { vm: running, start_paused: false, force: false });
+    for (const vm of [running, broken]) await pool.call('VM.set_protection_policy', { self: vm, value: p });
+    // A VM made a template behind the policy's back cannot be snapshotted any more.
+    pool.db.update('VM', broken, { is_a_template: true });
+    const answer = String(await pool.call('VMPP.protect_now', { vmpp: p }));
+    assert.match(answer, /^failed: /);
+    const [snap] = pool.vm(running).snapshots;
+    assert.equal(pool.vm(snap).power_state, 'Suspended');
+    assert.equal(pool.vm(snap).is_snapshot_from_vmpp, true);
+    assert.equal(pool.vm(running).power_state, 'Running');
+    const policy = pool.db.get('VMPP', p)!;
+    assert.match(String(policy.recent_alerts![0]), /VMPP_SNAPSHOT_FAILED.*VM_IS_TEMPLATE/);
+    const messages = [...pool.db.all('message')].map(([, m]) => m).filter((m) => m.obj_uuid === policy.uuid);
+    assert.deepEqual(messages.map((m) => m.name), ['VMPP_SNAPSHOT_FAILED']);
+    assert.equal(policy.is_backup_running, false);
+    await pool.call('VM.hard_shutdown', { vm: running });
+  });
 });
