@@ -164,6 +164,9 @@ describe('VMPP', () => {
     assert.equal(await s.xe.ok('vmpp-param-get', `uuid=${uuid}`, 'param-name=backup-schedule', 'param-key=days'), 'Sunday');
     await s.xe.ok('vmpp-param-remove', `uuid=${uuid}`, 'param-name=backup-schedule', 'param-key=days');
     assert.match(await s.xe.ok('vmpp-param-list', `uuid=${uuid}`), /archive-target-type.*none/);
+    await s.xe.ok('vmpp-param-set', `uuid=${uuid}`, 'alarm-config:email_address=ops@example.com');
+    await s.xe.ok('vmpp-param-clear', `uuid=${uuid}`, 'param-name=alarm-config');
+    assert.equal(await s.xe.ok('vmpp-param-get', `uuid=${uuid}`, 'param-name=alarm-config'), '');
     const vm = await makeVm('xe-guarded');
     const vmUuid = String(await call('VM.get_uuid', vm));
     await s.xe.ok('vm-param-set', `uuid=${vmUuid}`, `protection-policy=${uuid}`);
