@@ -146,7 +146,7 @@ export function archiveNow(ctx: ActionContext, snapshot: Ref<'VM'>): Promise<str
   return archivePolicy(ctx, policy);
 }
 
-/** Archives the newest policy snapshot of each VM of the policy, for the scheduler. */
+/** A scheduled archive run: the same mount failure as archive_now, recorded as an alert only (no caller to answer). */
 export async function archiveScheduled(ctx: ActionContext, vmpp: Ref<'VMPP'>): Promise<void> {
   await archivePolicy(ctx, vmpp).catch(() => undefined);
 }
