@@ -6,7 +6,7 @@
  * contacted, WLB_CONNECTION_REFUSED or WLB_UNKNOWN_HOST when it cannot be), external
  * authentication (pool-wide checks, then the first host's AUTH_UNKNOWN_TYPE), the redo log
  * (CANNOT_ENABLE_REDO_LOG: no host can keep a VDI attached for it; disabling is a no-op),
- * VM archive targets (the vmpr plugin is not installed: XENAPI_MISSING_PLUGIN). The vSwitch
+ * VM archive targets (a share cannot be mounted here, as VMPP archives find). The vSwitch
  * controller address is recorded, as on a host with the openvswitch backend (what
  * software_version.network_backend says), and local storage caching is tried host by host.
  */
@@ -136,9 +136,13 @@ export const poolServiceActions = {
     ctx.db.update('pool', ref, { vswitch_controller: a.address });
     return '';
   },
+  // The protection policies' archive check (the vmpr plugin's in 6.0.2): the target is a
+  // share to mount, which this system cannot do, so it fails as VMPP archives do
+  // (vmpp-protect.ts), as a plugin failure naming the mount.
   test_archive_target: (ctx, a) => {
     mustRow(ctx, 'pool', a.self);
-    throw new ApiError('XENAPI_MISSING_PLUGIN', ['vmpr']);
+    const location = String((a.config as Record<string, string>).location ?? '');
+    throw new ApiError('XENAPI_PLUGIN_FAILURE', ['fault', 'VMPP_ARCHIVE_TARGET_MOUNT_FAILED', `cannot mount share ${location}`]);
   },
   enable_local_storage_caching: (ctx, a) => {
     mustRow(ctx, 'pool', a.self);
